@@ -1,0 +1,52 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ApiDeps } from './deps.ts';
+import { installAuth } from './http/auth.ts';
+import { installErrorHandler } from './http/error-handler.ts';
+import { openApiDocument } from './http/openapi.ts';
+import { requestId } from './http/request-id.ts';
+import { registerRoutes, route } from './http/route-kit.ts';
+import { appRoutes } from './routes/apps.ts';
+import { environmentRoutes } from './routes/environments.ts';
+import { healthRoutes } from './routes/health.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { variableRoutes } from './routes/variables.ts';
+
+export const API_VERSION = '0.1.0';
+
+/** Bodies above this are refused with 413 before they are read in full. */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+/** The control-plane API. main.ts wires real dependencies; tests call `inject()`. */
+export function buildApp(deps: ApiDeps): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: requestId,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandler(app);
+  installAuth(app, { adminToken: deps.adminToken, tokens: deps.tokens });
+
+  const specs = [
+    ...healthRoutes(deps),
+    ...appRoutes(deps),
+    ...environmentRoutes(deps),
+    ...variableRoutes(deps),
+    ...tokenRoutes(deps),
+  ];
+  const document = openApiDocument(specs, API_VERSION);
+  registerRoutes(app, [
+    ...specs,
+    route({
+      method: 'GET',
+      url: '/openapi.json',
+      summary: 'This document',
+      tag: 'meta',
+      auth: false,
+      handler: async () => document,
+    }),
+  ]);
+  return app;
+}

@@ -1,0 +1,21 @@
+import { exitOnStartupError, type MigrateConfig } from '@pier/config';
+import { connectDatabase, migrationStatus, runMigrations } from '@pier/db';
+import { createLogger } from '@pier/log';
+
+/** `npm run migrate`: applies pending migrations, idempotently. */
+export async function migrateCommand(config: MigrateConfig): Promise<void> {
+  const logger = createLogger({ name: 'migrate', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
+  const database = connectDatabase(config.DATABASE_URL, { max: 1, applicationName: 'pier-migrate' });
+  try {
+    const before = await migrationStatus(database.sql);
+    await runMigrations(database.db);
+    logger.info(
+      { applied: before.pending, total: before.total },
+      before.pending.length ? 'migrations applied' : 'database is up to date',
+    );
+  } catch (err) {
+    exitOnStartupError('migrate', err);
+  } finally {
+    await database.close();
+  }
+}

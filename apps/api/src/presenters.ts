@@ -1,0 +1,79 @@
+import type { AppRow, EnvironmentRow } from '@pier/db';
+import { z } from 'zod';
+
+/** What the API returns for an app. */
+export function presentApp(app: AppRow) {
+  return {
+    id: app.id,
+    name: app.name,
+    repository: app.repoFullName && app.repoCloneUrl ? { fullName: app.repoFullName, cloneUrl: app.repoCloneUrl } : null,
+    defaultBranch: app.defaultBranch,
+    dockerfilePath: app.dockerfilePath,
+    createdAt: app.createdAt.toISOString(),
+    updatedAt: app.updatedAt.toISOString(),
+  };
+}
+
+export function presentEnvironment(env: EnvironmentRow) {
+  return {
+    id: env.id,
+    name: env.name,
+    branch: env.branch,
+    tagPattern: env.tagPattern,
+    replicas: env.replicas,
+    healthCheck: {
+      path: env.healthPath,
+      intervalMs: env.healthIntervalMs,
+      timeoutMs: env.healthTimeoutMs,
+      healthyThreshold: env.healthyThreshold,
+      deadlineMs: env.healthDeadlineMs,
+    },
+    configVersion: env.configVersion,
+    createdAt: env.createdAt.toISOString(),
+    updatedAt: env.updatedAt.toISOString(),
+  };
+}
+
+/** Response schemas, for the OpenAPI document. */
+export const appResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  repository: z.object({ fullName: z.string(), cloneUrl: z.string() }).nullable(),
+  defaultBranch: z.string(),
+  dockerfilePath: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const environmentResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  branch: z.string().nullable(),
+  tagPattern: z.string().nullable(),
+  replicas: z.number(),
+  healthCheck: z.object({
+    path: z.string(),
+    intervalMs: z.number(),
+    timeoutMs: z.number(),
+    healthyThreshold: z.number(),
+    deadlineMs: z.number(),
+  }),
+  configVersion: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const variableResponse = z.object({
+  key: z.string(),
+  value: z.string().nullable().describe('null unless ?reveal=true'),
+  updatedAt: z.string(),
+});
+
+export const tokenResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  displayPrefix: z.string(),
+  app: z.string().nullable(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});

@@ -1,0 +1,84 @@
+import { assertAdmin } from '@pier/core';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { route } from '../http/route-kit.ts';
+import { appResponse, environmentResponse, presentApp, presentEnvironment } from '../presenters.ts';
+import { appParams, createAppBody, updateAppBody } from '../schemas.ts';
+
+export function appRoutes({ apps, environments }: ApiDeps) {
+  return [
+    route({
+      method: 'POST',
+      url: '/apps',
+      summary: 'Create an app with its production and staging environments',
+      tag: 'apps',
+      body: createAppBody,
+      status: 201,
+      response: appResponse.extend({ environments: z.array(environmentResponse) }),
+      handler: async ({ body, principal }) => {
+        assertAdmin(principal, 'create apps');
+        const app = await apps.create({
+          name: body.name,
+          repoFullName: body.repository?.fullName ?? null,
+          repoCloneUrl: body.repository?.cloneUrl ?? null,
+          ...(body.defaultBranch ? { defaultBranch: body.defaultBranch } : {}),
+          ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
+        });
+        const envs = await environments.list(app.id);
+        return { ...presentApp(app), environments: envs.map(presentEnvironment) };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps',
+      summary: 'List the apps the token may see',
+      tag: 'apps',
+      response: z.object({ apps: z.array(appResponse) }),
+      handler: async ({ principal }) => ({ apps: (await apps.list(principal)).map(presentApp) }),
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app',
+      summary: 'Show an app and its environments',
+      tag: 'apps',
+      params: appParams,
+      response: appResponse.extend({ environments: z.array(environmentResponse) }),
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const envs = await environments.list(app.id);
+        return { ...presentApp(app), environments: envs.map(presentEnvironment) };
+      },
+    }),
+    route({
+      method: 'PATCH',
+      url: '/apps/:app',
+      summary: 'Change an app’s repository, default branch or Dockerfile path',
+      tag: 'apps',
+      params: appParams,
+      body: updateAppBody,
+      response: appResponse,
+      handler: async ({ params, body, principal }) => {
+        const patch = {
+          ...(body.repository !== undefined
+            ? { repoFullName: body.repository?.fullName ?? null, repoCloneUrl: body.repository?.cloneUrl ?? null }
+            : {}),
+          ...(body.defaultBranch ? { defaultBranch: body.defaultBranch } : {}),
+          ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
+        };
+        return presentApp(await apps.update(principal, params.app, patch));
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/apps/:app',
+      summary: 'Delete an app, its environments and variables',
+      tag: 'apps',
+      params: appParams,
+      status: 204,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'delete apps');
+        await apps.delete(principal, params.app);
+      },
+    }),
+  ];
+}

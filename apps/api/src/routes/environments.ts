@@ -1,0 +1,93 @@
+import type { EnvironmentSettings } from '@pier/db';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { route } from '../http/route-kit.ts';
+import { environmentResponse, presentEnvironment } from '../presenters.ts';
+import { appParams, createEnvironmentBody, envParams, updateEnvironmentBody } from '../schemas.ts';
+
+type SettingsBody = z.output<typeof updateEnvironmentBody>;
+
+/** API field names → columns. */
+function settings(body: SettingsBody): EnvironmentSettings {
+  const health = body.healthCheck ?? {};
+  const out: EnvironmentSettings = {
+    branch: body.branch,
+    tagPattern: body.tagPattern,
+    replicas: body.replicas,
+    healthPath: health.path,
+    healthIntervalMs: health.intervalMs,
+    healthTimeoutMs: health.timeoutMs,
+    healthyThreshold: health.healthyThreshold,
+    healthDeadlineMs: health.deadlineMs,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as EnvironmentSettings;
+}
+
+export function environmentRoutes({ apps, environments }: ApiDeps) {
+  return [
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments',
+      summary: 'List an app’s environments',
+      tag: 'environments',
+      params: appParams,
+      response: z.object({ environments: z.array(environmentResponse) }),
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        return { environments: (await environments.list(app.id)).map(presentEnvironment) };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/apps/:app/environments',
+      summary: 'Create an environment',
+      tag: 'environments',
+      params: appParams,
+      body: createEnvironmentBody,
+      status: 201,
+      response: environmentResponse,
+      handler: async ({ params, body, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const { name, ...rest } = body;
+        return presentEnvironment(await environments.create(app.id, name, settings(rest)));
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env',
+      summary: 'Show an environment',
+      tag: 'environments',
+      params: envParams,
+      response: environmentResponse,
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        return presentEnvironment(await environments.get(app.id, params.env));
+      },
+    }),
+    route({
+      method: 'PATCH',
+      url: '/apps/:app/environments/:env',
+      summary: 'Change an environment’s trigger, replicas or health check',
+      tag: 'environments',
+      params: envParams,
+      body: updateEnvironmentBody,
+      response: environmentResponse,
+      handler: async ({ params, body, principal }) => {
+        const app = await apps.get(principal, params.app);
+        return presentEnvironment(await environments.update(app.id, params.env, settings(body)));
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/apps/:app/environments/:env',
+      summary: 'Delete an environment (production cannot be deleted)',
+      tag: 'environments',
+      params: envParams,
+      status: 204,
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        await environments.delete(app.id, params.env);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,48 @@
+import { type ApiConfig, exitOnStartupError, onShutdownSignal } from '@pier/config';
+import { SecretBox } from '@pier/core';
+import { AppStore, assertMigrated, connectDatabase, EnvironmentStore, pingDatabase, TokenStore, VariableStore } from '@pier/db';
+import { createLogger } from '@pier/log';
+import { Redis } from 'ioredis';
+import { buildApp } from './app.ts';
+
+/** Connects to Postgres and Redis, refuses an unmigrated database, and serves the API until a signal. */
+export async function serveApi(config: ApiConfig): Promise<void> {
+  const logger = createLogger({ name: 'api', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
+  const database = connectDatabase(config.DATABASE_URL, { applicationName: 'pier-api' });
+  try {
+    await assertMigrated(database.sql);
+  } catch (err) {
+    await database.close();
+    exitOnStartupError('api', err);
+  }
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.connect().catch(() => {}); // /ready reports it; ioredis keeps retrying
+
+  const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
+  const app = buildApp({
+    logger,
+    adminToken: config.PIER_ADMIN_TOKEN,
+    apps: new AppStore(database.db),
+    environments: new EnvironmentStore(database.db),
+    variables: new VariableStore(database.db, box),
+    tokens: new TokenStore(database.db),
+    readiness: {
+      postgres: () => pingDatabase(database.sql),
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+  });
+
+  onShutdownSignal(logger, async () => {
+    await app.close();
+    redis.disconnect();
+    await database.close();
+  });
+  try {
+    await app.listen({ host: config.PIER_API_HOST, port: config.PIER_API_PORT });
+  } catch (err) {
+    exitOnStartupError('api', err);
+  }
+}

@@ -1,0 +1,41 @@
+import { ConflictError } from './errors.ts';
+
+/**
+ * The life of a deployment:
+ *
+ *   queued → building → deploying → live
+ *      │         │           │
+ *      └─────────┴───────────┴──→ failed | cancelled
+ *      └──→ superseded (a newer deployment of the same environment took its place)
+ *   live → superseded (a newer release went live)
+ */
+export const DEPLOYMENT_STATES = ['queued', 'building', 'deploying', 'live', 'failed', 'cancelled', 'superseded'] as const;
+
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
+const TRANSITIONS: Record<DeploymentState, readonly DeploymentState[]> = {
+  queued: ['building', 'deploying', 'failed', 'cancelled', 'superseded'],
+  building: ['deploying', 'failed', 'cancelled', 'superseded'],
+  deploying: ['live', 'failed', 'cancelled'],
+  live: ['superseded'],
+  failed: [],
+  cancelled: [],
+  superseded: [],
+};
+
+/** States after which nothing more happens to the deployment's build or rollout. */
+export const TERMINAL_STATES: readonly DeploymentState[] = ['live', 'failed', 'cancelled', 'superseded'];
+
+export function canTransition(from: DeploymentState, to: DeploymentState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function assertTransition(from: DeploymentState, to: DeploymentState): void {
+  if (!canTransition(from, to)) {
+    throw new ConflictError(`a deployment cannot go from ${from} to ${to}`);
+  }
+}
+
+export function isTerminal(state: DeploymentState): boolean {
+  return TERMINAL_STATES.includes(state);
+}

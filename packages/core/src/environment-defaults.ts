@@ -1,0 +1,20 @@
+/** What a new app starts with: staging follows the default branch, production follows release tags. */
+export function defaultEnvironments(defaultBranch: string): { name: string; branch: string | null; tagPattern: string | null }[] {
+  return [
+    { name: 'production', branch: null, tagPattern: 'v*' },
+    { name: 'staging', branch: defaultBranch, tagPattern: null },
+  ];
+}
+
+/** Environments that cannot be deleted while the app exists. */
+export const PROTECTED_ENVIRONMENTS = ['production'] as const;
+
+/** Variables Pier sets itself; a user variable of the same name would be silently overwritten. */
+export const RESERVED_VARIABLE_KEYS = ['PORT'] as const;
+export const RESERVED_VARIABLE_PREFIX = 'PIER_';
+
+/** The variable a linked managed service injects: DATABASE_URL, or <SERVICE>_DATABASE_URL for a second one. */
+export function injectedVariableKey(type: 'postgres' | 'redis', serviceName: string, primary: boolean): string {
+  const base = type === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL';
+  return primary ? base : `${serviceName.toUpperCase().replace(/-/g, '_')}_${base}`;
+}

@@ -1,0 +1,249 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
+
+export const deploymentState = pgEnum('deployment_state', [
+  'queued',
+  'building',
+  'deploying',
+  'live',
+  'failed',
+  'cancelled',
+  'superseded',
+]);
+export const deploymentTrigger = pgEnum('deployment_trigger', ['push', 'tag', 'manual', 'rollback', 'promote', 'config']);
+export const serviceType = pgEnum('service_type', ['postgres', 'redis']);
+export const serviceState = pgEnum('service_state', ['provisioning', 'ready', 'failed', 'deleting']);
+export const certificateState = pgEnum('certificate_state', ['pending', 'issued', 'failed']);
+export const logStream = pgEnum('log_stream', ['stdout', 'stderr', 'system']);
+
+/** An application: one repository, several environments. */
+export const apps = pgTable('apps', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  /** `owner/name` on GitHub; webhooks are matched on it. */
+  repoFullName: text('repo_full_name'),
+  /** Where the worker clones from; never taken from a webhook payload. */
+  repoCloneUrl: text('repo_clone_url'),
+  defaultBranch: text('default_branch').notNull().default('main'),
+  /** Path of the Dockerfile inside the repository, when there is one. */
+  dockerfilePath: text('dockerfile_path').notNull().default('Dockerfile'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** production, staging, previews: each with its trigger, replicas, health check, variables. */
+export const environments = pgTable(
+  'environments',
+  {
+    id: id(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** Branch whose pushes deploy here (null: none). */
+    branch: text('branch'),
+    /** Glob of tags that deploy here, e.g. `v*` (null: none). */
+    tagPattern: text('tag_pattern'),
+    replicas: integer('replicas').notNull().default(1),
+    healthPath: text('health_path').notNull().default('/health'),
+    healthIntervalMs: integer('health_interval_ms').notNull().default(2000),
+    healthTimeoutMs: integer('health_timeout_ms').notNull().default(2000),
+    healthyThreshold: integer('healthy_threshold').notNull().default(2),
+    healthDeadlineMs: integer('health_deadline_ms').notNull().default(120_000),
+    /** Bumped on every variable change; a release records the version it snapshotted. */
+    configVersion: integer('config_version').notNull().default(0),
+    /** The release the reconciler makes Docker run (null: nothing deployed yet). */
+    desiredReleaseId: uuid('desired_release_id'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('environments_app_name').on(t.appId, t.name)],
+);
+
+/** One variable of one environment; the value is sealed with PIER_SECRET_KEY. */
+export const variables = pgTable(
+  'variables',
+  {
+    id: id(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    valueCiphertext: text('value_ciphertext').notNull(),
+    keyId: text('key_id').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('variables_environment_key').on(t.environmentId, t.key)],
+);
+
+/** Immutable: an image plus the configuration it runs with. Rollback and promotion reuse one. */
+export const releases = pgTable(
+  'releases',
+  {
+    id: id(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    imageId: text('image_id').notNull(),
+    imageRef: text('image_ref').notNull(),
+    /** Sealed JSON of the variables at `configVersion`. */
+    configCiphertext: text('config_ciphertext').notNull(),
+    keyId: text('key_id').notNull(),
+    configVersion: integer('config_version').notNull(),
+    replicas: integer('replicas').notNull(),
+    health: jsonb('health').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('releases_environment_version').on(t.environmentId, t.version)],
+);
+
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: id(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    state: deploymentState('state').notNull().default('queued'),
+    trigger: deploymentTrigger('trigger').notNull(),
+    gitRef: text('git_ref'),
+    commitSha: text('commit_sha'),
+    imageId: text('image_id'),
+    releaseId: uuid('release_id').references(() => releases.id, { onDelete: 'set null' }),
+    /** Why it failed or was cancelled, in words a user can act on. */
+    reason: text('reason'),
+    queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
+    buildStartedAt: timestamp('build_started_at', { withTimezone: true }),
+    buildFinishedAt: timestamp('build_finished_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('deployments_environment_queued').on(t.environmentId, t.queuedAt)],
+);
+
+export const deploymentEvents = pgTable(
+  'deployment_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    fromState: deploymentState('from_state'),
+    toState: deploymentState('to_state').notNull(),
+    message: text('message'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('deployment_events_deployment').on(t.deploymentId, t.id)],
+);
+
+/** Build and deploy output, one row per line, masked before it is written. */
+export const deploymentLogLines = pgTable(
+  'deployment_log_lines',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    stream: logStream('stream').notNull().default('stdout'),
+    line: text('line').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('deployment_log_lines_deployment').on(t.deploymentId, t.id)],
+);
+
+/** Custom domains of an environment (generated hostnames are not stored). */
+export const domains = pgTable('domains', {
+  id: id(),
+  environmentId: uuid('environment_id')
+    .notNull()
+    .references(() => environments.id, { onDelete: 'cascade' }),
+  hostname: text('hostname').notNull().unique(),
+  redirectHttps: boolean('redirect_https').notNull().default(true),
+  createdAt: createdAt(),
+});
+
+export const certificates = pgTable('certificates', {
+  id: id(),
+  hostname: text('hostname').notNull().unique(),
+  state: certificateState('state').notNull().default('pending'),
+  certificatePem: text('certificate_pem'),
+  privateKeyCiphertext: text('private_key_ciphertext'),
+  keyId: text('key_id'),
+  notBefore: timestamp('not_before', { withTimezone: true }),
+  notAfter: timestamp('not_after', { withTimezone: true }),
+  lastError: text('last_error'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** Managed Postgres and Redis containers with their sealed credentials. */
+export const managedServices = pgTable('managed_services', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  type: serviceType('type').notNull(),
+  version: text('version').notNull(),
+  state: serviceState('state').notNull().default('provisioning'),
+  credentialsCiphertext: text('credentials_ciphertext').notNull(),
+  keyId: text('key_id').notNull(),
+  volumeName: text('volume_name').notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const serviceLinks = pgTable(
+  'service_links',
+  {
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    serviceId: uuid('service_id')
+      .notNull()
+      .references(() => managedServices.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.serviceId] })],
+);
+
+/** API tokens: only the SHA-256 of the token is kept. `appId` null means an admin token. */
+export const apiTokens = pgTable('api_tokens', {
+  id: id(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  /** First characters of the token, shown in listings so a user can tell tokens apart. */
+  displayPrefix: text('display_prefix').notNull(),
+  appId: uuid('app_id').references(() => apps.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/** GitHub deliveries by X-GitHub-Delivery: a redelivery is answered from here. */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  deliveryId: text('delivery_id').primaryKey(),
+  event: text('event').notNull(),
+  appId: uuid('app_id').references(() => apps.id, { onDelete: 'set null' }),
+  statusCode: integer('status_code').notNull(),
+  response: jsonb('response').notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+});

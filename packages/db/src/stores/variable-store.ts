@@ -1,0 +1,162 @@
+import {
+  injectedVariableKey,
+  NotFoundError,
+  RESERVED_VARIABLE_KEYS,
+  RESERVED_VARIABLE_PREFIX,
+  type SecretBox,
+  ValidationError,
+} from '@pier/core';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { environments, managedServices, serviceLinks, variables } from '../schema.ts';
+
+export interface VariableView {
+  key: string;
+  /** Plaintext when revealed, otherwise null. */
+  value: string | null;
+  updatedAt: Date;
+}
+
+export interface VariableChange {
+  set?: Record<string, string>;
+  unset?: string[];
+  /** Fail with NotFoundError (changing nothing) when an unset key does not exist. */
+  requireExisting?: boolean;
+}
+
+export interface VariableChangeResult {
+  set: string[];
+  unset: string[];
+  configVersion: number;
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** Variables of one environment, sealed at rest with the SecretBox. */
+export class VariableStore {
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  async list(environmentId: string, reveal: boolean): Promise<VariableView[]> {
+    const rows = await this.db
+      .select()
+      .from(variables)
+      .where(eq(variables.environmentId, environmentId))
+      .orderBy(asc(variables.key));
+    return rows.map((row) => ({
+      key: row.key,
+      value: reveal ? this.open(row) : null,
+      updatedAt: row.updatedAt,
+    }));
+  }
+
+  /** Plain values, for building a release. Never logged, never put in a job payload. */
+  async plain(environmentId: string): Promise<Record<string, string>> {
+    const rows = await this.db.select().from(variables).where(eq(variables.environmentId, environmentId));
+    return Object.fromEntries(rows.map((row) => [row.key, this.open(row)]));
+  }
+
+  /** Sets and unsets in one transaction: all of it is applied, or none. */
+  async change(environmentId: string, change: VariableChange): Promise<VariableChangeResult> {
+    const set = change.set ?? {};
+    const unset = change.unset ?? [];
+    for (const key of unset) {
+      if (key in set) throw new ValidationError(`unset: ${key} is also in set; choose one`, 'unset');
+    }
+    return this.db.transaction(async (tx) => {
+      await lockEnvironment(tx, environmentId);
+      await this.refuseReserved(tx, environmentId, Object.keys(set));
+      const now = new Date();
+      for (const [key, value] of Object.entries(set)) {
+        const sealed = this.box.seal(value, context(environmentId, key));
+        await tx
+          .insert(variables)
+          .values({ environmentId, key, valueCiphertext: sealed.ciphertext, keyId: sealed.keyId })
+          .onConflictDoUpdate({
+            target: [variables.environmentId, variables.key],
+            set: { valueCiphertext: sealed.ciphertext, keyId: sealed.keyId, updatedAt: now },
+          });
+      }
+      const removed =
+        unset.length === 0
+          ? []
+          : await tx
+              .delete(variables)
+              .where(and(eq(variables.environmentId, environmentId), inArray(variables.key, unset)))
+              .returning({ key: variables.key });
+      if (change.requireExisting && removed.length < unset.length) {
+        const missing = unset.filter((key) => !removed.some((r) => r.key === key));
+        throw new NotFoundError(`variable ${missing.join(', ')} not found`);
+      }
+      const [env] = await tx
+        .update(environments)
+        .set({ configVersion: sql`${environments.configVersion} + 1`, updatedAt: now })
+        .where(eq(environments.id, environmentId))
+        .returning({ configVersion: environments.configVersion });
+      return {
+        set: Object.keys(set),
+        unset: removed.map((r) => r.key),
+        configVersion: env?.configVersion ?? 0,
+      };
+    });
+  }
+
+  private async refuseReserved(tx: Tx, environmentId: string, keys: string[]): Promise<void> {
+    const injected = await injectedKeys(tx, environmentId);
+    for (const key of keys) {
+      if ((RESERVED_VARIABLE_KEYS as readonly string[]).includes(key)) {
+        throw new ValidationError(`set.${key}: ${key} is set by Pier for every container and cannot be overridden`, `set.${key}`);
+      }
+      if (key.startsWith(RESERVED_VARIABLE_PREFIX)) {
+        throw new ValidationError(
+          `set.${key}: names starting with ${RESERVED_VARIABLE_PREFIX} are reserved for Pier`,
+          `set.${key}`,
+        );
+      }
+      const service = injected.get(key);
+      if (service) {
+        throw new ValidationError(
+          `set.${key}: ${key} is injected by the linked service ${service}; unlink it first or pick another name`,
+          `set.${key}`,
+        );
+      }
+    }
+  }
+
+  private open(row: typeof variables.$inferSelect): string {
+    return this.box.open({ keyId: row.keyId, ciphertext: row.valueCiphertext }, context(row.environmentId, row.key));
+  }
+}
+
+/** Binds a sealed value to its row: copying ciphertext to another variable makes it unreadable. */
+function context(environmentId: string, key: string): string {
+  return `variable:${environmentId}:${key}`;
+}
+
+async function lockEnvironment(tx: Tx, environmentId: string): Promise<void> {
+  const rows = await tx
+    .select({ id: environments.id })
+    .from(environments)
+    .where(eq(environments.id, environmentId))
+    .for('update');
+  if (rows.length === 0) throw new NotFoundError('environment not found');
+}
+
+/** Variable names the environment's linked services inject, mapped to the service's name. */
+async function injectedKeys(tx: Tx, environmentId: string): Promise<Map<string, string>> {
+  const links = await tx
+    .select({ name: managedServices.name, type: managedServices.type })
+    .from(serviceLinks)
+    .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
+    .where(eq(serviceLinks.environmentId, environmentId))
+    .orderBy(asc(serviceLinks.createdAt));
+  const seen = new Set<string>();
+  const keys = new Map<string, string>();
+  for (const link of links) {
+    keys.set(injectedVariableKey(link.type, link.name, !seen.has(link.type)), link.name);
+    seen.add(link.type);
+  }
+  return keys;
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { SecretBox } from '@pier/core';
+import { AppStore, EnvironmentStore, pingDatabase, TokenStore, VariableStore } from '@pier/db';
+import { createLogger } from '@pier/log';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApp } from '../../apps/api/src/app.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { TEST_REDIS_URL } from './env.ts';
+
+export interface TestApi {
+  app: FastifyInstance;
+  database: TestDatabase;
+  box: SecretBox;
+  adminToken: string;
+  /** Every log line the API wrote, for checks that secrets never reach the logs. */
+  logs: string[];
+  /** `app.inject` with the admin token unless `token` is given (null: no header). */
+  request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestApiOptions {
+  /** Redis URL for readiness; defaults to the test Redis. */
+  redisUrl?: string;
+}
+
+/** The real API on a private database, real Redis, logs captured in memory. */
+export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
+  const database = await createTestDatabase();
+  const box = new SecretBox(randomBytes(32));
+  const adminToken = randomBytes(32).toString('hex');
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'api', level: 'debug', format: 'json', destination });
+  const redis = new Redis(options.redisUrl ?? TEST_REDIS_URL, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  await redis.connect().catch(() => {});
+  const app = buildApp({
+    logger,
+    adminToken,
+    apps: new AppStore(database.db),
+    environments: new EnvironmentStore(database.db),
+    variables: new VariableStore(database.db, box),
+    tokens: new TokenStore(database.db),
+    readiness: {
+      postgres: () => pingDatabase(database.sql),
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+  });
+  await app.ready();
+  return {
+    app,
+    database,
+    box,
+    adminToken,
+    logs,
+    request: ({ token, ...rest }) => {
+      const headers = { ...(rest.headers ?? {}) } as Record<string, string>;
+      const bearer = token === undefined ? adminToken : token;
+      if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
+      return app.inject({ ...rest, headers });
+    },
+    close: async () => {
+      await app.close();
+      redis.disconnect();
+      await database.destroy();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { connectDatabase, type Database } from '@pier/db';
+import postgres from 'postgres';
+import { databaseUrl, TEMPLATE_DATABASE, TEST_ADMIN_DATABASE_URL } from './env.ts';
+
+export interface TestDatabase extends Database {
+  name: string;
+  url: string;
+  /** Closes the pool and drops the database. */
+  destroy(): Promise<void>;
+}
+
+async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const admin = postgres(TEST_ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A private database for one test file: migrated (from the template) unless `empty`. */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
+  const name = `pier_test_f_${randomBytes(6).toString('hex')}`;
+  await withAdmin((sql) =>
+    sql.unsafe(options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DATABASE}`),
+  );
+  const url = databaseUrl(name);
+  const database = connectDatabase(url, { max: 5 });
+  return {
+    ...database,
+    name,
+    url,
+    destroy: async () => {
+      await database.close();
+      await withAdmin((sql) => sql.unsafe(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
