@@ -21,7 +21,8 @@ async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
 
 /** A private database for one test file: migrated (from the template) unless `empty`. */
 export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
-  const name = `pier_test_f_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets a later run drop what an interrupted one left.
+  const name = `pier_test_f_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   await withAdmin((sql) =>
     sql.unsafe(options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DATABASE}`),
   );

@@ -75,9 +75,17 @@ export const previousSecretKeys = z
 
 export const bearerSecret = z
   .string({ error: 'required: a random string of at least 32 characters; generate with `openssl rand -hex 32`' })
-  .refine((value) => value.length >= 32, 'must be at least 32 characters')
-  .refine((value) => new Set(value).size >= 10, 'is too repetitive to be a secret; generate with `openssl rand -hex 32`')
-  .refine((value) => !/\s/.test(value), 'must not contain white space');
+  .superRefine((value, ctx) => {
+    const problem =
+      value.length < 32
+        ? 'must be at least 32 characters; generate with `openssl rand -hex 32`'
+        : new Set(value).size < 10
+          ? 'is too repetitive to be a secret; generate with `openssl rand -hex 32`'
+          : /\s/.test(value)
+            ? 'must not contain white space'
+            : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const durationMs = (fallback: number) =>
   z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).default(fallback);

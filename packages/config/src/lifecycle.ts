@@ -5,17 +5,21 @@ interface LifecycleLogger {
 }
 
 /**
- * Runs `stop` once on SIGINT or SIGTERM, then exits 0; a second signal, or a
- * stop that takes longer than `timeoutMs`, exits 1 at once.
+ * Runs `stop` once on SIGINT or SIGTERM, then exits 0. A second signal a
+ * second or more after the first (a user pressing Ctrl-C again), or a stop
+ * that takes longer than `timeoutMs`, exits 1 at once. A repeat within the
+ * first second is the same request arriving twice (a terminal's Ctrl-C plus a
+ * supervisor forwarding it) and is ignored.
  */
 export function onShutdownSignal(log: LifecycleLogger, stop: () => Promise<void>, timeoutMs = 30_000): void {
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < 1000) return;
       log.error({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown took too long, exiting');

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm test`: sets up everything the tests need on this machine (Debian
+# packages, dockerd, Postgres, Redis, node_modules, local base images), runs
+# the static checks, then every test against the real services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+# Tests use their own role and database; `npm run up` uses `pier`.
+export PIER_TEST_DATABASE_URL=${PIER_TEST_DATABASE_URL:-postgres://pier_test:pier_test@127.0.0.1:5432/pier_test}
+export PIER_TEST_REDIS_URL=${PIER_TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
+PIER_PG_USER=pier_test PIER_PG_PASSWORD=pier_test PIER_PG_DB=pier_test bash scripts/services.sh
+ensure_node_modules
+bash scripts/base-images.sh
+
+echo "[check] lint, types, dependency rule"
+npx biome check .
+npx tsc --noEmit -p tsconfig.json
+npx depcruise --config .dependency-cruiser.cjs apps packages
+check_env_reads
+
+echo "[test] vitest"
+report=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$report" || true
+rm -f "$report"
+exit "$status"

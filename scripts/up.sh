@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `npm run up`: on a Debian/Ubuntu machine with Node.js 20, installs and starts
+# what Pier needs, writes a .env with fresh secrets the first time, applies
+# migrations, builds the local base images when no registry image is
+# configured, then runs api + worker + proxy in the foreground (Ctrl-C stops all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+# Reads one variable from .env (without sourcing it: values are data, not shell).
+env_file_value() {
+  sed -n "s/^$1=//p" .env | tail -n 1
+}
+
+if [ ! -f .env ]; then
+  echo "[up] writing .env with fresh secrets (kept out of git)"
+  db_password=$(openssl rand -hex 24)
+  admin_token=$(openssl rand -hex 32)
+  umask 077
+  sed -e "s#^DATABASE_URL=.*#DATABASE_URL=postgres://pier:${db_password}@127.0.0.1:5432/pier#" \
+    -e "s#^PIER_SECRET_KEY=.*#PIER_SECRET_KEY=$(openssl rand -base64 32)#" \
+    -e "s#^PIER_ADMIN_TOKEN=.*#PIER_ADMIN_TOKEN=${admin_token}#" \
+    -e "s#^PIER_BASE_DOMAIN=.*#PIER_BASE_DOMAIN=localhost#" \
+    -e "s#^PIER_HTTP_PORT=.*#PIER_HTTP_PORT=8080#" \
+    -e "s#^PIER_HTTPS_PORT=.*#PIER_HTTPS_PORT=8443#" \
+    -e "s#^PIER_IMAGE_\(NODE\|PYTHON\|POSTGRES\|REDIS\)=.*#PIER_IMAGE_\1=pier-local/\L\1#" \
+    .env.example >.env
+  umask 022
+  echo "[up] admin token: ${admin_token}"
+  echo "[up] (also in .env as PIER_ADMIN_TOKEN)"
+fi
+
+# The Postgres role's password is whatever .env says.
+db_url=$(env_file_value DATABASE_URL)
+db_password=$(node -e 'process.stdout.write(decodeURIComponent(new URL(process.argv[1]).password))' "$db_url")
+PIER_PG_USER=pier PIER_PG_PASSWORD="$db_password" PIER_PG_DB=pier bash scripts/services.sh
+
+ensure_node_modules
+
+if grep -q '^PIER_IMAGE_[A-Z]*=pier-local/' .env; then
+  bash scripts/base-images.sh
+fi
+
+npm run --silent migrate
+exec node --import tsx scripts/start-all.ts
