@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { WebhookDefinition } from '@octokit/webhooks-examples';
+
+/**
+ * Test support, not exported: real github.com payloads from the `@octokit/webhooks-examples` devDependency.
+ * The package ships one file, an array of `{ name, actions, examples[] }` per event; the examples used here are
+ * named below by event and index so that other tests can pick the same ones.
+ */
+export const EXAMPLES_FILE = createRequire(import.meta.url).resolve('@octokit/webhooks-examples/api.github.com/index.json');
+
+type EventName = WebhookDefinition['name'];
+type Payload<E extends EventName> = WebhookDefinition<E>['examples'][number];
+
+export const EXAMPLES = {
+  /** `refs/heads/master`, created, head_commit "Initial commit" 6113728f… */
+  pushBranch: ['push', 4],
+  /** `refs/tags/simple-tag`, created, after 6113728f… */
+  pushTag: ['push', 0],
+  /** `refs/tags/simple-tag`, deleted: true, after 000… */
+  pushTagDeleted: ['push', 1],
+  /** A repository hook's ping (Octocoders/Hello-World). */
+  pingRepository: ['ping', 0],
+  /** An organisation hook's ping: no `repository`. */
+  pingOrganization: ['ping', 3],
+  /** action published, tag_name 0.0.1. */
+  releasePublished: ['release', 0],
+  /** action created, tag_name 0.0.1. */
+  releaseCreated: ['release', 1],
+  /** action closed, merged: false, base master (the package has no merged example: tests set merged). */
+  pullRequestClosed: ['pull_request', 3],
+  pullRequestOpened: ['pull_request', 0],
+  pullRequestSynchronize: ['pull_request', 22],
+  issuesOpened: ['issues', 15],
+} as const satisfies Record<string, readonly [EventName, number]>;
+
+type ExampleName = keyof typeof EXAMPLES;
+type EventOf<N extends ExampleName> = (typeof EXAMPLES)[N][0];
+
+let definitions: WebhookDefinition[] | undefined;
+
+/** Every event's definition and examples, parsed once per test file. */
+export function loadDefinitions(): WebhookDefinition[] {
+  definitions ??= JSON.parse(readFileSync(EXAMPLES_FILE, 'utf8')) as WebhookDefinition[];
+  return definitions;
+}
+
+/** A fresh deep copy of a named example, free to modify. */
+export function examplePayload<N extends ExampleName>(name: N): Payload<EventOf<N>> {
+  const [event, index] = EXAMPLES[name];
+  const example = loadDefinitions().find((definition) => definition.name === event)?.examples[index];
+  if (example === undefined) throw new Error(`${EXAMPLES_FILE} has no ${event} example #${index}`);
+  return structuredClone(example) as Payload<EventOf<N>>;
+}
+
+/** The raw bytes GitHub would send for a payload. */
+export function exampleBody(payload: unknown): Buffer {
+  return Buffer.from(JSON.stringify(payload));
+}

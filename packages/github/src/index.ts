@@ -1,0 +1,13 @@
+export { repositoryFullName } from './repository-full-name.ts';
+export type {
+  DeployDecision,
+  DeployEvent,
+  DeploySummary,
+  DeployTarget,
+  EnvironmentTrigger,
+  GitRef,
+  RouteDecision,
+} from './route-decision.ts';
+export { DELIVERY_HEADER, EVENT_HEADER, routeEvent } from './route-event.ts';
+export { generateWebhookSecret, SIGNATURE_HEADER, signPayload, verifySignature } from './signature.ts';
+export { matchesTagPattern } from './tag-glob.ts';

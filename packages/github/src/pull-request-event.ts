@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { decideDeploy } from './decide-deploy.ts';
+import { account, commitSha, deploySummary, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
+import type { EnvironmentTrigger, RouteDecision } from './route-decision.ts';
+import { ignored } from './route-decision.ts';
+
+const pullRequestAction = z.looseObject({ action: z.string() });
+
+const pullRequestPayload = z.looseObject({
+  pull_request: z.looseObject({
+    merged: z.boolean().nullish(),
+    merge_commit_sha: commitSha.nullish(),
+    base: z.looseObject({ ref: z.string() }),
+    title: summaryText,
+    html_url: summaryUrl,
+    user: account,
+    merged_by: account,
+  }),
+});
+
+/** A merged pull request deploys the environments tracking its base branch, at the merge commit. */
+export function routePullRequest(payload: unknown, environments: readonly EnvironmentTrigger[]): RouteDecision {
+  const action = pullRequestAction.safeParse(payload);
+  if (!action.success) return ignored(payloadProblem('pull_request', action.error));
+  if (action.data.action !== 'closed') return ignored('pull_request action is not closed');
+  const parsed = pullRequestPayload.safeParse(payload);
+  if (!parsed.success) return ignored(payloadProblem('pull_request', parsed.error));
+  const pull = parsed.data.pull_request;
+  if (pull.merged !== true) return ignored('pull request was closed without merging');
+  if (!pull.merge_commit_sha) return ignored('merged pull request has no merge commit');
+  return decideDeploy(
+    {
+      event: 'pull_request',
+      ref: { kind: 'branch', name: pull.base.ref },
+      sha: pull.merge_commit_sha,
+      trigger: 'push',
+      summary: deploySummary({ message: pull.title, author: pull.merged_by?.login ?? pull.user?.login, url: pull.html_url }),
+    },
+    environments,
+  );
+}
