@@ -117,7 +117,8 @@ if ! docker_ok; then
     log "dockerd is already running; waiting for it"
   else
     log "starting dockerd (log: $DOCKERD_LOG)"
-    nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    # Its own session: a Ctrl-C of the caller (npm test, npm run up) must not reach it.
+    setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
     disown || true
   fi
   for _ in $(seq 1 60); do

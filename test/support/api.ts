@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SecretBox } from '@pier/core';
-import { AppStore, EnvironmentStore, pingDatabase, TokenStore, VariableStore } from '@pier/db';
+import { createStores, pingDatabase } from '@pier/db';
 import { createLogger } from '@pier/log';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -50,10 +50,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   const app = buildApp({
     logger,
     adminToken,
-    apps: new AppStore(database.db),
-    environments: new EnvironmentStore(database.db),
-    variables: new VariableStore(database.db, box),
-    tokens: new TokenStore(database.db),
+    ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),
       redis: async () => {

@@ -1,15 +1,17 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './deps.ts';
 import { installAuth } from './http/auth.ts';
-import { installErrorHandler } from './http/error-handler.ts';
+import { installErrorHandler, sendFrameworkError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { requestId } from './http/request-id.ts';
 import { registerRoutes, route } from './http/route-kit.ts';
 import { appRoutes } from './routes/apps.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { variableRoutes } from './routes/variables.ts';
+import { registerWebhookRoute, webhookRouteDoc } from './routes/webhooks.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -22,7 +24,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: requestId,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Above the longest identifier (a 255-character variable key), so each is refused by its own validator.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: sendFrameworkError,
   });
+  // JSON only: fastify's default text/plain parser would hand a string to the body schemas (422, not 415).
+  app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -35,8 +42,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...environmentRoutes(deps),
     ...variableRoutes(deps),
     ...tokenRoutes(deps),
+    ...deploymentRoutes(deps),
   ];
-  const document = openApiDocument(specs, API_VERSION);
+  const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);
+  registerWebhookRoute(app, deps);
   registerRoutes(app, [
     ...specs,
     route({

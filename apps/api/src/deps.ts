@@ -1,14 +1,10 @@
-import type { AppStore, EnvironmentStore, TokenStore, VariableStore } from '@pier/db';
+import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 
 /** Everything the API needs, built by main.ts (or a test) and handed to buildApp. */
-export interface ApiDeps {
+export interface ApiDeps extends Stores {
   logger: Logger;
   adminToken: string;
-  apps: AppStore;
-  environments: EnvironmentStore;
-  variables: VariableStore;
-  tokens: TokenStore;
   /** Readiness probes of the backing services; each rejects when its service is unreachable. */
   readiness: Record<string, () => Promise<void>>;
   /** Largest request body accepted, in bytes. */

@@ -1,4 +1,4 @@
-import type { AppRow, EnvironmentRow } from '@pier/db';
+import type { AppRow, DeploymentRow, EnvironmentRow } from '@pier/db';
 import { z } from 'zod';
 
 /** What the API returns for an app. */
@@ -76,4 +76,43 @@ export const tokenResponse = z.object({
   app: z.string().nullable(),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
+});
+
+export function presentDeployment(d: DeploymentRow, app: string, environment: string) {
+  return {
+    id: d.id,
+    app,
+    environment,
+    state: d.state,
+    trigger: d.trigger,
+    ref: d.gitRef,
+    commit: d.commitSha,
+    image: d.imageId ? { id: d.imageId, tag: d.commitSha ? `pier/${app}:${d.commitSha}` : null } : null,
+    reason: d.reason,
+    cancelRequested: d.cancelRequestedAt !== null,
+    queuedAt: d.queuedAt.toISOString(),
+    buildStartedAt: d.buildStartedAt?.toISOString() ?? null,
+    buildFinishedAt: d.buildFinishedAt?.toISOString() ?? null,
+    finishedAt: d.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export const deploymentResponse = z.object({
+  id: z.string(),
+  app: z.string(),
+  environment: z.string(),
+  state: z.enum(['queued', 'building', 'deploying', 'live', 'failed', 'cancelled', 'superseded']),
+  trigger: z.string(),
+  ref: z.string().nullable(),
+  commit: z.string().nullable(),
+  image: z.object({ id: z.string(), tag: z.string().nullable() }).nullable(),
+  reason: z.string().nullable(),
+  cancelRequested: z.boolean(),
+  queuedAt: z.string(),
+  buildStartedAt: z.string().nullable(),
+  buildFinishedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  events: z
+    .array(z.object({ from: z.string().nullable(), to: z.string(), message: z.string().nullable(), at: z.string() }))
+    .optional(),
 });

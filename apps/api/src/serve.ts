@@ -1,6 +1,6 @@
 import { type ApiConfig, exitOnStartupError, onShutdownSignal } from '@pier/config';
 import { SecretBox } from '@pier/core';
-import { AppStore, assertMigrated, connectDatabase, EnvironmentStore, pingDatabase, TokenStore, VariableStore } from '@pier/db';
+import { assertMigrated, connectDatabase, createStores, pingDatabase } from '@pier/db';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
@@ -23,10 +23,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
   const app = buildApp({
     logger,
     adminToken: config.PIER_ADMIN_TOKEN,
-    apps: new AppStore(database.db),
-    environments: new EnvironmentStore(database.db),
-    variables: new VariableStore(database.db, box),
-    tokens: new TokenStore(database.db),
+    ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),
       redis: async () => {

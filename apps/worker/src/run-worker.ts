@@ -1,29 +1,57 @@
+import { mkdir } from 'node:fs/promises';
 import { exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
-import { assertMigrated, connectDatabase } from '@pier/db';
+import { SecretBox } from '@pier/core';
+import { assertMigrated, connectDatabase, createStores } from '@pier/db';
+import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
+import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
+import { startWorkerRuntime } from './worker-runtime.ts';
 
-/**
- * The worker process. It checks that its state and queue are reachable and
- * then waits; job consumers (builds, deploys, the reconciler) attach here.
- */
+const MiB = 1024 * 1024;
+
+/** Wires the worker from its configuration and runs it until a signal. */
 export async function runWorker(config: WorkerConfig): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
   const database = connectDatabase(config.DATABASE_URL, { max: 5, applicationName: 'pier-worker' });
   try {
     await assertMigrated(database.sql);
+    await mkdir(config.PIER_WORK_DIR, { recursive: true, mode: 0o700 });
   } catch (err) {
     await database.close();
     exitOnStartupError('worker', err);
   }
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  redis.connect().catch(() => {});
-  const keepAlive = setInterval(() => {}, 60_000);
+  const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  for (const connection of [queueConnection, workerConnection]) {
+    connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  }
+  const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
+  const runtime = await startWorkerRuntime({
+    stores: createStores(database.db, box),
+    sql: database.sql,
+    fetcher: new GitSourceFetcher({ allowFileUrls: config.PIER_ALLOW_FILE_REPOS, tempDirectory: config.PIER_WORK_DIR }),
+    runtime: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
+    settings: {
+      images: { node: config.PIER_IMAGE_NODE, python: config.PIER_IMAGE_PYTHON, procfile: config.PIER_IMAGE_PROCFILE },
+      workDirectory: config.PIER_WORK_DIR,
+      timeoutMs: config.PIER_BUILD_TIMEOUT_MS,
+      memoryBytes: config.PIER_BUILD_MEMORY_MB * MiB,
+      maxContextBytes: config.PIER_MAX_CONTEXT_MB * MiB,
+      minFreeDiskBytes: config.PIER_MIN_FREE_DISK_MB * MiB,
+      keepImages: config.PIER_KEEP_IMAGES,
+    },
+    logger,
+    queueConnection,
+    workerConnection,
+    queuePrefix: config.PIER_QUEUE_PREFIX,
+    buildConcurrency: config.PIER_BUILD_CONCURRENCY,
+  });
 
   onShutdownSignal(logger, async () => {
-    clearInterval(keepAlive);
-    redis.disconnect();
+    await runtime.stop();
+    queueConnection.disconnect();
+    workerConnection.disconnect();
     await database.close();
   });
   logger.info({ images: { node: config.PIER_IMAGE_NODE, python: config.PIER_IMAGE_PYTHON } }, 'worker started');

@@ -115,3 +115,16 @@ export function secretKeyProblem(raw: string): string | undefined {
     return 'is too weak (too few distinct bytes to be random); generate with `openssl rand -base64 32`';
   return undefined;
 }
+
+export const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .default(fallback);
+
+export const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .transform((value) => ['true', '1', 'yes'].includes(value))
+    .default(fallback);

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import {
   bearerSecret,
+  booleanFlag,
+  durationMs,
   hostname,
   imageName,
   listenHost,
   logFormat,
   logLevel,
   port,
+  positiveInt,
   postgresUrl,
   previousSecretKeys,
   redisUrl,
@@ -51,6 +54,31 @@ export const workerConfigSchema = z.object({
   PIER_IMAGE_POSTGRES: imageName('postgres:15-bookworm'),
   /** Image of managed Redis services. */
   PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
+  /** Base image for apps that have only a Procfile (no package.json or requirements.txt). */
+  PIER_IMAGE_PROCFILE: imageName('debian:bookworm-slim'),
+  /** Docker Engine socket. */
+  PIER_DOCKER_SOCKET: z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock'),
+  /** Checkouts are made (and removed) here during builds. */
+  PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
+  /** Builds running at once on this worker; builds are CPU- and memory-heavy. */
+  PIER_BUILD_CONCURRENCY: positiveInt(1),
+  /** A build is stopped and fails after this long. */
+  PIER_BUILD_TIMEOUT_MS: durationMs(15 * 60_000),
+  /** Memory limit of build containers, so a build cannot starve running apps. */
+  PIER_BUILD_MEMORY_MB: positiveInt(2048),
+  /** Largest checked-out repository accepted as a build context. */
+  PIER_MAX_CONTEXT_MB: positiveInt(500),
+  /** Builds are refused while Docker's disk has less free space than this. */
+  PIER_MIN_FREE_DISK_MB: positiveInt(2048),
+  /** Newest images kept per app; older ones that nothing runs are removed after each build. */
+  PIER_KEEP_IMAGES: positiveInt(5),
+  /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
+  PIER_ALLOW_FILE_REPOS: booleanFlag(false),
+  /** BullMQ key prefix in Redis; several Pier installations can share one Redis with different prefixes. */
+  PIER_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
+    .default('pier'),
 });
 
 export const proxyConfigSchema = z.object({

@@ -46,3 +46,16 @@ export class ForbiddenError extends PierError {
 export class SecretDecryptionError extends PierError {
   readonly code = 'secret_unreadable';
 }
+
+/** A build or source fetch that failed; `lastLines` are the end of its output, for the deployment's reason. */
+export class BuildError extends PierError {
+  readonly code = 'build_failed';
+
+  constructor(
+    message: string,
+    readonly lastLines: readonly string[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -3,5 +3,8 @@ export * from './deployment-state.ts';
 export * from './environment-defaults.ts';
 export * from './errors.ts';
 export * from './names.ts';
+export * from './ports/container-runtime.ts';
+export * from './ports/source-fetcher.ts';
 export * from './principal.ts';
 export * from './secret-box.ts';
+export * from './secret-mask.ts';

@@ -44,6 +44,12 @@ export const apps = pgTable('apps', {
   defaultBranch: text('default_branch').notNull().default('main'),
   /** Path of the Dockerfile inside the repository, when there is one. */
   dockerfilePath: text('dockerfile_path').notNull().default('Dockerfile'),
+  /** Sealed HMAC secret of GitHub webhooks; generated at creation, rotatable. */
+  webhookSecretCiphertext: text('webhook_secret_ciphertext'),
+  webhookSecretKeyId: text('webhook_secret_key_id'),
+  /** Sealed JSON `{ kind: 'token', token } | { kind: 'deploy-key', privateKey }` for private repositories. */
+  repoCredentialsCiphertext: text('repo_credentials_ciphertext'),
+  repoCredentialsKeyId: text('repo_credentials_key_id'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -134,12 +140,37 @@ export const deployments = pgTable(
     releaseId: uuid('release_id').references(() => releases.id, { onDelete: 'set null' }),
     /** Why it failed or was cancelled, in words a user can act on. */
     reason: text('reason'),
+    /** Set by POST /deployments/:id/cancel while a build runs; the worker stops the build. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
+    /** GitHub delivery that created it, if any. */
+    deliveryId: text('delivery_id'),
     queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
     buildStartedAt: timestamp('build_started_at', { withTimezone: true }),
     buildFinishedAt: timestamp('build_finished_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [index('deployments_environment_queued').on(t.environmentId, t.queuedAt)],
+  (t) => [
+    index('deployments_environment_queued').on(t.environmentId, t.queuedAt),
+    index('deployments_active').on(t.state).where(sql`state in ('queued', 'building', 'deploying')`),
+  ],
+);
+
+/**
+ * Transactional outbox: written in the same transaction as the deployment it
+ * names; the relay moves it into BullMQ (jobId = deployment id) and marks it.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    job: text('job').notNull(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
+  },
+  (t) => [index('outbox_pending').on(t.id).where(sql`enqueued_at is null`)],
 );
 
 export const deploymentEvents = pgTable(

@@ -1,4 +1,5 @@
 import { assertAdmin } from '@pier/core';
+import { generateWebhookSecret } from '@pier/github';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
@@ -14,18 +15,23 @@ export function appRoutes({ apps, environments }: ApiDeps) {
       tag: 'apps',
       body: createAppBody,
       status: 201,
-      response: appResponse.extend({ environments: z.array(environmentResponse) }),
+      response: appResponse.extend({
+        environments: z.array(environmentResponse),
+        webhookSecret: z.string().describe('GitHub webhook secret; shown only here and on rotation'),
+      }),
       handler: async ({ body, principal }) => {
         assertAdmin(principal, 'create apps');
+        const webhookSecret = generateWebhookSecret();
         const app = await apps.create({
           name: body.name,
+          webhookSecret,
           repoFullName: body.repository?.fullName ?? null,
           repoCloneUrl: body.repository?.cloneUrl ?? null,
           ...(body.defaultBranch ? { defaultBranch: body.defaultBranch } : {}),
           ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
         });
         const envs = await environments.list(app.id);
-        return { ...presentApp(app), environments: envs.map(presentEnvironment) };
+        return { ...presentApp(app), environments: envs.map(presentEnvironment), webhookSecret };
       },
     }),
     route({

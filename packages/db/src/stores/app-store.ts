@@ -1,5 +1,13 @@
-import { ConflictError, defaultEnvironments, NotFoundError, type Principal, visibleAppId } from '@pier/core';
-import { and, asc, eq, type SQL } from 'drizzle-orm';
+import {
+  ConflictError,
+  defaultEnvironments,
+  NotFoundError,
+  type Principal,
+  type RepoAccess,
+  type SecretBox,
+  visibleAppId,
+} from '@pier/core';
+import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, environments } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
@@ -8,24 +16,37 @@ export type AppRow = typeof apps.$inferSelect;
 
 export interface NewApp {
   name: string;
+  /** HMAC secret of the app's GitHub webhooks, sealed before it is stored. */
+  webhookSecret: string;
   repoFullName?: string | null;
   repoCloneUrl?: string | null;
   defaultBranch?: string;
   dockerfilePath?: string;
 }
 
-export type AppPatch = Partial<Omit<NewApp, 'name'>>;
+export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>>;
+
+export type RepoCredentials = NonNullable<RepoAccess['credentials']>;
 
 /** Apps, always read through what the caller may see. */
 export class AppStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
 
   /** Creates the app with its default environments in one transaction. */
   async create(input: NewApp): Promise<AppRow> {
+    const { webhookSecret, ...values } = input;
     try {
       return await this.db.transaction(async (tx) => {
-        const [app] = await tx.insert(apps).values(input).returning();
+        const [app] = await tx.insert(apps).values(values).returning();
         if (!app) throw new Error('insert returned no row');
+        const sealed = this.box.seal(webhookSecret, webhookContext(app.id));
+        await tx
+          .update(apps)
+          .set({ webhookSecretCiphertext: sealed.ciphertext, webhookSecretKeyId: sealed.keyId })
+          .where(eq(apps.id, app.id));
         const envs = defaultEnvironments(app.defaultBranch).map((e) => ({ ...e, appId: app.id }));
         await tx.insert(environments).values(envs);
         return app;
@@ -64,7 +85,61 @@ export class AppStore {
     const app = await this.get(principal, name);
     await this.db.delete(apps).where(eq(apps.id, app.id));
   }
+
+  /** Replaces the webhook secret; the old one stops working at once. */
+  async rotateWebhookSecret(principal: Principal, name: string, secret: string): Promise<void> {
+    const app = await this.get(principal, name);
+    const sealed = this.box.seal(secret, webhookContext(app.id));
+    await this.db
+      .update(apps)
+      .set({ webhookSecretCiphertext: sealed.ciphertext, webhookSecretKeyId: sealed.keyId, updatedAt: new Date() })
+      .where(eq(apps.id, app.id));
+  }
+
+  webhookSecret(app: AppRow): string | null {
+    if (!app.webhookSecretCiphertext || !app.webhookSecretKeyId) return null;
+    return this.box.open({ keyId: app.webhookSecretKeyId, ciphertext: app.webhookSecretCiphertext }, webhookContext(app.id));
+  }
+
+  /** Apps whose repository is `fullName` (several apps may deploy one repository). Not scoped: for webhooks. */
+  findByRepository(fullName: string): Promise<AppRow[]> {
+    return this.db.select().from(apps).where(sql`lower(${apps.repoFullName}) = lower(${fullName})`);
+  }
+
+  /** Internal lookup by id, not scoped: for the worker. */
+  async byId(id: string): Promise<AppRow> {
+    const [app] = await this.db.select().from(apps).where(eq(apps.id, id));
+    if (!app) throw new NotFoundError(`app ${id} not found`);
+    return app;
+  }
+
+  async setRepoCredentials(principal: Principal, name: string, credentials: RepoCredentials | null): Promise<void> {
+    const app = await this.get(principal, name);
+    const sealed = credentials ? this.box.seal(JSON.stringify(credentials), credentialsContext(app.id)) : null;
+    await this.db
+      .update(apps)
+      .set({
+        repoCredentialsCiphertext: sealed?.ciphertext ?? null,
+        repoCredentialsKeyId: sealed?.keyId ?? null,
+        updatedAt: new Date(),
+      })
+      .where(eq(apps.id, app.id));
+  }
+
+  /** How the worker reaches the app's repository, credentials opened. Null when no repository is configured. */
+  repoAccess(app: AppRow): RepoAccess | null {
+    if (!app.repoCloneUrl) return null;
+    if (!app.repoCredentialsCiphertext || !app.repoCredentialsKeyId) return { cloneUrl: app.repoCloneUrl };
+    const plain = this.box.open(
+      { keyId: app.repoCredentialsKeyId, ciphertext: app.repoCredentialsCiphertext },
+      credentialsContext(app.id),
+    );
+    return { cloneUrl: app.repoCloneUrl, credentials: JSON.parse(plain) as RepoCredentials };
+  }
 }
+
+const webhookContext = (appId: string) => `app-webhook-secret:${appId}`;
+const credentialsContext = (appId: string) => `app-repo-credentials:${appId}`;
 
 function scoped(principal: Principal): SQL | undefined {
   const appId = visibleAppId(principal);

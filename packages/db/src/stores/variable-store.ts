@@ -58,6 +58,16 @@ export class VariableStore {
     return Object.fromEntries(rows.map((row) => [row.key, this.open(row)]));
   }
 
+  /** Every variable value of every environment of an app: what build output is masked with. */
+  async valuesOfApp(appId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ variable: variables })
+      .from(variables)
+      .innerJoin(environments, eq(variables.environmentId, environments.id))
+      .where(eq(environments.appId, appId));
+    return rows.map((row) => this.open(row.variable));
+  }
+
   /** Sets and unsets in one transaction: all of it is applied, or none. */
   async change(environmentId: string, change: VariableChange): Promise<VariableChangeResult> {
     const set = change.set ?? {};

@@ -1,0 +1,59 @@
+import { isTerminal } from '@pier/core';
+import type { DeploymentStore } from '@pier/db';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const POLL_MS = 300;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Server-Sent Events of a deployment's log lines: what is stored after
+ * `afterId`, then new lines as the worker writes them, until the build phase
+ * is over (`event: end`) or the client goes away. Each event's id is the line
+ * id, so a reconnecting client resumes with Last-Event-ID.
+ */
+export async function streamDeploymentLogs(
+  deployments: DeploymentStore,
+  deploymentId: string,
+  afterId: number,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-request-id': request.id,
+    'x-accel-buffering': 'no',
+  });
+  let closed = false;
+  request.raw.on('close', () => {
+    closed = true;
+  });
+  let lastId = afterId;
+  let lastWrite = Date.now();
+  while (!closed) {
+    const lines = await deployments.logs(deploymentId, lastId, 1000);
+    for (const line of lines) {
+      res.write(
+        `id: ${line.id}\nevent: line\ndata: ${JSON.stringify({ stream: line.stream, line: line.line, at: line.at })}\n\n`,
+      );
+      lastId = line.id;
+      lastWrite = Date.now();
+    }
+    if (lines.length === 0) {
+      const { state } = await deployments.get(deploymentId);
+      if (state !== 'queued' && state !== 'building') {
+        res.write(`event: end\ndata: ${JSON.stringify({ state, terminal: isTerminal(state) })}\n\n`);
+        break;
+      }
+      if (Date.now() - lastWrite > HEARTBEAT_MS) {
+        res.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+  res.end();
+}

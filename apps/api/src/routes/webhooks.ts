@@ -1,0 +1,128 @@
+import { UnauthorizedError, ValidationError } from '@pier/core';
+import type { AppRow, DeploymentRow, NewDeployment } from '@pier/db';
+import { DELIVERY_HEADER, EVENT_HEADER, repositoryFullName, routeEvent, SIGNATURE_HEADER, verifySignature } from '@pier/github';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { route } from '../http/route-kit.ts';
+
+/** GitHub sends up to 25 MB; a larger body is refused before it is read in full. */
+export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+
+const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
+const EVENT_NAME = /^[a-z_]{1,64}$/;
+
+/** For the OpenAPI document; the route itself needs the raw body and is registered below. */
+export const webhookRouteDoc = route({
+  method: 'POST',
+  url: '/webhooks/github',
+  summary: 'GitHub webhook intake (HMAC-SHA256 signed with the app’s webhook secret)',
+  tag: 'webhooks',
+  auth: false,
+  status: 202,
+  response: z.object({ deployments: z.array(z.object({ id: z.string(), app: z.string(), environment: z.string() })) }),
+  handler: async () => undefined,
+});
+
+/**
+ * POST /webhooks/github. The signature is checked against the secret of every
+ * app configured for the payload's repository before anything is written; a
+ * delivery id seen before is answered as it was the first time.
+ */
+export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void {
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.post('/webhooks/github', { config: { auth: false }, bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+      const event = header(request.headers[EVENT_HEADER], EVENT_HEADER, EVENT_NAME);
+      const deliveryId = header(request.headers[DELIVERY_HEADER], DELIVERY_HEADER, DELIVERY_ID);
+      const signature = request.headers[SIGNATURE_HEADER];
+      if (typeof signature !== 'string' || !signature.startsWith('sha256=')) {
+        throw new UnauthorizedError(`${SIGNATURE_HEADER}: a sha256 signature is required`);
+      }
+      const raw = request.body as Buffer;
+      const payload = parseJson(raw);
+      const apps = await signedApps(deps, event, payload, raw, signature);
+
+      const previous = await deps.deliveries.find(deliveryId);
+      if (previous) return reply.code(previous.statusCode).send(previous.response);
+
+      const answer = await answerDelivery(deps, { event, deliveryId, payload, apps });
+      request.log.info({ deliveryId, event, status: answer.statusCode }, 'webhook delivery');
+      return reply.code(answer.statusCode).send(answer.response);
+    });
+  });
+}
+
+function header(value: string | string[] | undefined, name: string, pattern: RegExp): string {
+  if (typeof value !== 'string' || !pattern.test(value)) throw new ValidationError(`${name}: missing or malformed header`, name);
+  return value;
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new ValidationError(`body: malformed JSON (${(err as Error).message})`, 'body');
+  }
+}
+
+/** The apps of the payload's repository whose webhook secret produced this signature. */
+async function signedApps(deps: ApiDeps, event: string, payload: unknown, raw: Buffer, signature: string): Promise<AppRow[]> {
+  const fullName = repositoryFullName(event, payload);
+  const candidates = fullName ? await deps.apps.findByRepository(fullName) : [];
+  const signed = candidates.filter((app) => {
+    const secret = deps.apps.webhookSecret(app);
+    return secret !== null && verifySignature(raw, signature, secret);
+  });
+  if (signed.length === 0) {
+    throw new UnauthorizedError(
+      `${SIGNATURE_HEADER}: the signature does not match the webhook secret of an app for this repository`,
+    );
+  }
+  return signed;
+}
+
+interface Delivery {
+  event: string;
+  deliveryId: string;
+  payload: unknown;
+  apps: AppRow[];
+}
+
+async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
+  const toQueue: NewDeployment[] = [];
+  const names = new Map<string, { app: string; environment: string }>();
+  const reasons: string[] = [];
+  let ping = false;
+  for (const app of delivery.apps) {
+    const environments = await deps.environments.list(app.id);
+    const decision = routeEvent(delivery.event, delivery.payload, environments);
+    if (decision.kind === 'ping') ping = true;
+    if (decision.kind === 'ignored') reasons.push(`${app.name}: ${decision.reason}`);
+    if (decision.kind !== 'deploy') continue;
+    for (const target of decision.targets) {
+      names.set(target.environmentId, { app: app.name, environment: target.environmentName });
+      toQueue.push({
+        appId: app.id,
+        environmentId: target.environmentId,
+        trigger: decision.trigger,
+        gitRef: `${decision.ref.kind === 'tag' ? 'refs/tags' : 'refs/heads'}/${decision.ref.name}`,
+        commitSha: decision.sha,
+      });
+    }
+  }
+  const statusCode = ping ? 200 : 202;
+  const respond = (created: DeploymentRow[]) =>
+    ping
+      ? { ok: true, event: 'ping' }
+      : {
+          deployments: created.map((d) => ({ id: d.id, ...names.get(d.environmentId) })),
+          ...(created.length === 0 ? { ignored: reasons.join('; ') || 'nothing to deploy' } : {}),
+        };
+  return deps.deliveries.record(
+    { deliveryId: delivery.deliveryId, event: delivery.event, appId: delivery.apps[0]?.id ?? null, statusCode, respond },
+    toQueue,
+  );
+}

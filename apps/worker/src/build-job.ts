@@ -1,0 +1,186 @@
+import type { BuildImages } from '@pier/builder';
+import {
+  BuildError,
+  type ContainerRuntime,
+  createSecretMask,
+  type GitRef,
+  LABEL_APP,
+  LABEL_COMMIT,
+  LABEL_DEPLOYMENT,
+  LABEL_ROLE,
+  PierError,
+  type SourceFetcher,
+} from '@pier/core';
+import type { AppStore, DeploymentRow, DeploymentStore, VariableStore } from '@pier/db';
+import { pruneImages } from '@pier/docker';
+import type { Logger } from '@pier/log';
+import type { JobContext } from '@pier/queue';
+import { buildCommit } from './build-commit.ts';
+import { DeploymentLogWriter } from './deployment-log-writer.ts';
+
+export interface BuildSettings {
+  images: BuildImages;
+  /** Checkouts are made (and removed) under here. */
+  workDirectory: string;
+  timeoutMs: number;
+  memoryBytes: number;
+  maxContextBytes: number;
+  /** Builds are refused while the image store has less free space than this. */
+  minFreeDiskBytes: number;
+  /** Newest images kept per app. */
+  keepImages: number;
+}
+
+export interface BuildJobDeps {
+  apps: AppStore;
+  variables: VariableStore;
+  deployments: DeploymentStore;
+  fetcher: SourceFetcher;
+  runtime: ContainerRuntime;
+  settings: BuildSettings;
+  logger: Logger;
+  /** How often a running build checks for a cancel request. */
+  cancelPollMs?: number;
+}
+
+/** How long a job waits before trying again while another build of its environment runs. */
+const BUSY_RETRY_MS = 2000;
+
+/**
+ * The `build` job: one deployment from queued to an image (state `deploying`)
+ * or to `failed` / `cancelled` with a reason. Runs again safely after a crash.
+ */
+export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx: JobContext): Promise<void> {
+  const claim = await deps.deployments.claimBuild(deploymentId);
+  if (claim === 'skip') return;
+  if (claim === 'busy') await ctx.retryLater(BUSY_RETRY_MS);
+
+  const deployment = await deps.deployments.get(deploymentId);
+  const app = await deps.apps.byId(deployment.appId);
+  const access = deps.apps.repoAccess(app);
+  const secrets = await deps.variables.valuesOfApp(app.id);
+  if (access?.credentials?.kind === 'token') secrets.push(access.credentials.token);
+  const mask = createSecretMask(secrets);
+  const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
+    mask,
+    onError: (err) => deps.logger.warn({ err, deploymentId }, 'build log lines not stored yet'),
+  });
+  const abort = new AbortController();
+  const watcher = watchForCancel(deps, deploymentId, abort);
+  try {
+    if (!access) throw new BuildError('the app has no repository configured');
+    await assertDiskSpace(deps);
+    const sha = deployment.commitSha ?? (await resolveCommit(deps, deployment, access, log, abort.signal));
+    const image = await buildCommit(
+      deps,
+      {
+        repo: access,
+        sha,
+        appName: app.name,
+        dockerfilePath: app.dockerfilePath,
+        labels: { [LABEL_APP]: app.name, [LABEL_DEPLOYMENT]: deploymentId, [LABEL_COMMIT]: sha, [LABEL_ROLE]: 'app-image' },
+        images: deps.settings.images,
+        workDirectory: deps.settings.workDirectory,
+        maxContextBytes: deps.settings.maxContextBytes,
+        memoryBytes: deps.settings.memoryBytes,
+        timeoutMs: deps.settings.timeoutMs,
+      },
+      (line, stream) => log.write(line, stream ?? 'stdout'),
+      abort.signal,
+    );
+    log.write(`built ${image.tag} (${image.imageId})`, 'system');
+    await log.close();
+    await deps.deployments.transition(
+      deploymentId,
+      ['building'],
+      'deploying',
+      { imageId: image.imageId, buildFinishedAt: new Date() },
+      `built ${image.tag}`,
+    );
+    deps.logger.info({ deploymentId, app: app.name, imageId: image.imageId }, 'build finished');
+    await pruneOldImages(deps, app.id, app.name);
+  } catch (err) {
+    await finishUnbuilt(deps, deploymentId, err, log, mask);
+  } finally {
+    clearInterval(watcher);
+  }
+}
+
+async function resolveCommit(
+  deps: BuildJobDeps,
+  deployment: DeploymentRow,
+  access: NonNullable<ReturnType<AppStore['repoAccess']>>,
+  log: DeploymentLogWriter,
+  signal: AbortSignal,
+): Promise<string> {
+  const ref = parseRef(deployment.gitRef);
+  log.write(`resolving ${deployment.gitRef}`, 'system');
+  const sha = await deps.fetcher.resolve(access, ref, signal);
+  await deps.deployments.setCommit(deployment.id, sha);
+  return sha;
+}
+
+function parseRef(gitRef: string | null): GitRef {
+  if (gitRef?.startsWith('refs/heads/')) return { kind: 'branch', name: gitRef.slice('refs/heads/'.length) };
+  if (gitRef?.startsWith('refs/tags/')) return { kind: 'tag', name: gitRef.slice('refs/tags/'.length) };
+  throw new BuildError(`the deployment names neither a commit nor a branch or tag (${gitRef ?? 'nothing'})`);
+}
+
+async function assertDiskSpace(deps: BuildJobDeps): Promise<void> {
+  const free = await deps.runtime.freeDiskBytes();
+  if (free < deps.settings.minFreeDiskBytes) {
+    const mib = (n: number) => `${Math.floor(n / 1024 / 1024)} MiB`;
+    throw new BuildError(
+      `not enough free disk space to build: ${mib(free)} free, at least ${mib(deps.settings.minFreeDiskBytes)} required; remove unused images or grow the disk`,
+    );
+  }
+}
+
+/** Polls for a cancel request and aborts the build when one arrives. */
+function watchForCancel(deps: BuildJobDeps, deploymentId: string, abort: AbortController): NodeJS.Timeout {
+  return setInterval(() => {
+    deps.deployments.isCancelRequested(deploymentId).then(
+      (requested) => {
+        if (requested && !abort.signal.aborted) abort.abort(new BuildError('build cancelled on request'));
+      },
+      () => {},
+    );
+  }, deps.cancelPollMs ?? 1000);
+}
+
+/** Marks the deployment failed (or cancelled) with a reason a user can act on. */
+async function finishUnbuilt(
+  deps: BuildJobDeps,
+  deploymentId: string,
+  err: unknown,
+  log: DeploymentLogWriter,
+  mask: (text: string) => string,
+): Promise<void> {
+  const cancelled = await deps.deployments.isCancelRequested(deploymentId).catch(() => false);
+  const message = mask(err instanceof PierError ? err.message : `internal error: ${(err as Error).message}`);
+  if (!(err instanceof PierError)) deps.logger.error({ err, deploymentId }, 'build crashed');
+  log.write(message, 'system');
+  const tail = err instanceof BuildError && err.lastLines.length > 0 ? err.lastLines.map(mask) : log.tail();
+  await log.close();
+  const reason = cancelled ? 'cancelled on request' : [message, ...tail.slice(-20)].join('\n');
+  const now = new Date();
+  await deps.deployments.transition(deploymentId, ['building'], cancelled ? 'cancelled' : 'failed', {
+    reason,
+    buildFinishedAt: now,
+    finishedAt: now,
+  });
+}
+
+async function pruneOldImages(deps: BuildJobDeps, appId: string, appName: string): Promise<void> {
+  try {
+    const inUse = await deps.deployments.imagesInUse(appId);
+    const { removed } = await pruneImages(deps.runtime, {
+      keep: deps.settings.keepImages,
+      inUse,
+      labels: { [LABEL_APP]: appName },
+    });
+    if (removed.length > 0) deps.logger.info({ app: appName, removed: removed.map((i) => i.imageId) }, 'old images removed');
+  } catch (err) {
+    deps.logger.warn({ err, app: appName }, 'image pruning failed');
+  }
+}

@@ -1,0 +1,238 @@
+import { assertTransition, ConflictError, type DeploymentState, NotFoundError } from '@pier/core';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { deploymentEvents, deploymentLogLines, deployments, environments, outbox } from '../schema.ts';
+
+export type DeploymentRow = typeof deployments.$inferSelect;
+export type DeploymentTrigger = DeploymentRow['trigger'];
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface NewDeployment {
+  appId: string;
+  environmentId: string;
+  trigger: DeploymentTrigger;
+  gitRef: string | null;
+  /** null when only a ref is known (a release event, a manual deploy of a branch): the worker resolves it. */
+  commitSha: string | null;
+  deliveryId?: string | null;
+}
+
+export type BuildClaim = 'claimed' | 'busy' | 'skip';
+
+export interface LogLine {
+  id: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  line: string;
+  at: Date;
+}
+
+/**
+ * Deployments, their events and log lines, and the outbox that feeds the
+ * queue. Every state change is a compare-and-set on the current state.
+ */
+export class DeploymentStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Records a queued deployment and its outbox entry in one transaction, and
+   * supersedes the environment's older queued deployments (latest wins).
+   */
+  async enqueue(input: NewDeployment, tx?: Tx): Promise<DeploymentRow> {
+    const run = async (t: Tx) => {
+      await t.select({ id: environments.id }).from(environments).where(eq(environments.id, input.environmentId)).for('update');
+      const older = await t
+        .update(deployments)
+        .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
+        .where(and(eq(deployments.environmentId, input.environmentId), eq(deployments.state, 'queued')))
+        .returning({ id: deployments.id });
+      const [row] = await t.insert(deployments).values(input).returning();
+      if (!row) throw new Error('insert returned no row');
+      const events = [
+        ...older.map((o) => ({
+          deploymentId: o.id,
+          fromState: 'queued' as const,
+          toState: 'superseded' as const,
+          message: `superseded by ${row.id}`,
+        })),
+        { deploymentId: row.id, fromState: null, toState: 'queued' as const, message: `queued by ${input.trigger}` },
+      ];
+      await t.insert(deploymentEvents).values(events);
+      await t.insert(outbox).values({ job: 'build', deploymentId: row.id });
+      await t.execute(sql`select pg_notify('pier_outbox', ${row.id})`);
+      return row;
+    };
+    return tx ? run(tx) : this.db.transaction(run);
+  }
+
+  async get(id: string): Promise<DeploymentRow> {
+    const [row] = await this.db.select().from(deployments).where(eq(deployments.id, id));
+    if (!row) throw new NotFoundError(`deployment ${id} not found`);
+    return row;
+  }
+
+  list(filter: { appId: string; environmentId?: string }, limit = 50): Promise<DeploymentRow[]> {
+    const where = filter.environmentId
+      ? and(eq(deployments.appId, filter.appId), eq(deployments.environmentId, filter.environmentId))
+      : eq(deployments.appId, filter.appId);
+    return this.db.select().from(deployments).where(where).orderBy(desc(deployments.queuedAt)).limit(limit);
+  }
+
+  events(id: string) {
+    return this.db.select().from(deploymentEvents).where(eq(deploymentEvents.deploymentId, id)).orderBy(asc(deploymentEvents.id));
+  }
+
+  /**
+   * Starts (or restarts, after a worker died) the build of a deployment, unless
+   * another build of the same environment is running: one build at a time.
+   */
+  async claimBuild(id: string): Promise<BuildClaim> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
+      if (!row || (row.state !== 'queued' && row.state !== 'building')) return 'skip';
+      await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, row.environmentId)).for('update');
+      const [running] = await tx
+        .select({ id: deployments.id })
+        .from(deployments)
+        .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'building'), ne(deployments.id, id)));
+      if (running) return 'busy';
+      if (row.cancelRequestedAt) {
+        await this.transitionIn(tx, row, 'cancelled', { reason: 'cancelled on request', finishedAt: new Date() });
+        return 'skip';
+      }
+      await tx.update(deployments).set({ state: 'building', buildStartedAt: new Date() }).where(eq(deployments.id, id));
+      await tx.insert(deploymentEvents).values({
+        deploymentId: id,
+        fromState: row.state,
+        toState: 'building',
+        message: row.state === 'building' ? 'build restarted after the worker stopped' : 'build started',
+      });
+      return 'claimed';
+    });
+  }
+
+  /** Moves `id` from one of `from` to `to`; returns false (and changes nothing) when it is not in `from`. */
+  async transition(
+    id: string,
+    from: readonly DeploymentState[],
+    to: DeploymentState,
+    patch: Partial<Omit<DeploymentRow, 'id' | 'state'>> = {},
+    message?: string,
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(deployments)
+        .where(and(eq(deployments.id, id), inArray(deployments.state, [...from])))
+        .for('update');
+      if (!row) return false;
+      await this.transitionIn(tx, row, to, patch, message);
+      if (to === 'deploying') await tx.insert(outbox).values({ job: 'deploy', deploymentId: id });
+      return true;
+    });
+  }
+
+  /**
+   * Cancels a queued deployment at once; a building one gets a cancel request
+   * that the worker acts on. Anything else is a conflict.
+   */
+  async cancel(id: string): Promise<DeploymentRow> {
+    const row = await this.get(id);
+    if (row.state === 'queued') {
+      const done = await this.transition(id, ['queued'], 'cancelled', { reason: 'cancelled on request', finishedAt: new Date() });
+      if (done) return this.get(id);
+    }
+    if (row.state === 'queued' || row.state === 'building') {
+      await this.db.update(deployments).set({ cancelRequestedAt: new Date() }).where(eq(deployments.id, id));
+      await this.db.execute(sql`select pg_notify('pier_cancel', ${id})`);
+      return this.get(id);
+    }
+    throw new ConflictError(`deployment ${id} is ${row.state}; only queued or building deployments can be cancelled`);
+  }
+
+  /** Records the commit a ref resolved to, once known. */
+  async setCommit(id: string, commitSha: string): Promise<void> {
+    await this.db.update(deployments).set({ commitSha }).where(eq(deployments.id, id));
+  }
+
+  /** Image ids an app's deployments still need (live or on their way): never pruned. */
+  async imagesInUse(appId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ imageId: deployments.imageId })
+      .from(deployments)
+      .where(and(eq(deployments.appId, appId), inArray(deployments.state, ['deploying', 'live'])));
+    return rows.flatMap((r) => (r.imageId ? [r.imageId] : []));
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    const [row] = await this.db.select({ at: deployments.cancelRequestedAt }).from(deployments).where(eq(deployments.id, id));
+    return Boolean(row?.at);
+  }
+
+  async appendLogs(id: string, lines: { stream: LogLine['stream']; line: string }[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.db.insert(deploymentLogLines).values(lines.map((l) => ({ deploymentId: id, ...l })));
+  }
+
+  logs(id: string, afterId = 0, limit = 5000): Promise<LogLine[]> {
+    return this.db
+      .select({
+        id: deploymentLogLines.id,
+        stream: deploymentLogLines.stream,
+        line: deploymentLogLines.line,
+        at: deploymentLogLines.at,
+      })
+      .from(deploymentLogLines)
+      .where(and(eq(deploymentLogLines.deploymentId, id), gt(deploymentLogLines.id, afterId)))
+      .orderBy(asc(deploymentLogLines.id))
+      .limit(limit);
+  }
+
+  /** Outbox entries not yet in the queue, oldest first, locked for this transaction. */
+  async relayOutbox(
+    limit: number,
+    push: (entry: { id: number; job: string; deploymentId: string }) => Promise<void>,
+  ): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx
+        .select({ id: outbox.id, job: outbox.job, deploymentId: outbox.deploymentId })
+        .from(outbox)
+        .where(isNull(outbox.enqueuedAt))
+        .orderBy(asc(outbox.id))
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      for (const row of rows) {
+        await push(row);
+        await tx.update(outbox).set({ enqueuedAt: new Date() }).where(eq(outbox.id, row.id));
+      }
+      return rows.length;
+    });
+  }
+
+  /** Deployments that should have a job in the queue: still queued or building, queued before `before`. */
+  active(states: readonly DeploymentState[], before: Date): Promise<DeploymentRow[]> {
+    return this.db
+      .select()
+      .from(deployments)
+      .where(and(inArray(deployments.state, [...states]), lt(deployments.queuedAt, before)));
+  }
+
+  private async transitionIn(
+    tx: Tx,
+    row: DeploymentRow,
+    to: DeploymentState,
+    patch: Partial<Omit<DeploymentRow, 'id' | 'state'>>,
+    message?: string,
+  ): Promise<void> {
+    assertTransition(row.state, to);
+    await tx
+      .update(deployments)
+      .set({ ...patch, state: to })
+      .where(eq(deployments.id, row.id));
+    await tx.insert(deploymentEvents).values({
+      deploymentId: row.id,
+      fromState: row.state,
+      toState: to,
+      message: message ?? patch.reason ?? null,
+    });
+  }
+}

@@ -1,0 +1,30 @@
+import type { SecretBox } from '@pier/core';
+import type { Db } from '../client.ts';
+import { AppStore } from './app-store.ts';
+import { DeploymentStore } from './deployment-store.ts';
+import { EnvironmentStore } from './environment-store.ts';
+import { TokenStore } from './token-store.ts';
+import { VariableStore } from './variable-store.ts';
+import { WebhookDeliveryStore } from './webhook-delivery-store.ts';
+
+export interface Stores {
+  apps: AppStore;
+  environments: EnvironmentStore;
+  variables: VariableStore;
+  tokens: TokenStore;
+  deployments: DeploymentStore;
+  deliveries: WebhookDeliveryStore;
+}
+
+/** Every store over one database, secrets sealed with `box`. */
+export function createStores(db: Db, box: SecretBox): Stores {
+  const deployments = new DeploymentStore(db);
+  return {
+    apps: new AppStore(db, box),
+    environments: new EnvironmentStore(db),
+    variables: new VariableStore(db, box),
+    tokens: new TokenStore(db),
+    deployments,
+    deliveries: new WebhookDeliveryStore(db, deployments),
+  };
+}

@@ -1,0 +1,65 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { webhookDeliveries } from '../schema.ts';
+import type { DeploymentRow, DeploymentStore, NewDeployment } from './deployment-store.ts';
+
+export interface StoredDelivery {
+  statusCode: number;
+  response: unknown;
+}
+
+export interface DeliveryRecord {
+  deliveryId: string;
+  event: string;
+  appId: string | null;
+  statusCode: number;
+  /** Builds the response from the deployments created; stored and replayed on redelivery. */
+  respond(deployments: DeploymentRow[]): unknown;
+}
+
+/** GitHub deliveries by X-GitHub-Delivery, so a redelivery creates nothing and gets the first answer. */
+export class WebhookDeliveryStore {
+  constructor(
+    private readonly db: Db,
+    private readonly deployments: DeploymentStore,
+  ) {}
+
+  async find(deliveryId: string): Promise<StoredDelivery | null> {
+    const [row] = await this.db
+      .select({ statusCode: webhookDeliveries.statusCode, response: webhookDeliveries.response })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.deliveryId, deliveryId));
+    return row ?? null;
+  }
+
+  /**
+   * Records the delivery and queues its deployments in one transaction. When a
+   * concurrent request recorded the same delivery first, nothing is written
+   * and that request's answer is returned.
+   */
+  async record(delivery: DeliveryRecord, toQueue: NewDeployment[]): Promise<StoredDelivery> {
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(webhookDeliveries)
+        .values({ deliveryId: delivery.deliveryId, event: delivery.event, appId: delivery.appId, statusCode: 0, response: {} })
+        .onConflictDoNothing()
+        .returning({ deliveryId: webhookDeliveries.deliveryId });
+      if (inserted.length === 0) {
+        const [first] = await tx
+          .select({ statusCode: webhookDeliveries.statusCode, response: webhookDeliveries.response })
+          .from(webhookDeliveries)
+          .where(eq(webhookDeliveries.deliveryId, delivery.deliveryId));
+        return first ?? { statusCode: 409, response: { error: { code: 'conflict', message: 'delivery in progress' } } };
+      }
+      const created: DeploymentRow[] = [];
+      for (const input of toQueue)
+        created.push(await this.deployments.enqueue({ ...input, deliveryId: delivery.deliveryId }, tx));
+      const response = delivery.respond(created);
+      await tx
+        .update(webhookDeliveries)
+        .set({ statusCode: delivery.statusCode, response })
+        .where(eq(webhookDeliveries.deliveryId, delivery.deliveryId));
+      return { statusCode: delivery.statusCode, response };
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './job-catalog.ts';
+export * from './job-queue.ts';
