@@ -42,7 +42,10 @@ export async function buildCommit(
     const plan = detectBuild(snapshot, { dockerfilePath: request.dockerfilePath, images: request.images });
     let dockerfile = request.dockerfilePath;
     if (plan.kind === 'generated') {
-      await writeFile(join(directory, GENERATED_DOCKERFILE), plan.dockerfile, { mode: 0o644 });
+      // A file of that name from the repository (possibly a symlink) is replaced, never written through.
+      const target = join(directory, GENERATED_DOCKERFILE);
+      await rm(target, { force: true });
+      await writeFile(target, plan.dockerfile, { mode: 0o644, flag: 'wx' });
       dockerfile = GENERATED_DOCKERFILE;
       log(`no Dockerfile: building as a ${plan.runtime} app`, 'system');
       for (const note of plan.notes) log(note, 'system');
