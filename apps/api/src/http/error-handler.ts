@@ -1,5 +1,5 @@
 import { PierError } from '@pier/core';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** HTTP status of each domain error code; the one place they are mapped. */
 const STATUS_BY_CODE: Record<string, number> = {
@@ -22,6 +22,8 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: s
     message: 'send JSON with Content-Type: application/json',
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request' },
+  FST_ERR_BAD_URL: { status: 400, code: 'bad_request', message: 'path: not a valid URL (bad percent-encoding)' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'uri_too_long', message: 'path: a path segment is too long' },
 };
 
 export interface ErrorBody {
@@ -30,6 +32,16 @@ export interface ErrorBody {
 
 export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
+}
+
+/**
+ * fastify's `frameworkErrors` option: errors raised while routing, before any
+ * hook or error handler runs, get the same shape and request id.
+ */
+export function sendFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known = FASTIFY_ERRORS[err.code] ?? { status: 400, code: 'bad_request', message: 'path: not a valid URL' };
+  reply.header('x-request-id', request.id);
+  reply.code(known.status).send(errorBody(known.code, known.message ?? err.message));
 }
 
 /** Maps every error to `{ error: { code, message } }` with the right status. */

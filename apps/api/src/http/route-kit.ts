@@ -58,8 +58,9 @@ export function registerRoutes(app: FastifyInstance, specs: readonly RouteSpec<a
           request,
           reply,
         };
-        const result = await spec.handler(ctx);
+        // Before the handler, so that one may still answer otherwise (/ready's 503).
         reply.code(spec.status ?? 200);
+        const result = await spec.handler(ctx);
         return spec.status === 204 ? reply.send() : result;
       },
     });
@@ -68,7 +69,8 @@ export function registerRoutes(app: FastifyInstance, specs: readonly RouteSpec<a
 
 function parse<T>(where: string, schema: z.ZodType<T> | undefined, input: unknown): T {
   if (!schema) return input as T;
-  const result = schema.safeParse(input ?? (where === 'body' ? undefined : {}));
+  // reportInput: describeIssues tells a missing field from a wrong type by the issue's input.
+  const result = schema.safeParse(input ?? (where === 'body' ? undefined : {}), { reportInput: true });
   if (result.success) return result.data;
   const first = result.error.issues[0];
   const field = [where, ...(first?.path ?? []).map(String)].join('.');
