@@ -1,0 +1,82 @@
+import { statfs } from 'node:fs/promises';
+import {
+  type BuildRequest,
+  type BuiltImage,
+  ConflictError,
+  type ContainerRuntime,
+  type ImageSummary,
+  LABEL_APP,
+} from '@pier/core';
+import Dockerode from 'dockerode';
+import { buildImage } from './build-image.ts';
+import { engineMessage, isStatus } from './engine-errors.ts';
+import { labelFilters, toImageSummary } from './image-summary.ts';
+
+export interface DockerRuntimeOptions {
+  /** A ready client; when absent one is made for `socketPath`. */
+  docker?: Dockerode;
+  /** The Engine's socket; default `/var/run/docker.sock`. */
+  socketPath?: string;
+}
+
+/**
+ * ContainerRuntime over the Docker Engine API (dockerode, no CLI, no shell).
+ * Builds use the classic builder: see `buildOptions` for why.
+ */
+export class DockerRuntime implements ContainerRuntime {
+  readonly docker: Dockerode;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.docker = options.docker ?? new Dockerode({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
+  }
+
+  buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage> {
+    return buildImage(this.docker, request, onLine, signal);
+  }
+
+  async listImages(labels: Record<string, string>): Promise<ImageSummary[]> {
+    const filters = labelFilters(labels);
+    const images = await this.docker.listImages(filters ? { filters } : {});
+    return images.map(toImageSummary);
+  }
+
+  /**
+   * Removes the image under every tag it has, then by id. Refuses (ConflictError)
+   * an image Pier does not own or one a container still uses; an image already
+   * gone is fine.
+   */
+  async removeImage(imageId: string): Promise<void> {
+    const image = await this.inspectImage(imageId);
+    if (!image) return;
+    if (!image.Config?.Labels?.[LABEL_APP]) {
+      throw new ConflictError(`refusing to remove image ${imageId}: it has no ${LABEL_APP} label, so Pier does not own it`);
+    }
+    for (const reference of [...(image.RepoTags ?? []), image.Id]) await this.removeReference(reference);
+  }
+
+  /** Free bytes on the filesystem of the Engine's data root (of `/` when that path is not visible from here). */
+  async freeDiskBytes(): Promise<number> {
+    const info = (await this.docker.info()) as { DockerRootDir?: string };
+    const stats = await statfs(info.DockerRootDir ?? '/').catch(() => statfs('/'));
+    return stats.bavail * stats.bsize;
+  }
+
+  private async inspectImage(reference: string): Promise<Dockerode.ImageInspectInfo | undefined> {
+    try {
+      return await this.docker.getImage(reference).inspect();
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  private async removeReference(reference: string): Promise<void> {
+    try {
+      await this.docker.getImage(reference).remove();
+    } catch (error) {
+      if (isStatus(error, 404)) return;
+      if (isStatus(error, 409)) throw new ConflictError(`cannot remove image ${reference}: ${engineMessage(error)}`);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import type { ImageSummary } from '@pier/core';
+import type Dockerode from 'dockerode';
+
+const UNTAGGED = '<none>:<none>';
+
+/** The port's view of one entry of `GET /images/json`. */
+export function toImageSummary(info: Dockerode.ImageInfo): ImageSummary {
+  return {
+    imageId: info.Id,
+    tags: (info.RepoTags ?? []).filter((tag) => tag !== UNTAGGED),
+    labels: { ...(info.Labels ?? {}) },
+    createdAt: new Date(info.Created * 1000),
+    sizeBytes: info.Size,
+  };
+}
+
+/** `{ a: '1' }` → `{ label: ['a=1'] }`, the Engine's "has every label" filter; none for no labels. */
+export function labelFilters(labels: Record<string, string>): { label: string[] } | undefined {
+  const pairs = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+  return pairs.length > 0 ? { label: pairs } : undefined;
+}
