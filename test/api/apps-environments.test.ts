@@ -255,6 +255,18 @@ describe('environments', () => {
   });
 });
 
+describe('default branch', () => {
+  it('moves environments that followed the old default branch, and only those', async () => {
+    await api.request({ method: 'POST', url: '/apps', payload: { name: 'branchy', defaultBranch: 'main' } });
+    await api.request({ method: 'POST', url: '/apps/branchy/environments', payload: { name: 'qa', branch: 'qa' } });
+    const res = await api.request({ method: 'PATCH', url: '/apps/branchy', payload: { defaultBranch: 'trunk' } });
+    expect(res.statusCode).toBe(200);
+    const envs = (await api.request({ method: 'GET', url: '/apps/branchy/environments' })).json().environments;
+    const branches = Object.fromEntries(envs.map((e: { name: string; branch: string | null }) => [e.name, e.branch]));
+    expect(branches).toEqual({ production: null, qa: 'qa', staging: 'trunk' });
+  });
+});
+
 /** Keys of a response that look like storage internals (sealed values, hashes), at any depth. */
 function internalFields(value: unknown, path = ''): string[] {
   if (typeof value !== 'object' || value === null) return [];

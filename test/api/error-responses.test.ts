@@ -23,8 +23,14 @@ describe('malformed bodies', () => {
     expectError(await api.request({ method: 'POST', url: '/apps', payload, headers: json }), 400, 'invalid_json', 'body');
   });
 
-  it('answers 400 invalid_json to an empty JSON body', async () => {
-    expectError(await api.request({ method: 'POST', url: '/apps', payload: '', headers: json }), 400, 'invalid_json', 'body');
+  it('treats an empty JSON body as no body: 422 naming the body where one is required', async () => {
+    expectError(await api.request({ method: 'POST', url: '/apps', payload: '', headers: json }), 422, 'validation_failed', 'body');
+  });
+
+  it('lets a DELETE through when the client sends Content-Type: application/json without a body', async () => {
+    await api.request({ method: 'POST', url: '/apps', payload: { name: 'empty-body-delete' } });
+    const res = await api.request({ method: 'DELETE', url: '/apps/empty-body-delete', headers: json });
+    expect(res.statusCode).toBe(204);
   });
 
   it('does not echo a malformed body, which may hold a secret, in the error', async () => {

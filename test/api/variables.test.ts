@@ -49,6 +49,24 @@ describe('variables', () => {
     expect((await list(env, '?reveal=true')).map((v) => [v.key, v.value])).toEqual(Object.entries(set));
   });
 
+  it('unsetting keys that do not exist changes nothing, not even the config version', async () => {
+    const env = await freshEnvironment();
+    await change(env, { set: { KEEP: 'x' } });
+    expect(await change(env, { unset: ['NOT_THERE'] })).toEqual({ set: [], unset: [], configVersion: 1 });
+    expect(await configVersion(env)).toBe(1);
+  });
+
+  it('upserts in one statement: a second set replaces values without duplicating keys', async () => {
+    const env = await freshEnvironment();
+    const set = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`K_${i}`, `one ${i}`]));
+    await change(env, { set });
+    await change(env, { set: { ...set, K_7: 'two' } });
+    const values = await list(env, '?reveal=true');
+    expect(values).toHaveLength(500);
+    expect(values.find((v) => v.key === 'K_7')?.value).toBe('two');
+    expect(await configVersion(env)).toBe(2);
+  });
+
   it('lists values masked unless reveal is true', async () => {
     const env = await freshEnvironment();
     await change(env, { set: { DATABASE_PASSWORD: 'hunter2', API_KEY: 'sk-123', EMPTY: '' } });

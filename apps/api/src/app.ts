@@ -13,6 +13,20 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { registerWebhookRoute, webhookRouteDoc } from './routes/webhooks.ts';
 
+/**
+ * JSON bodies; an empty body is no body (clients that always send
+ * `Content-Type: application/json` still get their DELETE through).
+ */
+function parseJsonBody(_request: unknown, body: string | Buffer, done: (err: Error | null, value?: unknown) => void): void {
+  const text = body.toString();
+  if (text.trim() === '') return done(null, undefined);
+  try {
+    done(null, JSON.parse(text));
+  } catch (err) {
+    done(Object.assign(new Error((err as Error).message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }));
+  }
+}
+
 export const API_VERSION = '0.1.0';
 
 /** Bodies above this are refused with 413 before they are read in full. */
@@ -30,6 +44,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
   // JSON only: fastify's default text/plain parser would hand a string to the body schemas (422, not 415).
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

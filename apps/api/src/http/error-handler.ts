@@ -50,7 +50,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof PierError) {
       const status = STATUS_BY_CODE[err.code] ?? 500;
       if (status >= 500) request.log.error({ err }, 'request failed');
-      if (err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+      // Signed routes (webhooks) are not bearer-token routes.
+      if (err.code === 'unauthorized' && request.routeOptions.config.auth !== false) reply.header('www-authenticate', 'Bearer');
       const message = status >= 500 ? `internal error (request ${request.id})` : err.message;
       return reply.code(status).send(errorBody(err.code, message));
     }

@@ -70,15 +70,24 @@ export class AppStore {
     return app;
   }
 
+  /** Environments that followed the old default branch follow the new one. */
   async update(principal: Principal, name: string, patch: AppPatch): Promise<AppRow> {
     const app = await this.get(principal, name);
-    const [updated] = await this.db
-      .update(apps)
-      .set({ ...patch, updatedAt: new Date() })
-      .where(eq(apps.id, app.id))
-      .returning();
-    if (!updated) throw new NotFoundError(`app ${name} not found`);
-    return updated;
+    return this.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(apps)
+        .set({ ...patch, updatedAt: new Date() })
+        .where(eq(apps.id, app.id))
+        .returning();
+      if (!updated) throw new NotFoundError(`app ${name} not found`);
+      if (patch.defaultBranch && patch.defaultBranch !== app.defaultBranch) {
+        await tx
+          .update(environments)
+          .set({ branch: patch.defaultBranch, updatedAt: new Date() })
+          .where(and(eq(environments.appId, app.id), eq(environments.branch, app.defaultBranch)));
+      }
+      return updated;
+    });
   }
 
   async delete(principal: Principal, name: string): Promise<void> {

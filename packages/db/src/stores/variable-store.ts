@@ -79,14 +79,17 @@ export class VariableStore {
       await lockEnvironment(tx, environmentId);
       await this.refuseReserved(tx, environmentId, Object.keys(set));
       const now = new Date();
-      for (const [key, value] of Object.entries(set)) {
+      const rows = Object.entries(set).map(([key, value]) => {
         const sealed = this.box.seal(value, context(environmentId, key));
+        return { environmentId, key, valueCiphertext: sealed.ciphertext, keyId: sealed.keyId };
+      });
+      if (rows.length > 0) {
         await tx
           .insert(variables)
-          .values({ environmentId, key, valueCiphertext: sealed.ciphertext, keyId: sealed.keyId })
+          .values(rows)
           .onConflictDoUpdate({
             target: [variables.environmentId, variables.key],
-            set: { valueCiphertext: sealed.ciphertext, keyId: sealed.keyId, updatedAt: now },
+            set: { valueCiphertext: sql`excluded.value_ciphertext`, keyId: sql`excluded.key_id`, updatedAt: now },
           });
       }
       const removed =
@@ -100,9 +103,15 @@ export class VariableStore {
         const missing = unset.filter((key) => !removed.some((r) => r.key === key));
         throw new NotFoundError(`variable ${missing.join(', ')} not found`);
       }
+      // Only a real change makes a new config version (and, later, a new release).
+      const changed = rows.length > 0 || removed.length > 0;
       const [env] = await tx
         .update(environments)
-        .set({ configVersion: sql`${environments.configVersion} + 1`, updatedAt: now })
+        .set(
+          changed
+            ? { configVersion: sql`${environments.configVersion} + 1`, updatedAt: now }
+            : { updatedAt: sql`${environments.updatedAt}` },
+        )
         .where(eq(environments.id, environmentId))
         .returning({ configVersion: environments.configVersion });
       return {

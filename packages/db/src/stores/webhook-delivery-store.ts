@@ -54,12 +54,14 @@ export class WebhookDeliveryStore {
       const created: DeploymentRow[] = [];
       for (const input of toQueue)
         created.push(await this.deployments.enqueue({ ...input, deliveryId: delivery.deliveryId }, tx));
-      const response = delivery.respond(created);
-      await tx
+      // The answer is returned as stored (jsonb orders keys its own way), so a redelivery's is byte for byte the same.
+      const [stored] = await tx
         .update(webhookDeliveries)
-        .set({ statusCode: delivery.statusCode, response })
-        .where(eq(webhookDeliveries.deliveryId, delivery.deliveryId));
-      return { statusCode: delivery.statusCode, response };
+        .set({ statusCode: delivery.statusCode, response: delivery.respond(created) })
+        .where(eq(webhookDeliveries.deliveryId, delivery.deliveryId))
+        .returning({ statusCode: webhookDeliveries.statusCode, response: webhookDeliveries.response });
+      if (!stored) throw new Error('delivery row vanished');
+      return stored;
     });
   }
 }
