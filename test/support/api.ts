@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SecretBox } from '@pier/core';
 import { createStores, pingDatabase } from '@pier/db';
+import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -24,12 +25,14 @@ export interface TestApi {
 export interface TestApiOptions {
   /** Redis URL for readiness; defaults to the test Redis. */
   redisUrl?: string;
+  /** The SecretBox key (32 bytes), for a worker process that must read what this API seals; default random. */
+  secretKey?: Buffer;
 }
 
 /** The real API on a private database, real Redis, logs captured in memory. */
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
-  const box = new SecretBox(randomBytes(32));
+  const box = new SecretBox(options.secretKey ?? randomBytes(32));
   const adminToken = randomBytes(32).toString('hex');
   const logs: string[] = [];
   const destination = new Writable({
@@ -50,6 +53,8 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   const app = buildApp({
     logger,
     adminToken,
+    baseDomain: 'pier.test',
+    logs: new DockerRuntime(),
     ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),

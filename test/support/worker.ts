@@ -29,6 +29,8 @@ export interface TestWorkerOptions {
   redisUrl?: string;
   prefix?: string;
   settings?: Partial<BuildSettings>;
+  reconcileIntervalMs?: number;
+  reconcilePlan?: Parameters<typeof startWorkerRuntime>[0]['reconcilePlan'];
 }
 
 /** The real worker loops in this process, on a private queue prefix, building with the real Docker. */
@@ -57,6 +59,7 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     sql: database.sql,
     fetcher: new GitSourceFetcher({ allowFileUrls: true, tempDirectory: workDirectory }),
     runtime: docker,
+    containers: docker,
     settings: {
       images: LOCAL_IMAGES,
       workDirectory,
@@ -71,10 +74,13 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     queueConnection,
     workerConnection,
     queuePrefix: prefix,
+    instance: prefix,
     buildConcurrency: 2,
     relayPollMs: 200,
     resyncIntervalMs: 2000,
     resyncGraceMs: 1000,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 2000,
+    reconcilePlan: options.reconcilePlan,
   });
   return {
     runtime,

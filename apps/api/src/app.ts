@@ -7,6 +7,7 @@ import { requestId } from './http/request-id.ts';
 import { registerRoutes, route } from './http/route-kit.ts';
 import { appRoutes } from './routes/apps.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { releaseRoutes } from './routes/releases.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -59,6 +60,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...variableRoutes(deps),
     ...tokenRoutes(deps),
     ...deploymentRoutes(deps),
+    ...releaseRoutes(deps),
   ];
   const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);
   registerWebhookRoute(app, deps);

@@ -1,10 +1,15 @@
 import type { Stores } from '@pier/db';
+import type { LogReader } from './routes/environment-log-stream.ts';
 import type { Logger } from '@pier/log';
 
 /** Everything the API needs, built by main.ts (or a test) and handed to buildApp. */
 export interface ApiDeps extends Stores {
   logger: Logger;
   adminToken: string;
+  /** For generated URLs in status. */
+  baseDomain: string;
+  /** Reads container logs (read-only); the API never creates, stops or removes containers. */
+  logs: LogReader;
   /** Readiness probes of the backing services; each rejects when its service is unreachable. */
   readiness: Record<string, () => Promise<void>>;
   /** Largest request body accepted, in bytes. */

@@ -1,6 +1,7 @@
 import { type ApiConfig, exitOnStartupError, onShutdownSignal } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores, pingDatabase } from '@pier/db';
+import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
@@ -23,6 +24,8 @@ export async function serveApi(config: ApiConfig): Promise<void> {
   const app = buildApp({
     logger,
     adminToken: config.PIER_ADMIN_TOKEN,
+    baseDomain: config.PIER_BASE_DOMAIN,
+    logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
     ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),

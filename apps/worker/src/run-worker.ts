@@ -27,11 +27,13 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   }
   const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
+  const docker = new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET });
   const runtime = await startWorkerRuntime({
     stores: createStores(database.db, box),
     sql: database.sql,
     fetcher: new GitSourceFetcher({ allowFileUrls: config.PIER_ALLOW_FILE_REPOS, tempDirectory: config.PIER_WORK_DIR }),
-    runtime: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
+    runtime: docker,
+    containers: docker,
     settings: {
       images: { node: config.PIER_IMAGE_NODE, python: config.PIER_IMAGE_PYTHON, procfile: config.PIER_IMAGE_PROCFILE },
       workDirectory: config.PIER_WORK_DIR,
@@ -45,7 +47,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     queueConnection,
     workerConnection,
     queuePrefix: config.PIER_QUEUE_PREFIX,
+    instance: config.PIER_INSTANCE,
     buildConcurrency: config.PIER_BUILD_CONCURRENCY,
+    lockDurationMs: config.PIER_BUILD_LOCK_MS,
+    stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,
   });
 
   onShutdownSignal(logger, async () => {

@@ -1,17 +1,20 @@
-import type { ContainerRuntime, SourceFetcher } from '@pier/core';
+import type { ContainerOperations, ContainerRuntime, SourceFetcher } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
 import type postgres from 'postgres';
 import { type BuildSettings, runBuildJob } from './build-job.ts';
+import { runDeployJob } from './deploy/deploy-job.ts';
+import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 
 export interface WorkerRuntimeOptions {
-  stores: Pick<Stores, 'apps' | 'variables' | 'deployments'>;
+  stores: Pick<Stores, 'apps' | 'environments' | 'environmentHealth' | 'variables' | 'deployments' | 'releases' | 'replicas'>;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
   runtime: ContainerRuntime;
+  containers: ContainerOperations;
   settings: BuildSettings;
   logger: Logger;
   /** For adding jobs: should fail fast while Redis is down (the relay retries). */
@@ -19,18 +22,26 @@ export interface WorkerRuntimeOptions {
   /** For consuming jobs: blocking commands, no retry limit. */
   workerConnection: ConnectionOptions;
   queuePrefix: string;
+  /** Installation name on every container (PIER_INSTANCE). */
+  instance: string;
   buildConcurrency: number;
   relayPollMs?: number;
   resyncIntervalMs?: number;
   resyncGraceMs?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** How often the reconciler compares Docker with Postgres. */
+  reconcileIntervalMs?: number;
+  /** Passed to the reconcile planner (tests shorten the backoff). */
+  reconcilePlan?: ConstructorParameters<typeof Reconciler>[0]['plan'];
 }
 
 export interface WorkerRuntime {
   queue: JobQueue;
   relay: OutboxRelay;
   builds: Worker;
+  deploys: Worker;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
@@ -63,16 +74,55 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       stalledIntervalMs: options.stalledIntervalMs,
     },
   );
-  builds.on('error', (err) => logger.warn({ err: err.message }, 'build consumer: connection error'));
-  builds.on('failed', (job, err) => logger.warn({ jobId: job?.id, err: err.message }, 'build job failed'));
+  const deploys = consumeJobs(
+    'deploy',
+    (payload, ctx) =>
+      runDeployJob({ ...stores, containers: options.containers, instance: options.instance, logger }, payload.deploymentId, ctx),
+    {
+      connection: options.workerConnection,
+      prefix: options.queuePrefix,
+      // Rollouts mostly wait on health checks and drains.
+      concurrency: 8,
+      lockDurationMs: options.lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs,
+    },
+  );
+  for (const [name, worker] of [
+    ['build', builds],
+    ['deploy', deploys],
+  ] as const) {
+    worker.on('error', (err) => logger.warn({ err: err.message }, `${name} consumer: connection error`));
+    worker.on('failed', (job, err) => {
+      logger.warn({ jobId: job?.id, err: err.message }, `${name} job failed`);
+      // Out of retries: the deployment must not stay in flight forever.
+      if (job?.id && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        const reason = `internal error after ${job.attemptsMade} attempts: ${err.message}`;
+        void stores.deployments
+          .transition(job.id, ['building', 'deploying'], 'failed', { reason, finishedAt: new Date() })
+          .catch((e: unknown) => logger.error({ err: e, deploymentId: job.id }, 'could not mark the deployment failed'));
+      }
+    });
+  }
+  const reconciler = new Reconciler({
+    stores,
+    containers: options.containers,
+    instance: options.instance,
+    logger,
+    intervalMs: options.reconcileIntervalMs,
+    plan: options.reconcilePlan,
+  });
   await relay.start();
+  reconciler.start();
   return {
     queue,
     relay,
     builds,
+    deploys,
+    reconciler,
     stop: async () => {
+      await reconciler.stop();
       await relay.stop();
-      await builds.close();
+      await Promise.all([builds.close(), deploys.close()]);
       await queue.close();
     },
   };

@@ -34,6 +34,8 @@ const common = {
   PIER_LOG_FORMAT: logFormat,
 };
 
+const dockerSocket = z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock');
+
 export const apiConfigSchema = z.object({
   ...common,
   /** Interface the REST API listens on; loopback by default, publish it through the proxy or a tunnel. */
@@ -42,6 +44,8 @@ export const apiConfigSchema = z.object({
   PIER_API_PORT: port(4000),
   /** Bootstrap admin token: the first credential, used to create scoped API tokens. */
   PIER_ADMIN_TOKEN: bearerSecret,
+  /** Docker Engine socket; the API only reads container logs through it. */
+  PIER_DOCKER_SOCKET: dockerSocket,
 });
 
 export const workerConfigSchema = z.object({
@@ -57,7 +61,7 @@ export const workerConfigSchema = z.object({
   /** Base image for apps that have only a Procfile (no package.json or requirements.txt). */
   PIER_IMAGE_PROCFILE: imageName('debian:bookworm-slim'),
   /** Docker Engine socket. */
-  PIER_DOCKER_SOCKET: z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock'),
+  PIER_DOCKER_SOCKET: dockerSocket,
   /** Checkouts are made (and removed) here during builds. */
   PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
   /** Builds running at once on this worker; builds are CPU- and memory-heavy. */
@@ -72,8 +76,17 @@ export const workerConfigSchema = z.object({
   PIER_MIN_FREE_DISK_MB: positiveInt(2048),
   /** Newest images kept per app; older ones that nothing runs are removed after each build. */
   PIER_KEEP_IMAGES: positiveInt(5),
+  /**
+   * How long a running build's queue lock lasts unless the worker renews it (it does, at half this).
+   * When a worker dies mid-build, another takes the build over only after the lock has expired.
+   */
+  PIER_BUILD_LOCK_MS: durationMs(30_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
+  /** How often a worker looks for builds whose lock expired (their worker died) and queues them again. */
+  PIER_BUILD_STALLED_CHECK_MS: durationMs(15_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
   /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
   PIER_ALLOW_FILE_REPOS: booleanFlag(false),
+  /** Name of this installation, on every container it runs: installations sharing a Docker Engine leave each other's containers alone. */
+  PIER_INSTANCE: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be 1-63 of a-z 0-9 _ . -').default('pier'),
   /** BullMQ key prefix in Redis; several Pier installations can share one Redis with different prefixes. */
   PIER_QUEUE_PREFIX: z
     .string()
@@ -89,6 +102,8 @@ export const proxyConfigSchema = z.object({
   PIER_HTTPS_PORT: port(443),
   /** Loopback-only port of the proxy's own /health and /metrics. */
   PIER_PROXY_ADMIN_PORT: port(9090),
+  /** Last-known-good route table on disk, so the proxy starts and serves while Postgres is down. */
+  PIER_PROXY_SNAPSHOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/proxy-routes.json'),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

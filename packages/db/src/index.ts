@@ -1,10 +1,13 @@
 export * from './client.ts';
 export * from './migrations.ts';
+export * from './postgres-route-source.ts';
 export * as schema from './schema.ts';
 export * from './stores/app-store.ts';
 export * from './stores/deployment-store.ts';
 export * from './stores/environment-store.ts';
 export * from './stores/index.ts';
+export * from './stores/release-store.ts';
+export * from './stores/replica-store.ts';
 export * from './stores/token-store.ts';
 export * from './stores/variable-store.ts';
 export * from './stores/webhook-delivery-store.ts';

@@ -77,6 +77,14 @@ export const environments = pgTable(
     configVersion: integer('config_version').notNull().default(0),
     /** The release the reconciler makes Docker run (null: nothing deployed yet). */
     desiredReleaseId: uuid('desired_release_id'),
+    /** `ok`, or `crash-looping` while its replicas keep dying; shown in status. */
+    health: text('health').notNull().default('ok'),
+    /** Replica restarts in the current crash streak, and when the reconciler may try the next one. */
+    restartStreak: integer('restart_streak').notNull().default(0),
+    nextRestartAt: timestamp('next_restart_at', { withTimezone: true }),
+    lastCrashAt: timestamp('last_crash_at', { withTimezone: true }),
+    /** Requests in flight to a replaced replica get this long to finish before it is stopped. */
+    drainTimeoutMs: integer('drain_timeout_ms').notNull().default(30_000),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -147,6 +155,7 @@ export const deployments = pgTable(
     queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
     buildStartedAt: timestamp('build_started_at', { withTimezone: true }),
     buildFinishedAt: timestamp('build_finished_at', { withTimezone: true }),
+    deployStartedAt: timestamp('deploy_started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
   (t) => [
@@ -201,6 +210,35 @@ export const deploymentLogLines = pgTable(
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('deployment_log_lines_deployment').on(t.deploymentId, t.id)],
+);
+
+export const replicaState = pgEnum('replica_state', ['starting', 'serving', 'draining', 'stopped']);
+
+/**
+ * One running container of a release. `serving` replicas are the proxy's
+ * upstreams; the switch from one release to the next is one transaction.
+ */
+export const replicas = pgTable(
+  'replicas',
+  {
+    id: id(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    releaseId: uuid('release_id')
+      .notNull()
+      .references(() => releases.id, { onDelete: 'cascade' }),
+    containerId: text('container_id'),
+    containerName: text('container_name').notNull().unique(),
+    hostPort: integer('host_port'),
+    state: replicaState('state').notNull().default('starting'),
+    /** As last reported by the proxy's health polls. */
+    healthy: boolean('healthy').notNull().default(true),
+    unhealthySince: timestamp('unhealthy_since', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('replicas_environment_state').on(t.environmentId, t.state)],
 );
 
 /** Custom domains of an environment (generated hostnames are not stored). */

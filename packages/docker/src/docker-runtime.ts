@@ -3,31 +3,34 @@ import {
   type BuildRequest,
   type BuiltImage,
   ConflictError,
+  type ContainerInfo,
+  type ContainerOperations,
   type ContainerRuntime,
+  type ContainerSpec,
   type ImageSummary,
   LABEL_APP,
+  type LogEntry,
+  type LogOptions,
 } from '@pier/core';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { buildImage } from './build-image.ts';
+import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
+import { DockerContainers } from './docker-containers.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
 import { labelFilters, toImageSummary } from './image-summary.ts';
 
-export interface DockerRuntimeOptions {
-  /** A ready client; when absent one is made for `socketPath`. */
-  docker?: Dockerode;
-  /** The Engine's socket; default `/var/run/docker.sock`. */
-  socketPath?: string;
-}
-
 /**
  * ContainerRuntime over the Docker Engine API (dockerode, no CLI, no shell).
- * Builds use the classic builder: see `buildOptions` for why.
+ * Builds use the classic builder: see `buildOptions` for why. It is also the
+ * ContainerOperations of the same Engine, handed to `DockerContainers`.
  */
-export class DockerRuntime implements ContainerRuntime {
+export class DockerRuntime implements ContainerRuntime, ContainerOperations {
   readonly docker: Dockerode;
+  readonly containers: DockerContainers;
 
   constructor(options: DockerRuntimeOptions = {}) {
-    this.docker = options.docker ?? new Dockerode({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
+    this.docker = dockerClient(options);
+    this.containers = new DockerContainers({ docker: this.docker });
   }
 
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage> {
@@ -59,6 +62,38 @@ export class DockerRuntime implements ContainerRuntime {
     const info = (await this.docker.info()) as { DockerRootDir?: string };
     const stats = await statfs(info.DockerRootDir ?? '/').catch(() => statfs('/'));
     return stats.bavail * stats.bsize;
+  }
+
+  runContainer(spec: ContainerSpec): Promise<ContainerInfo> {
+    return this.containers.runContainer(spec);
+  }
+
+  stopContainer(id: string, graceSeconds: number): Promise<void> {
+    return this.containers.stopContainer(id, graceSeconds);
+  }
+
+  removeContainer(id: string): Promise<void> {
+    return this.containers.removeContainer(id);
+  }
+
+  inspectContainer(id: string): Promise<ContainerInfo | null> {
+    return this.containers.inspectContainer(id);
+  }
+
+  listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    return this.containers.listContainers(labels);
+  }
+
+  containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry> {
+    return this.containers.containerLogs(id, options);
+  }
+
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    return this.containers.ensureNetwork(name, labels);
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return this.containers.removeNetwork(name);
   }
 
   private async inspectImage(reference: string): Promise<Dockerode.ImageInspectInfo | undefined> {

@@ -1,2 +1,5 @@
-export { DockerRuntime, type DockerRuntimeOptions } from './docker-runtime.ts';
+export type { DockerRuntimeOptions } from './docker-client.ts';
+export { DockerContainers } from './docker-containers.ts';
+export { DockerRuntime } from './docker-runtime.ts';
+export { assertSafeHostConfig, buildHostConfig, type HostConfigInput } from './host-config.ts';
 export { type PruneOptions, type PruneResult, pruneCandidates, pruneImages } from './prune.ts';

@@ -1,5 +1,5 @@
-import { isTerminal } from '@pier/core';
-import type { DeploymentStore } from '@pier/db';
+import { isTerminal, PierError } from '@pier/core';
+import type { DeploymentStore, LogLine } from '@pier/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const POLL_MS = 300;
@@ -27,14 +27,15 @@ export async function streamDeploymentLogs(
     'x-request-id': request.id,
     'x-accel-buffering': 'no',
   });
+  // Node holds the headers until the first write, which may be a while for a queued build.
+  res.flushHeaders();
   let closed = false;
   request.raw.on('close', () => {
     closed = true;
   });
   let lastId = afterId;
   let lastWrite = Date.now();
-  while (!closed) {
-    const lines = await deployments.logs(deploymentId, lastId, 1000);
+  const send = (lines: LogLine[]) => {
     for (const line of lines) {
       res.write(
         `id: ${line.id}\nevent: line\ndata: ${JSON.stringify({ stream: line.stream, line: line.line, at: line.at })}\n\n`,
@@ -42,9 +43,19 @@ export async function streamDeploymentLogs(
       lastId = line.id;
       lastWrite = Date.now();
     }
-    if (lines.length === 0) {
+  };
+  try {
+    while (!closed) {
+      const lines = await deployments.logs(deploymentId, lastId, 1000);
+      send(lines);
+      if (lines.length > 0) continue;
       const { state } = await deployments.get(deploymentId);
       if (state !== 'queued' && state !== 'building') {
+        // The worker stores its last lines before it changes the state: those that
+        // landed after the read above are there now.
+        const rest = await deployments.logs(deploymentId, lastId, 1000);
+        send(rest);
+        if (rest.length > 0) continue;
         res.write(`event: end\ndata: ${JSON.stringify({ state, terminal: isTerminal(state) })}\n\n`);
         break;
       }
@@ -54,6 +65,15 @@ export async function streamDeploymentLogs(
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+  } catch (err) {
+    // Headers are sent: the error goes in the stream (the deployment was deleted, Postgres went away).
+    const known = err instanceof PierError;
+    if (!known) request.log.error({ err, deploymentId }, 'log stream failed');
+    const error = known
+      ? { code: err.code, message: err.message }
+      : { code: 'internal_error', message: `internal error (request ${request.id})` };
+    res.write(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+  } finally {
+    res.end();
   }
-  res.end();
 }

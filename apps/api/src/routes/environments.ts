@@ -19,6 +19,7 @@ function settings(body: SettingsBody): EnvironmentSettings {
     healthTimeoutMs: health.timeoutMs,
     healthyThreshold: health.healthyThreshold,
     healthDeadlineMs: health.deadlineMs,
+    drainTimeoutMs: body.drainTimeoutMs,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as EnvironmentSettings;
 }

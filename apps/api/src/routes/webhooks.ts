@@ -31,6 +31,8 @@ export const webhookRouteDoc = route({
  */
 export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void {
   app.register(async (scope) => {
+    // The raw bytes are what is signed: this scope replaces whatever JSON parser the app has.
+    scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) =>
       done(null, body),
     );

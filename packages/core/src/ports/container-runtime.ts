@@ -50,3 +50,99 @@ export interface ContainerRuntime {
   removeImage(imageId: string): Promise<void>;
   freeDiskBytes(): Promise<number>;
 }
+
+/** CPU, memory and process limits of one container. */
+export interface ResourceLimits {
+  memoryBytes: number;
+  /** CPUs in billionths (1e9 = one CPU). */
+  nanoCpus: number;
+  pids: number;
+}
+
+/** What to run: one replica of a release, or a managed service. */
+export interface ContainerSpec {
+  /** Unique, DNS-safe container name, e.g. `pier-web-production-r3-1a2b`. */
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** Port the process listens on inside (also given as PORT); published on 127.0.0.1 at a random host port. Null: not published. */
+  containerPort: number | null;
+  /** Docker networks to attach to, the first at creation. */
+  networks: string[];
+  /** Network aliases on those networks (e.g. a service's name). */
+  aliases?: string[];
+  limits: ResourceLimits;
+  /** Named volumes (never host paths): volume name → mount path. */
+  volumes?: Record<string, string>;
+  command?: string[];
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  imageId: string;
+  /** The container's labels, which include those of its image. */
+  labels: Record<string, string>;
+  status: ContainerStatus;
+  /** Set once the container has stopped (exited or dead). */
+  exitCode: number | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** Host port on 127.0.0.1 that reaches `containerPort`, when published and the container runs (a new one on each start). */
+  hostPort: number | null;
+  /** Address on each attached network, while the container runs. */
+  networks: Record<string, string>;
+}
+
+export interface LogOptions {
+  tail?: number;
+  since?: Date;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  line: string;
+  at: Date | null;
+}
+
+/**
+ * Port: running containers. Only containers and networks with the `pier.app`
+ * label are ever listed, stopped or removed. Contract:
+ * - `runContainer` creates and starts a container from `spec` with the
+ *   HostConfig of the one safe builder (no privileged mode, host mounts, Docker
+ *   socket, host network/PID or added capabilities; limits always set), and
+ *   resolves once it is started, with its published host port. The env is
+ *   passed as given (the caller sets PORT). It refuses (ValidationError) a spec
+ *   without the `pier.app` label; an image that is not there locally is a
+ *   NotFoundError (never pulled), a taken name a ConflictError; a container
+ *   that cannot be attached or started is removed before the call rejects.
+ * - `stopContainer` sends SIGTERM, then SIGKILL after `graceSeconds`; a
+ *   container already stopped or gone is not an error. `removeContainer`
+ *   forces (keeping volumes); gone is not an error. Both refuse (ConflictError)
+ *   a container without the `pier.app` label.
+ * - `listContainers` returns containers in every state carrying the `pier.app`
+ *   label and every label in `labels`.
+ * - `containerLogs` yields lines in order within each stream (stdout and
+ *   stderr are captured separately, so their interleaving is approximate);
+ *   `tail` counts the engine's log messages (a line over 16 KiB is several).
+ *   With `follow` it ends when the container stops or `signal` aborts. A
+ *   missing container is a NotFoundError.
+ * - `ensureNetwork` creates a labelled bridge network once, also under
+ *   concurrent calls; it refuses (ConflictError) an existing network without
+ *   the `pier.app` label. `removeNetwork` ignores a missing one.
+ */
+export interface ContainerOperations {
+  runContainer(spec: ContainerSpec): Promise<ContainerInfo>;
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  inspectContainer(id: string): Promise<ContainerInfo | null>;
+  listContainers(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry>;
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  removeNetwork(name: string): Promise<void>;
+}

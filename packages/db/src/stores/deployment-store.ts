@@ -1,5 +1,5 @@
 import { assertTransition, ConflictError, type DeploymentState, NotFoundError } from '@pier/core';
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deploymentLogLines, deployments, environments, outbox } from '../schema.ts';
 
@@ -62,6 +62,50 @@ export class DeploymentStore {
       return row;
     };
     return tx ? run(tx) : this.db.transaction(run);
+  }
+
+  /**
+   * Records a deployment of an existing release (rollback, promotion, a
+   * config change): no build, straight to `deploying`, with its outbox entry.
+   */
+  async enqueueRelease(input: {
+    appId: string;
+    environmentId: string;
+    trigger: DeploymentTrigger;
+    releaseId: string | null;
+    imageId: string;
+    commitSha: string | null;
+    gitRef?: string | null;
+  }): Promise<DeploymentRow> {
+    return this.db.transaction(async (t) => {
+      await t.select({ id: environments.id }).from(environments).where(eq(environments.id, input.environmentId)).for('update');
+      const older = await t
+        .update(deployments)
+        .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
+        .where(and(eq(deployments.environmentId, input.environmentId), eq(deployments.state, 'queued')))
+        .returning({ id: deployments.id });
+      const [row] = await t
+        .insert(deployments)
+        .values({
+          appId: input.appId,
+          environmentId: input.environmentId,
+          trigger: input.trigger,
+          state: 'deploying',
+          releaseId: input.releaseId,
+          imageId: input.imageId,
+          commitSha: input.commitSha,
+          gitRef: input.gitRef ?? null,
+        })
+        .returning();
+      if (!row) throw new Error('insert returned no row');
+      await t.insert(deploymentEvents).values([
+        ...older.map((o) => ({ deploymentId: o.id, fromState: 'queued' as const, toState: 'superseded' as const, message: `superseded by ${row.id}` })),
+        { deploymentId: row.id, fromState: null, toState: 'deploying' as const, message: `${input.trigger} of an existing image` },
+      ]);
+      await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
+      await t.execute(sql`select pg_notify('pier_outbox', ${row.id})`);
+      return row;
+    });
   }
 
   async get(id: string): Promise<DeploymentRow> {
@@ -147,6 +191,63 @@ export class DeploymentStore {
       return this.get(id);
     }
     throw new ConflictError(`deployment ${id} is ${row.state}; only queued or building deployments can be cancelled`);
+  }
+
+  /**
+   * Starts (or restarts) the rollout of a built deployment, unless another
+   * deployment of the same environment is rolling out: one at a time.
+   */
+  async claimDeploy(id: string): Promise<BuildClaim> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
+      if (!row || row.state !== 'deploying') return 'skip';
+      await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, row.environmentId)).for('update');
+      const [other] = await tx
+        .select({ id: deployments.id })
+        .from(deployments)
+        .where(
+          and(
+            eq(deployments.environmentId, row.environmentId),
+            eq(deployments.state, 'deploying'),
+            isNotNull(deployments.deployStartedAt),
+            ne(deployments.id, id),
+          ),
+        );
+      if (other) return 'busy';
+      await tx.update(deployments).set({ deployStartedAt: new Date() }).where(eq(deployments.id, id));
+      return 'claimed';
+    });
+  }
+
+  async setRelease(id: string, releaseId: string): Promise<void> {
+    await this.db.update(deployments).set({ releaseId }).where(eq(deployments.id, id));
+  }
+
+  /** The deployment went live; the environment's previously live deployments are superseded. */
+  async markLive(id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
+      if (!row || row.state !== 'deploying') return;
+      const now = new Date();
+      const previous = await tx
+        .update(deployments)
+        .set({ state: 'superseded' })
+        .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'live')))
+        .returning({ id: deployments.id });
+      if (previous.length > 0) {
+        await tx
+          .insert(deploymentEvents)
+          .values(
+            previous.map((p) => ({
+              deploymentId: p.id,
+              fromState: 'live' as const,
+              toState: 'superseded' as const,
+              message: `replaced by ${id}`,
+            })),
+          );
+      }
+      await this.transitionIn(tx, row, 'live', { finishedAt: now }, 'all replicas healthy; traffic switched');
+    });
   }
 
   /** Records the commit a ref resolved to, once known. */

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, PROTECTED_ENVIRONMENTS } from '@pier/core';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { environments } from '../schema.ts';
+import { deployments, environments } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 
 export type EnvironmentRow = typeof environments.$inferSelect;
@@ -15,6 +15,7 @@ export interface EnvironmentSettings {
   healthTimeoutMs?: number;
   healthyThreshold?: number;
   healthDeadlineMs?: number;
+  drainTimeoutMs?: number;
 }
 
 /** Environments of one app; callers resolve the app (and its visibility) first. */
@@ -31,6 +32,13 @@ export class EnvironmentStore {
       .from(environments)
       .where(and(eq(environments.appId, appId), eq(environments.name, name)));
     if (!env) throw new NotFoundError(`environment ${name} not found`);
+    return env;
+  }
+
+  /** Internal lookup by id, not scoped: for the worker. */
+  async byId(id: string): Promise<EnvironmentRow> {
+    const [env] = await this.db.select().from(environments).where(eq(environments.id, id));
+    if (!env) throw new NotFoundError(`environment ${id} not found`);
     return env;
   }
 
@@ -67,5 +75,56 @@ export class EnvironmentStore {
       .where(and(eq(environments.appId, appId), eq(environments.name, name)))
       .returning({ id: environments.id });
     if (deleted.length === 0) throw new NotFoundError(`environment ${name} not found`);
+  }
+}
+
+/** What the reconciler needs of every environment. */
+export interface ReconcileTarget {
+  environmentId: string;
+  appId: string;
+  releaseId: string | null;
+  replicas: number;
+  drainTimeoutMs: number;
+  deployInProgress: boolean;
+  restartStreak: number;
+  nextRestartAt: Date | null;
+  lastCrashAt: Date | null;
+}
+
+/** Reconciler-facing queries and updates of environments. */
+export class EnvironmentHealthStore {
+  constructor(private readonly db: Db) {}
+
+  async targets(): Promise<ReconcileTarget[]> {
+    const rows = await this.db
+      .select({
+        environmentId: environments.id,
+        appId: environments.appId,
+        releaseId: environments.desiredReleaseId,
+        replicas: environments.replicas,
+        drainTimeoutMs: environments.drainTimeoutMs,
+        restartStreak: environments.restartStreak,
+        nextRestartAt: environments.nextRestartAt,
+        lastCrashAt: environments.lastCrashAt,
+        deployInProgress: sql<boolean>`exists (select 1 from ${deployments} d where d.environment_id = ${environments.id}
+          and d.state = 'deploying' and d.deploy_started_at is not null)`,
+      })
+      .from(environments);
+    return rows.map((r) => ({ ...r, deployInProgress: Boolean(r.deployInProgress) }));
+  }
+
+  /** A replica crashed: the next restart waits until `nextRestartAt`. */
+  async backoff(environmentId: string, restartStreak: number, nextRestartAt: Date, crashLooping: boolean): Promise<void> {
+    await this.db
+      .update(environments)
+      .set({ restartStreak, nextRestartAt, lastCrashAt: new Date(), health: crashLooping ? 'crash-looping' : 'ok' })
+      .where(eq(environments.id, environmentId));
+  }
+
+  async recovered(environmentId: string): Promise<void> {
+    await this.db
+      .update(environments)
+      .set({ restartStreak: 0, nextRestartAt: null, health: 'ok' })
+      .where(eq(environments.id, environmentId));
   }
 }

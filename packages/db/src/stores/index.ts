@@ -2,7 +2,9 @@ import type { SecretBox } from '@pier/core';
 import type { Db } from '../client.ts';
 import { AppStore } from './app-store.ts';
 import { DeploymentStore } from './deployment-store.ts';
-import { EnvironmentStore } from './environment-store.ts';
+import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
+import { ReleaseStore } from './release-store.ts';
+import { ReplicaStore } from './replica-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
 import { WebhookDeliveryStore } from './webhook-delivery-store.ts';
@@ -14,6 +16,9 @@ export interface Stores {
   tokens: TokenStore;
   deployments: DeploymentStore;
   deliveries: WebhookDeliveryStore;
+  releases: ReleaseStore;
+  replicas: ReplicaStore;
+  environmentHealth: EnvironmentHealthStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -26,5 +31,8 @@ export function createStores(db: Db, box: SecretBox): Stores {
     tokens: new TokenStore(db),
     deployments,
     deliveries: new WebhookDeliveryStore(db, deployments),
+    releases: new ReleaseStore(db, box),
+    replicas: new ReplicaStore(db),
+    environmentHealth: new EnvironmentHealthStore(db),
   };
 }

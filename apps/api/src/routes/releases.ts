@@ -1,0 +1,133 @@
+import { ConflictError, generatedHostname, NotFoundError, ValidationError } from '@pier/core';
+import type { ReleaseRow } from '@pier/db';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { route } from '../http/route-kit.ts';
+import { deploymentResponse, presentDeployment } from '../presenters.ts';
+import { envParams } from '../schemas.ts';
+import { streamEnvironmentLogs } from './environment-log-stream.ts';
+
+const rollbackBody = z.strictObject({
+  release: z.number().int().min(1).optional().describe('release version to go back to; default: the one before the live release'),
+});
+
+const logsQuery = z.strictObject({
+  follow: z.enum(['1', 'true', '0', 'false']).optional(),
+  tail: z.coerce.number().int().min(0).max(10_000).optional().describe('lines per replica from the end (default 100)'),
+  since: z.iso.datetime({ offset: true }).optional().describe('only lines after this time (ISO 8601)'),
+});
+
+function presentRelease(release: ReleaseRow) {
+  return {
+    id: release.id,
+    version: release.version,
+    image: { id: release.imageId, ref: release.imageRef },
+    configVersion: release.configVersion,
+    replicas: release.replicas,
+    createdAt: release.createdAt.toISOString(),
+  };
+}
+
+export function releaseRoutes(deps: ApiDeps) {
+  const { apps, environments, releases, replicas, deployments } = deps;
+
+  return [
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/releases',
+      summary: 'Releases of an environment, newest first',
+      tag: 'releases',
+      params: envParams,
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        return { releases: (await releases.list(env.id)).map(presentRelease) };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/apps/:app/environments/:env/rollback',
+      summary: 'Redeploy an earlier release (default: the one before the live one), health-gated, without a rebuild',
+      tag: 'releases',
+      params: envParams,
+      body: rollbackBody,
+      status: 202,
+      response: deploymentResponse,
+      handler: async ({ params, body, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        if (!env.desiredReleaseId) throw new ConflictError(`environment ${env.name} has no live release to roll back from`);
+        const live = await releases.get(env.desiredReleaseId);
+        const target = body.release
+          ? (await releases.list(env.id, 1000)).find((r) => r.version === body.release)
+          : await releases.previous(env.id, live.version);
+        if (!target) {
+          if (body.release) throw new NotFoundError(`release v${body.release} not found`);
+          throw new ConflictError(`release v${live.version} is the first release; there is nothing to roll back to`);
+        }
+        if (target.id === live.id) throw new ValidationError(`release: v${target.version} is already live`, 'release');
+        const row = await deployments.enqueueRelease({
+          appId: app.id,
+          environmentId: env.id,
+          trigger: 'rollback',
+          releaseId: target.id,
+          imageId: target.imageId,
+          commitSha: null,
+        });
+        return presentDeployment(row, app.name, env.name);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/status',
+      summary: 'Live release, replicas and their health, and whether the environment is crash-looping',
+      tag: 'releases',
+      params: envParams,
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        const live = env.desiredReleaseId ? await releases.get(env.desiredReleaseId) : null;
+        const versions = new Map((await releases.list(env.id, 1000)).map((r) => [r.id, r.version]));
+        const rows = await replicas.list(env.id);
+        return {
+          app: app.name,
+          environment: env.name,
+          url: `https://${generatedHostname(app.name, env.name, deps.baseDomain)}`,
+          health: env.health,
+          restartStreak: env.restartStreak,
+          nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
+          desiredReplicas: env.replicas,
+          liveRelease: live ? presentRelease(live) : null,
+          replicas: rows.map((r) => ({
+            id: r.id,
+            name: r.containerName,
+            release: versions.get(r.releaseId) ?? null,
+            state: r.state,
+            healthy: r.healthy,
+            unhealthySince: r.unhealthySince?.toISOString() ?? null,
+            createdAt: r.createdAt.toISOString(),
+          })),
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/logs',
+      summary: 'stdout/stderr of every serving replica as Server-Sent Events (or JSON without follow), each line tagged with its replica',
+      tag: 'releases',
+      params: envParams,
+      query: logsQuery,
+      handler: async ({ params, query, principal, request, reply }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        const rows = (await replicas.list(env.id, ['serving', 'draining'])).filter((r) => r.containerId);
+        const options = {
+          tail: query.tail ?? 100,
+          since: query.since ? new Date(query.since) : undefined,
+          follow: query.follow === '1' || query.follow === 'true',
+        };
+        return streamEnvironmentLogs(deps.logs, rows, options, request, reply);
+      },
+    }),
+  ];
+}

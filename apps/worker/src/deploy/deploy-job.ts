@@ -1,0 +1,103 @@
+import type { ContainerOperations } from '@pier/core';
+import { createSecretMask } from '@pier/core';
+import type {
+  AppStore,
+  DeploymentStore,
+  EnvironmentStore,
+  ReleaseRow,
+  ReleaseStore,
+  ReplicaStore,
+  VariableStore,
+} from '@pier/db';
+import type { Logger } from '@pier/log';
+import type { JobContext } from '@pier/queue';
+import { DeploymentLogWriter } from '../deployment-log-writer.ts';
+import { drain, rollOut } from './rolling-deploy.ts';
+
+export interface DeployJobDeps {
+  apps: AppStore;
+  environments: EnvironmentStore;
+  variables: VariableStore;
+  deployments: DeploymentStore;
+  releases: ReleaseStore;
+  replicas: ReplicaStore;
+  containers: ContainerOperations;
+  instance: string;
+  logger: Logger;
+}
+
+const BUSY_RETRY_MS = 2000;
+
+/**
+ * The `deploy` job: a built deployment becomes a release (image + variables
+ * snapshot + replicas + health settings), rolled out health-gated; `live` on
+ * success, `failed` with the reason while the old release keeps serving.
+ */
+export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ctx: JobContext): Promise<void> {
+  const claim = await deps.deployments.claimDeploy(deploymentId);
+  if (claim === 'skip') return;
+  if (claim === 'busy') await ctx.retryLater(BUSY_RETRY_MS);
+
+  const deployment = await deps.deployments.get(deploymentId);
+  const app = await deps.apps.byId(deployment.appId);
+  const env = (await deps.environments.list(app.id)).find((e) => e.id === deployment.environmentId);
+  if (!env) return;
+  const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
+    mask: createSecretMask(await deps.variables.valuesOfApp(app.id)),
+  });
+  try {
+    const release = deployment.releaseId
+      ? await deps.releases.get(deployment.releaseId)
+      : await newRelease(deps, deployment, env);
+    await deps.deployments.setRelease(deploymentId, release.id);
+    log.write(`release v${release.version}: ${release.imageRef}`, 'system');
+    const result = await rollOut(deps, {
+      app: app.name,
+      env: env.name,
+      environmentId: env.id,
+      release,
+      config: deps.releases.config(release),
+      health: deps.releases.health(release),
+      log: (line) => log.write(line, 'system'),
+    });
+    if (!result.ok) {
+      log.write(result.reason, 'system');
+      await log.close();
+      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason: result.reason, finishedAt: new Date() });
+      return;
+    }
+    await deps.deployments.markLive(deploymentId);
+    log.write(`live; draining ${result.draining.length} old replica(s)`, 'system');
+    await log.close();
+    deps.logger.info({ deploymentId, app: app.name, env: env.name, release: release.version }, 'deployment live');
+    await drain(deps, result.draining, env.drainTimeoutMs);
+  } catch (err) {
+    log.write(`deploy failed: ${(err as Error).message}`, 'system');
+    await log.close();
+    throw err; // BullMQ retries; a retry starts the rollout again from a clean slate
+  }
+}
+
+async function newRelease(
+  deps: DeployJobDeps,
+  deployment: { imageId: string | null; commitSha: string | null },
+  env: Awaited<ReturnType<EnvironmentStore['get']>>,
+): Promise<ReleaseRow> {
+  if (!deployment.imageId) throw new Error('the deployment has no image');
+  const app = await deps.apps.byId(env.appId);
+  return deps.releases.create({
+    environmentId: env.id,
+    imageId: deployment.imageId,
+    imageRef: deployment.commitSha ? `pier/${app.name}:${deployment.commitSha}` : deployment.imageId,
+    config: await deps.variables.plain(env.id),
+    configVersion: env.configVersion,
+    replicas: env.replicas,
+    health: {
+      path: env.healthPath,
+      intervalMs: env.healthIntervalMs,
+      timeoutMs: env.healthTimeoutMs,
+      healthyThreshold: env.healthyThreshold,
+      deadlineMs: env.healthDeadlineMs,
+    },
+  });
+}

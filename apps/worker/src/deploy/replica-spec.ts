@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { type ContainerSpec, LABEL_APP, LABEL_ENV, LABEL_RELEASE, LABEL_ROLE, type ResourceLimits } from '@pier/core';
+
+/** Port every app process listens on inside its container, given to it as PORT. */
+export const APP_PORT = 8080;
+export const LABEL_ENVIRONMENT_ID = 'pier.environment-id';
+/** Which Pier installation owns a container: reconcilers sharing one Docker Engine leave each other's alone. */
+export const LABEL_INSTANCE = 'pier.instance';
+
+export const DEFAULT_LIMITS: ResourceLimits = { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 512 };
+
+export interface ReplicaSpecInput {
+  app: string;
+  env: string;
+  environmentId: string;
+  release: { id: string; version: number; imageId: string };
+  /** The release's variables; PORT is added. */
+  config: Record<string, string>;
+  limits?: ResourceLimits;
+  /** The installation's name (PIER_INSTANCE). */
+  instance: string;
+  /** Random suffix; given by tests for a stable name. */
+  suffix?: string;
+}
+
+/** The network an environment's containers share (and linked services join). */
+export function environmentNetwork(app: string, env: string): string {
+  return `pier-${app}-${env}`;
+}
+
+/** One replica of a release as a container: pure, so every label and variable is checked in a table test. */
+export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
+  const suffix = input.suffix ?? randomBytes(3).toString('hex');
+  return {
+    name: `pier-${input.app}-${input.env}`.slice(0, 100) + `-v${input.release.version}-${suffix}`,
+    image: input.release.imageId,
+    env: { ...input.config, PORT: String(APP_PORT) },
+    labels: {
+      [LABEL_APP]: input.app,
+      [LABEL_ENV]: input.env,
+      [LABEL_ENVIRONMENT_ID]: input.environmentId,
+      [LABEL_RELEASE]: input.release.id,
+      [LABEL_ROLE]: 'web',
+      [LABEL_INSTANCE]: input.instance,
+    },
+    containerPort: APP_PORT,
+    networks: [environmentNetwork(input.app, input.env)],
+    limits: input.limits ?? DEFAULT_LIMITS,
+  };
+}

@@ -1,0 +1,41 @@
+/** One replica of an environment, as the edge proxy reaches it from the host. */
+export interface RouteUpstream {
+  /** Stable id of the replica (the container id); health reports name it. */
+  id: string;
+  /** `127.0.0.1` for ports published on loopback, or an address on the project network. */
+  host: string;
+  port: number;
+}
+
+/** Where one environment of an app is served, and by which replicas. */
+export interface Route {
+  app: string;
+  env: string;
+  /**
+   * Every hostname that serves this environment, lower-case, without port or
+   * trailing dot: the generated `<app>.<base>` / `<app>-<env>.<base>` and any
+   * custom domains.
+   */
+  hostnames: string[];
+  /** Replicas of the live release that passed their health check; may be empty. */
+  upstreams: RouteUpstream[];
+  /** Path the proxy polls on every upstream (HTTP GET, 2xx/3xx is healthy); `/health` when absent. */
+  healthPath?: string;
+}
+
+/**
+ * Port: the proxy's view of which hostnames go where. Contract:
+ * - `load()` resolves with the full route table as it is now (never a delta),
+ *   each hostname in at most one route; it rejects when the truth cannot be
+ *   read (database down), and the proxy then keeps serving what it had.
+ * - `subscribe(onChange)` calls `onChange` (no arguments, possibly several
+ *   times for one change, possibly spuriously) after any change that may
+ *   alter the result of `load()`; the listener then calls `load()` again.
+ *   It returns an unsubscribe function. Notifications may be lost (a dropped
+ *   connection); the proxy's periodic full reload covers that.
+ * The Postgres adapter implements it with a query plus LISTEN/NOTIFY.
+ */
+export interface RouteSource {
+  load(): Promise<Route[]>;
+  subscribe(onChange: () => void): () => void;
+}

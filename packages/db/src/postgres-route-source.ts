@@ -1,0 +1,59 @@
+import { generatedHostname, type Route, type RouteSource } from '@pier/core';
+import { and, eq, isNotNull } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { Db } from './client.ts';
+import { apps, domains, environments, replicas } from './schema.ts';
+import { ROUTES_CHANNEL } from './stores/replica-store.ts';
+
+/**
+ * RouteSource over Postgres: every deployed environment with its generated and
+ * custom hostnames and its serving replicas; changes arrive by LISTEN/NOTIFY.
+ */
+export class PostgresRouteSource implements RouteSource {
+  constructor(
+    private readonly db: Db,
+    private readonly sql: postgres.Sql,
+    private readonly baseDomain: string,
+  ) {}
+
+  async load(): Promise<Route[]> {
+    const envs = await this.db
+      .select({ id: environments.id, app: apps.name, env: environments.name, healthPath: environments.healthPath })
+      .from(environments)
+      .innerJoin(apps, eq(apps.id, environments.appId))
+      .where(isNotNull(environments.desiredReleaseId));
+    const serving = await this.db
+      .select({ id: replicas.id, environmentId: replicas.environmentId, port: replicas.hostPort })
+      .from(replicas)
+      .where(and(eq(replicas.state, 'serving'), isNotNull(replicas.hostPort)));
+    const custom = await this.db.select({ hostname: domains.hostname, environmentId: domains.environmentId }).from(domains);
+    return envs.map((env) => ({
+      app: env.app,
+      env: env.env,
+      healthPath: env.healthPath,
+      hostnames: [
+        generatedHostname(env.app, env.env, this.baseDomain),
+        ...custom.filter((d) => d.environmentId === env.id).map((d) => d.hostname),
+      ],
+      upstreams: serving
+        .filter((r) => r.environmentId === env.id)
+        .map((r) => ({ id: r.id, host: '127.0.0.1', port: r.port as number })),
+    }));
+  }
+
+  subscribe(onChange: () => void): () => void {
+    let listener: { unlisten(): Promise<void> } | null = null;
+    let closed = false;
+    this.sql
+      .listen(ROUTES_CHANNEL, () => onChange(), onChange)
+      .then((l) => {
+        if (closed) void l.unlisten();
+        else listener = l;
+      })
+      .catch(() => {}); // the periodic full reload covers a lost listener
+    return () => {
+      closed = true;
+      void listener?.unlisten().catch(() => {});
+    };
+  }
+}

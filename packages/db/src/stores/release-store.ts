@@ -1,0 +1,101 @@
+import { NotFoundError, type SecretBox } from '@pier/core';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { environments, releases } from '../schema.ts';
+
+export type ReleaseRow = typeof releases.$inferSelect;
+
+/** Health-check settings a release was made with. */
+export interface HealthSettings {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  deadlineMs: number;
+}
+
+export interface NewRelease {
+  environmentId: string;
+  imageId: string;
+  imageRef: string;
+  /** The environment's variables at `configVersion`; sealed before they are stored. */
+  config: Record<string, string>;
+  configVersion: number;
+  replicas: number;
+  health: HealthSettings;
+}
+
+/** Immutable releases: an image plus the configuration it runs with, numbered per environment. */
+export class ReleaseStore {
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  async create(input: NewRelease): Promise<ReleaseRow> {
+    return this.db.transaction(async (tx) => {
+      await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, input.environmentId)).for('update');
+      const [last] = await tx
+        .select({ version: sql<number>`coalesce(max(${releases.version}), 0)` })
+        .from(releases)
+        .where(eq(releases.environmentId, input.environmentId));
+      const version = Number(last?.version ?? 0) + 1;
+      const id = crypto.randomUUID();
+      const sealed = this.box.seal(JSON.stringify(input.config), configContext(id));
+      const [row] = await tx
+        .insert(releases)
+        .values({
+          id,
+          environmentId: input.environmentId,
+          version,
+          imageId: input.imageId,
+          imageRef: input.imageRef,
+          configCiphertext: sealed.ciphertext,
+          keyId: sealed.keyId,
+          configVersion: input.configVersion,
+          replicas: input.replicas,
+          health: input.health,
+        })
+        .returning();
+      if (!row) throw new Error('insert returned no row');
+      return row;
+    });
+  }
+
+  async get(id: string): Promise<ReleaseRow> {
+    const [row] = await this.db.select().from(releases).where(eq(releases.id, id));
+    if (!row) throw new NotFoundError(`release ${id} not found`);
+    return row;
+  }
+
+  list(environmentId: string, limit = 50): Promise<ReleaseRow[]> {
+    return this.db
+      .select()
+      .from(releases)
+      .where(eq(releases.environmentId, environmentId))
+      .orderBy(desc(releases.version))
+      .limit(limit);
+  }
+
+  /** The release before `version` in the same environment, or null. */
+  async previous(environmentId: string, version: number): Promise<ReleaseRow | null> {
+    const [row] = await this.db
+      .select()
+      .from(releases)
+      .where(and(eq(releases.environmentId, environmentId), lt(releases.version, version)))
+      .orderBy(desc(releases.version))
+      .limit(1);
+    return row ?? null;
+  }
+
+  /** The variables the release runs with. Never logged, never put in a job payload. */
+  config(release: ReleaseRow): Record<string, string> {
+    return JSON.parse(this.box.open({ keyId: release.keyId, ciphertext: release.configCiphertext }, configContext(release.id)));
+  }
+
+  health(release: ReleaseRow): HealthSettings {
+    return release.health as HealthSettings;
+  }
+}
+
+const configContext = (releaseId: string) => `release-config:${releaseId}`;

@@ -1,0 +1,13 @@
+import Dockerode from 'dockerode';
+
+export interface DockerRuntimeOptions {
+  /** A ready client; when absent one is made for `socketPath`. */
+  docker?: Dockerode;
+  /** The Engine's socket; default `/var/run/docker.sock`. */
+  socketPath?: string;
+}
+
+/** The client of `options`: the one given, or one for the socket. */
+export function dockerClient(options: DockerRuntimeOptions): Dockerode {
+  return options.docker ?? new Dockerode({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
+}

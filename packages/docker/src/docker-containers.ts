@@ -1,0 +1,133 @@
+import {
+  ConflictError,
+  type ContainerInfo,
+  type ContainerOperations,
+  type ContainerSpec,
+  LABEL_APP,
+  type LogEntry,
+  type LogOptions,
+  NotFoundError,
+  ValidationError,
+} from '@pier/core';
+import type Dockerode from 'dockerode';
+import { containerCreateOptions, networkEndpoint } from './container-create.ts';
+import { toContainerInfo } from './container-info.ts';
+import { containerLogs } from './container-logs.ts';
+import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
+import { engineMessage, isStatus } from './engine-errors.ts';
+import { labelFilters } from './image-summary.ts';
+import { ensureNetwork, removeNetwork } from './networks.ts';
+
+/**
+ * ContainerOperations over the Docker Engine API. Every container gets the
+ * HostConfig of `buildHostConfig`; images are never pulled. Only containers
+ * and networks with the `pier.app` label are listed, stopped or removed.
+ */
+export class DockerContainers implements ContainerOperations {
+  readonly docker: Dockerode;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.docker = dockerClient(options);
+  }
+
+  /**
+   * Creates the container on its first network, connects the others (with the
+   * same aliases), starts it and returns it as inspected then. A container that
+   * cannot be connected or started is removed again. The image must exist
+   * locally (NotFoundError otherwise); a taken name is a ConflictError.
+   */
+  async runContainer(spec: ContainerSpec): Promise<ContainerInfo> {
+    const container = await this.create(containerCreateOptions(spec));
+    try {
+      for (const network of spec.networks.slice(1)) {
+        await this.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: networkEndpoint(spec) });
+      }
+      await container.start();
+    } catch (error) {
+      await this.removeContainer(container.id).catch(() => {});
+      throw new Error(`container ${spec.name} did not start: ${engineMessage(error)}`, { cause: error });
+    }
+    const info = await this.inspectContainer(container.id);
+    if (!info) throw new Error(`container ${spec.name} was removed as soon as it started`);
+    return info;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceSeconds` (the Engine's stop); stopped or missing is fine. */
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
+      throw new ValidationError(`graceSeconds must be a whole number ≥ 0, not ${graceSeconds}`, 'graceSeconds');
+    }
+    if (!(await this.owned(id))) return;
+    try {
+      await this.docker.getContainer(id).stop({ t: graceSeconds });
+    } catch (error) {
+      if (!isStatus(error, 304) && !isStatus(error, 404)) throw error;
+    }
+  }
+
+  /** Forces removal (a running container is killed), keeps its volumes; missing is fine. */
+  async removeContainer(id: string): Promise<void> {
+    if (!(await this.owned(id))) return;
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: false });
+    } catch (error) {
+      // 404: gone meanwhile; 409: the Engine is already removing it.
+      if (!isStatus(error, 404) && !isStatus(error, 409)) throw error;
+    }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInfo | null> {
+    const inspected = await this.inspect(id);
+    return inspected ? toContainerInfo(inspected) : null;
+  }
+
+  /** Containers in every state with all of `labels` and, always, the `pier.app` label. */
+  async listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    const filters = { label: [LABEL_APP, ...(labelFilters(labels)?.label ?? [])] };
+    const summaries = await this.docker.listContainers({ all: true, filters });
+    // The list lacks exit codes and times: inspect each; one removed meanwhile is left out.
+    const inspected = await Promise.all(summaries.map((summary) => this.inspectContainer(summary.Id)));
+    return inspected.filter((info): info is ContainerInfo => info !== null);
+  }
+
+  containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry> {
+    return containerLogs(this.docker, id, options);
+  }
+
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    return ensureNetwork(this.docker, name, labels);
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return removeNetwork(this.docker, name);
+  }
+
+  private async create(options: Dockerode.ContainerCreateOptions): Promise<Dockerode.Container> {
+    try {
+      return await this.docker.createContainer(options);
+    } catch (error) {
+      if (isStatus(error, 404)) throw new NotFoundError(`cannot create container ${options.name}: ${engineMessage(error)}`);
+      if (isStatus(error, 409)) throw new ConflictError(`cannot create container ${options.name}: ${engineMessage(error)}`);
+      throw error;
+    }
+  }
+
+  private async inspect(id: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      return await this.docker.getContainer(id).inspect();
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Whether the container exists and is Pier's; refuses (ConflictError) one without the `pier.app` label. */
+  private async owned(id: string): Promise<boolean> {
+    const inspected = await this.inspect(id);
+    if (!inspected) return false;
+    if (!inspected.Config.Labels?.[LABEL_APP]) {
+      throw new ConflictError(`refusing to touch container ${id}: it has no ${LABEL_APP} label, so Pier does not own it`);
+    }
+    return true;
+  }
+}

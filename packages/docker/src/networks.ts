@@ -1,0 +1,77 @@
+import { ConflictError, LABEL_APP, ValidationError } from '@pier/core';
+import type Dockerode from 'dockerode';
+import { engineMessage, isStatus } from './engine-errors.ts';
+
+/** Docker's rule for network names. */
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * `ContainerOperations.ensureNetwork`: a labelled bridge network named `name`,
+ * created unless it exists. The Engine allows several networks of one name and
+ * its duplicate check is not atomic, so after creating one this looks again:
+ * when concurrent calls made several, all agree on the oldest (`survivor`) and
+ * each removes the one it made.
+ */
+export async function ensureNetwork(docker: Dockerode, name: string, labels: Record<string, string>): Promise<void> {
+  checkNetworkName(name);
+  if (!labels[LABEL_APP]) throw new ValidationError(`a network needs the ${LABEL_APP} label`, 'labels');
+  const existing = survivor(await networksNamed(docker, name));
+  if (existing) return assertOwned(existing);
+  const created = await createNetwork(docker, name, labels);
+  const winner = survivor(await networksNamed(docker, name));
+  if (created && winner && winner.Id !== created) await removeNetworkById(docker, created);
+  if (winner) assertOwned(winner);
+}
+
+/** `ContainerOperations.removeNetwork`: removes every network of that name; refuses one without the `pier.app` label. */
+export async function removeNetwork(docker: Dockerode, name: string): Promise<void> {
+  checkNetworkName(name);
+  for (const network of await networksNamed(docker, name)) {
+    assertOwned(network);
+    await removeNetworkById(docker, network.Id);
+  }
+}
+
+/** Of networks sharing a name, the one every caller keeps: the oldest, ties broken by id. */
+export function survivor<T extends { Id: string; Created: string }>(networks: readonly T[]): T | undefined {
+  return [...networks].sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id))[0];
+}
+
+/** The networks named exactly `name` (the Engine's `name` filter also matches parts of names). */
+async function networksNamed(docker: Dockerode, name: string): Promise<Dockerode.NetworkInspectInfo[]> {
+  const networks = await docker.listNetworks({ filters: { name: [name] } });
+  return networks.filter((network) => network.Name === name);
+}
+
+/** The id of the network made, or undefined when the Engine says one of that name exists. */
+async function createNetwork(docker: Dockerode, name: string, labels: Record<string, string>): Promise<string | undefined> {
+  try {
+    const network = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels }, CheckDuplicate: true });
+    return network.id;
+  } catch (error) {
+    if (isStatus(error, 409)) return undefined;
+    throw error;
+  }
+}
+
+async function removeNetworkById(docker: Dockerode, id: string): Promise<void> {
+  try {
+    await docker.getNetwork(id).remove();
+  } catch (error) {
+    if (isStatus(error, 404)) return;
+    // 403 (or 409 on some versions): containers are still attached.
+    if (isStatus(error, 403) || isStatus(error, 409))
+      throw new ConflictError(`cannot remove network ${id}: ${engineMessage(error)}`);
+    throw error;
+  }
+}
+
+function assertOwned(network: Dockerode.NetworkInspectInfo): void {
+  if (!network.Labels?.[LABEL_APP]) {
+    throw new ConflictError(`network ${network.Name} exists but has no ${LABEL_APP} label, so Pier does not own it`);
+  }
+}
+
+function checkNetworkName(name: string): void {
+  if (!NETWORK_NAME.test(name)) throw new ValidationError(`network name ${JSON.stringify(name)} is not valid`, 'name');
+}
