@@ -159,6 +159,8 @@ describe('environments', () => {
       tagPattern: null,
       replicas: 2,
       healthCheck: { ...DEFAULT_HEALTH, path: '/up', intervalMs: 1000 },
+      drainTimeoutMs: 30_000,
+      health: 'ok',
       configVersion: 0,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
