@@ -48,7 +48,7 @@ async function waitForState(id: string, states: string[], timeoutMs = 240_000) {
 }
 
 describe('push to image', () => {
-  it('a signed push to the default branch builds a tagged, labelled image for staging', async () => {
+  it('a signed push to the default branch builds a tagged, labelled image for staging', { timeout: 240_000 }, async () => {
     const sha = repo.commit(NODE_APP, 'first');
     repo.push();
     const res = await sendWebhook(api.app, { event: 'push', payload: pushPayload('acme/hello', 'refs/heads/main', sha), secret });

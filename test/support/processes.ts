@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,10 @@ export function startScript(relativePath: string, env: Record<string, string>, a
     output += chunk;
   });
   const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
+    child.on('exit', (code, signal) => {
+      rmSync(cwd, { recursive: true, force: true });
+      resolve(code ?? signal ?? -1);
+    });
   });
   return { child, output: () => output, exited };
 }

@@ -6,6 +6,7 @@ import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
+import { sweepStaleCheckouts } from './stale-checkouts.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
 
 const MiB = 1024 * 1024;
@@ -17,6 +18,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   try {
     await assertMigrated(database.sql);
     await mkdir(config.PIER_WORK_DIR, { recursive: true, mode: 0o700 });
+    // Checkouts of builds killed with their worker: older than any build could run.
+    const swept = await sweepStaleCheckouts(config.PIER_WORK_DIR, config.PIER_BUILD_TIMEOUT_MS + 10 * 60_000);
+    if (swept.length > 0) logger.info({ swept }, 'removed stale build checkouts');
   } catch (err) {
     await database.close();
     exitOnStartupError('worker', err);

@@ -1,0 +1,221 @@
+/**
+ * Benchmark (not a test): how fast the webhook is answered, and what the
+ * control plane adds to a cached rebuild.
+ *
+ *   node --import tsx scripts/bench-webhooks.ts [--deliveries 500] [--rounds 5]
+ *
+ * Runs the real API (listening on 127.0.0.1) and the real worker loops on a
+ * fresh database, the local Redis and Docker, as `npm test` sets them up
+ * (PIER_TEST_DATABASE_URL / PIER_TEST_REDIS_URL override where they are).
+ * All traffic stays on loopback. Everything it creates is removed at the end.
+ *
+ * 1. Webhook answer latency: signed GitHub push deliveries over HTTP, one at a
+ *    time, then 10 at a time; each one records a deployment and its outbox
+ *    entry (the older queued one is superseded). No worker runs meanwhile.
+ * 2. Control-plane overhead of a cached rebuild: for the same commit, the time
+ *    from sending the webhook to the image being recorded on the deployment,
+ *    minus the time Docker takes to build the same context with a warm cache
+ *    when DockerRuntime.buildImage is called directly.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LABEL_APP, LABEL_COMMIT, LABEL_DEPLOYMENT, LABEL_ROLE } from '@pier/core';
+import { createStores } from '@pier/db';
+import { signPayload } from '@pier/github';
+import { GitSourceFetcher } from '@pier/source';
+import { TestGitRepository } from '../packages/source/src/testing/git-repository.ts';
+import { createTestApi, type TestApi } from '../test/support/api.ts';
+import setupTemplateDatabase from '../test/support/global-setup.ts';
+import { pushPayload } from '../test/support/webhooks.ts';
+import { startTestWorker, type TestWorker } from '../test/support/worker.ts';
+
+const { values } = parseArgs({
+  options: { deliveries: { type: 'string', default: '500' }, rounds: { type: 'string', default: '5' } },
+});
+const DELIVERIES = bounded(Number(values.deliveries), 1, 5000);
+const ROUNDS = bounded(Number(values.rounds), 1, 20);
+/** Phase 1 stops sending after this long, whatever the count. */
+const LATENCY_BUDGET_MS = 90_000;
+const BUILD_TIMEOUT_MS = 120_000;
+const CONCURRENCY = 10;
+
+const appName = `bench-${randomUUID().slice(0, 8)}`;
+const fullName = `acme/${appName}`;
+const DOCKERFILE = `FROM pier-local/debian:bookworm\nCOPY hello.txt /srv/hello.txt\nRUN echo ${appName} && cat /srv/hello.txt\n`;
+
+function bounded(value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`expected a whole number ${min}..${max}`);
+  return value;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function median(values: number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+}
+
+const ms = (n: number) => `${n.toFixed(1).padStart(7)} ms`;
+
+interface Target {
+  url: string;
+  secret: string;
+  sha: string;
+}
+
+/** One signed push delivery over HTTP; resolves with the answer time in ms and the deployment it queued. */
+async function deliver(target: Target): Promise<{ ms: number; deploymentId: string }> {
+  const body = Buffer.from(JSON.stringify(pushPayload(fullName, 'refs/heads/main', target.sha)));
+  const headers = {
+    'content-type': 'application/json',
+    'x-github-event': 'push',
+    'x-github-delivery': randomUUID(),
+    'x-hub-signature-256': signPayload(body, target.secret),
+    'user-agent': 'GitHub-Hookshot/bench',
+  };
+  const started = performance.now();
+  const res = await fetch(`${target.url}/webhooks/github`, { method: 'POST', headers, body });
+  const answer = (await res.json()) as { deployments?: { id: string }[] };
+  const elapsed = performance.now() - started;
+  if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${JSON.stringify(answer)}`);
+  return { ms: elapsed, deploymentId: answer.deployments?.[0]?.id ?? '' };
+}
+
+/** Sends up to `count` deliveries, `concurrency` at a time, within the time budget. */
+async function measureAnswers(target: Target, count: number, concurrency: number): Promise<number[]> {
+  const times: number[] = [];
+  const deadline = Date.now() + LATENCY_BUDGET_MS;
+  let next = 0;
+  const lane = async () => {
+    while (next < count && Date.now() < deadline) {
+      next++;
+      times.push((await deliver(target)).ms);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return times;
+}
+
+function printLatency(label: string, times: number[]): void {
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(`  ${label} (${times.length} deliveries)`);
+  console.log(`    p50 ${ms(percentile(sorted, 50))}   p99 ${ms(percentile(sorted, 99))}   max ${ms(sorted.at(-1) ?? 0)}`);
+}
+
+/** Waits until the deployment has its image recorded; returns when its build was claimed and when the image was recorded. */
+async function buildTimes(api: TestApi, id: string): Promise<{ claimed: number; recorded: number }> {
+  const deployments = createStores(api.database.db, api.box).deployments;
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+  for (;;) {
+    const row = await deployments.get(id);
+    if (row.state === 'deploying' && row.buildStartedAt && row.buildFinishedAt)
+      return { claimed: row.buildStartedAt.getTime(), recorded: row.buildFinishedAt.getTime() };
+    if (row.state !== 'queued' && row.state !== 'building') throw new Error(`deployment ${id} ended ${row.state}: ${row.reason}`);
+    if (Date.now() > deadline) throw new Error(`deployment ${id} still ${row.state}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The same build the worker makes (same context, Dockerfile and label keys), straight through DockerRuntime. */
+async function directBuildMs(worker: TestWorker, contextDirectory: string, sha: string): Promise<number> {
+  const started = performance.now();
+  await worker.docker.buildImage(
+    {
+      contextDirectory,
+      dockerfile: 'Dockerfile',
+      tag: `pier/${appName}:bench-direct`,
+      labels: { [LABEL_APP]: appName, [LABEL_DEPLOYMENT]: randomUUID(), [LABEL_COMMIT]: sha, [LABEL_ROLE]: 'app-image' },
+      memoryBytes: 1024 * 1024 * 1024,
+      timeoutMs: BUILD_TIMEOUT_MS,
+    },
+    () => {},
+  );
+  return performance.now() - started;
+}
+
+async function main(): Promise<void> {
+  await setupTemplateDatabase();
+  const api = await createTestApi();
+  const repo = new TestGitRepository();
+  let worker: TestWorker | undefined;
+  const checkout = await mkdtemp(join(tmpdir(), 'pier-bench-context-'));
+  try {
+    const created = await api.request({
+      method: 'POST',
+      url: '/apps',
+      payload: { name: appName, repository: { fullName, cloneUrl: repo.url } },
+    });
+    if (created.statusCode !== 201) throw new Error(`creating the app: ${created.body}`);
+    const sha = repo.commit({ Dockerfile: DOCKERFILE, 'hello.txt': 'hello\n' }, 'bench');
+    repo.push();
+    const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    const target: Target = { url, secret: created.json().webhookSecret, sha };
+
+    console.log(`pier webhook benchmark: API at ${url}, database ${api.database.name}`);
+    console.log('\n1. webhook answer latency (signed push, HTTP on loopback, deployment + outbox written)');
+    await measureAnswers(target, 20, 1); // warm-up: connections, JIT, query plans
+    printLatency('one at a time', await measureAnswers(target, DELIVERIES, 1));
+    printLatency(`${CONCURRENCY} at a time`, await measureAnswers(target, DELIVERIES, CONCURRENCY));
+
+    console.log(`\n2. cached rebuild of one commit (${ROUNDS} rounds; a tiny Dockerfile: COPY + RUN + Pier's labels)`);
+    worker = await startTestWorker(api.database, api.box);
+    // Builds only: a rollout after each build would compete with the next round for the CPU.
+    await (worker.runtime as { deploys?: { close(): Promise<void> } }).deploys?.close();
+    // The backlog from phase 1 is relayed; all but the newest deployment are superseded. Building it warms the cache.
+    const warm = await deliver(target);
+    await buildTimes(api, warm.deploymentId);
+    await new GitSourceFetcher({ allowFileUrls: true }).fetch({
+      repo: { cloneUrl: repo.url },
+      sha,
+      directory: checkout,
+      maxBytes: 50 * 1024 * 1024,
+    });
+    await directBuildMs(worker, checkout, sha);
+
+    const pipeline: number[] = [];
+    const queued: number[] = [];
+    const direct: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const docker = await directBuildMs(worker, checkout, sha);
+      const sent = Date.now();
+      const { deploymentId } = await deliver(target);
+      const times = await buildTimes(api, deploymentId);
+      direct.push(docker);
+      pipeline.push(times.recorded - sent);
+      queued.push(times.claimed - sent);
+      console.log(
+        `  round ${round}: webhook → image recorded ${ms(times.recorded - sent)}` +
+          ` (of which webhook → build claimed ${ms(times.claimed - sent)})` +
+          `   docker build alone ${ms(docker)}   overhead ${ms(times.recorded - sent - docker)}`,
+      );
+    }
+    const overheads = pipeline.map((p, i) => p - (direct[i] ?? 0));
+    console.log('  median');
+    console.log(`    webhook → image recorded (deployment deploying)  ${ms(median(pipeline))}`);
+    console.log(`      of which webhook → build claimed by the worker ${ms(median(queued))}`);
+    console.log(`    docker build alone (same context, warm cache)    ${ms(median(direct))}`);
+    console.log(`    control-plane overhead                           ${ms(median(overheads))}`);
+  } finally {
+    await worker?.stop();
+    if (worker) {
+      for (const image of await worker.docker.listImages({ [LABEL_APP]: appName })) {
+        await worker.docker.docker
+          .getImage(image.imageId)
+          .remove({ force: true })
+          .catch(() => {});
+      }
+    }
+    await api.close();
+    repo.remove();
+    await rm(checkout, { recursive: true, force: true });
+  }
+}
+
+await main();

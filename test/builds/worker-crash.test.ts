@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerRuntime } from '@pier/docker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
+import { createTestApi, type TestApi } from '../support/api.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+import { exitWithin, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
+import { LOCAL_IMAGES } from '../support/worker.ts';
+import {
+  announcedContainers,
+  buildLog,
+  containerExists,
+  containersWithCommand,
+  createApp,
+  expectBuilt,
+  getDeployment,
+  pushCommit,
+  removeAppObjects,
+  waitForState,
+} from './build-harness.ts';
+
+/**
+ * The worker process killed with SIGKILL mid-build (issue 3): after a new
+ * worker starts, the deployment ends within 90 s and no container of the
+ * killed build remains.
+ */
+
+const run = randomBytes(3).toString('hex');
+const appName = `crash-${run}`;
+const fullName = `acme/${appName}`;
+const marker = `crash-marker-${run}`;
+const secretKey = randomBytes(32);
+const docker = new DockerRuntime();
+const workDirectory = mkdtempSync(join(tmpdir(), 'pier-crash-work-'));
+const workers: RunningProcess[] = [];
+let api: TestApi;
+let repo: TestGitRepository;
+let secret: string;
+
+beforeAll(async () => {
+  api = await createTestApi({ secretKey });
+  repo = new TestGitRepository();
+  secret = await createApp(api, appName, fullName, repo);
+});
+
+afterAll(async () => {
+  for (const worker of workers) {
+    if (worker.child.exitCode !== null || worker.child.signalCode !== null) continue;
+    signalGroup(worker, 'SIGTERM');
+    await exitWithin(worker, 20_000).catch(() => {
+      signalGroup(worker, 'SIGKILL');
+      return worker.exited;
+    });
+  }
+  await removeAppObjects(docker, [appName]);
+  await api?.close();
+  repo?.remove();
+  rmSync(workDirectory, { recursive: true, force: true });
+});
+
+/** The real worker entry point as its own process group, configured as an operator would. */
+async function startWorkerProcess(): Promise<RunningProcess> {
+  const worker = startScript('apps/worker/src/main.ts', {
+    DATABASE_URL: api.database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    PIER_SECRET_KEY: secretKey.toString('base64'),
+    PIER_BASE_DOMAIN: 'pier.test',
+    PIER_LOG_FORMAT: 'json',
+    PIER_LOG_LEVEL: 'debug',
+    PIER_ALLOW_FILE_REPOS: 'true',
+    PIER_IMAGE_NODE: LOCAL_IMAGES.node,
+    PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
+    PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
+    PIER_IMAGE_POSTGRES: 'pier-local/postgres',
+    PIER_IMAGE_REDIS: 'pier-local/redis',
+    PIER_WORK_DIR: workDirectory,
+    PIER_QUEUE_PREFIX: `pier-crash-${run}`,
+    PIER_MIN_FREE_DISK_MB: '100',
+    // Short locks, so that a dead worker's build is taken over in seconds rather than a minute.
+    PIER_BUILD_LOCK_MS: '4000',
+    PIER_BUILD_STALLED_CHECK_MS: '2000',
+  });
+  workers.push(worker);
+  await until('the worker has started', async () => {
+    if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);
+    return worker.output().includes('"msg":"worker started"');
+  });
+  return worker;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('worker killed mid-build', () => {
+  it('after SIGKILL and a restart, the deployment ends within 90 s and no container of the killed build remains', async () => {
+    const first = await startWorkerProcess();
+    const sha = repo.commit({ Dockerfile: `FROM pier-local/debian:bookworm\nRUN echo ${marker} && sleep 20\n` });
+    repo.push();
+    const id = await pushCommit(api, fullName, secret, sha);
+
+    // Mid-build: the deployment is building and the sleep step's container is running.
+    let killedStep = '';
+    await until(
+      'the sleep step runs',
+      async () => {
+        const [deployment, log] = await Promise.all([getDeployment(api, id), buildLog(api, id)]);
+        killedStep = announcedContainers(log)[0] ?? '';
+        return deployment.state === 'building' && killedStep !== '' && new RegExp(`^${marker}$`, 'm').test(log);
+      },
+      60_000,
+    );
+    expect(await containerExists(docker, killedStep)).toBe(true);
+
+    signalGroup(first, 'SIGKILL');
+    expect(await exitWithin(first, 10_000)).toBe('SIGKILL');
+    const killedAt = Date.now();
+    expect((await getDeployment(api, id)).state).toBe('building');
+
+    await startWorkerProcess();
+    // `deploying` ends the build phase (the image is recorded); a rollout may already have moved it on.
+    const done = await waitForState(api, id, ['deploying', 'live', 'failed', 'cancelled'], 90_000);
+    expect(Date.now() - killedAt).toBeLessThan(90_000);
+    const log = await buildLog(api, id);
+    expect(
+      done.events?.map((e) => e.message),
+      log,
+    ).toContain('build restarted after the worker stopped');
+    expectBuilt(done, `pier/${appName}:${sha}`);
+
+    // Nothing of the killed build is left: not its step container, nor any container running the marked command.
+    expect(await containerExists(docker, killedStep)).toBe(false);
+    expect(await containersWithCommand(docker, marker)).toEqual([]);
+    for (const step of announcedContainers(log)) expect(await containerExists(docker, step)).toBe(false);
+  }, 150_000);
+});
