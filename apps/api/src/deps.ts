@@ -1,6 +1,6 @@
 import type { Stores } from '@pier/db';
-import type { LogReader } from './routes/environment-log-stream.ts';
 import type { Logger } from '@pier/log';
+import type { LogReader } from './routes/environment-log-stream.ts';
 
 /** Everything the API needs, built by main.ts (or a test) and handed to buildApp. */
 export interface ApiDeps extends Stores {

@@ -74,7 +74,13 @@ const environmentSettings = {
   tagPattern: tagPattern.nullable().optional(),
   replicas: z.number().int().min(0).max(20).optional(),
   healthCheck: healthCheck.optional(),
-  drainTimeoutMs: z.number().int().min(0).max(600_000).optional().describe('how long replaced replicas keep serving in-flight requests'),
+  drainTimeoutMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .optional()
+    .describe('how long replaced replicas keep serving in-flight requests'),
 };
 
 export const createEnvironmentBody = z.strictObject({ name, ...environmentSettings });

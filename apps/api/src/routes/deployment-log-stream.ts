@@ -1,6 +1,7 @@
 import { isTerminal, PierError } from '@pier/core';
 import type { DeploymentStore, LogLine } from '@pier/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { openEventStream, sendEvent } from '../http/event-stream.ts';
 
 const POLL_MS = 300;
 const HEARTBEAT_MS = 15_000;
@@ -56,7 +57,7 @@ export async function streamDeploymentLogs(
         const rest = await deployments.logs(deploymentId, lastId, 1000);
         send(rest);
         if (rest.length > 0) continue;
-        res.write(`event: end\ndata: ${JSON.stringify({ state, terminal: isTerminal(state) })}\n\n`);
+        sendEvent(res, 'end', { state, terminal: isTerminal(state) });
         break;
       }
       if (Date.now() - lastWrite > HEARTBEAT_MS) {

@@ -1,6 +1,7 @@
 import type { ContainerOperations, LogEntry } from '@pier/core';
 import type { ReplicaRow } from '@pier/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { openEventStream, sendEvent } from '../http/event-stream.ts';
 
 /** Read-only access to container logs: the one thing the API asks of Docker. */
 export type LogReader = Pick<ContainerOperations, 'containerLogs'>;
@@ -23,7 +24,6 @@ export async function streamEnvironmentLogs(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const abort = new AbortController();
   const tagged = (replica: ReplicaRow, entry: LogEntry) => ({
     replica: replica.containerName,
     stream: entry.stream,
@@ -33,27 +33,22 @@ export async function streamEnvironmentLogs(
   if (!options.follow) {
     const lines = [];
     for (const replica of replicas) {
-      for await (const entry of reader.containerLogs(replica.containerId as string, { tail: options.tail, since: options.since })) {
+      for await (const entry of reader.containerLogs(replica.containerId as string, {
+        tail: options.tail,
+        since: options.since,
+      })) {
         lines.push(tagged(replica, entry));
       }
     }
     lines.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
     return { lines };
   }
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-request-id': request.id,
-  });
-  request.raw.on('close', () => abort.abort());
+  const { res, closed } = openEventStream(request, reply);
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   await Promise.allSettled(
     replicas.map(async (replica) => {
-      const entries = reader.containerLogs(replica.containerId as string, { ...options, follow: true, signal: abort.signal });
-      for await (const entry of entries) res.write(`event: line\ndata: ${JSON.stringify(tagged(replica, entry))}\n\n`);
+      const entries = reader.containerLogs(replica.containerId as string, { ...options, follow: true, signal: closed });
+      for await (const entry of entries) sendEvent(res, 'line', tagged(replica, entry));
     }),
   );
   clearInterval(heartbeat);

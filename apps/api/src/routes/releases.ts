@@ -113,7 +113,8 @@ export function releaseRoutes(deps: ApiDeps) {
     route({
       method: 'GET',
       url: '/apps/:app/environments/:env/logs',
-      summary: 'stdout/stderr of every serving replica as Server-Sent Events (or JSON without follow), each line tagged with its replica',
+      summary:
+        'stdout/stderr of every serving replica as Server-Sent Events (or JSON without follow), each line tagged with its replica',
       tag: 'releases',
       params: envParams,
       query: logsQuery,

@@ -39,12 +39,7 @@ export class DeploymentStore {
    */
   async enqueue(input: NewDeployment, tx?: Tx): Promise<DeploymentRow> {
     const run = async (t: Tx) => {
-      await t.select({ id: environments.id }).from(environments).where(eq(environments.id, input.environmentId)).for('update');
-      const older = await t
-        .update(deployments)
-        .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
-        .where(and(eq(deployments.environmentId, input.environmentId), eq(deployments.state, 'queued')))
-        .returning({ id: deployments.id });
+      const older = await supersedeQueued(t, input.environmentId);
       const [row] = await t.insert(deployments).values(input).returning();
       if (!row) throw new Error('insert returned no row');
       const events = [
@@ -78,12 +73,7 @@ export class DeploymentStore {
     gitRef?: string | null;
   }): Promise<DeploymentRow> {
     return this.db.transaction(async (t) => {
-      await t.select({ id: environments.id }).from(environments).where(eq(environments.id, input.environmentId)).for('update');
-      const older = await t
-        .update(deployments)
-        .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
-        .where(and(eq(deployments.environmentId, input.environmentId), eq(deployments.state, 'queued')))
-        .returning({ id: deployments.id });
+      const older = await supersedeQueued(t, input.environmentId);
       const [row] = await t
         .insert(deployments)
         .values({
@@ -98,10 +88,22 @@ export class DeploymentStore {
         })
         .returning();
       if (!row) throw new Error('insert returned no row');
-      await t.insert(deploymentEvents).values([
-        ...older.map((o) => ({ deploymentId: o.id, fromState: 'queued' as const, toState: 'superseded' as const, message: `superseded by ${row.id}` })),
-        { deploymentId: row.id, fromState: null, toState: 'deploying' as const, message: `${input.trigger} of an existing image` },
-      ]);
+      await t
+        .insert(deploymentEvents)
+        .values([
+          ...older.map((o) => ({
+            deploymentId: o.id,
+            fromState: 'queued' as const,
+            toState: 'superseded' as const,
+            message: `superseded by ${row.id}`,
+          })),
+          {
+            deploymentId: row.id,
+            fromState: null,
+            toState: 'deploying' as const,
+            message: `${input.trigger} of an existing image`,
+          },
+        ]);
       await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
       await t.execute(sql`select pg_notify('pier_outbox', ${row.id})`);
       return row;
@@ -235,16 +237,14 @@ export class DeploymentStore {
         .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'live')))
         .returning({ id: deployments.id });
       if (previous.length > 0) {
-        await tx
-          .insert(deploymentEvents)
-          .values(
-            previous.map((p) => ({
-              deploymentId: p.id,
-              fromState: 'live' as const,
-              toState: 'superseded' as const,
-              message: `replaced by ${id}`,
-            })),
-          );
+        await tx.insert(deploymentEvents).values(
+          previous.map((p) => ({
+            deploymentId: p.id,
+            fromState: 'live' as const,
+            toState: 'superseded' as const,
+            message: `replaced by ${id}`,
+          })),
+        );
       }
       await this.transitionIn(tx, row, 'live', { finishedAt: now }, 'all replicas healthy; traffic switched');
     });
@@ -336,4 +336,14 @@ export class DeploymentStore {
       message: message ?? patch.reason ?? null,
     });
   }
+}
+
+/** Locks the environment and supersedes its queued deployments: the one about to be written wins. */
+async function supersedeQueued(t: Tx, environmentId: string): Promise<{ id: string }[]> {
+  await t.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
+  return t
+    .update(deployments)
+    .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
+    .where(and(eq(deployments.environmentId, environmentId), eq(deployments.state, 'queued')))
+    .returning({ id: deployments.id });
 }

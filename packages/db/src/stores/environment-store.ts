@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, PROTECTED_ENVIRONMENTS } from '@pier/core';
+import { ConflictError, type DesiredEnvironment, NotFoundError, PROTECTED_ENVIRONMENTS } from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { deployments, environments } from '../schema.ts';
@@ -79,16 +79,8 @@ export class EnvironmentStore {
 }
 
 /** What the reconciler needs of every environment. */
-export interface ReconcileTarget {
-  environmentId: string;
+export interface ReconcileTarget extends DesiredEnvironment {
   appId: string;
-  releaseId: string | null;
-  replicas: number;
-  drainTimeoutMs: number;
-  deployInProgress: boolean;
-  restartStreak: number;
-  nextRestartAt: Date | null;
-  lastCrashAt: Date | null;
 }
 
 /** Reconciler-facing queries and updates of environments. */

@@ -1,0 +1,26 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Takes the response over from fastify for Server-Sent Events and returns the
+ * raw response plus an AbortSignal that fires when the client goes away.
+ */
+export function openEventStream(request: FastifyRequest, reply: FastifyReply): { res: ServerResponse; closed: AbortSignal } {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-request-id': request.id,
+    'x-accel-buffering': 'no',
+  });
+  const abort = new AbortController();
+  request.raw.on('close', () => abort.abort());
+  return { res, closed: abort.signal };
+}
+
+/** One SSE event. */
+export function sendEvent(res: ServerResponse, event: string, data: unknown, id?: number): void {
+  res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
