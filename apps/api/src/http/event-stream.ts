@@ -15,6 +15,8 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): {
     'x-request-id': request.id,
     'x-accel-buffering': 'no',
   });
+  // Node holds the headers until the first write, which may be a while for a queued build.
+  res.flushHeaders();
   const abort = new AbortController();
   request.raw.on('close', () => abort.abort());
   return { res, closed: abort.signal };

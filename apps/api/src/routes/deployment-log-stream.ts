@@ -19,34 +19,18 @@ export async function streamDeploymentLogs(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-request-id': request.id,
-    'x-accel-buffering': 'no',
-  });
-  // Node holds the headers until the first write, which may be a while for a queued build.
-  res.flushHeaders();
-  let closed = false;
-  request.raw.on('close', () => {
-    closed = true;
-  });
+  const { res, closed } = openEventStream(request, reply);
   let lastId = afterId;
   let lastWrite = Date.now();
   const send = (lines: LogLine[]) => {
     for (const line of lines) {
-      res.write(
-        `id: ${line.id}\nevent: line\ndata: ${JSON.stringify({ stream: line.stream, line: line.line, at: line.at })}\n\n`,
-      );
+      sendEvent(res, 'line', { stream: line.stream, line: line.line, at: line.at }, line.id);
       lastId = line.id;
       lastWrite = Date.now();
     }
   };
   try {
-    while (!closed) {
+    while (!closed.aborted) {
       const lines = await deployments.logs(deploymentId, lastId, 1000);
       send(lines);
       if (lines.length > 0) continue;
@@ -73,7 +57,7 @@ export async function streamDeploymentLogs(
     const error = known
       ? { code: err.code, message: err.message }
       : { code: 'internal_error', message: `internal error (request ${request.id})` };
-    res.write(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    sendEvent(res, 'error', error);
   } finally {
     res.end();
   }
