@@ -24,7 +24,12 @@ describe('malformed bodies', () => {
   });
 
   it('treats an empty JSON body as no body: 422 naming the body where one is required', async () => {
-    expectError(await api.request({ method: 'POST', url: '/apps', payload: '', headers: json }), 422, 'validation_failed', 'body');
+    expectError(
+      await api.request({ method: 'POST', url: '/apps', payload: '', headers: json }),
+      422,
+      'validation_failed',
+      'body',
+    );
   });
 
   it('lets a DELETE through when the client sends Content-Type: application/json without a body', async () => {

@@ -20,7 +20,10 @@ import { registerWebhookRoute, webhookRouteDoc } from './routes/webhooks.ts';
  */
 function parseJsonBody(_request: unknown, body: string | Buffer, done: (err: Error | null, value?: unknown) => void): void {
   const text = body.toString();
-  if (text.trim() === '') return done(null, undefined);
+  if (text.trim() === '') {
+    done(null, undefined);
+    return;
+  }
   try {
     done(null, JSON.parse(text));
   } catch (err) {

@@ -1,22 +1,94 @@
-import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { exitOnStartupError, onShutdownSignal, type ProxyConfig } from '@pier/config';
-import { createLogger } from '@pier/log';
+import type { RouteSource } from '@pier/core';
+import { createLogger, type Logger } from '@pier/log';
+import {
+  EdgeProxy,
+  type Forwarder,
+  type HealthCheckResult,
+  HealthPoller,
+  ProxyMetrics,
+  RouteFeed,
+  RouteTable,
+  UndiciForwarder,
+} from '@pier/proxy';
+import { createAdminServer } from './admin-server.ts';
+import { closeGracefully, createPublicServer } from './public-server.ts';
+
+/** In-flight requests get this long to finish on shutdown (below onShutdownSignal's 30 s). */
+const DRAIN_TIMEOUT_MS = 20_000;
+
+export interface ProxyDeps {
+  /**
+   * Where routes come from. Absent, the snapshot file at PIER_PROXY_SNAPSHOT is
+   * the only source; the Postgres adapter (query + LISTEN/NOTIFY) plugs in here.
+   */
+  routeSource?: RouteSource;
+  /** The data path; undici by default (docs/decisions/0001-proxy-data-path.md). */
+  forwarder?: Forwarder;
+  /** Upstream health changes, for the control plane (the reconciler restarts what stays unhealthy). */
+  onUpstreamHealth?: (upstreamId: string, healthy: boolean, detail: HealthCheckResult) => void;
+}
 
 /**
- * The edge proxy process. For now it serves its loopback admin endpoint
- * (`/health`); the HTTP/HTTPS listeners and the route table attach here.
+ * The edge proxy process: the public HTTP listener, the route feed, active
+ * health checks, and the loopback admin endpoint (`/health`, `/metrics`).
  */
-export async function runProxy(config: ProxyConfig): Promise<void> {
+export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<void> {
   const logger = createLogger({ name: 'proxy', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
-  const admin = createServer((req, res) => {
-    const ok = req.url === '/health';
-    res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(ok ? { status: 'ok' } : { error: { code: 'not_found', message: 'no such path' } }));
+  const table = new RouteTable();
+  const metrics = new ProxyMetrics();
+  const forwarder = deps.forwarder ?? new UndiciForwarder();
+  const poller = new HealthPoller({ targets: () => table.healthTargets(), onChange: deps.onUpstreamHealth, log: logger });
+  const feed = new RouteFeed({
+    source: deps.routeSource,
+    snapshotPath: config.PIER_PROXY_SNAPSHOT,
+    log: logger,
+    apply: (routes) => {
+      for (const conflict of table.replace(routes)) logger.warn(conflict, 'hostname claimed by two routes; the first keeps it');
+      poller.sync();
+      forwarder.retain(routes.flatMap((route) => route.upstreams));
+    },
   });
-  onShutdownSignal(logger, () => new Promise<void>((resolve) => admin.close(() => resolve())));
-  await new Promise<void>((resolve, reject) => {
-    admin.once('error', reject);
-    admin.listen(config.PIER_PROXY_ADMIN_PORT, '127.0.0.1', () => resolve());
-  }).catch((err) => exitOnStartupError('proxy', err));
-  logger.info({ adminPort: config.PIER_PROXY_ADMIN_PORT }, 'proxy started');
+  const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics, log: logger });
+  const publicHttp = createPublicServer(edge);
+  // HTTPS (PIER_HTTPS_PORT) attaches here: an https.Server with SNI certificates, `edge.attach(server)`,
+  // and this listener then only answers ACME challenges and redirects to HTTPS.
+  const admin = createAdminServer({ metrics, poller, feed });
+
+  onShutdownSignal(logger, async () => {
+    await closeGracefully(publicHttp, edge, DRAIN_TIMEOUT_MS);
+    await Promise.all([feed.stop(), poller.stop(), forwarder.close(), close(admin)]);
+  });
+
+  const routes = await feed.start();
+  poller.start();
+  await Promise.all([
+    listen(publicHttp, config.PIER_HTTP_PORT, '0.0.0.0', logger, 'http'),
+    listen(admin, config.PIER_PROXY_ADMIN_PORT, '127.0.0.1', logger, 'admin'),
+  ]).catch((err) => exitOnStartupError('proxy', err));
+  logger.info(
+    {
+      httpPort: config.PIER_HTTP_PORT,
+      adminPort: config.PIER_PROXY_ADMIN_PORT,
+      routes: routes.routes,
+      routesFrom: routes.origin,
+    },
+    'proxy started',
+  );
+}
+
+function listen(server: Server, port: number, host: string, logger: Logger, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => logger.error({ err, listener: name }, 'listener error'));
+      resolve();
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }

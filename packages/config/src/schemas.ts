@@ -86,7 +86,10 @@ export const workerConfigSchema = z.object({
   /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
   PIER_ALLOW_FILE_REPOS: booleanFlag(false),
   /** Name of this installation, on every container it runs: installations sharing a Docker Engine leave each other's containers alone. */
-  PIER_INSTANCE: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be 1-63 of a-z 0-9 _ . -').default('pier'),
+  PIER_INSTANCE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be 1-63 of a-z 0-9 _ . -')
+    .default('pier'),
   /** BullMQ key prefix in Redis; several Pier installations can share one Redis with different prefixes. */
   PIER_QUEUE_PREFIX: z
     .string()

@@ -32,7 +32,7 @@ export function environmentNetwork(app: string, env: string): string {
 export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
   const suffix = input.suffix ?? randomBytes(3).toString('hex');
   return {
-    name: `pier-${input.app}-${input.env}`.slice(0, 100) + `-v${input.release.version}-${suffix}`,
+    name: `${`pier-${input.app}-${input.env}`.slice(0, 100)}-v${input.release.version}-${suffix}`,
     image: input.release.imageId,
     env: { ...input.config, PORT: String(APP_PORT) },
     labels: {

@@ -2,7 +2,7 @@ import type { ContainerOperations, ResourceLimits } from '@pier/core';
 import type { HealthSettings, ReleaseRow, ReplicaRow, ReplicaStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { waitUntilHealthy } from './health-gate.ts';
-import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
+import { environmentNetwork, LABEL_ENVIRONMENT_ID, replicaSpec } from './replica-spec.ts';
 
 export interface RolloutDeps {
   containers: ContainerOperations;

@@ -88,22 +88,20 @@ export class DeploymentStore {
         })
         .returning();
       if (!row) throw new Error('insert returned no row');
-      await t
-        .insert(deploymentEvents)
-        .values([
-          ...older.map((o) => ({
-            deploymentId: o.id,
-            fromState: 'queued' as const,
-            toState: 'superseded' as const,
-            message: `superseded by ${row.id}`,
-          })),
-          {
-            deploymentId: row.id,
-            fromState: null,
-            toState: 'deploying' as const,
-            message: `${input.trigger} of an existing image`,
-          },
-        ]);
+      await t.insert(deploymentEvents).values([
+        ...older.map((o) => ({
+          deploymentId: o.id,
+          fromState: 'queued' as const,
+          toState: 'superseded' as const,
+          message: `superseded by ${row.id}`,
+        })),
+        {
+          deploymentId: row.id,
+          fromState: null,
+          toState: 'deploying' as const,
+          message: `${input.trigger} of an existing image`,
+        },
+      ]);
       await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
       await t.execute(sql`select pg_notify('pier_outbox', ${row.id})`);
       return row;
@@ -202,7 +200,7 @@ export class DeploymentStore {
   async claimDeploy(id: string): Promise<BuildClaim> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
-      if (!row || row.state !== 'deploying') return 'skip';
+      if (row?.state !== 'deploying') return 'skip';
       await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, row.environmentId)).for('update');
       const [other] = await tx
         .select({ id: deployments.id })
@@ -229,7 +227,7 @@ export class DeploymentStore {
   async markLive(id: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
-      if (!row || row.state !== 'deploying') return;
+      if (row?.state !== 'deploying') return;
       const now = new Date();
       const previous = await tx
         .update(deployments)
