@@ -1,0 +1,404 @@
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocket } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DataPathTimeouts, Forwarder } from './forwarder.ts';
+import { HttpProxyForwarder } from './http-proxy-forwarder.ts';
+import {
+  deadPort,
+  route,
+  send,
+  startEchoUpstream,
+  startEdge,
+  startUpstream,
+  startWebSocketEcho,
+  type TestServer,
+} from './testing/servers.ts';
+import { UndiciForwarder } from './undici-forwarder.ts';
+
+const forwarders: [string, (timeouts?: Partial<DataPathTimeouts>) => Forwarder][] = [
+  ['undici', (timeouts) => new UndiciForwarder(timeouts)],
+  ['http-proxy', (timeouts) => new HttpProxyForwarder(timeouts)],
+];
+
+const started: TestServer[] = [];
+async function track<T extends TestServer>(server: Promise<T>): Promise<T> {
+  const s = await server;
+  started.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+});
+
+describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
+  it('routes by Host and answers 404 for unknown hosts, as HTML or JSON', async () => {
+    const [a, b] = await Promise.all([track(startEchoUpstream('a')), track(startEchoUpstream('b'))]);
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        routes: [
+          route('web', 'production', ['web.pier.test'], [a.upstream()]),
+          route('api', 'staging', ['api-staging.pier.test', 'api.example.org'], [b.upstream()]),
+        ],
+      }),
+    );
+    expect(JSON.parse((await send(edge.port, 'WEB.pier.test:80')).body).upstream).toBe('a');
+    expect(JSON.parse((await send(edge.port, 'api.example.org.')).body).upstream).toBe('b');
+    const html = await send(edge.port, 'nope.pier.test');
+    expect(html.status).toBe(404);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.body).toContain('404 Not Found');
+    const json = await send(edge.port, 'nope.pier.test', { headers: { accept: 'application/json' } });
+    expect(json.status).toBe(404);
+    expect(JSON.parse(json.body)).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+  });
+
+  it('rotates over upstreams round robin', async () => {
+    const ups = await Promise.all(['a', 'b', 'c'].map((n) => track(startEchoUpstream(n))));
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        routes: [
+          route(
+            'web',
+            'production',
+            ['web.pier.test'],
+            ups.map((u) => u.upstream()),
+          ),
+        ],
+      }),
+    );
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push(JSON.parse((await send(edge.port, 'web.pier.test')).body).upstream);
+    expect(seen).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
+  it('retries a connect failure on the other upstream: 0 failed requests with one of two down', async () => {
+    const live = await track(startEchoUpstream('live'));
+    const dead = { id: 'dead', host: '127.0.0.1', port: await deadPort() };
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        routes: [route('web', 'production', ['web.pier.test'], [dead, live.upstream('live')])],
+      }),
+    );
+    const results = await Promise.all(Array.from({ length: 40 }, () => send(edge.port, 'web.pier.test')));
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    expect(results.every((r) => JSON.parse(r.body).upstream === 'live')).toBe(true);
+    expect(edge.metrics.render()).toMatch(/pier_proxy_upstream_retries_total [1-9]/);
+  });
+
+  it('answers 502 when every upstream refuses the connection', async () => {
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        routes: [route('web', 'production', ['web.pier.test'], [{ id: 'd', host: '127.0.0.1', port: await deadPort() }])],
+      }),
+    );
+    const res = await send(edge.port, 'web.pier.test', { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(502);
+    expect(JSON.parse(res.body).error.code).toBe('bad_gateway');
+  });
+
+  it('answers 503 when no upstream is healthy, as HTML or JSON', async () => {
+    const up = await track(startEchoUpstream('a'));
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        health: { isHealthy: () => false },
+        routes: [
+          route('web', 'production', ['web.pier.test'], [up.upstream()]),
+          route('api', 'production', ['api.pier.test'], []),
+        ],
+      }),
+    );
+    const html = await send(edge.port, 'web.pier.test');
+    expect(html.status).toBe(503);
+    expect(html.body).toContain('503 Service Unavailable');
+    const json = await send(edge.port, 'api.pier.test', { headers: { accept: 'application/json' } });
+    expect(json.status).toBe(503);
+    expect(JSON.parse(json.body).error.code).toBe('no_healthy_upstream');
+    expect(up.openSockets()).toBe(0);
+  });
+
+  it('answers 504 when the upstream does not answer in time, as HTML or JSON', async () => {
+    const hung = await track(startUpstream(() => {}));
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder({ responseTimeoutMs: 300 }),
+        routes: [route('web', 'production', ['web.pier.test'], [hung.upstream()])],
+      }),
+    );
+    const started = Date.now();
+    const html = await send(edge.port, 'web.pier.test');
+    expect(html.status).toBe(504);
+    expect(html.body).toContain('504 Gateway Timeout');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const json = await send(edge.port, 'web.pier.test', { headers: { accept: 'application/json' } });
+    expect(JSON.parse(json.body).error.code).toBe('upstream_timeout');
+  });
+
+  it('sets X-Forwarded-For/-Proto/-Host and drops hop-by-hop headers', async () => {
+    const up = await track(startEchoUpstream('a'));
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    const plain = JSON.parse(
+      (await send(edge.port, 'web.pier.test:8080', { headers: { 'x-secret-hop': '1', connection: 'x-secret-hop' } })).body,
+    );
+    expect(plain.headers).toMatchObject({
+      host: 'web.pier.test:8080',
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'web.pier.test:8080',
+    });
+    expect(plain.headers['x-secret-hop']).toBeUndefined();
+    const chained = JSON.parse((await send(edge.port, 'web.pier.test', { headers: { 'x-forwarded-for': '203.0.113.7' } })).body);
+    expect(chained.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+  });
+
+  it('keeps a safe incoming X-Request-Id, replaces an unsafe one, and returns it', async () => {
+    const up = await track(startEchoUpstream('a'));
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    const kept = await send(edge.port, 'web.pier.test', { headers: { 'x-request-id': 'abc-123.def' } });
+    expect(JSON.parse(kept.body).headers['x-request-id']).toBe('abc-123.def');
+    expect(kept.headers['x-request-id']).toBe('abc-123.def');
+    const replaced = await send(edge.port, 'web.pier.test', { headers: { 'x-request-id': 'bad id <script>' } });
+    const id = JSON.parse(replaced.body).headers['x-request-id'];
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(replaced.headers['x-request-id']).toBe(id);
+    expect((await send(edge.port, 'nope.pier.test')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('streams a slow chunked response as it arrives', async () => {
+    const up = await track(
+      startUpstream(async (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        for (let i = 0; i < 3; i++) {
+          res.write(`chunk ${i}\n`);
+          await sleep(300);
+        }
+        res.end();
+      }),
+    );
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    const arrivals = await new Promise<number[]>((resolve, reject) => {
+      const t0 = Date.now();
+      const times: number[] = [];
+      request({ port: edge.port, host: '127.0.0.1', headers: { host: 'web.pier.test' }, agent: false }, (res) => {
+        res.on('data', () => times.push(Date.now() - t0));
+        res.on('end', () => resolve(times));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(arrivals.length).toBeGreaterThanOrEqual(3);
+    expect(arrivals[0]).toBeLessThan(250);
+    expect(arrivals[2]).toBeGreaterThanOrEqual(500);
+  });
+
+  it('streams a large request body to the upstream before the client has sent all of it', async () => {
+    let received = 0;
+    let firstBytes: () => void = () => {};
+    const upstreamGotData = new Promise<void>((resolve) => {
+      firstBytes = resolve;
+    });
+    const up = await track(
+      startUpstream((req, res) => {
+        req.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          firstBytes();
+        });
+        req.on('end', () => res.end(String(received)));
+      }),
+    );
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    const chunk = Buffer.alloc(1024 * 1024, 97);
+    const total = 32;
+    const answer = new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          port: edge.port,
+          host: '127.0.0.1',
+          method: 'POST',
+          headers: { host: 'web.pier.test', 'content-length': String(total * chunk.length) },
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () => resolve(body));
+        },
+      );
+      req.on('error', reject);
+      req.write(chunk);
+      // The rest is sent only once the upstream has seen the first megabyte: a buffering proxy would deadlock here.
+      upstreamGotData.then(async () => {
+        for (let i = 1; i < total; i++) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+        req.end();
+      }, reject);
+    });
+    await expect(
+      Promise.race([upstreamGotData, sleep(3_000).then(() => Promise.reject(new Error('body was buffered')))]),
+    ).resolves.toBeUndefined();
+    expect(await answer).toBe(String(total * chunk.length));
+  });
+
+  it('lets a long request finish while the route table is replaced', async () => {
+    const slow = await track(
+      startUpstream((_req, res) => {
+        setTimeout(() => res.end('old release'), 3_000);
+      }),
+    );
+    const next = await track(startEchoUpstream('new'));
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [slow.upstream('old')])] }),
+    );
+    const inFlight = send(edge.port, 'web.pier.test');
+    await sleep(200);
+    edge.table.replace([route('web', 'production', ['web.pier.test'], [next.upstream('new')])]);
+    expect(JSON.parse((await send(edge.port, 'web.pier.test')).body).upstream).toBe('new');
+    const old = await inFlight;
+    expect(old.status).toBe(200);
+    expect(old.body).toBe('old release');
+  });
+
+  it('tunnels a WebSocket and echoes messages', async () => {
+    const ws = await track(startWebSocketEcho());
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['127.0.0.1'], [ws.upstream()])] }),
+    );
+    const socket = new WebSocket(`ws://127.0.0.1:${edge.port}/socket`);
+    const replies: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.onerror = () => reject(new Error('websocket error'));
+      socket.onopen = () => socket.send('hello');
+      socket.onmessage = (event) => {
+        replies.push(String(event.data));
+        if (replies.length === 1) socket.send('again');
+        else resolve();
+      };
+    });
+    socket.close();
+    expect(replies).toEqual(['hello', 'again']);
+  });
+
+  it('refuses an upgrade for an unknown host with a 404', async () => {
+    const edge = await track(startEdge({ forwarder: makeForwarder(), routes: [] }));
+    const status = await new Promise<number>((resolve, reject) => {
+      request({
+        port: edge.port,
+        host: '127.0.0.1',
+        headers: { host: 'x.pier.test', connection: 'Upgrade', upgrade: 'websocket' },
+        agent: false,
+      })
+        .on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('upgrade', () => reject(new Error('upgraded')))
+        .on('error', reject)
+        .end();
+    });
+    expect(status).toBe(404);
+  });
+
+  it('survives 200 aborted requests without leaking sockets', async () => {
+    const slow = await track(
+      startUpstream((_req, res) => {
+        res.writeHead(200);
+        res.write('partial');
+        const timer = setTimeout(() => res.end('done'), 2_000);
+        res.on('close', () => clearTimeout(timer));
+      }),
+    );
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [slow.upstream()])] }),
+    );
+    const handlesBefore = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const req = request({ port: edge.port, host: '127.0.0.1', headers: { host: 'web.pier.test' }, agent: false });
+            req.on('error', () => resolve());
+            req.on('close', () => resolve());
+            // Half abort before any answer, half after the first bytes.
+            if (i % 2 === 0) setTimeout(() => req.destroy(), 5);
+            else req.on('response', (res) => res.once('data', () => req.destroy()));
+            req.end();
+          }),
+      ),
+    );
+    await expect.poll(() => edge.openSockets(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => slow.openSockets(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => edge.metrics.inFlight, { timeout: 5_000 }).toBe(0);
+    const handlesAfter = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    expect(handlesAfter).toBeLessThanOrEqual(handlesBefore);
+    expect((await send(edge.port, 'nope.pier.test')).status).toBe(404);
+  });
+
+  it('answers 502 when the upstream resets before answering, and cuts the response when it resets midway', async () => {
+    const resetting = await track(
+      startUpstream((req, res) => {
+        if (req.url === '/early') return req.socket.destroy();
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('x'.repeat(100));
+        setTimeout(() => req.socket.destroy(), 50);
+      }),
+    );
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [resetting.upstream()])] }),
+    );
+    const early = await send(edge.port, 'web.pier.test', { path: '/early', headers: { accept: 'application/json' } });
+    expect(early.status).toBe(502);
+    expect(JSON.parse(early.body).error.code).toBe('bad_gateway');
+    await expect(send(edge.port, 'web.pier.test', { path: '/midway' })).rejects.toThrow();
+    expect((await send(edge.port, 'nope.pier.test')).status).toBe(404);
+    await expect.poll(() => edge.metrics.inFlight).toBe(0);
+  });
+
+  it('counts requests by route and status class, and upstream latency, for /metrics', async () => {
+    const up = await track(startEchoUpstream('a'));
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    await send(edge.port, 'web.pier.test');
+    await send(edge.port, 'web.pier.test');
+    await send(edge.port, 'nope.pier.test');
+    const text = edge.metrics.render();
+    expect(text).toContain('pier_proxy_requests_total{app="web",env="production",code="2xx"} 2');
+    expect(text).toContain('pier_proxy_requests_total{app="",env="",code="4xx"} 1');
+    expect(text).toContain('pier_proxy_upstream_latency_seconds_count{app="web",env="production"} 2');
+    expect(text).toContain('pier_proxy_requests_in_flight 0');
+  });
+});
+
+describe('EdgeProxy on undici', () => {
+  it('retries a POST whose connection failed on the other upstream, body intact', async () => {
+    const live = await track(startEchoUpstream('live'));
+    const dead = { id: 'dead', host: '127.0.0.1', port: await deadPort() };
+    const edge = await track(
+      startEdge({
+        forwarder: new UndiciForwarder(),
+        routes: [route('web', 'production', ['web.pier.test'], [dead, live.upstream('live')])],
+      }),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        send(edge.port, 'web.pier.test', { method: 'POST', body: `payload ${i}`, headers: { 'content-type': 'text/plain' } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+  });
+});

@@ -1,0 +1,202 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Route, RouteUpstream } from '@pier/core';
+import {
+  BAD_GATEWAY,
+  errorResponse,
+  NO_HEALTHY_UPSTREAM,
+  type ProxyErrorKind,
+  rawErrorResponse,
+  UNKNOWN_HOST,
+  UPSTREAM_TIMEOUT,
+} from './error-pages.ts';
+import { clientAddress, requestIdFrom, upstreamRequestHeaders } from './forwarded-headers.ts';
+import type { Forwarder, ForwardOutcome, ForwardRequest } from './forwarder.ts';
+import type { UpstreamHealth } from './health-poller.ts';
+import { NO_ROUTE, type ProxyMetrics } from './metrics.ts';
+import { type ProxyLogger, silentLogger } from './proxy-logger.ts';
+import { RoundRobin } from './round-robin.ts';
+import type { RouteTable } from './route-table.ts';
+
+export interface EdgeProxyOptions {
+  routes: RouteTable;
+  health: UpstreamHealth;
+  forwarder: Forwarder;
+  metrics: ProxyMetrics;
+  log?: ProxyLogger;
+}
+
+/** Attempts per request: the first upstream, and one other when the first could not be connected to. */
+const MAX_ATTEMPTS = 2;
+
+/**
+ * The edge proxy's request and upgrade handlers: route by Host, round robin
+ * over healthy upstreams, retry a connect failure once on another upstream,
+ * add forwarding headers, and answer 404/502/503/504 itself. Attach it to any
+ * number of HTTP or HTTPS servers; the scheme comes from the socket.
+ */
+export class EdgeProxy {
+  readonly #routes: RouteTable;
+  readonly #health: UpstreamHealth;
+  readonly #forwarder: Forwarder;
+  readonly #metrics: ProxyMetrics;
+  readonly #log: ProxyLogger;
+  readonly #balancer = new RoundRobin();
+  #draining = false;
+
+  constructor(options: EdgeProxyOptions) {
+    this.#routes = options.routes;
+    this.#health = options.health;
+    this.#forwarder = options.forwarder;
+    this.#metrics = options.metrics;
+    this.#log = options.log ?? silentLogger;
+  }
+
+  /** Serves `server`'s requests and upgrades. */
+  attach(server: Server): void {
+    server.on('request', this.handleRequest);
+    server.on('upgrade', this.handleUpgrade);
+  }
+
+  /** From now on every response carries `Connection: close`, so clients move off this process. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  get inFlight(): number {
+    return this.#metrics.inFlight;
+  }
+
+  handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    req.on('error', this.#ignoreClientError);
+    res.on('error', this.#ignoreClientError);
+    if (this.#draining) res.shouldKeepAlive = false;
+    this.#serve(req, res).catch((err) => {
+      this.#log.error({ err, host: req.headers.host, url: req.url }, 'proxy request failed unexpectedly');
+      if (!res.headersSent) this.#answer(req, res, BAD_GATEWAY, requestIdFrom(undefined));
+      else res.destroy();
+    });
+  };
+
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', this.#ignoreClientError);
+    (socket as Partial<TLSSocket>).setTimeout?.(0);
+    this.#tunnel(req, socket, head).catch((err) => {
+      this.#log.error({ err, host: req.headers.host }, 'proxy upgrade failed unexpectedly');
+      socket.destroy();
+    });
+  };
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#metrics.requestStarted();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const route = this.#routes.lookup(req.headers.host);
+    // 499 (nginx's "client closed request") when the client left before any answer.
+    res.once('close', () => this.#metrics.requestFinished(route ?? NO_ROUTE, res.headersSent ? res.statusCode : 499));
+    if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
+    const request: ForwardRequest = { headers: upstreamRequestHeaders(req.headers, this.#context(req, requestId)), requestId };
+    let refused: RouteUpstream | undefined;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const upstream = this.#balancer.pick(route, this.#isHealthy, refused);
+      if (!upstream) return this.#answer(req, res, attempt === 1 ? NO_HEALTHY_UPSTREAM : BAD_GATEWAY, requestId);
+      const outcome = await this.#forwarder.forward(req, res, upstream, request);
+      if (outcome.kind === 'not-sent' && attempt < MAX_ATTEMPTS) {
+        refused = upstream;
+        this.#connectFailed(route, upstream, outcome.error, requestId);
+        this.#metrics.retried();
+        continue;
+      }
+      return this.#conclude(req, res, route, upstream, outcome, requestId);
+    }
+  }
+
+  #conclude(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    upstream: RouteUpstream,
+    outcome: ForwardOutcome,
+    requestId: string,
+  ): void {
+    switch (outcome.kind) {
+      case 'responded':
+        this.#metrics.upstreamLatency(route, outcome.headersMs / 1000);
+        return;
+      case 'client-gone':
+        return;
+      case 'timeout':
+        this.#metrics.upstreamError(route, 'timeout');
+        this.#log.warn({ app: route.app, env: route.env, upstreamId: upstream.id, requestId }, 'upstream timed out');
+        this.#answer(req, res, UPSTREAM_TIMEOUT, requestId);
+        return;
+      case 'not-sent':
+        this.#connectFailed(route, upstream, outcome.error, requestId);
+        this.#answer(req, res, BAD_GATEWAY, requestId);
+        return;
+      case 'failed':
+        this.#metrics.upstreamError(route, 'reset');
+        this.#log.warn(
+          { err: outcome.error, app: route.app, env: route.env, upstreamId: upstream.id, requestId },
+          'upstream failed',
+        );
+        this.#answer(req, res, BAD_GATEWAY, requestId);
+    }
+  }
+
+  async #tunnel(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const route = this.#routes.lookup(req.headers.host);
+    if (!route) return this.#refuseUpgrade(req, socket, UNKNOWN_HOST, requestId);
+    const request: ForwardRequest = {
+      headers: upstreamRequestHeaders(req.headers, { ...this.#context(req, requestId), upgrade: true }),
+      requestId,
+    };
+    let refused: RouteUpstream | undefined;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const upstream = this.#balancer.pick(route, this.#isHealthy, refused);
+      if (!upstream) return this.#refuseUpgrade(req, socket, attempt === 1 ? NO_HEALTHY_UPSTREAM : BAD_GATEWAY, requestId);
+      const outcome = await this.#forwarder.upgrade(req, socket, head, upstream, request);
+      if (outcome.kind !== 'not-sent') return;
+      refused = upstream;
+      this.#connectFailed(route, upstream, outcome.error, requestId);
+    }
+    this.#refuseUpgrade(req, socket, BAD_GATEWAY, requestId);
+  }
+
+  #isHealthy = (upstream: RouteUpstream): boolean => this.#health.isHealthy(upstream.id);
+
+  #context(req: IncomingMessage, requestId: string) {
+    const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
+    return {
+      clientAddress: clientAddress(req.socket.remoteAddress),
+      protocol: encrypted ? ('https' as const) : ('http' as const),
+      requestId,
+    };
+  }
+
+  #connectFailed(route: Route, upstream: RouteUpstream, error: Error, requestId: string): void {
+    this.#metrics.upstreamError(route, 'connect');
+    this.#health.suspect?.(upstream.id);
+    this.#log.warn(
+      { err: error, app: route.app, env: route.env, upstreamId: upstream.id, requestId },
+      'cannot connect to upstream',
+    );
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse, kind: ProxyErrorKind, requestId: string): void {
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    const page = errorResponse(kind, req.headers.accept, requestId);
+    res.writeHead(page.status, page.headers);
+    res.end(req.method === 'HEAD' ? undefined : page.body);
+  }
+
+  #refuseUpgrade(req: IncomingMessage, socket: Duplex, kind: ProxyErrorKind, requestId: string): void {
+    if (socket.destroyed) return;
+    socket.end(rawErrorResponse(kind, req.headers.accept, requestId));
+  }
+
+  #ignoreClientError = (err: Error): void => {
+    this.#log.debug({ err }, 'client connection error');
+  };
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus `expect` (Node answers 100-continue itself). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
+
+/** An incoming X-Request-Id is kept when it looks like an id, so one id follows a request across proxies. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:+=/-]{1,128}$/;
+
+export function requestIdFrom(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The client's address as apps expect to read it (IPv4-mapped IPv6 unwrapped). */
+export function clientAddress(remoteAddress: string | undefined): string {
+  if (!remoteAddress) return 'unknown';
+  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+export interface ForwardingContext {
+  /** The client's address (the TCP peer). */
+  clientAddress: string;
+  /** Scheme the client used to reach the proxy. */
+  protocol: 'http' | 'https';
+  requestId: string;
+  /** Keep `Connection: upgrade` and `Upgrade` (WebSocket handshakes). */
+  upgrade?: boolean;
+}
+
+/**
+ * Request headers as the upstream receives them: hop-by-hop headers (and any
+ * named in `Connection`) removed, `Host` kept, `X-Forwarded-For` extended with
+ * the client, `X-Forwarded-Proto/-Host` and `X-Request-Id` set by the proxy.
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: ForwardingContext): IncomingHttpHeaders {
+  const dropped = connectionTokens(incoming.connection);
+  const headers: IncomingHttpHeaders = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    headers[name] = incoming[name];
+  }
+  const previous = incoming['x-forwarded-for'];
+  headers['x-forwarded-for'] = previous ? `${previous}, ${context.clientAddress}` : context.clientAddress;
+  headers['x-forwarded-proto'] = context.protocol;
+  if (incoming.host !== undefined) headers['x-forwarded-host'] = incoming.host;
+  headers['x-request-id'] = context.requestId;
+  if (context.upgrade && incoming.upgrade) {
+    headers.connection = 'Upgrade';
+    headers.upgrade = incoming.upgrade;
+  }
+  return headers;
+}
+
+/**
+ * Response headers from an upstream's raw list, as a flat `[name, value, …]`
+ * list for `writeHead`: hop-by-hop ones removed, `X-Request-Id` set to ours.
+ * Repeated headers (`Set-Cookie`) stay repeated.
+ */
+export function clientResponseHeaders(raw: readonly (Buffer | string)[], requestId: string): string[] {
+  const out: string[] = [];
+  let dropped: ReadonlySet<string> | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]);
+    const lower = name.toLowerCase();
+    if (lower === 'connection') dropped = connectionTokens(String(raw[i + 1]));
+    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') continue;
+    out.push(name, String(raw[i + 1]));
+  }
+  if (dropped?.size) return withoutNames(out, dropped).concat('x-request-id', requestId);
+  out.push('x-request-id', requestId);
+  return out;
+}
+
+function withoutNames(flat: string[], names: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (!names.has((flat[i] as string).toLowerCase())) out.push(flat[i] as string, flat[i + 1] as string);
+  }
+  return out;
+}
+
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+/** Header names listed in a Connection header (besides close/keep-alive/upgrade): hop-by-hop too. */
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // The common values, without allocating.
+  if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return NO_TOKENS;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  return new Set(
+    joined
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token.length > 0 && token !== 'close' && token !== 'keep-alive' && token !== 'upgrade'),
+  );
+}
