@@ -13,6 +13,7 @@ import {
   UndiciForwarder,
 } from '@pier/proxy';
 import { createAdminServer } from './admin-server.ts';
+import { connectControlPlane } from './control-plane.ts';
 import { closeGracefully, createPublicServer } from './public-server.ts';
 
 /** In-flight requests get this long to finish on shutdown (below onShutdownSignal's 30 s). */
@@ -20,8 +21,8 @@ const DRAIN_TIMEOUT_MS = 20_000;
 
 export interface ProxyDeps {
   /**
-   * Where routes come from. Absent, the snapshot file at PIER_PROXY_SNAPSHOT is
-   * the only source; the Postgres adapter (query + LISTEN/NOTIFY) plugs in here.
+   * Where routes come from; Postgres (query + LISTEN/NOTIFY, connectControlPlane)
+   * when absent. The snapshot at PIER_PROXY_SNAPSHOT covers a source that is down.
    */
   routeSource?: RouteSource;
   /** The data path; undici by default (docs/decisions/0001-proxy-data-path.md). */
@@ -37,11 +38,14 @@ export interface ProxyDeps {
 export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<void> {
   const logger = createLogger({ name: 'proxy', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
   const table = new RouteTable();
+  const controlPlane = deps.routeSource ? null : connectControlPlane(config, logger);
+  const routeSource = deps.routeSource ?? controlPlane?.routeSource;
+  const onUpstreamHealth = deps.onUpstreamHealth ?? controlPlane?.onUpstreamHealth;
   const metrics = new ProxyMetrics();
   const forwarder = deps.forwarder ?? new UndiciForwarder();
-  const poller = new HealthPoller({ targets: () => table.healthTargets(), onChange: deps.onUpstreamHealth, log: logger });
+  const poller = new HealthPoller({ targets: () => table.healthTargets(), onChange: onUpstreamHealth, log: logger });
   const feed = new RouteFeed({
-    source: deps.routeSource,
+    source: routeSource,
     snapshotPath: config.PIER_PROXY_SNAPSHOT,
     log: logger,
     apply: (routes) => {
@@ -59,6 +63,7 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
   onShutdownSignal(logger, async () => {
     await closeGracefully(publicHttp, edge, DRAIN_TIMEOUT_MS);
     await Promise.all([feed.stop(), poller.stop(), forwarder.close(), close(admin)]);
+    await controlPlane?.close();
   });
 
   const routes = await feed.start();

@@ -18,8 +18,3 @@ export function injectedVariableKey(type: 'postgres' | 'redis', serviceName: str
   const base = type === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL';
   return primary ? base : `${serviceName.toUpperCase().replace(/-/g, '_')}_${base}`;
 }
-
-/** The generated hostname of an environment: `<app>.<base>` for production, `<app>-<env>.<base>` for the rest. */
-export function generatedHostname(app: string, env: string, baseDomain: string): string {
-  return env === 'production' ? `${app}.${baseDomain}` : `${app}-${env}.${baseDomain}`;
-}

@@ -2,6 +2,7 @@ export * from './api-token.ts';
 export * from './deployment-state.ts';
 export * from './environment-defaults.ts';
 export * from './errors.ts';
+export * from './hostnames.ts';
 export * from './names.ts';
 export * from './ports/container-runtime.ts';
 export * from './ports/route-source.ts';

@@ -1,4 +1,4 @@
-import { generatedHostname, type Route, type RouteSource } from '@pier/core';
+import { hostnamesFor, type Route, type RouteSource } from '@pier/core';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Db } from './client.ts';
@@ -31,10 +31,12 @@ export class PostgresRouteSource implements RouteSource {
       app: env.app,
       env: env.env,
       healthPath: env.healthPath,
-      hostnames: [
-        generatedHostname(env.app, env.env, this.baseDomain),
-        ...custom.filter((d) => d.environmentId === env.id).map((d) => d.hostname),
-      ],
+      hostnames: hostnamesFor(
+        env.app,
+        env.env,
+        this.baseDomain,
+        custom.filter((d) => d.environmentId === env.id).map((d) => d.hostname),
+      ),
       upstreams: serving
         .filter((r) => r.environmentId === env.id)
         .map((r) => ({ id: r.id, host: '127.0.0.1', port: r.port as number })),

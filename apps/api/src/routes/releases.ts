@@ -1,4 +1,4 @@
-import { ConflictError, generatedHostname, NotFoundError, ValidationError } from '@pier/core';
+import { ConflictError, hostnamesFor, NotFoundError, ValidationError } from '@pier/core';
 import type { ReleaseRow } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -92,7 +92,7 @@ export function releaseRoutes(deps: ApiDeps) {
         return {
           app: app.name,
           environment: env.name,
-          url: `https://${generatedHostname(app.name, env.name, deps.baseDomain)}`,
+          url: `https://${hostnamesFor(app.name, env.name, deps.baseDomain)[0]}`,
           health: env.health,
           restartStreak: env.restartStreak,
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
