@@ -89,6 +89,25 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
     expect(edge.metrics.render()).toMatch(/pier_proxy_upstream_retries_total [1-9]/);
   });
 
+  it('retries an idempotent request whose connection broke before any answer on the other upstream, never a POST', async () => {
+    const live = await track(startEchoUpstream('live'));
+    // Accepts, reads the request, closes without answering: a replica killed behind Docker's port forwarder.
+    const dying = await track(startUpstream((req) => req.socket.destroy()));
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        routes: [route('web', 'production', ['web.pier.test'], [dying.upstream('dying'), live.upstream('live')])],
+      }),
+    );
+    const gets = await Promise.all(Array.from({ length: 20 }, () => send(edge.port, 'web.pier.test')));
+    expect(gets.map((r) => r.status)).toEqual(gets.map(() => 200));
+    expect(gets.every((r) => JSON.parse(r.body).upstream === 'live')).toBe(true);
+    const posts = await Promise.all(
+      Array.from({ length: 4 }, () => send(edge.port, 'web.pier.test', { method: 'POST', body: 'once only' })),
+    );
+    expect(posts.map((r) => r.status).sort()).toEqual([200, 200, 502, 502]);
+  });
+
   it('answers 502 when every upstream refuses the connection', async () => {
     const edge = await track(
       startEdge({

@@ -12,7 +12,7 @@ import {
   UPSTREAM_TIMEOUT,
 } from './error-pages.ts';
 import { clientAddress, requestIdFrom, upstreamRequestHeaders } from './forwarded-headers.ts';
-import type { Forwarder, ForwardOutcome, ForwardRequest } from './forwarder.ts';
+import { type Forwarder, type ForwardOutcome, type ForwardRequest, hasRequestBody, isConnectError } from './forwarder.ts';
 import type { UpstreamHealth } from './health-poller.ts';
 import { NO_ROUTE, type ProxyMetrics } from './metrics.ts';
 import { type ProxyLogger, silentLogger } from './proxy-logger.ts';
@@ -27,8 +27,26 @@ export interface EdgeProxyOptions {
   log?: ProxyLogger;
 }
 
-/** Attempts per request: the first upstream, and one other when the first could not be connected to. */
+/**
+ * Attempts per request: the first upstream, and one other when the first could not be connected to
+ * (or, for an idempotent request without a body, when its connection broke before any answer).
+ */
 const MAX_ATTEMPTS = 2;
+
+/** RFC 9110 §9.2.2: requests a client (or proxy) may repeat automatically. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * A request whose upstream connection closed or reset before any response
+ * byte may be sent again to another upstream when repeating it is harmless:
+ * idempotent, no body (nothing of the client's stream was consumed), and a
+ * connection-level error rather than a bad answer. nginx's default
+ * `proxy_next_upstream error` does the same. It covers a replica killed
+ * while Docker's port forwarder still accepts connections for it.
+ */
+function isReplayable(req: IncomingMessage, error: Error): boolean {
+  return IDEMPOTENT_METHODS.has(req.method ?? '') && !hasRequestBody(req) && isConnectError(error);
+}
 
 /**
  * The edge proxy's request and upgrade handlers: route by Host, round robin
@@ -107,6 +125,12 @@ export class EdgeProxy {
         this.#metrics.retried();
         continue;
       }
+      if (outcome.kind === 'failed' && attempt < MAX_ATTEMPTS && isReplayable(req, outcome.error)) {
+        refused = upstream;
+        this.#brokeBeforeAnswer(route, upstream, outcome.error, requestId);
+        this.#metrics.retried();
+        continue;
+      }
       return this.#conclude(req, res, route, upstream, outcome, requestId);
     }
   }
@@ -181,6 +205,16 @@ export class EdgeProxy {
     this.#log.warn(
       { err: error, app: route.app, env: route.env, upstreamId: upstream.id, requestId },
       'cannot connect to upstream',
+    );
+  }
+
+  /** The connection broke after the request was sent and before any answer (a replica killed mid-request). */
+  #brokeBeforeAnswer(route: Route, upstream: RouteUpstream, error: Error, requestId: string): void {
+    this.#metrics.upstreamError(route, 'reset');
+    this.#health.suspect?.(upstream.id);
+    this.#log.warn(
+      { err: error, app: route.app, env: route.env, upstreamId: upstream.id, requestId },
+      'upstream connection broke before answering; retrying on another upstream',
     );
   }
 
