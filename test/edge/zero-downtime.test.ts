@@ -410,4 +410,22 @@ describe('zero downtime through the edge proxy process', () => {
     );
     expect(result.echo).toBe('hello through pier');
   }, 200_000);
+
+  it('a replica whose health check keeps failing is reported by the proxy and replaced by the reconciler', async () => {
+    const before = await servingPorts(api, app, 'staging');
+    expect(before).toHaveLength(2);
+    const [sick] = before;
+    expect(await getText(sick as number, '/sicken')).toBe('sick');
+    // The proxy's poller marks it unhealthy on the replica row; the reconciler replaces it after unhealthyAfterMs.
+    await expect
+      .poll(
+        async () => {
+          const ports = await servingPorts(api, app, 'staging');
+          return ports.length === 2 && !ports.includes(sick as number);
+        },
+        { timeout: 90_000, interval: 1000 },
+      )
+      .toBe(true);
+    for (const port of await servingPorts(api, app, 'staging')) expect(await getText(port, '/health')).toBe('health');
+  }, 120_000);
 });

@@ -1,13 +1,19 @@
 import type { TestApi } from './api.ts';
 
-/** A tiny app image: answers its version on `/`, and `/health` with HEALTH_STATUS (default 200). */
+/**
+ * A tiny app image: answers its version on `/`, `/health` with `healthStatus`
+ * (default 200), `/slow?ms=N` after N ms; after a request to `/sicken` its
+ * health check fails for good while the process keeps serving.
+ */
 export function versionedApp(version: string, healthStatus = 200): Record<string, string> {
   return {
     Dockerfile: 'FROM pier-local/node\nWORKDIR /app\nCOPY server.js .\nCMD ["node", "server.js"]\n',
     'server.js': `
 const http = require('http');
+let sick = false;
 const server = http.createServer((req, res) => {
-  if (req.url === '/health') { res.statusCode = ${healthStatus}; return res.end('health'); }
+  if (req.url === '/sicken') { sick = true; return res.end('sick'); }
+  if (req.url === '/health') { res.statusCode = sick ? 500 : ${healthStatus}; return res.end('health'); }
   if (req.url.startsWith('/slow')) { return setTimeout(() => res.end('${version}-slow'), Number(req.url.split('=')[1] || 3000)); }
   res.end('${version}');
 });
