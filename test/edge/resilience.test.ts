@@ -282,11 +282,9 @@ describe('a crash-looping app', () => {
     const gaps = starts.slice(1).map((t, i) => t - (starts[i] as number));
     expect(gaps.length, `replica starts ${starts.map((t) => new Date(t).toISOString()).join(', ')}`).toBeGreaterThanOrEqual(4);
     const gapText = `gaps between replica starts: ${gaps.map((g) => `${(g / 1000).toFixed(1)} s`).join(', ')}`;
-    // A gap is a replica's life (start, 3 s, the next pass) + the backoff + up to a pass: whole seconds of jitter.
-    // The first replica came from the deploy, so the first gap also holds its rollout. Backoff alone adds 1, 2, 4, 8 s.
-    expect(gaps[2] as number, gapText).toBeGreaterThanOrEqual(gaps[1] as number);
-    expect(gaps[3] as number, gapText).toBeGreaterThan((gaps[1] as number) + 3000);
-    expect(gaps[3] as number, gapText).toBeGreaterThan((gaps[0] as number) + 2000);
+    // A gap holds a replica's life (3 s), a reconcile pass or two, and the backoff: never less than the backoff.
+    // (How much more depends on how busy the machine is, so only that bound is asserted.)
+    for (let k = 0; k < 4; k += 1) expect(gaps[k] as number, gapText).toBeGreaterThanOrEqual(delays[k] as number);
 
     // So far the other app has answered every request, on the same replica, and is not affected in its status.
     expect(load.failures, `${load.failed} of ${load.sent} failed`).toEqual([]);

@@ -142,6 +142,7 @@ describe('plan', () => {
       kind: 'backoff',
       environmentId: 'e1',
       restartStreak: 3,
+      crashedAt: now,
       nextRestartAt: new Date(now.getTime() + 40_000),
       crashLooping: true,
     });

@@ -38,7 +38,7 @@ export type ReconcileAction =
   | { kind: 'remove'; environmentId: string; replicaId: string | null; containerId: string | null; reason: string }
   | { kind: 'start'; environmentId: string; releaseId: string; count: number }
   | { kind: 'drain'; environmentId: string; replicaId: string; reason: string }
-  | { kind: 'backoff'; environmentId: string; restartStreak: number; nextRestartAt: Date; crashLooping: boolean }
+  | { kind: 'backoff'; environmentId: string; restartStreak: number; crashedAt: Date; nextRestartAt: Date; crashLooping: boolean }
   | { kind: 'recovered'; environmentId: string };
 
 export interface PlanOptions {
@@ -114,6 +114,7 @@ function planEnvironment(env: DesiredEnvironment, replicas: readonly ObservedRep
       kind: 'backoff',
       environmentId: env.environmentId,
       restartStreak: streak,
+      crashedAt: options.now,
       nextRestartAt,
       crashLooping: streak >= options.crashLoopStreak,
     });

@@ -110,6 +110,7 @@ export class Reconciler {
         await stores.environmentHealth.backoff(
           action.environmentId,
           action.restartStreak,
+          action.crashedAt,
           action.nextRestartAt,
           action.crashLooping,
         );
@@ -160,8 +161,9 @@ export class Reconciler {
     await removeReplicas(deps, failed, 0);
     const streak = env.restartStreak + 1;
     const options = { ...DEFAULT_PLAN_OPTIONS, ...this.options.plan };
-    const nextRestartAt = new Date(Date.now() + backoffDelay(streak, options));
-    await stores.environmentHealth.backoff(environmentId, streak, nextRestartAt, streak >= options.crashLoopStreak);
+    const crashedAt = new Date();
+    const nextRestartAt = new Date(crashedAt.getTime() + backoffDelay(streak, options));
+    await stores.environmentHealth.backoff(environmentId, streak, crashedAt, nextRestartAt, streak >= options.crashLoopStreak);
     logger.warn({ app: app.name, env: env.name, streak, nextRestartAt }, 'replacement replica never got healthy; backing off');
   }
 

@@ -106,10 +106,16 @@ export class EnvironmentHealthStore {
   }
 
   /** A replica crashed: the next restart waits until `nextRestartAt`. */
-  async backoff(environmentId: string, restartStreak: number, nextRestartAt: Date, crashLooping: boolean): Promise<void> {
+  async backoff(
+    environmentId: string,
+    restartStreak: number,
+    crashedAt: Date,
+    nextRestartAt: Date,
+    crashLooping: boolean,
+  ): Promise<void> {
     await this.db
       .update(environments)
-      .set({ restartStreak, nextRestartAt, lastCrashAt: new Date(), health: crashLooping ? 'crash-looping' : 'ok' })
+      .set({ restartStreak, nextRestartAt, lastCrashAt: crashedAt, health: crashLooping ? 'crash-looping' : 'ok' })
       .where(eq(environments.id, environmentId));
   }
 
