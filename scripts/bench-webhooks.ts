@@ -205,6 +205,8 @@ async function main(): Promise<void> {
   } finally {
     await worker?.stop();
     if (worker) {
+      for (const c of await worker.docker.listContainers({ [LABEL_APP]: appName })) await worker.docker.removeContainer(c.id);
+      await worker.docker.removeNetwork(`pier-${appName}-staging`).catch(() => {});
       for (const image of await worker.docker.listImages({ [LABEL_APP]: appName })) {
         await worker.docker.docker
           .getImage(image.imageId)

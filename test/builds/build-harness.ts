@@ -132,6 +132,13 @@ export async function removeAppObjects(docker: DockerRuntime, appNames: string[]
         .remove({ force: true })
         .catch(() => {});
     }
+    // A build that reached `deploying` may have been rolled out onto the environment's network.
+    const networks = await docker.docker.listNetworks({ filters: { label: [`${LABEL_APP}=${app}`] } });
+    for (const network of networks)
+      await docker.docker
+        .getNetwork(network.Id)
+        .remove()
+        .catch(() => {});
   }
 }
 

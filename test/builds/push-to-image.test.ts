@@ -30,6 +30,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
+  // The build is followed by a rollout: its containers and network go too.
+  for (const c of (await worker?.docker.listContainers({ 'pier.app': appName })) ?? []) await worker.docker.removeContainer(c.id);
+  await worker?.docker.removeNetwork(`pier-${appName}-staging`);
   const images = await worker?.docker.listImages({ 'pier.app': appName });
   for (const image of images ?? []) await worker.docker.removeImage(image.imageId).catch(() => {});
   await api?.close();
@@ -56,9 +59,10 @@ describe('push to image', () => {
     const [created] = res.json().deployments;
     expect(created).toMatchObject({ app: appName, environment: 'staging' });
 
-    const done = await waitForState(created.id, ['deploying', 'failed']);
+    // Built means the image is recorded; the rollout that follows may already have made it live.
+    const done = await waitForState(created.id, ['deploying', 'live', 'failed']);
     expect(done.reason).toBeNull();
-    expect(done.state).toBe('deploying');
+    expect(['deploying', 'live']).toContain(done.state);
     expect(done.commit).toBe(sha);
     expect(done.image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(done.image.tag).toBe(`pier/${appName}:${sha}`);
