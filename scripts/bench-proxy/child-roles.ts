@@ -1,0 +1,153 @@
+import cluster from 'node:cluster';
+import { readdirSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { Route } from '@pier/core';
+import {
+  EdgeProxy,
+  type Forwarder,
+  HealthPoller,
+  HttpProxyForwarder,
+  ProxyMetrics,
+  RouteTable,
+  UndiciForwarder,
+} from '@pier/proxy';
+import { Pool } from 'undici';
+import { BODY, type DataPath, HOST, type LoadResult } from './shared.ts';
+
+/** Minimal upstream: `node:cluster` workers sharing one port; `/slow` answers after 20 ms. */
+export function runUpstream(port: number, workers: number): void {
+  if (cluster.isPrimary) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    let online = 0;
+    cluster.on('listening', () => {
+      if (++online === workers) process.send?.({ type: 'ready' });
+    });
+    process.on('SIGTERM', () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.send('drain');
+      setTimeout(() => process.exit(0), 2_000).unref();
+      cluster.on('exit', () => {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      });
+    });
+    return;
+  }
+  const server = createServer((req, res) => {
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(BODY.length) });
+      res.end(BODY);
+    };
+    if (req.url === '/slow') setTimeout(answer, 20);
+    else answer();
+  });
+  server.listen(port, '127.0.0.1');
+  process.on('message', (message) => {
+    if (message !== 'drain') return;
+    // Graceful: finish what is in flight, close idle keep-alive connections.
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+  });
+}
+
+/** Pier's proxy as a process of its own: EdgeProxy + one data path + health polling, like apps/proxy. */
+export async function runProxy(dataPath: DataPath, port: number, upstreamPort: number): Promise<void> {
+  const forwarder: Forwarder = dataPath === 'undici' ? new UndiciForwarder() : new HttpProxyForwarder();
+  const table = new RouteTable();
+  const poller = new HealthPoller({ targets: () => table.healthTargets() });
+  const apply = (routes: Route[]) => {
+    table.replace(routes);
+    poller.sync();
+    forwarder.retain(routes.flatMap((r) => r.upstreams));
+  };
+  apply([benchRoute(upstreamPort)]);
+  poller.start();
+  const metrics = new ProxyMetrics();
+  const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics });
+  const server = createServer({ keepAliveTimeout: 5_000 });
+  edge.attach(server);
+  server.listen(port, '127.0.0.1', () => process.send?.({ type: 'ready' }));
+  // Exit cleanly (flushes --cpu-prof output when profiling a run by hand), naming any upstream errors seen.
+  const exit = () => {
+    const problems = metrics
+      .render()
+      .split('\n')
+      .filter((l) => /^pier_proxy_(upstream_errors_total|upstream_retries_total [1-9])/.test(l));
+    if (problems.length > 0) process.stderr.write(`proxy (${dataPath}) upstream errors:\n  ${problems.join('\n  ')}\n`);
+    process.exit(0);
+  };
+  process.on('SIGINT', exit);
+  process.on('SIGTERM', exit);
+  process.on('message', (message: { type: string; upstreamPort?: number }) => {
+    if (message.type === 'route' && message.upstreamPort) apply([benchRoute(message.upstreamPort)]);
+    if (message.type === 'stats') {
+      (globalThis as { gc?: () => void }).gc?.();
+      const fds = readdirSync('/proc/self/fd').length;
+      process.send?.({ type: 'stats', rssMb: process.memoryUsage().rss / 2 ** 20, fds });
+    }
+  });
+}
+
+export function benchRoute(upstreamPort: number): Route {
+  return {
+    app: 'bench',
+    env: 'production',
+    hostnames: [HOST],
+    upstreams: [{ id: `up-${upstreamPort}`, host: '127.0.0.1', port: upstreamPort }],
+  };
+}
+
+/** Closed-loop keep-alive load (the fallback when wrk is missing): `connections` loops, bounded by count and time. */
+export async function runLoadgen(port: number, connections: number, durationS: number, maxRequests: number): Promise<void> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + durationS * 1000;
+  const started = performance.now();
+  const loop = async () => {
+    while (performance.now() < deadline && latencies.length + errors < maxRequests) {
+      const t0 = performance.now();
+      try {
+        const { statusCode, body } = await pool.request({ path: '/', method: 'GET', headers: { host: HOST } });
+        await body.dump();
+        if (statusCode >= 400) errors++;
+        else latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  const elapsedS = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0;
+  const result: LoadResult = {
+    requests: latencies.length,
+    rps: latencies.length / elapsedS,
+    p50ms: pct(50),
+    p99ms: pct(99),
+    errors,
+  };
+  process.send?.({ type: 'result', result });
+}
+
+/** Requests the client abandons: half before any answer, half after the first bytes; `/slow` keeps them in flight. */
+export async function runAbortSoak(port: number, count: number, concurrency: number): Promise<void> {
+  let next = 0;
+  const one = (i: number) =>
+    new Promise<void>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/slow', agent: false, headers: { host: HOST } });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      if (i % 2 === 0) setTimeout(() => req.destroy(), i % 7);
+      else req.on('response', (res) => res.once('data', () => req.destroy()).resume());
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await one(next++);
+    }),
+  );
+  process.send?.({ type: 'result', result: { aborted: count } });
+}
+
+// ───────────────────────────── orchestration ─────────────────────────────
