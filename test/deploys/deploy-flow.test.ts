@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
-import { getText, servingPorts, versionedApp, waitForDeployment } from '../support/deploy-app.ts';
+import { createFastApp, getText, servingPorts, versionedApp, waitForDeployment } from '../support/deploy-app.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
@@ -18,22 +18,7 @@ beforeAll(async () => {
     reconcilePlan: { backoffBaseMs: 1000, unhealthyAfterMs: 3000 },
   });
   repo = new TestGitRepository();
-  const res = await api.request({
-    method: 'POST',
-    url: '/apps',
-    payload: { name: app, repository: { fullName: 'acme/flow', cloneUrl: repo.url } },
-  });
-  secret = res.json().webhookSecret;
-  const patch = await api.request({
-    method: 'PATCH',
-    url: `/apps/${app}/environments/staging`,
-    payload: {
-      replicas: 2,
-      drainTimeoutMs: 1000,
-      healthCheck: { intervalMs: 500, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 15_000 },
-    },
-  });
-  expect(patch.statusCode).toBe(200);
+  secret = await createFastApp(api, { name: app, fullName: 'acme/flow', cloneUrl: repo.url, replicas: 2, drainTimeoutMs: 1000 });
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { servingPorts, versionedApp, waitForDeployment } from '../support/deploy-app.ts';
+import { createFastApp, removeAppFromDocker, servingPorts, versionedApp, waitForDeployment } from '../support/deploy-app.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
@@ -106,15 +106,7 @@ function localPool(port: number): Pool {
 }
 
 async function removeAppObjects(apps: string[]): Promise<void> {
-  for (const app of apps) {
-    for (const c of await docker.listContainers({ 'pier.app': app }).catch(() => [])) {
-      await docker.removeContainer(c.id).catch(() => {});
-    }
-    for (const image of await docker.listImages({ 'pier.app': app }).catch(() => [])) {
-      await docker.removeImage(image.imageId).catch(() => {});
-    }
-    await docker.removeNetwork(`pier-${app}-staging`).catch(() => {});
-  }
+  for (const app of apps) await removeAppFromDocker(docker, app);
 }
 
 /** Polls `check` until it returns a value; an error it throws ends the wait at once. */
@@ -146,23 +138,14 @@ describe('a crash-looping app', () => {
     });
     for (const app of [crashy, steady]) {
       const repo = new TestGitRepository();
-      const res = await api.request({
-        method: 'POST',
-        url: '/apps',
-        payload: { name: app, repository: { fullName: `acme/${app}`, cloneUrl: repo.url } },
+      const secret = await createFastApp(api, {
+        name: app,
+        fullName: `acme/${app}`,
+        cloneUrl: repo.url,
+        replicas: 1,
+        drainTimeoutMs: 1000,
       });
-      expect(res.statusCode).toBe(201);
-      repos.set(app, { repo, secret: res.json().webhookSecret });
-      const patch = await api.request({
-        method: 'PATCH',
-        url: `/apps/${app}/environments/staging`,
-        payload: {
-          replicas: 1,
-          drainTimeoutMs: 1000,
-          healthCheck: { intervalMs: 500, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 15_000 },
-        },
-      });
-      expect(patch.statusCode).toBe(200);
+      repos.set(app, { repo, secret });
     }
   });
 

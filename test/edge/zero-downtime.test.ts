@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
-import { getText, servingPorts, versionedApp, waitForDeployment } from '../support/deploy-app.ts';
+import {
+  createFastApp,
+  getText,
+  removeAppFromDocker,
+  servingPorts,
+  versionedApp,
+  waitForDeployment,
+} from '../support/deploy-app.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { type LoadSample, startLoad, summarize } from '../support/load-client.ts';
 import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
@@ -38,23 +45,14 @@ beforeAll(async () => {
     reconcilePlan: { backoffBaseMs: 1000, unhealthyAfterMs: 3000 },
   });
   repo = new TestGitRepository();
-  const res = await api.request({
-    method: 'POST',
-    url: '/apps',
-    payload: { name: app, repository: { fullName: 'acme/zero-downtime', cloneUrl: repo.url } },
+  secret = await createFastApp(api, {
+    name: app,
+    fullName: 'acme/zero-downtime',
+    cloneUrl: repo.url,
+    replicas: 2,
+    drainTimeoutMs: 12_000,
+    deadlineMs: 20_000,
   });
-  expect(res.statusCode).toBe(201);
-  secret = res.json().webhookSecret;
-  const patch = await api.request({
-    method: 'PATCH',
-    url: `/apps/${app}/environments/staging`,
-    payload: {
-      replicas: 2,
-      drainTimeoutMs: 12_000,
-      healthCheck: { intervalMs: 500, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 20_000 },
-    },
-  });
-  expect(patch.statusCode).toBe(200);
 
   snapshotDir = mkdtempSync(join(tmpdir(), 'pier-edge-'));
   httpPort = await freePort();
@@ -79,10 +77,7 @@ afterAll(async () => {
     await exitWithin(proxy, 30_000).catch(() => signalGroup(proxy, 'SIGKILL'));
   }
   await worker?.stop();
-  for (const c of (await worker?.docker.listContainers({ 'pier.app': app })) ?? []) await worker.docker.removeContainer(c.id);
-  for (const image of (await worker?.docker.listImages({ 'pier.app': app })) ?? [])
-    await worker.docker.removeImage(image.imageId).catch(() => {});
-  await worker?.docker.removeNetwork(`pier-${app}-staging`);
+  if (worker) await removeAppFromDocker(worker.docker, app);
   await api?.close();
   repo?.remove();
   if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import type { DockerRuntime } from '@pier/docker';
+import { expect } from 'vitest';
 import type { TestApi } from './api.ts';
 
 /**
@@ -46,4 +48,47 @@ export async function servingPorts(api: TestApi, app: string, env: string): Prom
 export async function getText(port: number, path = '/'): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
   return res.text();
+}
+
+export interface FastAppOptions {
+  name: string;
+  fullName: string;
+  cloneUrl: string;
+  replicas: number;
+  drainTimeoutMs: number;
+  /** How long a new replica gets to pass its health check. */
+  deadlineMs?: number;
+}
+
+/**
+ * Creates an app whose staging environment rolls out quickly: health polled
+ * every 500 ms, one good answer enough. Returns the webhook secret.
+ */
+export async function createFastApp(api: TestApi, options: FastAppOptions): Promise<string> {
+  const res = await api.request({
+    method: 'POST',
+    url: '/apps',
+    payload: { name: options.name, repository: { fullName: options.fullName, cloneUrl: options.cloneUrl } },
+  });
+  expect(res.statusCode).toBe(201);
+  const patch = await api.request({
+    method: 'PATCH',
+    url: `/apps/${options.name}/environments/staging`,
+    payload: {
+      replicas: options.replicas,
+      drainTimeoutMs: options.drainTimeoutMs,
+      healthCheck: { intervalMs: 500, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: options.deadlineMs ?? 15_000 },
+    },
+  });
+  expect(patch.statusCode).toBe(200);
+  return res.json().webhookSecret as string;
+}
+
+/** Removes an app's replicas, images and staging network from Docker. */
+export async function removeAppFromDocker(docker: DockerRuntime, app: string): Promise<void> {
+  for (const c of await docker.listContainers({ 'pier.app': app }).catch(() => []))
+    await docker.removeContainer(c.id).catch(() => {});
+  for (const image of await docker.listImages({ 'pier.app': app }).catch(() => []))
+    await docker.removeImage(image.imageId).catch(() => {});
+  await docker.removeNetwork(`pier-${app}-staging`).catch(() => {});
 }
