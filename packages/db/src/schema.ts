@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -31,6 +32,9 @@ export const deploymentTrigger = pgEnum('deployment_trigger', ['push', 'tag', 'm
 export const serviceType = pgEnum('service_type', ['postgres', 'redis']);
 export const serviceState = pgEnum('service_state', ['provisioning', 'ready', 'failed', 'deleting']);
 export const certificateState = pgEnum('certificate_state', ['pending', 'issued', 'failed']);
+export const backupState = pgEnum('backup_state', ['pending', 'running', 'verifying', 'good', 'failed']);
+export const serviceOperationKind = pgEnum('service_operation_kind', ['provision', 'backup', 'restore', 'delete']);
+export const operationState = pgEnum('operation_state', ['pending', 'running', 'done', 'failed']);
 export const logStream = pgEnum('log_stream', ['stdout', 'stderr', 'system']);
 
 /** An application: one repository, several environments. */
@@ -50,6 +54,12 @@ export const apps = pgTable('apps', {
   /** Sealed JSON `{ kind: 'token', token } | { kind: 'deploy-key', privateKey }` for private repositories. */
   repoCredentialsCiphertext: text('repo_credentials_ciphertext'),
   repoCredentialsKeyId: text('repo_credentials_key_id'),
+  /** Pull requests get a `pr-<number>` environment of their own. */
+  previewsEnabled: boolean('previews_enabled').notNull().default(true),
+  /** Pull requests from forks are built only when this is on, and never get the app's variables. */
+  forkPreviews: boolean('fork_previews').notNull().default(false),
+  /** Each preview environment gets a fresh managed Postgres of its own, linked. */
+  previewDatabase: boolean('preview_database').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -85,6 +95,14 @@ export const environments = pgTable(
     lastCrashAt: timestamp('last_crash_at', { withTimezone: true }),
     /** Requests in flight to a replaced replica get this long to finish before it is stopped. */
     drainTimeoutMs: integer('drain_timeout_ms').notNull().default(30_000),
+    /** Set on preview environments: the pull request they follow. */
+    pullRequest: integer('pull_request'),
+    /** A preview of a fork's pull request: built only when the app allows it, without the app's variables. */
+    fromFork: boolean('from_fork').notNull().default(false),
+    /** Plain HTTP is redirected to HTTPS for hostnames that have a valid certificate. */
+    httpsRedirect: boolean('https_redirect').notNull().default(true),
+    /** Send Strict-Transport-Security on HTTPS responses. */
+    hsts: boolean('hsts').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -125,6 +143,8 @@ export const releases = pgTable(
     configVersion: integer('config_version').notNull(),
     replicas: integer('replicas').notNull(),
     health: jsonb('health').notNull(),
+    /** Networks of the services linked when the release was made; its replicas join them. */
+    networks: text('networks').array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('releases_environment_version').on(t.environmentId, t.version)],
@@ -262,8 +282,36 @@ export const certificates = pgTable('certificates', {
   notBefore: timestamp('not_before', { withTimezone: true }),
   notAfter: timestamp('not_after', { withTimezone: true }),
   lastError: text('last_error'),
+  /** The pending order, resumed after a crash instead of placing a new one. */
+  orderUrl: text('order_url'),
+  /** When the next order may start: renewal time (two thirds of the lifetime, with jitter) or the end of a backoff. */
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+  /** Failed authorizations, newest last (at most 5 per hour are attempted). */
+  failureTimes: timestamp('failure_times', { withTimezone: true }).array().notNull().default(sql`'{}'::timestamptz[]`),
+  /** A worker working on this certificate holds it until then. */
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+});
+
+/** The ACME account per directory URL; its key is created once and kept sealed. */
+export const acmeAccounts = pgTable('acme_accounts', {
+  id: id(),
+  directoryUrl: text('directory_url').notNull().unique(),
+  email: text('email'),
+  accountUrl: text('account_url'),
+  keyCiphertext: text('key_ciphertext').notNull(),
+  keyId: text('key_id').notNull(),
+  createdAt: createdAt(),
+});
+
+/** HTTP-01 answers the proxy serves at /.well-known/acme-challenge/<token>. */
+export const acmeChallenges = pgTable('acme_challenges', {
+  token: text('token').primaryKey(),
+  hostname: text('hostname').notNull(),
+  keyAuthorization: text('key_authorization').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
 
 /** Managed Postgres and Redis containers with their sealed credentials. */
@@ -276,9 +324,74 @@ export const managedServices = pgTable('managed_services', {
   credentialsCiphertext: text('credentials_ciphertext').notNull(),
   keyId: text('key_id').notNull(),
   volumeName: text('volume_name').notNull(),
+  /** Image the container runs (from PIER_IMAGE_POSTGRES / PIER_IMAGE_REDIS at creation). */
+  image: text('image').notNull(),
+  /** Container id once provisioned. */
+  containerId: text('container_id'),
+  /** Cron expression (5 fields, UTC) of scheduled backups. */
+  backupSchedule: text('backup_schedule').notNull().default('0 3 * * *'),
+  /** Good backups kept; older ones are deleted. */
+  backupRetention: integer('backup_retention').notNull().default(7),
+  lastError: text('last_error'),
+  /** A preview environment's own database: removed with the environment. */
+  ownerEnvironmentId: uuid('owner_environment_id').references(() => environments.id, { onDelete: 'set null' }),
+  readyAt: timestamp('ready_at', { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
+
+/** Backups of managed services: pg_dump (custom format) or a Redis RDB copy, verified before they count. */
+export const serviceBackups = pgTable(
+  'service_backups',
+  {
+    id: id(),
+    serviceId: uuid('service_id')
+      .notNull()
+      .references(() => managedServices.id, { onDelete: 'cascade' }),
+    trigger: text('trigger').notNull(),
+    state: backupState('state').notNull().default('pending'),
+    /** File name inside the backup directory. */
+    fileName: text('file_name'),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }),
+    sha256: text('sha256'),
+    /** What the verification found: tables and row counts (Postgres) or key count (Redis). */
+    verification: jsonb('verification'),
+    error: text('error'),
+    /** The schedule slot of a scheduled backup: one backup per slot, whichever worker takes it. */
+    scheduledFor: timestamp('scheduled_for', { withTimezone: true }),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('service_backups_service').on(t.serviceId, t.createdAt),
+    uniqueIndex('service_backups_slot').on(t.serviceId, t.scheduledFor),
+  ],
+);
+
+/**
+ * Durable work on managed services (provision, backup, restore, delete),
+ * claimed by workers with a lease so that a crash only delays it.
+ */
+export const serviceOperations = pgTable(
+  'service_operations',
+  {
+    id: id(),
+    serviceId: uuid('service_id')
+      .notNull()
+      .references(() => managedServices.id, { onDelete: 'cascade' }),
+    kind: serviceOperationKind('kind').notNull(),
+    state: operationState('state').notNull().default('pending'),
+    backupId: uuid('backup_id').references(() => serviceBackups.id, { onDelete: 'set null' }),
+    /** `{ deleteData }` for delete. */
+    options: jsonb('options').notNull().default({}),
+    attempts: integer('attempts').notNull().default(0),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    error: text('error'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('service_operations_pending').on(t.createdAt).where(sql`state in ('pending', 'running')`)],
+);
 
 export const serviceLinks = pgTable(
   'service_links',
