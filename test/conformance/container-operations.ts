@@ -312,6 +312,60 @@ export function describeContainerOperationsConformance(
       await expect(ops.removeNetwork(networks.d)).resolves.toBeUndefined();
     });
 
+    it(
+      'execs an argument array: collects stdout and the exit code, streams stdin in and stdout out, passes env',
+      async () => {
+        const sleeper = await ops.runContainer(spec('exec', ['node', '-e', 'setInterval(()=>{},1000)']));
+        const echoed = await ops.exec(sleeper.id, ['node', '-e', 'console.log(process.argv[1]); process.exit(4)', 'a b;$(x)']);
+        expect(echoed).toMatchObject({ exitCode: 4, stdout: 'a b;$(x)\n' });
+        const secret = `s3cr=t&${run}`;
+        const withEnv = await ops.exec(sleeper.id, ['node', '-e', 'console.error(process.env.SECRET)'], {
+          env: { SECRET: secret },
+        });
+        expect(withEnv).toMatchObject({ exitCode: 0, stdout: '' });
+        expect(withEnv.stderr.trim()).toBe(secret);
+        // stdin streamed in (more than a pipe buffer), stdout streamed out to a writable.
+        const { PassThrough } = await import('node:stream');
+        const out = new PassThrough();
+        const received: Buffer[] = [];
+        out.on('data', (chunk: Buffer) => received.push(chunk));
+        const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`);
+        async function* input() {
+          for (let i = 0; i < lines.length; i += 1000) yield lines.slice(i, i + 1000).join('');
+        }
+        const catted = await ops.exec(sleeper.id, ['cat'], { stdin: input(), stdout: out });
+        expect(catted.exitCode).toBe(0);
+        expect(Buffer.concat(received).toString()).toBe(lines.join(''));
+        await expect(ops.exec(`pier-ops-missing-${run}`, ['true'])).rejects.toBeInstanceOf(NotFoundError);
+      },
+      SLOW,
+    );
+
+    it(
+      'ensures a labelled volume once, keeps its data across containers, and removes it',
+      async () => {
+        const volume = `${app}-vol`;
+        await ops.ensureVolume(volume, labels);
+        await ops.ensureVolume(volume, labels);
+        const write = spec('vol-write', ['node', '-e', "require('fs').writeFileSync('/data/x', 'kept')"], {
+          volumes: { [volume]: '/data' },
+        });
+        await runToEnd(write);
+        const read = await runToEnd(
+          spec('vol-read', ['node', '-e', "console.log(require('fs').readFileSync('/data/x','utf8'))"], {
+            volumes: { [volume]: '/data' },
+          }),
+        );
+        expect(read.lines).toEqual(['kept']);
+        await expect(ops.removeVolume(volume)).rejects.toBeInstanceOf(ConflictError); // still used by the stopped containers
+        for (const c of await ops.listContainers({ ...labels })) if (c.name.includes('-vol-')) await ops.removeContainer(c.id);
+        await ops.removeVolume(volume);
+        await expect(ops.removeVolume(volume)).resolves.toBeUndefined();
+        await expect(ops.ensureVolume(volume, { 'pier.test': '1' })).rejects.toBeInstanceOf(ValidationError);
+      },
+      SLOW,
+    );
+
     it('refuses a container without the pier.app label; a taken name is a conflict; a missing image is not found', async () => {
       const unlabelled = spec('unlabelled', ['true'], { labels: { 'pier.test': '1' } });
       await expect(ops.runContainer(unlabelled)).rejects.toBeInstanceOf(ValidationError);

@@ -3,6 +3,8 @@ import {
   type ContainerInfo,
   type ContainerOperations,
   type ContainerSpec,
+  type ExecOptions,
+  type ExecResult,
   LABEL_APP,
   type LogEntry,
   type LogOptions,
@@ -15,8 +17,10 @@ import { toContainerInfo } from './container-info.ts';
 import { containerLogs } from './container-logs.ts';
 import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
+import { execInContainer } from './exec.ts';
 import { labelFilters } from './image-summary.ts';
 import { ensureNetwork, removeNetwork } from './networks.ts';
+import { ensureVolume, removeVolume } from './volumes.ts';
 
 /**
  * ContainerOperations over the Docker Engine API. Every container gets the
@@ -100,6 +104,20 @@ export class DockerContainers implements ContainerOperations {
 
   removeNetwork(name: string): Promise<void> {
     return removeNetwork(this.docker, name);
+  }
+
+  /** Refuses (ConflictError) a container without the `pier.app` label; a missing one is a NotFoundError. */
+  async exec(id: string, command: string[], options?: ExecOptions): Promise<ExecResult> {
+    if (!(await this.owned(id))) throw new NotFoundError(`container ${id} not found`);
+    return execInContainer(this.docker, this.docker.getContainer(id), command, options);
+  }
+
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    return ensureVolume(this.docker, name, labels);
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return removeVolume(this.docker, name);
   }
 
   private async create(options: Dockerode.ContainerCreateOptions): Promise<Dockerode.Container> {

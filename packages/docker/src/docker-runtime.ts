@@ -7,6 +7,8 @@ import {
   type ContainerOperations,
   type ContainerRuntime,
   type ContainerSpec,
+  type ExecOptions,
+  type ExecResult,
   type ImageSummary,
   LABEL_APP,
   type LogEntry,
@@ -94,6 +96,18 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
 
   removeNetwork(name: string): Promise<void> {
     return this.containers.removeNetwork(name);
+  }
+
+  exec(id: string, command: string[], options?: ExecOptions): Promise<ExecResult> {
+    return this.containers.exec(id, command, options);
+  }
+
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    return this.containers.ensureVolume(name, labels);
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return this.containers.removeVolume(name);
   }
 
   private async inspectImage(reference: string): Promise<Dockerode.ImageInspectInfo | undefined> {

@@ -1,3 +1,5 @@
+import type { Writable } from 'node:stream';
+
 /** Labels on everything Pier creates in Docker; only labelled objects are ever listed, pruned or removed. */
 export const LABEL_APP = 'pier.app';
 export const LABEL_ENV = 'pier.env';
@@ -110,6 +112,28 @@ export interface LogEntry {
   at: Date | null;
 }
 
+/** How to run a command inside a running container. */
+export interface ExecOptions {
+  /** Written to the process's stdin, which is then closed; absent: no stdin. */
+  stdin?: AsyncIterable<Uint8Array | string>;
+  /** Receives stdout as it arrives; absent: stdout is collected into the result. */
+  stdout?: Writable;
+  /** Extra environment of the process (secrets go here, never into the command). */
+  env?: Record<string, string>;
+  /** User to run as, e.g. `postgres`. */
+  user?: string;
+  /** Stops waiting after this long; the result is an error. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Collected stdout (empty when `stdout` was given). */
+  stdout: string;
+  /** The last 64 KiB of stderr. */
+  stderr: string;
+}
+
 /**
  * Port: running containers. Only containers and networks with the `pier.app`
  * label are ever listed, stopped or removed. Contract:
@@ -145,4 +169,10 @@ export interface ContainerOperations {
   containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry>;
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
   removeNetwork(name: string): Promise<void>;
+  /** Runs `command` (an argument array, never a shell string) in a running container of Pier's; resolves with its exit code. */
+  exec(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Creates a labelled named volume once; refuses (ConflictError) an existing one without the `pier.app` label. */
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  /** Removes a labelled volume; a missing one is fine, one in use is a ConflictError. */
+  removeVolume(name: string): Promise<void>;
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { cronProblem, nextCronTime, parseCron } from './cron.ts';
+
+const next = (expr: string, after: string) => nextCronTime(parseCron(expr), new Date(after))?.toISOString();
+
+describe('cron', () => {
+  it.each([
+    ['0 3 * * *', '2026-01-01T02:59:30Z', '2026-01-01T03:00:00.000Z'],
+    ['0 3 * * *', '2026-01-01T03:00:00Z', '2026-01-02T03:00:00.000Z'],
+    ['*/15 * * * *', '2026-01-01T10:07:00Z', '2026-01-01T10:15:00.000Z'],
+    ['* * * * *', '2026-01-01T10:07:59Z', '2026-01-01T10:08:00.000Z'],
+    ['30 1 1 * *', '2026-01-15T00:00:00Z', '2026-02-01T01:30:00.000Z'],
+    ['0 0 * * 0', '2026-11-26T12:00:00Z', '2026-11-29T00:00:00.000Z'],
+    ['0 0 * * 7', '2026-11-26T12:00:00Z', '2026-11-29T00:00:00.000Z'],
+    ['0 0 13 * 5', '2026-11-26T12:00:00Z', '2026-11-27T00:00:00.000Z'],
+    ['0 12 29 2 *', '2026-03-01T00:00:00Z', '2028-02-29T12:00:00.000Z'],
+    ['0 9-17/4 * * 1-5', '2026-11-27T14:00:00Z', '2026-11-27T17:00:00.000Z'],
+    ['0 9-17/4 * * 1-5', '2026-11-27T17:00:00Z', '2026-11-30T09:00:00.000Z'],
+    ['@daily', '2026-11-26T12:00:00Z', '2026-11-27T00:00:00.000Z'],
+    ['5,10 * * * *', '2026-11-26T12:06:00Z', '2026-11-26T12:10:00.000Z'],
+  ])('%s after %s is %s', (expr, after, expected) => {
+    expect(next(expr, after)).toBe(expected);
+  });
+
+  it.each([
+    ['0 3 * *', 'must have 5 fields'],
+    ['60 * * * *', 'minute field "60" is out of range 0-59'],
+    ['* 24 * * *', 'hour field "24" is out of range'],
+    ['* * 0 * *', 'day of month field "0" is out of range'],
+    ['* * * 13 *', 'month field "13"'],
+    ['a * * * *', 'minute field "a" is not valid'],
+    ['5-1 * * * *', 'out of range'],
+    ['*/0 * * * *', 'out of range'],
+  ])('refuses %s', (expr, message) => {
+    expect(cronProblem(expr)).toContain(message);
+  });
+
+  it('a date that never comes gives null', () => {
+    expect(nextCronTime(parseCron('0 0 31 2 *'), new Date('2026-01-01T00:00:00Z'))).toBeNull();
+  });
+});
