@@ -1,4 +1,4 @@
-import type { DeployDecision, EnvironmentTrigger, RouteDecision } from './route-decision.ts';
+import type { DeployDecision, EnvironmentTrigger, IgnoredDecision } from './route-decision.ts';
 import { ignored } from './route-decision.ts';
 import { refNameProblem, targetsFor } from './targets.ts';
 
@@ -6,7 +6,7 @@ import { refNameProblem, targetsFor } from './targets.ts';
 export function decideDeploy(
   request: Omit<DeployDecision, 'kind' | 'targets'>,
   environments: readonly EnvironmentTrigger[],
-): RouteDecision {
+): DeployDecision | IgnoredDecision {
   const problem = refNameProblem(request.ref);
   if (problem) return ignored(problem);
   const targets = targetsFor(request.ref, environments);

@@ -29,8 +29,12 @@ export const EXAMPLES = {
   releaseCreated: ['release', 1],
   /** action closed, merged: false, base master (the package has no merged example: tests set merged). */
   pullRequestClosed: ['pull_request', 3],
+  /** #2 from Codertocat/Hello-World's own branch `changes`, head ec26c3e5…: not a fork. */
   pullRequestOpened: ['pull_request', 0],
   pullRequestSynchronize: ['pull_request', 22],
+  pullRequestReopened: ['pull_request', 18],
+  pullRequestReadyForReview: ['pull_request', 15],
+  pullRequestLabeled: ['pull_request', 8],
   issuesOpened: ['issues', 15],
 } as const satisfies Record<string, readonly [EventName, number]>;
 

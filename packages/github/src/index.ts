@@ -1,3 +1,4 @@
+export { isPreviewName, MAX_PULL_REQUEST, PREVIEW_NAME_PATTERN, previewEnvironmentName } from './preview-name.ts';
 export { repositoryFullName } from './repository-full-name.ts';
 export type {
   DeployDecision,
@@ -6,6 +7,9 @@ export type {
   DeployTarget,
   EnvironmentTrigger,
   GitRef,
+  IgnoredDecision,
+  PreviewCloseDecision,
+  PreviewDecision,
   RouteDecision,
 } from './route-decision.ts';
 export { DELIVERY_HEADER, EVENT_HEADER, routeEvent } from './route-event.ts';

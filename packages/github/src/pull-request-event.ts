@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { decideDeploy } from './decide-deploy.ts';
 import { account, commitSha, deploySummary, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
-import type { EnvironmentTrigger, RouteDecision } from './route-decision.ts';
+import { closePreview, routePreview } from './preview-event.ts';
+import type { DeployDecision, EnvironmentTrigger, IgnoredDecision, RouteDecision } from './route-decision.ts';
 import { ignored } from './route-decision.ts';
 
 const pullRequestAction = z.looseObject({ action: z.string() });
 
-const pullRequestPayload = z.looseObject({
+/** Actions that move a pull request's head: its preview follows. A draft is previewed too, so `ready_for_review` is not one. */
+const PREVIEW_ACTIONS = new Set(['opened', 'reopened', 'synchronize']);
+
+const mergedPayload = z.looseObject({
   pull_request: z.looseObject({
     merged: z.boolean().nullish(),
     merge_commit_sha: commitSha.nullish(),
@@ -18,12 +22,23 @@ const pullRequestPayload = z.looseObject({
   }),
 });
 
-/** A merged pull request deploys the environments tracking its base branch, at the merge commit. */
+/**
+ * Opened, reopened or synchronized: the preview `pr-<number>` runs the head commit. Closed: the preview goes,
+ * and a merge also deploys the environments tracking the base branch, at the merge commit.
+ */
 export function routePullRequest(payload: unknown, environments: readonly EnvironmentTrigger[]): RouteDecision {
   const action = pullRequestAction.safeParse(payload);
   if (!action.success) return ignored(payloadProblem('pull_request', action.error));
-  if (action.data.action !== 'closed') return ignored('pull_request action is not closed');
-  const parsed = pullRequestPayload.safeParse(payload);
+  if (PREVIEW_ACTIONS.has(action.data.action)) return routePreview(payload);
+  if (action.data.action !== 'closed') {
+    return ignored('pull_request action is not opened, reopened, synchronize or closed');
+  }
+  return closePreview(payload, routeMerge(payload, environments));
+}
+
+/** A merged pull request deploys the environments tracking its base branch, at the merge commit. */
+function routeMerge(payload: unknown, environments: readonly EnvironmentTrigger[]): DeployDecision | IgnoredDecision {
+  const parsed = mergedPayload.safeParse(payload);
   if (!parsed.success) return ignored(payloadProblem('pull_request', parsed.error));
   const pull = parsed.data.pull_request;
   if (pull.merged !== true) return ignored('pull request was closed without merging');

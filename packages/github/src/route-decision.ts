@@ -44,8 +44,38 @@ export interface DeployDecision {
   summary: DeploySummary;
 }
 
-export type RouteDecision = { kind: 'ping' } | { kind: 'ignored'; reason: string } | DeployDecision;
+/** A pull request opened, reopened or pushed to: its preview environment should run the head commit. */
+export interface PreviewDecision {
+  kind: 'preview';
+  /** The pull request's number, a positive 32-bit integer. */
+  pullRequest: number;
+  /** `pr-<number>`. */
+  environmentName: string;
+  /** The head commit, lower-case hex. */
+  sha: string;
+  /** The head branch in the head repository, checked with core's `branchProblem`. Informational: the build uses `sha`. */
+  headRef: string;
+  /** The head repository is not the base repository (or no longer exists): untrusted code, no secrets. */
+  fromFork: boolean;
+  summary: DeploySummary;
+}
 
-export function ignored(reason: string): RouteDecision {
+/** A pull request closed: its preview goes away; a merge may also deploy the base branch's environments. */
+export interface PreviewCloseDecision {
+  kind: 'preview-close';
+  pullRequest: number;
+  environmentName: string;
+  /** What merging asks for besides: a deploy of the environments tracking the base branch, or why there is none. */
+  merge: DeployDecision | IgnoredDecision;
+}
+
+export interface IgnoredDecision {
+  kind: 'ignored';
+  reason: string;
+}
+
+export type RouteDecision = { kind: 'ping' } | IgnoredDecision | DeployDecision | PreviewDecision | PreviewCloseDecision;
+
+export function ignored(reason: string): IgnoredDecision {
   return { kind: 'ignored', reason };
 }

@@ -45,9 +45,10 @@ const merged = (change: (pull: Record<string, unknown>) => void = () => {}) =>
     change(pull);
   });
 const ignoredBecause = (text: string) => ({ kind: 'ignored', reason: expect.stringContaining(text) });
+const closed = (merge: unknown) => ({ kind: 'preview-close', pullRequest: 2, environmentName: 'pr-2', merge });
 
 describe('routeEvent', () => {
-  it.each<[string, string, () => unknown, RouteDecision | ReturnType<typeof ignoredBecause>]>([
+  it.each<[string, string, () => unknown, RouteDecision | ReturnType<typeof ignoredBecause> | ReturnType<typeof closed>]>([
     ['ping from a repository hook', 'ping', () => examplePayload('pingRepository'), { kind: 'ping' }],
     ['ping from an organisation hook', 'ping', () => examplePayload('pingOrganization'), { kind: 'ping' }],
 
@@ -240,10 +241,10 @@ describe('routeEvent', () => {
     ],
 
     [
-      'pull request merged into a tracked branch',
+      'pull request merged into a tracked branch closes its preview and deploys every environment tracking the base',
       'pull_request',
       () => merged(),
-      {
+      closed({
         kind: 'deploy',
         event: 'pull_request',
         targets: [staging, qa],
@@ -255,47 +256,63 @@ describe('routeEvent', () => {
           author: 'Codertocat',
           url: 'https://github.com/Codertocat/Hello-World/pull/2',
         },
-      },
+      }),
     ],
     [
       'pull request merged by someone else names the merger',
       'pull_request',
       () => merged((pull) => (pull.merged_by = { login: 'octocat' })),
-      expect.objectContaining({ kind: 'deploy', summary: expect.objectContaining({ author: 'octocat' }) }),
+      closed(expect.objectContaining({ kind: 'deploy', summary: expect.objectContaining({ author: 'octocat' }) })),
     ],
     [
       'pull request merged into an untracked branch',
       'pull_request',
       () => merged((pull) => ((pull.base as { ref: string }).ref = 'develop')),
-      ignoredBecause('no environment deploys branch develop'),
+      closed(ignoredBecause('no environment deploys branch develop')),
     ],
     [
       'pull request merged into a badly named branch',
       'pull_request',
       () => merged((pull) => ((pull.base as { ref: string }).ref = 'a b')),
-      ignoredBecause('branch name refused'),
+      closed(ignoredBecause('branch name refused')),
     ],
     [
       'pull request merged without merge commit',
       'pull_request',
       () => merged((pull) => (pull.merge_commit_sha = null)),
-      ignoredBecause('no merge commit'),
+      closed(ignoredBecause('no merge commit')),
     ],
     [
       'pull request merged with a bad merge commit',
       'pull_request',
       () => merged((pull) => (pull.merge_commit_sha = 'master')),
-      ignoredBecause('malformed at pull_request.merge_commit_sha'),
+      closed(ignoredBecause('malformed at pull_request.merge_commit_sha')),
     ],
     [
       'pull request closed without merging',
       'pull_request',
       () => examplePayload('pullRequestClosed'),
-      ignoredBecause('without merging'),
+      closed(ignoredBecause('without merging')),
     ],
-    ['pull request opened', 'pull_request', () => examplePayload('pullRequestOpened'), ignoredBecause('not closed')],
-    ['pull request synchronized', 'pull_request', () => examplePayload('pullRequestSynchronize'), ignoredBecause('not closed')],
-
+    [
+      'pull request merged, its number unreadable: the merge still deploys',
+      'pull_request',
+      () => merged((pull) => (pull.number = 'two')),
+      expect.objectContaining({ kind: 'deploy', targets: [staging, qa] }),
+    ],
+    [
+      'pull request opened',
+      'pull_request',
+      () => examplePayload('pullRequestOpened'),
+      expect.objectContaining({ kind: 'preview', environmentName: 'pr-2' }),
+    ],
+    [
+      'pull request synchronized',
+      'pull_request',
+      () => examplePayload('pullRequestSynchronize'),
+      expect.objectContaining({ kind: 'preview', environmentName: 'pr-2' }),
+    ],
+    ['pull request labeled', 'pull_request', () => examplePayload('pullRequestLabeled'), ignoredBecause('action is not')],
     ['an issue', 'issues', () => examplePayload('issuesOpened'), ignoredBecause('not a deploy trigger')],
     ['an unknown event', 'workflow_run', () => ({}), ignoredBecause('not a deploy trigger')],
     ['no event name', '', () => examplePayload('pushBranch'), ignoredBecause('not a deploy trigger')],
@@ -327,8 +344,9 @@ describe('routeEvent', () => {
     let deploys = 0;
     for (const { name, examples } of loadDefinitions()) {
       for (const example of examples) {
-        const decision = routeEvent(name, example, environments);
-        expect(['ping', 'ignored', 'deploy']).toContain(decision.kind);
+        const routed = routeEvent(name, example, environments);
+        expect(['ping', 'ignored', 'deploy', 'preview', 'preview-close']).toContain(routed.kind);
+        const decision = routed.kind === 'preview-close' ? routed.merge : routed;
         if (decision.kind === 'deploy') {
           deploys++;
           expect(decision.targets.length).toBeGreaterThan(0);
