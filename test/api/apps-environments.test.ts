@@ -162,6 +162,8 @@ describe('environments', () => {
       drainTimeoutMs: 30_000,
       health: 'ok',
       configVersion: 0,
+      pullRequest: null,
+      fromFork: false,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

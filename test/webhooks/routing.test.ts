@@ -179,10 +179,16 @@ describe('pull_request', () => {
     });
   });
 
-  it('closed without merging, merged into another branch, or opened: nothing', async () => {
+  it('closed without merging or merged into another branch: nothing', async () => {
     await expectNothingQueued(await send('pull_request', closed(false)), 'without merging');
     await expectNothingQueued(await send('pull_request', closed(true, 'release/1')), 'release/1');
-    await expectNothingQueued(await send('pull_request', forRepo(examplePayload('pullRequestOpened'))), 'not closed');
+  });
+
+  it('opened queues its preview pr-<number> at the head commit (test/previews covers previews)', async () => {
+    const opened = forRepo(examplePayload('pullRequestOpened')) as Record<string, any>;
+    const deployment = await expectQueued(await send('pull_request', opened), 'pr-2');
+    expect(deployment).toMatchObject({ trigger: 'push', ref: 'refs/pull/2/head', commit: opened.pull_request.head.sha });
+    await api.request({ method: 'DELETE', url: `/apps/${app.name}/environments/pr-2` });
   });
 });
 

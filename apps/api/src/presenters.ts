@@ -9,6 +9,8 @@ export function presentApp(app: AppRow) {
     repository: app.repoFullName && app.repoCloneUrl ? { fullName: app.repoFullName, cloneUrl: app.repoCloneUrl } : null,
     defaultBranch: app.defaultBranch,
     dockerfilePath: app.dockerfilePath,
+    previewsEnabled: app.previewsEnabled,
+    forkPreviews: app.forkPreviews,
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -31,6 +33,8 @@ export function presentEnvironment(env: EnvironmentRow) {
     drainTimeoutMs: env.drainTimeoutMs,
     health: env.health,
     configVersion: env.configVersion,
+    pullRequest: env.pullRequest,
+    fromFork: env.fromFork,
     createdAt: env.createdAt.toISOString(),
     updatedAt: env.updatedAt.toISOString(),
   };
@@ -43,6 +47,8 @@ export const appResponse = z.object({
   repository: z.object({ fullName: z.string(), cloneUrl: z.string() }).nullable(),
   defaultBranch: z.string(),
   dockerfilePath: z.string(),
+  previewsEnabled: z.boolean().describe('pull requests get a pr-<number> preview environment'),
+  forkPreviews: z.boolean().describe('pull requests from forks are previewed too, without the app’s variables'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -63,6 +69,8 @@ export const environmentResponse = z.object({
   drainTimeoutMs: z.number(),
   health: z.string().describe('ok, or crash-looping while replicas keep dying'),
   configVersion: z.number(),
+  pullRequest: z.number().nullable().describe('the pull request a preview environment follows; null otherwise'),
+  fromFork: z.boolean().describe('a preview of a pull request from a fork: built without the app’s variables'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -1,4 +1,5 @@
 import { branchProblem, envKeyProblem, nameProblem, repoPathProblem, tagPatternProblem } from '@pier/core';
+import { isPreviewName } from '@pier/github';
 import { z } from 'zod';
 
 /** A zod string checked by one of core's `…Problem` functions. */
@@ -55,6 +56,8 @@ export const updateAppBody = z
     repository: appRepository.nullable().optional(),
     defaultBranch: branch.optional(),
     dockerfilePath: repoPath.optional(),
+    previewsEnabled: z.boolean().optional().describe('pull requests get a pr-<number> preview environment'),
+    forkPreviews: z.boolean().optional().describe('pull requests from forks are previewed too, never with the app’s variables'),
   })
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
 
@@ -83,7 +86,13 @@ const environmentSettings = {
     .describe('how long replaced replicas keep serving in-flight requests'),
 };
 
-export const createEnvironmentBody = z.strictObject({ name, ...environmentSettings });
+/** A name for a new environment: `pr-<number>` belongs to pull request previews, which Pier creates itself. */
+const newEnvironmentName = name.refine(
+  (value) => !isPreviewName(value),
+  'pr-<number> names are reserved for pull request previews; choose another name',
+);
+
+export const createEnvironmentBody = z.strictObject({ name: newEnvironmentName, ...environmentSettings });
 export const updateEnvironmentBody = z
   .strictObject(environmentSettings)
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');

@@ -58,7 +58,7 @@ export function appRoutes({ apps, environments }: ApiDeps) {
     route({
       method: 'PATCH',
       url: '/apps/:app',
-      summary: 'Change an app’s repository, default branch or Dockerfile path',
+      summary: 'Change an app’s repository, default branch, Dockerfile path or pull request previews',
       tag: 'apps',
       params: appParams,
       body: updateAppBody,
@@ -70,6 +70,8 @@ export function appRoutes({ apps, environments }: ApiDeps) {
             : {}),
           ...(body.defaultBranch ? { defaultBranch: body.defaultBranch } : {}),
           ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
+          ...(body.previewsEnabled !== undefined ? { previewsEnabled: body.previewsEnabled } : {}),
+          ...(body.forkPreviews !== undefined ? { forkPreviews: body.forkPreviews } : {}),
         };
         return presentApp(await apps.update(principal, params.app, patch));
       },

@@ -93,6 +93,8 @@ export function releaseRoutes(deps: ApiDeps) {
           app: app.name,
           environment: env.name,
           url: `https://${hostnamesFor(app.name, env.name, deps.baseDomain)[0]}`,
+          pullRequest: env.pullRequest,
+          fromFork: env.fromFork,
           health: env.health,
           restartStreak: env.restartStreak,
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,

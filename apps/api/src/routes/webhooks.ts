@@ -1,10 +1,23 @@
 import { UnauthorizedError, ValidationError } from '@pier/core';
-import type { AppRow, DeploymentRow, NewDeployment } from '@pier/db';
-import { DELIVERY_HEADER, EVENT_HEADER, repositoryFullName, routeEvent, SIGNATURE_HEADER, verifySignature } from '@pier/github';
+import type { AppRow, DeliveryTransaction, DeploymentRow, NewDeployment } from '@pier/db';
+import {
+  DELIVERY_HEADER,
+  type DeployDecision,
+  EVENT_HEADER,
+  type PreviewCloseDecision,
+  type PreviewDecision,
+  type RouteDecision,
+  repositoryFullName,
+  routeEvent,
+  SIGNATURE_HEADER,
+  verifySignature,
+} from '@pier/github';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
+import { closePreview, preparePreviewBuild, previewRefusal } from '../previews.ts';
+import { onPreviewCreated, type PreviewHookInput } from '../previews-hooks.ts';
 
 /** GitHub sends up to 25 MB; a larger body is refused before it is read in full. */
 export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
@@ -20,7 +33,14 @@ export const webhookRouteDoc = route({
   tag: 'webhooks',
   auth: false,
   status: 202,
-  response: z.object({ deployments: z.array(z.object({ id: z.string(), app: z.string(), environment: z.string() })) }),
+  response: z.object({
+    deployments: z.array(z.object({ id: z.string(), app: z.string(), environment: z.string() })),
+    closedPreviews: z
+      .array(z.object({ app: z.string(), environment: z.string() }))
+      .optional()
+      .describe('preview environments removed because their pull request closed'),
+    ignored: z.string().optional().describe('why nothing was deployed'),
+  }),
   handler: async () => undefined,
 });
 
@@ -93,38 +113,100 @@ interface Delivery {
   apps: AppRow[];
 }
 
+type Named = { app: string; environment: string };
+
+/** What one delivery asks of its apps, gathered before its transaction. */
+interface DeliveryPlan {
+  toQueue: NewDeployment[];
+  previews: { app: AppRow; decision: PreviewDecision }[];
+  closes: { app: AppRow; decision: PreviewCloseDecision }[];
+  names: Map<string, Named>;
+  reasons: string[];
+  ping: boolean;
+}
+
 async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
-  const toQueue: NewDeployment[] = [];
-  const names = new Map<string, { app: string; environment: string }>();
-  const reasons: string[] = [];
-  let ping = false;
+  const plan: DeliveryPlan = { toQueue: [], previews: [], closes: [], names: new Map(), reasons: [], ping: false };
   for (const app of delivery.apps) {
     const environments = await deps.environments.list(app.id);
-    const decision = routeEvent(delivery.event, delivery.payload, environments);
-    if (decision.kind === 'ping') ping = true;
-    if (decision.kind === 'ignored') reasons.push(`${app.name}: ${decision.reason}`);
-    if (decision.kind !== 'deploy') continue;
-    for (const target of decision.targets) {
-      names.set(target.environmentId, { app: app.name, environment: target.environmentName });
-      toQueue.push({
-        appId: app.id,
-        environmentId: target.environmentId,
-        trigger: decision.trigger,
-        gitRef: `${decision.ref.kind === 'tag' ? 'refs/tags' : 'refs/heads'}/${decision.ref.name}`,
-        commitSha: decision.sha,
-      });
-    }
+    addDecision(plan, app, routeEvent(delivery.event, delivery.payload, environments));
   }
-  const statusCode = ping ? 200 : 202;
-  const respond = (created: DeploymentRow[]) =>
-    ping
+  const created: PreviewHookInput[] = [];
+  const closed: Named[] = [];
+  const prepare = async (tx: DeliveryTransaction) => {
+    const queued: NewDeployment[] = [];
+    for (const { app, decision } of plan.previews) {
+      const build = await preparePreviewBuild(tx, deps.variables, app, decision);
+      if (build.kind === 'refused') {
+        plan.reasons.push(`${app.name}: ${build.reason}`);
+        continue;
+      }
+      plan.names.set(build.environment.id, { app: app.name, environment: build.environment.name });
+      queued.push(build.deployment);
+      if (build.created) created.push({ app, environment: build.environment });
+    }
+    for (const { app, decision } of plan.closes) {
+      const environment = await closePreview(tx, app, decision);
+      if (environment) closed.push({ app: app.name, environment: environment.name });
+      else plan.reasons.push(`${app.name}: pull request #${decision.pullRequest} has no preview to remove`);
+    }
+    return queued;
+  };
+  const statusCode = plan.ping ? 200 : 202;
+  const respond = (queued: DeploymentRow[]) =>
+    plan.ping
       ? { ok: true, event: 'ping' }
       : {
-          deployments: created.map((d) => ({ id: d.id, ...names.get(d.environmentId) })),
-          ...(created.length === 0 ? { ignored: reasons.join('; ') || 'nothing to deploy' } : {}),
+          deployments: queued.map((d) => ({ id: d.id, ...plan.names.get(d.environmentId) })),
+          ...(closed.length > 0 ? { closedPreviews: closed } : {}),
+          ...(queued.length === 0 && closed.length === 0 ? { ignored: plan.reasons.join('; ') || 'nothing to deploy' } : {}),
         };
-  return deps.deliveries.record(
-    { deliveryId: delivery.deliveryId, event: delivery.event, appId: delivery.apps[0]?.id ?? null, statusCode, respond },
-    toQueue,
+  const answer = await deps.deliveries.record(
+    { deliveryId: delivery.deliveryId, event: delivery.event, appId: delivery.apps[0]?.id ?? null, statusCode, respond, prepare },
+    plan.toQueue,
   );
+  for (const preview of created) {
+    await onPreviewCreated(deps, preview).catch((err: unknown) =>
+      deps.logger.error({ err, app: preview.app.name, environment: preview.environment.name }, 'preview hook failed'),
+    );
+  }
+  return answer;
+}
+
+/** Files one app's routing decision into the plan. */
+function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision): void {
+  switch (decision.kind) {
+    case 'ping':
+      plan.ping = true;
+      return;
+    case 'ignored':
+      plan.reasons.push(`${app.name}: ${decision.reason}`);
+      return;
+    case 'deploy':
+      queueDeploy(plan, app, decision);
+      return;
+    case 'preview': {
+      const refusal = previewRefusal(app, decision);
+      if (refusal) plan.reasons.push(`${app.name}: ${refusal}`);
+      else plan.previews.push({ app, decision });
+      return;
+    }
+    case 'preview-close':
+      plan.closes.push({ app, decision });
+      addDecision(plan, app, decision.merge);
+      return;
+  }
+}
+
+function queueDeploy(plan: DeliveryPlan, app: AppRow, decision: DeployDecision): void {
+  for (const target of decision.targets) {
+    plan.names.set(target.environmentId, { app: app.name, environment: target.environmentName });
+    plan.toQueue.push({
+      appId: app.id,
+      environmentId: target.environmentId,
+      trigger: decision.trigger,
+      gitRef: `${decision.ref.kind === 'tag' ? 'refs/tags' : 'refs/heads'}/${decision.ref.name}`,
+      commitSha: decision.sha,
+    });
+  }
 }

@@ -24,7 +24,12 @@ export interface NewApp {
   dockerfilePath?: string;
 }
 
-export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>>;
+export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>> & {
+  /** Pull requests get `pr-<number>` previews. */
+  previewsEnabled?: boolean;
+  /** Pull requests from forks are previewed too (without the app's variables). */
+  forkPreviews?: boolean;
+};
 
 export type RepoCredentials = NonNullable<RepoAccess['credentials']>;
 

@@ -3,8 +3,25 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { deployments, environments } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
+import { ROUTES_CHANNEL } from './replica-store.ts';
 
 export type EnvironmentRow = typeof environments.$inferSelect;
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** A pull request's preview environment, as the webhook asks for it. */
+export interface PreviewRequest {
+  appId: string;
+  pullRequest: number;
+  /** `pr-<number>`. */
+  name: string;
+  fromFork: boolean;
+  /** The environment whose health check and drain settings a new preview copies (staging); absent: defaults. */
+  templateName: string;
+}
+
+export type PreviewEnsured =
+  | { kind: 'ready'; environment: EnvironmentRow; created: boolean; template: EnvironmentRow | null }
+  | { kind: 'refused'; reason: string };
 
 export interface EnvironmentSettings {
   branch?: string | null;
@@ -76,6 +93,80 @@ export class EnvironmentStore {
       .returning({ id: environments.id });
     if (deleted.length === 0) throw new NotFoundError(`environment ${name} not found`);
   }
+}
+
+/**
+ * In the caller's transaction (the webhook delivery's): the preview of `request.pullRequest`, created (one
+ * replica, no triggers, the template's health settings) unless it exists, and locked until the transaction
+ * ends. Refused when an environment of that name exists but previews another pull request, or none, or its
+ * fork status differs.
+ */
+export async function ensurePreviewEnvironment(tx: Tx, request: PreviewRequest): Promise<PreviewEnsured> {
+  const { appId, name } = request;
+  const [template] = await tx
+    .select()
+    .from(environments)
+    .where(and(eq(environments.appId, appId), eq(environments.name, request.templateName)));
+  const [inserted] = await tx
+    .insert(environments)
+    .values({ ...previewSettings(template), appId, name, pullRequest: request.pullRequest, fromFork: request.fromFork })
+    .onConflictDoNothing({ target: [environments.appId, environments.name] })
+    .returning();
+  if (inserted) return { kind: 'ready', environment: inserted, created: true, template: template ?? null };
+  const [existing] = await tx
+    .select()
+    .from(environments)
+    .where(and(eq(environments.appId, appId), eq(environments.name, name)))
+    .for('update');
+  if (!existing) throw new ConflictError(`environment ${name} was deleted while it was being updated; try again`);
+  if (existing.pullRequest !== request.pullRequest) {
+    return {
+      kind: 'refused',
+      reason: `environment ${name} exists and is not the preview of pull request #${request.pullRequest}`,
+    };
+  }
+  if (existing.fromFork !== request.fromFork) {
+    return { kind: 'refused', reason: `pull request #${request.pullRequest} changed between a fork and the repository` };
+  }
+  return { kind: 'ready', environment: existing, created: false, template: null };
+}
+
+/**
+ * In the caller's transaction: deletes the preview of a pull request (its deployments, releases, replicas and
+ * variables cascade) and tells the proxy, which drops its route. The worker's reconciler removes the containers
+ * and the network. `beforeDelete` runs first, with the row locked. Null when there was none.
+ */
+export async function deletePreviewEnvironment(
+  tx: Tx,
+  appId: string,
+  pullRequest: number,
+  beforeDelete?: (environment: EnvironmentRow) => Promise<void>,
+): Promise<EnvironmentRow | null> {
+  const [environment] = await tx
+    .select()
+    .from(environments)
+    .where(and(eq(environments.appId, appId), eq(environments.pullRequest, pullRequest)))
+    .for('update');
+  if (!environment) return null;
+  await beforeDelete?.(environment);
+  await tx.delete(environments).where(eq(environments.id, environment.id));
+  await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${environment.id})`);
+  return environment;
+}
+
+/** A new preview: one replica, no branch or tag trigger, the template's health check and drain timeout. */
+function previewSettings(template: EnvironmentRow | undefined) {
+  const health = template
+    ? {
+        healthPath: template.healthPath,
+        healthIntervalMs: template.healthIntervalMs,
+        healthTimeoutMs: template.healthTimeoutMs,
+        healthyThreshold: template.healthyThreshold,
+        healthDeadlineMs: template.healthDeadlineMs,
+        drainTimeoutMs: template.drainTimeoutMs,
+      }
+    : {};
+  return { ...health, branch: null, tagPattern: null, replicas: 1 };
 }
 
 /** What the reconciler needs of every environment. */

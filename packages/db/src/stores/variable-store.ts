@@ -68,6 +68,26 @@ export class VariableStore {
     return rows.map((row) => this.open(row.variable));
   }
 
+  /**
+   * Copies every variable of one environment to another, in the caller's transaction (a new preview gets
+   * staging's). Each value is opened and sealed again for its new row, since a sealed value is bound to its
+   * row; none is returned. Returns how many were copied.
+   */
+  async copyAll(tx: Tx, fromEnvironmentId: string, toEnvironmentId: string): Promise<number> {
+    const rows = await tx.select().from(variables).where(eq(variables.environmentId, fromEnvironmentId));
+    if (rows.length === 0) return 0;
+    const copies = rows.map((row) => {
+      const sealed = this.box.seal(this.open(row), context(toEnvironmentId, row.key));
+      return { environmentId: toEnvironmentId, key: row.key, valueCiphertext: sealed.ciphertext, keyId: sealed.keyId };
+    });
+    await tx.insert(variables).values(copies);
+    await tx
+      .update(environments)
+      .set({ configVersion: sql`${environments.configVersion} + 1`, updatedAt: new Date() })
+      .where(eq(environments.id, toEnvironmentId));
+    return rows.length;
+  }
+
   /** Sets and unsets in one transaction: all of it is applied, or none. */
   async change(environmentId: string, change: VariableChange): Promise<VariableChangeResult> {
     const set = change.set ?? {};

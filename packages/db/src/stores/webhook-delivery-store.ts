@@ -8,6 +8,9 @@ export interface StoredDelivery {
   response: unknown;
 }
 
+/** The transaction a delivery is recorded in. */
+export type DeliveryTransaction = Parameters<Parameters<Db['transaction']>[0]>[0];
+
 export interface DeliveryRecord {
   deliveryId: string;
   event: string;
@@ -15,6 +18,11 @@ export interface DeliveryRecord {
   statusCode: number;
   /** Builds the response from the deployments created; stored and replayed on redelivery. */
   respond(deployments: DeploymentRow[]): unknown;
+  /**
+   * Runs in the delivery's transaction, only for its first arrival, before anything is queued: environment
+   * changes a delivery makes (pull request previews). Returns more deployments to queue.
+   */
+  prepare?(tx: DeliveryTransaction): Promise<NewDeployment[]>;
 }
 
 /** GitHub deliveries by X-GitHub-Delivery, so a redelivery creates nothing and gets the first answer. */
@@ -52,7 +60,8 @@ export class WebhookDeliveryStore {
         return first ?? { statusCode: 409, response: { error: { code: 'conflict', message: 'delivery in progress' } } };
       }
       const created: DeploymentRow[] = [];
-      for (const input of toQueue)
+      const prepared = delivery.prepare ? await delivery.prepare(tx) : [];
+      for (const input of [...toQueue, ...prepared])
         created.push(await this.deployments.enqueue({ ...input, deliveryId: delivery.deliveryId }, tx));
       // The answer is returned as stored (jsonb orders keys its own way), so a redelivery's is byte for byte the same.
       const [stored] = await tx

@@ -1,0 +1,72 @@
+import {
+  type AppRow,
+  type DeliveryTransaction,
+  deletePreviewEnvironment,
+  type EnvironmentRow,
+  ensurePreviewEnvironment,
+  type NewDeployment,
+  type VariableStore,
+} from '@pier/db';
+import type { PreviewCloseDecision, PreviewDecision } from '@pier/github';
+import { onPreviewClosing } from './previews-hooks.ts';
+
+/** A same-repository preview starts with this environment's variables and health check. */
+export const PREVIEW_TEMPLATE_ENVIRONMENT = 'staging';
+
+/** Why `app` does not preview this pull request; undefined when it does. */
+export function previewRefusal(app: AppRow, decision: PreviewDecision): string | undefined {
+  if (!app.previewsEnabled) return `pull request previews are disabled for this app (pull request #${decision.pullRequest})`;
+  if (decision.fromFork && !app.forkPreviews) {
+    return `pull request #${decision.pullRequest} comes from a fork; this app does not build previews of forks`;
+  }
+  return undefined;
+}
+
+export type PreviewBuild =
+  | { kind: 'build'; environment: EnvironmentRow; created: boolean; deployment: NewDeployment }
+  | { kind: 'refused'; reason: string };
+
+/**
+ * In the delivery's transaction: the preview environment, created or reused, and the build of the head
+ * commit to queue in it. A new same-repository preview gets a copy of staging's variables; a fork's never
+ * gets any (its code is untrusted), nor does a preview that already exists (its own changes are kept).
+ */
+export async function preparePreviewBuild(
+  tx: DeliveryTransaction,
+  variables: VariableStore,
+  app: AppRow,
+  decision: PreviewDecision,
+): Promise<PreviewBuild> {
+  const ensured = await ensurePreviewEnvironment(tx, {
+    appId: app.id,
+    pullRequest: decision.pullRequest,
+    name: decision.environmentName,
+    fromFork: decision.fromFork,
+    templateName: PREVIEW_TEMPLATE_ENVIRONMENT,
+  });
+  if (ensured.kind === 'refused') return ensured;
+  const { environment, created, template } = ensured;
+  if (created && template && !decision.fromFork) await variables.copyAll(tx, template.id, environment.id);
+  return {
+    kind: 'build',
+    environment,
+    created,
+    deployment: {
+      appId: app.id,
+      environmentId: environment.id,
+      trigger: 'push',
+      // What GitHub calls the head in the base repository, also for forks; the build fetches `commitSha`.
+      gitRef: `refs/pull/${decision.pullRequest}/head`,
+      commitSha: decision.sha,
+    },
+  };
+}
+
+/** In the delivery's transaction: deletes the pull request's preview, if there is one. */
+export function closePreview(
+  tx: DeliveryTransaction,
+  app: AppRow,
+  decision: PreviewCloseDecision,
+): Promise<EnvironmentRow | null> {
+  return deletePreviewEnvironment(tx, app.id, decision.pullRequest, (environment) => onPreviewClosing(tx, { app, environment }));
+}
