@@ -59,3 +59,15 @@ export class BuildError extends PierError {
     super(message, options);
   }
 }
+
+/** The CA could not validate control of a hostname (HTTP-01 failed); the order is dead. */
+export class AuthorizationFailedError extends PierError {
+  readonly code = 'authorization_failed';
+
+  constructor(
+    readonly hostname: string,
+    detail: string,
+  ) {
+    super(`authorization of ${hostname} failed: ${detail}`);
+  }
+}

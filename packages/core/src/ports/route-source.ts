@@ -21,6 +21,13 @@ export interface Route {
   upstreams: RouteUpstream[];
   /** Path the proxy polls on every upstream (HTTP GET, 2xx/3xx is healthy); `/health` when absent. */
   healthPath?: string;
+  /**
+   * Plain HTTP is redirected to HTTPS for each hostname that has a valid
+   * certificate; true when absent (only `false` is ever written).
+   */
+  httpsRedirect?: boolean;
+  /** HTTPS responses carry Strict-Transport-Security; false when absent (only `true` is ever written). */
+  hsts?: boolean;
 }
 
 /**
