@@ -18,7 +18,14 @@ export class PostgresRouteSource implements RouteSource {
 
   async load(): Promise<Route[]> {
     const envs = await this.db
-      .select({ id: environments.id, app: apps.name, env: environments.name, healthPath: environments.healthPath })
+      .select({
+        id: environments.id,
+        app: apps.name,
+        env: environments.name,
+        healthPath: environments.healthPath,
+        httpsRedirect: environments.httpsRedirect,
+        hsts: environments.hsts,
+      })
       .from(environments)
       .innerJoin(apps, eq(apps.id, environments.appId))
       .where(isNotNull(environments.desiredReleaseId));
@@ -40,6 +47,9 @@ export class PostgresRouteSource implements RouteSource {
       upstreams: serving
         .filter((r) => r.environmentId === env.id)
         .map((r) => ({ id: r.id, host: '127.0.0.1', port: r.port as number })),
+      // Written only when they differ from the defaults, so routes stay small and comparable.
+      ...(env.httpsRedirect ? {} : { httpsRedirect: false }),
+      ...(env.hsts ? { hsts: true } : {}),
     }));
   }
 

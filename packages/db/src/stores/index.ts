@@ -1,7 +1,9 @@
 import type { SecretBox } from '@pier/core';
 import type { Db } from '../client.ts';
 import { AppStore } from './app-store.ts';
+import { CertificateStore } from './certificate-store.ts';
 import { DeploymentStore } from './deployment-store.ts';
+import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
@@ -19,6 +21,8 @@ export interface Stores {
   releases: ReleaseStore;
   replicas: ReplicaStore;
   environmentHealth: EnvironmentHealthStore;
+  domains: DomainStore;
+  certificates: CertificateStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -34,5 +38,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     releases: new ReleaseStore(db, box),
     replicas: new ReplicaStore(db),
     environmentHealth: new EnvironmentHealthStore(db),
+    domains: new DomainStore(db),
+    certificates: new CertificateStore(db, box),
   };
 }
