@@ -1,9 +1,12 @@
 import {
   backoffDelay,
+  ConflictError,
   type ContainerInfo,
   type ContainerOperations,
   DEFAULT_PLAN_OPTIONS,
   type DesiredEnvironment,
+  LABEL_APP,
+  LABEL_ENV,
   LABEL_RELEASE,
   LABEL_ROLE,
   type ObservedReplica,
@@ -13,7 +16,7 @@ import {
 } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE } from './replica-spec.ts';
+import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE } from './replica-spec.ts';
 import { gate, removeReplicas, startReplica } from './rolling-deploy.ts';
 
 export interface ReconcilerOptions {
@@ -75,7 +78,15 @@ export class Reconciler {
       deployInProgress: t.deployInProgress || this.#starting.has(t.environmentId),
     }));
     const actions = plan(desired, observe(rows, running, now), { ...DEFAULT_PLAN_OPTIONS, ...this.options.plan, now });
-    for (const action of actions) await this.execute(action);
+    const existing = new Set(targets.map((t) => t.environmentId));
+    const containersById = new Map(running.map((c) => [c.id, c]));
+    for (const action of actions) {
+      // A deleted environment (a closed pull request's preview) leaves its network behind too.
+      const gone = action.kind === 'remove' && !action.replicaId && !existing.has(action.environmentId) && action.containerId;
+      const container = gone ? containersById.get(gone) : undefined;
+      if (container) await this.removeWithNetwork(container);
+      else await this.execute(action);
+    }
     return actions;
   }
 
@@ -165,6 +176,34 @@ export class Reconciler {
     const nextRestartAt = new Date(crashedAt.getTime() + backoffDelay(streak, options));
     await stores.environmentHealth.backoff(environmentId, streak, crashedAt, nextRestartAt, streak >= options.crashLoopStreak);
     logger.warn({ app: app.name, env: env.name, streak, nextRestartAt }, 'replacement replica never got healthy; backing off');
+  }
+
+  /**
+   * Removes a container of an environment that no longer exists, and the environment's network with it:
+   * stop, remove the network, then the container. Docker removes a network whose containers are all stopped,
+   * and refuses (ConflictError) while one runs: another replica of the same environment, removed next, or a
+   * re-created environment of the same name, which keeps it. Any other failure keeps the container for the
+   * next pass, so a crash anywhere leaves a labelled container that leads back to the network.
+   */
+  private async removeWithNetwork(container: ContainerInfo): Promise<void> {
+    const { containers, logger } = this.options;
+    const app = container.labels[LABEL_APP];
+    const env = container.labels[LABEL_ENV];
+    logger.info({ containerId: container.id, app, env }, 'removing replica: its environment no longer exists');
+    try {
+      await containers.stopContainer(container.id, 10);
+      if (app && env) {
+        await containers.removeNetwork(environmentNetwork(app, env)).catch((err: unknown) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+      }
+      await containers.removeContainer(container.id);
+    } catch (err) {
+      logger.warn(
+        { err, containerId: container.id },
+        'could not remove the container or network of a deleted environment; will retry',
+      );
+    }
   }
 
   private async removeContainer(containerId: string): Promise<void> {

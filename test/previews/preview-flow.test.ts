@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
+import { createTestApi, type TestApi } from '../support/api.ts';
+import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
+import { sendWebhook } from '../support/webhooks.ts';
+import { startTestWorker, type TestWorker } from '../support/worker.ts';
+import { type PullRequestOptions, pullRequestPayload } from './pull-request-payloads.ts';
+
+/**
+ * Issue 5's "done means" for previews, with real git, builds, containers and
+ * the edge proxy process: a pull request opened → its preview URL serves;
+ * pushed to → the new commit serves; closed → the URL answers 404 and no
+ * container or network of it is left; a fork's pull request is not built
+ * unless the app opts in, and then without the app's variables.
+ */
+
+let api: TestApi;
+let worker: TestWorker;
+let repo: TestGitRepository;
+let proxy: RunningProcess;
+let secret: string;
+let httpPort: number;
+let snapshotDir: string;
+const app = `pv-${Date.now().toString(36)}`;
+const REPO = 'acme/previews';
+const GREETING = `hello-${randomBytes(6).toString('hex')}`;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  worker = await startTestWorker(api.database, api.box, { reconcileIntervalMs: 1000 });
+  repo = new TestGitRepository();
+  secret = await createFastApp(api, { name: app, fullName: REPO, cloneUrl: repo.url, replicas: 1, drainTimeoutMs: 0 });
+  const vars = await api.request({
+    method: 'PATCH',
+    url: `/apps/${app}/environments/staging/variables`,
+    payload: { set: { GREETING } },
+  });
+  expect(vars.statusCode, vars.body).toBe(200);
+  repo.commit({ 'README.md': 'previews\n' }, 'initial');
+  repo.push();
+
+  snapshotDir = mkdtempSync(join(tmpdir(), 'pier-previews-'));
+  httpPort = await freePort();
+  const adminPort = await freePort();
+  proxy = startScript('apps/proxy/src/main.ts', {
+    DATABASE_URL: api.database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+    PIER_BASE_DOMAIN: 'pier.test',
+    PIER_HTTP_PORT: String(httpPort),
+    PIER_HTTPS_PORT: String(await freePort()),
+    PIER_PROXY_ADMIN_PORT: String(adminPort),
+    PIER_PROXY_SNAPSHOT: join(snapshotDir, 'routes.json'),
+    PIER_LOG_FORMAT: 'json',
+  });
+  await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 30_000);
+}, 90_000);
+
+afterAll(async () => {
+  if (proxy && proxy.child.exitCode === null && proxy.child.signalCode === null) {
+    signalGroup(proxy, 'SIGTERM');
+    await exitWithin(proxy, 30_000).catch(() => signalGroup(proxy, 'SIGKILL'));
+  }
+  await worker?.stop();
+  if (worker) {
+    await removeAppFromDocker(worker.docker, app);
+    for (const env of ['pr-7', 'pr-8']) await worker.docker.removeNetwork(`pier-${app}-${env}`).catch(() => {});
+  }
+  await api?.close();
+  repo?.remove();
+  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
+}, 90_000);
+
+/** A tiny app answering `<version> <GREETING or ->` on `/`, 200 on `/health`. */
+function greetingApp(version: string): Record<string, string> {
+  return {
+    Dockerfile: 'FROM pier-local/node\nWORKDIR /app\nCOPY server.js .\nCMD ["node", "server.js"]\n',
+    'server.js': `
+const http = require('http');
+const server = http.createServer((req, res) => {
+  if (req.url === '/health') return res.end('ok');
+  res.end('${version} ' + (process.env.GREETING || '-'));
+});
+server.listen(process.env.PORT);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+  };
+}
+
+/** Commits `files` on `branch` (created from main when new) and pushes it to `remoteRef`. */
+function commitOn(branch: string, files: Record<string, string>, remoteRef: string): string {
+  const exists = repo.run('branch', '--list', branch) !== '';
+  repo.run('checkout', '--quiet', ...(exists ? [branch] : ['-b', branch, 'main']));
+  const sha = repo.commit(files, `${branch}: ${Object.keys(files).join(', ')}`);
+  repo.run('push', '--quiet', '--force', 'origin', `HEAD:${remoteRef}`);
+  repo.run('checkout', '--quiet', 'main');
+  return sha;
+}
+
+function pull(options: Omit<PullRequestOptions, 'repository'>) {
+  return sendWebhook(api.app, { event: 'pull_request', payload: pullRequestPayload({ repository: REPO, ...options }), secret });
+}
+
+/** One request through the proxy with a Host header (fetch cannot set Host; node:http can). */
+function viaProxy(host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: httpPort, path: '/', headers: { host }, agent: false, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const previewHost = (env: string) => `${app}-${env}.pier.test`;
+
+async function proxyAnswers(env: string, expected: { status: number; body?: string }): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const answer = await viaProxy(previewHost(env)).catch((err: Error) => ({ status: 0, body: err.message }));
+        return expected.body === undefined ? { status: answer.status } : answer;
+      },
+      { timeout: 15_000, interval: 200 },
+    )
+    .toEqual(expected);
+}
+
+async function deployedLive(res: Awaited<ReturnType<typeof pull>>, env: string): Promise<void> {
+  expect(res.statusCode, res.body).toBe(202);
+  const [deployment] = res.json().deployments;
+  expect(deployment).toMatchObject({ app, environment: env });
+  const done = await waitForDeployment(api, deployment.id, ['live', 'failed', 'cancelled'], 150_000);
+  expect(done.reason).toBeNull();
+  expect(done.state).toBe('live');
+}
+
+async function dockerObjectsOf(env: string) {
+  const containers = await worker.docker.listContainers({ 'pier.app': app, 'pier.env': env });
+  const networks = await worker.docker.docker.listNetworks({ filters: { name: [`pier-${app}-${env}`] } });
+  return { containers: containers.length, networks: networks.filter((n) => n.Name === `pier-${app}-${env}`).length };
+}
+
+describe('a pull request from the repository', () => {
+  it('opened: the preview URL serves the head commit, with staging’s variables', async () => {
+    const sha = commitOn('feature/greeting', greetingApp('pr7-v1'), 'refs/heads/feature/greeting');
+    await deployedLive(await pull({ number: 7, action: 'opened', sha, headRef: 'feature/greeting' }), 'pr-7');
+    await proxyAnswers('pr-7', { status: 200, body: `pr7-v1 ${GREETING}` });
+    // Staging itself was never deployed: only the preview's host has a route.
+    expect((await viaProxy(previewHost('staging'))).status).toBe(404);
+  }, 180_000);
+
+  it('synchronize: the new commit serves', async () => {
+    const sha = commitOn('feature/greeting', greetingApp('pr7-v2'), 'refs/heads/feature/greeting');
+    await deployedLive(await pull({ number: 7, action: 'synchronize', sha, headRef: 'feature/greeting' }), 'pr-7');
+    await proxyAnswers('pr-7', { status: 200, body: `pr7-v2 ${GREETING}` });
+  }, 180_000);
+
+  it('closed: the URL answers 404 and no container or network of the preview is left', async () => {
+    // v2's replica, and maybe v1's still stopping after its drain.
+    const before = await dockerObjectsOf('pr-7');
+    expect(before.containers).toBeGreaterThanOrEqual(1);
+    expect(before.networks).toBe(1);
+    const res = await pull({ number: 7, action: 'closed', sha: repo.run('rev-parse', 'feature/greeting') });
+    expect(res.json()).toEqual({ deployments: [], closedPreviews: [{ app, environment: 'pr-7' }] });
+    await proxyAnswers('pr-7', { status: 404 });
+    await expect.poll(() => dockerObjectsOf('pr-7'), { timeout: 30_000, interval: 500 }).toEqual({ containers: 0, networks: 0 });
+  }, 60_000);
+});
+
+describe('a pull request from a fork', () => {
+  let sha: string;
+
+  it('is not built while the app does not preview forks', async () => {
+    // GitHub keeps a fork's head in the base repository as refs/pull/<n>/head.
+    sha = commitOn('fork-8', greetingApp('fork-v1'), 'refs/pull/8/head');
+    const res = await pull({ number: 8, action: 'opened', sha, fork: true });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({ deployments: [], ignored: expect.stringContaining('comes from a fork') });
+    const [counts] = await api.database.sql`
+      select (select count(*)::int from deployments where commit_sha = ${sha}) as deployments,
+             (select count(*)::int from environments where pull_request = 8) as environments`;
+    expect(counts).toEqual({ deployments: 0, environments: 0 });
+    expect((await viaProxy(previewHost('pr-8'))).status).toBe(404);
+  });
+
+  it('is built once the app opts in, and runs without the app’s variables', async () => {
+    const patch = await api.request({ method: 'PATCH', url: `/apps/${app}`, payload: { forkPreviews: true } });
+    expect(patch.statusCode, patch.body).toBe(200);
+    await deployedLive(await pull({ number: 8, action: 'synchronize', sha, fork: true }), 'pr-8');
+    await proxyAnswers('pr-8', { status: 200, body: 'fork-v1 -' });
+    const closed = await pull({ number: 8, action: 'closed', sha, fork: true });
+    expect(closed.json().closedPreviews).toEqual([{ app, environment: 'pr-8' }]);
+    await expect.poll(() => dockerObjectsOf('pr-8'), { timeout: 30_000, interval: 500 }).toEqual({ containers: 0, networks: 0 });
+  }, 180_000);
+});
