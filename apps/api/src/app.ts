@@ -7,6 +7,7 @@ import { requestId } from './http/request-id.ts';
 import { registerRoutes, route } from './http/route-kit.ts';
 import { appRoutes } from './routes/apps.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { domainRoutes } from './routes/domains.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { releaseRoutes } from './routes/releases.ts';
@@ -64,6 +65,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...tokenRoutes(deps),
     ...deploymentRoutes(deps),
     ...releaseRoutes(deps),
+    ...domainRoutes(deps),
   ];
   const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);
   registerWebhookRoute(app, deps);

@@ -1,0 +1,37 @@
+import { Resolver } from 'node:dns/promises';
+import { networkInterfaces } from 'node:os';
+
+/** What DNS says about a custom domain, checked on request only (it costs a lookup). */
+export interface DnsStatus {
+  /** A and AAAA records. */
+  addresses: string[];
+  /** True when one of them is an address of this machine; null when nothing resolved. */
+  pointsHere: boolean | null;
+  /** The resolver's error code (ENOTFOUND, ETIMEOUT…), when the lookup failed. */
+  error?: string;
+}
+
+/** Compares resolved addresses with this machine's (behind NAT, the public address is not local: then false). */
+export function pointsHere(addresses: readonly string[], local: ReadonlySet<string>): boolean | null {
+  if (addresses.length === 0) return null;
+  return addresses.some((address) => local.has(address.toLowerCase()));
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) out.add(entry.address.toLowerCase());
+  return out;
+}
+
+/** Resolves A and AAAA with one try of two seconds each; never throws. */
+export async function checkDns(hostname: string): Promise<DnsStatus> {
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+  const addresses = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+  const failed = v4.status === 'rejected' ? (v4.reason as { code?: string }) : undefined;
+  return {
+    addresses,
+    pointsHere: pointsHere(addresses, localAddresses()),
+    ...(addresses.length === 0 && failed?.code ? { error: failed.code } : {}),
+  };
+}
