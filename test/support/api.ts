@@ -54,6 +54,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     logger,
     adminToken,
     baseDomain: 'pier.test',
+    serviceImages: { postgres: 'pier-local/postgres:latest', redis: 'pier-local/redis:latest' },
     logs: new DockerRuntime(),
     ...createStores(database.db, box),
     readiness: {

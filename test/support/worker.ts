@@ -31,6 +31,9 @@ export interface TestWorkerOptions {
   settings?: Partial<BuildSettings>;
   reconcileIntervalMs?: number;
   reconcilePlan?: Parameters<typeof startWorkerRuntime>[0]['reconcilePlan'];
+  /** Where backups go; default a fresh temporary directory. */
+  backupDirectory?: string;
+  serviceTimings?: Parameters<typeof startWorkerRuntime>[0]['serviceTimings'];
 }
 
 /** The real worker loops in this process, on a private queue prefix, building with the real Docker. */
@@ -60,6 +63,8 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     fetcher: new GitSourceFetcher({ allowFileUrls: true, tempDirectory: workDirectory }),
     runtime: docker,
     containers: docker,
+    backupDirectory: options.backupDirectory ?? mkdtempSync(join(tmpdir(), 'pier-backups-')),
+    serviceTimings: { pollIntervalMs: 500, reconcileIntervalMs: 2000, readyTimeoutMs: 90_000, ...options.serviceTimings },
     settings: {
       images: LOCAL_IMAGES,
       workDirectory,

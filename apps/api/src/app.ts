@@ -10,7 +10,9 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { healthRoutes } from './routes/health.ts';
+import { linkRoutes } from './routes/links.ts';
 import { releaseRoutes } from './routes/releases.ts';
+import { serviceRoutes } from './routes/services.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { registerWebhookRoute, webhookRouteDoc } from './routes/webhooks.ts';
@@ -66,6 +68,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...deploymentRoutes(deps),
     ...releaseRoutes(deps),
     ...domainRoutes(deps),
+    ...serviceRoutes(deps),
+    ...linkRoutes(deps),
   ];
   const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);
   registerWebhookRoute(app, deps);

@@ -12,6 +12,8 @@ export interface ApiDeps extends Stores {
   logs: LogReader;
   /** Readiness probes of the backing services; each rejects when its service is unreachable. */
   readiness: Record<string, () => Promise<void>>;
+  /** Images of new managed services (PIER_IMAGE_POSTGRES / PIER_IMAGE_REDIS). */
+  serviceImages: { postgres: string; redis: string };
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
 }

@@ -67,3 +67,46 @@ export function connectionUrl(type: ServiceType, host: string, credentials: Serv
 
 /** Default versions, when POST /services does not name one. */
 export const DEFAULT_SERVICE_VERSIONS: Record<ServiceType, string> = { postgres: '15', redis: '7' };
+
+/** Versions as `POST /services` accepts them: `15`, `7.2`, `15.4.1`. */
+export function serviceVersionProblem(version: string): string | undefined {
+  return /^\d{1,3}(\.\d{1,3}){0,2}$/.test(version) ? undefined : 'must be a version number such as 15 or 7.2';
+}
+
+/**
+ * The image and version of a new service: the configured image as is when no
+ * version is asked for (its version read from its tag, e.g. `15-bookworm` → 15),
+ * otherwise the configured image's repository at that tag (`postgres:16`).
+ */
+export function serviceImage(type: ServiceType, configured: string, version?: string): { image: string; version: string } {
+  const slash = configured.lastIndexOf('/');
+  const colon = configured.lastIndexOf(':');
+  const hasTag = colon > slash;
+  const repository = hasTag ? configured.slice(0, colon) : configured;
+  const tag = hasTag ? configured.slice(colon + 1) : 'latest';
+  if (version) return { image: `${repository}:${version}`, version };
+  const fromTag = /^(\d+(?:\.\d+){0,2})/.exec(tag)?.[1];
+  return { image: configured, version: fromTag ?? DEFAULT_SERVICE_VERSIONS[type] };
+}
+
+/**
+ * Where two environments' linked services differ in type or version, in
+ * words ("staging should mirror production"). Each list is `type version` per linked service.
+ */
+export function mirrorDifferences(
+  self: { name: string; services: { type: ServiceType; version: string }[] },
+  other: { name: string; services: { type: ServiceType; version: string }[] },
+): string[] {
+  const describe = (services: { type: ServiceType; version: string }[]) => services.map((s) => `${s.type} ${s.version}`).sort();
+  const mine = describe(self.services);
+  const theirs = describe(other.services);
+  const differences: string[] = [];
+  for (const type of SERVICE_TYPES) {
+    const a = mine.filter((s) => s.startsWith(`${type} `));
+    const b = theirs.filter((s) => s.startsWith(`${type} `));
+    if (a.join(',') === b.join(',')) continue;
+    const show = (list: string[]) => (list.length === 0 ? `no ${type}` : list.join(' + '));
+    differences.push(`${self.name} has ${show(a)}, ${other.name} has ${show(b)}`);
+  }
+  return differences;
+}

@@ -6,6 +6,7 @@ import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment } from '../presenters.ts';
 import { envParams } from '../schemas.ts';
 import { streamEnvironmentLogs } from './environment-log-stream.ts';
+import { mirrorReport } from './links.ts';
 
 const rollbackBody = z.strictObject({
   release: z.number().int().min(1).optional().describe('release version to go back to; default: the one before the live release'),
@@ -100,6 +101,13 @@ export function releaseRoutes(deps: ApiDeps) {
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
           desiredReplicas: env.replicas,
           liveRelease: live ? presentRelease(live) : null,
+          services: (await deps.services.links(env.id)).map((l) => ({
+            service: l.service.name,
+            type: l.service.type,
+            version: l.service.version,
+            variable: l.variable,
+          })),
+          mirror: await mirrorReport(deps, app.id, env),
           replicas: rows.map((r) => ({
             id: r.id,
             name: r.containerName,

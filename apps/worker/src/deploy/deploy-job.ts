@@ -7,6 +7,7 @@ import type {
   ReleaseRow,
   ReleaseStore,
   ReplicaStore,
+  ServiceStore,
   VariableStore,
 } from '@pier/db';
 import type { Logger } from '@pier/log';
@@ -21,6 +22,7 @@ export interface DeployJobDeps {
   deployments: DeploymentStore;
   releases: ReleaseStore;
   replicas: ReplicaStore;
+  services: ServiceStore;
   containers: ContainerOperations;
   instance: string;
   logger: Logger;
@@ -43,7 +45,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
   const env = (await deps.environments.list(app.id)).find((e) => e.id === deployment.environmentId);
   if (!env) return;
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
-    mask: createSecretMask(await deps.variables.valuesOfApp(app.id)),
+    mask: createSecretMask([...(await deps.variables.valuesOfApp(app.id)), ...(await deps.services.injection(env.id)).secrets]),
   });
   try {
     const release = deployment.releaseId
@@ -85,11 +87,14 @@ async function newRelease(
 ): Promise<ReleaseRow> {
   if (!deployment.imageId) throw new Error('the deployment has no image');
   const app = await deps.apps.byId(env.appId);
+  // Linked services: their URLs join the variables (a user variable of the same name is refused when set), their networks the replicas.
+  const injection = await deps.services.injection(env.id);
   return deps.releases.create({
     environmentId: env.id,
     imageId: deployment.imageId,
     imageRef: deployment.commitSha ? `pier/${app.name}:${deployment.commitSha}` : deployment.imageId,
-    config: await deps.variables.plain(env.id),
+    config: { ...(await deps.variables.plain(env.id)), ...injection.variables },
+    networks: injection.networks,
     configVersion: env.configVersion,
     replicas: env.replicas,
     health: {

@@ -13,7 +13,8 @@ export interface ReplicaSpecInput {
   app: string;
   env: string;
   environmentId: string;
-  release: { id: string; version: number; imageId: string };
+  /** `networks`: those of the services linked when the release was made. */
+  release: { id: string; version: number; imageId: string; networks?: readonly string[] };
   /** The release's variables; PORT is added. */
   config: Record<string, string>;
   limits?: ResourceLimits;
@@ -44,7 +45,7 @@ export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
       [LABEL_INSTANCE]: input.instance,
     },
     containerPort: APP_PORT,
-    networks: [environmentNetwork(input.app, input.env)],
+    networks: [environmentNetwork(input.app, input.env), ...(input.release.networks ?? [])],
     limits: input.limits ?? DEFAULT_LIMITS,
   };
 }

@@ -7,6 +7,7 @@ import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
+import { ServiceStore } from './service-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
 import { WebhookDeliveryStore } from './webhook-delivery-store.ts';
@@ -23,6 +24,7 @@ export interface Stores {
   environmentHealth: EnvironmentHealthStore;
   domains: DomainStore;
   certificates: CertificateStore;
+  services: ServiceStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -40,5 +42,6 @@ export function createStores(db: Db, box: SecretBox): Stores {
     environmentHealth: new EnvironmentHealthStore(db),
     domains: new DomainStore(db),
     certificates: new CertificateStore(db, box),
+    services: new ServiceStore(db, box),
   };
 }

@@ -23,6 +23,8 @@ export interface NewRelease {
   configVersion: number;
   replicas: number;
   health: HealthSettings;
+  /** Networks of the linked services; replicas join them. */
+  networks?: string[];
 }
 
 /** Immutable releases: an image plus the configuration it runs with, numbered per environment. */
@@ -55,6 +57,7 @@ export class ReleaseStore {
           configVersion: input.configVersion,
           replicas: input.replicas,
           health: input.health,
+          networks: input.networks ?? [],
         })
         .returning();
       if (!row) throw new Error('insert returned no row');

@@ -1,0 +1,162 @@
+import { assertAdmin, ConflictError, mirrorDifferences, NotFoundError, PRODUCTION_ENV, ValidationError } from '@pier/core';
+import type { DeploymentRow, ReleaseRow } from '@pier/db';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { route } from '../http/route-kit.ts';
+import { presentDeployment } from '../presenters.ts';
+import { envParams, name } from '../schemas.ts';
+
+const linkBody = z.strictObject({ service: z.string().min(1).max(100).describe('service name or id') });
+const linkParams = envParams.extend({ service: z.string().min(1).max(100) });
+const promoteBody = z.strictObject({ from: name.describe('environment whose live image is deployed here, e.g. staging') });
+
+/** The commit a release was built from, when its image ref says so (`pier/<app>:<sha>`). */
+function commitOf(release: ReleaseRow): string | null {
+  return /:([0-9a-f]{40})$/.exec(release.imageRef)?.[1] ?? null;
+}
+
+/** Links, unlinks and promotion: each ends in a health-gated deployment of an image that already exists. */
+export function linkRoutes(deps: ApiDeps) {
+  const { apps, environments, services, releases, deployments } = deps;
+
+  /** Redeploys the live image with the environment's current variables and links; null when nothing is deployed yet. */
+  async function redeploy(appId: string, environmentId: string, liveReleaseId: string | null): Promise<DeploymentRow | null> {
+    if (!liveReleaseId) return null;
+    const live = await releases.get(liveReleaseId);
+    return deployments.enqueueRelease({
+      appId,
+      environmentId,
+      trigger: 'config',
+      releaseId: null,
+      imageId: live.imageId,
+      commitSha: commitOf(live),
+    });
+  }
+
+  async function linkedServices(environmentId: string) {
+    return (await services.links(environmentId)).map((l) => ({
+      service: l.service.name,
+      type: l.service.type,
+      version: l.service.version,
+      state: l.service.state,
+      variable: l.variable,
+      linkedAt: l.createdAt.toISOString(),
+    }));
+  }
+
+  return [
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/links',
+      summary: 'Services linked to the environment and the variable each injects',
+      tag: 'services',
+      params: envParams,
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        return { links: await linkedServices(env.id) };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/apps/:app/environments/:env/links',
+      summary:
+        'Link a ready service: DATABASE_URL / REDIS_URL (or <NAME>_…) is injected and the environment redeploys, health-gated',
+      tag: 'services',
+      params: envParams,
+      body: linkBody,
+      status: 201,
+      handler: async ({ params, body, principal }) => {
+        assertAdmin(principal, 'link services');
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        const service = await services.get(body.service).catch((err: unknown) => {
+          if (err instanceof NotFoundError) throw new ValidationError(`service: no service named ${body.service}`, 'service');
+          throw err;
+        });
+        const link = await services.link(env.id, service.id);
+        const deployment = await redeploy(app.id, env.id, env.desiredReleaseId);
+        return {
+          service: service.name,
+          variable: link.variable,
+          deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null,
+        };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/apps/:app/environments/:env/links/:service',
+      summary: 'Unlink a service: its variable is removed and the environment redeploys, health-gated',
+      tag: 'services',
+      params: linkParams,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'unlink services');
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        const service = await services.get(params.service);
+        await services.unlink(env.id, service.id);
+        const deployment = await redeploy(app.id, env.id, env.desiredReleaseId);
+        return { deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/apps/:app/environments/:env/promote',
+      summary:
+        'Deploy the exact image live in another environment (e.g. staging) here, with this environment’s variables and links; no rebuild',
+      tag: 'releases',
+      params: envParams,
+      body: promoteBody,
+      status: 202,
+      handler: async ({ params, body, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        if (body.from === env.name) throw new ValidationError('from: an environment cannot be promoted into itself', 'from');
+        const source = await environments.get(app.id, body.from);
+        if (!source.desiredReleaseId) throw new ConflictError(`environment ${source.name} has no live release to promote`);
+        const release = await releases.get(source.desiredReleaseId);
+        const deployment = await deployments.enqueueRelease({
+          appId: app.id,
+          environmentId: env.id,
+          trigger: 'promote',
+          releaseId: null,
+          imageId: release.imageId,
+          commitSha: commitOf(release),
+        });
+        return presentDeployment(deployment, app.name, env.name);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/mirror',
+      summary:
+        'Whether this environment’s linked service types and versions match production’s (staging should mirror production)',
+      tag: 'services',
+      params: envParams,
+      handler: async ({ params, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        return mirrorReport(deps, app.id, env);
+      },
+    }),
+  ];
+}
+
+/** The mirror check status shows: this environment against production (production against staging). */
+export async function mirrorReport(
+  deps: Pick<ApiDeps, 'environments' | 'services'>,
+  appId: string,
+  env: { id: string; name: string },
+) {
+  const all = await deps.environments.list(appId);
+  const otherName = env.name === PRODUCTION_ENV ? 'staging' : PRODUCTION_ENV;
+  const other = all.find((e) => e.name === otherName);
+  if (!other) return { comparedWith: null, differences: [] as string[] };
+  const describe = async (id: string) =>
+    (await deps.services.links(id)).map((l) => ({ type: l.service.type, version: l.service.version }));
+  const differences = mirrorDifferences(
+    { name: env.name, services: await describe(env.id) },
+    { name: other.name, services: await describe(other.id) },
+  );
+  return { comparedWith: other.name, differences };
+}

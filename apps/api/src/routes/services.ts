@@ -1,0 +1,310 @@
+import {
+  assertAdmin,
+  ConflictError,
+  cronProblem,
+  NotFoundError,
+  SERVICE_PORTS,
+  SERVICE_TYPES,
+  serviceContainerName,
+  serviceImage,
+  serviceVersionProblem,
+  ValidationError,
+} from '@pier/core';
+import type { BackupRow, OperationRow, ServiceRow, ServiceStore } from '@pier/db';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { route } from '../http/route-kit.ts';
+import { name } from '../schemas.ts';
+
+const version = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = serviceVersionProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('major (or major.minor) version; the configured image at that tag');
+
+const schedule = z
+  .string()
+  .max(200)
+  .superRefine((value, ctx) => {
+    const problem = cronProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('cron expression (5 fields, UTC) of scheduled backups; default daily at 03:00');
+
+const retention = z.number().int().min(1).max(1000).describe('verified backups kept; older ones are deleted');
+
+const createServiceBody = z.strictObject({
+  type: z.enum(SERVICE_TYPES),
+  name,
+  version: version.optional(),
+  backupSchedule: schedule.optional(),
+  backupRetention: retention.optional(),
+});
+
+const updateServiceBody = z.strictObject({ backupSchedule: schedule.optional(), backupRetention: retention.optional() });
+
+const serviceRef = z.string().min(1).max(100).describe('service name or id');
+const serviceParams = z.strictObject({ service: serviceRef });
+const backupParams = z.strictObject({ service: serviceRef, backup: z.uuid() });
+const revealQuery = z.strictObject({ reveal: z.enum(['true', 'false', '1', '0']).optional() });
+const deleteQuery = z.strictObject({
+  deleteData: z.enum(['true', 'false', '1', '0']).optional().describe('also delete the data volume and backups'),
+});
+const restoreBody = z.strictObject({
+  into: name
+    .optional()
+    .describe('service to restore into: this one (default), another of the same type, or a new one created for it'),
+});
+
+const truthy = (value: string | undefined) => value === 'true' || value === '1';
+
+export function presentService(service: ServiceRow, store: ServiceStore, reveal = false, linkedTo?: string[]) {
+  const credentials = reveal ? store.credentials(service) : null;
+  return {
+    id: service.id,
+    name: service.name,
+    type: service.type,
+    version: service.version,
+    image: service.image,
+    state: service.state,
+    lastError: service.lastError,
+    backupSchedule: service.backupSchedule,
+    backupRetention: service.backupRetention,
+    createdAt: service.createdAt.toISOString(),
+    readyAt: service.readyAt?.toISOString() ?? null,
+    ...(linkedTo ? { linkedTo } : {}),
+    /** Reachable only from the containers of linked environments, on the service's private network. */
+    connection: {
+      host: serviceContainerName(service.name),
+      port: SERVICE_PORTS[service.type],
+      ...(credentials
+        ? { user: credentials.user, password: credentials.password, database: credentials.database, url: store.url(service) }
+        : { revealed: false }),
+    },
+  };
+}
+
+function presentBackup(backup: BackupRow) {
+  return {
+    id: backup.id,
+    trigger: backup.trigger,
+    state: backup.state,
+    file: backup.fileName,
+    sizeBytes: backup.sizeBytes,
+    sha256: backup.sha256,
+    verification: backup.verification,
+    error: backup.error,
+    scheduledFor: backup.scheduledFor?.toISOString() ?? null,
+    createdAt: backup.createdAt.toISOString(),
+    finishedAt: backup.finishedAt?.toISOString() ?? null,
+  };
+}
+
+function presentOperation(op: OperationRow) {
+  return {
+    id: op.id,
+    kind: op.kind,
+    state: op.state,
+    backupId: op.backupId,
+    attempts: op.attempts,
+    error: op.error,
+    createdAt: op.createdAt.toISOString(),
+    finishedAt: op.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** Managed Postgres and Redis: admin only (credentials of every app's data). */
+export function serviceRoutes(deps: ApiDeps) {
+  const { services } = deps;
+
+  async function backupOf(serviceRef: string, backupId: string): Promise<{ service: ServiceRow; backup: BackupRow }> {
+    const service = await services.get(serviceRef);
+    const backup = await services.backup(backupId);
+    if (backup.serviceId !== service.id) throw new NotFoundError(`backup ${backupId} not found`);
+    return { service, backup };
+  }
+
+  return [
+    route({
+      method: 'POST',
+      url: '/services',
+      summary: 'Create a managed Postgres or Redis (a volume, a container on a private network, generated credentials)',
+      tag: 'services',
+      body: createServiceBody,
+      status: 202,
+      handler: async ({ body, principal }) => {
+        assertAdmin(principal, 'create services');
+        const { image, version: resolved } = serviceImage(body.type, deps.serviceImages[body.type], body.version);
+        const row = await services.create({
+          name: body.name,
+          type: body.type,
+          version: resolved,
+          image,
+          backupSchedule: body.backupSchedule,
+          backupRetention: body.backupRetention,
+        });
+        return presentService(row, services);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/services',
+      summary: 'List managed services (credentials are not shown)',
+      tag: 'services',
+      handler: async ({ principal }) => {
+        assertAdmin(principal, 'list services');
+        const rows = await services.list();
+        return {
+          services: await Promise.all(
+            rows.map(async (s) => presentService(s, services, false, await services.linkedEnvironments(s.id))),
+          ),
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/services/:service',
+      summary: 'Show a managed service; ?reveal=true adds its credentials and URL',
+      tag: 'services',
+      params: serviceParams,
+      query: revealQuery,
+      handler: async ({ params, query, principal }) => {
+        assertAdmin(principal, 'show services');
+        const row = await services.get(params.service);
+        return presentService(row, services, truthy(query.reveal), await services.linkedEnvironments(row.id));
+      },
+    }),
+    route({
+      method: 'PATCH',
+      url: '/services/:service',
+      summary: 'Change the backup schedule or retention',
+      tag: 'services',
+      params: serviceParams,
+      body: updateServiceBody,
+      handler: async ({ params, body, principal }) => {
+        assertAdmin(principal, 'change services');
+        const row = await services.get(params.service);
+        return presentService(await services.update(row.id, body), services);
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/services/:service',
+      summary: 'Delete a service (refused while linked); the data volume and backups are kept unless ?deleteData=true',
+      tag: 'services',
+      params: serviceParams,
+      query: deleteQuery,
+      status: 202,
+      handler: async ({ params, query, principal }) => {
+        assertAdmin(principal, 'delete services');
+        const row = await services.get(params.service);
+        return presentService(await services.requestDelete(row.id, truthy(query.deleteData)), services);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/services/:service/operations',
+      summary: 'Recent operations (provision, backup, restore, delete) and how they ended',
+      tag: 'services',
+      params: serviceParams,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'show services');
+        const row = await services.get(params.service);
+        return { operations: (await services.operations(row.id)).map(presentOperation) };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/services/:service/backups',
+      summary: 'Back up now; the backup is verified by restoring it into a scratch container before it counts as good',
+      tag: 'services',
+      params: serviceParams,
+      status: 202,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'back up services');
+        const row = await services.get(params.service);
+        if (row.state !== 'ready')
+          throw new ConflictError(`service ${row.name} is ${row.state}; it can be backed up once it is ready`);
+        const backup = await services.requestBackup(row.id, 'manual');
+        return presentBackup(backup as BackupRow);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/services/:service/backups',
+      summary: 'Backups, newest first',
+      tag: 'services',
+      params: serviceParams,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'list backups');
+        const row = await services.get(params.service);
+        return { backups: (await services.backups(row.id)).map(presentBackup) };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/services/:service/backups/:backup',
+      summary: 'One backup and its verification',
+      tag: 'services',
+      params: backupParams,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'show backups');
+        return presentBackup((await backupOf(params.service, params.backup)).backup);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/services/:service/backups/:backup/verify',
+      summary: 'Verify a backup again (checksum, restore into a scratch container, tables and row counts)',
+      tag: 'services',
+      params: backupParams,
+      status: 202,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'verify backups');
+        const { backup } = await backupOf(params.service, params.backup);
+        if (!backup.fileName) throw new ConflictError(`backup ${backup.id} has no file to verify`);
+        return presentOperation(await services.requestVerify(backup));
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/services/:service/backups/:backup/restore',
+      summary: 'Restore a verified backup into this service, another one of the same type, or a new one (`into`)',
+      tag: 'services',
+      params: backupParams,
+      body: restoreBody,
+      status: 202,
+      handler: async ({ params, body, principal }) => {
+        assertAdmin(principal, 'restore backups');
+        const { service, backup } = await backupOf(params.service, params.backup);
+        if (backup.state !== 'good') {
+          throw new ConflictError(`backup ${backup.id} is ${backup.state}; only verified (good) backups are restored`);
+        }
+        if (service.type !== 'postgres')
+          throw new ValidationError('backup: restoring Redis backups is not supported yet', 'backup');
+        let target = service;
+        if (body.into && body.into !== service.name) {
+          target = await services.get(body.into).catch(async (err: unknown) => {
+            if (!(err instanceof NotFoundError)) throw err;
+            return services.create({
+              name: body.into as string,
+              type: service.type,
+              version: service.version,
+              image: service.image,
+            });
+          });
+          if (target.type !== service.type) {
+            throw new ValidationError(
+              `into: ${target.name} is ${target.type}; a ${service.type} backup needs a ${service.type}`,
+              'into',
+            );
+          }
+        }
+        const op = await services.requestRestore(target.id, backup.id);
+        return { service: target.name, operation: presentOperation(op) };
+      },
+    }),
+  ];
+}

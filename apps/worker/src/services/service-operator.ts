@@ -1,0 +1,368 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ContainerOperations,
+  LABEL_SERVICE_ID,
+  nextCronTime,
+  parseCron,
+  type ServiceType,
+  serviceNetwork,
+  serviceVolume,
+} from '@pier/core';
+import { type BackupRow, type OperationRow, SERVICE_OPS_CHANNEL, type ServiceRow, type ServiceStore } from '@pier/db';
+import type { Logger } from '@pier/log';
+import type postgres from 'postgres';
+import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
+import { backupPath, fileExists, sha256Of, writeAtomically } from './backup-files.ts';
+import { checkPostgresRestore, dumpPostgres, restorePostgres } from './postgres-backup.ts';
+import { checkRedisFile, dumpRedis } from './redis-backup.ts';
+import { lastLine, waitReady } from './service-commands.ts';
+import { serviceContainerSpec, serviceLabels, verifyContainerSpec } from './service-spec.ts';
+
+export interface ServiceOperatorOptions {
+  services: ServiceStore;
+  containers: ContainerOperations;
+  sql: postgres.Sql;
+  logger: Logger;
+  instance: string;
+  /** Backup files live here (PIER_BACKUP_DIR). */
+  backupDirectory: string;
+  /** How often pending operations are looked for besides NOTIFY, and containers and schedules checked. */
+  pollIntervalMs?: number;
+  reconcileIntervalMs?: number;
+  /** How long a claimed operation is held before another worker may take it over. */
+  leaseMs?: number;
+  /** How long a new container gets to accept connections. */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * The worker's loop for managed services: runs the durable operations
+ * (provision, backup, restore, delete) one at a time, keeps each ready
+ * service's container running (re-created on its volume when it is gone), and
+ * queues scheduled backups. Everything it touches carries `pier.service-id`
+ * and its own `pier.instance`.
+ */
+export class ServiceOperator {
+  #timers: NodeJS.Timeout[] = [];
+  #listener: { unlisten(): Promise<void> } | null = null;
+  #running: Promise<void> = Promise.resolve();
+  #queued = false;
+  #stopped = true;
+
+  constructor(private readonly options: ServiceOperatorOptions) {}
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? 60_000;
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#timers.push(setInterval(() => this.kick(), this.options.pollIntervalMs ?? 2000));
+    this.#timers.push(setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs ?? 10_000));
+    try {
+      this.#listener = await this.options.sql.listen(SERVICE_OPS_CHANNEL, () => this.kick());
+    } catch (err) {
+      this.options.logger.warn({ err }, 'service operator: LISTEN failed, polling only');
+    }
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    await this.#listener?.unlisten().catch(() => {});
+    await this.#running;
+  }
+
+  /** Runs pending operations; calls coalesce behind the one running. */
+  kick(): void {
+    if (this.#stopped || this.#queued) return;
+    this.#queued = true;
+    this.#running = this.#running.then(async () => {
+      this.#queued = false;
+      await this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.#stopped) {
+      let op: OperationRow | null;
+      try {
+        op = await this.options.services.claimOperation(this.leaseMs);
+      } catch (err) {
+        this.options.logger.warn({ err: (err as Error).message }, 'service operator: cannot claim operations');
+        return;
+      }
+      if (!op) return;
+      await this.runOperation(op);
+    }
+  }
+
+  private async runOperation(op: OperationRow): Promise<void> {
+    const { services, logger } = this.options;
+    const renew = setInterval(() => void services.renewOperation(op.id, this.leaseMs).catch(() => {}), this.leaseMs / 3);
+    try {
+      const service = await services.byId(op.serviceId);
+      if (!service) return await services.finishOperation(op.id, 'the service no longer exists');
+      logger.info({ service: service.name, operation: op.kind, attempt: op.attempts }, 'service operation');
+      switch (op.kind) {
+        case 'provision':
+          await this.provision(service);
+          break;
+        case 'backup':
+          await this.backup(service, op);
+          break;
+        case 'restore':
+          await this.restore(service, op);
+          break;
+        case 'delete':
+          await this.remove(service, (op.options as { deleteData?: boolean }).deleteData === true);
+          return; // the row and its operations are gone
+      }
+      await services.finishOperation(op.id);
+    } catch (err) {
+      const message = (err as Error).message;
+      logger.warn({ operation: op.kind, serviceId: op.serviceId, err: message }, 'service operation failed');
+      await services.finishOperation(op.id, message).catch(() => {});
+      if (op.kind === 'provision') await services.setState(op.serviceId, 'failed', { lastError: message }).catch(() => {});
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  // ---- provision and keep running --------------------------------------------------------------
+
+  /** Network, volume and container; ready once it accepts an authenticated connection. Idempotent. */
+  async provision(service: ServiceRow): Promise<void> {
+    const { services } = this.options;
+    await services.setState(service.id, 'provisioning', { lastError: null });
+    const containerId = await this.startContainer(service);
+    await services.setState(service.id, 'ready', { containerId, lastError: null, readyAt: new Date() });
+  }
+
+  private async startContainer(service: ServiceRow): Promise<string> {
+    const { containers, instance } = this.options;
+    const labels = serviceLabels(service, instance);
+    await containers.ensureNetwork(serviceNetwork(service.name), labels);
+    await containers.ensureVolume(serviceVolume(service.name), labels);
+    // A container left by a crash mid-provision, or one that died: replaced, the volume keeps the data.
+    for (const old of await this.serviceContainers(service.id, 'service')) await containers.removeContainer(old.id);
+    const credentials = this.options.services.credentials(service);
+    const info = await containers.runContainer(serviceContainerSpec(service, credentials, instance));
+    try {
+      await waitReady(containers, info.id, service.type, credentials, this.options.readyTimeoutMs ?? 120_000);
+    } catch (err) {
+      const tail = await this.logTail(info.id);
+      throw new Error(`${service.type} ${service.name}: ${(err as Error).message}${tail ? `; last log lines: ${tail}` : ''}`);
+    }
+    return info.id;
+  }
+
+  private serviceContainers(serviceId: string, role: string) {
+    return this.options.containers.listContainers({
+      [LABEL_SERVICE_ID]: serviceId,
+      'pier.role': role,
+      [LABEL_INSTANCE]: this.options.instance,
+    });
+  }
+
+  private async logTail(containerId: string): Promise<string> {
+    const lines: string[] = [];
+    try {
+      for await (const entry of this.options.containers.containerLogs(containerId, { tail: 5 })) lines.push(entry.line);
+    } catch {
+      return '';
+    }
+    return lines.join(' / ');
+  }
+
+  /** Ready services whose container is gone or stopped get a new one; due scheduled backups are queued. */
+  async reconcile(): Promise<void> {
+    if (this.#stopped) return;
+    const { services, containers, logger } = this.options;
+    let rows: ServiceRow[];
+    try {
+      rows = await services.list();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'service operator: cannot list services');
+      return;
+    }
+    for (const service of rows) {
+      if (service.state === 'deleting') {
+        await this.retryDelete(service).catch(() => {});
+        continue;
+      }
+      if (service.state !== 'ready') continue;
+      try {
+        const info = service.containerId ? await containers.inspectContainer(service.containerId) : null;
+        if (info?.status !== 'running') {
+          const busy = (await services.operations(service.id, 5)).some((op) => op.state === 'pending' || op.state === 'running');
+          if (!busy) {
+            logger.warn(
+              { service: service.name, status: info?.status ?? 'gone' },
+              'service container not running: starting a new one',
+            );
+            await services.addOperation(service.id, 'provision');
+          }
+        }
+        await this.queueScheduledBackup(service);
+      } catch (err) {
+        logger.warn({ service: service.name, err: (err as Error).message }, 'service reconcile failed');
+      }
+    }
+  }
+
+  /** A delete that failed (a network still in use) is tried again. */
+  private async retryDelete(service: ServiceRow): Promise<void> {
+    const ops = await this.options.services.operations(service.id, 10);
+    if (ops.some((op) => op.state === 'pending' || op.state === 'running')) return;
+    const last = ops.find((op) => op.kind === 'delete');
+    await this.options.services.addOperation(service.id, 'delete', { options: (last?.options as object) ?? {} });
+  }
+
+  private async queueScheduledBackup(service: ServiceRow, now = new Date()): Promise<void> {
+    const schedule = parseCron(service.backupSchedule);
+    const since = (await this.options.services.lastScheduledSlot(service.id)) ?? service.readyAt ?? service.createdAt;
+    let slot: Date | null = null;
+    for (let next = nextCronTime(schedule, since), i = 0; next && next <= now && i < 10_000; i++) {
+      slot = next;
+      next = nextCronTime(schedule, next);
+    }
+    if (slot) await this.options.services.requestBackup(service.id, 'scheduled', slot);
+  }
+
+  // ---- backups ------------------------------------------------------------------------------------
+
+  private async backup(service: ServiceRow, op: OperationRow): Promise<void> {
+    const { services, logger } = this.options;
+    if (!op.backupId) throw new Error('backup operation without a backup');
+    const backup = await services.backup(op.backupId);
+    const verifyOnly = (op.options as { verifyOnly?: boolean }).verifyOnly === true;
+    try {
+      if (!verifyOnly) await this.dump(service, backup);
+      const fresh = await services.backup(backup.id);
+      await services.updateBackup(backup.id, { state: 'verifying' });
+      const verification = await this.verify(service, fresh);
+      await services.updateBackup(backup.id, {
+        state: verification.problems.length === 0 ? 'good' : 'failed',
+        verification: { ...(fresh.verification as object), ...verification, verifiedAt: new Date().toISOString() },
+        error: verification.problems.length === 0 ? null : verification.problems.join('; '),
+        finishedAt: new Date(),
+      });
+      logger.info({ service: service.name, backup: backup.id, problems: verification.problems.length }, 'backup verified');
+    } catch (err) {
+      await services.updateBackup(backup.id, { state: 'failed', error: (err as Error).message, finishedAt: new Date() });
+      throw err;
+    }
+    await this.prune(service);
+  }
+
+  private async dump(service: ServiceRow, backup: BackupRow): Promise<void> {
+    const { services, containers } = this.options;
+    if (!service.containerId || service.state !== 'ready')
+      throw new Error(`service ${service.name} is ${service.state}, not ready`);
+    await services.updateBackup(backup.id, { state: 'running' });
+    const credentials = services.credentials(service);
+    const path = backupPath(this.options.backupDirectory, service.name, backup.id, service.type === 'postgres' ? 'dump' : 'rdb');
+    let expected: object = {};
+    const written = await writeAtomically(path, async (out) => {
+      if (service.type === 'postgres') {
+        expected = { tables: await dumpPostgres(containers, service.containerId as string, credentials, out) };
+      } else {
+        expected = await dumpRedis(containers, service.containerId as string, credentials, out);
+      }
+    });
+    await services.updateBackup(backup.id, {
+      fileName: path.slice(this.options.backupDirectory.length + 1),
+      sizeBytes: written.sizeBytes,
+      sha256: written.sha256,
+      verification: { expected },
+    });
+  }
+
+  /** Restores the file into a throwaway container and checks what it finds; never touches the service. */
+  private async verify(service: ServiceRow, backup: BackupRow): Promise<{ problems: string[]; found?: object }> {
+    const { containers, instance } = this.options;
+    if (!backup.fileName) return { problems: ['the backup has no file'] };
+    const file = join(this.options.backupDirectory, backup.fileName);
+    if (!(await fileExists(file))) return { problems: [`the file ${backup.fileName} is missing`] };
+    const problems: string[] = [];
+    if (backup.sha256 && (await sha256Of(file)) !== backup.sha256) {
+      problems.push('the file has changed since it was written (SHA-256 differs)');
+    }
+    const credentials = this.options.services.credentials(service);
+    const spec = verifyContainerSpec(service, credentials, instance, backup.id);
+    const volume = Object.keys(spec.volumes ?? {})[0] as string;
+    await containers.ensureVolume(volume, spec.labels);
+    let containerId: string | undefined;
+    try {
+      containerId = (await containers.runContainer(spec)).id;
+      await waitReady(containers, containerId, service.type, credentials, this.options.readyTimeoutMs ?? 120_000);
+      const expected = (backup.verification as { expected?: { tables?: Record<string, number>; keys?: number } } | null)
+        ?.expected;
+      if (service.type === 'postgres') {
+        const { found, problems: mismatches } = await checkPostgresRestore(
+          containers,
+          containerId,
+          credentials,
+          file,
+          expected?.tables ?? {},
+        );
+        problems.push(...mismatches);
+        return { problems, found: { tables: found } };
+      }
+      const found = await checkRedisFile(containers, containerId, file);
+      return { problems, found };
+    } catch (err) {
+      problems.push(`restoring into a scratch ${service.type} failed: ${(err as Error).message}`);
+      return { problems };
+    } finally {
+      if (containerId) await containers.removeContainer(containerId).catch(() => {});
+      await containers.removeVolume(volume).catch(() => {});
+    }
+  }
+
+  private async prune(service: ServiceRow): Promise<void> {
+    for (const old of await this.options.services.pruneBackups(service.id, service.backupRetention)) {
+      if (old.fileName) await rm(join(this.options.backupDirectory, old.fileName), { force: true });
+    }
+  }
+
+  // ---- restore --------------------------------------------------------------------------------------
+
+  private async restore(target: ServiceRow, op: OperationRow): Promise<void> {
+    const { services, containers } = this.options;
+    if (!op.backupId) throw new Error('restore operation without a backup');
+    const backup = await services.backup(op.backupId);
+    const source = await services.byId(backup.serviceId);
+    if (backup.state !== 'good') throw new Error(`backup ${backup.id} is ${backup.state}; only verified backups are restored`);
+    if (source && source.type !== target.type) throw new Error(`a ${source.type} backup cannot be restored into ${target.type}`);
+    if (target.type === ('redis' satisfies ServiceType)) throw new Error('restoring Redis backups is not supported yet');
+    if (!target.containerId || target.state !== 'ready') throw new Error(`service ${target.name} is ${target.state}, not ready`);
+    const file = join(this.options.backupDirectory, backup.fileName as string);
+    if (!(await fileExists(file))) throw new Error(`the file ${backup.fileName} is missing`);
+    if ((await sha256Of(file)) !== backup.sha256) throw new Error('the file has changed since it was verified (SHA-256 differs)');
+    await restorePostgres(containers, target.containerId, services.credentials(target), file, true);
+  }
+
+  // ---- delete ------------------------------------------------------------------------------------
+
+  private async remove(service: ServiceRow, deleteData: boolean): Promise<void> {
+    const { containers, services } = this.options;
+    for (const role of ['service', 'backup-verify']) {
+      for (const c of await this.serviceContainers(service.id, role)) await containers.removeContainer(c.id);
+    }
+    try {
+      await containers.removeNetwork(serviceNetwork(service.name));
+    } catch (err) {
+      throw new Error(`the network is still in use (${lastLine((err as Error).message)}); will retry`);
+    }
+    if (deleteData) {
+      await containers.removeVolume(serviceVolume(service.name));
+      await rm(join(this.options.backupDirectory, service.name), { recursive: true, force: true });
+    }
+    await services.remove(service.id);
+  }
+}

@@ -1,0 +1,87 @@
+import {
+  type ContainerSpec,
+  LABEL_APP,
+  LABEL_ROLE,
+  LABEL_SERVICE,
+  LABEL_SERVICE_ID,
+  type ResourceLimits,
+  SERVICES_APP_LABEL,
+  type ServiceCredentials,
+  type ServiceType,
+  serviceContainerName,
+  serviceNetwork,
+  serviceVolume,
+} from '@pier/core';
+import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
+
+const MiB = 1024 * 1024;
+export const SERVICE_LIMITS: ResourceLimits = { memoryBytes: 1024 * MiB, nanoCpus: 1_000_000_000, pids: 1024 };
+/** Throwaway containers that check a backup: smaller, and gone within minutes. */
+export const VERIFY_LIMITS: ResourceLimits = { memoryBytes: 512 * MiB, nanoCpus: 1_000_000_000, pids: 512 };
+
+/** Where each image keeps its data. */
+export const DATA_DIRECTORY: Record<ServiceType, string> = { postgres: '/var/lib/postgresql/data', redis: '/data' };
+
+export interface ServiceIdentity {
+  id: string;
+  name: string;
+  type: ServiceType;
+  image: string;
+}
+
+export function serviceLabels(service: ServiceIdentity, instance: string, role = 'service'): Record<string, string> {
+  return {
+    [LABEL_APP]: SERVICES_APP_LABEL,
+    [LABEL_ROLE]: role,
+    [LABEL_SERVICE]: service.name,
+    [LABEL_SERVICE_ID]: service.id,
+    [LABEL_INSTANCE]: instance,
+  };
+}
+
+/** Environment and command that make the image start with these credentials (a fresh data directory is initialised with them). */
+function startup(type: ServiceType, credentials: ServiceCredentials): Pick<ContainerSpec, 'env' | 'command'> {
+  if (type === 'postgres') {
+    return {
+      env: { POSTGRES_USER: credentials.user, POSTGRES_PASSWORD: credentials.password, POSTGRES_DB: credentials.database },
+    };
+  }
+  return { env: {}, command: ['redis-server', '--requirepass', credentials.password, '--appendonly', 'yes'] };
+}
+
+/**
+ * The service's container: its own network only (apps join that network when
+ * linked), its named volume, nothing published on the host.
+ */
+export function serviceContainerSpec(service: ServiceIdentity, credentials: ServiceCredentials, instance: string): ContainerSpec {
+  return {
+    name: serviceContainerName(service.name),
+    image: service.image,
+    ...startup(service.type, credentials),
+    labels: serviceLabels(service, instance),
+    containerPort: null,
+    networks: [serviceNetwork(service.name)],
+    limits: SERVICE_LIMITS,
+    volumes: { [serviceVolume(service.name)]: DATA_DIRECTORY[service.type] },
+  };
+}
+
+/** A container that restores a backup to check it: no network at all, its own volume, removed afterwards. */
+export function verifyContainerSpec(
+  service: ServiceIdentity,
+  credentials: ServiceCredentials,
+  instance: string,
+  backupId: string,
+): ContainerSpec {
+  const name = `pier-verify-${backupId.slice(0, 8)}-${Date.now().toString(36)}`;
+  return {
+    name,
+    image: service.image,
+    ...startup(service.type, credentials),
+    labels: serviceLabels(service, instance, 'backup-verify'),
+    containerPort: null,
+    networks: ['none'],
+    limits: VERIFY_LIMITS,
+    volumes: { [name]: DATA_DIRECTORY[service.type] },
+  };
+}
