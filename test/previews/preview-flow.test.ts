@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LABEL_APP, LABEL_ENV, LABEL_RELEASE, LABEL_ROLE } from '@pier/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE } from '../../apps/worker/src/deploy/replica-spec.ts';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
@@ -71,7 +73,7 @@ afterAll(async () => {
   await worker?.stop();
   if (worker) {
     await removeAppFromDocker(worker.docker, app);
-    for (const env of ['pr-7', 'pr-8']) await worker.docker.removeNetwork(`pier-${app}-${env}`).catch(() => {});
+    for (const env of ['pr-7', 'pr-8', 'pr-99']) await worker.docker.removeNetwork(`pier-${app}-${env}`).catch(() => {});
   }
   await api?.close();
   repo?.remove();
@@ -210,4 +212,31 @@ describe('a pull request from a fork', () => {
     expect(closed.json().closedPreviews).toEqual([{ app, environment: 'pr-8' }]);
     await expect.poll(() => dockerObjectsOf('pr-8'), { timeout: 30_000, interval: 500 }).toEqual({ containers: 0, networks: 0 });
   }, 180_000);
+});
+
+describe('crash safety', () => {
+  it('a stopped container of a deleted environment, its network still there, is removed with the network', async () => {
+    // What a worker that crashed between stopping a closed preview's container and removing its network leaves.
+    const env = 'pr-99';
+    const network = `pier-${app}-${env}`;
+    await worker.docker.ensureNetwork(network, { [LABEL_APP]: app, [LABEL_ENV]: env });
+    await worker.docker.runContainer({
+      name: `pier-${app}-${env}-v1-crashed`,
+      // Without a command node reads a script from stdin, finds none and exits: a stopped container.
+      image: 'pier-local/node',
+      env: {},
+      labels: {
+        [LABEL_APP]: app,
+        [LABEL_ENV]: env,
+        [LABEL_ENVIRONMENT_ID]: randomUUID(),
+        [LABEL_RELEASE]: randomUUID(),
+        [LABEL_ROLE]: 'web',
+        [LABEL_INSTANCE]: worker.prefix,
+      },
+      containerPort: null,
+      networks: [network],
+      limits: { memoryBytes: 64 * 1024 * 1024, nanoCpus: 500_000_000, pids: 64 },
+    });
+    await expect.poll(() => dockerObjectsOf(env), { timeout: 30_000, interval: 500 }).toEqual({ containers: 0, networks: 0 });
+  }, 60_000);
 });

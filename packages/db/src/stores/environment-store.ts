@@ -87,11 +87,15 @@ export class EnvironmentStore {
     if ((PROTECTED_ENVIRONMENTS as readonly string[]).includes(name)) {
       throw new ConflictError(`environment ${name} cannot be deleted; delete the app instead`);
     }
-    const deleted = await this.db
-      .delete(environments)
-      .where(and(eq(environments.appId, appId), eq(environments.name, name)))
-      .returning({ id: environments.id });
-    if (deleted.length === 0) throw new NotFoundError(`environment ${name} not found`);
+    await this.db.transaction(async (tx) => {
+      const [deleted] = await tx
+        .delete(environments)
+        .where(and(eq(environments.appId, appId), eq(environments.name, name)))
+        .returning({ id: environments.id });
+      if (!deleted) throw new NotFoundError(`environment ${name} not found`);
+      // Its replicas went with it: the proxy drops the route now rather than at its next full reload.
+      await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${deleted.id})`);
+    });
   }
 }
 
