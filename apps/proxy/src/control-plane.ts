@@ -1,25 +1,61 @@
 import type { ProxyConfig } from '@pier/config';
-import type { RouteSource } from '@pier/core';
-import { connectDatabase, PostgresRouteSource, ReplicaStore } from '@pier/db';
+import { type RouteSource, SecretBox } from '@pier/core';
+import {
+  CERTIFICATES_CHANNEL,
+  CertificateStore,
+  connectDatabase,
+  PostgresChallengeResponses,
+  PostgresRouteSource,
+  ReplicaStore,
+} from '@pier/db';
 import type { Logger } from '@pier/log';
+import type { ChallengeLookup } from './acme-challenge-responder.ts';
+import type { CertificateSource } from './tls-certificate-feed.ts';
 
 export interface ControlPlaneLink {
   routeSource: RouteSource;
+  /** Certificates to serve (keys opened with PIER_SECRET_KEY), with change notifications. */
+  certificateSource: CertificateSource;
+  /** Key authorizations of ACME HTTP-01 challenges, published by the worker. */
+  challengeLookup: ChallengeLookup;
   /** Health as the proxy sees it, recorded on the replica so the reconciler replaces what stays unhealthy. */
   onUpstreamHealth: (upstreamId: string, healthy: boolean) => void;
   close(): Promise<void>;
 }
 
 /**
- * The proxy's link to Postgres: routes (query + LISTEN/NOTIFY) and health
- * reports. The connection is lazy, so the proxy starts from its snapshot
- * while Postgres is down and picks the table up when it returns.
+ * The proxy's link to Postgres: routes and certificates (query +
+ * LISTEN/NOTIFY), challenge answers and health reports. The connection is
+ * lazy, so the proxy starts from its snapshot while Postgres is down and
+ * picks the tables up when it returns.
  */
 export function connectControlPlane(config: ProxyConfig, logger: Logger): ControlPlaneLink {
   const database = connectDatabase(config.DATABASE_URL, { max: 3, applicationName: 'pier-proxy' });
   const replicas = new ReplicaStore(database.db);
+  const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
+  const certificates = new CertificateStore(database.db, box);
+  const challenges = new PostgresChallengeResponses(database.db);
   return {
     routeSource: new PostgresRouteSource(database.db, database.sql, config.PIER_BASE_DOMAIN),
+    certificateSource: {
+      load: () => certificates.serving(),
+      subscribe: (onChange) => {
+        let listener: { unlisten(): Promise<void> } | null = null;
+        let closed = false;
+        database.sql
+          .listen(CERTIFICATES_CHANNEL, () => onChange(), onChange)
+          .then((l) => {
+            if (closed) void l.unlisten();
+            else listener = l;
+          })
+          .catch(() => {}); // the periodic full reload covers a lost listener
+        return () => {
+          closed = true;
+          void listener?.unlisten().catch(() => {});
+        };
+      },
+    },
+    challengeLookup: (token, hostname) => challenges.answer(token, hostname),
     onUpstreamHealth: (upstreamId, healthy) => {
       replicas.reportHealth(upstreamId, healthy).catch((err: Error) => {
         logger.warn({ err: err.message, upstreamId, healthy }, 'could not report upstream health');

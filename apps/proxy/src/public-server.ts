@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { EdgeProxy } from '@pier/proxy';
 
 /** Client-side limits of the public listeners. */
@@ -11,15 +12,35 @@ const CLIENT_LIMITS = {
   requestTimeout: 300_000,
 };
 
+export interface PublicServerOptions {
+  /** TLS settings (certificates through SNI): an HTTPS listener instead of plain HTTP. */
+  tls?: HttpsOptions;
+  /**
+   * Runs before the edge proxy on every request; returns true when it has
+   * answered (an ACME challenge, a redirect to HTTPS) and false to let the
+   * proxy route the request (it may set response headers first).
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
 /**
- * A public HTTP listener serving the edge proxy. The HTTPS listener (TLS with
- * ACME certificates, its own issue) attaches the same EdgeProxy to an
- * `https.Server`; the proxy reads the scheme from the socket.
+ * A public listener serving the edge proxy: plain HTTP, or HTTPS with `tls`;
+ * the proxy reads the scheme from the socket.
  */
-export function createPublicServer(edge: EdgeProxy): Server {
-  const server = createServer(CLIENT_LIMITS);
-  edge.attach(server);
+export function createPublicServer(edge: EdgeProxy, options: PublicServerOptions = {}): Server {
+  const server: Server = options.tls ? createHttpsServer({ ...CLIENT_LIMITS, ...options.tls }) : createServer(CLIENT_LIMITS);
+  const { intercept } = options;
+  if (intercept) {
+    server.on('request', (req, res) => {
+      if (!intercept(req, res)) edge.handleRequest(req, res);
+    });
+    server.on('upgrade', edge.handleUpgrade);
+  } else {
+    edge.attach(server);
+  }
   // A malformed request or a reset while reading one: answer 400 if possible, never throw.
+  // A failed TLS handshake (a scanner, an old client): nothing to answer.
+  server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();

@@ -12,9 +12,14 @@ import {
   RouteTable,
   UndiciForwarder,
 } from '@pier/proxy';
+import { AcmeChallengeResponder, type ChallengeLookup } from './acme-challenge-responder.ts';
 import { createAdminServer } from './admin-server.ts';
 import { connectControlPlane } from './control-plane.ts';
+import { addHsts, httpsLocation, redirect } from './https-redirect.ts';
 import { closeGracefully, createPublicServer } from './public-server.ts';
+import { CertificateFeed, type CertificateSource } from './tls-certificate-feed.ts';
+import { CertificateBook } from './tls-certificates.ts';
+import { createFallbackCertificate } from './tls-fallback.ts';
 
 /** In-flight requests get this long to finish on shutdown (below onShutdownSignal's 30 s). */
 const DRAIN_TIMEOUT_MS = 20_000;
@@ -29,11 +34,17 @@ export interface ProxyDeps {
   forwarder?: Forwarder;
   /** Upstream health changes, for the control plane (the reconciler restarts what stays unhealthy). */
   onUpstreamHealth?: (upstreamId: string, healthy: boolean, detail: HealthCheckResult) => void;
+  /** Certificates to serve; Postgres when absent (none with an injected routeSource). */
+  certificateSource?: CertificateSource;
+  /** ACME HTTP-01 answers; Postgres when absent (none with an injected routeSource). */
+  challengeLookup?: ChallengeLookup;
 }
 
 /**
- * The edge proxy process: the public HTTP listener, the route feed, active
- * health checks, and the loopback admin endpoint (`/health`, `/metrics`).
+ * The edge proxy process: the public HTTP and HTTPS listeners, the route and
+ * certificate feeds, active health checks, and the loopback admin endpoint
+ * (`/health`, `/metrics`). Plain HTTP answers ACME challenges first, then
+ * redirects hostnames that have a valid certificate to HTTPS.
  */
 export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<void> {
   const logger = createLogger({ name: 'proxy', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
@@ -55,26 +66,48 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
     },
   });
   const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics, log: logger });
-  const publicHttp = createPublicServer(edge);
-  // HTTPS (PIER_HTTPS_PORT) attaches here: an https.Server with SNI certificates, `edge.attach(server)`,
-  // and this listener then only answers ACME challenges and redirects to HTTPS.
+  const book = new CertificateBook(await createFallbackCertificate());
+  const certificateSource = deps.certificateSource ?? controlPlane?.certificateSource;
+  const certificates = certificateSource ? new CertificateFeed({ source: certificateSource, book, log: logger }) : null;
+  const challenges = new AcmeChallengeResponder(deps.challengeLookup ?? controlPlane?.challengeLookup ?? noChallenges);
+  const publicHttp = createPublicServer(edge, {
+    intercept: (req, res) => {
+      if (challenges.handle(req, res)) return true;
+      const location = httpsLocation(req, table, book, config.PIER_HTTPS_PORT);
+      if (location) redirect(res, location);
+      return location !== null;
+    },
+  });
+  const publicHttps = createPublicServer(edge, {
+    tls: { SNICallback: book.sniCallback, secureContext: book.contextFor(undefined) },
+    intercept: (req, res) => {
+      addHsts(req, res, table);
+      return false;
+    },
+  });
   const admin = createAdminServer({ metrics, poller, feed });
 
   onShutdownSignal(logger, async () => {
-    await closeGracefully(publicHttp, edge, DRAIN_TIMEOUT_MS);
-    await Promise.all([feed.stop(), poller.stop(), forwarder.close(), close(admin)]);
+    await Promise.all([
+      closeGracefully(publicHttp, edge, DRAIN_TIMEOUT_MS),
+      closeGracefully(publicHttps, edge, DRAIN_TIMEOUT_MS),
+    ]);
+    await Promise.all([feed.stop(), certificates?.stop(), poller.stop(), forwarder.close(), close(admin)]);
     await controlPlane?.close();
   });
 
-  const routes = await feed.start();
+  const [routes] = await Promise.all([feed.start(), certificates?.start()]);
   poller.start();
   await Promise.all([
-    listen(publicHttp, config.PIER_HTTP_PORT, '0.0.0.0', logger, 'http'),
+    listen(publicHttp, config.PIER_HTTP_PORT, config.PIER_PROXY_HOST, logger, 'http'),
+    listen(publicHttps, config.PIER_HTTPS_PORT, config.PIER_PROXY_HOST, logger, 'https'),
     listen(admin, config.PIER_PROXY_ADMIN_PORT, '127.0.0.1', logger, 'admin'),
   ]).catch((err) => exitOnStartupError('proxy', err));
   logger.info(
     {
       httpPort: config.PIER_HTTP_PORT,
+      httpsPort: config.PIER_HTTPS_PORT,
+      certificates: book.size,
       adminPort: config.PIER_PROXY_ADMIN_PORT,
       routes: routes.routes,
       routesFrom: routes.origin,
@@ -93,6 +126,9 @@ function listen(server: Server, port: number, host: string, logger: Logger, name
     });
   });
 }
+
+/** Without a control plane there are no challenges to answer. */
+const noChallenges: ChallengeLookup = async () => null;
 
 function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));

@@ -6,6 +6,7 @@ import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
+import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
 import { sweepStaleCheckouts } from './stale-checkouts.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
 
@@ -55,6 +56,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     buildConcurrency: config.PIER_BUILD_CONCURRENCY,
     lockDurationMs: config.PIER_BUILD_LOCK_MS,
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,
+    certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });
 
   onShutdownSignal(logger, async () => {

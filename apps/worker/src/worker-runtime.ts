@@ -5,6 +5,7 @@ import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
 import type postgres from 'postgres';
 import { type BuildSettings, runBuildJob } from './build-job.ts';
+import { CertificateRenewer, type CertificateRenewerOptions } from './certificates/certificate-renewer.ts';
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
@@ -34,6 +35,8 @@ export interface WorkerRuntimeOptions {
   reconcileIntervalMs?: number;
   /** Passed to the reconcile planner (tests shorten the backoff). */
   reconcilePlan?: ConstructorParameters<typeof Reconciler>[0]['plan'];
+  /** The certificate loop (ACME orders and renewals); absent: this worker orders no certificates. */
+  certificates?: Omit<CertificateRenewerOptions, 'logger' | 'sql'>;
 }
 
 export interface WorkerRuntime {
@@ -42,6 +45,7 @@ export interface WorkerRuntime {
   builds: Worker;
   deploys: Worker;
   reconciler: Reconciler;
+  certificates: CertificateRenewer | null;
   stop(): Promise<void>;
 }
 
@@ -113,13 +117,19 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   });
   await relay.start();
   reconciler.start();
+  const certificates = options.certificates
+    ? new CertificateRenewer({ ...options.certificates, logger, sql: options.sql })
+    : null;
+  certificates?.start();
   return {
     queue,
     relay,
     builds,
     deploys,
     reconciler,
+    certificates,
     stop: async () => {
+      await certificates?.stop();
       await reconciler.stop();
       await relay.stop();
       await Promise.all([builds.close(), deploys.close()]);

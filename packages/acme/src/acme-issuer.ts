@@ -124,7 +124,8 @@ export class AcmeIssuer implements CertificateIssuer {
   /** The order once the CA has taken in every authorization (ready), or a failure. */
   async #settled(client: acme.Client, hostname: string, order: Order): Promise<Order> {
     try {
-      return await client.waitForValidStatus(order);
+      // acme-client returns the CA's body, which has no URL of its own.
+      return { ...(await client.waitForValidStatus(order)), url: order.url };
     } catch (err) {
       const current = await client.getOrder(order);
       if (current.status === 'invalid') throw new AuthorizationFailedError(hostname, errorText(err));

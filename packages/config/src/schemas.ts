@@ -48,6 +48,28 @@ export const apiConfigSchema = z.object({
   PIER_DOCKER_SOCKET: dockerSocket,
 });
 
+/** Certificates (the worker orders them; the proxy serves them). */
+const acme = {
+  /** RFC 8555 directory of the CA: Let's Encrypt production by default; its staging directory, or any ACME CA. */
+  PIER_ACME_DIRECTORY_URL: z
+    .string()
+    .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https:// URL')
+    .default('https://acme-v02.api.letsencrypt.org/directory'),
+  /**
+   * Contact of the ACME account (the CA's expiry notices). When set, the
+   * generated <app>.<base domain> hostnames get certificates too, not only custom domains.
+   */
+  PIER_ACME_EMAIL: z.email('must be an e-mail address').optional(),
+  /** PEM file of extra CA roots trusted for the HTTPS connection to the ACME directory only (a private or test CA). */
+  PIER_ACME_CA_BUNDLE: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** How often the worker looks for certificates to order or renew (it also wakes when a domain is added). */
+  PIER_ACME_CHECK_INTERVAL_MS: durationMs(60_000).refine((ms) => ms >= 100, 'must be at least 100'),
+  /** A worker ordering a certificate holds it this long (renewed while it works); a dead worker's order is taken over after it. */
+  PIER_ACME_LEASE_MS: durationMs(120_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
+  /** First delay after a failed authorization; it doubles per failure, and at most 5 failures per hostname per hour are risked. */
+  PIER_ACME_RETRY_MS: durationMs(60_000).refine((ms) => ms >= 100, 'must be at least 100'),
+};
+
 export const workerConfigSchema = z.object({
   ...common,
   /** Base image of generated Node.js Dockerfiles. */
@@ -95,6 +117,7 @@ export const workerConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
     .default('pier'),
+  ...acme,
 });
 
 export const proxyConfigSchema = z.object({
@@ -107,6 +130,8 @@ export const proxyConfigSchema = z.object({
   PIER_PROXY_ADMIN_PORT: port(9090),
   /** Last-known-good route table on disk, so the proxy starts and serves while Postgres is down. */
   PIER_PROXY_SNAPSHOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/proxy-routes.json'),
+  /** Interface of the public HTTP and HTTPS listeners: every interface by default; 127.0.0.1 behind another balancer or in tests. */
+  PIER_PROXY_HOST: listenHost.default('0.0.0.0'),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { AcmeIssuer, configureAcmeTransport } from '@pier/acme';
+import type { WorkerConfig } from '@pier/config';
+import type { SecretBox } from '@pier/core';
+import { CertificateStore, type Db, PostgresAcmeAccountStore, PostgresChallengeResponses } from '@pier/db';
+import type { Logger } from '@pier/log';
+import type { CertificateRenewerOptions } from './certificate-renewer.ts';
+
+/** The certificate loop's dependencies from the worker's configuration: the ACME CA, its account, the stores. */
+export async function certificateLoopFromConfig(
+  config: WorkerConfig,
+  db: Db,
+  box: SecretBox,
+  logger: Logger,
+): Promise<Omit<CertificateRenewerOptions, 'logger' | 'sql'>> {
+  const extraCaPem = config.PIER_ACME_CA_BUNDLE ? await readFile(config.PIER_ACME_CA_BUNDLE, 'utf8') : undefined;
+  configureAcmeTransport({ extraCaPem });
+  const certificates = new CertificateStore(db, box);
+  const challenges = new PostgresChallengeResponses(db);
+  const email = config.PIER_ACME_EMAIL ?? null;
+  const issuer = new AcmeIssuer({
+    directoryUrl: config.PIER_ACME_DIRECTORY_URL,
+    email,
+    accounts: new PostgresAcmeAccountStore(db, box),
+    challenges,
+    log: logger,
+  });
+  return {
+    certificates,
+    challenges,
+    issuer,
+    wanted: () => certificates.wantedHostnames(config.PIER_BASE_DOMAIN, email !== null),
+    intervalMs: config.PIER_ACME_CHECK_INTERVAL_MS,
+    leaseMs: config.PIER_ACME_LEASE_MS,
+    retryMs: config.PIER_ACME_RETRY_MS,
+  };
+}

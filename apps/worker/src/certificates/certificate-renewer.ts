@@ -1,0 +1,153 @@
+import { AuthorizationFailedError, afterFailedAuthorization, type CertificateIssuer, renewalTime } from '@pier/core';
+import { type CertificateRow, type CertificateStore, type PostgresChallengeResponses, ROUTES_CHANNEL } from '@pier/db';
+import type { Logger } from '@pier/log';
+import type postgres from 'postgres';
+
+export interface CertificateRenewerOptions {
+  certificates: CertificateStore;
+  challenges: Pick<PostgresChallengeResponses, 'sweepExpired'>;
+  issuer: CertificateIssuer;
+  /** Hostnames that need certificates now (custom domains, and generated ones when configured). */
+  wanted: () => Promise<string[]>;
+  /** For LISTEN: a domain added wakes the renewer at once. */
+  sql?: postgres.Sql;
+  logger: Logger;
+  /** How often due certificates are looked for. */
+  intervalMs: number;
+  /** How long a claimed certificate is held; renewed every third of it while its order runs. */
+  leaseMs: number;
+  /** First delay after a failed authorization (doubles per failure); also the delay after other errors. */
+  retryMs: number;
+  /** Orders running at once in this worker. */
+  concurrency?: number;
+}
+
+/**
+ * The certificate loop of the worker: keeps a certificate record per wanted
+ * hostname, and orders (or renews) those that are due, each under a lease so
+ * that no two workers order the same hostname. A renewed certificate replaces
+ * the old one only once issued; a failure keeps the old one and backs off.
+ */
+export class CertificateRenewer {
+  readonly #options: CertificateRenewerOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #wake: NodeJS.Timeout | undefined;
+  #pass: Promise<void> = Promise.resolve();
+  #again = false;
+  #running = false;
+  #stopped = false;
+  #unlisten: (() => Promise<void>) | undefined;
+
+  constructor(options: CertificateRenewerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.kick();
+    this.#timer = setInterval(() => this.kick(), this.#options.intervalMs);
+    this.#options.sql
+      ?.listen(ROUTES_CHANNEL, () => this.#soon())
+      .then((listener) => {
+        if (this.#stopped) void listener.unlisten();
+        else this.#unlisten = () => listener.unlisten();
+      })
+      .catch((err: Error) => this.#options.logger.warn({ err: err.message }, 'certificate renewer cannot LISTEN; polling only'));
+  }
+
+  /**
+   * Stops looking for work and waits for the running orders. An order that
+   * outlives the process is resumed later from its recorded URL.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#wake);
+    await this.#unlisten?.().catch(() => {});
+    await this.#pass;
+  }
+
+  /** Runs a pass now, or right after the one running. */
+  kick(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    this.#pass = this.#passes().finally(() => {
+      this.#running = false;
+    });
+  }
+
+  /** Several notifications in a burst (a domain added in one transaction, then a deploy) make one pass. */
+  #soon(): void {
+    if (this.#wake || this.#stopped) return;
+    this.#wake = setTimeout(() => {
+      this.#wake = undefined;
+      this.kick();
+    }, 100);
+  }
+
+  async #passes(): Promise<void> {
+    do {
+      this.#again = false;
+      await this.runOnce().catch((err: unknown) => this.#options.logger.warn({ err }, 'certificate pass failed'));
+    } while (this.#again && !this.#stopped);
+  }
+
+  /** One pass: track the wanted hostnames, then order every due certificate this worker can claim. */
+  async runOnce(): Promise<void> {
+    const { certificates, logger } = this.#options;
+    const removed = await certificates.track(await this.#options.wanted());
+    if (removed.length > 0) logger.info({ hostnames: removed }, 'certificates no longer needed were removed');
+    await this.#options.challenges.sweepExpired();
+    const concurrency = this.#options.concurrency ?? 4;
+    while (!this.#stopped) {
+      const claimed = await certificates.claimDue(this.#options.leaseMs, concurrency);
+      if (claimed.length === 0) return;
+      await Promise.all(claimed.map((row) => this.#order(row)));
+    }
+  }
+
+  async #order(row: CertificateRow): Promise<void> {
+    const { certificates, issuer, logger, leaseMs } = this.#options;
+    const { hostname } = row;
+    const heartbeat = setInterval(() => {
+      certificates
+        .extendLease(hostname, leaseMs)
+        .catch((err: Error) => logger.warn({ err: err.message, hostname }, 'lease not renewed'));
+    }, leaseMs / 3);
+    try {
+      const issued = await issuer.issue(hostname, {
+        pendingOrderUrl: row.orderUrl,
+        orderPlaced: (orderUrl) => certificates.recordOrder(hostname, orderUrl),
+      });
+      const renewAt = renewalTime(issued.notBefore, issued.notAfter);
+      await certificates.recordIssued(hostname, issued, renewAt);
+      logger.info({ hostname, notAfter: issued.notAfter, renewAt, renewal: row.certificatePem !== null }, 'certificate issued');
+    } catch (err) {
+      await this.#failed(row, err).catch((e: unknown) => logger.error({ err: e, hostname }, 'could not record a failed order'));
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #failed(row: CertificateRow, err: unknown): Promise<void> {
+    const { certificates, logger, retryMs } = this.#options;
+    const now = new Date();
+    const error = err instanceof Error ? err.message : String(err);
+    const context = { hostname: row.hostname, err: error, keepsCertificate: row.certificatePem !== null };
+    if (err instanceof AuthorizationFailedError) {
+      const backoff = afterFailedAuthorization(row.failureTimes, now, retryMs);
+      await certificates.recordFailure(row.hostname, { error, keepOrder: false, ...backoff });
+      logger.warn(
+        { ...context, failures: backoff.failureTimes.length, nextAttemptAt: backoff.nextAttemptAt },
+        'authorization failed',
+      );
+      return;
+    }
+    const nextAttemptAt = new Date(now.getTime() + retryMs);
+    await certificates.recordFailure(row.hostname, { error, keepOrder: true, nextAttemptAt });
+    logger.warn({ ...context, nextAttemptAt }, 'certificate order failed; it resumes later');
+  }
+}
