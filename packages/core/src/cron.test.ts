@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, nextCronTime, parseCron } from './cron.ts';
+import { cronProblem, latestDueSlot, nextCronTime, parseCron } from './cron.ts';
 
 const next = (expr: string, after: string) => nextCronTime(parseCron(expr), new Date(after))?.toISOString();
 
@@ -37,5 +37,15 @@ describe('cron', () => {
 
   it('a date that never comes gives null', () => {
     expect(nextCronTime(parseCron('0 0 31 2 *'), new Date('2026-01-01T00:00:00Z'))).toBeNull();
+  });
+});
+
+describe('latestDueSlot', () => {
+  const daily = parseCron('0 3 * * *');
+  it('is null before the first slot, the slot once it passed, and only the newest after a long pause', () => {
+    const since = new Date('2026-01-01T03:00:00Z');
+    expect(latestDueSlot(daily, since, new Date('2026-01-02T02:59:59Z'))).toBeNull();
+    expect(latestDueSlot(daily, since, new Date('2026-01-02T03:00:00Z'))?.toISOString()).toBe('2026-01-02T03:00:00.000Z');
+    expect(latestDueSlot(daily, since, new Date('2026-01-09T12:00:00Z'))?.toISOString()).toBe('2026-01-09T03:00:00.000Z');
   });
 });

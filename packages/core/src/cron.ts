@@ -107,3 +107,16 @@ function dayMatches(schedule: CronSchedule, t: Date): boolean {
   const dow = schedule.weekdays.has(t.getUTCDay());
   return schedule.dayOr ? dom || dow : dom && dow;
 }
+
+/**
+ * The newest slot of `schedule` after `since` and not after `now`, or null:
+ * a scheduler that was down for several slots runs one backup, not a burst.
+ */
+export function latestDueSlot(schedule: CronSchedule, since: Date, now: Date): Date | null {
+  let slot: Date | null = null;
+  for (let next = nextCronTime(schedule, since), i = 0; next && next <= now && i < 100_000; i++) {
+    slot = next;
+    next = nextCronTime(schedule, next);
+  }
+  return slot;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   type ContainerOperations,
   LABEL_SERVICE_ID,
-  nextCronTime,
+  latestDueSlot,
   parseCron,
   type ServiceType,
   serviceNetwork,
@@ -225,11 +225,7 @@ export class ServiceOperator {
   private async queueScheduledBackup(service: ServiceRow, now = new Date()): Promise<void> {
     const schedule = parseCron(service.backupSchedule);
     const since = (await this.options.services.lastScheduledSlot(service.id)) ?? service.readyAt ?? service.createdAt;
-    let slot: Date | null = null;
-    for (let next = nextCronTime(schedule, since), i = 0; next && next <= now && i < 10_000; i++) {
-      slot = next;
-      next = nextCronTime(schedule, next);
-    }
+    const slot = latestDueSlot(schedule, since, now);
     if (slot) await this.options.services.requestBackup(service.id, 'scheduled', slot);
   }
 
