@@ -19,6 +19,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   try {
     await assertMigrated(database.sql);
     await mkdir(config.PIER_WORK_DIR, { recursive: true, mode: 0o700 });
+    await mkdir(config.PIER_BACKUP_DIR, { recursive: true, mode: 0o700 });
     // Checkouts of builds killed with their worker: older than any build could run.
     const swept = await sweepStaleCheckouts(config.PIER_WORK_DIR, config.PIER_BUILD_TIMEOUT_MS + 10 * 60_000);
     if (swept.length > 0) logger.info({ swept }, 'removed stale build checkouts');
@@ -53,6 +54,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     workerConnection,
     queuePrefix: config.PIER_QUEUE_PREFIX,
     instance: config.PIER_INSTANCE,
+    backupDirectory: config.PIER_BACKUP_DIR,
     buildConcurrency: config.PIER_BUILD_CONCURRENCY,
     lockDurationMs: config.PIER_BUILD_LOCK_MS,
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,

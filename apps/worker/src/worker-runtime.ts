@@ -9,9 +9,13 @@ import { CertificateRenewer, type CertificateRenewerOptions } from './certificat
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
 
 export interface WorkerRuntimeOptions {
-  stores: Pick<Stores, 'apps' | 'environments' | 'environmentHealth' | 'variables' | 'deployments' | 'releases' | 'replicas'>;
+  stores: Pick<
+    Stores,
+    'apps' | 'environments' | 'environmentHealth' | 'variables' | 'deployments' | 'releases' | 'replicas' | 'services'
+  >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
   runtime: ContainerRuntime;
@@ -33,6 +37,10 @@ export interface WorkerRuntimeOptions {
   stalledIntervalMs?: number;
   /** How often the reconciler compares Docker with Postgres. */
   reconcileIntervalMs?: number;
+  /** Backup files of managed services are written here (PIER_BACKUP_DIR). */
+  backupDirectory: string;
+  /** Timings of the managed-service loop (tests shorten them). */
+  serviceTimings?: Pick<ServiceOperatorOptions, 'pollIntervalMs' | 'reconcileIntervalMs' | 'leaseMs' | 'readyTimeoutMs'>;
   /** Passed to the reconcile planner (tests shorten the backoff). */
   reconcilePlan?: ConstructorParameters<typeof Reconciler>[0]['plan'];
   /** The certificate loop (ACME orders and renewals); absent: this worker orders no certificates. */
@@ -45,6 +53,7 @@ export interface WorkerRuntime {
   builds: Worker;
   deploys: Worker;
   reconciler: Reconciler;
+  serviceOperator: ServiceOperator;
   certificates: CertificateRenewer | null;
   stop(): Promise<void>;
 }
@@ -115,8 +124,18 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     intervalMs: options.reconcileIntervalMs,
     plan: options.reconcilePlan,
   });
+  const serviceOperator = new ServiceOperator({
+    services: stores.services,
+    containers: options.containers,
+    sql: options.sql,
+    logger,
+    instance: options.instance,
+    backupDirectory: options.backupDirectory,
+    ...options.serviceTimings,
+  });
   await relay.start();
   reconciler.start();
+  await serviceOperator.start();
   const certificates = options.certificates
     ? new CertificateRenewer({ ...options.certificates, logger, sql: options.sql })
     : null;
@@ -127,9 +146,11 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     builds,
     deploys,
     reconciler,
+    serviceOperator,
     certificates,
     stop: async () => {
       await certificates?.stop();
+      await serviceOperator.stop();
       await reconciler.stop();
       await relay.stop();
       await Promise.all([builds.close(), deploys.close()]);

@@ -44,6 +44,10 @@ export const apiConfigSchema = z.object({
   PIER_API_PORT: port(4000),
   /** Bootstrap admin token: the first credential, used to create scoped API tokens. */
   PIER_ADMIN_TOKEN: bearerSecret,
+  /** Image of managed Postgres services; `POST /services` with a version uses that tag of this image. */
+  PIER_IMAGE_POSTGRES: imageName('postgres:15-bookworm'),
+  /** Image of managed Redis services. */
+  PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
   /** Docker Engine socket; the API only reads container logs through it. */
   PIER_DOCKER_SOCKET: dockerSocket,
 });
@@ -86,6 +90,8 @@ export const workerConfigSchema = z.object({
   PIER_DOCKER_SOCKET: dockerSocket,
   /** Checkouts are made (and removed) here during builds. */
   PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
+  /** Backups of managed services (pg_dump files, Redis RDB copies) are kept here, one directory per service. */
+  PIER_BACKUP_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/backups'),
   /** Builds running at once on this worker; builds are CPU- and memory-heavy. */
   PIER_BUILD_CONCURRENCY: positiveInt(1),
   /** A build is stopped and fails after this long. */
