@@ -8,7 +8,7 @@ import {
   type VariableStore,
 } from '@pier/db';
 import type { PreviewCloseDecision, PreviewDecision } from '@pier/github';
-import { onPreviewClosing } from './previews-hooks.ts';
+import { onPreviewClosing, type PreviewHookInput } from './previews-hooks.ts';
 
 /** A same-repository preview starts with this environment's variables and health check. */
 export const PREVIEW_TEMPLATE_ENVIRONMENT = 'staging';
@@ -69,4 +69,46 @@ export function closePreview(
   decision: PreviewCloseDecision,
 ): Promise<EnvironmentRow | null> {
   return deletePreviewEnvironment(tx, app.id, decision.pullRequest, (environment) => onPreviewClosing(tx, { app, environment }));
+}
+
+/** The previews one delivery asks for, gathered before its transaction. */
+export interface PreviewWork {
+  previews: { app: AppRow; decision: PreviewDecision }[];
+  closes: { app: AppRow; decision: PreviewCloseDecision }[];
+}
+
+export type PreviewName = { app: string; environment: string };
+
+/** What applying them did. */
+export interface PreviewChanges {
+  queued: { deployment: NewDeployment; name: PreviewName }[];
+  /** New preview environments, for `onPreviewCreated` once the transaction has committed. */
+  created: PreviewHookInput[];
+  closed: PreviewName[];
+  /** Why a preview was not built or closed, per app. */
+  reasons: string[];
+}
+
+/** In the delivery's transaction: builds and closes every preview of `work`. */
+export async function applyPreviews(
+  tx: DeliveryTransaction,
+  variables: VariableStore,
+  work: PreviewWork,
+): Promise<PreviewChanges> {
+  const changes: PreviewChanges = { queued: [], created: [], closed: [], reasons: [] };
+  for (const { app, decision } of work.previews) {
+    const build = await preparePreviewBuild(tx, variables, app, decision);
+    if (build.kind === 'refused') {
+      changes.reasons.push(`${app.name}: ${build.reason}`);
+      continue;
+    }
+    changes.queued.push({ deployment: build.deployment, name: { app: app.name, environment: build.environment.name } });
+    if (build.created) changes.created.push({ app, environment: build.environment });
+  }
+  for (const { app, decision } of work.closes) {
+    const environment = await closePreview(tx, app, decision);
+    if (environment) changes.closed.push({ app: app.name, environment: environment.name });
+    else changes.reasons.push(`${app.name}: pull request #${decision.pullRequest} has no preview to remove`);
+  }
+  return changes;
 }

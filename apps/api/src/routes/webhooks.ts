@@ -4,8 +4,6 @@ import {
   DELIVERY_HEADER,
   type DeployDecision,
   EVENT_HEADER,
-  type PreviewCloseDecision,
-  type PreviewDecision,
   type RouteDecision,
   repositoryFullName,
   routeEvent,
@@ -16,8 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
-import { closePreview, preparePreviewBuild, previewRefusal } from '../previews.ts';
-import { onPreviewCreated, type PreviewHookInput } from '../previews-hooks.ts';
+import { applyPreviews, type PreviewChanges, type PreviewName, type PreviewWork, previewRefusal } from '../previews.ts';
+import { onPreviewCreated } from '../previews-hooks.ts';
 
 /** GitHub sends up to 25 MB; a larger body is refused before it is read in full. */
 export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
@@ -113,14 +111,10 @@ interface Delivery {
   apps: AppRow[];
 }
 
-type Named = { app: string; environment: string };
-
 /** What one delivery asks of its apps, gathered before its transaction. */
-interface DeliveryPlan {
+interface DeliveryPlan extends PreviewWork {
   toQueue: NewDeployment[];
-  previews: { app: AppRow; decision: PreviewDecision }[];
-  closes: { app: AppRow; decision: PreviewCloseDecision }[];
-  names: Map<string, Named>;
+  names: Map<string, PreviewName>;
   reasons: string[];
   ping: boolean;
 }
@@ -131,41 +125,28 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
     const environments = await deps.environments.list(app.id);
     addDecision(plan, app, routeEvent(delivery.event, delivery.payload, environments));
   }
-  const created: PreviewHookInput[] = [];
-  const closed: Named[] = [];
+  let previews: PreviewChanges | undefined;
+  // Runs in the delivery's transaction, only on its first arrival.
   const prepare = async (tx: DeliveryTransaction) => {
-    const queued: NewDeployment[] = [];
-    for (const { app, decision } of plan.previews) {
-      const build = await preparePreviewBuild(tx, deps.variables, app, decision);
-      if (build.kind === 'refused') {
-        plan.reasons.push(`${app.name}: ${build.reason}`);
-        continue;
-      }
-      plan.names.set(build.environment.id, { app: app.name, environment: build.environment.name });
-      queued.push(build.deployment);
-      if (build.created) created.push({ app, environment: build.environment });
-    }
-    for (const { app, decision } of plan.closes) {
-      const environment = await closePreview(tx, app, decision);
-      if (environment) closed.push({ app: app.name, environment: environment.name });
-      else plan.reasons.push(`${app.name}: pull request #${decision.pullRequest} has no preview to remove`);
-    }
-    return queued;
+    previews = await applyPreviews(tx, deps.variables, plan);
+    plan.reasons.push(...previews.reasons);
+    for (const { deployment, name } of previews.queued) plan.names.set(deployment.environmentId, name);
+    return previews.queued.map((q) => q.deployment);
   };
+  const respond = (queued: DeploymentRow[]) => {
+    if (plan.ping) return { ok: true, event: 'ping' };
+    const closed = previews?.closed ?? [];
+    return {
+      deployments: queued.map((d) => ({ id: d.id, ...plan.names.get(d.environmentId) })),
+      ...(closed.length > 0 ? { closedPreviews: closed } : {}),
+      ...(queued.length === 0 && closed.length === 0 ? { ignored: plan.reasons.join('; ') || 'nothing to deploy' } : {}),
+    };
+  };
+  const { deliveryId, event } = delivery;
   const statusCode = plan.ping ? 200 : 202;
-  const respond = (queued: DeploymentRow[]) =>
-    plan.ping
-      ? { ok: true, event: 'ping' }
-      : {
-          deployments: queued.map((d) => ({ id: d.id, ...plan.names.get(d.environmentId) })),
-          ...(closed.length > 0 ? { closedPreviews: closed } : {}),
-          ...(queued.length === 0 && closed.length === 0 ? { ignored: plan.reasons.join('; ') || 'nothing to deploy' } : {}),
-        };
-  const answer = await deps.deliveries.record(
-    { deliveryId: delivery.deliveryId, event: delivery.event, appId: delivery.apps[0]?.id ?? null, statusCode, respond, prepare },
-    plan.toQueue,
-  );
-  for (const preview of created) {
+  const appId = delivery.apps[0]?.id ?? null;
+  const answer = await deps.deliveries.record({ deliveryId, event, appId, statusCode, respond, prepare }, plan.toQueue);
+  for (const preview of previews?.created ?? []) {
     await onPreviewCreated(deps, preview).catch((err: unknown) =>
       deps.logger.error({ err, app: preview.app.name, environment: preview.environment.name }, 'preview hook failed'),
     );
