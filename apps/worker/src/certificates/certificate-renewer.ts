@@ -65,6 +65,8 @@ export class CertificateRenewer {
     clearTimeout(this.#wake);
     await this.#unlisten?.().catch(() => {});
     await this.#pass;
+    // Stopped loops can still be driven by hand (`runOnce`).
+    this.#stopped = false;
   }
 
   /** Runs a pass now, or right after the one running. */
