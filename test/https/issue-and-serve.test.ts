@@ -95,7 +95,7 @@ describe('certificates from Pebble, served by the proxy', () => {
       expect(renewIn / lifetime).toBeGreaterThan(0.6);
       expect(renewIn / lifetime).toBeLessThan(0.71);
     }
-    expect(pebble.orders()).toBe(2);
+    expect(await pebble.settledOrders()).toBe(2);
     const account = await api.database.sql`select key_ciphertext, account_url from acme_accounts`;
     expect(account).toHaveLength(1);
     expect(account[0]?.key_ciphertext).not.toContain('PRIVATE KEY');

@@ -96,6 +96,19 @@ export class Pebble {
     return this.#log.split('\n').filter((line) => /Added order ".*" to the db/.test(line)).length;
   }
 
+  /** The order count once Pebble's log (which lags its answers a little) has been quiet for 300 ms. */
+  async settledOrders(): Promise<number> {
+    let count = this.orders();
+    for (let quietSince = Date.now(); Date.now() - quietSince < 300; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (this.orders() !== count) {
+        count = this.orders();
+        quietSince = Date.now();
+      }
+    }
+    return count;
+  }
+
   /** Makes `hostname` resolve to `address` for Pebble's validations (an unanswerable challenge: nobody listens there). */
   async pointDns(hostname: string, address: string): Promise<void> {
     const res = await fetch(`${this.dnsManagementUrl}/add-a`, {

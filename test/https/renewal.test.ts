@@ -103,11 +103,11 @@ describe('renewal', () => {
     await pebble.pointDns(HOST, '127.0.0.2');
     const before = await loop.certificates.get(HOST);
     await api.database.sql`update certificates set next_attempt_at = now() where hostname = ${HOST}`;
-    const ordersBefore = pebble.orders();
+    const ordersBefore = await pebble.settledOrders();
 
     await loop.renewer.runOnce();
     const after = await loop.certificates.get(HOST);
-    expect(pebble.orders()).toBe(ordersBefore + 1);
+    expect(await pebble.settledOrders()).toBe(ordersBefore + 1);
     expect(after?.state).toBe('issued');
     expect(after?.certificatePem).toBe(before?.certificatePem);
     expect(after?.lastError).toMatch(/authorization of api\.renew\.example failed/);
@@ -120,7 +120,7 @@ describe('renewal', () => {
     // Backing off: more passes place no new order, and the old certificate is still served.
     await loop.renewer.runOnce();
     await loop.renewer.runOnce();
-    expect(pebble.orders()).toBe(ordersBefore + 1);
+    expect(await pebble.settledOrders()).toBe(ordersBefore + 1);
     const answer = await httpsGet(proxy.httpsPort, HOST, '/', root);
     expect(answer.status).toBe(200);
     expect(answer.peer.serialNumber).toBe(serialOf(before?.certificatePem));
