@@ -300,13 +300,21 @@ describe('managed Postgres and Redis, linked and injected', () => {
     expect(refused.statusCode).toBe(409);
   }, 240_000);
 
-  it('a Redis backup is an RDB copy checked by redis-check-rdb', async () => {
+  it('a Redis backup is an RDB copy checked by redis-check-rdb, and restores', async () => {
     const res = await api.request({ method: 'POST', url: `/services/${cache}/backups` });
     const backup = await waitForBackup(cache, res.json().id);
     expect(backup.error).toBeNull();
     expect(backup.state).toBe('good');
     expect(backup.file).toMatch(/\.rdb$/);
     expect(backup.verification).toMatchObject({ expected: { keys: 1 }, found: { keys: 1 } });
+
+    // Restored: Redis restarts on the backup's data, and the linked app sees it.
+    expect((await staging('/redis/set?k=greeting&v=changed')).body).toBe('OK');
+    const restore = await api.request({ method: 'POST', url: `/services/${cache}/backups/${res.json().id}/restore`, payload: {} });
+    expect(restore.statusCode).toBe(202);
+    const op = await waitForOperation(cache, restore.json().operation.id);
+    expect(op.error).toBeNull();
+    await eventuallyServes(stagingHost, '/redis/get?k=greeting', 'hello');
   }, 180_000);
 
   it('promote: production runs the same image id as staging, with production’s own variables, and cannot reach the services', async () => {

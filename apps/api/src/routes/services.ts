@@ -271,7 +271,8 @@ export function serviceRoutes(deps: ApiDeps) {
     route({
       method: 'POST',
       url: '/services/:service/backups/:backup/restore',
-      summary: 'Restore a verified backup into this service, another one of the same type, or a new one (`into`)',
+      summary:
+        'Restore a verified backup into this service, another one of the same type, or a new one (`into`); Redis restarts with it',
       tag: 'services',
       params: backupParams,
       body: restoreBody,
@@ -282,8 +283,6 @@ export function serviceRoutes(deps: ApiDeps) {
         if (backup.state !== 'good') {
           throw new ConflictError(`backup ${backup.id} is ${backup.state}; only verified (good) backups are restored`);
         }
-        if (service.type !== 'postgres')
-          throw new ValidationError('backup: restoring Redis backups is not supported yet', 'backup');
         let target = service;
         if (body.into && body.into !== service.name) {
           target = await services.get(body.into).catch(async (err: unknown) => {

@@ -32,3 +32,30 @@ export async function checkRedisFile(ops: ContainerOperations, containerId: stri
   const keys = /(\d+) keys read/.exec(output);
   return { keys: keys ? Number(keys[1]) : 0 };
 }
+
+/** The multi-part AOF manifest that makes Redis (appendonly yes) load a restored RDB file as its base. */
+const AOF_MANIFEST = 'file appendonly.aof.1.base.rdb seq 1 type b\n';
+
+/**
+ * Puts an RDB file in place of the data in a stopped service's volume, seen
+ * here through `containerId` (a helper container with the volume at /data):
+ * the file becomes the base of a fresh append-only file, so Redis loads it
+ * on its next start.
+ */
+export async function placeRedisFile(ops: ContainerOperations, containerId: string, file: string): Promise<void> {
+  const run = async (command: string[], stdin?: AsyncIterable<Uint8Array | string>) => {
+    const sink = new PassThrough();
+    sink.resume();
+    const result = await ops.exec(containerId, command, { stdin, stdout: sink, timeoutMs: 30 * 60_000 });
+    if (result.exitCode !== 0) throw new Error(`${command[0]} failed: ${lastLine(result.stderr)}`);
+  };
+  await run(['rm', '-rf', '--', '/data/appendonlydir', '/data/dump.rdb']);
+  await run(['mkdir', '-p', '/data/appendonlydir']);
+  await run(['tee', '/data/appendonlydir/appendonly.aof.1.base.rdb'], fileChunks(file));
+  await run(
+    ['tee', '/data/appendonlydir/appendonly.aof.manifest'],
+    (async function* () {
+      yield AOF_MANIFEST;
+    })(),
+  );
+}

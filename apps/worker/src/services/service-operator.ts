@@ -1,23 +1,15 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type ContainerOperations,
-  LABEL_SERVICE_ID,
-  latestDueSlot,
-  parseCron,
-  type ServiceType,
-  serviceNetwork,
-  serviceVolume,
-} from '@pier/core';
+import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, serviceNetwork, serviceVolume } from '@pier/core';
 import { type BackupRow, type OperationRow, SERVICE_OPS_CHANNEL, type ServiceRow, type ServiceStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 import { backupPath, fileExists, sha256Of, writeAtomically } from './backup-files.ts';
 import { checkPostgresRestore, dumpPostgres, restorePostgres } from './postgres-backup.ts';
-import { checkRedisFile, dumpRedis } from './redis-backup.ts';
+import { checkRedisFile, dumpRedis, placeRedisFile } from './redis-backup.ts';
 import { lastLine, waitReady } from './service-commands.ts';
-import { serviceContainerSpec, serviceLabels, verifyContainerSpec } from './service-spec.ts';
+import { DATA_DIRECTORY, serviceContainerSpec, serviceLabels, VERIFY_LIMITS, verifyContainerSpec } from './service-spec.ts';
 
 export interface ServiceOperatorOptions {
   services: ServiceStore;
@@ -36,6 +28,9 @@ export interface ServiceOperatorOptions {
   readyTimeoutMs?: number;
 }
 
+/** How long a service's container may be seen stopped before it is replaced. */
+const DOWN_GRACE_MS = 15_000;
+
 /**
  * The worker's loop for managed services: runs the durable operations
  * (provision, backup, restore, delete) one at a time, keeps each ready
@@ -49,6 +44,8 @@ export class ServiceOperator {
   #running: Promise<void> = Promise.resolve();
   #queued = false;
   #stopped = true;
+  /** When each service's container was first seen not running: replaced only if it stays so (a `docker restart` is not a death). */
+  readonly #downSince = new Map<string, number>();
 
   constructor(private readonly options: ServiceOperatorOptions) {}
 
@@ -197,13 +194,19 @@ export class ServiceOperator {
       if (service.state !== 'ready') continue;
       try {
         const info = service.containerId ? await containers.inspectContainer(service.containerId) : null;
-        if (info?.status !== 'running') {
+        if (info?.status === 'running') {
+          this.#downSince.delete(service.id);
+        } else {
+          const since = this.#downSince.get(service.id) ?? Date.now();
+          this.#downSince.set(service.id, since);
           const busy = (await services.operations(service.id, 5)).some((op) => op.state === 'pending' || op.state === 'running');
-          if (!busy) {
+          // Gone: at once. Stopped: after a grace, so that a restart in progress is left to finish.
+          if (!busy && (!info || Date.now() - since >= DOWN_GRACE_MS)) {
             logger.warn(
               { service: service.name, status: info?.status ?? 'gone' },
               'service container not running: starting a new one',
             );
+            this.#downSince.delete(service.id);
             await services.addOperation(service.id, 'provision');
           }
         }
@@ -335,19 +338,49 @@ export class ServiceOperator {
     const source = await services.byId(backup.serviceId);
     if (backup.state !== 'good') throw new Error(`backup ${backup.id} is ${backup.state}; only verified backups are restored`);
     if (source && source.type !== target.type) throw new Error(`a ${source.type} backup cannot be restored into ${target.type}`);
-    if (target.type === ('redis' satisfies ServiceType)) throw new Error('restoring Redis backups is not supported yet');
     if (!target.containerId || target.state !== 'ready') throw new Error(`service ${target.name} is ${target.state}, not ready`);
     const file = join(this.options.backupDirectory, backup.fileName as string);
     if (!(await fileExists(file))) throw new Error(`the file ${backup.fileName} is missing`);
     if ((await sha256Of(file)) !== backup.sha256) throw new Error('the file has changed since it was verified (SHA-256 differs)');
-    await restorePostgres(containers, target.containerId, services.credentials(target), file, true);
+    if (target.type === 'postgres') {
+      await restorePostgres(containers, target.containerId, services.credentials(target), file, true);
+      return;
+    }
+    await this.restoreRedis(target, file);
+  }
+
+  /** Redis: stop the service, put the RDB file in its volume as the base of a fresh AOF, start it again. */
+  private async restoreRedis(target: ServiceRow, file: string): Promise<void> {
+    const { containers, services, instance } = this.options;
+    for (const old of await this.serviceContainers(target.id, 'service')) {
+      await containers.stopContainer(old.id, 10);
+      await containers.removeContainer(old.id);
+    }
+    const helper = await containers.runContainer({
+      name: `pier-restore-${target.name}-${Date.now().toString(36)}`.slice(0, 120),
+      image: target.image,
+      env: {},
+      labels: serviceLabels(target, instance, 'restore'),
+      containerPort: null,
+      networks: ['none'],
+      limits: VERIFY_LIMITS,
+      volumes: { [serviceVolume(target.name)]: DATA_DIRECTORY.redis },
+      command: ['sleep', 'infinity'],
+    });
+    try {
+      await placeRedisFile(containers, helper.id, file);
+    } finally {
+      await containers.removeContainer(helper.id).catch(() => {});
+    }
+    const containerId = await this.startContainer(target);
+    await services.setState(target.id, 'ready', { containerId, lastError: null });
   }
 
   // ---- delete ------------------------------------------------------------------------------------
 
   private async remove(service: ServiceRow, deleteData: boolean): Promise<void> {
     const { containers, services } = this.options;
-    for (const role of ['service', 'backup-verify']) {
+    for (const role of ['service', 'backup-verify', 'restore']) {
       for (const c of await this.serviceContainers(service.id, role)) await containers.removeContainer(c.id);
     }
     try {
