@@ -58,12 +58,19 @@ export interface ProxyProcess {
   proc: RunningProcess;
   httpPort: number;
   httpsPort: number;
-  stop(): Promise<void>;
+  /** Holds the route and certificate snapshots; kept by `stop({ keepSnapshots: true })`. */
+  snapshotDir: string;
+  stop(options?: { keepSnapshots?: boolean }): Promise<void>;
 }
 
 /** The real proxy process (apps/proxy/src/main.ts) on loopback, reading routes and certificates from `databaseUrl`. */
-export async function startProxy(databaseUrl: string, secretKey: Buffer, httpPort: number): Promise<ProxyProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'pier-https-proxy-'));
+export async function startProxy(
+  databaseUrl: string,
+  secretKey: Buffer,
+  httpPort: number,
+  snapshotDir?: string,
+): Promise<ProxyProcess> {
+  const dir = snapshotDir ?? (await mkdtemp(join(tmpdir(), 'pier-https-proxy-')));
   const [httpsPort, adminPort] = [await freePort(), await freePort()];
   const proc = startScript('apps/proxy/src/main.ts', {
     DATABASE_URL: databaseUrl,
@@ -85,12 +92,13 @@ export async function startProxy(databaseUrl: string, secretKey: Buffer, httpPor
     proc,
     httpPort,
     httpsPort,
-    stop: async () => {
+    snapshotDir: dir,
+    stop: async (options = {}) => {
       if (proc.child.exitCode === null && proc.child.signalCode === null) {
         signalGroup(proc, 'SIGTERM');
         await exitWithin(proc, 15_000).catch(() => signalGroup(proc, 'SIGKILL'));
       }
-      await rm(dir, { recursive: true, force: true });
+      if (!options.keepSnapshots) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { freePort } from '../support/processes.ts';
@@ -137,5 +139,17 @@ describe('certificates from Pebble, served by the proxy', () => {
     expect(res.json().domains).toEqual([
       expect.objectContaining({ hostname: CUSTOM, certificate: expect.objectContaining({ state: 'issued', valid: true }) }),
     ]);
+  });
+
+  it('a proxy restarted while Postgres is down serves HTTPS from its snapshots, keys still sealed on disk', async () => {
+    const { httpPort, snapshotDir } = proxy;
+    await proxy.stop({ keepSnapshots: true });
+    const files = await readdir(snapshotDir);
+    const certificates = await readFile(join(snapshotDir, files.find((f) => f.endsWith('.certificates.json')) ?? 'none'), 'utf8');
+    expect(certificates).toContain(CUSTOM);
+    expect(certificates).not.toContain('PRIVATE KEY');
+    proxy = await startProxy('postgres://nobody:nothing@127.0.0.1:1/none', secretKey, httpPort, snapshotDir);
+    const answer = await httpsGet(proxy.httpsPort, CUSTOM, '/offline', root);
+    expect(answer).toMatchObject({ status: 200, body: 'hello https /offline' });
   });
 });

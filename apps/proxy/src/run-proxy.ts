@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { exitOnStartupError, onShutdownSignal, type ProxyConfig } from '@pier/config';
-import type { RouteSource } from '@pier/core';
+import { type RouteSource, SecretBox } from '@pier/core';
 import { createLogger, type Logger } from '@pier/log';
 import {
   EdgeProxy,
@@ -18,6 +18,7 @@ import { connectControlPlane } from './control-plane.ts';
 import { addHsts, httpsLocation, redirect } from './https-redirect.ts';
 import { closeGracefully, createPublicServer } from './public-server.ts';
 import { CertificateFeed, type CertificateSource } from './tls-certificate-feed.ts';
+import { CertificateSnapshot, certificateSnapshotPath } from './tls-certificate-snapshot.ts';
 import { CertificateBook } from './tls-certificates.ts';
 import { createFallbackCertificate } from './tls-fallback.ts';
 
@@ -68,7 +69,11 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
   const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics, log: logger });
   const book = new CertificateBook(await createFallbackCertificate());
   const certificateSource = deps.certificateSource ?? controlPlane?.certificateSource;
-  const certificates = certificateSource ? new CertificateFeed({ source: certificateSource, book, log: logger }) : null;
+  const snapshot = new CertificateSnapshot(
+    certificateSnapshotPath(config.PIER_PROXY_SNAPSHOT),
+    new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS),
+  );
+  const certificates = certificateSource ? new CertificateFeed({ source: certificateSource, book, snapshot, log: logger }) : null;
   const challenges = new AcmeChallengeResponder(deps.challengeLookup ?? controlPlane?.challengeLookup ?? noChallenges);
   const publicHttp = createPublicServer(edge, {
     intercept: (req, res) => {

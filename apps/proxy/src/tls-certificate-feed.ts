@@ -1,4 +1,5 @@
 import type { Logger } from '@pier/log';
+import type { CertificateSnapshot } from './tls-certificate-snapshot.ts';
 import type { CertificateBook, LoadedCertificate } from './tls-certificates.ts';
 
 /** Where the proxy's certificates come from (Postgres: query + LISTEN/NOTIFY). */
@@ -11,6 +12,8 @@ export interface CertificateSource {
 export interface CertificateFeedOptions {
   source: CertificateSource;
   book: CertificateBook;
+  /** Last-known-good certificates on disk: saved after each load, served when the first load fails. */
+  snapshot?: CertificateSnapshot;
   log: Logger;
   /** Notifications within this window cause one reload. */
   debounceMs?: number;
@@ -23,7 +26,8 @@ export interface CertificateFeedOptions {
 /**
  * Keeps the CertificateBook current: loads every certificate at start, again
  * shortly after each change notification, and in full every minute. A
- * failed load keeps the certificates being served.
+ * failed load keeps the certificates being served; when the first load
+ * fails, the snapshot's certificates are served until Postgres answers.
  */
 export class CertificateFeed {
   readonly #options: CertificateFeedOptions;
@@ -33,6 +37,8 @@ export class CertificateFeed {
   #again = false;
   #stopped = true;
   #lastError: string | undefined;
+  #savedJson: string | undefined;
+  #loadedOnce = false;
 
   constructor(options: CertificateFeedOptions) {
     this.#options = options;
@@ -46,6 +52,7 @@ export class CertificateFeed {
       else this.#schedule(this.#options.debounceMs ?? 100);
     });
     await this.reload();
+    if (!this.#loadedOnce) await this.#loadSnapshot();
   }
 
   async stop(): Promise<void> {
@@ -78,6 +85,8 @@ export class CertificateFeed {
     try {
       const { certificates, unreadable } = await source.load();
       if (this.#stopped) return true;
+      this.#loadedOnce = true;
+      void this.#save(certificates);
       const { changed, invalid } = book.replace(certificates);
       if (changed.length > 0) log.info({ hostnames: changed, total: book.size }, 'certificates loaded');
       if (invalid.length + unreadable.length > 0) {
@@ -90,6 +99,34 @@ export class CertificateFeed {
       if (text !== this.#lastError) log.warn({ err: text }, 'cannot load certificates; keeping those being served');
       this.#lastError = text;
       return false;
+    }
+  }
+
+  async #loadSnapshot(): Promise<void> {
+    const { snapshot, book, log } = this.#options;
+    if (!snapshot) return;
+    try {
+      const certificates = await snapshot.load();
+      if (this.#loadedOnce) return;
+      book.replace(certificates);
+      log.info({ path: snapshot.path, certificates: certificates.length }, 'serving certificates from the snapshot');
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err), path: snapshot.path }, 'no usable certificate snapshot');
+    }
+  }
+
+  async #save(certificates: LoadedCertificate[]): Promise<void> {
+    const { snapshot, log } = this.#options;
+    const json = JSON.stringify(certificates.map((c) => [c.hostname, c.certificatePem]));
+    if (!snapshot || json === this.#savedJson) return;
+    try {
+      await snapshot.save(certificates);
+      this.#savedJson = json;
+    } catch (err) {
+      log.warn(
+        { err: err instanceof Error ? err.message : String(err), path: snapshot.path },
+        'cannot save the certificate snapshot',
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { AcmeIssuer, configureAcmeTransport } from '@pier/acme';
-import type { WorkerConfig } from '@pier/config';
+import { exitOnStartupError, type WorkerConfig } from '@pier/config';
 import type { SecretBox } from '@pier/core';
 import { CertificateStore, type Db, PostgresAcmeAccountStore, PostgresChallengeResponses } from '@pier/db';
 import type { Logger } from '@pier/log';
@@ -13,7 +13,12 @@ export async function certificateLoopFromConfig(
   box: SecretBox,
   logger: Logger,
 ): Promise<Omit<CertificateRenewerOptions, 'logger' | 'sql'>> {
-  const extraCaPem = config.PIER_ACME_CA_BUNDLE ? await readFile(config.PIER_ACME_CA_BUNDLE, 'utf8') : undefined;
+  const bundle = config.PIER_ACME_CA_BUNDLE;
+  const extraCaPem = bundle
+    ? await readFile(bundle, 'utf8').catch((err: Error) =>
+        exitOnStartupError('worker', new Error(`PIER_ACME_CA_BUNDLE: cannot read ${bundle}: ${err.message}`)),
+      )
+    : undefined;
   configureAcmeTransport({ extraCaPem });
   const certificates = new CertificateStore(db, box);
   const challenges = new PostgresChallengeResponses(db);

@@ -1,4 +1,4 @@
-import type { IssuedCertificate, SecretBox } from '@pier/core';
+import { hostnamesFor, type IssuedCertificate, type SecretBox } from '@pier/core';
 import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, certificates, domains, environments } from '../schema.ts';
@@ -49,13 +49,12 @@ export class CertificateStore {
     const custom = await this.db.select({ hostname: domains.hostname }).from(domains);
     const names = custom.map((d) => d.hostname);
     if (includeGenerated) {
-      const base = baseDomain.toLowerCase().replace(/\.$/, '');
       const deployed = await this.db
         .select({ app: apps.name, env: environments.name })
         .from(environments)
         .innerJoin(apps, eq(apps.id, environments.appId))
         .where(isNotNull(environments.desiredReleaseId));
-      for (const { app, env } of deployed) names.push(env === 'production' ? `${app}.${base}` : `${app}-${env}.${base}`);
+      for (const { app, env } of deployed) names.push(...hostnamesFor(app, env, baseDomain));
     }
     return [...new Set(names)].sort();
   }
