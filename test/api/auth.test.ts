@@ -36,6 +36,24 @@ beforeAll(async () => {
   const revoked = (await api.request({ method: 'POST', url: '/tokens', payload: { name: 'revoked' } })).json();
   await api.request({ method: 'DELETE', url: `/tokens/${revoked.id}` });
   revokedToken = revoked.token;
+  expect(
+    (await api.request({ method: 'POST', url: '/services', payload: { type: 'postgres', name: 'orders' } })).statusCode,
+  ).toBe(202);
+  await api.database.sql`update managed_services set state = 'ready' where name = 'orders'`;
+  const link = await api.request({
+    method: 'POST',
+    url: '/apps/web/environments/production/links',
+    payload: { service: 'orders' },
+  });
+  expect(link.statusCode).toBe(201);
+  const backup = await api.request({ method: 'POST', url: '/services/orders/backups' });
+  expect(backup.statusCode).toBe(202);
+  const domain = await api.request({
+    method: 'POST',
+    url: '/apps/web/environments/production/domains',
+    payload: { hostname: 'www.example.com' },
+  });
+  expect(domain.statusCode).toBe(201);
 
   // Real values, so that a route is refused for the token and not for a bad path.
   const pathValues: Record<string, string> = {
@@ -44,6 +62,9 @@ beforeAll(async () => {
     '{key}': 'KEY',
     '/tokens/{id}': live.id,
     '/deployments/{id}': deployment.json().id,
+    '{service}': 'orders',
+    '{backup}': backup.json().id,
+    '{hostname}': 'www.example.com',
   };
   document = (await api.request({ method: 'GET', url: '/openapi.json', token: null })).json();
   operations = Object.entries(document.paths).flatMap(([path, methods]) =>

@@ -310,7 +310,11 @@ describe('managed Postgres and Redis, linked and injected', () => {
 
     // Restored: Redis restarts on the backup's data, and the linked app sees it.
     expect((await staging('/redis/set?k=greeting&v=changed')).body).toBe('OK');
-    const restore = await api.request({ method: 'POST', url: `/services/${cache}/backups/${res.json().id}/restore`, payload: {} });
+    const restore = await api.request({
+      method: 'POST',
+      url: `/services/${cache}/backups/${res.json().id}/restore`,
+      payload: {},
+    });
     expect(restore.statusCode).toBe(202);
     const op = await waitForOperation(cache, restore.json().operation.id);
     expect(op.error).toBeNull();

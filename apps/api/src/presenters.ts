@@ -11,6 +11,7 @@ export function presentApp(app: AppRow) {
     dockerfilePath: app.dockerfilePath,
     previewsEnabled: app.previewsEnabled,
     forkPreviews: app.forkPreviews,
+    previewDatabase: app.previewDatabase,
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -49,6 +50,7 @@ export const appResponse = z.object({
   dockerfilePath: z.string(),
   previewsEnabled: z.boolean().describe('pull requests get a pr-<number> preview environment'),
   forkPreviews: z.boolean().describe('pull requests from forks are previewed too, without the app’s variables'),
+  previewDatabase: z.boolean().describe('each preview gets a fresh managed Postgres of its own'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

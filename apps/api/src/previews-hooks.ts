@@ -1,4 +1,5 @@
-import type { AppRow, DeliveryTransaction, EnvironmentRow } from '@pier/db';
+import { serviceImage } from '@pier/core';
+import { type AppRow, type DeliveryTransaction, type EnvironmentRow, scheduleOwnedServiceDeletion } from '@pier/db';
 import type { ApiDeps } from './deps.ts';
 
 /** A preview environment and its app, as the hooks see them. */
@@ -9,22 +10,39 @@ export interface PreviewHookInput {
 
 /**
  * Runs once a new preview environment is committed, its first build already queued (never for a redelivery).
- * This is where "a preview gets its own fresh Postgres when `apps.preview_database` is on" plugs in: create a
- * managed Postgres owned by the environment (`managed_services.owner_environment_id`) and link it, which
- * redeploys the preview. Errors are logged by the caller, never answered to GitHub: the delivery is recorded.
- * Not crash-safe on its own: a crash between the commit and this call leaves the preview without a database.
+ * With `apps.preview_database` on, the preview gets a fresh managed Postgres of its own
+ * (`managed_services.owner_environment_id`), linked while it is still being made: the first deployment waits
+ * until it is ready. Errors are logged by the caller, never answered to GitHub: the delivery is recorded.
+ * A crash between the commit and this call leaves that preview without a database (its app still deploys).
  */
 export async function onPreviewCreated(deps: ApiDeps, preview: PreviewHookInput): Promise<void> {
   if (!preview.app.previewDatabase) return;
+  const { image, version } = serviceImage('postgres', deps.serviceImages.postgres);
+  const service = await deps.services.create({
+    name: previewDatabaseName(preview.app.name, preview.environment.name),
+    type: 'postgres',
+    version,
+    image,
+    ownerEnvironmentId: preview.environment.id,
+  });
+  // Linked while it is still being made: the preview's first deployment waits until it is ready.
+  await deps.services.link(preview.environment.id, service.id, { allowProvisioning: true });
   deps.logger.info(
-    { app: preview.app.name, environment: preview.environment.name },
-    'this app asks for a database per preview; managed services are not wired to previews yet',
+    { app: preview.app.name, environment: preview.environment.name, service: service.name },
+    'preview database created',
   );
+}
+
+/** `pr-12-shop`: a valid service name (at most 63 characters, no trailing dash), unique per app and pull request. */
+export function previewDatabaseName(app: string, environment: string): string {
+  return `${environment}-${app}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /**
  * Runs in the closing delivery's transaction just before the preview's row is deleted (afterwards its owned
- * services' `owner_environment_id` is null). This is where a preview's own database is scheduled for deletion,
- * in `tx`, so that the close and the clean-up commit together.
+ * services' `owner_environment_id` is null): its own database is scheduled for deletion, data included, in `tx`,
+ * so that the close and the clean-up commit together.
  */
-export async function onPreviewClosing(_tx: DeliveryTransaction, _preview: PreviewHookInput): Promise<void> {}
+export async function onPreviewClosing(tx: DeliveryTransaction, preview: PreviewHookInput): Promise<void> {
+  await scheduleOwnedServiceDeletion(tx, preview.environment.id);
+}

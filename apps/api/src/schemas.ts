@@ -58,6 +58,10 @@ export const updateAppBody = z
     dockerfilePath: repoPath.optional(),
     previewsEnabled: z.boolean().optional().describe('pull requests get a pr-<number> preview environment'),
     forkPreviews: z.boolean().optional().describe('pull requests from forks are previewed too, never with the app’s variables'),
+    previewDatabase: z
+      .boolean()
+      .optional()
+      .describe('each preview gets a fresh managed Postgres of its own, linked as DATABASE_URL'),
   })
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
 

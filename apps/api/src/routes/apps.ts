@@ -72,6 +72,7 @@ export function appRoutes({ apps, environments }: ApiDeps) {
           ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
           ...(body.previewsEnabled !== undefined ? { previewsEnabled: body.previewsEnabled } : {}),
           ...(body.forkPreviews !== undefined ? { forkPreviews: body.forkPreviews } : {}),
+          ...(body.previewDatabase !== undefined ? { previewDatabase: body.previewDatabase } : {}),
         };
         return presentApp(await apps.update(principal, params.app, patch));
       },

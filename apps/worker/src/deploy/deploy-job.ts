@@ -48,6 +48,13 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
     mask: createSecretMask([...(await deps.variables.valuesOfApp(app.id)), ...(await deps.services.injection(env.id)).secrets]),
   });
   try {
+    const notReady = await waitForLinkedServices(deps.services, env.id, (line) => log.write(line, 'system'));
+    if (notReady) {
+      log.write(notReady, 'system');
+      await log.close();
+      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason: notReady, finishedAt: new Date() });
+      return;
+    }
     const release = deployment.releaseId
       ? await deps.releases.get(deployment.releaseId)
       : await newRelease(deps, deployment, env);
@@ -105,4 +112,29 @@ async function newRelease(
       deadlineMs: env.healthDeadlineMs,
     },
   });
+}
+
+/** How long a deployment waits for linked services that are still being made (a preview's own database). */
+const SERVICE_WAIT_MS = 180_000;
+
+/** Waits until every linked service is ready; the reason it cannot deploy, or null. */
+async function waitForLinkedServices(
+  services: ServiceStore,
+  environmentId: string,
+  log: (line: string) => void,
+): Promise<string | null> {
+  const deadline = Date.now() + SERVICE_WAIT_MS;
+  let announced = false;
+  for (;;) {
+    const pending = (await services.links(environmentId)).filter((l) => l.service.state !== 'ready');
+    if (pending.length === 0) return null;
+    const failed = pending.find((l) => l.service.state === 'failed' || l.service.state === 'deleting');
+    if (failed)
+      return `linked service ${failed.service.name} is ${failed.service.state}${failed.service.lastError ? `: ${failed.service.lastError}` : ''}`;
+    if (Date.now() > deadline)
+      return `linked service ${pending[0]?.service.name} was not ready within ${SERVICE_WAIT_MS / 1000} s`;
+    if (!announced) log(`waiting for linked service ${pending.map((l) => l.service.name).join(', ')} to be ready`);
+    announced = true;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }

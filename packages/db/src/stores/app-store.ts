@@ -29,6 +29,8 @@ export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>> & {
   previewsEnabled?: boolean;
   /** Pull requests from forks are previewed too (without the app's variables). */
   forkPreviews?: boolean;
+  /** Each preview gets a fresh managed Postgres of its own, linked. */
+  previewDatabase?: boolean;
 };
 
 export type RepoCredentials = NonNullable<RepoAccess['credentials']>;

@@ -178,13 +178,17 @@ export class ServiceStore {
 
   // ---- links -------------------------------------------------------------------------------
 
-  /** Links a ready service to an environment; refused when a user variable has the name it would inject. */
-  async link(environmentId: string, serviceId: string): Promise<ServiceLink> {
+  /**
+   * Links a ready service to an environment; refused when a user variable has
+   * the name it would inject. `allowProvisioning` links one still being made
+   * (a preview's own database): deployments wait until it is ready.
+   */
+  async link(environmentId: string, serviceId: string, options: { allowProvisioning?: boolean } = {}): Promise<ServiceLink> {
     return this.db.transaction(async (tx) => {
       await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
       const [service] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId));
       if (!service) throw new NotFoundError('service not found');
-      if (service.state !== 'ready') {
+      if (service.state !== 'ready' && !(options.allowProvisioning && service.state === 'provisioning')) {
         throw new ConflictError(`service ${service.name} is ${service.state}; it can be linked once it is ready`);
       }
       const existing = await linksOf(tx, environmentId);
@@ -377,6 +381,21 @@ export class ServiceStore {
       .where(eq(serviceBackups.serviceId, serviceId));
     return row?.at ? new Date(row.at) : null;
   }
+}
+
+/**
+ * In the transaction that deletes an environment: its own services (a
+ * preview's database) are marked `deleting`, data included, and their
+ * removal queued, so the close and the clean-up commit together.
+ */
+export async function scheduleOwnedServiceDeletion(tx: Tx, environmentId: string): Promise<string[]> {
+  const owned = await tx
+    .update(managedServices)
+    .set({ state: 'deleting', updatedAt: new Date() })
+    .where(eq(managedServices.ownerEnvironmentId, environmentId))
+    .returning({ id: managedServices.id, name: managedServices.name });
+  for (const service of owned) await addOperation(tx, service.id, 'delete', { options: { deleteData: true } });
+  return owned.map((s) => s.name);
 }
 
 function credentialsContext(serviceId: string): string {
