@@ -58,6 +58,7 @@ export interface ProxyProcess {
   proc: RunningProcess;
   httpPort: number;
   httpsPort: number;
+  adminPort: number;
   /** Holds the route and certificate snapshots; kept by `stop({ keepSnapshots: true })`. */
   snapshotDir: string;
   stop(options?: { keepSnapshots?: boolean }): Promise<void>;
@@ -92,6 +93,7 @@ export async function startProxy(
     proc,
     httpPort,
     httpsPort,
+    adminPort,
     snapshotDir: dir,
     stop: async (options = {}) => {
       if (proc.child.exitCode === null && proc.child.signalCode === null) {

@@ -111,6 +111,8 @@ describe('certificates from Pebble, served by the proxy', () => {
     expect(['TLSv1.2', 'TLSv1.3']).toContain(answer.protocol);
     expect((await httpsGet(proxy.httpsPort, GENERATED, '/', root)).body).toBe('hello https /');
     expect(answer.headers['strict-transport-security']).toBeUndefined();
+    const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/pier_proxy_certificate_expiry_timestamp_seconds\{hostname="www\.shop\.example"\} \d+/);
   });
 
   it('redirects plain HTTP once the hostname has a certificate, but still answers challenges on HTTP', async () => {

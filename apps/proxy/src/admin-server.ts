@@ -5,6 +5,8 @@ export interface AdminServerDeps {
   metrics: ProxyMetrics;
   poller: HealthPoller;
   feed: RouteFeed;
+  /** Certificates being served: their count for /health, their expiry for /metrics. */
+  certificates?: { readonly size: number; metricLines(): string };
 }
 
 /**
@@ -12,7 +14,7 @@ export interface AdminServerDeps {
  * (process liveness plus where its routes came from) and `/metrics`
  * (Prometheus text format).
  */
-export function createAdminServer({ metrics, poller, feed }: AdminServerDeps): Server {
+export function createAdminServer({ metrics, poller, feed, certificates }: AdminServerDeps): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/health') {
@@ -25,13 +27,14 @@ export function createAdminServer({ metrics, poller, feed }: AdminServerDeps): S
           routes: { origin: status.origin, count: status.routes, loadedAt: status.loadedAt, lastError: status.lastError },
           upstreams: { total: upstreams.length, healthy: upstreams.filter((u) => u.healthy).length },
           inFlight: metrics.inFlight,
+          certificates: certificates?.size ?? 0,
         }),
       );
       return;
     }
     if (req.method === 'GET' && path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(metrics.render(upstreamHealthLines(poller.report())));
+      res.end(metrics.render(upstreamHealthLines(poller.report()) + (certificates?.metricLines() ?? '')));
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' });

@@ -90,7 +90,7 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
       return false;
     },
   });
-  const admin = createAdminServer({ metrics, poller, feed });
+  const admin = createAdminServer({ metrics, poller, feed, certificates: book });
 
   onShutdownSignal(logger, async () => {
     await Promise.all([

@@ -98,6 +98,19 @@ export class CertificateBook {
     return this.#byHost.size;
   }
 
+  /** Prometheus gauge lines: each served certificate's expiry (alert when one nears it: renewal is failing). */
+  metricLines(): string {
+    const lines = [
+      '# HELP pier_proxy_certificate_expiry_timestamp_seconds When each certificate the proxy serves expires (Unix time).',
+      '# TYPE pier_proxy_certificate_expiry_timestamp_seconds gauge',
+      ...[...this.#byHost].map(
+        ([hostname, entry]) =>
+          `pier_proxy_certificate_expiry_timestamp_seconds{hostname=${JSON.stringify(hostname)}} ${Math.floor(entry.notAfter.getTime() / 1000)}`,
+      ),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+
   /** `SNICallback` for `tls.createServer`. */
   readonly sniCallback = (servername: string, callback: (err: Error | null, ctx?: SecureContext) => void): void => {
     callback(null, this.contextFor(servername));
