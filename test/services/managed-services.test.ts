@@ -72,7 +72,7 @@ afterAll(async () => {
     await worker.docker.removeNetwork(`pier-${app}-production`).catch(() => {});
     for (const c of await worker.docker.listContainers({ 'pier.app': '@services', 'pier.instance': worker.prefix }))
       await worker.docker.removeContainer(c.id).catch(() => {});
-    for (const name of [db, cache]) {
+    for (const name of [db, cache, `${db}-copy`]) {
       await worker.docker.removeNetwork(`pier-svc-${name}`).catch(() => {});
       await worker.docker.removeVolume(`pier-svc-${name}-data`).catch(() => {});
     }
@@ -275,7 +275,23 @@ describe('managed Postgres and Redis, linked and injected', () => {
     expect(op.error).toBeNull();
     expect(op.state).toBe('done');
     expect((await staging('/pg/read')).body).toBe('first,second');
-  }, 240_000);
+
+    // Into a new service: created for it, provisioned, then restored; its own backup finds the same rows.
+    const copy = `${db}-copy`;
+    const into = await api.request({
+      method: 'POST',
+      url: `/services/${db}/backups/${res.json().id}/restore`,
+      payload: { into: copy },
+    });
+    expect(into.statusCode).toBe(202);
+    expect(into.json().service).toBe(copy);
+    const restored = await waitForOperation(copy, into.json().operation.id);
+    expect(restored.error).toBeNull();
+    const check = await api.request({ method: 'POST', url: `/services/${copy}/backups` });
+    const copied = await waitForBackup(copy, check.json().id);
+    expect(copied.verification).toMatchObject({ expected: { tables: { 'public.items': 2 } } });
+    expect((await api.request({ method: 'DELETE', url: `/services/${copy}?deleteData=true` })).statusCode).toBe(202);
+  }, 300_000);
 
   it('a corrupted backup file is reported failed by verification', async () => {
     const res = await api.request({ method: 'POST', url: `/services/${db}/backups` });

@@ -262,9 +262,10 @@ export class DeploymentStore {
     return rows.flatMap((r) => (r.imageId ? [r.imageId] : []));
   }
 
+  /** True when a cancel was asked for, or when the deployment is gone (its environment or app was deleted): nothing to build for. */
   async isCancelRequested(id: string): Promise<boolean> {
     const [row] = await this.db.select({ at: deployments.cancelRequestedAt }).from(deployments).where(eq(deployments.id, id));
-    return Boolean(row?.at);
+    return !row || Boolean(row.at);
   }
 
   async appendLogs(id: string, lines: { stream: LogLine['stream']; line: string }[]): Promise<void> {
