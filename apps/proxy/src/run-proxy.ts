@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { exitOnStartupError, onShutdownSignal, type ProxyConfig } from '@pier/config';
-import { type RouteSource, SecretBox } from '@pier/core';
+import type { RouteSource } from '@pier/core';
 import { createLogger, type Logger } from '@pier/log';
 import {
   EdgeProxy,
@@ -12,15 +12,12 @@ import {
   RouteTable,
   UndiciForwarder,
 } from '@pier/proxy';
-import { AcmeChallengeResponder, type ChallengeLookup } from './acme-challenge-responder.ts';
+import type { ChallengeLookup } from './acme-challenge-responder.ts';
 import { createAdminServer } from './admin-server.ts';
 import { connectControlPlane } from './control-plane.ts';
-import { addHsts, httpsLocation, redirect } from './https-redirect.ts';
-import { closeGracefully, createPublicServer } from './public-server.ts';
-import { CertificateFeed, type CertificateSource } from './tls-certificate-feed.ts';
-import { CertificateSnapshot, certificateSnapshotPath } from './tls-certificate-snapshot.ts';
-import { CertificateBook } from './tls-certificates.ts';
-import { createFallbackCertificate } from './tls-fallback.ts';
+import { createPublicListeners } from './public-listeners.ts';
+import { closeGracefully } from './public-server.ts';
+import type { CertificateSource } from './tls-certificate-feed.ts';
 
 /** In-flight requests get this long to finish on shutdown (below onShutdownSignal's 30 s). */
 const DRAIN_TIMEOUT_MS = 20_000;
@@ -42,10 +39,9 @@ export interface ProxyDeps {
 }
 
 /**
- * The edge proxy process: the public HTTP and HTTPS listeners, the route and
- * certificate feeds, active health checks, and the loopback admin endpoint
- * (`/health`, `/metrics`). Plain HTTP answers ACME challenges first, then
- * redirects hostnames that have a valid certificate to HTTPS.
+ * The edge proxy process: the public HTTP and HTTPS listeners
+ * (`createPublicListeners`), the route and certificate feeds, active health
+ * checks, and the loopback admin endpoint (`/health`, `/metrics`).
  */
 export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<void> {
   const logger = createLogger({ name: 'proxy', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
@@ -67,28 +63,18 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
     },
   });
   const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics, log: logger });
-  const book = new CertificateBook(await createFallbackCertificate());
-  const certificateSource = deps.certificateSource ?? controlPlane?.certificateSource;
-  const snapshot = new CertificateSnapshot(
-    certificateSnapshotPath(config.PIER_PROXY_SNAPSHOT),
-    new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS),
-  );
-  const certificates = certificateSource ? new CertificateFeed({ source: certificateSource, book, snapshot, log: logger }) : null;
-  const challenges = new AcmeChallengeResponder(deps.challengeLookup ?? controlPlane?.challengeLookup ?? noChallenges);
-  const publicHttp = createPublicServer(edge, {
-    intercept: (req, res) => {
-      if (challenges.handle(req, res)) return true;
-      const location = httpsLocation(req, table, book, config.PIER_HTTPS_PORT);
-      if (location) redirect(res, location);
-      return location !== null;
-    },
-  });
-  const publicHttps = createPublicServer(edge, {
-    tls: { SNICallback: book.sniCallback, secureContext: book.contextFor(undefined) },
-    intercept: (req, res) => {
-      addHsts(req, res, table);
-      return false;
-    },
+  const {
+    http: publicHttp,
+    https: publicHttps,
+    book,
+    certificates,
+  } = await createPublicListeners({
+    config,
+    edge,
+    table,
+    certificateSource: deps.certificateSource ?? controlPlane?.certificateSource,
+    challengeLookup: deps.challengeLookup ?? controlPlane?.challengeLookup,
+    log: logger,
   });
   const admin = createAdminServer({ metrics, poller, feed, certificates: book });
 
@@ -131,9 +117,6 @@ function listen(server: Server, port: number, host: string, logger: Logger, name
     });
   });
 }
-
-/** Without a control plane there are no challenges to answer. */
-const noChallenges: ChallengeLookup = async () => null;
 
 function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
