@@ -8,6 +8,8 @@ export interface AcmeTransportOptions {
    * directory only, on top of the system roots: a private or test CA's root.
    */
   extraCaPem?: string;
+  /** A request to the CA that has not been answered after this long fails (default 30 s). */
+  requestTimeoutMs?: number;
   /** Retries of a request that got no answer or a 5xx/429, and the delay step between them. */
   retryAttempts?: number;
   retryDelaySeconds?: number;
@@ -25,6 +27,7 @@ export function configureAcmeTransport(options: AcmeTransportOptions): void {
   if (options.extraCaPem) {
     defaults.httpsAgent = new Agent({ ca: [...rootCertificates, options.extraCaPem], keepAlive: true });
   }
+  defaults.timeout = options.requestTimeoutMs ?? 30_000;
   defaults.acmeSettings.retryMaxAttempts = options.retryAttempts ?? 3;
   defaults.acmeSettings.retryDefaultDelay = options.retryDelaySeconds ?? 2;
 }

@@ -20,6 +20,8 @@ export interface CertificateRenewerOptions {
   retryMs: number;
   /** Orders running at once in this worker. */
   concurrency?: number;
+  /** An order still running after this long is given up (and resumed later), so a hung CA never holds a lease forever. */
+  orderTimeoutMs?: number;
 }
 
 /**
@@ -120,10 +122,14 @@ export class CertificateRenewer {
         .catch((err: Error) => logger.warn({ err: err.message, hostname }, 'lease not renewed'));
     }, leaseMs / 3);
     try {
-      const issued = await issuer.issue(hostname, {
-        pendingOrderUrl: row.orderUrl,
-        orderPlaced: (orderUrl) => certificates.recordOrder(hostname, orderUrl),
-      });
+      const issued = await withTimeout(
+        issuer.issue(hostname, {
+          pendingOrderUrl: row.orderUrl,
+          orderPlaced: (orderUrl) => certificates.recordOrder(hostname, orderUrl),
+        }),
+        this.#options.orderTimeoutMs ?? 10 * 60_000,
+        `the order for ${hostname} did not finish in time`,
+      );
       const renewAt = renewalTime(issued.notBefore, issued.notAfter);
       await certificates.recordIssued(hostname, issued, renewAt);
       logger.info({ hostname, notAfter: issued.notAfter, renewAt, renewal: row.certificatePem !== null }, 'certificate issued');
@@ -152,4 +158,14 @@ export class CertificateRenewer {
     await certificates.recordFailure(row.hostname, { error, keepOrder: true, nextAttemptAt });
     logger.warn({ ...context, nextAttemptAt }, 'certificate order failed; it resumes later');
   }
+}
+
+/** `promise`, or a rejection with `message` after `ms` (the promise itself runs on, unobserved). */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  promise.catch(() => {}); // a late failure after the timeout is not an unhandled rejection
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
