@@ -1,9 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
@@ -15,9 +11,8 @@ import {
   versionedApp,
   waitForDeployment,
 } from '../support/deploy-app.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { type LoadSample, startLoad, summarize } from '../support/load-client.ts';
-import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
+import { getViaProxy, type ProxyAnswer, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
@@ -30,11 +25,10 @@ import { startTestWorker, type TestWorker } from '../support/worker.ts';
 let api: TestApi;
 let worker: TestWorker;
 let repo: TestGitRepository;
-let proxy: RunningProcess;
+let proxy: TestProxy;
 let secret: string;
 let httpPort: number;
 let adminPort: number;
-let snapshotDir: string;
 const app = `zd-${Date.now().toString(36)}`;
 const host = `${app}-staging.pier.test`;
 
@@ -54,33 +48,17 @@ beforeAll(async () => {
     deadlineMs: 20_000,
   });
 
-  snapshotDir = mkdtempSync(join(tmpdir(), 'pier-edge-'));
-  httpPort = await freePort();
-  adminPort = await freePort();
-  proxy = startScript('apps/proxy/src/main.ts', {
-    DATABASE_URL: api.database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_HTTP_PORT: String(httpPort),
-    PIER_HTTPS_PORT: String(await freePort()),
-    PIER_PROXY_ADMIN_PORT: String(adminPort),
-    PIER_PROXY_SNAPSHOT: join(snapshotDir, 'routes.json'),
-    PIER_LOG_FORMAT: 'json',
-  });
-  await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 30_000);
+  proxy = await startTestProxy(api.database.url);
+  httpPort = proxy.httpPort;
+  adminPort = proxy.adminPort;
 }, 90_000);
 
 afterAll(async () => {
-  if (proxy && proxy.child.exitCode === null && proxy.child.signalCode === null) {
-    signalGroup(proxy, 'SIGTERM');
-    await exitWithin(proxy, 30_000).catch(() => signalGroup(proxy, 'SIGKILL'));
-  }
+  await proxy?.stop();
   await worker?.stop();
   if (worker) await removeAppFromDocker(worker.docker, app);
   await api?.close();
   repo?.remove();
-  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
 }, 90_000);
 
 async function push(files: Record<string, string>, message: string): Promise<string> {
@@ -102,34 +80,8 @@ async function deployLive(files: Record<string, string>, message: string) {
   return done as { id: string; finishedAt: string };
 }
 
-interface Answer {
-  status: number;
-  body: string;
-  startedAt: number;
-  endedAt: number;
-}
-
-/** One request through the proxy (fetch cannot set Host; node:http can), on a fresh connection. */
-function viaProxy(path = '/', timeoutMs = 10_000): Promise<Answer> {
-  const startedAt = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: httpPort, path, headers: { host }, agent: false, timeout: timeoutMs },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, startedAt, endedAt: Date.now() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** One request through the proxy, on a fresh connection. */
+const viaProxy = (path = '/', timeoutMs = 10_000) => getViaProxy(httpPort, host, path, timeoutMs);
 
 /** Waits until the proxy serves `body` for the app (its route follows Postgres through LISTEN/NOTIFY). */
 async function proxyServes(body: string): Promise<void> {
@@ -155,7 +107,7 @@ function describeFailures(samples: readonly LoadSample[]): string {
 
 /** The proxy's last warning and error log lines (JSON), shortened, for failure messages. */
 function proxyWarnings(): string {
-  return proxy
+  return proxy.process
     .output()
     .split('\n')
     .filter((line) => /"level":(4|5|6)0/.test(line))
@@ -308,7 +260,7 @@ describe('zero downtime through the edge proxy process', () => {
     await proxyServes('v2');
     const id = await push(versionedApp('v3'), 'v3');
     // A slow request every two seconds from the push until v3 is live: some are in flight at the switch.
-    const slow: Promise<Answer | Error>[] = [];
+    const slow: Promise<ProxyAnswer | Error>[] = [];
     const cap = Date.now() + 150_000;
     let state = 'queued';
     let next = 0;
@@ -333,7 +285,7 @@ describe('zero downtime through the edge proxy process', () => {
     const answers = await Promise.all(slow);
     const errors = answers.filter((a): a is Error => a instanceof Error);
     expect(errors.map((e) => e.message)).toEqual([]);
-    const ok = answers as Answer[];
+    const ok = answers as ProxyAnswer[];
     for (const a of ok) expect(a.status).toBe(200);
     const acrossSwitch = ok.filter((a) => a.startedAt < switchedAt && a.endedAt > liveAt);
     console.info(

@@ -1,16 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { LABEL_APP, LABEL_ENV, LABEL_RELEASE, LABEL_ROLE } from '@pier/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE } from '../../apps/worker/src/deploy/replica-spec.ts';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
-import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
+import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 import { type PullRequestOptions, pullRequestPayload } from './pull-request-payloads.ts';
@@ -26,10 +21,8 @@ import { type PullRequestOptions, pullRequestPayload } from './pull-request-payl
 let api: TestApi;
 let worker: TestWorker;
 let repo: TestGitRepository;
-let proxy: RunningProcess;
+let proxy: TestProxy;
 let secret: string;
-let httpPort: number;
-let snapshotDir: string;
 const app = `pv-${Date.now().toString(36)}`;
 const REPO = 'acme/previews';
 const GREETING = `hello-${randomBytes(6).toString('hex')}`;
@@ -48,28 +41,11 @@ beforeAll(async () => {
   repo.commit({ 'README.md': 'previews\n' }, 'initial');
   repo.push();
 
-  snapshotDir = mkdtempSync(join(tmpdir(), 'pier-previews-'));
-  httpPort = await freePort();
-  const adminPort = await freePort();
-  proxy = startScript('apps/proxy/src/main.ts', {
-    DATABASE_URL: api.database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_HTTP_PORT: String(httpPort),
-    PIER_HTTPS_PORT: String(await freePort()),
-    PIER_PROXY_ADMIN_PORT: String(adminPort),
-    PIER_PROXY_SNAPSHOT: join(snapshotDir, 'routes.json'),
-    PIER_LOG_FORMAT: 'json',
-  });
-  await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 30_000);
+  proxy = await startTestProxy(api.database.url);
 }, 90_000);
 
 afterAll(async () => {
-  if (proxy && proxy.child.exitCode === null && proxy.child.signalCode === null) {
-    signalGroup(proxy, 'SIGTERM');
-    await exitWithin(proxy, 30_000).catch(() => signalGroup(proxy, 'SIGKILL'));
-  }
+  await proxy?.stop();
   await worker?.stop();
   if (worker) {
     await removeAppFromDocker(worker.docker, app);
@@ -77,7 +53,6 @@ afterAll(async () => {
   }
   await api?.close();
   repo?.remove();
-  if (snapshotDir) rmSync(snapshotDir, { recursive: true, force: true });
 }, 90_000);
 
 /** A tiny app answering `<version> <GREETING or ->` on `/`, 200 on `/health`. */
@@ -110,26 +85,8 @@ function pull(options: Omit<PullRequestOptions, 'repository'>) {
   return sendWebhook(api.app, { event: 'pull_request', payload: pullRequestPayload({ repository: REPO, ...options }), secret });
 }
 
-/** One request through the proxy with a Host header (fetch cannot set Host; node:http can). */
-function viaProxy(host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: httpPort, path: '/', headers: { host }, agent: false, timeout: 5000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** One request through the proxy with a Host header. */
+const viaProxy = (host: string) => getViaProxy(proxy.httpPort, host, '/', 5000);
 
 const previewHost = (env: string) => `${app}-${env}.pier.test`;
 
@@ -138,7 +95,7 @@ async function proxyAnswers(env: string, expected: { status: number; body?: stri
     .poll(
       async () => {
         const answer = await viaProxy(previewHost(env)).catch((err: Error) => ({ status: 0, body: err.message }));
-        return expected.body === undefined ? { status: answer.status } : answer;
+        return expected.body === undefined ? { status: answer.status } : { status: answer.status, body: answer.body };
       },
       { timeout: 15_000, interval: 200 },
     )

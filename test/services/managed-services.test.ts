@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
-import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
+import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { serviceApp } from '../support/service-app.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
@@ -22,8 +19,7 @@ import { startTestWorker, type TestWorker } from '../support/worker.ts';
 let api: TestApi;
 let worker: TestWorker;
 let repo: TestGitRepository;
-let proxy: RunningProcess;
-let httpPort: number;
+let proxy: TestProxy;
 let scratch: string;
 let backupDirectory: string;
 let secret: string;
@@ -45,27 +41,11 @@ beforeAll(async () => {
     replicas: 1,
     drainTimeoutMs: 500,
   });
-  httpPort = await freePort();
-  const adminPort = await freePort();
-  proxy = startScript('apps/proxy/src/main.ts', {
-    DATABASE_URL: api.database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_HTTP_PORT: String(httpPort),
-    PIER_HTTPS_PORT: String(await freePort()),
-    PIER_PROXY_ADMIN_PORT: String(adminPort),
-    PIER_PROXY_SNAPSHOT: join(scratch, 'routes.json'),
-    PIER_LOG_FORMAT: 'json',
-  });
-  await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 30_000);
+  proxy = await startTestProxy(api.database.url);
 }, 120_000);
 
 afterAll(async () => {
-  if (proxy && proxy.child.exitCode === null && proxy.child.signalCode === null) {
-    signalGroup(proxy, 'SIGTERM');
-    await exitWithin(proxy, 30_000).catch(() => signalGroup(proxy, 'SIGKILL'));
-  }
+  await proxy?.stop();
   await worker?.stop();
   if (worker) {
     await removeAppFromDocker(worker.docker, app);
@@ -82,22 +62,8 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 }, 120_000);
 
-/** GET through the proxy with a Host header; resolves with status and body. */
-function viaProxy(host: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: httpPort, path, headers: { host }, agent: false, timeout: 15_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** GET through the proxy with a Host header. */
+const viaProxy = (host: string, path: string) => getViaProxy(proxy.httpPort, host, path, 15_000);
 
 const stagingHost = `${app}-staging.pier.test`;
 const productionHost = `${app}.pier.test`;
