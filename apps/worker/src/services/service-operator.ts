@@ -28,6 +28,10 @@ export interface ServiceOperatorOptions {
   readyTimeoutMs?: number;
 }
 
+/** A database gets this long to shut down cleanly before it is killed. */
+const STOP_GRACE_SECONDS = 30;
+/** A service that was ready and then failed to come back is tried again after this long. */
+const FAILED_RETRY_MS = 60_000;
 /** How long a service's container may be seen stopped before it is replaced. */
 const DOWN_GRACE_MS = 15_000;
 
@@ -145,7 +149,10 @@ export class ServiceOperator {
     await containers.ensureNetwork(serviceNetwork(service.name), labels);
     await containers.ensureVolume(serviceVolume(service.name), labels);
     // A container left by a crash mid-provision, or one that died: replaced, the volume keeps the data.
-    for (const old of await this.serviceContainers(service.id, 'service')) await containers.removeContainer(old.id);
+    for (const old of await this.serviceContainers(service.id, 'service')) {
+      await containers.stopContainer(old.id, STOP_GRACE_SECONDS);
+      await containers.removeContainer(old.id);
+    }
     const credentials = this.options.services.credentials(service);
     const info = await containers.runContainer(serviceContainerSpec(service, credentials, instance));
     try {
@@ -191,6 +198,11 @@ export class ServiceOperator {
         await this.retryDelete(service).catch(() => {});
         continue;
       }
+      if (service.state === 'failed' && service.readyAt && Date.now() - service.updatedAt.getTime() >= FAILED_RETRY_MS) {
+        // It ran before (its data is on the volume): a failed re-creation is tried again, not given up on.
+        await this.retryProvision(service).catch(() => {});
+        continue;
+      }
       if (service.state !== 'ready') continue;
       try {
         const info = service.containerId ? await containers.inspectContainer(service.containerId) : null;
@@ -215,6 +227,13 @@ export class ServiceOperator {
         logger.warn({ service: service.name, err: (err as Error).message }, 'service reconcile failed');
       }
     }
+  }
+
+  private async retryProvision(service: ServiceRow): Promise<void> {
+    const ops = await this.options.services.operations(service.id, 5);
+    if (ops.some((op) => op.state === 'pending' || op.state === 'running')) return;
+    this.options.logger.warn({ service: service.name }, 'service failed after it had been ready: trying again');
+    await this.options.services.addOperation(service.id, 'provision');
   }
 
   /** A delete that failed (a network still in use) is tried again. */
