@@ -93,6 +93,21 @@ describe('CertificateRenewer', () => {
     expect(calls).toBe(1);
   });
 
+  it('waits twice as long after each failure in a row that is not an authorization (the CA is down)', async () => {
+    const down: CertificateIssuer = { issue: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await database.sql`update certificates set next_attempt_at = now() where hostname = 'down.example'`;
+      await renewer(['down.example'], down).runOnce();
+      const row = await certificates.get('down.example');
+      waits.push((row?.nextAttemptAt?.getTime() ?? 0) - (row?.updatedAt.getTime() ?? 0));
+      // The next attempt starts when its wait is over (as if that much time had passed).
+      await database.sql`update certificates set updated_at = updated_at - (next_attempt_at - updated_at) where hostname = 'down.example'`;
+    }
+    expect(waits.map((ms) => Math.round(ms / 1000))).toEqual([60, 120, 240]);
+    expect((await certificates.get('down.example'))?.failureTimes).toEqual([]);
+  });
+
   it('removes the records of hostnames no longer wanted', async () => {
     await renewer([], { issue: async () => Promise.reject(new Error('unused')) }).runOnce();
     expect(await database.sql`select hostname from certificates`).toEqual([]);

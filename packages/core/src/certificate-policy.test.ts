@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterFailedAuthorization, HOUR_MS, isAcmeToken, renewalTime } from './certificate-policy.ts';
+import { afterFailedAuthorization, delayAfterOtherFailure, HOUR_MS, isAcmeToken, renewalTime } from './certificate-policy.ts';
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1) + minutes * 60_000);
 
@@ -59,6 +59,18 @@ describe('afterFailedAuthorization', () => {
   it('caps a single delay at an hour', () => {
     const { nextAttemptAt } = afterFailedAuthorization([at(-3), at(-2), at(-1)], at(0), 30 * 60_000);
     expect(nextAttemptAt.getTime() - at(0).getTime()).toBe(HOUR_MS);
+  });
+});
+
+describe('delayAfterOtherFailure', () => {
+  it.each([
+    [0, 60_000],
+    [60_000, 120_000],
+    [120_000, 240_000],
+    [40 * 60_000, HOUR_MS],
+    [1_000, 60_000],
+  ])('after a wait of %d ms the next is %d ms', (previous, next) => {
+    expect(delayAfterOtherFailure(previous, 60_000)).toBe(next);
   });
 });
 

@@ -49,6 +49,17 @@ export function afterFailedAuthorization(previous: readonly Date[], now: Date, b
 }
 
 /**
+ * The delay after an attempt that failed for another reason (the CA
+ * unreachable or slow): `baseMs`, doubling while attempts keep failing
+ * (`previousDelayMs` is the wait before this attempt when the one before it
+ * failed too, else 0), at most an hour. Nothing is counted against the
+ * per-hostname limit: the CA never judged the hostname.
+ */
+export function delayAfterOtherFailure(previousDelayMs: number, baseMs: number): number {
+  return Math.min(Math.max(baseMs, previousDelayMs * 2), HOUR_MS);
+}
+
+/**
  * An ACME HTTP-01 token as the proxy accepts it: base64url (RFC 8555 §8.3
  * requires it), 16 to 128 characters. Anything else (dots, slashes, percent
  * escapes) is refused before any lookup.

@@ -1,4 +1,10 @@
-import { AuthorizationFailedError, afterFailedAuthorization, type CertificateIssuer, renewalTime } from '@pier/core';
+import {
+  AuthorizationFailedError,
+  afterFailedAuthorization,
+  type CertificateIssuer,
+  delayAfterOtherFailure,
+  renewalTime,
+} from '@pier/core';
 import { type CertificateRow, type CertificateStore, type PostgresChallengeResponses, ROUTES_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
@@ -154,7 +160,9 @@ export class CertificateRenewer {
       );
       return;
     }
-    const nextAttemptAt = new Date(now.getTime() + retryMs);
+    // The wait before this attempt, when it followed a failure too: the CA has been failing that long.
+    const previousDelay = row.lastError && row.nextAttemptAt ? row.nextAttemptAt.getTime() - row.updatedAt.getTime() : 0;
+    const nextAttemptAt = new Date(now.getTime() + delayAfterOtherFailure(previousDelay, retryMs));
     await certificates.recordFailure(row.hostname, { error, keepOrder: true, nextAttemptAt });
     logger.warn({ ...context, nextAttemptAt }, 'certificate order failed; it resumes later');
   }

@@ -104,9 +104,10 @@ export class CertificateStore {
       .orderBy(sql`${certificates.nextAttemptAt} asc nulls first`)
       .limit(limit)
       .for('update', { skipLocked: true });
+    // updated_at stays the time of the last result: the wait before this attempt is next_attempt_at - updated_at.
     return this.db
       .update(certificates)
-      .set({ lockedUntil: leaseEnd(leaseMs), updatedAt: new Date() })
+      .set({ lockedUntil: leaseEnd(leaseMs) })
       .where(inArray(certificates.hostname, due))
       .returning();
   }
@@ -121,7 +122,7 @@ export class CertificateStore {
 
   /** The order placed for `hostname`, resumed after a crash instead of placing another. */
   async recordOrder(hostname: string, orderUrl: string): Promise<void> {
-    await this.db.update(certificates).set({ orderUrl, updatedAt: new Date() }).where(eq(certificates.hostname, hostname));
+    await this.db.update(certificates).set({ orderUrl }).where(eq(certificates.hostname, hostname));
   }
 
   /** Stores a new certificate (key sealed), schedules its renewal, releases the row and tells the proxy. */
