@@ -19,7 +19,7 @@ describe('custom domains API', () => {
     const listener = await api.database.sql.listen('pier_routes', (payload) => notified.push(payload));
     const res = await add('web', '  WWW.Example.ORG. ');
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ hostname: 'www.example.org', certificate: null });
+    expect(res.json()).toMatchObject({ hostname: 'www.example.org', certificate: { state: 'pending', valid: false } });
     await expect.poll(() => notified.length).toBeGreaterThan(0);
     await listener.unlisten();
 

@@ -21,12 +21,17 @@ export class DomainStore {
     return this.db.select().from(domains).where(eq(domains.environmentId, environmentId)).orderBy(asc(domains.hostname));
   }
 
-  /** Adds `hostname` to the environment; a hostname taken by any environment is a ConflictError naming its owner. */
+  /**
+   * Adds `hostname` to the environment with a pending certificate record; a
+   * hostname taken by any environment is a ConflictError naming its owner.
+   */
   async add(environmentId: string, hostname: string): Promise<DomainRow> {
     try {
       return await this.db.transaction(async (tx) => {
         const [row] = await tx.insert(domains).values({ environmentId, hostname }).returning();
         if (!row) throw new Error('insert returned no row');
+        // Pending at once, so the domain's status says so before the worker's next pass.
+        await tx.insert(certificates).values({ hostname }).onConflictDoNothing();
         await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${`domain:${environmentId}`})`);
         return row;
       });
