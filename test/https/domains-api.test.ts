@@ -98,6 +98,8 @@ describe('custom domains API', () => {
     const url = '/apps/web/environments/production/https';
     const res = await api.request({ method: 'PATCH', url, payload: { redirect: false, hsts: true } });
     expect(res.json()).toEqual({ redirect: false, hsts: true });
+    const list = await api.request({ method: 'GET', url: domainsOf('web') });
+    expect(list.json().https).toEqual({ redirect: false, hsts: true });
     expectError(await api.request({ method: 'PATCH', url, payload: {} }), 422, 'validation_failed', 'redirect');
   });
 

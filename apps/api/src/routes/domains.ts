@@ -51,6 +51,8 @@ const domainResponse = z.object({
   dns: z.object({ addresses: z.array(z.string()), pointsHere: z.boolean().nullable(), error: z.string().optional() }).optional(),
 });
 
+const httpsResponse = z.object({ redirect: z.boolean(), hsts: z.boolean() });
+
 export function domainRoutes(deps: ApiDeps) {
   const { apps, environments, domains, certificates } = deps;
 
@@ -121,15 +123,19 @@ export function domainRoutes(deps: ApiDeps) {
     route({
       method: 'GET',
       url: '/apps/:app/environments/:env/domains',
-      summary: 'Custom domains with their certificate state and expiry; ?dns=1 also checks where each points',
+      summary:
+        'Custom domains with their certificate state and expiry, and the HTTPS settings; ?dns=1 also checks where each points',
       tag: 'domains',
       params: envParams,
       query: listQuery,
-      response: z.object({ domains: z.array(domainResponse) }),
+      response: z.object({ domains: z.array(domainResponse), https: httpsResponse }),
       handler: async ({ params, query, principal }) => {
         const { env } = await environmentOf(principal, params.app, params.env);
         const withDns = query.dns === '1' || query.dns === 'true';
-        return { domains: await present(await domains.list(env.id), withDns) };
+        return {
+          domains: await present(await domains.list(env.id), withDns),
+          https: { redirect: env.httpsRedirect, hsts: env.hsts },
+        };
       },
     }),
     route({
@@ -151,7 +157,7 @@ export function domainRoutes(deps: ApiDeps) {
       tag: 'domains',
       params: envParams,
       body: httpsBody,
-      response: z.object({ redirect: z.boolean(), hsts: z.boolean() }),
+      response: httpsResponse,
       handler: async ({ params, body, principal }) => {
         const { app, env } = await environmentOf(principal, params.app, params.env);
         await domains.setHttpsOptions(env.id, { httpsRedirect: body.redirect, hsts: body.hsts });
