@@ -248,4 +248,19 @@ describe('service operations and backups in Postgres', () => {
     const left = (await services.backups(service.id)).filter((b) => b.state === 'good').map((b) => b.fileName);
     expect(left.sort()).toEqual(['orders/3.dump', 'orders/4.dump']);
   });
+
+  it('a re-creation is queued only while the row still names the container seen gone, and only once', async () => {
+    const { services } = createStores(api.database.db, api.box);
+    await createService('redis', 'flaky');
+    const service = await services.get('flaky');
+    await api.database.sql`update service_operations set state = 'done' where service_id = ${service.id}`;
+    await api.database.sql`update managed_services set state = 'ready', container_id = 'c-new' where id = ${service.id}`;
+    // Seen with an older container (a re-creation finished meanwhile): nothing queued.
+    expect(await services.requestReprovision(service.id, 'c-old', 'ready')).toBe(false);
+    // Seen gone with the current one: queued once, however many workers saw it.
+    const queued = await Promise.all([1, 2, 3].map(() => services.requestReprovision(service.id, 'c-new', 'ready')));
+    expect(queued.filter(Boolean)).toHaveLength(1);
+    const ops = await services.operations(service.id);
+    expect(ops.filter((o) => o.state === 'pending').map((o) => o.kind)).toEqual(['provision']);
+  });
 });

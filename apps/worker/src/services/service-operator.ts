@@ -211,15 +211,16 @@ export class ServiceOperator {
         } else {
           const since = this.#downSince.get(service.id) ?? Date.now();
           this.#downSince.set(service.id, since);
-          const busy = (await services.operations(service.id, 5)).some((op) => op.state === 'pending' || op.state === 'running');
           // Gone: at once. Stopped: after a grace, so that a restart in progress is left to finish.
-          if (!busy && (!info || Date.now() - since >= DOWN_GRACE_MS)) {
-            logger.warn(
-              { service: service.name, status: info?.status ?? 'gone' },
-              'service container not running: starting a new one',
-            );
-            this.#downSince.delete(service.id);
-            await services.addOperation(service.id, 'provision');
+          if (!info || Date.now() - since >= DOWN_GRACE_MS) {
+            // Queued only if the row still names the container seen here and nothing else is under way.
+            if (await services.requestReprovision(service.id, service.containerId, 'ready')) {
+              logger.warn(
+                { service: service.name, status: info?.status ?? 'gone' },
+                'service container not running: starting a new one',
+              );
+              this.#downSince.delete(service.id);
+            }
           }
         }
         await this.queueScheduledBackup(service);
@@ -230,10 +231,9 @@ export class ServiceOperator {
   }
 
   private async retryProvision(service: ServiceRow): Promise<void> {
-    const ops = await this.options.services.operations(service.id, 5);
-    if (ops.some((op) => op.state === 'pending' || op.state === 'running')) return;
-    this.options.logger.warn({ service: service.name }, 'service failed after it had been ready: trying again');
-    await this.options.services.addOperation(service.id, 'provision');
+    if (await this.options.services.requestReprovision(service.id, service.containerId, 'failed')) {
+      this.options.logger.warn({ service: service.name }, 'service failed after it had been ready: trying again');
+    }
   }
 
   /** A delete that failed (a network still in use) is tried again. */

@@ -241,6 +241,31 @@ export class ServiceStore {
 
   // ---- operations --------------------------------------------------------------------------
 
+  /**
+   * Queues a provision of a service whose container was seen gone or stopped,
+   * unless something changed since it was seen: it is no longer `expectState`,
+   * its container is no longer `observedContainerId` (a re-creation just
+   * finished), or an operation is pending or running. True when queued.
+   */
+  async requestReprovision(
+    serviceId: string,
+    observedContainerId: string | null,
+    expectState: ServiceRow['state'],
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');
+      if (!row || row.state !== expectState || row.containerId !== observedContainerId) return false;
+      const [active] = await tx
+        .select({ id: serviceOperations.id })
+        .from(serviceOperations)
+        .where(and(eq(serviceOperations.serviceId, serviceId), inArray(serviceOperations.state, ['pending', 'running'])))
+        .limit(1);
+      if (active) return false;
+      await addOperation(tx, serviceId, 'provision');
+      return true;
+    });
+  }
+
   async addOperation(
     serviceId: string,
     kind: OperationKind,
