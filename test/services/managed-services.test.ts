@@ -210,19 +210,23 @@ describe('managed Postgres and Redis, linked and injected', () => {
     // Gone altogether: the worker notices and makes a new container on the same volume.
     const before = await worker.docker.listContainers({ 'pier.service': db });
     await worker.docker.removeContainer(before[0]?.id as string);
+    // A new container runs (so the re-creation has begun and the service is no longer `ready` until it answers).
     await expect
-      .poll(async () => (await worker.docker.listContainers({ 'pier.service': db })).find((c) => c.status === 'running')?.id, {
-        timeout: 60_000,
-        interval: 500,
-      })
-      .not.toBe(before[0]?.id);
+      .poll(
+        async () =>
+          (await worker.docker.listContainers({ 'pier.service': db })).some(
+            (c) => c.status === 'running' && c.id !== before[0]?.id,
+          ),
+        { timeout: 60_000, interval: 500 },
+      )
+      .toBe(true);
     await waitForService(db);
     await eventuallyServes(stagingHost, '/pg/read', 'first,second');
   }, 240_000);
 
   it('backup → drop table → restore brings the rows back; the backup was verified by a scratch restore', async () => {
     const res = await api.request({ method: 'POST', url: `/services/${db}/backups` });
-    expect(res.statusCode).toBe(202);
+    expect(res.statusCode, res.body).toBe(202);
     const backup = await waitForBackup(db, res.json().id);
     expect(backup.error).toBeNull();
     expect(backup.state).toBe('good');
@@ -261,6 +265,7 @@ describe('managed Postgres and Redis, linked and injected', () => {
 
   it('a corrupted backup file is reported failed by verification', async () => {
     const res = await api.request({ method: 'POST', url: `/services/${db}/backups` });
+    expect(res.statusCode, res.body).toBe(202);
     const good = await waitForBackup(db, res.json().id);
     expect(good.state).toBe('good');
     const path = join(backupDirectory, good.file);
