@@ -5,7 +5,9 @@
  * Prints requests/s and p50/p99 latency for: the upstream direct, Pier's proxy
  * on each data path (undici, http-proxy) and nginx (Debian package, upstream
  * keepalive, as many worker processes as Pier's proxy has: 1), with the ratios
- * Pier/nginx against the targets (≥ 70 % throughput, p99 ≤ 1.5×). Then the
+ * Pier/nginx against the targets (≥ 70 % throughput, p99 ≤ 1.5×); also the
+ * "node floor", a bare node:http + undici pass-through without any of Pier's
+ * logic, to show how much of the gap is Node's own HTTP stack. Then the
  * requests failed while the route is switched to another upstream under load
  * (a rolling deploy, target 0), and the proxy's RSS and open fds around a soak
  * of requests the client aborts (flat = no leak).
@@ -20,12 +22,15 @@
 import { rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runAbortSoak, runLoadgen, runProxy, runUpstream } from './bench-proxy/child-roles.ts';
+import { runAbortSoak, runFloor, runLoadgen, runProxy, runUpstream } from './bench-proxy/child-roles.ts';
 import { hasWrk, load, measureRounds } from './bench-proxy/measure.ts';
-import { children, startChild, startNginx, startPier, startUpstream, stopChild } from './bench-proxy/processes.ts';
+import { children, startChild, startFloor, startNginx, startPier, startUpstream, stopChild } from './bench-proxy/processes.ts';
 import { DATA_PATHS, type DataPath, fmt, type LoadResult, type Settings, type Target } from './bench-proxy/shared.ts';
 
 /** Switches the route to a second upstream mid-load, then drains and stops the first: failures must be 0. */
+/** The bare node:http + undici pass-through, measured as a target of its own. */
+const FLOOR = 'node floor';
+
 async function rollingSwitch(dataPath: DataPath, settings: Settings): Promise<LoadResult> {
   const first = await startUpstream(1);
   const second = await startUpstream(1);
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
   const upstream = await startUpstream(settings.upstreamWorkers);
   try {
     const piers = await Promise.all(DATA_PATHS.map((dataPath) => startPier(dataPath, upstream.port)));
+    const floor = await startFloor(upstream.port);
     const nginx = await startNginx(upstream.port, 1);
     const targets: Target[] = [
       { name: 'upstream direct', port: upstream.port, pid: upstream.child.pid ?? 0 },
@@ -96,10 +102,11 @@ async function main(): Promise<void> {
         port: piers[i]?.port ?? 0,
         pid: piers[i]?.child.pid ?? 0,
       })),
+      { name: FLOOR, port: floor.port, pid: floor.child.pid ?? 0 },
       { name: 'nginx (1 worker)', port: nginx.port, pid: nginx.child.pid ?? 0 },
     ];
     const results = await measureRounds(targets, settings);
-    await Promise.all([...piers.map((pier) => stopChild(pier.child)), stopChild(nginx.child, 'SIGQUIT')]);
+    await Promise.all([...piers.map((pier) => stopChild(pier.child)), stopChild(floor.child), stopChild(nginx.child, 'SIGQUIT')]);
     rmSync(nginx.prefix, { recursive: true, force: true });
     printTable(results);
 
@@ -148,7 +155,7 @@ function printTable(results: [string, LoadResult][]): void {
   const nginx = results.find(([name]) => name.startsWith('nginx'))?.[1];
   if (!nginx) return;
   process.stdout.write('\nPier / nginx        throughput      p99     CPU/req   (targets: throughput ≥ 70 %, p99 ≤ 1.5×)\n');
-  for (const [name, r] of results.filter(([n]) => n.startsWith('pier'))) {
+  for (const [name, r] of results.filter(([n]) => n.startsWith('pier') || n === FLOOR)) {
     const throughput = r.rps / nginx.rps;
     const p99 = r.p99ms / nginx.p99ms;
     const cpu = (r.cpuUsPerRequest ?? Number.NaN) / (nginx.cpuUsPerRequest ?? Number.NaN);
@@ -173,6 +180,9 @@ switch (role) {
     break;
   case 'proxy':
     await runProxy(args[0] as DataPath, Number(args[1]), Number(args[2]));
+    break;
+  case 'floor':
+    runFloor(Number(args[0]), Number(args[1]));
     break;
   case 'loadgen':
     await runLoadgen(Number(args[0]), Number(args[1]), Number(args[2]), Number(args[3]));

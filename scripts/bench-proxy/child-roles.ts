@@ -86,6 +86,36 @@ export async function runProxy(dataPath: DataPath, port: number, upstreamPort: n
   });
 }
 
+/**
+ * The floor of any data path built on Node's HTTP server and undici: every
+ * request passed to one keep-alive pool with a minimal handler, no routing,
+ * forwarding headers, health checks, retries or metrics. What Pier's proxy
+ * can at best approach.
+ */
+export function runFloor(port: number, upstreamPort: number): void {
+  const pool = new Pool(`http://127.0.0.1:${upstreamPort}`, { connections: 256, pipelining: 1 });
+  const server = createServer((req, res) => {
+    pool.dispatch(
+      { path: req.url ?? '/', method: 'GET', headers: req.headers, body: null },
+      {
+        onConnect() {},
+        onHeaders(status, raw) {
+          const headers: string[] = [];
+          for (let i = 0; i + 1 < raw.length; i += 2) headers.push(String(raw[i]), String(raw[i + 1]));
+          res.writeHead(status, headers);
+          return true;
+        },
+        onData: (chunk) => res.write(chunk),
+        onComplete: () => res.end(),
+        onError: (error) => res.destroy(error),
+      },
+    );
+  });
+  server.listen(port, '127.0.0.1', () => process.send?.({ type: 'ready' }));
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+}
+
 export function benchRoute(upstreamPort: number): Route {
   return {
     app: 'bench',

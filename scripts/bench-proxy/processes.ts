@@ -85,6 +85,14 @@ export async function startPier(dataPath: DataPath, upstreamPort: number) {
   return { port, child, stats, switchTo: (upstreamPort: number) => child.send({ type: 'route', upstreamPort }) };
 }
 
+/** The bare node:http + undici pass-through (`runFloor`). */
+export async function startFloor(upstreamPort: number) {
+  const port = await freePort();
+  const { child, message } = startChild(['floor', String(port), String(upstreamPort)]);
+  await message('ready');
+  return { port, child };
+}
+
 /** nginx from the Debian package, generated config in a temp prefix, 127.0.0.1 only, ended by its PID. */
 export async function startNginx(
   upstreamPort: number,
