@@ -60,12 +60,15 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
       : await newRelease(deps, deployment, env);
     await deps.deployments.setRelease(deploymentId, release.id);
     log.write(`release v${release.version}: ${release.imageRef}`, 'system');
+    // Linked services are the environment's now, for every release (a rollback included): what was unlinked stays out.
+    const injection = await deps.services.injection(env.id);
     const result = await rollOut(deps, {
       app: app.name,
       env: env.name,
       environmentId: env.id,
       release,
-      config: deps.releases.config(release),
+      config: { ...deps.releases.config(release), ...injection.variables },
+      networks: injection.networks,
       health: deps.releases.health(release),
       log: (line) => log.write(line, 'system'),
     });
@@ -94,13 +97,13 @@ async function newRelease(
 ): Promise<ReleaseRow> {
   if (!deployment.imageId) throw new Error('the deployment has no image');
   const app = await deps.apps.byId(env.appId);
-  // Linked services: their URLs join the variables (a user variable of the same name is refused when set), their networks the replicas.
+  // The networks of the services linked now are recorded; their URLs are added at every start, never stored here.
   const injection = await deps.services.injection(env.id);
   return deps.releases.create({
     environmentId: env.id,
     imageId: deployment.imageId,
     imageRef: deployment.commitSha ? `pier/${app.name}:${deployment.commitSha}` : deployment.imageId,
-    config: { ...(await deps.variables.plain(env.id)), ...injection.variables },
+    config: await deps.variables.plain(env.id),
     networks: injection.networks,
     configVersion: env.configVersion,
     replicas: env.replicas,

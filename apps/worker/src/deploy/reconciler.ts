@@ -20,7 +20,7 @@ import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE } from './repl
 import { gate, removeReplicas, startReplica } from './rolling-deploy.ts';
 
 export interface ReconcilerOptions {
-  stores: Pick<Stores, 'apps' | 'environments' | 'environmentHealth' | 'replicas' | 'releases'>;
+  stores: Pick<Stores, 'apps' | 'environments' | 'environmentHealth' | 'replicas' | 'releases' | 'services'>;
   containers: ContainerOperations;
   /** Only containers labelled with this installation are looked at. */
   instance: string;
@@ -152,12 +152,14 @@ export class Reconciler {
     const release = await stores.releases.get(releaseId);
     const env = await stores.environments.byId(environmentId);
     const app = await stores.apps.byId(env.appId);
+    const injection = await stores.services.injection(environmentId);
     const input = {
       app: app.name,
       env: env.name,
       environmentId,
       release,
-      config: stores.releases.config(release),
+      config: { ...stores.releases.config(release), ...injection.variables },
+      networks: injection.networks,
       health: stores.releases.health(release),
       log: () => {},
     };

@@ -17,7 +17,10 @@ export interface RolloutInput {
   env: string;
   environmentId: string;
   release: ReleaseRow;
+  /** The release's variables plus those of the services linked now. */
   config: Record<string, string>;
+  /** Networks of the services linked now (not when the release was made: an unlinked service stays out of reach). */
+  networks: string[];
   health: HealthSettings;
   limits?: ResourceLimits;
   /** Progress lines for the deployment's log. */
@@ -72,7 +75,7 @@ export async function startReplica(deps: RolloutDeps, input: RolloutInput): Prom
     app: input.app,
     env: input.env,
     environmentId: input.environmentId,
-    release: input.release,
+    release: { ...input.release, networks: input.networks },
     config: input.config,
     limits: input.limits,
   });
