@@ -63,6 +63,7 @@ describe('services API', () => {
     const cases: [object, string][] = [
       [{ type: 'mysql', name: 'x' }, 'type'],
       [{ type: 'postgres', name: 'Bad_Name' }, 'name'],
+      [{ type: 'postgres', name: `a${'b'.repeat(54)}` }, 'name'],
       [{ type: 'postgres', name: 'ok', version: 'latest' }, 'version'],
       [{ type: 'postgres', name: 'ok', version: '15;rm -rf' }, 'version'],
       [{ type: 'postgres', name: 'ok', backupSchedule: '61 * * * *' }, 'backupSchedule'],

@@ -35,7 +35,9 @@ afterAll(async () => {
     for (const c of await worker.docker.listContainers({ 'pier.service': database })) await worker.docker.removeContainer(c.id);
     await worker.docker.removeNetwork(`pier-${app}-pr-5`).catch(() => {});
     await worker.docker.removeNetwork(`pier-svc-${database}`).catch(() => {});
-    await worker.docker.removeVolume(`pier-svc-${database}-data`).catch(() => {});
+    for (const volume of (await worker.docker.docker.listVolumes({ filters: { label: [`pier.service=${database}`] } })).Volumes ??
+      [])
+      await worker.docker.removeVolume(volume.Name).catch(() => {});
   }
   await api?.close();
   repo?.remove();
@@ -78,7 +80,7 @@ describe('a database per preview', () => {
         interval: 500,
       })
       .toBe(404);
-    const volumes = await worker.docker.docker.listVolumes({ filters: { name: [`pier-svc-${database}-data`] } });
+    const volumes = await worker.docker.docker.listVolumes({ filters: { name: [service.volume] } });
     expect(volumes.Volumes ?? []).toEqual([]);
     expect(await worker.docker.listContainers({ 'pier.service': database })).toEqual([]);
   }, 360_000);

@@ -33,9 +33,12 @@ export async function onPreviewCreated(deps: ApiDeps, preview: PreviewHookInput)
   );
 }
 
-/** `pr-12-shop`: a valid service name (at most 63 characters, no trailing dash), unique per app and pull request. */
+/**
+ * `pr-12-shop`: a valid service name, unique per app and pull request, short
+ * enough (54) that `pier-svc-<name>` is still a DNS label.
+ */
 export function previewDatabaseName(app: string, environment: string): string {
-  return `${environment}-${app}`.slice(0, 63).replace(/-+$/, '');
+  return `${environment}-${app}`.slice(0, 54).replace(/-+$/, '');
 }
 
 /**

@@ -22,15 +22,20 @@ export interface ServiceCredentials {
 
 export const SERVICE_PORTS: Record<ServiceType, number> = { postgres: 5432, redis: 6379 };
 
-/** Container, network and volume of a service: `pier-svc-<name>`; apps reach it by that name on the network. */
+/** Container and network of a service: `pier-svc-<name>`; apps reach it by that name on the network. */
 export function serviceContainerName(name: string): string {
   return `pier-svc-${name}`;
 }
 export function serviceNetwork(name: string): string {
   return `pier-svc-${name}`;
 }
-export function serviceVolume(name: string): string {
-  return `pier-svc-${name}-data`;
+/**
+ * The data volume of one service, named after its id too: a service deleted
+ * with its data kept leaves its volume behind, and a new service of the same
+ * name must not adopt it.
+ */
+export function serviceVolume(name: string, serviceId: string): string {
+  return `pier-svc-${name}-${serviceId.slice(0, 8)}-data`;
 }
 
 const ALPHANUMERIC = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';

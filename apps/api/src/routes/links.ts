@@ -113,6 +113,9 @@ export function linkRoutes(deps: ApiDeps) {
         const env = await environments.get(app.id, params.env);
         if (body.from === env.name) throw new ValidationError('from: an environment cannot be promoted into itself', 'from');
         const source = await environments.get(app.id, body.from);
+        if (source.fromFork) {
+          throw new ValidationError(`from: ${source.name} runs a fork's code, which is never promoted`, 'from');
+        }
         if (!source.desiredReleaseId) throw new ConflictError(`environment ${source.name} has no live release to promote`);
         const release = await releases.get(source.desiredReleaseId);
         const deployment = await deployments.enqueueRelease({

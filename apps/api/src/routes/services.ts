@@ -35,9 +35,12 @@ const schedule = z
 
 const retention = z.number().int().min(1).max(1000).describe('verified backups kept; older ones are deleted');
 
+/** `pier-svc-<name>` is the host apps connect to: it must stay one DNS label (63 characters). */
+const serviceName = name.refine((value) => value.length <= 54, 'must be at most 54 characters (pier-svc-<name> is a DNS label)');
+
 const createServiceBody = z.strictObject({
   type: z.enum(SERVICE_TYPES),
-  name,
+  name: serviceName,
   version: version.optional(),
   backupSchedule: schedule.optional(),
   backupRetention: retention.optional(),
@@ -53,7 +56,7 @@ const deleteQuery = z.strictObject({
   deleteData: z.enum(['true', 'false', '1', '0']).optional().describe('also delete the data volume and backups'),
 });
 const restoreBody = z.strictObject({
-  into: name
+  into: serviceName
     .optional()
     .describe('service to restore into: this one (default), another of the same type, or a new one created for it'),
 });
@@ -68,6 +71,7 @@ export function presentService(service: ServiceRow, store: ServiceStore, reveal 
     type: service.type,
     version: service.version,
     image: service.image,
+    volume: service.volumeName,
     state: service.state,
     lastError: service.lastError,
     backupSchedule: service.backupSchedule,

@@ -1,13 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, serviceNetwork, serviceVolume } from '@pier/core';
+import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, serviceNetwork } from '@pier/core';
 import { type BackupRow, type OperationRow, SERVICE_OPS_CHANNEL, type ServiceRow, type ServiceStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 import { backupPath, fileExists, sha256Of, writeAtomically } from './backup-files.ts';
 import { checkPostgresRestore, dumpPostgres, restorePostgres } from './postgres-backup.ts';
-import { checkRedisFile, dumpRedis, placeRedisFile } from './redis-backup.ts';
+import { checkRedisFile, dropPreviousRedisData, dumpRedis, placeRedisFile } from './redis-backup.ts';
 import { lastLine, waitReady } from './service-commands.ts';
 import { DATA_DIRECTORY, serviceContainerSpec, serviceLabels, VERIFY_LIMITS, verifyContainerSpec } from './service-spec.ts';
 
@@ -32,6 +32,8 @@ export interface ServiceOperatorOptions {
 const STOP_GRACE_SECONDS = 30;
 /** A service that was ready and then failed to come back is tried again after this long. */
 const FAILED_RETRY_MS = 60_000;
+/** Scratch containers younger than this are never swept (their operation may still be starting). */
+const SCRATCH_MIN_AGE_MS = 5 * 60_000;
 /** How long a service's container may be seen stopped before it is replaced. */
 const DOWN_GRACE_MS = 15_000;
 
@@ -107,6 +109,9 @@ export class ServiceOperator {
     try {
       const service = await services.byId(op.serviceId);
       if (!service) return await services.finishOperation(op.id, 'the service no longer exists');
+      if (service.state === 'deleting' && op.kind !== 'delete') {
+        return await services.finishOperation(op.id, 'the service is being deleted');
+      }
       logger.info({ service: service.name, operation: op.kind, attempt: op.attempts }, 'service operation');
       switch (op.kind) {
         case 'provision':
@@ -126,6 +131,11 @@ export class ServiceOperator {
     } catch (err) {
       const message = (err as Error).message;
       logger.warn({ operation: op.kind, serviceId: op.serviceId, err: message }, 'service operation failed');
+      if (op.kind === 'delete') {
+        // Typically the network is still used by replicas being drained: the same operation again, a little later.
+        await services.retryOperation(op.id, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
+        return;
+      }
       await services.finishOperation(op.id, message).catch(() => {});
       if (op.kind === 'provision') await services.setState(op.serviceId, 'failed', { lastError: message }).catch(() => {});
     } finally {
@@ -147,7 +157,7 @@ export class ServiceOperator {
     const { containers, instance } = this.options;
     const labels = serviceLabels(service, instance);
     await containers.ensureNetwork(serviceNetwork(service.name), labels);
-    await containers.ensureVolume(serviceVolume(service.name), labels);
+    await containers.ensureVolume(service.volumeName, labels);
     // A container left by a crash mid-provision, or one that died: replaced, the volume keeps the data.
     for (const old of await this.serviceContainers(service.id, 'service')) {
       await containers.stopContainer(old.id, STOP_GRACE_SECONDS);
@@ -193,6 +203,9 @@ export class ServiceOperator {
       logger.warn({ err: (err as Error).message }, 'service operator: cannot list services');
       return;
     }
+    await this.sweepScratch().catch((err: unknown) =>
+      logger.warn({ err: (err as Error).message }, 'service operator: cannot sweep scratch containers'),
+    );
     for (const service of rows) {
       if (service.state === 'deleting') {
         await this.retryDelete(service).catch(() => {});
@@ -236,11 +249,34 @@ export class ServiceOperator {
     }
   }
 
+  /**
+   * Scratch containers (backup verification, Redis restore) left by a worker
+   * that died mid-operation: removed, with a verification's volume, once no
+   * operation of their service runs and they are older than a few minutes.
+   */
+  private async sweepScratch(): Promise<void> {
+    const { containers, services, instance } = this.options;
+    for (const role of ['backup-verify', 'restore']) {
+      const found = await containers.listContainers({ 'pier.role': role, [LABEL_INSTANCE]: instance });
+      for (const container of found) {
+        const age = Date.now() - (container.startedAt?.getTime() ?? 0);
+        if (age < SCRATCH_MIN_AGE_MS) continue;
+        const serviceId = container.labels[LABEL_SERVICE_ID];
+        const ops = serviceId ? await services.operations(serviceId, 5) : [];
+        if (ops.some((op) => op.state === 'running' && op.lockedUntil && op.lockedUntil > new Date())) continue;
+        await containers.removeContainer(container.id);
+        if (role === 'backup-verify') await containers.removeVolume(container.name).catch(() => {});
+      }
+    }
+  }
+
   /** A delete that failed (a network still in use) is tried again. */
   private async retryDelete(service: ServiceRow): Promise<void> {
     const ops = await this.options.services.operations(service.id, 10);
     if (ops.some((op) => op.state === 'pending' || op.state === 'running')) return;
     const last = ops.find((op) => op.kind === 'delete');
+    // At most once a minute: a network still in use may take a while to be let go.
+    if (last?.finishedAt && Date.now() - last.finishedAt.getTime() < FAILED_RETRY_MS) return;
     await this.options.services.addOperation(service.id, 'delete', { options: (last?.options as object) ?? {} });
   }
 
@@ -383,7 +419,7 @@ export class ServiceOperator {
       containerPort: null,
       networks: ['none'],
       limits: VERIFY_LIMITS,
-      volumes: { [serviceVolume(target.name)]: DATA_DIRECTORY.redis },
+      volumes: { [target.volumeName]: DATA_DIRECTORY.redis },
       command: ['sleep', 'infinity'],
     });
     try {
@@ -393,6 +429,7 @@ export class ServiceOperator {
     }
     const containerId = await this.startContainer(target);
     await services.setState(target.id, 'ready', { containerId, lastError: null });
+    await dropPreviousRedisData(containers, containerId);
   }
 
   // ---- delete ------------------------------------------------------------------------------------
@@ -400,7 +437,10 @@ export class ServiceOperator {
   private async remove(service: ServiceRow, deleteData: boolean): Promise<void> {
     const { containers, services } = this.options;
     for (const role of ['service', 'backup-verify', 'restore']) {
-      for (const c of await this.serviceContainers(service.id, role)) await containers.removeContainer(c.id);
+      for (const c of await this.serviceContainers(service.id, role)) {
+        await containers.removeContainer(c.id);
+        if (role === 'backup-verify') await containers.removeVolume(c.name).catch(() => {});
+      }
     }
     try {
       await containers.removeNetwork(serviceNetwork(service.name));
@@ -408,7 +448,7 @@ export class ServiceOperator {
       throw new Error(`the network is still in use (${lastLine((err as Error).message)}); will retry`);
     }
     if (deleteData) {
-      await containers.removeVolume(serviceVolume(service.name));
+      await containers.removeVolume(service.volumeName);
       await rm(join(this.options.backupDirectory, service.name), { recursive: true, force: true });
     }
     await services.remove(service.id);

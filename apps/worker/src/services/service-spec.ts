@@ -10,7 +10,6 @@ import {
   type ServiceType,
   serviceContainerName,
   serviceNetwork,
-  serviceVolume,
 } from '@pier/core';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 
@@ -27,6 +26,8 @@ export interface ServiceIdentity {
   name: string;
   type: ServiceType;
   image: string;
+  /** Its data volume (named when the service was created). */
+  volumeName: string;
 }
 
 export function serviceLabels(service: ServiceIdentity, instance: string, role = 'service'): Record<string, string> {
@@ -62,7 +63,7 @@ export function serviceContainerSpec(service: ServiceIdentity, credentials: Serv
     containerPort: null,
     networks: [serviceNetwork(service.name)],
     limits: SERVICE_LIMITS,
-    volumes: { [serviceVolume(service.name)]: DATA_DIRECTORY[service.type] },
+    volumes: { [service.volumeName]: DATA_DIRECTORY[service.type] },
   };
 }
 

@@ -11,6 +11,7 @@ import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, environments } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
+import { scheduleOwnedServiceDeletion } from './service-store.ts';
 
 export type AppRow = typeof apps.$inferSelect;
 
@@ -99,7 +100,12 @@ export class AppStore {
 
   async delete(principal: Principal, name: string): Promise<void> {
     const app = await this.get(principal, name);
-    await this.db.delete(apps).where(eq(apps.id, app.id));
+    await this.db.transaction(async (tx) => {
+      // Services its environments own (preview databases) are deleted with it; shared ones stay.
+      const owned = await tx.select({ id: environments.id }).from(environments).where(eq(environments.appId, app.id));
+      for (const env of owned) await scheduleOwnedServiceDeletion(tx, env.id);
+      await tx.delete(apps).where(eq(apps.id, app.id));
+    });
   }
 
   /** Replaces the webhook secret; the old one stops working at once. */

@@ -4,6 +4,7 @@ import type { Db } from '../client.ts';
 import { deployments, environments } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import { ROUTES_CHANNEL } from './replica-store.ts';
+import { scheduleOwnedServiceDeletion } from './service-store.ts';
 
 export type EnvironmentRow = typeof environments.$inferSelect;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -88,10 +89,15 @@ export class EnvironmentStore {
       throw new ConflictError(`environment ${name} cannot be deleted; delete the app instead`);
     }
     await this.db.transaction(async (tx) => {
-      const [deleted] = await tx
-        .delete(environments)
+      const [found] = await tx
+        .select({ id: environments.id })
+        .from(environments)
         .where(and(eq(environments.appId, appId), eq(environments.name, name)))
-        .returning({ id: environments.id });
+        .for('update');
+      if (!found) throw new NotFoundError(`environment ${name} not found`);
+      // Its own services (a preview's database) go with it.
+      await scheduleOwnedServiceDeletion(tx, found.id);
+      const [deleted] = await tx.delete(environments).where(eq(environments.id, found.id)).returning({ id: environments.id });
       if (!deleted) throw new NotFoundError(`environment ${name} not found`);
       // Its replicas went with it: the proxy drops the route now rather than at its next full reload.
       await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${deleted.id})`);

@@ -12,7 +12,7 @@ import {
   serviceVolume,
   ValidationError,
 } from '@pier/core';
-import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { environments, managedServices, serviceBackups, serviceLinks, serviceOperations, variables } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
@@ -79,7 +79,7 @@ export class ServiceStore {
             image: input.image,
             credentialsCiphertext: sealed.ciphertext,
             keyId: sealed.keyId,
-            volumeName: serviceVolume(input.name),
+            volumeName: serviceVolume(input.name, id),
             ownerEnvironmentId: input.ownerEnvironmentId ?? null,
             ...(input.backupSchedule ? { backupSchedule: input.backupSchedule } : {}),
             ...(input.backupRetention ? { backupRetention: input.backupRetention } : {}),
@@ -142,10 +142,11 @@ export class ServiceStore {
     state: ServiceRow['state'],
     extra: { containerId?: string | null; lastError?: string | null; readyAt?: Date } = {},
   ): Promise<void> {
+    // A service being deleted stays so: a provision that finishes late must not bring it back.
     await this.db
       .update(managedServices)
       .set({ state, ...extra, updatedAt: new Date() })
-      .where(eq(managedServices.id, id));
+      .where(and(eq(managedServices.id, id), ne(managedServices.state, 'deleting')));
   }
 
   async setContainer(id: string, containerId: string): Promise<void> {
@@ -186,7 +187,8 @@ export class ServiceStore {
   async link(environmentId: string, serviceId: string, options: { allowProvisioning?: boolean } = {}): Promise<ServiceLink> {
     return this.db.transaction(async (tx) => {
       await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
-      const [service] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId));
+      // Locked: a concurrent delete (which counts links under the same lock) cannot slip in between.
+      const [service] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');
       if (!service) throw new NotFoundError('service not found');
       if (service.state !== 'ready' && !(options.allowProvisioning && service.state === 'provisioning')) {
         throw new ConflictError(`service ${service.name} is ${service.state}; it can be linked once it is ready`);
@@ -285,10 +287,13 @@ export class ServiceStore {
         locked_until = now() + ${`${leaseMs} milliseconds`}::interval
       where id = (
         select o.id from service_operations o
-        where (o.state = 'pending' or (o.state = 'running' and o.locked_until < now()))
+        where ((o.state = 'pending' and (o.locked_until is null or o.locked_until < now()))
+            or (o.state = 'running' and o.locked_until < now()))
           and not exists (
             select 1 from service_operations p
-            where p.service_id = o.service_id and p.created_at < o.created_at and p.state in ('pending', 'running')
+            where p.service_id = o.service_id and p.id <> o.id
+              and ((p.created_at < o.created_at and p.state in ('pending', 'running'))
+                or (p.state = 'running' and p.locked_until >= now()))
           )
         order by o.created_at
         limit 1
@@ -306,6 +311,14 @@ export class ServiceStore {
       .update(serviceOperations)
       .set({ lockedUntil: new Date(Date.now() + leaseMs) })
       .where(and(eq(serviceOperations.id, id), eq(serviceOperations.state, 'running')));
+  }
+
+  /** Puts a failed operation back, to be claimed again no sooner than `delayMs` from now (the same row: no pile-up). */
+  async retryOperation(id: string, delayMs: number, error: string): Promise<void> {
+    await this.db
+      .update(serviceOperations)
+      .set({ state: 'pending', error, lockedUntil: new Date(Date.now() + delayMs) })
+      .where(eq(serviceOperations.id, id));
   }
 
   async finishOperation(id: string, error?: string): Promise<void> {
