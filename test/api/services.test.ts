@@ -183,6 +183,27 @@ describe('services API', () => {
     expect(ops[0]).toMatchObject({ kind: 'delete', state: 'pending' });
   });
 
+  it('a linked service keeps its variable name when another is unlinked', async () => {
+    await api.request({ method: 'POST', url: '/apps/shop/environments', payload: { name: 'qa' } });
+    for (const name of ['first-db', 'second-db']) {
+      await createService('postgres', name);
+      await markReady(name);
+      const res = await api.request({ method: 'POST', url: '/apps/shop/environments/qa/links', payload: { service: name } });
+      expect(res.statusCode).toBe(201);
+    }
+    const names = async () =>
+      (await api.request({ method: 'GET', url: '/apps/shop/environments/qa/links' }))
+        .json()
+        .links.map((l: { service: string; variable: string }) => `${l.service}=${l.variable}`);
+    expect(await names()).toEqual(['first-db=DATABASE_URL', 'second-db=SECOND_DB_DATABASE_URL']);
+    // Unlinking the first never hands its DATABASE_URL to the second (the app would write elsewhere).
+    await api.request({ method: 'DELETE', url: '/apps/shop/environments/qa/links/first-db' });
+    expect(await names()).toEqual(['second-db=SECOND_DB_DATABASE_URL']);
+    // The free name goes to the next one linked.
+    await api.request({ method: 'POST', url: '/apps/shop/environments/qa/links', payload: { service: 'first-db' } });
+    expect(await names()).toEqual(['second-db=SECOND_DB_DATABASE_URL', 'first-db=DATABASE_URL']);
+  });
+
   it('promotion needs a live release in the source and another environment', async () => {
     expectError(
       await api.request({ method: 'POST', url: '/apps/shop/environments/production/promote', payload: { from: 'staging' } }),

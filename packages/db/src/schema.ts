@@ -402,9 +402,14 @@ export const serviceLinks = pgTable(
     serviceId: uuid('service_id')
       .notNull()
       .references(() => managedServices.id, { onDelete: 'cascade' }),
+    /** The variable it injects, fixed when linked: unlinking another service never renames it. */
+    variable: text('variable'),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.environmentId, t.serviceId] })],
+  (t) => [
+    primaryKey({ columns: [t.environmentId, t.serviceId] }),
+    uniqueIndex('service_links_environment_variable').on(t.environmentId, t.variable),
+  ],
 );
 
 /** API tokens: only the SHA-256 of the token is kept. `appId` null means an admin token. */

@@ -197,7 +197,9 @@ export class ServiceStore {
       if (existing.some((l) => l.service.id === serviceId)) {
         throw new ConflictError(`service ${service.name} is already linked to this environment`);
       }
-      const variable = injectedVariableKey(service.type, service.name, !existing.some((l) => l.service.type === service.type));
+      // DATABASE_URL / REDIS_URL unless a linked service already injects it; then <NAME>_DATABASE_URL.
+      const primary = injectedVariableKey(service.type, service.name, true);
+      const variable = injectedVariableKey(service.type, service.name, !existing.some((l) => l.variable === primary));
       const [clash] = await tx
         .select({ key: variables.key })
         .from(variables)
@@ -208,7 +210,7 @@ export class ServiceStore {
           'service',
         );
       }
-      const [row] = await tx.insert(serviceLinks).values({ environmentId, serviceId }).returning();
+      const [row] = await tx.insert(serviceLinks).values({ environmentId, serviceId, variable }).returning();
       return { service, variable, createdAt: (row as { createdAt: Date }).createdAt };
     });
   }
@@ -456,14 +458,15 @@ async function addOperation(
 
 async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[]> {
   const rows = await db
-    .select({ service: managedServices, createdAt: serviceLinks.createdAt })
+    .select({ service: managedServices, createdAt: serviceLinks.createdAt, variable: serviceLinks.variable })
     .from(serviceLinks)
     .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
     .where(eq(serviceLinks.environmentId, environmentId))
     .orderBy(asc(serviceLinks.createdAt), asc(managedServices.name));
   const seen = new Set<string>();
   return rows.map((row) => {
-    const variable = injectedVariableKey(row.service.type, row.service.name, !seen.has(row.service.type));
+    // Links made before the name was stored get it by link order, as then.
+    const variable = row.variable ?? injectedVariableKey(row.service.type, row.service.name, !seen.has(row.service.type));
     seen.add(row.service.type);
     return { service: row.service, variable, createdAt: row.createdAt };
   });

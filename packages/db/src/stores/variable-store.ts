@@ -186,7 +186,7 @@ async function lockEnvironment(tx: Tx, environmentId: string): Promise<void> {
 /** Variable names the environment's linked services inject, mapped to the service's name. */
 async function injectedKeys(tx: Tx, environmentId: string): Promise<Map<string, string>> {
   const links = await tx
-    .select({ name: managedServices.name, type: managedServices.type })
+    .select({ name: managedServices.name, type: managedServices.type, variable: serviceLinks.variable })
     .from(serviceLinks)
     .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
     .where(eq(serviceLinks.environmentId, environmentId))
@@ -194,7 +194,7 @@ async function injectedKeys(tx: Tx, environmentId: string): Promise<Map<string, 
   const seen = new Set<string>();
   const keys = new Map<string, string>();
   for (const link of links) {
-    keys.set(injectedVariableKey(link.type, link.name, !seen.has(link.type)), link.name);
+    keys.set(link.variable ?? injectedVariableKey(link.type, link.name, !seen.has(link.type)), link.name);
     seen.add(link.type);
   }
   return keys;
