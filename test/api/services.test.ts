@@ -227,25 +227,25 @@ describe('services API', () => {
 
 describe('service operations and backups in Postgres', () => {
   it('an operation is claimed once; a dead worker’s lease expires and another takes it over; one service runs in order', async () => {
-    const { services } = createStores(api.database.db, api.box);
+    const { services, serviceOperations } = createStores(api.database.db, api.box);
     const service = await services.get('sessions');
-    const first = await services.claimOperation(60_000);
+    const first = await serviceOperations.claimOperation(60_000);
     // Oldest first: `orders`' provision came before `sessions'`.
     expect(first?.kind).toBe('provision');
-    const claims = await Promise.all([services.claimOperation(60_000), services.claimOperation(60_000)]);
+    const claims = await Promise.all([serviceOperations.claimOperation(60_000), serviceOperations.claimOperation(60_000)]);
     const ids = claims.filter(Boolean).map((c) => c?.id);
     expect(new Set(ids).size).toBe(ids.length);
     // Expire every lease: they are taken again, with the attempt counted.
     await api.database.sql`update service_operations set locked_until = now() - interval '1 second' where state = 'running'`;
-    const again = await services.claimOperation(60_000);
+    const again = await serviceOperations.claimOperation(60_000);
     expect(again?.attempts).toBe(2);
     // A backup queued behind the provision of the same service waits for it.
-    const backup = await services.requestBackup(service.id, 'manual');
+    const backup = await serviceOperations.requestBackup(service.id, 'manual');
     expect(backup).not.toBeNull();
     await api.database.sql`update service_operations set state = 'done' where kind = 'provision' and service_id <> ${service.id}`;
     await api.database.sql`update service_operations set state = 'done' where kind = 'delete'`;
     const pendingKinds = async () => {
-      const claimed = await services.claimOperation(60_000);
+      const claimed = await serviceOperations.claimOperation(60_000);
       return claimed ? `${claimed.kind}` : null;
     };
     await api.database
@@ -255,34 +255,34 @@ describe('service operations and backups in Postgres', () => {
   });
 
   it('a scheduled slot makes one backup however many workers ask; retention keeps the newest good ones', async () => {
-    const { services } = createStores(api.database.db, api.box);
+    const { services, serviceOperations } = createStores(api.database.db, api.box);
     const service = await services.get('orders');
     const slot = new Date('2026-01-01T03:00:00Z');
-    const made = await Promise.all([1, 2, 3, 4].map(() => services.requestBackup(service.id, 'scheduled', slot)));
+    const made = await Promise.all([1, 2, 3, 4].map(() => serviceOperations.requestBackup(service.id, 'scheduled', slot)));
     expect(made.filter(Boolean)).toHaveLength(1);
-    expect(await services.lastScheduledSlot(service.id)).toEqual(slot);
+    expect(await serviceOperations.lastScheduledSlot(service.id)).toEqual(slot);
     for (let i = 0; i < 5; i++) {
-      const b = await services.requestBackup(service.id, 'manual');
-      await services.updateBackup(b?.id as string, { state: 'good', fileName: `orders/${i}.dump` });
+      const b = await serviceOperations.requestBackup(service.id, 'manual');
+      await serviceOperations.updateBackup(b?.id as string, { state: 'good', fileName: `orders/${i}.dump` });
     }
-    const pruned = await services.pruneBackups(service.id, 2);
+    const pruned = await serviceOperations.pruneBackups(service.id, 2);
     expect(pruned.map((b) => b.fileName).sort()).toEqual(['orders/0.dump', 'orders/1.dump', 'orders/2.dump']);
-    const left = (await services.backups(service.id)).filter((b) => b.state === 'good').map((b) => b.fileName);
+    const left = (await serviceOperations.backups(service.id)).filter((b) => b.state === 'good').map((b) => b.fileName);
     expect(left.sort()).toEqual(['orders/3.dump', 'orders/4.dump']);
   });
 
   it('a re-creation is queued only while the row still names the container seen gone, and only once', async () => {
-    const { services } = createStores(api.database.db, api.box);
+    const { services, serviceOperations } = createStores(api.database.db, api.box);
     await createService('redis', 'flaky');
     const service = await services.get('flaky');
     await api.database.sql`update service_operations set state = 'done' where service_id = ${service.id}`;
     await api.database.sql`update managed_services set state = 'ready', container_id = 'c-new' where id = ${service.id}`;
     // Seen with an older container (a re-creation finished meanwhile): nothing queued.
-    expect(await services.requestReprovision(service.id, 'c-old', 'ready')).toBe(false);
+    expect(await serviceOperations.requestReprovision(service.id, 'c-old', 'ready')).toBe(false);
     // Seen gone with the current one: queued once, however many workers saw it.
-    const queued = await Promise.all([1, 2, 3].map(() => services.requestReprovision(service.id, 'c-new', 'ready')));
+    const queued = await Promise.all([1, 2, 3].map(() => serviceOperations.requestReprovision(service.id, 'c-new', 'ready')));
     expect(queued.filter(Boolean)).toHaveLength(1);
-    const ops = await services.operations(service.id);
+    const ops = await serviceOperations.operations(service.id);
     expect(ops.filter((o) => o.state === 'pending').map((o) => o.kind)).toEqual(['provision']);
   });
 });

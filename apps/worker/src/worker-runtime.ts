@@ -14,7 +14,15 @@ import { ServiceOperator, type ServiceOperatorOptions } from './services/service
 export interface WorkerRuntimeOptions {
   stores: Pick<
     Stores,
-    'apps' | 'environments' | 'environmentHealth' | 'variables' | 'deployments' | 'releases' | 'replicas' | 'services'
+    | 'apps'
+    | 'environments'
+    | 'environmentHealth'
+    | 'variables'
+    | 'deployments'
+    | 'releases'
+    | 'replicas'
+    | 'services'
+    | 'serviceOperations'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -126,6 +134,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   });
   const serviceOperator = new ServiceOperator({
     services: stores.services,
+    operations: stores.serviceOperations,
     containers: options.containers,
     sql: options.sql,
     logger,

@@ -11,6 +11,7 @@ export * from './stores/environment-store.ts';
 export * from './stores/index.ts';
 export * from './stores/release-store.ts';
 export * from './stores/replica-store.ts';
+export * from './stores/service-operation-store.ts';
 export * from './stores/service-store.ts';
 export * from './stores/token-store.ts';
 export * from './stores/variable-store.ts';

@@ -1,5 +1,5 @@
 import { assertAdmin, ConflictError, mirrorDifferences, NotFoundError, PRODUCTION_ENV, ValidationError } from '@pier/core';
-import type { DeploymentRow, ReleaseRow } from '@pier/db';
+import type { DeploymentRow, ReleaseRow, ServiceLink } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
@@ -13,6 +13,18 @@ const promoteBody = z.strictObject({ from: name.describe('environment whose live
 /** The commit a release was built from, when its image ref says so (`pier/<app>:<sha>`). */
 function commitOf(release: ReleaseRow): string | null {
   return /:([0-9a-f]{40})$/.exec(release.imageRef)?.[1] ?? null;
+}
+
+/** A linked service as the API shows it (never its credentials). */
+export function presentLink(link: ServiceLink) {
+  return {
+    service: link.service.name,
+    type: link.service.type,
+    version: link.service.version,
+    state: link.service.state,
+    variable: link.variable,
+    linkedAt: link.createdAt.toISOString(),
+  };
 }
 
 /** Links, unlinks and promotion: each ends in a health-gated deployment of an image that already exists. */
@@ -33,17 +45,6 @@ export function linkRoutes(deps: ApiDeps) {
     });
   }
 
-  async function linkedServices(environmentId: string) {
-    return (await services.links(environmentId)).map((l) => ({
-      service: l.service.name,
-      type: l.service.type,
-      version: l.service.version,
-      state: l.service.state,
-      variable: l.variable,
-      linkedAt: l.createdAt.toISOString(),
-    }));
-  }
-
   return [
     route({
       method: 'GET',
@@ -54,7 +55,7 @@ export function linkRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
-        return { links: await linkedServices(env.id) };
+        return { links: (await services.links(env.id)).map(presentLink) };
       },
     }),
     route({

@@ -6,7 +6,7 @@ import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment } from '../presenters.ts';
 import { envParams } from '../schemas.ts';
 import { streamEnvironmentLogs } from './environment-log-stream.ts';
-import { mirrorReport } from './links.ts';
+import { mirrorReport, presentLink } from './links.ts';
 
 const rollbackBody = z.strictObject({
   release: z.number().int().min(1).optional().describe('release version to go back to; default: the one before the live release'),
@@ -101,12 +101,7 @@ export function releaseRoutes(deps: ApiDeps) {
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
           desiredReplicas: env.replicas,
           liveRelease: live ? presentRelease(live) : null,
-          services: (await deps.services.links(env.id)).map((l) => ({
-            service: l.service.name,
-            type: l.service.type,
-            version: l.service.version,
-            variable: l.variable,
-          })),
+          services: (await deps.services.links(env.id)).map(presentLink),
           mirror: await mirrorReport(deps, app.id, env),
           replicas: rows.map((r) => ({
             id: r.id,

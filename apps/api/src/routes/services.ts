@@ -121,11 +121,11 @@ function presentOperation(op: OperationRow) {
 
 /** Managed Postgres and Redis: admin only (credentials of every app's data). */
 export function serviceRoutes(deps: ApiDeps) {
-  const { services } = deps;
+  const { services, serviceOperations: operations } = deps;
 
   async function backupOf(serviceRef: string, backupId: string): Promise<{ service: ServiceRow; backup: BackupRow }> {
     const service = await services.get(serviceRef);
-    const backup = await services.backup(backupId);
+    const backup = await operations.backup(backupId);
     if (backup.serviceId !== service.id) throw new NotFoundError(`backup ${backupId} not found`);
     return { service, backup };
   }
@@ -216,7 +216,7 @@ export function serviceRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         assertAdmin(principal, 'show services');
         const row = await services.get(params.service);
-        return { operations: (await services.operations(row.id)).map(presentOperation) };
+        return { operations: (await operations.operations(row.id)).map(presentOperation) };
       },
     }),
     route({
@@ -231,7 +231,7 @@ export function serviceRoutes(deps: ApiDeps) {
         const row = await services.get(params.service);
         if (row.state !== 'ready')
           throw new ConflictError(`service ${row.name} is ${row.state}; it can be backed up once it is ready`);
-        const backup = await services.requestBackup(row.id, 'manual');
+        const backup = await operations.requestBackup(row.id, 'manual');
         return presentBackup(backup as BackupRow);
       },
     }),
@@ -244,7 +244,7 @@ export function serviceRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         assertAdmin(principal, 'list backups');
         const row = await services.get(params.service);
-        return { backups: (await services.backups(row.id)).map(presentBackup) };
+        return { backups: (await operations.backups(row.id)).map(presentBackup) };
       },
     }),
     route({
@@ -269,7 +269,7 @@ export function serviceRoutes(deps: ApiDeps) {
         assertAdmin(principal, 'verify backups');
         const { backup } = await backupOf(params.service, params.backup);
         if (!backup.fileName) throw new ConflictError(`backup ${backup.id} has no file to verify`);
-        return presentOperation(await services.requestVerify(backup));
+        return presentOperation(await operations.requestVerify(backup));
       },
     }),
     route({
@@ -305,7 +305,7 @@ export function serviceRoutes(deps: ApiDeps) {
             );
           }
         }
-        const op = await services.requestRestore(target.id, backup.id);
+        const op = await operations.requestRestore(target.id, backup.id);
         return { service: target.name, operation: presentOperation(op) };
       },
     }),

@@ -86,3 +86,18 @@ export function verifyContainerSpec(
     volumes: { [name]: DATA_DIRECTORY[service.type] },
   };
 }
+
+/** A container that holds a stopped Redis service's volume while a backup is put in place (no network, no server). */
+export function restoreHelperSpec(service: ServiceIdentity, instance: string): ContainerSpec {
+  return {
+    name: `pier-restore-${service.name}-${Date.now().toString(36)}`.slice(0, 120),
+    image: service.image,
+    env: {},
+    labels: serviceLabels(service, instance, 'restore'),
+    containerPort: null,
+    networks: ['none'],
+    limits: VERIFY_LIMITS,
+    volumes: { [service.volumeName]: DATA_DIRECTORY.redis },
+    command: ['sleep', 'infinity'],
+  };
+}

@@ -7,6 +7,7 @@ import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
+import { ServiceOperationStore } from './service-operation-store.ts';
 import { ServiceStore } from './service-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
@@ -25,6 +26,7 @@ export interface Stores {
   domains: DomainStore;
   certificates: CertificateStore;
   services: ServiceStore;
+  serviceOperations: ServiceOperationStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -43,5 +45,6 @@ export function createStores(db: Db, box: SecretBox): Stores {
     domains: new DomainStore(db),
     certificates: new CertificateStore(db, box),
     services: new ServiceStore(db, box),
+    serviceOperations: new ServiceOperationStore(db),
   };
 }

@@ -12,18 +12,13 @@ import {
   serviceVolume,
   ValidationError,
 } from '@pier/core';
-import { and, asc, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { environments, managedServices, serviceBackups, serviceLinks, serviceOperations, variables } from '../schema.ts';
+import { environments, managedServices, serviceLinks, variables } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
+import { addOperation } from './service-operation-store.ts';
 
 export type ServiceRow = typeof managedServices.$inferSelect;
-export type BackupRow = typeof serviceBackups.$inferSelect;
-export type OperationRow = typeof serviceOperations.$inferSelect;
-export type OperationKind = OperationRow['kind'];
-
-/** Channel the worker listens on for new service operations. */
-export const SERVICE_OPS_CHANNEL = 'pier_service_ops';
 
 export interface NewService {
   name: string;
@@ -242,185 +237,6 @@ export class ServiceStore {
       secrets: [...Object.values(variables), ...links.map((l) => this.credentials(l.service).password)],
     };
   }
-
-  // ---- operations --------------------------------------------------------------------------
-
-  /**
-   * Queues a provision of a service whose container was seen gone or stopped,
-   * unless something changed since it was seen: it is no longer `expectState`,
-   * its container is no longer `observedContainerId` (a re-creation just
-   * finished), or an operation is pending or running. True when queued.
-   */
-  async requestReprovision(
-    serviceId: string,
-    observedContainerId: string | null,
-    expectState: ServiceRow['state'],
-  ): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');
-      if (!row || row.state !== expectState || row.containerId !== observedContainerId) return false;
-      const [active] = await tx
-        .select({ id: serviceOperations.id })
-        .from(serviceOperations)
-        .where(and(eq(serviceOperations.serviceId, serviceId), inArray(serviceOperations.state, ['pending', 'running'])))
-        .limit(1);
-      if (active) return false;
-      await addOperation(tx, serviceId, 'provision');
-      return true;
-    });
-  }
-
-  async addOperation(
-    serviceId: string,
-    kind: OperationKind,
-    extra: { backupId?: string; options?: object } = {},
-  ): Promise<OperationRow> {
-    return this.db.transaction((tx) => addOperation(tx, serviceId, kind, extra));
-  }
-
-  /**
-   * Claims the oldest operation that is pending, or running with an expired
-   * lease (its worker died), for `leaseMs`. Operations of one service run one
-   * at a time, in order.
-   */
-  async claimOperation(leaseMs: number): Promise<OperationRow | null> {
-    const rows = await this.db.execute<{ id: string }>(sql`
-      update service_operations set state = 'running', attempts = attempts + 1,
-        locked_until = now() + ${`${leaseMs} milliseconds`}::interval
-      where id = (
-        select o.id from service_operations o
-        where ((o.state = 'pending' and (o.locked_until is null or o.locked_until < now()))
-            or (o.state = 'running' and o.locked_until < now()))
-          and not exists (
-            select 1 from service_operations p
-            where p.service_id = o.service_id and p.id <> o.id
-              and ((p.created_at < o.created_at and p.state in ('pending', 'running'))
-                or (p.state = 'running' and p.locked_until >= now()))
-          )
-        order by o.created_at
-        limit 1
-        for update skip locked
-      )
-      returning id`);
-    const id = rows[0]?.id;
-    if (!id) return null;
-    const [row] = await this.db.select().from(serviceOperations).where(eq(serviceOperations.id, id));
-    return row ?? null;
-  }
-
-  async renewOperation(id: string, leaseMs: number): Promise<void> {
-    await this.db
-      .update(serviceOperations)
-      .set({ lockedUntil: new Date(Date.now() + leaseMs) })
-      .where(and(eq(serviceOperations.id, id), eq(serviceOperations.state, 'running')));
-  }
-
-  /** Puts a failed operation back, to be claimed again no sooner than `delayMs` from now (the same row: no pile-up). */
-  async retryOperation(id: string, delayMs: number, error: string): Promise<void> {
-    await this.db
-      .update(serviceOperations)
-      .set({ state: 'pending', error, lockedUntil: new Date(Date.now() + delayMs) })
-      .where(eq(serviceOperations.id, id));
-  }
-
-  async finishOperation(id: string, error?: string): Promise<void> {
-    await this.db
-      .update(serviceOperations)
-      .set({ state: error ? 'failed' : 'done', error: error ?? null, finishedAt: new Date(), lockedUntil: null })
-      .where(eq(serviceOperations.id, id));
-  }
-
-  async operations(serviceId: string, limit = 20): Promise<OperationRow[]> {
-    return this.db
-      .select()
-      .from(serviceOperations)
-      .where(eq(serviceOperations.serviceId, serviceId))
-      .orderBy(desc(serviceOperations.createdAt))
-      .limit(limit);
-  }
-
-  // ---- backups -----------------------------------------------------------------------------
-
-  /** A pending backup and the operation that makes it; a scheduled slot is taken once (null when already taken). */
-  async requestBackup(serviceId: string, trigger: 'manual' | 'scheduled', scheduledFor?: Date): Promise<BackupRow | null> {
-    return this.db.transaction(async (tx) => {
-      const [backup] = await tx
-        .insert(serviceBackups)
-        .values({ serviceId, trigger, scheduledFor: scheduledFor ?? null })
-        .onConflictDoNothing()
-        .returning();
-      if (!backup) return null;
-      await addOperation(tx, serviceId, 'backup', { backupId: backup.id });
-      return backup;
-    });
-  }
-
-  /** A restore of `backupId` into `serviceId` (the same service or another of the same type). */
-  async requestRestore(serviceId: string, backupId: string): Promise<OperationRow> {
-    return this.addOperation(serviceId, 'restore', { backupId });
-  }
-
-  /** A re-verification of an existing backup (its file may have changed on disk). */
-  async requestVerify(backup: BackupRow): Promise<OperationRow> {
-    return this.addOperation(backup.serviceId, 'backup', { backupId: backup.id, options: { verifyOnly: true } });
-  }
-
-  async backup(id: string): Promise<BackupRow> {
-    const [row] = await this.db.select().from(serviceBackups).where(eq(serviceBackups.id, id));
-    if (!row) throw new NotFoundError(`backup ${id} not found`);
-    return row;
-  }
-
-  async backups(serviceId: string, limit = 100): Promise<BackupRow[]> {
-    return this.db
-      .select()
-      .from(serviceBackups)
-      .where(eq(serviceBackups.serviceId, serviceId))
-      .orderBy(desc(serviceBackups.createdAt))
-      .limit(limit);
-  }
-
-  async updateBackup(id: string, change: Partial<Omit<BackupRow, 'id' | 'serviceId'>>): Promise<void> {
-    await this.db.update(serviceBackups).set(change).where(eq(serviceBackups.id, id));
-  }
-
-  /** Good backups beyond the newest `keep`, and failed ones older than a day: removed from the table and returned (for their files). */
-  async pruneBackups(serviceId: string, keep: number): Promise<BackupRow[]> {
-    const good = await this.db
-      .select()
-      .from(serviceBackups)
-      .where(and(eq(serviceBackups.serviceId, serviceId), eq(serviceBackups.state, 'good')))
-      .orderBy(desc(serviceBackups.createdAt));
-    const failedOld = await this.db
-      .select()
-      .from(serviceBackups)
-      .where(
-        and(
-          eq(serviceBackups.serviceId, serviceId),
-          eq(serviceBackups.state, 'failed'),
-          lt(serviceBackups.createdAt, new Date(Date.now() - 24 * 3600_000)),
-        ),
-      );
-    const doomed = [...good.slice(keep), ...failedOld];
-    if (doomed.length > 0) {
-      await this.db.delete(serviceBackups).where(
-        inArray(
-          serviceBackups.id,
-          doomed.map((b) => b.id),
-        ),
-      );
-    }
-    return doomed;
-  }
-
-  /** When the last scheduled backup slot of the service was. */
-  async lastScheduledSlot(serviceId: string): Promise<Date | null> {
-    const [row] = await this.db
-      .select({ at: sql<Date | null>`max(${serviceBackups.scheduledFor})` })
-      .from(serviceBackups)
-      .where(eq(serviceBackups.serviceId, serviceId));
-    return row?.at ? new Date(row.at) : null;
-  }
 }
 
 /**
@@ -440,20 +256,6 @@ export async function scheduleOwnedServiceDeletion(tx: Tx, environmentId: string
 
 function credentialsContext(serviceId: string): string {
   return `service-credentials:${serviceId}`;
-}
-
-async function addOperation(
-  tx: Tx,
-  serviceId: string,
-  kind: OperationKind,
-  extra: { backupId?: string; options?: object } = {},
-): Promise<OperationRow> {
-  const [row] = await tx
-    .insert(serviceOperations)
-    .values({ serviceId, kind, backupId: extra.backupId ?? null, options: extra.options ?? {} })
-    .returning();
-  await tx.execute(sql`select pg_notify(${SERVICE_OPS_CHANNEL}, ${serviceId})`);
-  return row as OperationRow;
 }
 
 async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[]> {

@@ -1,0 +1,163 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { apps, environments } from './apps.ts';
+import { createdAt, id, updatedAt } from './columns.ts';
+
+export const deploymentState = pgEnum('deployment_state', [
+  'queued',
+  'building',
+  'deploying',
+  'live',
+  'failed',
+  'cancelled',
+  'superseded',
+]);
+export const deploymentTrigger = pgEnum('deployment_trigger', ['push', 'tag', 'manual', 'rollback', 'promote', 'config']);
+export const logStream = pgEnum('log_stream', ['stdout', 'stderr', 'system']);
+
+/** Immutable: an image plus the configuration it runs with. Rollback and promotion reuse one. */
+export const releases = pgTable(
+  'releases',
+  {
+    id: id(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    imageId: text('image_id').notNull(),
+    imageRef: text('image_ref').notNull(),
+    /** Sealed JSON of the variables at `configVersion`. */
+    configCiphertext: text('config_ciphertext').notNull(),
+    keyId: text('key_id').notNull(),
+    configVersion: integer('config_version').notNull(),
+    replicas: integer('replicas').notNull(),
+    health: jsonb('health').notNull(),
+    /** Networks of the services linked when the release was made; its replicas join them. */
+    networks: text('networks').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('releases_environment_version').on(t.environmentId, t.version)],
+);
+
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: id(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    state: deploymentState('state').notNull().default('queued'),
+    trigger: deploymentTrigger('trigger').notNull(),
+    gitRef: text('git_ref'),
+    commitSha: text('commit_sha'),
+    imageId: text('image_id'),
+    releaseId: uuid('release_id').references(() => releases.id, { onDelete: 'set null' }),
+    /** Why it failed or was cancelled, in words a user can act on. */
+    reason: text('reason'),
+    /** Set by POST /deployments/:id/cancel while a build runs; the worker stops the build. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
+    /** GitHub delivery that created it, if any. */
+    deliveryId: text('delivery_id'),
+    queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
+    buildStartedAt: timestamp('build_started_at', { withTimezone: true }),
+    buildFinishedAt: timestamp('build_finished_at', { withTimezone: true }),
+    deployStartedAt: timestamp('deploy_started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('deployments_environment_queued').on(t.environmentId, t.queuedAt),
+    index('deployments_active').on(t.state).where(sql`state in ('queued', 'building', 'deploying')`),
+  ],
+);
+
+/**
+ * Transactional outbox: written in the same transaction as the deployment it
+ * names; the relay moves it into BullMQ (jobId = deployment id) and marks it.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    job: text('job').notNull(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
+  },
+  (t) => [index('outbox_pending').on(t.id).where(sql`enqueued_at is null`)],
+);
+
+export const deploymentEvents = pgTable(
+  'deployment_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    fromState: deploymentState('from_state'),
+    toState: deploymentState('to_state').notNull(),
+    message: text('message'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('deployment_events_deployment').on(t.deploymentId, t.id)],
+);
+
+/** Build and deploy output, one row per line, masked before it is written. */
+export const deploymentLogLines = pgTable(
+  'deployment_log_lines',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    stream: logStream('stream').notNull().default('stdout'),
+    line: text('line').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('deployment_log_lines_deployment').on(t.deploymentId, t.id)],
+);
+
+export const replicaState = pgEnum('replica_state', ['starting', 'serving', 'draining', 'stopped']);
+
+/**
+ * One running container of a release. `serving` replicas are the proxy's
+ * upstreams; the switch from one release to the next is one transaction.
+ */
+export const replicas = pgTable(
+  'replicas',
+  {
+    id: id(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    releaseId: uuid('release_id')
+      .notNull()
+      .references(() => releases.id, { onDelete: 'cascade' }),
+    containerId: text('container_id'),
+    containerName: text('container_name').notNull().unique(),
+    hostPort: integer('host_port'),
+    state: replicaState('state').notNull().default('starting'),
+    /** As last reported by the proxy's health polls. */
+    healthy: boolean('healthy').notNull().default(true),
+    unhealthySince: timestamp('unhealthy_since', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('replicas_environment_state').on(t.environmentId, t.state)],
+);
