@@ -7,6 +7,7 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
 import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { serviceApp } from '../support/service-app.ts';
+import { backupFinished, operationFinished, serviceReaches } from '../support/services.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
@@ -71,48 +72,9 @@ const stagingHost = `${app}-staging.pier.test`;
 const productionHost = `${app}.pier.test`;
 const staging = (path: string) => viaProxy(stagingHost, path);
 
-async function waitForService(name: string, state = 'ready', timeoutMs = 120_000) {
-  let last: { state?: string; lastError?: string } = {};
-  await expect
-    .poll(
-      async () => {
-        last = (await api.request({ method: 'GET', url: `/services/${name}` })).json();
-        if (last.state === 'failed' && state !== 'failed') throw new Error(`service ${name} failed: ${last.lastError}`);
-        return last.state;
-      },
-      { timeout: timeoutMs, interval: 500 },
-    )
-    .toBe(state);
-}
-
-async function waitForBackup(service: string, id: string, states = ['good', 'failed']) {
-  let backup: { state: string; error: string | null; verification: Record<string, unknown>; file: string } | undefined;
-  await expect
-    .poll(
-      async () => {
-        backup = (await api.request({ method: 'GET', url: `/services/${service}/backups/${id}` })).json();
-        return states.includes(backup?.state ?? '');
-      },
-      { timeout: 120_000, interval: 500 },
-    )
-    .toBe(true);
-  return backup as NonNullable<typeof backup>;
-}
-
-async function waitForOperation(service: string, id: string) {
-  let op: { state: string; error: string | null } | undefined;
-  await expect
-    .poll(
-      async () => {
-        const ops = (await api.request({ method: 'GET', url: `/services/${service}/operations` })).json().operations;
-        op = ops.find((o: { id: string }) => o.id === id);
-        return op?.state;
-      },
-      { timeout: 120_000, interval: 500 },
-    )
-    .toMatch(/done|failed/);
-  return op as NonNullable<typeof op>;
-}
+const waitForService = (name: string, state = 'ready') => serviceReaches(api, name, state);
+const waitForBackup = (service: string, id: string) => backupFinished(api, service, id);
+const waitForOperation = (service: string, id: string) => operationFinished(api, service, id);
 
 /** Polls a request through the proxy until its body matches. */
 async function eventuallyServes(host: string, path: string, expected: string | RegExp, timeout = 60_000) {
