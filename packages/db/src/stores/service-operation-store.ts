@@ -2,7 +2,6 @@ import { NotFoundError } from '@pier/core';
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
-import type { ServiceRow } from './service-store.ts';
 
 export type BackupRow = typeof serviceBackups.$inferSelect;
 export type OperationRow = typeof serviceOperations.$inferSelect;
@@ -29,7 +28,7 @@ export class ServiceOperationStore {
   async requestReprovision(
     serviceId: string,
     observedContainerId: string | null,
-    expectState: ServiceRow['state'],
+    expectState: (typeof managedServices.$inferSelect)['state'],
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');
