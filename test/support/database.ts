@@ -19,6 +19,32 @@ async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Drops a test database, ending its leftover connections. FORCE refuses to end
+ * an autovacuum worker (it has no role the test role is a member of: error
+ * 42501), while a plain DROP DATABASE ends autovacuum itself; so on 42501 the
+ * plain form is tried, a few times while the worker lets go.
+ */
+export async function dropDatabase(sql: postgres.Sql, name: string): Promise<void> {
+  const quoted = `"${name.replaceAll('"', '""')}"`;
+  try {
+    await sql.unsafe(`drop database if exists ${quoted} with (force)`);
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501') throw error;
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql.unsafe(`drop database if exists ${quoted}`);
+      return;
+    } catch (error) {
+      // 55006: still in use (the autovacuum worker is ending, or came back).
+      if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** A private database for one test file: migrated (from the template) unless `empty`. */
 export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   // The creation time in the name lets a later run drop what an interrupted one left.
@@ -34,7 +60,7 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
     url,
     destroy: async () => {
       await database.close();
-      await withAdmin((sql) => sql.unsafe(`drop database if exists ${name} with (force)`));
+      await withAdmin((sql) => dropDatabase(sql, name));
     },
   };
 }

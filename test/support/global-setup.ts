@@ -1,5 +1,6 @@
 import { connectDatabase, runMigrations } from '@pier/db';
 import postgres from 'postgres';
+import { dropDatabase } from './database.ts';
 import { databaseUrl, TEMPLATE_DATABASE, TEST_ADMIN_DATABASE_URL } from './env.ts';
 
 const TEMPLATE_LOCK = 7_250_411;
@@ -34,9 +35,9 @@ async function dropLeftovers(sql: postgres.Sql): Promise<void> {
   const cutoff = Date.now() / 1000 - 3600;
   const templates = await sql<{ datname: string }[]>`
     select datname from pg_database where datname like 'pier_test_template%' and datname <> ${TEMPLATE_DATABASE}`;
-  for (const { datname } of templates) await sql.unsafe(`drop database if exists "${datname}" with (force)`);
+  for (const { datname } of templates) await dropDatabase(sql, datname);
   for (const { datname } of rows) {
     const created = Number(datname.split('_')[3]);
-    if (Number.isFinite(created) && created < cutoff) await sql.unsafe(`drop database if exists "${datname}" with (force)`);
+    if (Number.isFinite(created) && created < cutoff) await dropDatabase(sql, datname);
   }
 }
