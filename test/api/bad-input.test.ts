@@ -228,11 +228,29 @@ describe('bad input is refused and changes nothing', () => {
     expect(await snapshotState(api.database.sql)).toEqual(before);
   });
 
-  it('still accepts the longest good name, 63 characters', async () => {
-    const name = `a${'-b'.repeat(31)}`;
-    expect(name).toHaveLength(63);
+  it('accepts app names up to 48 characters, so that every generated hostname label fits in 63', async () => {
+    const name = `a${'-b'.repeat(23)}c`;
+    expect(name).toHaveLength(48);
     expect((await api.request({ method: 'POST', url: '/apps', payload: { name } })).statusCode).toBe(201);
     expect((await api.request({ method: 'GET', url: `/apps/${name}` })).statusCode).toBe(200);
+    const before = await snapshotState(api.database.sql);
+    const res = await api.request({ method: 'POST', url: '/apps', payload: { name: `${name}d` } });
+    expectError(res, 422, 'validation_failed', 'body.name');
+    expect(res.json().error.message).toContain('at most 48 characters');
+    expect(await snapshotState(api.database.sql)).toEqual(before);
+  });
+
+  it('refuses an environment whose <app>-<env> hostname label would pass 63 characters, naming the limit', async () => {
+    const app = `lbl${'x'.repeat(17)}`; // 20 characters: environments get at most 42
+    expect((await api.request({ method: 'POST', url: '/apps', payload: { name: app } })).statusCode).toBe(201);
+    const fits = `e${'y'.repeat(41)}`;
+    const created = await api.request({ method: 'POST', url: `/apps/${app}/environments`, payload: { name: fits } });
+    expect(created.statusCode, created.body).toBe(201);
+    const before = await snapshotState(api.database.sql);
+    const res = await api.request({ method: 'POST', url: `/apps/${app}/environments`, payload: { name: `${fits}z` } });
+    expectError(res, 422, 'validation_failed', 'body.name');
+    expect(res.json().error.message).toContain('at most 42');
+    expect(await snapshotState(api.database.sql)).toEqual(before);
   });
 
   it('refuses a URL that is not valid percent-encoding in the one error shape', async () => {

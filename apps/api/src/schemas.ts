@@ -1,4 +1,4 @@
-import { branchProblem, envKeyProblem, nameProblem, repoPathProblem, tagPatternProblem } from '@pier/core';
+import { APP_NAME_MAX, branchProblem, envKeyProblem, nameProblem, repoPathProblem, tagPatternProblem } from '@pier/core';
 import { isPreviewName } from '@pier/github';
 import { z } from 'zod';
 
@@ -44,8 +44,16 @@ const cloneUrl = z
 
 export const appRepository = z.strictObject({ fullName: repoFullName, cloneUrl });
 
+/** An app name: short enough that `<app>-<env>` hostnames, previews included, stay one DNS label. */
+const appName = name
+  .refine(
+    (value) => value.length <= APP_NAME_MAX,
+    `must be at most ${APP_NAME_MAX} characters, so that <app>-<environment> hostnames fit one DNS label`,
+  )
+  .describe(`lower-case letter, then a-z, 0-9 and single dashes; at most ${APP_NAME_MAX} characters`);
+
 export const createAppBody = z.strictObject({
-  name,
+  name: appName,
   repository: appRepository.optional(),
   defaultBranch: branch.optional(),
   dockerfilePath: repoPath.optional(),

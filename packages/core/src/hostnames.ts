@@ -8,6 +8,23 @@ export function canonicalHostname(name: string): string {
 }
 
 /**
+ * Longest app name: `<app>-pr-2147483647` (the longest preview) and
+ * `<app>-staging` still fit one DNS label of 63 characters.
+ */
+export const APP_NAME_MAX = 48;
+
+/** A DNS label is at most 63 characters (RFC 1035). */
+const LABEL_MAX = 63;
+
+/** Why `env` cannot be an environment of `app` because its generated hostname label would be too long; undefined when it fits. */
+export function generatedLabelProblem(app: string, env: string): string | undefined {
+  if (env === PRODUCTION_ENV) return undefined;
+  const label = `${app}-${env}`;
+  if (label.length <= LABEL_MAX) return undefined;
+  return `${label} (its hostname label) is ${label.length} characters; a DNS label has at most ${LABEL_MAX}, so this name can have at most ${LABEL_MAX - app.length - 1}`;
+}
+
+/**
  * Every hostname that serves one environment: `<app>.<base>` for production,
  * `<app>-<env>.<base>` for any other environment, then the custom domains,
  * canonical and without duplicates.

@@ -1,3 +1,4 @@
+import { generatedLabelProblem, ValidationError } from '@pier/core';
 import type { EnvironmentSettings } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -50,6 +51,8 @@ export function environmentRoutes({ apps, environments }: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
         const { name, ...rest } = body;
+        const tooLong = generatedLabelProblem(app.name, name);
+        if (tooLong) throw new ValidationError(`body.name: ${tooLong}`, 'body.name');
         return presentEnvironment(await environments.create(app.id, name, settings(rest)));
       },
     }),
