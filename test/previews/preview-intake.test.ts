@@ -194,6 +194,59 @@ describe('settings and names', () => {
     expectError(res, 422, 'validation_failed', 'forkPreviews');
   });
 
+  it('a preview database, its provision and its link commit with the delivery; a name still taken gets a suffix', async () => {
+    await api.request({ method: 'PATCH', url: `/apps/${app.name}`, payload: { previewDatabase: true } });
+    // Staging's own DATABASE_URL (say, an external database) is not copied: the preview's link injects its own.
+    const stagingVars = `/apps/${app.name}/environments/staging/variables`;
+    const set = await api.request({
+      method: 'PATCH',
+      url: stagingVars,
+      payload: { set: { DATABASE_URL: 'postgres://u:p@staging-db/x' } },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    try {
+      const services = async () =>
+        (await get('/services')).services.filter((s: { name: string }) => s.name.startsWith('pr-4')) as {
+          id: string;
+          name: string;
+          state: string;
+        }[];
+      const opened = await pull({ number: 41, action: 'opened', sha: fakeSha('pr-41') });
+      expect(opened.statusCode, opened.body).toBe(202);
+      const [own] = await services();
+      expect(own).toMatchObject({ name: `pr-41-${app.name}`, state: 'provisioning' });
+      expect((await get(`/services/${own?.name}/operations`)).operations).toEqual([
+        expect.objectContaining({ kind: 'provision', state: 'pending' }),
+      ]);
+      expect((await get(`/apps/${app.name}/environments/pr-41/links`)).links).toEqual([
+        expect.objectContaining({ variable: 'DATABASE_URL', service: own?.name, state: 'provisioning' }),
+      ]);
+      expect(await variables('pr-41')).toEqual({ API_KEY: STAGING_SECRET, MODE: 'staging' });
+      // A redelivery makes no second database.
+      await pull({ number: 41, action: 'synchronize', sha: fakeSha('pr-41-b') });
+      expect(await services()).toHaveLength(1);
+
+      // pr-42-<app> is taken (say, an earlier preview's database still being deleted).
+      const taken = await api.request({
+        method: 'POST',
+        url: '/services',
+        payload: { type: 'postgres', name: `pr-42-${app.name}` },
+      });
+      expect(taken.statusCode, taken.body).toBe(202);
+      const second = await pull({ number: 42, action: 'opened', sha: fakeSha('pr-42') });
+      expect(second.statusCode, second.body).toBe(202);
+      const [link] = (await get(`/apps/${app.name}/environments/pr-42/links`)).links;
+      expect(link.service).toMatch(new RegExp(`^pr-42-${app.name}-[0-9a-f]{4}$`));
+
+      const closed = await pull({ number: 41, action: 'closed', sha: fakeSha('pr-41-b') });
+      expect(closed.json().closedPreviews).toEqual([{ app: app.name, environment: 'pr-41' }]);
+      expect((await get(`/services/${own?.name}`)).state).toBe('deleting');
+    } finally {
+      await api.request({ method: 'PATCH', url: stagingVars, payload: { unset: ['DATABASE_URL'] } });
+      await api.request({ method: 'PATCH', url: `/apps/${app.name}`, payload: { previewDatabase: false } });
+    }
+  });
+
   it('never logs a variable value', () => {
     expect(api.logs.join('\n')).not.toContain(STAGING_SECRET);
   });

@@ -1,4 +1,5 @@
-import { serviceImage } from '@pier/core';
+import { randomBytes } from 'node:crypto';
+import { ConflictError, serviceImage } from '@pier/core';
 import { type AppRow, type DeliveryTransaction, type EnvironmentRow, scheduleOwnedServiceDeletion } from '@pier/db';
 import type { ApiDeps } from './deps.ts';
 
@@ -8,29 +9,36 @@ export interface PreviewHookInput {
   environment: EnvironmentRow;
 }
 
+/** What the preview hooks need besides the transaction. */
+export type PreviewHookDeps = Pick<ApiDeps, 'services' | 'serviceImages'>;
+
 /**
- * Runs once a new preview environment is committed, its first build already queued (never for a redelivery).
- * With `apps.preview_database` on, the preview gets a fresh managed Postgres of its own
- * (`managed_services.owner_environment_id`), linked while it is still being made: the first deployment waits
- * until it is ready. Errors are logged by the caller, never answered to GitHub: the delivery is recorded.
- * A crash between the commit and this call leaves that preview without a database (its app still deploys).
+ * Runs in the delivery's transaction when it creates a preview environment
+ * (never for a redelivery). With `apps.preview_database` on, the preview gets a
+ * fresh managed Postgres of its own (`managed_services.owner_environment_id`),
+ * linked while it is still being made: the first deployment waits until it is
+ * ready. Service, provision operation, link and preview commit together, so a
+ * crash never leaves a preview without its database. Returns the service's
+ * name, or undefined when the app has no preview databases.
  */
-export async function onPreviewCreated(deps: ApiDeps, preview: PreviewHookInput): Promise<void> {
-  if (!preview.app.previewDatabase) return;
+export async function onPreviewCreated(
+  tx: DeliveryTransaction,
+  deps: PreviewHookDeps,
+  preview: PreviewHookInput,
+): Promise<string | undefined> {
+  if (!preview.app.previewDatabase) return undefined;
   const { image, version } = serviceImage('postgres', deps.serviceImages.postgres);
-  const service = await deps.services.create({
-    name: previewDatabaseName(preview.app.name, preview.environment.name),
-    type: 'postgres',
-    version,
-    image,
-    ownerEnvironmentId: preview.environment.id,
+  const create = (name: string) =>
+    deps.services.create({ name, type: 'postgres', version, image, ownerEnvironmentId: preview.environment.id }, tx);
+  const name = previewDatabaseName(preview.app.name, preview.environment.name);
+  // The name is taken while an earlier preview of a reopened pull request is still being deleted
+  // (or by a service someone named so): a suffix keeps the two apart.
+  const service = await create(name).catch((err: unknown) => {
+    if (!(err instanceof ConflictError)) throw err;
+    return create(`${name.slice(0, 49).replace(/-+$/, '')}-${randomBytes(2).toString('hex')}`);
   });
-  // Linked while it is still being made: the preview's first deployment waits until it is ready.
-  await deps.services.link(preview.environment.id, service.id, { allowProvisioning: true });
-  deps.logger.info(
-    { app: preview.app.name, environment: preview.environment.name, service: service.name },
-    'preview database created',
-  );
+  await deps.services.link(preview.environment.id, service.id, { allowProvisioning: true }, tx);
+  return service.name;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { injectedVariableKey } from '@pier/core';
 import {
   type AppRow,
   type DeliveryTransaction,
@@ -8,7 +9,7 @@ import {
   type VariableStore,
 } from '@pier/db';
 import type { PreviewCloseDecision, PreviewDecision } from '@pier/github';
-import { onPreviewClosing, type PreviewHookInput } from './previews-hooks.ts';
+import { onPreviewClosing, onPreviewCreated, type PreviewHookDeps } from './previews-hooks.ts';
 
 /** A same-repository preview starts with this environment's variables and health check. */
 export const PREVIEW_TEMPLATE_ENVIRONMENT = 'staging';
@@ -46,7 +47,11 @@ export async function preparePreviewBuild(
   });
   if (ensured.kind === 'refused') return ensured;
   const { environment, created, template } = ensured;
-  if (created && template && !decision.fromFork) await variables.copyAll(tx, template.id, environment.id);
+  if (created && template && !decision.fromFork) {
+    // A preview with its own database never gets staging's DATABASE_URL: the link injects the preview's.
+    const except = app.previewDatabase ? [injectedVariableKey('postgres', '', true)] : [];
+    await variables.copyAll(tx, template.id, environment.id, except);
+  }
   return {
     kind: 'build',
     environment,
@@ -82,8 +87,8 @@ export type PreviewName = { app: string; environment: string };
 /** What applying them did. */
 export interface PreviewChanges {
   queued: { deployment: NewDeployment; name: PreviewName }[];
-  /** New preview environments, for `onPreviewCreated` once the transaction has committed. */
-  created: PreviewHookInput[];
+  /** Databases made for new previews, to log once the transaction has committed. */
+  databases: (PreviewName & { service: string })[];
   closed: PreviewName[];
   /** Why a preview was not built or closed, per app. */
   reasons: string[];
@@ -92,18 +97,20 @@ export interface PreviewChanges {
 /** In the delivery's transaction: builds and closes every preview of `work`. */
 export async function applyPreviews(
   tx: DeliveryTransaction,
-  variables: VariableStore,
+  deps: PreviewHookDeps & { variables: VariableStore },
   work: PreviewWork,
 ): Promise<PreviewChanges> {
-  const changes: PreviewChanges = { queued: [], created: [], closed: [], reasons: [] };
+  const changes: PreviewChanges = { queued: [], databases: [], closed: [], reasons: [] };
   for (const { app, decision } of work.previews) {
-    const build = await preparePreviewBuild(tx, variables, app, decision);
+    const build = await preparePreviewBuild(tx, deps.variables, app, decision);
     if (build.kind === 'refused') {
       changes.reasons.push(`${app.name}: ${build.reason}`);
       continue;
     }
-    changes.queued.push({ deployment: build.deployment, name: { app: app.name, environment: build.environment.name } });
-    if (build.created) changes.created.push({ app, environment: build.environment });
+    const name = { app: app.name, environment: build.environment.name };
+    changes.queued.push({ deployment: build.deployment, name });
+    const service = build.created ? await onPreviewCreated(tx, deps, { app, environment: build.environment }) : undefined;
+    if (service) changes.databases.push({ ...name, service });
   }
   for (const { app, decision } of work.closes) {
     const environment = await closePreview(tx, app, decision);

@@ -15,7 +15,6 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { applyPreviews, type PreviewChanges, type PreviewName, type PreviewWork, previewRefusal } from '../previews.ts';
-import { onPreviewCreated } from '../previews-hooks.ts';
 
 /** GitHub sends up to 25 MB; a larger body is refused before it is read in full. */
 export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
@@ -128,7 +127,7 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   let previews: PreviewChanges | undefined;
   // Runs in the delivery's transaction, only on its first arrival.
   const prepare = async (tx: DeliveryTransaction) => {
-    previews = await applyPreviews(tx, deps.variables, plan);
+    previews = await applyPreviews(tx, deps, plan);
     plan.reasons.push(...previews.reasons);
     for (const { deployment, name } of previews.queued) plan.names.set(deployment.environmentId, name);
     return previews.queued.map((q) => q.deployment);
@@ -146,11 +145,7 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   const statusCode = plan.ping ? 200 : 202;
   const appId = delivery.apps[0]?.id ?? null;
   const answer = await deps.deliveries.record({ deliveryId, event, appId, statusCode, respond, prepare }, plan.toQueue);
-  for (const preview of previews?.created ?? []) {
-    await onPreviewCreated(deps, preview).catch((err: unknown) =>
-      deps.logger.error({ err, app: preview.app.name, environment: preview.environment.name }, 'preview hook failed'),
-    );
-  }
+  for (const database of previews?.databases ?? []) deps.logger.info(database, 'preview database created');
   return answer;
 }
 

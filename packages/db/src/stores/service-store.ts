@@ -58,12 +58,16 @@ export class ServiceStore {
     private readonly box: SecretBox,
   ) {}
 
-  /** A new service in `provisioning` with fresh sealed credentials, and its provision operation, in one transaction. */
-  async create(input: NewService): Promise<ServiceRow> {
+  /**
+   * A new service in `provisioning` with fresh sealed credentials, and its
+   * provision operation, in one transaction; inside `outer` (a savepoint of it)
+   * when given, so that a refusal leaves `outer` usable.
+   */
+  async create(input: NewService, outer?: Tx): Promise<ServiceRow> {
     const id = crypto.randomUUID();
     const sealed = this.box.seal(JSON.stringify(generateCredentials(input.type, input.name)), credentialsContext(id));
     try {
-      return await this.db.transaction(async (tx) => {
+      return await (outer ?? this.db).transaction(async (tx) => {
         const [row] = await tx
           .insert(managedServices)
           .values({
@@ -177,10 +181,16 @@ export class ServiceStore {
   /**
    * Links a ready service to an environment; refused when a user variable has
    * the name it would inject. `allowProvisioning` links one still being made
-   * (a preview's own database): deployments wait until it is ready.
+   * (a preview's own database): deployments wait until it is ready. Inside
+   * `outer` (a savepoint of it) when given.
    */
-  async link(environmentId: string, serviceId: string, options: { allowProvisioning?: boolean } = {}): Promise<ServiceLink> {
-    return this.db.transaction(async (tx) => {
+  async link(
+    environmentId: string,
+    serviceId: string,
+    options: { allowProvisioning?: boolean } = {},
+    outer?: Tx,
+  ): Promise<ServiceLink> {
+    return (outer ?? this.db).transaction(async (tx) => {
       await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
       // Locked: a concurrent delete (which counts links under the same lock) cannot slip in between.
       const [service] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');

@@ -71,10 +71,12 @@ export class VariableStore {
   /**
    * Copies every variable of one environment to another, in the caller's transaction (a new preview gets
    * staging's). Each value is opened and sealed again for its new row, since a sealed value is bound to its
-   * row; none is returned. Returns how many were copied.
+   * row; none is returned. Keys in `except` are left out. Returns how many were copied.
    */
-  async copyAll(tx: Tx, fromEnvironmentId: string, toEnvironmentId: string): Promise<number> {
-    const rows = await tx.select().from(variables).where(eq(variables.environmentId, fromEnvironmentId));
+  async copyAll(tx: Tx, fromEnvironmentId: string, toEnvironmentId: string, except: readonly string[] = []): Promise<number> {
+    const rows = (await tx.select().from(variables).where(eq(variables.environmentId, fromEnvironmentId))).filter(
+      (row) => !except.includes(row.key),
+    );
     if (rows.length === 0) return 0;
     const copies = rows.map((row) => {
       const sealed = this.box.seal(this.open(row), context(toEnvironmentId, row.key));
