@@ -143,6 +143,51 @@ describe('a pull request from the repository', () => {
   });
 });
 
+describe('deliveries out of order (GitHub does not promise order)', () => {
+  const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, seconds));
+
+  it('a synchronize delivered after the close does not bring the preview back', async () => {
+    await pull({ number: 51, action: 'opened', sha: fakeSha('pr-51-a'), updatedAt: at(0) });
+    const closed = await pull({ number: 51, action: 'closed', sha: fakeSha('pr-51-b'), updatedAt: at(20) });
+    expect(closed.json().closedPreviews).toEqual([{ app: app.name, environment: 'pr-51' }]);
+    const before = await rowCounts(api);
+    const late = await pull({ number: 51, action: 'synchronize', sha: fakeSha('pr-51-b'), updatedAt: at(10) });
+    expect(late.statusCode, late.body).toBe(202);
+    expect(late.json()).toEqual({
+      deployments: [],
+      ignored: expect.stringContaining('pull request #51: this delivery is older than a close of 2026-01-01T12:00:20.000Z'),
+    });
+    expect(await environmentNames()).not.toContain('pr-51');
+    expect(await rowCounts(api)).toEqual({ ...before, deliveries: before.deliveries + 1 });
+    // One of the closing second too: the close wins the tie.
+    const tie = await pull({ number: 51, action: 'synchronize', sha: fakeSha('pr-51-c'), updatedAt: at(20) });
+    expect(tie.json().deployments).toEqual([]);
+    // A reopen is later than the close: the preview comes back.
+    const reopened = await pull({ number: 51, action: 'reopened', sha: fakeSha('pr-51-b'), updatedAt: at(30) });
+    expect(reopened.json().deployments).toEqual([{ id: expect.any(String), app: app.name, environment: 'pr-51' }]);
+    await pull({ number: 51, action: 'closed', sha: fakeSha('pr-51-b'), updatedAt: at(40) });
+  });
+
+  it('an older head commit delivered late does not replace the newer one', async () => {
+    const newer = await pull({ number: 52, action: 'synchronize', sha: fakeSha('pr-52-new'), updatedAt: at(10) });
+    const [queued] = newer.json().deployments;
+    const older = await pull({ number: 52, action: 'opened', sha: fakeSha('pr-52-old'), updatedAt: at(5) });
+    expect(older.json()).toEqual({ deployments: [], ignored: expect.stringContaining('older than an update of') });
+    expect(await get(`/deployments/${queued.id}`)).toMatchObject({ state: 'queued', commit: fakeSha('pr-52-new') });
+    // A close delivered before the later update it follows is still applied when it is newer.
+    const closed = await pull({ number: 52, action: 'closed', sha: fakeSha('pr-52-new'), updatedAt: at(15) });
+    expect(closed.json().closedPreviews).toEqual([{ app: app.name, environment: 'pr-52' }]);
+  });
+
+  it('a delivery without updated_at cannot be ordered and applies', async () => {
+    const payload = pullRequestPayload({ repository: REPO, number: 53, action: 'opened', sha: fakeSha('pr-53') });
+    delete payload.pull_request.updated_at;
+    const res = await sendWebhook(api.app, { event: 'pull_request', payload, secret: app.secret });
+    expect(res.json().deployments).toEqual([{ id: expect.any(String), app: app.name, environment: 'pr-53' }]);
+    await pull({ number: 53, action: 'closed', sha: fakeSha('pr-53') });
+  });
+});
+
 describe('a pull request from a fork', () => {
   it('is not built, and no environment is made, while the app does not preview forks', async () => {
     const before = await rowCounts(api);

@@ -15,7 +15,20 @@ export interface PullRequestOptions {
   merged?: boolean;
   mergeSha?: string;
   baseRef?: string;
+  /** `pull_request.updated_at`; default: now, one second later than the previous payload's (GitHub's times are to the second). */
+  updatedAt?: Date;
 }
+
+let lastUpdatedAt = 0;
+
+/** Now to the second, strictly after every earlier default. */
+function nextUpdatedAt(): Date {
+  lastUpdatedAt = Math.max(Math.floor(Date.now() / 1000) * 1000, lastUpdatedAt + 1000);
+  return new Date(lastUpdatedAt);
+}
+
+/** GitHub's form: `2019-05-15T15:20:33Z`. */
+const githubTime = (time: Date) => `${time.toISOString().slice(0, 19)}Z`;
 
 /** The base repository's id in the examples (Codertocat/Hello-World); a fork gets another. */
 const BASE_REPOSITORY_ID = 186853002;
@@ -46,5 +59,7 @@ export function pullRequestPayload(options: PullRequestOptions): Record<string, 
   pull.merged = options.merged ?? false;
   if (options.mergeSha) pull.merge_commit_sha = options.mergeSha;
   pull.state = options.action === 'closed' ? 'closed' : 'open';
+  pull.updated_at = githubTime(options.updatedAt ?? nextUpdatedAt());
+  pull.closed_at = options.action === 'closed' ? pull.updated_at : null;
   return payload;
 }

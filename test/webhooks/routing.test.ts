@@ -186,6 +186,8 @@ describe('pull_request', () => {
 
   it('opened queues its preview pr-<number> at the head commit (test/previews covers previews)', async () => {
     const opened = forRepo(examplePayload('pullRequestOpened')) as Record<string, any>;
+    // Later than the example close the tests above delivered: an older one would be out of order.
+    opened.pull_request.updated_at = new Date().toISOString();
     const deployment = await expectQueued(await send('pull_request', opened), 'pr-2');
     expect(deployment).toMatchObject({ trigger: 'push', ref: 'refs/pull/2/head', commit: opened.pull_request.head.sha });
     await api.request({ method: 'DELETE', url: `/apps/${app.name}/environments/pr-2` });

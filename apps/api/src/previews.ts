@@ -6,6 +6,8 @@ import {
   type EnvironmentRow,
   ensurePreviewEnvironment,
   type NewDeployment,
+  type PullRequestEventOrder,
+  recordPullRequestEvent,
   type VariableStore,
 } from '@pier/db';
 import type { PreviewCloseDecision, PreviewDecision } from '@pier/github';
@@ -102,6 +104,11 @@ export async function applyPreviews(
 ): Promise<PreviewChanges> {
   const changes: PreviewChanges = { queued: [], databases: [], closed: [], reasons: [] };
   for (const { app, decision } of work.previews) {
+    const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, false);
+    if (!order.current) {
+      changes.reasons.push(`${app.name}: ${staleDelivery(decision.pullRequest, order)}`);
+      continue;
+    }
     const build = await preparePreviewBuild(tx, deps.variables, app, decision);
     if (build.kind === 'refused') {
       changes.reasons.push(`${app.name}: ${build.reason}`);
@@ -113,9 +120,20 @@ export async function applyPreviews(
     if (service) changes.databases.push({ ...name, service });
   }
   for (const { app, decision } of work.closes) {
+    const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, true);
+    if (!order.current) {
+      changes.reasons.push(`${app.name}: ${staleDelivery(decision.pullRequest, order)}`);
+      continue;
+    }
     const environment = await closePreview(tx, app, decision);
     if (environment) changes.closed.push({ app: app.name, environment: environment.name });
     else changes.reasons.push(`${app.name}: pull request #${decision.pullRequest} has no preview to remove`);
   }
   return changes;
+}
+
+/** Why an out-of-order pull_request delivery changes nothing. */
+function staleDelivery(pullRequest: number, order: Extract<PullRequestEventOrder, { current: false }>): string {
+  const newer = `${order.newer.closed ? 'a close' : 'an update'} of ${order.newer.updatedAt.toISOString()}`;
+  return `pull request #${pullRequest}: this delivery is older than ${newer}, already applied; nothing changes`;
 }

@@ -40,6 +40,7 @@ const preview = (overrides: Partial<PreviewDecision> = {}): PreviewDecision => (
     author: 'Codertocat',
     url: 'https://github.com/Codertocat/Hello-World/pull/2',
   },
+  updatedAt: new Date('2019-05-15T15:20:33Z'),
   ...overrides,
 });
 
@@ -66,6 +67,16 @@ describe('routeEvent: pull request previews', () => {
       'a fork with the same name as the base is still a fork (ids differ)',
       () => changed('pullRequestOpened', (pull) => (pull.head.repo = { ...pull.head.repo, id: BASE_REPO_ID + 1 })),
       preview({ fromFork: true }),
+    ],
+    [
+      'without updated_at: no time to order it by',
+      () => changed('pullRequestOpened', (pull) => delete pull.updated_at),
+      preview({ updatedAt: null }),
+    ],
+    [
+      'a malformed updated_at counts as absent',
+      () => changed('pullRequestSynchronize', (pull) => (pull.updated_at = 'yesterday')),
+      preview({ updatedAt: null }),
     ],
     [
       'a large pull request number',
@@ -146,6 +157,7 @@ describe('routeEvent: pull request previews', () => {
         kind: 'preview-close',
         pullRequest: 2,
         environmentName: 'pr-2',
+        updatedAt: new Date('2019-05-15T15:21:18Z'),
         merge: ignoredBecause('closed without merging'),
       } as unknown as RouteDecision,
     ],
@@ -185,6 +197,7 @@ describe('routeEvent: pull request previews', () => {
       'pullRequest',
       'sha',
       'summary',
+      'updatedAt',
     ]);
   });
 });

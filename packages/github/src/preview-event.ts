@@ -9,11 +9,21 @@ const pullRequestNumber = z.number().int().min(1).max(MAX_PULL_REQUEST);
 /** GitHub's numeric repository id: stable across renames and transfers, unlike the name. */
 const repositoryId = z.number().int().positive();
 
-const numberedPayload = z.looseObject({ pull_request: z.looseObject({ number: pullRequestNumber }) });
+/** GitHub's ISO 8601 time of the pull request's last change; anything else counts as absent. */
+const updatedAt = z
+  .unknown()
+  .transform((value) => {
+    const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    return Number.isFinite(time) ? new Date(time) : null;
+  })
+  .optional();
+
+const numberedPayload = z.looseObject({ pull_request: z.looseObject({ number: pullRequestNumber, updated_at: updatedAt }) });
 
 const previewPayload = z.looseObject({
   pull_request: z.looseObject({
     number: pullRequestNumber,
+    updated_at: updatedAt,
     head: z.looseObject({
       sha: commitSha,
       ref: z.string(),
@@ -42,6 +52,7 @@ export function routePreview(payload: unknown): PreviewDecision | IgnoredDecisio
     headRef: pull.head.ref,
     fromFork: pull.head.repo === null || pull.head.repo.id !== pull.base.repo.id,
     summary: deploySummary({ message: pull.title, author: pull.user?.login, url: pull.html_url }),
+    updatedAt: pull.updated_at ?? null,
   };
 }
 
@@ -53,6 +64,12 @@ export function closePreview(
   const parsed = numberedPayload.safeParse(payload);
   // Without a number there is no preview to close, but a merge still deploys.
   if (!parsed.success) return merge.kind === 'deploy' ? merge : ignored(payloadProblem('pull_request', parsed.error));
-  const pullRequest = parsed.data.pull_request.number;
-  return { kind: 'preview-close', pullRequest, environmentName: previewEnvironmentName(pullRequest), merge };
+  const { number: pullRequest, updated_at } = parsed.data.pull_request;
+  return {
+    kind: 'preview-close',
+    pullRequest,
+    environmentName: previewEnvironmentName(pullRequest),
+    updatedAt: updated_at ?? null,
+    merge,
+  };
 }

@@ -58,6 +58,8 @@ export interface PreviewDecision {
   /** The head repository is not the base repository (or no longer exists): untrusted code, no secrets. */
   fromFork: boolean;
   summary: DeploySummary;
+  /** `pull_request.updated_at`: orders deliveries GitHub may send out of order; null when absent. */
+  updatedAt: Date | null;
 }
 
 /** A pull request closed: its preview goes away; a merge may also deploy the base branch's environments. */
@@ -65,6 +67,8 @@ export interface PreviewCloseDecision {
   kind: 'preview-close';
   pullRequest: number;
   environmentName: string;
+  /** `pull_request.updated_at` (the close's time); null when absent. */
+  updatedAt: Date | null;
   /** What merging asks for besides: a deploy of the environments tracking the base branch, or why there is none. */
   merge: DeployDecision | IgnoredDecision;
 }

@@ -45,7 +45,13 @@ const merged = (change: (pull: Record<string, unknown>) => void = () => {}) =>
     change(pull);
   });
 const ignoredBecause = (text: string) => ({ kind: 'ignored', reason: expect.stringContaining(text) });
-const closed = (merge: unknown) => ({ kind: 'preview-close', pullRequest: 2, environmentName: 'pr-2', merge });
+const closed = (merge: unknown) => ({
+  kind: 'preview-close',
+  pullRequest: 2,
+  environmentName: 'pr-2',
+  updatedAt: new Date('2019-05-15T15:21:18Z'),
+  merge,
+});
 
 describe('routeEvent', () => {
   it.each<[string, string, () => unknown, RouteDecision | ReturnType<typeof ignoredBecause> | ReturnType<typeof closed>]>([

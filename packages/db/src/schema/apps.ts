@@ -1,4 +1,4 @@
-import { boolean, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt } from './columns.ts';
 
 /** An application: one repository, several environments. */
@@ -71,6 +71,25 @@ export const environments = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex('environments_app_name').on(t.appId, t.name)],
+);
+
+/**
+ * The newest pull_request delivery applied per app and pull request. GitHub
+ * does not promise order: a delivery older than this one (by the pull
+ * request's `updated_at`) is ignored, so a late `synchronize` never brings
+ * back a closed preview nor replaces a newer head commit.
+ */
+export const pullRequestEvents = pgTable(
+  'pull_request_events',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    closed: boolean('closed').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.number] })],
 );
 
 /** One variable of one environment; the value is sealed with PIER_SECRET_KEY. */
