@@ -240,7 +240,7 @@ describe('service operations and backups in Postgres', () => {
     const again = await serviceOperations.claimOperation(60_000);
     expect(again?.attempts).toBe(2);
     // A backup queued behind the provision of the same service waits for it.
-    const backup = await serviceOperations.requestBackup(service.id, 'manual');
+    const backup = await serviceOperations.requestBackup(service, 'manual');
     expect(backup).not.toBeNull();
     await api.database.sql`update service_operations set state = 'done' where kind = 'provision' and service_id <> ${service.id}`;
     await api.database.sql`update service_operations set state = 'done' where kind = 'delete'`;
@@ -258,11 +258,11 @@ describe('service operations and backups in Postgres', () => {
     const { services, serviceOperations } = createStores(api.database.db, api.box);
     const service = await services.get('orders');
     const slot = new Date('2026-01-01T03:00:00Z');
-    const made = await Promise.all([1, 2, 3, 4].map(() => serviceOperations.requestBackup(service.id, 'scheduled', slot)));
+    const made = await Promise.all([1, 2, 3, 4].map(() => serviceOperations.requestBackup(service, 'scheduled', slot)));
     expect(made.filter(Boolean)).toHaveLength(1);
     expect(await serviceOperations.lastScheduledSlot(service.id)).toEqual(slot);
     for (let i = 0; i < 5; i++) {
-      const b = await serviceOperations.requestBackup(service.id, 'manual');
+      const b = await serviceOperations.requestBackup(service, 'manual');
       await serviceOperations.updateBackup(b?.id as string, { state: 'good', fileName: `orders/${i}.dump` });
     }
     const pruned = await serviceOperations.pruneBackups(service.id, 2);
@@ -284,5 +284,64 @@ describe('service operations and backups in Postgres', () => {
     expect(queued.filter(Boolean)).toHaveLength(1);
     const ops = await serviceOperations.operations(service.id);
     expect(ops.filter((o) => o.state === 'pending').map((o) => o.kind)).toEqual(['provision']);
+  });
+
+  it('backups outlive a service deleted without its data: listed, and restored only into a service named by `into`', async () => {
+    const { services, serviceOperations } = createStores(api.database.db, api.box);
+    await createService('postgres', 'ledger', { version: '15' });
+    const service = await services.get('ledger');
+    const good = await serviceOperations.requestBackup(service, 'manual');
+    await serviceOperations.updateBackup(good?.id as string, { state: 'good', fileName: 'ledger/a.dump', sha256: 'ab' });
+    const unfinished = await serviceOperations.requestBackup(service, 'manual');
+    expect((await api.request({ method: 'GET', url: `/backups/${good?.id}` })).json()).toMatchObject({
+      service: 'ledger',
+      type: 'postgres',
+      version: '15',
+      serviceDeleted: false,
+      state: 'good',
+    });
+
+    // What the worker does once the container is gone, without deleteData.
+    await serviceOperations.failUnfinishedBackups(service.id);
+    await services.remove(service.id);
+    const listed = (await api.request({ method: 'GET', url: '/backups?service=ledger' })).json().backups;
+    expect(listed.map((b: { id: string; state: string; serviceDeleted: boolean }) => [b.id, b.state, b.serviceDeleted])).toEqual([
+      [unfinished?.id, 'failed', true],
+      [good?.id, 'good', true],
+    ]);
+    expect(listed[0].error).toContain('deleted before this backup finished');
+    expect((await api.request({ method: 'GET', url: '/backups?service=nothing-here' })).json().backups).toEqual([]);
+
+    const before = await snapshotState(api.database.sql);
+    const restore = (payload: object) => api.request({ method: 'POST', url: `/backups/${good?.id}/restore`, payload });
+    expectError(await restore({}), 422, 'validation_failed', 'into: the service ledger was deleted');
+    expectError(await restore({ into: 'sessions' }), 422, 'validation_failed', 'a postgres backup needs a postgres');
+    expectError(await restore({ into: 'Bad Name' }), 422, 'validation_failed', 'body.into');
+    expect(await snapshotState(api.database.sql)).toEqual(before);
+    const failedRestore = await api.request({
+      method: 'POST',
+      url: `/backups/${unfinished?.id}/restore`,
+      payload: { into: 'x' },
+    });
+    expectError(failedRestore, 409, 'conflict', 'only verified (good) backups are restored');
+    // A deleted service's backup cannot be verified where it was: a restore checks it again.
+    const { serviceOperations: ops } = createStores(api.database.db, api.box);
+    await expect(ops.requestVerify(await ops.backup(good?.id as string))).rejects.toThrow(/deleted service ledger/);
+
+    // Into a new service: created with the backup's type and version, the restore queued behind its provision.
+    const res = await restore({ into: 'ledger-restored' });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ service: 'ledger-restored', operation: { kind: 'restore', backupId: good?.id } });
+    expect((await api.request({ method: 'GET', url: '/services/ledger-restored' })).json()).toMatchObject({
+      type: 'postgres',
+      version: '15',
+      image: 'pier-local/postgres:15',
+    });
+    const kinds = (await api.request({ method: 'GET', url: '/services/ledger-restored/operations' })).json().operations;
+    expect(kinds.map((o: { kind: string }) => o.kind).sort()).toEqual(['provision', 'restore']);
+
+    // Backups are admin only, like services.
+    expectError(await api.request({ method: 'GET', url: '/backups', token: appToken }), 403, 'forbidden');
+    expectError(await api.request({ method: 'GET', url: `/backups/${crypto.randomUUID()}` }), 404, 'not_found');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -350,7 +350,25 @@ describe('managed Postgres and Redis, linked and injected', () => {
     );
     await waitForService(cache);
     expect(await volumeOf(cache)).not.toBe(cacheVolume);
+    // The deleted one's backup is still listed, and restores into the new one.
+    const kept = (await api.request({ method: 'GET', url: `/backups?service=${cache}` })).json().backups;
+    const keptGood = kept.find((b: { state: string }) => b.state === 'good');
+    expect(keptGood).toMatchObject({ type: 'redis', serviceDeleted: true });
+    expect(existsSync(join(backupDirectory, keptGood.file))).toBe(true);
+    const intoNew = await api.request({ method: 'POST', url: `/backups/${keptGood.id}/restore`, payload: { into: cache } });
+    expect(intoNew.statusCode, intoNew.body).toBe(202);
+    expect((await waitForOperation(cache, intoNew.json().operation.id)).error).toBeNull();
+    const { password } = (await api.request({ method: 'GET', url: `/services/${cache}?reveal=true` })).json().connection;
+    const got = await worker.docker.exec(`pier-svc-${cache}`, ['redis-cli', '--no-auth-warning', 'GET', 'greeting'], {
+      env: { REDISCLI_AUTH: password },
+    });
+    expect(got.stdout.trim()).toBe('hello');
+    // Deleting the new one with its data leaves the old one's kept backup file alone.
     expect((await api.request({ method: 'DELETE', url: `/services/${cache}?deleteData=true` })).statusCode).toBe(202);
+    await expect
+      .poll(async () => (await api.request({ method: 'GET', url: `/services/${cache}` })).statusCode, { timeout: 60_000 })
+      .toBe(404);
+    expect(existsSync(join(backupDirectory, keptGood.file))).toBe(true);
 
     await redeployed(await api.request({ method: 'DELETE', url: `/apps/${app}/environments/staging/links/${db}` }));
     await eventuallyServes(stagingHost, '/env', /^$/);

@@ -6,6 +6,7 @@ import { openApiDocument } from './http/openapi.ts';
 import { requestId } from './http/request-id.ts';
 import { registerRoutes, route } from './http/route-kit.ts';
 import { appRoutes } from './routes/apps.ts';
+import { backupRoutes } from './routes/backups.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { environmentRoutes } from './routes/environments.ts';
@@ -69,6 +70,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...releaseRoutes(deps),
     ...domainRoutes(deps),
     ...serviceRoutes(deps),
+    ...backupRoutes(deps),
     ...linkRoutes(deps),
   ];
   const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);

@@ -8,13 +8,13 @@ import {
   serviceContainerName,
   serviceImage,
   serviceVersionProblem,
-  ValidationError,
 } from '@pier/core';
-import type { BackupRow, OperationRow, ServiceRow, ServiceStore } from '@pier/db';
+import type { BackupRow, ServiceRow, ServiceStore } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
-import { name } from '../schemas.ts';
+import { presentBackup, presentOperation, requestRestore, restoreBody } from './backups.ts';
+import { serviceName } from './service-schemas.ts';
 
 const version = z
   .string()
@@ -35,9 +35,6 @@ const schedule = z
 
 const retention = z.number().int().min(1).max(1000).describe('verified backups kept; older ones are deleted');
 
-/** `pier-svc-<name>` is the host apps connect to: it must stay one DNS label (63 characters). */
-const serviceName = name.refine((value) => value.length <= 54, 'must be at most 54 characters (pier-svc-<name> is a DNS label)');
-
 const createServiceBody = z.strictObject({
   type: z.enum(SERVICE_TYPES),
   name: serviceName,
@@ -54,11 +51,6 @@ const backupParams = z.strictObject({ service: serviceRef, backup: z.uuid() });
 const revealQuery = z.strictObject({ reveal: z.enum(['true', 'false', '1', '0']).optional() });
 const deleteQuery = z.strictObject({
   deleteData: z.enum(['true', 'false', '1', '0']).optional().describe('also delete the data volume and backups'),
-});
-const restoreBody = z.strictObject({
-  into: serviceName
-    .optional()
-    .describe('service to restore into: this one (default), another of the same type, or a new one created for it'),
 });
 
 const truthy = (value: string | undefined) => value === 'true' || value === '1';
@@ -87,35 +79,6 @@ export function presentService(service: ServiceRow, store: ServiceStore, reveal 
         ? { user: credentials.user, password: credentials.password, database: credentials.database, url: store.url(service) }
         : { revealed: false }),
     },
-  };
-}
-
-function presentBackup(backup: BackupRow) {
-  return {
-    id: backup.id,
-    trigger: backup.trigger,
-    state: backup.state,
-    file: backup.fileName,
-    sizeBytes: backup.sizeBytes,
-    sha256: backup.sha256,
-    verification: backup.verification,
-    error: backup.error,
-    scheduledFor: backup.scheduledFor?.toISOString() ?? null,
-    createdAt: backup.createdAt.toISOString(),
-    finishedAt: backup.finishedAt?.toISOString() ?? null,
-  };
-}
-
-function presentOperation(op: OperationRow) {
-  return {
-    id: op.id,
-    kind: op.kind,
-    state: op.state,
-    backupId: op.backupId,
-    attempts: op.attempts,
-    error: op.error,
-    createdAt: op.createdAt.toISOString(),
-    finishedAt: op.finishedAt?.toISOString() ?? null,
   };
 }
 
@@ -231,7 +194,7 @@ export function serviceRoutes(deps: ApiDeps) {
         const row = await services.get(params.service);
         if (row.state !== 'ready')
           throw new ConflictError(`service ${row.name} is ${row.state}; it can be backed up once it is ready`);
-        const backup = await operations.requestBackup(row.id, 'manual');
+        const backup = await operations.requestBackup(row, 'manual');
         return presentBackup(backup as BackupRow);
       },
     }),
@@ -284,29 +247,7 @@ export function serviceRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         assertAdmin(principal, 'restore backups');
         const { service, backup } = await backupOf(params.service, params.backup);
-        if (backup.state !== 'good') {
-          throw new ConflictError(`backup ${backup.id} is ${backup.state}; only verified (good) backups are restored`);
-        }
-        let target = service;
-        if (body.into && body.into !== service.name) {
-          target = await services.get(body.into).catch(async (err: unknown) => {
-            if (!(err instanceof NotFoundError)) throw err;
-            return services.create({
-              name: body.into as string,
-              type: service.type,
-              version: service.version,
-              image: service.image,
-            });
-          });
-          if (target.type !== service.type) {
-            throw new ValidationError(
-              `into: ${target.name} is ${target.type}; a ${service.type} backup needs a ${service.type}`,
-              'into',
-            );
-          }
-        }
-        const op = await operations.requestRestore(target.id, backup.id);
-        return { service: target.name, operation: presentOperation(op) };
+        return requestRestore(deps, backup, body.into ?? service.name);
       },
     }),
   ];

@@ -132,9 +132,10 @@ export class ServiceBackups {
     const { services, operations, containers } = this.options;
     if (!op.backupId) throw new Error('restore operation without a backup');
     const backup = await operations.backup(op.backupId);
-    const source = await services.byId(backup.serviceId);
     if (backup.state !== 'good') throw new Error(`backup ${backup.id} is ${backup.state}; only verified backups are restored`);
-    if (source && source.type !== target.type) throw new Error(`a ${source.type} backup cannot be restored into ${target.type}`);
+    if (backup.serviceType !== target.type) {
+      throw new Error(`a ${backup.serviceType} backup cannot be restored into ${target.type}`);
+    }
     if (!target.containerId || target.state !== 'ready') throw new Error(`service ${target.name} is ${target.state}, not ready`);
     const file = join(this.options.backupDirectory, backup.fileName as string);
     if (!(await fileExists(file))) throw new Error(`the file ${backup.fileName} is missing`);

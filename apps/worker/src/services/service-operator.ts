@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, serviceNetwork } from '@pier/core';
 import { type OperationRow, SERVICE_OPS_CHANNEL, type ServiceOperationStore, type ServiceRow, type ServiceStore } from '@pier/db';
@@ -231,13 +231,13 @@ export class ServiceOperator {
     const schedule = parseCron(service.backupSchedule);
     const since = (await this.options.operations.lastScheduledSlot(service.id)) ?? service.readyAt ?? service.createdAt;
     const slot = latestDueSlot(schedule, since, now);
-    if (slot) await this.options.operations.requestBackup(service.id, 'scheduled', slot);
+    if (slot) await this.options.operations.requestBackup(service, 'scheduled', slot);
   }
 
   // ---- delete ------------------------------------------------------------------------------------
 
   private async remove(service: ServiceRow, deleteData: boolean): Promise<void> {
-    const { containers, services } = this.options;
+    const { containers, services, operations } = this.options;
     await this.#containers.removeAll(service.id);
     try {
       await containers.removeNetwork(serviceNetwork(service.name));
@@ -246,7 +246,15 @@ export class ServiceOperator {
     }
     if (deleteData) {
       await containers.removeVolume(service.volumeName);
-      await rm(join(this.options.backupDirectory, service.name), { recursive: true, force: true });
+      // Only this service's files: the directory may also hold the kept backups of a deleted namesake.
+      for (const backup of await operations.backups(service.id, Number.MAX_SAFE_INTEGER)) {
+        if (backup.fileName) await rm(join(this.options.backupDirectory, backup.fileName), { force: true });
+      }
+      await rmdir(join(this.options.backupDirectory, service.name)).catch(() => {}); // when empty
+      await operations.deleteBackupsOf(service.id);
+    } else {
+      // Its good backups stay listed under GET /backups, to restore into another service.
+      await operations.failUnfinishedBackups(service.id);
     }
     await services.remove(service.id);
   }

@@ -47,14 +47,20 @@ export const managedServices = pgTable('managed_services', {
   updatedAt: updatedAt(),
 });
 
-/** Backups of managed services: pg_dump (custom format) or a Redis RDB copy, verified before they count. */
+/**
+ * Backups of managed services: pg_dump (custom format) or a Redis RDB copy,
+ * verified before they count. They outlive a service deleted without its data
+ * (`service_id` null, the name and type kept), to be restored into another.
+ */
 export const serviceBackups = pgTable(
   'service_backups',
   {
     id: id(),
-    serviceId: uuid('service_id')
-      .notNull()
-      .references(() => managedServices.id, { onDelete: 'cascade' }),
+    serviceId: uuid('service_id').references(() => managedServices.id, { onDelete: 'set null' }),
+    /** The service's name, type and version when the backup was made: all that is left once it is deleted. */
+    serviceName: text('service_name').notNull(),
+    serviceType: serviceType('service_type').notNull(),
+    serviceVersion: text('service_version').notNull(),
     trigger: text('trigger').notNull(),
     state: backupState('state').notNull().default('pending'),
     /** File name inside the backup directory. */

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@pier/core';
+import { ConflictError, NotFoundError } from '@pier/core';
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
@@ -6,6 +6,7 @@ import { managedServices, serviceBackups, serviceOperations } from '../schema.ts
 export type BackupRow = typeof serviceBackups.$inferSelect;
 export type OperationRow = typeof serviceOperations.$inferSelect;
 export type OperationKind = OperationRow['kind'];
+type ServiceRef = Pick<typeof managedServices.$inferSelect, 'id' | 'name' | 'type' | 'version'>;
 
 /** Channel the worker listens on for new service operations. */
 export const SERVICE_OPS_CHANNEL = 'pier_service_ops';
@@ -116,15 +117,22 @@ export class ServiceOperationStore {
   // ---- backups ------------------------------------------------------------------------------
 
   /** A pending backup and the operation that makes it; a scheduled slot is taken once (null when already taken). */
-  async requestBackup(serviceId: string, trigger: 'manual' | 'scheduled', scheduledFor?: Date): Promise<BackupRow | null> {
+  async requestBackup(service: ServiceRef, trigger: 'manual' | 'scheduled', scheduledFor?: Date): Promise<BackupRow | null> {
     return this.db.transaction(async (tx) => {
       const [backup] = await tx
         .insert(serviceBackups)
-        .values({ serviceId, trigger, scheduledFor: scheduledFor ?? null })
+        .values({
+          serviceId: service.id,
+          serviceName: service.name,
+          serviceType: service.type,
+          serviceVersion: service.version,
+          trigger,
+          scheduledFor: scheduledFor ?? null,
+        })
         .onConflictDoNothing()
         .returning();
       if (!backup) return null;
-      await addOperation(tx, serviceId, 'backup', { backupId: backup.id });
+      await addOperation(tx, service.id, 'backup', { backupId: backup.id });
       return backup;
     });
   }
@@ -136,6 +144,11 @@ export class ServiceOperationStore {
 
   /** A re-verification of an existing backup (its file may have changed on disk). */
   async requestVerify(backup: BackupRow): Promise<OperationRow> {
+    if (!backup.serviceId) {
+      throw new ConflictError(
+        `backup ${backup.id} is of the deleted service ${backup.serviceName}; a restore into another service checks it again`,
+      );
+    }
     return this.addOperation(backup.serviceId, 'backup', { backupId: backup.id, options: { verifyOnly: true } });
   }
 
@@ -152,6 +165,29 @@ export class ServiceOperationStore {
       .where(eq(serviceBackups.serviceId, serviceId))
       .orderBy(desc(serviceBackups.createdAt))
       .limit(limit);
+  }
+
+  /** Every backup, newest first; those of one service name (deleted services' included) with `serviceName`. */
+  async allBackups(options: { serviceName?: string; limit?: number } = {}): Promise<BackupRow[]> {
+    return this.db
+      .select()
+      .from(serviceBackups)
+      .where(options.serviceName ? eq(serviceBackups.serviceName, options.serviceName) : undefined)
+      .orderBy(desc(serviceBackups.createdAt))
+      .limit(options.limit ?? 100);
+  }
+
+  /** When a service is deleted but its data kept: the backups it had not finished fail (their operations go with it). */
+  async failUnfinishedBackups(serviceId: string): Promise<void> {
+    await this.db
+      .update(serviceBackups)
+      .set({ state: 'failed', error: 'the service was deleted before this backup finished', finishedAt: new Date() })
+      .where(and(eq(serviceBackups.serviceId, serviceId), inArray(serviceBackups.state, ['pending', 'running', 'verifying'])));
+  }
+
+  /** When a service is deleted with its data, once their files are gone: its backups' records. */
+  async deleteBackupsOf(serviceId: string): Promise<void> {
+    await this.db.delete(serviceBackups).where(eq(serviceBackups.serviceId, serviceId));
   }
 
   async updateBackup(id: string, change: Partial<Omit<BackupRow, 'id' | 'serviceId'>>): Promise<void> {
