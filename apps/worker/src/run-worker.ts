@@ -33,7 +33,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   }
   const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
-  const docker = new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET });
+  const docker = new DockerRuntime({
+    socketPath: config.PIER_DOCKER_SOCKET,
+    networkPool: { cidr: config.PIER_NETWORK_POOL, size: config.PIER_NETWORK_SUBNET_SIZE },
+  });
   const runtime = await startWorkerRuntime({
     stores: createStores(database.db, box),
     sql: database.sql,

@@ -1,3 +1,4 @@
+import { DEFAULT_NETWORK_POOL, networkPoolProblem } from '@pier/core';
 import { z } from 'zod';
 import {
   bearerSecret,
@@ -74,57 +75,75 @@ const acme = {
   PIER_ACME_RETRY_MS: durationMs(60_000).refine((ms) => ms >= 100, 'must be at least 100'),
 };
 
-export const workerConfigSchema = z.object({
-  ...common,
-  /** Base image of generated Node.js Dockerfiles. */
-  PIER_IMAGE_NODE: imageName('node:20-bookworm-slim'),
-  /** Base image of generated Python Dockerfiles. */
-  PIER_IMAGE_PYTHON: imageName('python:3.11-slim-bookworm'),
-  /** Image of managed Postgres services. */
-  PIER_IMAGE_POSTGRES: imageName('postgres:15-bookworm'),
-  /** Image of managed Redis services. */
-  PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
-  /** Base image for apps that have only a Procfile (no package.json or requirements.txt). */
-  PIER_IMAGE_PROCFILE: imageName('debian:bookworm-slim'),
-  /** Docker Engine socket. */
-  PIER_DOCKER_SOCKET: dockerSocket,
-  /** Checkouts are made (and removed) here during builds. */
-  PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
-  /** Backups of managed services (pg_dump files, Redis RDB copies) are kept here, one directory per service. */
-  PIER_BACKUP_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/backups'),
-  /** Builds running at once on this worker; builds are CPU- and memory-heavy. */
-  PIER_BUILD_CONCURRENCY: positiveInt(1),
-  /** A build is stopped and fails after this long. */
-  PIER_BUILD_TIMEOUT_MS: durationMs(15 * 60_000),
-  /** Memory limit of build containers, so a build cannot starve running apps. */
-  PIER_BUILD_MEMORY_MB: positiveInt(2048),
-  /** Largest checked-out repository accepted as a build context. */
-  PIER_MAX_CONTEXT_MB: positiveInt(500),
-  /** Builds are refused while Docker's disk has less free space than this. */
-  PIER_MIN_FREE_DISK_MB: positiveInt(2048),
-  /** Newest images kept per app; older ones that nothing runs are removed after each build. */
-  PIER_KEEP_IMAGES: positiveInt(5),
-  /**
-   * How long a running build's queue lock lasts unless the worker renews it (it does, at half this).
-   * When a worker dies mid-build, another takes the build over only after the lock has expired.
-   */
-  PIER_BUILD_LOCK_MS: durationMs(30_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
-  /** How often a worker looks for builds whose lock expired (their worker died) and queues them again. */
-  PIER_BUILD_STALLED_CHECK_MS: durationMs(15_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
-  /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
-  PIER_ALLOW_FILE_REPOS: booleanFlag(false),
-  /** Name of this installation, on every container it runs: installations sharing a Docker Engine leave each other's containers alone. */
-  PIER_INSTANCE: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be 1-63 of a-z 0-9 _ . -')
-    .default('pier'),
-  /** BullMQ key prefix in Redis; several Pier installations can share one Redis with different prefixes. */
-  PIER_QUEUE_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
-    .default('pier'),
-  ...acme,
-});
+export const workerConfigSchema = z
+  .object({
+    ...common,
+    /** Base image of generated Node.js Dockerfiles. */
+    PIER_IMAGE_NODE: imageName('node:20-bookworm-slim'),
+    /** Base image of generated Python Dockerfiles. */
+    PIER_IMAGE_PYTHON: imageName('python:3.11-slim-bookworm'),
+    /** Image of managed Postgres services. */
+    PIER_IMAGE_POSTGRES: imageName('postgres:15-bookworm'),
+    /** Image of managed Redis services. */
+    PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
+    /** Base image for apps that have only a Procfile (no package.json or requirements.txt). */
+    PIER_IMAGE_PROCFILE: imageName('debian:bookworm-slim'),
+    /** Docker Engine socket. */
+    PIER_DOCKER_SOCKET: dockerSocket,
+    /** Checkouts are made (and removed) here during builds. */
+    PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
+    /** Backups of managed services (pg_dump files, Redis RDB copies) are kept here, one directory per service. */
+    PIER_BACKUP_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/backups'),
+    /** Builds running at once on this worker; builds are CPU- and memory-heavy. */
+    PIER_BUILD_CONCURRENCY: positiveInt(1),
+    /** A build is stopped and fails after this long. */
+    PIER_BUILD_TIMEOUT_MS: durationMs(15 * 60_000),
+    /** Memory limit of build containers, so a build cannot starve running apps. */
+    PIER_BUILD_MEMORY_MB: positiveInt(2048),
+    /** Largest checked-out repository accepted as a build context. */
+    PIER_MAX_CONTEXT_MB: positiveInt(500),
+    /** Builds are refused while Docker's disk has less free space than this. */
+    PIER_MIN_FREE_DISK_MB: positiveInt(2048),
+    /** Newest images kept per app; older ones that nothing runs are removed after each build. */
+    PIER_KEEP_IMAGES: positiveInt(5),
+    /**
+     * How long a running build's queue lock lasts unless the worker renews it (it does, at half this).
+     * When a worker dies mid-build, another takes the build over only after the lock has expired.
+     */
+    PIER_BUILD_LOCK_MS: durationMs(30_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
+    /** How often a worker looks for builds whose lock expired (their worker died) and queues them again. */
+    PIER_BUILD_STALLED_CHECK_MS: durationMs(15_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
+    /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
+    PIER_ALLOW_FILE_REPOS: booleanFlag(false),
+    /** Name of this installation, on every container it runs: installations sharing a Docker Engine leave each other's containers alone. */
+    PIER_INSTANCE: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be 1-63 of a-z 0-9 _ . -')
+      .default('pier'),
+    /** BullMQ key prefix in Redis; several Pier installations can share one Redis with different prefixes. */
+    PIER_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
+      .default('pier'),
+    /**
+     * Private IPv4 range the networks of environments and managed services get
+     * their subnets from (Docker's own pools hold only about 30 networks). Keep
+     * it clear of the host's other networks (a VPC, a VPN).
+     */
+    PIER_NETWORK_POOL: z.string().default(DEFAULT_NETWORK_POOL.cidr),
+    /** Prefix length of each of those subnets: 24 gives 254 addresses per network, 256 networks in a /16. */
+    PIER_NETWORK_SUBNET_SIZE: z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .default(DEFAULT_NETWORK_POOL.size),
+    ...acme,
+  })
+  .superRefine((config, ctx) => {
+    const problem = networkPoolProblem({ cidr: config.PIER_NETWORK_POOL, size: config.PIER_NETWORK_SUBNET_SIZE });
+    if (!problem) return;
+    const [key, message] = problem.split(/: (.*)/s);
+    ctx.addIssue({ code: 'custom', path: [key as string], message: message as string });
+  });
 
 export const proxyConfigSchema = z.object({
   ...common,

@@ -8,6 +8,7 @@ export * from './errors.ts';
 export * from './hostnames.ts';
 export * from './managed-service.ts';
 export * from './names.ts';
+export * from './network-pool.ts';
 export * from './ports/certificates.ts';
 export * from './ports/container-runtime.ts';
 export * from './ports/route-source.ts';

@@ -1,3 +1,4 @@
+import type { NetworkPool } from '@pier/core';
 import Dockerode from 'dockerode';
 
 export interface DockerRuntimeOptions {
@@ -5,6 +6,8 @@ export interface DockerRuntimeOptions {
   docker?: Dockerode;
   /** The Engine's socket; default `/var/run/docker.sock`. */
   socketPath?: string;
+  /** Where networks' subnets come from (PIER_NETWORK_POOL); default core's DEFAULT_NETWORK_POOL. */
+  networkPool?: NetworkPool;
 }
 
 /** The client of `options`: the one given, or one for the socket. */

@@ -8,6 +8,7 @@ import {
   LABEL_APP,
   type LogEntry,
   type LogOptions,
+  type NetworkPool,
   NotFoundError,
   ValidationError,
 } from '@pier/core';
@@ -29,9 +30,11 @@ import { ensureVolume, removeVolume } from './volumes.ts';
  */
 export class DockerContainers implements ContainerOperations {
   readonly docker: Dockerode;
+  readonly #networkPool: NetworkPool | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = dockerClient(options);
+    this.#networkPool = options.networkPool;
   }
 
   /**
@@ -99,7 +102,7 @@ export class DockerContainers implements ContainerOperations {
   }
 
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    return ensureNetwork(this.docker, name, labels);
+    return ensureNetwork(this.docker, name, labels, this.#networkPool);
   }
 
   removeNetwork(name: string): Promise<void> {

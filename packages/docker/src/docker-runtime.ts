@@ -32,7 +32,7 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = dockerClient(options);
-    this.containers = new DockerContainers({ docker: this.docker });
+    this.containers = new DockerContainers({ docker: this.docker, networkPool: options.networkPool });
   }
 
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage> {

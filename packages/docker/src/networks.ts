@@ -1,4 +1,15 @@
-import { ConflictError, LABEL_APP, ValidationError } from '@pier/core';
+import { networkInterfaces } from 'node:os';
+import {
+  ConflictError,
+  cidrsOverlap,
+  DEFAULT_NETWORK_POOL,
+  LABEL_APP,
+  type NetworkPool,
+  networkOfAddress,
+  networkPoolCapacity,
+  subnetCandidates,
+  ValidationError,
+} from '@pier/core';
 import type Dockerode from 'dockerode';
 import { engineMessage, isStatus } from './engine-errors.ts';
 
@@ -12,12 +23,17 @@ const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
  * when concurrent calls made several, all agree on the oldest (`survivor`) and
  * each removes the one it made.
  */
-export async function ensureNetwork(docker: Dockerode, name: string, labels: Record<string, string>): Promise<void> {
+export async function ensureNetwork(
+  docker: Dockerode,
+  name: string,
+  labels: Record<string, string>,
+  pool: NetworkPool = DEFAULT_NETWORK_POOL,
+): Promise<void> {
   checkNetworkName(name);
   if (!labels[LABEL_APP]) throw new ValidationError(`a network needs the ${LABEL_APP} label`, 'labels');
   const existing = survivor(await networksNamed(docker, name));
   if (existing) return assertOwned(existing);
-  const created = await createNetwork(docker, name, labels);
+  const created = await createNetwork(docker, name, labels, pool);
   const winner = survivor(await networksNamed(docker, name));
   if (created && winner && winner.Id !== created) await removeNetworkById(docker, created);
   if (winner) assertOwned(winner);
@@ -43,15 +59,55 @@ async function networksNamed(docker: Dockerode, name: string): Promise<Dockerode
   return networks.filter((network) => network.Name === name);
 }
 
-/** The id of the network made, or undefined when the Engine says one of that name exists. */
-async function createNetwork(docker: Dockerode, name: string, labels: Record<string, string>): Promise<string | undefined> {
-  try {
-    const network = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels }, CheckDuplicate: true });
-    return network.id;
-  } catch (error) {
-    if (isStatus(error, 409)) return undefined;
-    throw error;
+/**
+ * The id of the network made, or undefined when the Engine says one of that
+ * name exists. Its subnet comes from `pool`, skipping those that overlap a
+ * network Docker has or an address of this host; one taken meanwhile by a
+ * concurrent creation (the Engine refuses overlaps) is skipped too.
+ */
+async function createNetwork(
+  docker: Dockerode,
+  name: string,
+  labels: Record<string, string>,
+  pool: NetworkPool,
+): Promise<string | undefined> {
+  const used = [...(await dockerSubnets(docker)), ...hostSubnets()];
+  for (const subnet of subnetCandidates(pool, name)) {
+    if (used.some((taken) => cidrsOverlap(taken, subnet))) continue;
+    try {
+      const network = await docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Labels: { ...labels },
+        CheckDuplicate: true,
+        IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] },
+      });
+      return network.id;
+    } catch (error) {
+      if (isStatus(error, 409)) return undefined;
+      if (!/overlap/i.test(engineMessage(error))) throw error;
+      // Taken meanwhile: most likely by a concurrent creation of this very network (same name, same first
+      // candidate), which is then the one to use; else by another network, and the next subnet is tried.
+      if ((await networksNamed(docker, name)).length > 0) return undefined;
+    }
   }
+  throw new ConflictError(
+    `cannot create network ${name}: every subnet of the network pool ${pool.cidr} is taken ` +
+      `(${networkPoolCapacity(pool)} networks of /${pool.size}); set a larger PIER_NETWORK_POOL or a longer PIER_NETWORK_SUBNET_SIZE`,
+  );
+}
+
+/** Subnets of every network the Engine has, Pier's or not. */
+async function dockerSubnets(docker: Dockerode): Promise<string[]> {
+  const networks = await docker.listNetworks();
+  return networks.flatMap((network) => (network.IPAM?.Config ?? []).flatMap((c) => (c.Subnet ? [c.Subnet] : [])));
+}
+
+/** The IPv4 networks of this host's interfaces (a VPC, a VPN): a bridge on one would cut the host off from it. */
+function hostSubnets(): string[] {
+  return Object.values(networkInterfaces()).flatMap((addresses) =>
+    (addresses ?? []).flatMap((a) => (a.family === 'IPv4' && a.cidr ? [networkOfAddress(a.cidr) ?? a.cidr] : [])),
+  );
 }
 
 async function removeNetworkById(docker: Dockerode, id: string): Promise<void> {

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './load-config.ts';
+import { workerConfigSchema } from './schemas.ts';
+
+const base = {
+  DATABASE_URL: 'postgres://pier:pw@127.0.0.1:5432/pier',
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+  PIER_BASE_DOMAIN: 'apps.example.com',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    parseConfig('worker', workerConfigSchema, { ...base, ...env });
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+}
+
+describe('network pool settings', () => {
+  it('default to 10.213.0.0/16 in /24s', () => {
+    const config = parseConfig('worker', workerConfigSchema, base);
+    expect([config.PIER_NETWORK_POOL, config.PIER_NETWORK_SUBNET_SIZE]).toEqual(['10.213.0.0/16', 24]);
+    expect(
+      parseConfig('worker', workerConfigSchema, { ...base, PIER_NETWORK_POOL: '172.28.0.0/14', PIER_NETWORK_SUBNET_SIZE: '26' }),
+    ).toMatchObject({ PIER_NETWORK_POOL: '172.28.0.0/14', PIER_NETWORK_SUBNET_SIZE: 26 });
+  });
+
+  it.each([
+    [{ PIER_NETWORK_POOL: '10.213.0.1/16' }, 'PIER_NETWORK_POOL'],
+    [{ PIER_NETWORK_POOL: 'ten' }, 'PIER_NETWORK_POOL'],
+    [{ PIER_NETWORK_SUBNET_SIZE: '12' }, 'PIER_NETWORK_SUBNET_SIZE'],
+    [{ PIER_NETWORK_SUBNET_SIZE: '30' }, 'PIER_NETWORK_SUBNET_SIZE'],
+    [{ PIER_NETWORK_SUBNET_SIZE: 'x' }, 'PIER_NETWORK_SUBNET_SIZE'],
+  ])('%j is refused, naming the setting', (env, key) => {
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(key);
+  });
+});
