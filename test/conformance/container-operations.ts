@@ -312,6 +312,23 @@ export function describeContainerOperationsConformance(
       await expect(ops.removeNetwork(networks.d)).resolves.toBeUndefined();
     });
 
+    it('lists its networks by label, with the containers attached', async () => {
+      await ops.ensureNetwork(networks.d, { ...labels, 'pier.test.kind': 'listed' });
+      const sleeper = await ops.runContainer(
+        spec('listed', ['node', '-e', 'setInterval(()=>{},1000)'], { networks: [networks.d] }),
+      );
+      const listed = await ops.listNetworks({ ...labels, 'pier.test.kind': 'listed' });
+      expect(listed).toEqual([
+        { name: networks.d, labels: { ...labels, 'pier.test.kind': 'listed' }, createdAt: expect.any(Date), containers: 1 },
+      ]);
+      expect(Date.now() - (listed[0]?.createdAt.getTime() ?? 0)).toBeLessThan(5 * 60_000);
+      await ops.removeContainer(sleeper.id);
+      expect((await ops.listNetworks({ ...labels, 'pier.test.kind': 'listed' }))[0]?.containers).toBe(0);
+      expect(await ops.listNetworks({ ...labels, 'pier.test.kind': 'other' })).toEqual([]);
+      await ops.removeNetwork(networks.d);
+      expect(await ops.listNetworks({ ...labels, 'pier.test.kind': 'listed' })).toEqual([]);
+    });
+
     it(
       'execs an argument array: collects stdout and the exit code, streams stdin in and stdout out, passes env',
       async () => {

@@ -8,6 +8,7 @@ import {
   LABEL_APP,
   type LogEntry,
   type LogOptions,
+  type NetworkInfo,
   type NetworkPool,
   NotFoundError,
   ValidationError,
@@ -20,7 +21,7 @@ import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
 import { execInContainer } from './exec.ts';
 import { labelFilters } from './image-summary.ts';
-import { ensureNetwork, removeNetwork } from './networks.ts';
+import { ensureNetwork, listNetworks, removeNetwork } from './networks.ts';
 import { ensureVolume, removeVolume } from './volumes.ts';
 
 /**
@@ -107,6 +108,10 @@ export class DockerContainers implements ContainerOperations {
 
   removeNetwork(name: string): Promise<void> {
     return removeNetwork(this.docker, name);
+  }
+
+  listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> {
+    return listNetworks(this.docker, labels);
   }
 
   /** Refuses (ConflictError) a container without the `pier.app` label; a missing one is a NotFoundError. */

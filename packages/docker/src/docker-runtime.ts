@@ -13,6 +13,7 @@ import {
   LABEL_APP,
   type LogEntry,
   type LogOptions,
+  type NetworkInfo,
 } from '@pier/core';
 import type Dockerode from 'dockerode';
 import { buildImage } from './build-image.ts';
@@ -96,6 +97,10 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
 
   removeNetwork(name: string): Promise<void> {
     return this.containers.removeNetwork(name);
+  }
+
+  listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> {
+    return this.containers.listNetworks(labels);
   }
 
   exec(id: string, command: string[], options?: ExecOptions): Promise<ExecResult> {

@@ -4,6 +4,7 @@ import {
   cidrsOverlap,
   DEFAULT_NETWORK_POOL,
   LABEL_APP,
+  type NetworkInfo,
   type NetworkPool,
   networkOfAddress,
   networkPoolCapacity,
@@ -46,6 +47,30 @@ export async function removeNetwork(docker: Dockerode, name: string): Promise<vo
     assertOwned(network);
     await removeNetworkById(docker, network.Id);
   }
+}
+
+/** `ContainerOperations.listNetworks`: Pier's networks with every label of `labels`, and their attached containers. */
+export async function listNetworks(docker: Dockerode, labels: Record<string, string>): Promise<NetworkInfo[]> {
+  const filters = [LABEL_APP, ...Object.entries(labels).map(([key, value]) => `${key}=${value}`)];
+  const found: NetworkInfo[] = [];
+  for (const network of await docker.listNetworks({ filters: { label: filters } })) {
+    // The list leaves `Containers` empty; inspecting tells (a network removed meanwhile is skipped).
+    const inspected = await docker
+      .getNetwork(network.Id)
+      .inspect()
+      .catch((error: unknown) => {
+        if (isStatus(error, 404)) return null;
+        throw error;
+      });
+    if (!inspected) continue;
+    found.push({
+      name: network.Name,
+      labels: { ...network.Labels },
+      createdAt: new Date(network.Created),
+      containers: Object.keys(inspected.Containers ?? {}).length,
+    });
+  }
+  return found;
 }
 
 /** Of networks sharing a name, the one every caller keeps: the oldest, ties broken by id. */

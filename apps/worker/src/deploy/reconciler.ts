@@ -28,7 +28,16 @@ export interface ReconcilerOptions {
   /** How often Docker is compared with Postgres. */
   intervalMs?: number;
   plan?: Partial<Omit<PlanOptions, 'now'>>;
+  /**
+   * An empty network of a deleted environment is removed once it is this old
+   * (default 10 minutes): younger, it may belong to a rollout of an environment
+   * created after this pass read the environments, about to start its replicas.
+   */
+  networkSweepAgeMs?: number;
 }
+
+/** Networks of deleted environments are looked for at most this often. */
+const NETWORK_SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Makes Docker match Postgres, on start and every few seconds: replaces
@@ -41,6 +50,7 @@ export class Reconciler {
   #tick: Promise<void> = Promise.resolve();
   readonly #starting = new Set<string>();
   readonly #background = new Set<Promise<void>>();
+  #lastNetworkSweep = 0;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -87,7 +97,34 @@ export class Reconciler {
       if (container) await this.removeWithNetwork(container);
       else await this.execute(action);
     }
+    if (now.getTime() - this.#lastNetworkSweep >= NETWORK_SWEEP_INTERVAL_MS) {
+      this.#lastNetworkSweep = now.getTime();
+      await this.sweepNetworks(existing, now);
+    }
     return actions;
+  }
+
+  /**
+   * Removes this installation's empty networks of environments that no longer
+   * exist: a pull request closed while its preview's first rollout was only
+   * starting leaves a network no container leads back to.
+   */
+  async sweepNetworks(existing: ReadonlySet<string>, now = new Date()): Promise<void> {
+    const { containers, logger, instance } = this.options;
+    const minAge = this.options.networkSweepAgeMs ?? 10 * 60_000;
+    try {
+      for (const network of await containers.listNetworks({ [LABEL_INSTANCE]: instance })) {
+        const environmentId = network.labels[LABEL_ENVIRONMENT_ID];
+        if (!environmentId || existing.has(environmentId) || network.containers > 0) continue;
+        if (now.getTime() - network.createdAt.getTime() < minAge) continue;
+        logger.info({ network: network.name }, 'removing the empty network of a deleted environment');
+        await containers.removeNetwork(network.name).catch((err: unknown) => {
+          if (!(err instanceof ConflictError)) throw err; // a container joined meanwhile
+        });
+      }
+    } catch (err) {
+      logger.warn({ err }, 'could not sweep the networks of deleted environments; will retry');
+    }
   }
 
   private async execute(action: ReconcileAction): Promise<void> {

@@ -2,7 +2,7 @@ import type { ContainerOperations, ResourceLimits } from '@pier/core';
 import type { HealthSettings, ReleaseRow, ReplicaRow, ReplicaStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { waitUntilHealthy } from './health-gate.ts';
-import { environmentNetwork, LABEL_ENVIRONMENT_ID, replicaSpec } from './replica-spec.ts';
+import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
 
 export interface RolloutDeps {
   containers: ContainerOperations;
@@ -41,6 +41,8 @@ export async function rollOut(deps: RolloutDeps, input: RolloutInput): Promise<R
     'pier.app': input.app,
     'pier.env': input.env,
     [LABEL_ENVIRONMENT_ID]: input.environmentId,
+    // The reconciler sweeps only its own installation's empty networks of deleted environments.
+    [LABEL_INSTANCE]: deps.instance,
   });
   await removeLeftovers(deps, input);
   const count = input.release.replicas;

@@ -126,6 +126,15 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
+/** A network of Pier's, as `listNetworks` reports it. */
+export interface NetworkInfo {
+  name: string;
+  labels: Record<string, string>;
+  createdAt: Date;
+  /** Containers attached, running or stopped. */
+  containers: number;
+}
+
 export interface ExecResult {
   exitCode: number;
   /** Collected stdout (empty when `stdout` was given). */
@@ -159,6 +168,8 @@ export interface ExecResult {
  * - `ensureNetwork` creates a labelled bridge network once, also under
  *   concurrent calls; it refuses (ConflictError) an existing network without
  *   the `pier.app` label. `removeNetwork` ignores a missing one.
+ *   `listNetworks` returns networks carrying the `pier.app` label and every
+ *   label in `labels`, with how many containers each has attached.
  */
 export interface ContainerOperations {
   runContainer(spec: ContainerSpec): Promise<ContainerInfo>;
@@ -169,6 +180,7 @@ export interface ContainerOperations {
   containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry>;
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
   removeNetwork(name: string): Promise<void>;
+  listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]>;
   /** Runs `command` (an argument array, never a shell string) in a running container of Pier's; resolves with its exit code. */
   exec(id: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
   /** Creates a labelled named volume once; refuses (ConflictError) an existing one without the `pier.app` label. */
