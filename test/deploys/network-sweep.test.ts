@@ -56,6 +56,7 @@ describe('sweeping networks of deleted environments', () => {
         [LABEL_INSTANCE]: owner,
       });
     await net('staging', staging?.id as string); // its environment exists
+    await net('production', randomUUID()); // made for a deleted namesake, used again by a live one: stays
     await net('pr-1', randomUUID()); // deleted, empty: the one to go
     await net('pr-2', randomUUID(), 'another-installation'); // deleted, but not ours
     await net('pr-3', randomUUID()); // deleted, but a container is still attached
@@ -72,10 +73,10 @@ describe('sweeping networks of deleted environments', () => {
 
     // Too young: it may be a rollout of an environment made after the pass read them.
     await reconciler(10 * 60_000).reconcile();
-    expect(await names()).toHaveLength(4);
+    expect(await names()).toHaveLength(5);
 
     await reconciler(0).reconcile();
-    expect(await names()).toEqual([`pier-${app}-pr-2`, `pier-${app}-pr-3`, `pier-${app}-staging`]);
+    expect(await names()).toEqual([`pier-${app}-pr-2`, `pier-${app}-pr-3`, `pier-${app}-production`, `pier-${app}-staging`]);
     await docker.removeContainer(attached.id);
   }, 60_000);
 });

@@ -131,7 +131,7 @@ export interface NetworkInfo {
   name: string;
   labels: Record<string, string>;
   createdAt: Date;
-  /** Containers attached, running or stopped. */
+  /** Running containers attached (Docker does not count stopped ones). */
   containers: number;
 }
 
@@ -169,7 +169,7 @@ export interface ExecResult {
  *   concurrent calls; it refuses (ConflictError) an existing network without
  *   the `pier.app` label. `removeNetwork` ignores a missing one.
  *   `listNetworks` returns networks carrying the `pier.app` label and every
- *   label in `labels`, with how many containers each has attached.
+ *   label in `labels`, with how many running containers each has attached.
  */
 export interface ContainerOperations {
   runContainer(spec: ContainerSpec): Promise<ContainerInfo>;

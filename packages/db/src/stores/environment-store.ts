@@ -1,7 +1,7 @@
 import { ConflictError, type DesiredEnvironment, NotFoundError, PROTECTED_ENVIRONMENTS } from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { deployments, environments } from '../schema.ts';
+import { apps, deployments, environments } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import { ROUTES_CHANNEL } from './replica-store.ts';
 import { scheduleOwnedServiceDeletion } from './service-store.ts';
@@ -182,6 +182,9 @@ function previewSettings(template: EnvironmentRow | undefined) {
 /** What the reconciler needs of every environment. */
 export interface ReconcileTarget extends DesiredEnvironment {
   appId: string;
+  appName: string;
+  /** The environment's name. */
+  name: string;
 }
 
 /** Reconciler-facing queries and updates of environments. */
@@ -193,6 +196,8 @@ export class EnvironmentHealthStore {
       .select({
         environmentId: environments.id,
         appId: environments.appId,
+        appName: apps.name,
+        name: environments.name,
         releaseId: environments.desiredReleaseId,
         replicas: environments.replicas,
         drainTimeoutMs: environments.drainTimeoutMs,
@@ -202,7 +207,8 @@ export class EnvironmentHealthStore {
         deployInProgress: sql<boolean>`exists (select 1 from ${deployments} d where d.environment_id = ${environments.id}
           and d.state = 'deploying' and d.deploy_started_at is not null)`,
       })
-      .from(environments);
+      .from(environments)
+      .innerJoin(apps, eq(apps.id, environments.appId));
     return rows.map((r) => ({ ...r, deployInProgress: Boolean(r.deployInProgress) }));
   }
 
