@@ -162,6 +162,10 @@ describe('deliveries out of order (GitHub does not promise order)', () => {
     // One of the closing second too: the close wins the tie.
     const tie = await pull({ number: 51, action: 'synchronize', sha: fakeSha('pr-51-c'), updatedAt: at(20) });
     expect(tie.json().deployments).toEqual([]);
+    // A reopen of that same second wins it: a reopen can only follow a close (a bot closing and reopening).
+    const quick = await pull({ number: 51, action: 'reopened', sha: fakeSha('pr-51-b'), updatedAt: at(20) });
+    expect(quick.json().deployments).toEqual([{ id: expect.any(String), app: app.name, environment: 'pr-51' }]);
+    await pull({ number: 51, action: 'closed', sha: fakeSha('pr-51-b'), updatedAt: at(25) });
     // A reopen is later than the close: the preview comes back.
     const reopened = await pull({ number: 51, action: 'reopened', sha: fakeSha('pr-51-b'), updatedAt: at(30) });
     expect(reopened.json().deployments).toEqual([{ id: expect.any(String), app: app.name, environment: 'pr-51' }]);

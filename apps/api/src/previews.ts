@@ -104,7 +104,8 @@ export async function applyPreviews(
 ): Promise<PreviewChanges> {
   const changes: PreviewChanges = { queued: [], databases: [], closed: [], reasons: [] };
   for (const { app, decision } of work.previews) {
-    const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, false);
+    const kind = decision.reopened ? 'reopen' : 'open';
+    const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, kind);
     if (!order.current) {
       changes.reasons.push(`${app.name}: ${staleDelivery(decision.pullRequest, order)}`);
       continue;
@@ -120,7 +121,7 @@ export async function applyPreviews(
     if (service) changes.databases.push({ ...name, service });
   }
   for (const { app, decision } of work.closes) {
-    const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, true);
+    const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, 'close');
     if (!order.current) {
       changes.reasons.push(`${app.name}: ${staleDelivery(decision.pullRequest, order)}`);
       continue;

@@ -41,6 +41,7 @@ const preview = (overrides: Partial<PreviewDecision> = {}): PreviewDecision => (
     url: 'https://github.com/Codertocat/Hello-World/pull/2',
   },
   updatedAt: new Date('2019-05-15T15:20:33Z'),
+  reopened: false,
   ...overrides,
 });
 
@@ -50,7 +51,7 @@ describe('routeEvent: pull request previews', () => {
   it.each<[string, () => unknown, RouteDecision | ReturnType<typeof ignoredBecause>]>([
     ['opened from a branch of the repository', () => examplePayload('pullRequestOpened'), preview()],
     ['synchronized (new commits pushed)', () => examplePayload('pullRequestSynchronize'), preview()],
-    ['reopened', () => examplePayload('pullRequestReopened'), preview()],
+    ['reopened', () => examplePayload('pullRequestReopened'), preview({ reopened: true })],
     ['opened as a draft: drafts are previewed too', () => changed('pullRequestOpened', (pull) => (pull.draft = true)), preview()],
     [
       'ready for review: the draft already has its preview',
@@ -195,6 +196,7 @@ describe('routeEvent: pull request previews', () => {
       'headRef',
       'kind',
       'pullRequest',
+      'reopened',
       'sha',
       'summary',
       'updatedAt',

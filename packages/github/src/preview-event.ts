@@ -38,7 +38,7 @@ const previewPayload = z.looseObject({
 });
 
 /** The preview of an opened, reopened or synchronized pull request, at its head commit. */
-export function routePreview(payload: unknown): PreviewDecision | IgnoredDecision {
+export function routePreview(payload: unknown, reopened = false): PreviewDecision | IgnoredDecision {
   const parsed = previewPayload.safeParse(payload);
   if (!parsed.success) return ignored(payloadProblem('pull_request', parsed.error));
   const pull = parsed.data.pull_request;
@@ -53,6 +53,7 @@ export function routePreview(payload: unknown): PreviewDecision | IgnoredDecisio
     fromFork: pull.head.repo === null || pull.head.repo.id !== pull.base.repo.id,
     summary: deploySummary({ message: pull.title, author: pull.user?.login, url: pull.html_url }),
     updatedAt: pull.updated_at ?? null,
+    reopened,
   };
 }
 

@@ -29,7 +29,7 @@ const mergedPayload = z.looseObject({
 export function routePullRequest(payload: unknown, environments: readonly EnvironmentTrigger[]): RouteDecision {
   const action = pullRequestAction.safeParse(payload);
   if (!action.success) return ignored(payloadProblem('pull_request', action.error));
-  if (PREVIEW_ACTIONS.has(action.data.action)) return routePreview(payload);
+  if (PREVIEW_ACTIONS.has(action.data.action)) return routePreview(payload, action.data.action === 'reopened');
   if (action.data.action !== 'closed') {
     return ignored('pull_request action is not opened, reopened, synchronize or closed');
   }

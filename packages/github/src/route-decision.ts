@@ -60,6 +60,8 @@ export interface PreviewDecision {
   summary: DeploySummary;
   /** `pull_request.updated_at`: orders deliveries GitHub may send out of order; null when absent. */
   updatedAt: Date | null;
+  /** The action was `reopened`: it follows a close, also one of the same second. */
+  reopened: boolean;
 }
 
 /** A pull request closed: its preview goes away; a merge may also deploy the base branch's environments. */
