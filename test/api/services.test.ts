@@ -293,6 +293,13 @@ describe('service operations and backups in Postgres', () => {
     const good = await serviceOperations.requestBackup(service, 'manual');
     await serviceOperations.updateBackup(good?.id as string, { state: 'good', fileName: 'ledger/a.dump', sha256: 'ab' });
     const unfinished = await serviceOperations.requestBackup(service, 'manual');
+    // A good one being verified a second time when the service goes: good again, not failed.
+    const reverifying = await serviceOperations.requestBackup(service, 'manual');
+    await serviceOperations.updateBackup(reverifying?.id as string, {
+      state: 'verifying',
+      fileName: 'ledger/b.dump',
+      verification: { verifiedAt: '2026-01-01T00:00:00.000Z' },
+    });
     expect((await api.request({ method: 'GET', url: `/backups/${good?.id}` })).json()).toMatchObject({
       service: 'ledger',
       type: 'postgres',
@@ -306,10 +313,11 @@ describe('service operations and backups in Postgres', () => {
     await services.remove(service.id);
     const listed = (await api.request({ method: 'GET', url: '/backups?service=ledger' })).json().backups;
     expect(listed.map((b: { id: string; state: string; serviceDeleted: boolean }) => [b.id, b.state, b.serviceDeleted])).toEqual([
+      [reverifying?.id, 'good', true],
       [unfinished?.id, 'failed', true],
       [good?.id, 'good', true],
     ]);
-    expect(listed[0].error).toContain('deleted before this backup finished');
+    expect(listed[1].error).toContain('deleted before this backup finished');
     expect((await api.request({ method: 'GET', url: '/backups?service=nothing-here' })).json().backups).toEqual([]);
 
     const before = await snapshotState(api.database.sql);

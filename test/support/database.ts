@@ -23,7 +23,8 @@ async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
  * Drops a test database, ending its leftover connections. FORCE refuses to end
  * an autovacuum worker (it has no role the test role is a member of: error
  * 42501), while a plain DROP DATABASE ends autovacuum itself; so on 42501 the
- * plain form is tried, a few times while the worker lets go.
+ * test role's own client sessions are ended by hand and the plain form is
+ * tried, a few times (about 30 s at most) while the worker lets go.
  */
 export async function dropDatabase(sql: postgres.Sql, name: string): Promise<void> {
   const quoted = `"${name.replaceAll('"', '""')}"`;
@@ -34,12 +35,16 @@ export async function dropDatabase(sql: postgres.Sql, name: string): Promise<voi
     if ((error as { code?: string }).code !== '42501') throw error;
   }
   for (let attempt = 1; ; attempt++) {
+    await sql`
+      select pg_terminate_backend(pid) from pg_stat_activity
+      where datname = ${name} and backend_type = 'client backend' and pid <> pg_backend_pid()
+        and usename = current_user`;
     try {
       await sql.unsafe(`drop database if exists ${quoted}`);
       return;
     } catch (error) {
-      // 55006: still in use (the autovacuum worker is ending, or came back).
-      if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+      // 55006: still in use (PostgreSQL itself waits up to 5 s per attempt for autovacuum to end).
+      if ((error as { code?: string }).code !== '55006' || attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

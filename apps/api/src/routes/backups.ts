@@ -61,8 +61,8 @@ export async function requestRestore(deps: ApiDeps, backup: BackupRow, into: str
   const own = backup.serviceId ? await services.byId(backup.serviceId) : null;
   if (!into && !own) {
     throw new ValidationError(
-      `into: the service ${backup.serviceName} was deleted; name a ${backup.serviceType} service (or a new name) to restore into`,
-      'into',
+      `body.into: the service ${backup.serviceName} was deleted; name a ${backup.serviceType} service (or a new name) to restore into`,
+      'body.into',
     );
   }
   const target =
@@ -77,8 +77,8 @@ export async function requestRestore(deps: ApiDeps, backup: BackupRow, into: str
         });
   if (target.type !== backup.serviceType) {
     throw new ValidationError(
-      `into: ${target.name} is ${target.type}; a ${backup.serviceType} backup needs a ${backup.serviceType}`,
-      'into',
+      `body.into: ${target.name} is ${target.type}; a ${backup.serviceType} backup needs a ${backup.serviceType}`,
+      'body.into',
     );
   }
   const op = await operations.requestRestore(target.id, backup.id);

@@ -177,12 +177,21 @@ export class ServiceOperationStore {
       .limit(options.limit ?? 100);
   }
 
-  /** When a service is deleted but its data kept: the backups it had not finished fail (their operations go with it). */
+  /**
+   * When a service is deleted but its data kept: the backups it had not
+   * finished fail (their operations go with it); a good one whose second
+   * verification was cut short is good again (it was verified once).
+   */
   async failUnfinishedBackups(serviceId: string): Promise<void> {
+    const mine = eq(serviceBackups.serviceId, serviceId);
+    await this.db
+      .update(serviceBackups)
+      .set({ state: 'good' })
+      .where(and(mine, eq(serviceBackups.state, 'verifying'), sql`${serviceBackups.verification} ? 'verifiedAt'`));
     await this.db
       .update(serviceBackups)
       .set({ state: 'failed', error: 'the service was deleted before this backup finished', finishedAt: new Date() })
-      .where(and(eq(serviceBackups.serviceId, serviceId), inArray(serviceBackups.state, ['pending', 'running', 'verifying'])));
+      .where(and(mine, inArray(serviceBackups.state, ['pending', 'running', 'verifying'])));
   }
 
   /** When a service is deleted with its data, once their files are gone: its backups' records. */

@@ -171,7 +171,7 @@ export class ServiceStore {
     });
   }
 
-  /** Removes the row (its links, backups records and operations cascade). */
+  /** Removes the row: its links and operations cascade; its backups' records stay, `service_id` null. */
   async remove(id: string): Promise<void> {
     await this.db.delete(managedServices).where(eq(managedServices.id, id));
   }
