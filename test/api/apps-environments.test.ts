@@ -259,6 +259,29 @@ describe('environments', () => {
   });
 });
 
+describe('names that would clash across apps', () => {
+  it('two apps never share a network or a hostname: the later one is refused, naming the other', async () => {
+    await createApp({ name: 'clash' });
+    expect((await send('POST', '/apps/clash/environments', { name: 'b-c' })).statusCode).toBe(201);
+    await createApp({ name: 'clash-b' });
+    // clash-b/c would be pier-clash-b-c and clash-b-c.<base>, like clash/b-c.
+    const env = await send('POST', '/apps/clash-b/environments', { name: 'c' });
+    expectError(env, 409, 'conflict', 'clash-b/c would use the network pier-clash-b-c, which clash/b-c already has');
+    // clash-staging's production would be served at clash-staging.<base>, clash's staging.
+    const app = await send('POST', '/apps', { name: 'clash-staging' });
+    expectError(
+      app,
+      409,
+      'conflict',
+      'app clash-staging would use the hostname clash-staging.<base domain>, which clash/staging',
+    );
+    expect((await send('GET', '/apps/clash-staging')).statusCode).toBe(404);
+    // Once clash/b-c is gone, the name is free.
+    expect((await send('DELETE', '/apps/clash/environments/b-c')).statusCode).toBe(204);
+    expect((await send('POST', '/apps/clash-b/environments', { name: 'c' })).statusCode).toBe(201);
+  });
+});
+
 describe('default branch', () => {
   it('moves environments that followed the old default branch, and only those', async () => {
     await api.request({ method: 'POST', url: '/apps', payload: { name: 'branchy', defaultBranch: 'main' } });

@@ -296,6 +296,20 @@ describe('settings and names', () => {
     }
   });
 
+  it('a preview whose hostname another app already has is refused with the reason, and the delivery kept', async () => {
+    const other = `${app.name}-pr-61`;
+    expect((await api.request({ method: 'POST', url: '/apps', payload: { name: other } })).statusCode).toBe(201);
+    const res = await pull({ number: 61, action: 'opened', sha: fakeSha('pr-61') });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({
+      deployments: [],
+      ignored: expect.stringContaining(
+        `${app.name}/pr-61 would use the hostname ${other}.<base domain>, which ${other}/production`,
+      ),
+    });
+    expect(await environmentNames()).not.toContain('pr-61');
+  });
+
   it('never logs a variable value', () => {
     expect(api.logs.join('\n')).not.toContain(STAGING_SECRET);
   });

@@ -42,6 +42,7 @@ export async function preparePreviewBuild(
 ): Promise<PreviewBuild> {
   const ensured = await ensurePreviewEnvironment(tx, {
     appId: app.id,
+    appName: app.name,
     pullRequest: decision.pullRequest,
     name: decision.environmentName,
     fromFork: decision.fromFork,

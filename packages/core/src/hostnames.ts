@@ -24,6 +24,19 @@ export function generatedLabelProblem(app: string, env: string): string | undefi
   return `${label} (its hostname label) is ${label.length} characters; a DNS label has at most ${LABEL_MAX}, so this name can have at most ${LABEL_MAX - app.length - 1}`;
 }
 
+/** `<app>` for production, else `<app>-<env>`: the first label of the environment's generated hostname. */
+export function generatedLabel(app: string, env: string): string {
+  return env === PRODUCTION_ENV ? app : `${app}-${env}`;
+}
+
+/**
+ * `<app>-<env>`, for every environment: its Docker network is `pier-<slug>`. Two
+ * apps could otherwise share one (app `a-b`'s `c` and app `a`'s `b-c`).
+ */
+export function environmentSlug(app: string, env: string): string {
+  return `${app}-${env}`;
+}
+
 /**
  * Every hostname that serves one environment: `<app>.<base>` for production,
  * `<app>-<env>.<base>` for any other environment, then the custom domains,
@@ -31,7 +44,7 @@ export function generatedLabelProblem(app: string, env: string): string | undefi
  */
 export function hostnamesFor(app: string, env: string, baseDomain: string, customDomains: readonly string[] = []): string[] {
   const base = canonicalHostname(baseDomain);
-  const generated = env === PRODUCTION_ENV ? `${app}.${base}` : `${app}-${env}.${base}`;
+  const generated = `${generatedLabel(app, env)}.${base}`;
   const names = [canonicalHostname(generated), ...customDomains.map(canonicalHostname)];
   return [...new Set(names)].filter((name) => name.length > 0);
 }

@@ -67,10 +67,22 @@ export const environments = pgTable(
     httpsRedirect: boolean('https_redirect').notNull().default(true),
     /** Send Strict-Transport-Security on HTTPS responses. */
     hsts: boolean('hsts').notNull().default(false),
+    /**
+     * `<app>-<env>` (its network is `pier-<slug>`) and `<app>` or `<app>-<env>`
+     * (the first label of its hostname): unique across apps, so two apps never
+     * share a network or a hostname. Null only on environments that clashed
+     * before these were kept (migration 0007).
+     */
+    slug: text('slug'),
+    hostnameLabel: text('hostname_label'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('environments_app_name').on(t.appId, t.name)],
+  (t) => [
+    uniqueIndex('environments_app_name').on(t.appId, t.name),
+    uniqueIndex('environments_slug').on(t.slug),
+    uniqueIndex('environments_hostname_label').on(t.hostnameLabel),
+  ],
 );
 
 /**

@@ -10,6 +10,7 @@ import {
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, environments } from '../schema.ts';
+import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import { scheduleOwnedServiceDeletion } from './service-store.ts';
 
@@ -55,11 +56,21 @@ export class AppStore {
           .update(apps)
           .set({ webhookSecretCiphertext: sealed.ciphertext, webhookSecretKeyId: sealed.keyId })
           .where(eq(apps.id, app.id));
-        const envs = defaultEnvironments(app.defaultBranch).map((e) => ({ ...e, appId: app.id }));
+        const envs = defaultEnvironments(app.defaultBranch).map((e) => ({
+          ...e,
+          appId: app.id,
+          ...environmentNames(app.name, e.name),
+        }));
         await tx.insert(environments).values(envs);
         return app;
       });
     } catch (err) {
+      if (isEnvironmentNameClash(err)) {
+        const clashes = await Promise.all(
+          defaultEnvironments('main').map((e) => environmentNameClash(this.db, input.name, e.name)),
+        );
+        throw new ConflictError(`name: ${clashes.find(Boolean) ?? `app ${input.name} clashes with another app's environment`}`);
+      }
       if (isUniqueViolation(err)) throw new ConflictError(`an app named ${input.name} already exists`);
       throw err;
     }

@@ -2,6 +2,7 @@ import { ConflictError, type DesiredEnvironment, NotFoundError, PROTECTED_ENVIRO
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, deployments, environments } from '../schema.ts';
+import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import { ROUTES_CHANNEL } from './replica-store.ts';
 import { scheduleOwnedServiceDeletion } from './service-store.ts';
@@ -12,6 +13,7 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** A pull request's preview environment, as the webhook asks for it. */
 export interface PreviewRequest {
   appId: string;
+  appName: string;
   pullRequest: number;
   /** `pr-<number>`. */
   name: string;
@@ -61,14 +63,20 @@ export class EnvironmentStore {
   }
 
   async create(appId: string, name: string, settings: EnvironmentSettings): Promise<EnvironmentRow> {
+    const [app] = await this.db.select({ name: apps.name }).from(apps).where(eq(apps.id, appId));
+    if (!app) throw new NotFoundError('app not found');
     try {
       const [env] = await this.db
         .insert(environments)
-        .values({ ...settings, appId, name })
+        .values({ ...settings, appId, name, ...environmentNames(app.name, name) })
         .returning();
       if (!env) throw new Error('insert returned no row');
       return env;
     } catch (err) {
+      if (isEnvironmentNameClash(err)) {
+        const clash = await environmentNameClash(this.db, app.name, name);
+        throw new ConflictError(`name: ${clash ?? `${app.name}/${name} clashes with another app's environment`}`);
+      }
       if (isUniqueViolation(err)) throw new ConflictError(`environment ${name} already exists`);
       throw err;
     }
@@ -119,8 +127,16 @@ export async function ensurePreviewEnvironment(tx: Tx, request: PreviewRequest):
     .where(and(eq(environments.appId, appId), eq(environments.name, request.templateName)));
   const [inserted] = await tx
     .insert(environments)
-    .values({ ...previewSettings(template), appId, name, pullRequest: request.pullRequest, fromFork: request.fromFork })
-    .onConflictDoNothing({ target: [environments.appId, environments.name] })
+    .values({
+      ...previewSettings(template),
+      appId,
+      name,
+      pullRequest: request.pullRequest,
+      fromFork: request.fromFork,
+      ...environmentNames(request.appName, name),
+    })
+    // Any unique index: the same preview exists, or another app's environment has its network or hostname.
+    .onConflictDoNothing()
     .returning();
   if (inserted) return { kind: 'ready', environment: inserted, created: true, template: template ?? null };
   const [existing] = await tx
@@ -128,7 +144,11 @@ export async function ensurePreviewEnvironment(tx: Tx, request: PreviewRequest):
     .from(environments)
     .where(and(eq(environments.appId, appId), eq(environments.name, name)))
     .for('update');
-  if (!existing) throw new ConflictError(`environment ${name} was deleted while it was being updated; try again`);
+  if (!existing) {
+    const clash = await environmentNameClash(tx, request.appName, name);
+    if (clash) return { kind: 'refused', reason: clash };
+    throw new ConflictError(`environment ${name} was deleted while it was being updated; try again`);
+  }
   if (existing.pullRequest !== request.pullRequest) {
     return {
       kind: 'refused',
