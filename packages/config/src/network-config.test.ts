@@ -35,9 +35,17 @@ describe('network pool settings', () => {
     [{ PIER_NETWORK_SUBNET_SIZE: '12' }, 'PIER_NETWORK_SUBNET_SIZE'],
     [{ PIER_NETWORK_SUBNET_SIZE: '30' }, 'PIER_NETWORK_SUBNET_SIZE'],
     [{ PIER_NETWORK_SUBNET_SIZE: 'x' }, 'PIER_NETWORK_SUBNET_SIZE'],
+    [{ PIER_NETWORK_POOL: '8.8.0.0/16' }, 'private range'],
+    [{ PIER_NETWORK_POOL: '10.0.0.0/8', PIER_NETWORK_SUBNET_SIZE: '28' }, 'at most 65536'],
   ])('%j is refused, naming the setting', (env, key) => {
     const found = problems(env);
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(key);
+  });
+
+  it('a bad pool is reported together with the other bad settings', () => {
+    const found = problems({ PIER_NETWORK_POOL: 'ten', PIER_BUILD_CONCURRENCY: '0' });
+    expect(found).toHaveLength(2);
+    expect(found.join('\n')).toContain('PIER_NETWORK_POOL');
   });
 });

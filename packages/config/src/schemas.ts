@@ -1,4 +1,4 @@
-import { DEFAULT_NETWORK_POOL, networkPoolProblem } from '@pier/core';
+import { DEFAULT_NETWORK_POOL, networkPoolProblem, networkPoolRangeProblem } from '@pier/core';
 import { z } from 'zod';
 import {
   bearerSecret,
@@ -130,15 +130,26 @@ export const workerConfigSchema = z
      * their subnets from (Docker's own pools hold only about 30 networks). Keep
      * it clear of the host's other networks (a VPC, a VPN).
      */
-    PIER_NETWORK_POOL: z.string().default(DEFAULT_NETWORK_POOL.cidr),
+    PIER_NETWORK_POOL: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = networkPoolRangeProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default(DEFAULT_NETWORK_POOL.cidr),
     /** Prefix length of each of those subnets: 24 gives 254 addresses per network, 256 networks in a /16. */
     PIER_NETWORK_SUBNET_SIZE: z.coerce
       .number({ error: 'must be a whole number' })
       .int('must be a whole number')
+      .min(8, 'must be at least 8')
+      .max(28, 'must be at most 28 (16 addresses)')
       .default(DEFAULT_NETWORK_POOL.size),
     ...acme,
   })
   .superRefine((config, ctx) => {
+    // The pool and the size against each other; each alone is checked (and reported) by its field.
+    const size = Number(config.PIER_NETWORK_SUBNET_SIZE);
+    if (networkPoolRangeProblem(String(config.PIER_NETWORK_POOL)) || !Number.isInteger(size) || size < 8 || size > 28) return;
     const problem = networkPoolProblem({ cidr: config.PIER_NETWORK_POOL, size: config.PIER_NETWORK_SUBNET_SIZE });
     if (!problem) return;
     const [key, message] = problem.split(/: (.*)/s);

@@ -25,6 +25,11 @@ describe('network pool', () => {
     [{ cidr: '10.256.0.0/16', size: 24 }, 'PIER_NETWORK_POOL'],
     [{ cidr: '010.1.0.0/16', size: 24 }, 'PIER_NETWORK_POOL'],
     [{ cidr: 'fd00::/8', size: 24 }, 'PIER_NETWORK_POOL'],
+    [{ cidr: '8.8.0.0/16', size: 24 }, 'not inside a private range'],
+    [{ cidr: '172.15.0.0/16', size: 24 }, 'not inside a private range'],
+    [{ cidr: '10.0.0.0/7', size: 24 }, 'not inside a private range'],
+    [{ cidr: '10.0.0.0/8', size: 24 }, undefined],
+    [{ cidr: '10.0.0.0/8', size: 28 }, 'at most 65536'],
     [{ cidr: '10.213.0.0/16', size: 15 }, 'PIER_NETWORK_SUBNET_SIZE'],
     [{ cidr: '10.213.0.0/16', size: 29 }, 'PIER_NETWORK_SUBNET_SIZE'],
   ])('%j', (pool, problem) => {

@@ -44,14 +44,35 @@ export function parseCidr(cidr: string): Range | undefined {
   return { first, length };
 }
 
+/** The private ranges of RFC 1918: a bridge on a public range would hide those addresses from the host. */
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
+/** At most this many subnets: the candidates are listed for every new network. */
+const MAX_SUBNETS = 65_536;
+
+/** Why `cidr` cannot be the pool, whatever the subnet size; undefined when it can. */
+export function networkPoolRangeProblem(cidr: string): string | undefined {
+  const range = parseCidr(cidr);
+  if (!range) return `${JSON.stringify(cidr)} is not an IPv4 range such as 10.213.0.0/16 (host bits zero)`;
+  const inside = PRIVATE_RANGES.some((p) => {
+    const r = parseCidr(p) as Range;
+    return range.first >= r.first && range.first + range.length <= r.first + r.length;
+  });
+  if (!inside) return `${cidr} is not inside a private range (${PRIVATE_RANGES.join(', ')})`;
+  return undefined;
+}
+
 /** Why `pool` cannot be used, naming the setting; undefined when it can. */
 export function networkPoolProblem(pool: NetworkPool): string | undefined {
-  const range = parseCidr(pool.cidr);
-  if (!range)
-    return `PIER_NETWORK_POOL: ${JSON.stringify(pool.cidr)} is not an IPv4 range such as 10.213.0.0/16 (host bits zero)`;
-  const prefix = 32 - Math.log2(range.length);
+  const rangeProblem = networkPoolRangeProblem(pool.cidr);
+  if (rangeProblem) return `PIER_NETWORK_POOL: ${rangeProblem}`;
+  const prefix = 32 - Math.log2((parseCidr(pool.cidr) as Range).length);
   if (!Number.isInteger(pool.size) || pool.size < prefix || pool.size > SMALLEST_SUBNET) {
     return `PIER_NETWORK_SUBNET_SIZE: must be a prefix length from ${prefix} (the whole pool) to ${SMALLEST_SUBNET}`;
+  }
+  const subnets = 2 ** (pool.size - prefix);
+  if (subnets > MAX_SUBNETS) {
+    return `PIER_NETWORK_SUBNET_SIZE: /${pool.size} cuts ${pool.cidr} into ${subnets} subnets; at most ${MAX_SUBNETS}`;
   }
   return undefined;
 }

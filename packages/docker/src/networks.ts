@@ -96,7 +96,8 @@ async function createNetwork(
   labels: Record<string, string>,
   pool: NetworkPool,
 ): Promise<string | undefined> {
-  const used = [...(await dockerSubnets(docker)), ...hostSubnets()];
+  const host = hostSubnets();
+  const used = [...(await dockerSubnets(docker)), ...host];
   for (const subnet of subnetCandidates(pool, name)) {
     if (used.some((taken) => cidrsOverlap(taken, subnet))) continue;
     try {
@@ -116,9 +117,12 @@ async function createNetwork(
       if ((await networksNamed(docker, name)).length > 0) return undefined;
     }
   }
+  const hostOverlap = host.find((subnet) => cidrsOverlap(subnet, pool.cidr));
   throw new ConflictError(
     `cannot create network ${name}: every subnet of the network pool ${pool.cidr} is taken ` +
-      `(${networkPoolCapacity(pool)} networks of /${pool.size}); set a larger PIER_NETWORK_POOL or a longer PIER_NETWORK_SUBNET_SIZE`,
+      `(${networkPoolCapacity(pool)} networks of /${pool.size}` +
+      (hostOverlap ? `, some by this host's own network ${hostOverlap}` : '') +
+      '); set PIER_NETWORK_POOL to a larger range clear of the host’s networks, or a longer PIER_NETWORK_SUBNET_SIZE',
   );
 }
 
