@@ -319,6 +319,16 @@ describe('service operations and backups in Postgres', () => {
     ]);
     expect(listed[1].error).toContain('deleted before this backup finished');
     expect((await api.request({ method: 'GET', url: '/backups?service=nothing-here' })).json().backups).toEqual([]);
+    // Paged: the newest first, then those before the last one shown.
+    const page = (await api.request({ method: 'GET', url: '/backups?service=ledger&limit=2' })).json().backups;
+    expect(page.map((b: { id: string }) => b.id)).toEqual([reverifying?.id, unfinished?.id]);
+    const next = await api.request({
+      method: 'GET',
+      url: `/backups?service=ledger&limit=2&before=${encodeURIComponent(page[1].createdAt)}`,
+    });
+    expect(next.json().backups.map((b: { id: string }) => b.id)).toEqual([good?.id]);
+    expectError(await api.request({ method: 'GET', url: '/backups?limit=0' }), 422, 'validation_failed', 'query.limit');
+    expectError(await api.request({ method: 'GET', url: '/backups?before=yesterday' }), 422, 'validation_failed', 'query.before');
 
     const before = await snapshotState(api.database.sql);
     const restore = (payload: object) => api.request({ method: 'POST', url: `/backups/${good?.id}/restore`, payload });

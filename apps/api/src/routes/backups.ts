@@ -88,6 +88,8 @@ export async function requestRestore(deps: ApiDeps, backup: BackupRow, into: str
 const backupParams = z.strictObject({ backup: z.uuid() });
 const listQuery = z.strictObject({
   service: z.string().min(1).max(100).optional().describe('only backups made of services of this name, deleted ones included'),
+  limit: z.coerce.number().int().min(1).max(500).optional().describe('at most this many (default 100)'),
+  before: z.iso.datetime({ offset: true }).optional().describe('only backups made before this time: the next page'),
 });
 
 /**
@@ -101,12 +103,17 @@ export function backupRoutes(deps: ApiDeps) {
     route({
       method: 'GET',
       url: '/backups',
-      summary: 'Every backup, newest first (the last 100), also those of deleted services; ?service=<name> for one name',
+      summary:
+        'Every backup, newest first, also those of deleted services; ?service=<name> for one name, ?limit (100) and ?before=<createdAt of the last> to page',
       tag: 'services',
       query: listQuery,
       handler: async ({ query, principal }) => {
         assertAdmin(principal, 'list backups');
-        const rows = await operations.allBackups(query.service ? { serviceName: query.service } : {});
+        const rows = await operations.allBackups({
+          ...(query.service ? { serviceName: query.service } : {}),
+          ...(query.limit ? { limit: query.limit } : {}),
+          ...(query.before ? { before: new Date(query.before) } : {}),
+        });
         return { backups: rows.map(presentBackup) };
       },
     }),

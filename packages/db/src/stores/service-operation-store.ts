@@ -167,12 +167,17 @@ export class ServiceOperationStore {
       .limit(limit);
   }
 
-  /** Every backup, newest first; those of one service name (deleted services' included) with `serviceName`. */
-  async allBackups(options: { serviceName?: string; limit?: number } = {}): Promise<BackupRow[]> {
+  /** Backups, newest first: of one service name (deleted services' included) with `serviceName`, older than `before`. */
+  async allBackups(options: { serviceName?: string; limit?: number; before?: Date } = {}): Promise<BackupRow[]> {
     return this.db
       .select()
       .from(serviceBackups)
-      .where(options.serviceName ? eq(serviceBackups.serviceName, options.serviceName) : undefined)
+      .where(
+        and(
+          options.serviceName ? eq(serviceBackups.serviceName, options.serviceName) : undefined,
+          options.before ? lt(serviceBackups.createdAt, options.before) : undefined,
+        ),
+      )
       .orderBy(desc(serviceBackups.createdAt))
       .limit(options.limit ?? 100);
   }
