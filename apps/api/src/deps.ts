@@ -14,6 +14,8 @@ export interface ApiDeps extends Stores {
   readiness: Record<string, () => Promise<void>>;
   /** Images of new managed services (PIER_IMAGE_POSTGRES / PIER_IMAGE_REDIS). */
   serviceImages: { postgres: string; redis: string };
+  /** This host's public addresses (PIER_PUBLIC_IPS), for the custom domains' DNS check behind NAT. */
+  publicAddresses?: string[];
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
 }

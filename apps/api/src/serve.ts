@@ -26,6 +26,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     adminToken: config.PIER_ADMIN_TOKEN,
     baseDomain: config.PIER_BASE_DOMAIN,
     serviceImages: { postgres: config.PIER_IMAGE_POSTGRES, redis: config.PIER_IMAGE_REDIS },
+    publicAddresses: config.PIER_PUBLIC_IPS,
     logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
     ...createStores(database.db, box),
     readiness: {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -128,3 +129,18 @@ export const booleanFlag = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
     .transform((value) => ['true', '1', 'yes'].includes(value))
     .default(fallback);
+
+/** A comma-separated list of IP addresses (v4 or v6), e.g. the public addresses of a host behind NAT. */
+export const ipList = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const addresses = value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean);
+    for (const address of addresses) {
+      if (!isIP(address)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(address)} is not an IP address` });
+    }
+    return addresses.map((address) => address.toLowerCase());
+  });

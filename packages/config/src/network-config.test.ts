@@ -48,4 +48,16 @@ describe('network pool settings', () => {
     expect(found).toHaveLength(2);
     expect(found.join('\n')).toContain('PIER_NETWORK_POOL');
   });
+
+  it('PIER_PUBLIC_IPS (api): a list of IP addresses, each checked', async () => {
+    const { apiConfigSchema } = await import('./schemas.ts');
+    const api = { ...base, PIER_ADMIN_TOKEN: randomBytes(32).toString('hex') };
+    expect(parseConfig('api', apiConfigSchema, api).PIER_PUBLIC_IPS).toEqual([]);
+    expect(
+      parseConfig('api', apiConfigSchema, { ...api, PIER_PUBLIC_IPS: ' 203.0.113.7, 2001:DB8::7 ' }).PIER_PUBLIC_IPS,
+    ).toEqual(['203.0.113.7', '2001:db8::7']);
+    expect(() => parseConfig('api', apiConfigSchema, { ...api, PIER_PUBLIC_IPS: '203.0.113.7,example.com' })).toThrow(
+      /PIER_PUBLIC_IPS.*"example.com" is not an IP address/,
+    );
+  });
 });

@@ -6,6 +6,7 @@ import {
   durationMs,
   hostname,
   imageName,
+  ipList,
   listenHost,
   logFormat,
   logLevel,
@@ -51,6 +52,11 @@ export const apiConfigSchema = z.object({
   PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
   /** Docker Engine socket; the API only reads container logs through it. */
   PIER_DOCKER_SOCKET: dockerSocket,
+  /**
+   * This host's public addresses, comma-separated, for the custom domains' DNS
+   * check when they are not on an interface (behind NAT, as on many clouds).
+   */
+  PIER_PUBLIC_IPS: ipList,
 });
 
 /** Certificates (the worker orders them; the proxy serves them). */

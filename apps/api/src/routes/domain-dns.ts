@@ -11,7 +11,7 @@ export interface DnsStatus {
   error?: string;
 }
 
-/** Compares resolved addresses with this machine's (behind NAT, the public address is not local: then false). */
+/** Compares resolved addresses with this machine's (behind NAT, its public addresses come from PIER_PUBLIC_IPS). */
 export function pointsHere(addresses: readonly string[], local: ReadonlySet<string>): boolean | null {
   if (addresses.length === 0) return null;
   return addresses.some((address) => local.has(address.toLowerCase()));
@@ -23,15 +23,20 @@ function localAddresses(): Set<string> {
   return out;
 }
 
-/** Resolves A and AAAA with one try of two seconds each; never throws. */
-export async function checkDns(hostname: string): Promise<DnsStatus> {
+/** This machine's addresses: its interfaces' and the public ones it is reached at. */
+export function thisMachine(publicAddresses: readonly string[]): Set<string> {
+  return new Set([...localAddresses(), ...publicAddresses.map((a) => a.toLowerCase())]);
+}
+
+/** Resolves A and AAAA with one try of two seconds each; never throws. `publicAddresses` count as this machine's. */
+export async function checkDns(hostname: string, publicAddresses: readonly string[] = []): Promise<DnsStatus> {
   const resolver = new Resolver({ timeout: 2000, tries: 1 });
   const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
   const addresses = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
   const failed = v4.status === 'rejected' ? (v4.reason as { code?: string }) : undefined;
   return {
     addresses,
-    pointsHere: pointsHere(addresses, localAddresses()),
+    pointsHere: pointsHere(addresses, thisMachine(publicAddresses)),
     ...(addresses.length === 0 && failed?.code ? { error: failed.code } : {}),
   };
 }

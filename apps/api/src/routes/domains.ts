@@ -77,7 +77,7 @@ export function domainRoutes(deps: ApiDeps) {
 
   async function present(rows: DomainRow[], withDns: boolean) {
     const statuses = await certificates.statuses(rows.map((r) => r.hostname));
-    const dns = withDns ? await Promise.all(rows.map((r) => checkDns(r.hostname))) : [];
+    const dns = withDns ? await Promise.all(rows.map((r) => checkDns(r.hostname, deps.publicAddresses ?? []))) : [];
     const now = new Date();
     return rows.map((row, i) => {
       const cert = statuses.get(row.hostname);
