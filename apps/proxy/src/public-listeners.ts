@@ -12,7 +12,7 @@ import { CertificateBook } from './tls-certificates.ts';
 import { createFallbackCertificate } from './tls-fallback.ts';
 
 export interface PublicListenersOptions {
-  config: Pick<ProxyConfig, 'PIER_HTTPS_PORT' | 'PIER_PROXY_SNAPSHOT' | 'PIER_SECRET_KEY' | 'PIER_SECRET_KEYS_PREVIOUS'>;
+  config: Pick<ProxyConfig, 'PIER_HTTPS_PORT' | 'PIER_PUBLIC_HTTPS_PORT' | 'PIER_PROXY_SNAPSHOT' | 'PIER_SECRET_KEY' | 'PIER_SECRET_KEYS_PREVIOUS'>;
   edge: EdgeProxy;
   table: RouteTable;
   /** Certificates to serve; none (the fallback only) when absent. */
@@ -49,7 +49,7 @@ export async function createPublicListeners(options: PublicListenersOptions): Pr
   const http = createPublicServer(edge, {
     intercept: (req, res) => {
       if (challenges.handle(req, res)) return true;
-      const location = httpsLocation(req, table, book, config.PIER_HTTPS_PORT);
+      const location = httpsLocation(req, table, book, config.PIER_PUBLIC_HTTPS_PORT ?? config.PIER_HTTPS_PORT);
       if (location) redirect(res, location);
       return location !== null;
     },

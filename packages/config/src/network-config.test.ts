@@ -60,4 +60,15 @@ describe('network pool settings', () => {
       /PIER_PUBLIC_IPS.*"example.com" is not an IP address/,
     );
   });
+
+  it('PIER_PUBLIC_HTTPS_PORT (proxy): unset by default, else a port', async () => {
+    const { proxyConfigSchema } = await import('./schemas.ts');
+    expect(
+      parseConfig('proxy', proxyConfigSchema, { ...base, PIER_PUBLIC_HTTPS_PORT: '' }).PIER_PUBLIC_HTTPS_PORT,
+    ).toBeUndefined();
+    expect(parseConfig('proxy', proxyConfigSchema, { ...base, PIER_PUBLIC_HTTPS_PORT: '443' }).PIER_PUBLIC_HTTPS_PORT).toBe(443);
+    expect(() => parseConfig('proxy', proxyConfigSchema, { ...base, PIER_PUBLIC_HTTPS_PORT: '70000' })).toThrow(
+      /PIER_PUBLIC_HTTPS_PORT/,
+    );
+  });
 });

@@ -168,6 +168,16 @@ export const proxyConfigSchema = z.object({
   PIER_HTTP_PORT: port(80),
   /** HTTPS listener for every app and custom domain. */
   PIER_HTTPS_PORT: port(443),
+  /**
+   * The HTTPS port clients reach, for redirects from HTTP: set it when a
+   * firewall or NAT forwards 443 to another PIER_HTTPS_PORT. Default: PIER_HTTPS_PORT.
+   */
+  PIER_PUBLIC_HTTPS_PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a port number')
+    .min(1, 'must be 1-65535')
+    .max(65_535, 'must be 1-65535')
+    .optional(),
   /** Loopback-only port of the proxy's own /health and /metrics. */
   PIER_PROXY_ADMIN_PORT: port(9090),
   /** Last-known-good route table on disk, so the proxy starts and serves while Postgres is down. */
