@@ -358,6 +358,14 @@ describe('service operations and backups in Postgres', () => {
     const kinds = (await api.request({ method: 'GET', url: '/services/ledger-restored/operations' })).json().operations;
     expect(kinds.map((o: { kind: string }) => o.kind).sort()).toEqual(['provision', 'restore']);
 
+    // Deleting a backup: refused while the restore above still waits to use it; a failed one goes at once.
+    const busy = await api.request({ method: 'DELETE', url: `/backups/${good?.id}` });
+    expectError(busy, 409, 'conflict', 'in use by a restore operation');
+    expect((await api.request({ method: 'DELETE', url: `/backups/${unfinished?.id}` })).statusCode).toBe(204);
+    expectError(await api.request({ method: 'DELETE', url: `/backups/${unfinished?.id}` }), 404, 'not_found');
+    const after = (await api.request({ method: 'GET', url: '/backups?service=ledger' })).json().backups;
+    expect(after.map((b: { id: string }) => b.id)).toEqual([reverifying?.id, good?.id]);
+
     // Backups are admin only, like services.
     expectError(await api.request({ method: 'GET', url: '/backups', token: appToken }), 403, 'forbidden');
     expectError(await api.request({ method: 'GET', url: `/backups/${crypto.randomUUID()}` }), 404, 'not_found');

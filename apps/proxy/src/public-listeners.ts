@@ -12,7 +12,10 @@ import { CertificateBook } from './tls-certificates.ts';
 import { createFallbackCertificate } from './tls-fallback.ts';
 
 export interface PublicListenersOptions {
-  config: Pick<ProxyConfig, 'PIER_HTTPS_PORT' | 'PIER_PUBLIC_HTTPS_PORT' | 'PIER_PROXY_SNAPSHOT' | 'PIER_SECRET_KEY' | 'PIER_SECRET_KEYS_PREVIOUS'>;
+  config: Pick<
+    ProxyConfig,
+    'PIER_HTTPS_PORT' | 'PIER_PUBLIC_HTTPS_PORT' | 'PIER_PROXY_SNAPSHOT' | 'PIER_SECRET_KEY' | 'PIER_SECRET_KEYS_PREVIOUS'
+  >;
   edge: EdgeProxy;
   table: RouteTable;
   /** Certificates to serve; none (the fallback only) when absent. */

@@ -129,6 +129,19 @@ export function backupRoutes(deps: ApiDeps) {
       },
     }),
     route({
+      method: 'DELETE',
+      url: '/backups/:backup',
+      summary:
+        'Delete a backup (also of a deleted service); the worker removes its file. Refused while a restore or verification uses it',
+      tag: 'services',
+      params: backupParams,
+      status: 204,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'delete backups');
+        await operations.deleteBackup(params.backup);
+      },
+    }),
+    route({
       method: 'POST',
       url: '/backups/:backup/restore',
       summary:

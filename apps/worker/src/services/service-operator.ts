@@ -4,6 +4,7 @@ import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, s
 import { type OperationRow, SERVICE_OPS_CHANNEL, type ServiceOperationStore, type ServiceRow, type ServiceStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
+import { removeStrayBackupFiles } from './backup-files.ts';
 import { ServiceBackups } from './service-backups.ts';
 import { lastLine } from './service-commands.ts';
 import { SCRATCH_ROLES, ServiceContainers } from './service-containers.ts';
@@ -32,6 +33,9 @@ const FAILED_RETRY_MS = 60_000;
 const SCRATCH_MIN_AGE_MS = 5 * 60_000;
 /** How long a service's container may be seen stopped before it is replaced. */
 const DOWN_GRACE_MS = 15_000;
+/** Files of deleted backups are looked for this often, and removed once this old. */
+const FILE_SWEEP_INTERVAL_MS = 10 * 60_000;
+const STRAY_FILE_MIN_AGE_MS = 60 * 60_000;
 
 /**
  * The worker's loop for managed services: runs the durable operations
@@ -48,6 +52,7 @@ export class ServiceOperator {
   #stopped = true;
   /** When each service's container was first seen not running: replaced only if it stays so (a `docker restart` is not a death). */
   readonly #downSince = new Map<string, number>();
+  #lastFileSweep = 0;
 
   readonly #containers: ServiceContainers;
   readonly #backups: ServiceBackups;
@@ -170,6 +175,15 @@ export class ServiceOperator {
     await this.sweepScratch().catch((err: unknown) =>
       logger.warn({ err: (err as Error).message }, 'service operator: cannot sweep scratch containers'),
     );
+    if (Date.now() - this.#lastFileSweep >= FILE_SWEEP_INTERVAL_MS) {
+      this.#lastFileSweep = Date.now();
+      const existing = (ids: readonly string[]) => operations.existingBackupIds(ids);
+      await removeStrayBackupFiles(this.options.backupDirectory, existing, STRAY_FILE_MIN_AGE_MS)
+        .then((removed) => {
+          if (removed.length > 0) logger.info({ files: removed.length }, 'removed backup files of deleted backups');
+        })
+        .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'service operator: cannot sweep backup files'));
+    }
     for (const service of rows) {
       if (service.state === 'failed' && service.readyAt && Date.now() - service.updatedAt.getTime() >= FAILED_RETRY_MS) {
         // It ran before (its data is on the volume): a failed re-creation is tried again, not given up on.

@@ -199,6 +199,35 @@ export class ServiceOperationStore {
       .where(and(mine, inArray(serviceBackups.state, ['pending', 'running', 'verifying'])));
   }
 
+  /**
+   * Deletes a backup's record (the worker removes its file, which then belongs
+   * to no backup); refused while an operation that uses it is pending or running.
+   */
+  async deleteBackup(id: string): Promise<BackupRow> {
+    return this.db.transaction(async (tx) => {
+      const [backup] = await tx.select().from(serviceBackups).where(eq(serviceBackups.id, id)).for('update');
+      if (!backup) throw new NotFoundError(`backup ${id} not found`);
+      const [busy] = await tx
+        .select({ kind: serviceOperations.kind })
+        .from(serviceOperations)
+        .where(and(eq(serviceOperations.backupId, id), inArray(serviceOperations.state, ['pending', 'running'])))
+        .limit(1);
+      if (busy) throw new ConflictError(`backup ${id} is in use by a ${busy.kind} operation; delete it once that has finished`);
+      await tx.delete(serviceBackups).where(eq(serviceBackups.id, id));
+      return backup;
+    });
+  }
+
+  /** Of `ids`, those that are backups. */
+  async existingBackupIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: serviceBackups.id })
+      .from(serviceBackups)
+      .where(inArray(serviceBackups.id, [...ids]));
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** When a service is deleted with its data, once their files are gone: its backups' records. */
   async deleteBackupsOf(serviceId: string): Promise<void> {
     await this.db.delete(serviceBackups).where(eq(serviceBackups.serviceId, serviceId));
