@@ -58,7 +58,7 @@ export function describeContainerOperationsConformance(
   const run = randomBytes(4).toString('hex');
   const app = `pier-ops-${run}`;
   const labels = { [LABEL_APP]: app, 'pier.test': '1' };
-  const networks = { a: `${app}-a`, b: `${app}-b`, c: `${app}-c`, d: `${app}-d` };
+  const networks = { a: `${app}-a`, b: `${app}-b`, c: `${app}-c`, d: `${app}-d`, e: `${app}-e` };
   const greeting = `hello-${run}`;
   let ops: ContainerOperations;
   let count = 0;
@@ -312,20 +312,21 @@ export function describeContainerOperationsConformance(
       await expect(ops.removeNetwork(networks.d)).resolves.toBeUndefined();
     });
 
+    // Its own network: the tests of this suite run concurrently, and the one above removes `d`.
     it('lists its networks by label, with the containers attached', async () => {
-      await ops.ensureNetwork(networks.d, { ...labels, 'pier.test.kind': 'listed' });
+      await ops.ensureNetwork(networks.e, { ...labels, 'pier.test.kind': 'listed' });
       const sleeper = await ops.runContainer(
-        spec('listed', ['node', '-e', 'setInterval(()=>{},1000)'], { networks: [networks.d] }),
+        spec('listed', ['node', '-e', 'setInterval(()=>{},1000)'], { networks: [networks.e] }),
       );
       const listed = await ops.listNetworks({ ...labels, 'pier.test.kind': 'listed' });
       expect(listed).toEqual([
-        { name: networks.d, labels: { ...labels, 'pier.test.kind': 'listed' }, createdAt: expect.any(Date), containers: 1 },
+        { name: networks.e, labels: { ...labels, 'pier.test.kind': 'listed' }, createdAt: expect.any(Date), containers: 1 },
       ]);
       expect(Date.now() - (listed[0]?.createdAt.getTime() ?? 0)).toBeLessThan(5 * 60_000);
       await ops.removeContainer(sleeper.id);
       expect((await ops.listNetworks({ ...labels, 'pier.test.kind': 'listed' }))[0]?.containers).toBe(0);
       expect(await ops.listNetworks({ ...labels, 'pier.test.kind': 'other' })).toEqual([]);
-      await ops.removeNetwork(networks.d);
+      await ops.removeNetwork(networks.e);
       expect(await ops.listNetworks({ ...labels, 'pier.test.kind': 'listed' })).toEqual([]);
     });
 
