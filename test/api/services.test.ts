@@ -324,11 +324,12 @@ describe('service operations and backups in Postgres', () => {
     expect(page.map((b: { id: string }) => b.id)).toEqual([reverifying?.id, unfinished?.id]);
     const next = await api.request({
       method: 'GET',
-      url: `/backups?service=ledger&limit=2&before=${encodeURIComponent(page[1].createdAt)}`,
+      url: `/backups?service=ledger&limit=2&before=${page[1].id}`,
     });
     expect(next.json().backups.map((b: { id: string }) => b.id)).toEqual([good?.id]);
     expectError(await api.request({ method: 'GET', url: '/backups?limit=0' }), 422, 'validation_failed', 'query.limit');
     expectError(await api.request({ method: 'GET', url: '/backups?before=yesterday' }), 422, 'validation_failed', 'query.before');
+    expectError(await api.request({ method: 'GET', url: `/backups?before=${crypto.randomUUID()}` }), 404, 'not_found');
 
     const before = await snapshotState(api.database.sql);
     const restore = (payload: object) => api.request({ method: 'POST', url: `/backups/${good?.id}/restore`, payload });
@@ -365,6 +366,9 @@ describe('service operations and backups in Postgres', () => {
     expectError(await api.request({ method: 'DELETE', url: `/backups/${unfinished?.id}` }), 404, 'not_found');
     const after = (await api.request({ method: 'GET', url: '/backups?service=ledger' })).json().backups;
     expect(after.map((b: { id: string }) => b.id)).toEqual([reverifying?.id, good?.id]);
+    // Hidden at once; the record stays, marked, until a worker has removed the file.
+    const [tombstone] = await api.database.sql`select deleted_at from service_backups where id = ${unfinished?.id as string}`;
+    expect(tombstone?.deleted_at).not.toBeNull();
 
     // Backups are admin only, like services.
     expectError(await api.request({ method: 'GET', url: '/backups', token: appToken }), 403, 'forbidden');

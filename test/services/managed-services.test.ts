@@ -369,6 +369,15 @@ describe('managed Postgres and Redis, linked and injected', () => {
       .poll(async () => (await api.request({ method: 'GET', url: `/services/${cache}` })).statusCode, { timeout: 60_000 })
       .toBe(404);
     expect(existsSync(join(backupDirectory, keptGood.file))).toBe(true);
+    // Deleted through the API: hidden at once, the file removed by the worker, then the record.
+    expect((await api.request({ method: 'DELETE', url: `/backups/${keptGood.id}` })).statusCode).toBe(204);
+    expect((await api.request({ method: 'GET', url: `/backups/${keptGood.id}` })).statusCode).toBe(404);
+    await expect.poll(() => existsSync(join(backupDirectory, keptGood.file)), { timeout: 60_000, interval: 500 }).toBe(false);
+    await expect
+      .poll(async () => (await api.database.sql`select 1 from service_backups where id = ${keptGood.id}`).length, {
+        timeout: 30_000,
+      })
+      .toBe(0);
 
     await redeployed(await api.request({ method: 'DELETE', url: `/apps/${app}/environments/staging/links/${db}` }));
     await eventuallyServes(stagingHost, '/env', /^$/);

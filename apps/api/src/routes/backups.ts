@@ -89,7 +89,7 @@ const backupParams = z.strictObject({ backup: z.uuid() });
 const listQuery = z.strictObject({
   service: z.string().min(1).max(100).optional().describe('only backups made of services of this name, deleted ones included'),
   limit: z.coerce.number().int().min(1).max(500).optional().describe('at most this many (default 100)'),
-  before: z.iso.datetime({ offset: true }).optional().describe('only backups made before this time: the next page'),
+  before: z.uuid().optional().describe('the id of the last backup shown: the next page starts after it'),
 });
 
 /**
@@ -104,7 +104,7 @@ export function backupRoutes(deps: ApiDeps) {
       method: 'GET',
       url: '/backups',
       summary:
-        'Every backup, newest first, also those of deleted services; ?service=<name> for one name, ?limit (100) and ?before=<createdAt of the last> to page',
+        'Every backup, newest first, also those of deleted services; ?service=<name> for one name, ?limit (100) and ?before=<id of the last shown> to page',
       tag: 'services',
       query: listQuery,
       handler: async ({ query, principal }) => {
@@ -112,7 +112,7 @@ export function backupRoutes(deps: ApiDeps) {
         const rows = await operations.allBackups({
           ...(query.service ? { serviceName: query.service } : {}),
           ...(query.limit ? { limit: query.limit } : {}),
-          ...(query.before ? { before: new Date(query.before) } : {}),
+          ...(query.before ? { before: query.before } : {}),
         });
         return { backups: rows.map(presentBackup) };
       },

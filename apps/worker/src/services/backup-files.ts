@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -71,39 +71,4 @@ export async function fileExists(path: string): Promise<boolean> {
 
 export async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
   for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) yield chunk as Buffer;
-}
-
-/** `<stamp>-<backup id>.<ext>`, possibly still `.partial`. */
-const BACKUP_FILE = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(dump|rdb)(\.partial)?$/;
-
-/**
- * Removes backup files that belong to no backup any more (its record was
- * deleted through the API, or a worker died between the two), once older than
- * `minAgeMs`. A backup's record exists before its file is written, so a file
- * without one is never in use. Returns the paths removed.
- */
-export async function removeStrayBackupFiles(
-  directory: string,
-  existing: (ids: readonly string[]) => Promise<Set<string>>,
-  minAgeMs: number,
-  now = Date.now(),
-): Promise<string[]> {
-  const removed: string[] = [];
-  const services = await readdir(directory, { withFileTypes: true }).catch(() => []);
-  for (const service of services.filter((entry) => entry.isDirectory())) {
-    const folder = join(directory, service.name);
-    const files = (await readdir(folder)).flatMap((name) => {
-      const id = BACKUP_FILE.exec(name)?.[1];
-      return id ? [{ path: join(folder, name), id }] : [];
-    });
-    const known = await existing(files.map((f) => f.id));
-    for (const file of files) {
-      if (known.has(file.id)) continue;
-      const info = await stat(file.path).catch(() => null);
-      if (!info || now - info.mtimeMs < minAgeMs) continue;
-      await rm(file.path, { force: true });
-      removed.push(file.path);
-    }
-  }
-  return removed;
 }

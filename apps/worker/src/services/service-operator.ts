@@ -4,7 +4,6 @@ import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, s
 import { type OperationRow, SERVICE_OPS_CHANNEL, type ServiceOperationStore, type ServiceRow, type ServiceStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
-import { removeStrayBackupFiles } from './backup-files.ts';
 import { ServiceBackups } from './service-backups.ts';
 import { lastLine } from './service-commands.ts';
 import { SCRATCH_ROLES, ServiceContainers } from './service-containers.ts';
@@ -33,9 +32,6 @@ const FAILED_RETRY_MS = 60_000;
 const SCRATCH_MIN_AGE_MS = 5 * 60_000;
 /** How long a service's container may be seen stopped before it is replaced. */
 const DOWN_GRACE_MS = 15_000;
-/** Files of deleted backups are looked for this often, and removed once this old. */
-const FILE_SWEEP_INTERVAL_MS = 10 * 60_000;
-const STRAY_FILE_MIN_AGE_MS = 60 * 60_000;
 
 /**
  * The worker's loop for managed services: runs the durable operations
@@ -52,7 +48,6 @@ export class ServiceOperator {
   #stopped = true;
   /** When each service's container was first seen not running: replaced only if it stays so (a `docker restart` is not a death). */
   readonly #downSince = new Map<string, number>();
-  #lastFileSweep = 0;
 
   readonly #containers: ServiceContainers;
   readonly #backups: ServiceBackups;
@@ -175,15 +170,9 @@ export class ServiceOperator {
     await this.sweepScratch().catch((err: unknown) =>
       logger.warn({ err: (err as Error).message }, 'service operator: cannot sweep scratch containers'),
     );
-    if (Date.now() - this.#lastFileSweep >= FILE_SWEEP_INTERVAL_MS) {
-      this.#lastFileSweep = Date.now();
-      const existing = (ids: readonly string[]) => operations.existingBackupIds(ids);
-      await removeStrayBackupFiles(this.options.backupDirectory, existing, STRAY_FILE_MIN_AGE_MS)
-        .then((removed) => {
-          if (removed.length > 0) logger.info({ files: removed.length }, 'removed backup files of deleted backups');
-        })
-        .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'service operator: cannot sweep backup files'));
-    }
+    await this.removeDeletedBackups().catch((err: unknown) =>
+      logger.warn({ err: (err as Error).message }, 'service operator: cannot remove deleted backups'),
+    );
     for (const service of rows) {
       if (service.state === 'failed' && service.readyAt && Date.now() - service.updatedAt.getTime() >= FAILED_RETRY_MS) {
         // It ran before (its data is on the volume): a failed re-creation is tried again, not given up on.
@@ -214,6 +203,16 @@ export class ServiceOperator {
       } catch (err) {
         logger.warn({ service: service.name, err: (err as Error).message }, 'service reconcile failed');
       }
+    }
+  }
+
+  /** Backups deleted through the API: the file goes first, then the record (a crash between is taken up again). */
+  private async removeDeletedBackups(): Promise<void> {
+    const { operations, logger } = this.options;
+    for (const backup of await operations.deletedBackups()) {
+      if (backup.fileName) await rm(join(this.options.backupDirectory, backup.fileName), { force: true });
+      await operations.forgetBackup(backup.id);
+      logger.info({ service: backup.serviceName, backup: backup.id }, 'deleted backup removed');
     }
   }
 
@@ -261,7 +260,7 @@ export class ServiceOperator {
     if (deleteData) {
       await containers.removeVolume(service.volumeName);
       // Only this service's files: the directory may also hold the kept backups of a deleted namesake.
-      for (const backup of await operations.backups(service.id, Number.MAX_SAFE_INTEGER)) {
+      for (const backup of await operations.allBackupRecordsOf(service.id)) {
         if (backup.fileName) await rm(join(this.options.backupDirectory, backup.fileName), { force: true });
       }
       await rmdir(join(this.options.backupDirectory, service.name)).catch(() => {}); // when empty

@@ -74,6 +74,8 @@ export const serviceBackups = pgTable(
     scheduledFor: timestamp('scheduled_for', { withTimezone: true }),
     createdAt: createdAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** Deleted through the API: hidden, and its file removed by a worker, which then drops the row. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
   (t) => [
     index('service_backups_service').on(t.serviceId, t.createdAt),

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '@pier/core';
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
 
@@ -152,8 +152,12 @@ export class ServiceOperationStore {
     return this.addOperation(backup.serviceId, 'backup', { backupId: backup.id, options: { verifyOnly: true } });
   }
 
+  /** A backup; one deleted through the API is not found. */
   async backup(id: string): Promise<BackupRow> {
-    const [row] = await this.db.select().from(serviceBackups).where(eq(serviceBackups.id, id));
+    const [row] = await this.db
+      .select()
+      .from(serviceBackups)
+      .where(and(eq(serviceBackups.id, id), isNull(serviceBackups.deletedAt)));
     if (!row) throw new NotFoundError(`backup ${id} not found`);
     return row;
   }
@@ -162,23 +166,42 @@ export class ServiceOperationStore {
     return this.db
       .select()
       .from(serviceBackups)
-      .where(eq(serviceBackups.serviceId, serviceId))
-      .orderBy(desc(serviceBackups.createdAt))
+      .where(and(eq(serviceBackups.serviceId, serviceId), isNull(serviceBackups.deletedAt)))
+      .orderBy(desc(serviceBackups.createdAt), desc(serviceBackups.id))
       .limit(limit);
   }
 
-  /** Backups, newest first: of one service name (deleted services' included) with `serviceName`, older than `before`. */
-  async allBackups(options: { serviceName?: string; limit?: number; before?: Date } = {}): Promise<BackupRow[]> {
+  /** Every record of the service's backups, deleted ones included: their files go with the service's data. */
+  async allBackupRecordsOf(serviceId: string): Promise<BackupRow[]> {
+    return this.db.select().from(serviceBackups).where(eq(serviceBackups.serviceId, serviceId));
+  }
+
+  /**
+   * Backups, newest first: of one service name (deleted services' included)
+   * with `serviceName`; after the backup `before` (the last of the page shown).
+   */
+  async allBackups(options: { serviceName?: string; limit?: number; before?: string } = {}): Promise<BackupRow[]> {
+    let cursor: BackupRow | undefined;
+    if (options.before) cursor = await this.backup(options.before);
     return this.db
       .select()
       .from(serviceBackups)
       .where(
         and(
+          isNull(serviceBackups.deletedAt),
           options.serviceName ? eq(serviceBackups.serviceName, options.serviceName) : undefined,
-          options.before ? lt(serviceBackups.createdAt, options.before) : undefined,
+          cursor
+            ? or(
+                lt(serviceBackups.createdAt, sql`(select created_at from service_backups where id = ${cursor.id})`),
+                and(
+                  eq(serviceBackups.createdAt, sql`(select created_at from service_backups where id = ${cursor.id})`),
+                  lt(serviceBackups.id, cursor.id),
+                ),
+              )
+            : undefined,
         ),
       )
-      .orderBy(desc(serviceBackups.createdAt))
+      .orderBy(desc(serviceBackups.createdAt), desc(serviceBackups.id))
       .limit(options.limit ?? 100);
   }
 
@@ -200,12 +223,17 @@ export class ServiceOperationStore {
   }
 
   /**
-   * Deletes a backup's record (the worker removes its file, which then belongs
-   * to no backup); refused while an operation that uses it is pending or running.
+   * Deletes a backup: hidden at once, its file removed by a worker, which then
+   * drops the record (`deletedBackups`, `forgetBackup`). Refused while an
+   * operation that uses it is pending or running.
    */
   async deleteBackup(id: string): Promise<BackupRow> {
     return this.db.transaction(async (tx) => {
-      const [backup] = await tx.select().from(serviceBackups).where(eq(serviceBackups.id, id)).for('update');
+      const [backup] = await tx
+        .select()
+        .from(serviceBackups)
+        .where(and(eq(serviceBackups.id, id), isNull(serviceBackups.deletedAt)))
+        .for('update');
       if (!backup) throw new NotFoundError(`backup ${id} not found`);
       const [busy] = await tx
         .select({ kind: serviceOperations.kind })
@@ -213,19 +241,19 @@ export class ServiceOperationStore {
         .where(and(eq(serviceOperations.backupId, id), inArray(serviceOperations.state, ['pending', 'running'])))
         .limit(1);
       if (busy) throw new ConflictError(`backup ${id} is in use by a ${busy.kind} operation; delete it once that has finished`);
-      await tx.delete(serviceBackups).where(eq(serviceBackups.id, id));
+      await tx.update(serviceBackups).set({ deletedAt: new Date() }).where(eq(serviceBackups.id, id));
       return backup;
     });
   }
 
-  /** Of `ids`, those that are backups. */
-  async existingBackupIds(ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await this.db
-      .select({ id: serviceBackups.id })
-      .from(serviceBackups)
-      .where(inArray(serviceBackups.id, [...ids]));
-    return new Set(rows.map((r) => r.id));
+  /** Backups deleted through the API whose files are still to be removed. */
+  async deletedBackups(limit = 100): Promise<BackupRow[]> {
+    return this.db.select().from(serviceBackups).where(isNotNull(serviceBackups.deletedAt)).limit(limit);
+  }
+
+  /** Drops a deleted backup's record once its file is gone. */
+  async forgetBackup(id: string): Promise<void> {
+    await this.db.delete(serviceBackups).where(and(eq(serviceBackups.id, id), isNotNull(serviceBackups.deletedAt)));
   }
 
   /** When a service is deleted with its data, once their files are gone: its backups' records. */
@@ -242,7 +270,7 @@ export class ServiceOperationStore {
     const good = await this.db
       .select()
       .from(serviceBackups)
-      .where(and(eq(serviceBackups.serviceId, serviceId), eq(serviceBackups.state, 'good')))
+      .where(and(eq(serviceBackups.serviceId, serviceId), eq(serviceBackups.state, 'good'), isNull(serviceBackups.deletedAt)))
       .orderBy(desc(serviceBackups.createdAt));
     const failedOld = await this.db
       .select()

@@ -1,0 +1,1 @@
+ALTER TABLE "service_backups" ADD COLUMN "deleted_at" timestamp with time zone;
