@@ -240,6 +240,22 @@ describe('bad input is refused and changes nothing', () => {
     expect(await snapshotState(api.database.sql)).toEqual(before);
   });
 
+  it.each(['svc', 'svc-shop', 'verify', 'restore-db'])(
+    'refuses the app name %s, which Pier keeps for its own containers',
+    async (name) => {
+      const before = await snapshotState(api.database.sql);
+      const res = await api.request({ method: 'POST', url: '/apps', payload: { name } });
+      expectError(res, 422, 'validation_failed', 'Pier names its own containers and networks so');
+      expect(await snapshotState(api.database.sql)).toEqual(before);
+    },
+  );
+
+  it('accepts app names that only look like a kept one', async () => {
+    for (const name of ['svcs', 'services', 'my-svc']) {
+      expect((await api.request({ method: 'POST', url: '/apps', payload: { name } })).statusCode).toBe(201);
+    }
+  });
+
   it('refuses an environment whose <app>-<env> hostname label would pass 63 characters, naming the limit', async () => {
     const app = `lbl${'x'.repeat(17)}`; // 20 characters: environments get at most 42
     expect((await api.request({ method: 'POST', url: '/apps', payload: { name: app } })).statusCode).toBe(201);

@@ -25,7 +25,7 @@ let scratch: string;
 let backupDirectory: string;
 let secret: string;
 const run = Date.now().toString(36);
-const app = `svc-${run}`;
+const app = `msvc-${run}`;
 const db = `db-${run}`;
 const cache = `cache-${run}`;
 

@@ -1,4 +1,12 @@
-import { APP_NAME_MAX, branchProblem, envKeyProblem, nameProblem, repoPathProblem, tagPatternProblem } from '@pier/core';
+import {
+  APP_NAME_MAX,
+  branchProblem,
+  envKeyProblem,
+  nameProblem,
+  repoPathProblem,
+  reservedAppNameProblem,
+  tagPatternProblem,
+} from '@pier/core';
 import { isPreviewName } from '@pier/github';
 import { z } from 'zod';
 
@@ -50,6 +58,10 @@ const appName = name
     (value) => value.length <= APP_NAME_MAX,
     `must be at most ${APP_NAME_MAX} characters, so that <app>-<environment> hostnames fit one DNS label`,
   )
+  .superRefine((value, ctx) => {
+    const problem = reservedAppNameProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .describe(`lower-case letter, then a-z, 0-9 and single dashes; at most ${APP_NAME_MAX} characters`);
 
 export const createAppBody = z.strictObject({

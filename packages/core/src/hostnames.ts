@@ -13,6 +13,21 @@ export function canonicalHostname(name: string): string {
  */
 export const APP_NAME_MAX = 48;
 
+/**
+ * First words of app names Pier keeps for its own containers, networks and
+ * volumes (`pier-svc-<service>`, `pier-verify-…`, `pier-restore-…`): an app
+ * `svc` would otherwise get the network of a managed service named like one of
+ * its environments.
+ */
+export const RESERVED_APP_PREFIXES = ['svc', 'verify', 'restore'] as const;
+
+/** Why `name` cannot be an app's name because Pier keeps it; undefined when it can. */
+export function reservedAppNameProblem(name: string): string | undefined {
+  const first = name.split('-')[0] ?? '';
+  if (!(RESERVED_APP_PREFIXES as readonly string[]).includes(first)) return undefined;
+  return `must not be ${RESERVED_APP_PREFIXES.join(', ')} nor start with ${RESERVED_APP_PREFIXES.map((p) => `${p}-`).join(', ')} (Pier names its own containers and networks so)`;
+}
+
 /** A DNS label is at most 63 characters (RFC 1035). */
 const LABEL_MAX = 63;
 

@@ -96,8 +96,10 @@ async function createNetwork(
   labels: Record<string, string>,
   pool: NetworkPool,
 ): Promise<string | undefined> {
-  const host = hostSubnets();
-  const used = [...(await dockerSubnets(docker)), ...host];
+  const docked = await dockerSubnets(docker);
+  // The host's interfaces include the bridges of Docker's networks: those are Docker's, not the host's.
+  const host = hostSubnets().filter((subnet) => !docked.includes(subnet));
+  const used = [...docked, ...host];
   for (const subnet of subnetCandidates(pool, name)) {
     if (used.some((taken) => cidrsOverlap(taken, subnet))) continue;
     try {

@@ -1,4 +1,5 @@
 import { Resolver } from 'node:dns/promises';
+import { isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 /** What DNS says about a custom domain, checked on request only (it costs a lookup). */
@@ -14,18 +15,28 @@ export interface DnsStatus {
 /** Compares resolved addresses with this machine's (behind NAT, its public addresses come from PIER_PUBLIC_IPS). */
 export function pointsHere(addresses: readonly string[], local: ReadonlySet<string>): boolean | null {
   if (addresses.length === 0) return null;
-  return addresses.some((address) => local.has(address.toLowerCase()));
+  return addresses.some((address) => local.has(canonicalAddress(address)));
+}
+
+/** One spelling per address: `2001:DB8:0:0::7` → `2001:db8::7` (the URL parser's), IPv4 as it is. */
+export function canonicalAddress(address: string): string {
+  if (!isIPv6(address)) return address;
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase(); // with a zone (fe80::1%eth0), which URLs do not take
+  }
 }
 
 function localAddresses(): Set<string> {
   const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) out.add(entry.address.toLowerCase());
+  for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) out.add(canonicalAddress(entry.address));
   return out;
 }
 
 /** This machine's addresses: its interfaces' and the public ones it is reached at. */
 export function thisMachine(publicAddresses: readonly string[]): Set<string> {
-  return new Set([...localAddresses(), ...publicAddresses.map((a) => a.toLowerCase())]);
+  return new Set([...localAddresses(), ...publicAddresses.map(canonicalAddress)]);
 }
 
 /** Resolves A and AAAA with one try of two seconds each; never throws. `publicAddresses` count as this machine's. */

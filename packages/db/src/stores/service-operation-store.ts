@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '@pier/core';
 import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
+import { sqlState } from './pg-errors.ts';
 
 export type BackupRow = typeof serviceBackups.$inferSelect;
 export type OperationRow = typeof serviceOperations.$inferSelect;
@@ -50,7 +51,13 @@ export class ServiceOperationStore {
     kind: OperationKind,
     extra: { backupId?: string; options?: object } = {},
   ): Promise<OperationRow> {
-    return this.db.transaction((tx) => addOperation(tx, serviceId, kind, extra));
+    try {
+      return await this.db.transaction((tx) => addOperation(tx, serviceId, kind, extra));
+    } catch (err) {
+      // The service or the backup was deleted meanwhile (a foreign key refused the operation).
+      if (sqlState(err) === '23503') throw new NotFoundError(extra.backupId ? 'backup or service not found' : 'service not found');
+      throw err;
+    }
   }
 
   /**
