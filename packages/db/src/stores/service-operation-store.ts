@@ -55,7 +55,9 @@ export class ServiceOperationStore {
       return await this.db.transaction((tx) => addOperation(tx, serviceId, kind, extra));
     } catch (err) {
       // The service or the backup was deleted meanwhile (a foreign key refused the operation).
-      if (sqlState(err) === '23503') throw new NotFoundError(extra.backupId ? 'backup or service not found' : 'service not found');
+      if (sqlState(err) === '23503') {
+        throw new NotFoundError(extra.backupId ? 'backup or service not found' : 'service not found');
+      }
       throw err;
     }
   }
