@@ -280,6 +280,18 @@ describe('names that would clash across apps', () => {
     expect((await send('DELETE', '/apps/clash/environments/b-c')).statusCode).toBe(204);
     expect((await send('POST', '/apps/clash-b/environments', { name: 'c' })).statusCode).toBe(201);
   });
+
+  it('an environment that clashed before names were kept (its columns null) still holds the names it uses', async () => {
+    await createApp({ name: 'legacy' });
+    expect((await send('POST', '/apps/legacy/environments', { name: 'b-c' })).statusCode).toBe(201);
+    // As migration 0007 leaves the newer of two environments that already clashed.
+    await api.database.sql`update environments set slug = null, hostname_label = null where name = 'b-c'
+      and app_id = (select id from apps where name = 'legacy')`;
+    await createApp({ name: 'legacy-b' });
+    const env = await send('POST', '/apps/legacy-b/environments', { name: 'c' });
+    expectError(env, 409, 'conflict', 'legacy-b/c would use the network pier-legacy-b-c, which legacy/b-c already has');
+    expectError(await send('POST', '/apps', { name: 'legacy-b-c' }), 409, 'conflict', 'which legacy/b-c already has');
+  });
 });
 
 describe('default branch', () => {

@@ -47,6 +47,11 @@ export class AppStore {
   /** Creates the app with its default environments in one transaction. */
   async create(input: NewApp): Promise<AppRow> {
     const { webhookSecret, ...values } = input;
+    for (const env of defaultEnvironments('main')) {
+      // Also catches a clash with environments older than the unique names (the indexes catch the rest, races included).
+      const clash = await environmentNameClash(this.db, input.name, env.name);
+      if (clash) throw new ConflictError(`name: ${clash}`);
+    }
     try {
       return await this.db.transaction(async (tx) => {
         const [app] = await tx.insert(apps).values(values).returning();

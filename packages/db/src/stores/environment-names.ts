@@ -1,5 +1,5 @@
 import { environmentSlug, generatedLabel, PRODUCTION_ENV } from '@pier/core';
-import { eq, or } from 'drizzle-orm';
+import { and, eq, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, environments } from '../schema.ts';
 import { violatedConstraint } from './pg-errors.ts';
@@ -19,15 +19,20 @@ export function isEnvironmentNameClash(err: unknown): boolean {
 
 /**
  * Why `env` of `app` cannot exist: another app's environment already has its
- * hostname label or network name. Undefined when none does.
+ * hostname label or network name. Undefined when none does. Environments that
+ * clashed before the names were kept (their columns null) are matched by the
+ * names they use, so that their clash is never made again.
  */
 export async function environmentNameClash(db: Db | Tx, app: string, env: string): Promise<string | undefined> {
   const { slug, hostnameLabel } = environmentNames(app, env);
+  const usedSlug = sql<string>`coalesce(${environments.slug}, ${apps.name} || '-' || ${environments.name})`;
+  const usedLabel = sql<string>`coalesce(${environments.hostnameLabel},
+    case when ${environments.name} = ${PRODUCTION_ENV} then ${apps.name} else ${apps.name} || '-' || ${environments.name} end)`;
   const [other] = await db
-    .select({ app: apps.name, env: environments.name, slug: environments.slug })
+    .select({ app: apps.name, env: environments.name, slug: usedSlug })
     .from(environments)
     .innerJoin(apps, eq(apps.id, environments.appId))
-    .where(or(eq(environments.slug, slug), eq(environments.hostnameLabel, hostnameLabel)))
+    .where(and(ne(apps.name, app), or(eq(usedSlug, slug), eq(usedLabel, hostnameLabel))))
     .limit(1);
   if (!other) return undefined;
   const what = other.slug === slug ? `the network pier-${slug}` : `the hostname ${hostnameLabel}.<base domain>`;

@@ -65,6 +65,9 @@ export class EnvironmentStore {
   async create(appId: string, name: string, settings: EnvironmentSettings): Promise<EnvironmentRow> {
     const [app] = await this.db.select({ name: apps.name }).from(apps).where(eq(apps.id, appId));
     if (!app) throw new NotFoundError('app not found');
+    // Also catches a clash with environments older than the unique names (the indexes catch the rest, races included).
+    const clash = await environmentNameClash(this.db, app.name, name);
+    if (clash) throw new ConflictError(`name: ${clash}`);
     try {
       const [env] = await this.db
         .insert(environments)
@@ -125,6 +128,12 @@ export async function ensurePreviewEnvironment(tx: Tx, request: PreviewRequest):
     .select()
     .from(environments)
     .where(and(eq(environments.appId, appId), eq(environments.name, request.templateName)));
+  const [mine] = await tx
+    .select({ id: environments.id })
+    .from(environments)
+    .where(and(eq(environments.appId, appId), eq(environments.name, name)));
+  const clash = mine ? undefined : await environmentNameClash(tx, request.appName, name);
+  if (clash) return { kind: 'refused', reason: clash };
   const [inserted] = await tx
     .insert(environments)
     .values({
