@@ -259,7 +259,8 @@ export function describeContainerOperationsConformance(
       'follows logs as they are written and ends when the container stops',
       async () => {
         const ticks = ['out:tick-1', 'out:tick-2', 'out:tick-3', 'out:tick-4', 'out:tick-5'];
-        const info = await ops.runContainer(spec('follow', ['node', '-e', SPEAK, ...ticks], { env: { GAP_MS: '250' } }));
+        // 400 ms apart (1.6 s from first to last): under load the follow may start a few lines late.
+        const info = await ops.runContainer(spec('follow', ['node', '-e', SPEAK, ...ticks], { env: { GAP_MS: '400' } }));
         const received: { line: string; ms: number }[] = [];
         const started = Date.now();
         for await (const entry of ops.containerLogs(info.id, { follow: true }))
