@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { SealedSecret, SecretBox } from '@pier/core';
+import { writeFileAtomically } from '@pier/proxy';
 import type { LoadedCertificate } from './tls-certificates.ts';
 
 const VERSION = 1;
@@ -42,7 +41,7 @@ export class CertificateSnapshot {
       notBefore: c.notBefore.toISOString(),
       notAfter: c.notAfter.toISOString(),
     }));
-    await writeAtomically(
+    await writeFileAtomically(
       this.path,
       `${JSON.stringify({ version: VERSION, savedAt: new Date().toISOString(), certificates: entries })}\n`,
     );
@@ -68,24 +67,5 @@ export class CertificateSnapshot {
       }
     }
     return out;
-  }
-}
-
-async function writeAtomically(path: string, body: string): Promise<void> {
-  const directory = dirname(path);
-  await mkdir(directory, { recursive: true });
-  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const file = await open(temporary, 'w', 0o600);
-    try {
-      await file.writeFile(body, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
   }
 }

@@ -1,24 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load-config.ts';
+import { parseConfig } from './load-config.ts';
 import { workerConfigSchema } from './schemas.ts';
-
-const base = {
-  DATABASE_URL: 'postgres://pier:pw@127.0.0.1:5432/pier',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-  PIER_SECRET_KEY: randomBytes(32).toString('base64'),
-  PIER_BASE_DOMAIN: 'apps.example.com',
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    parseConfig('worker', workerConfigSchema, { ...base, ...env });
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-}
+import { baseEnv as base, workerProblems as problems } from './testing/worker-env.ts';
 
 describe('network pool settings', () => {
   it('default to 10.213.0.0/16 in /24s', () => {

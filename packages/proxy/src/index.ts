@@ -26,6 +26,6 @@ export { ProxyMetrics, upstreamHealthLines } from './metrics.ts';
 export { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 export { RoundRobin } from './round-robin.ts';
 export { RouteFeed, type RouteFeedOptions, type RouteFeedStatus, type RouteOrigin } from './route-feed.ts';
-export { readSnapshot, SnapshotError, writeSnapshot } from './route-snapshot.ts';
+export { readSnapshot, SnapshotError, writeFileAtomically, writeSnapshot } from './route-snapshot.ts';
 export { DEFAULT_HEALTH_PATH, type HealthTarget, type HostnameConflict, RouteTable } from './route-table.ts';
 export { UndiciForwarder, type UndiciForwarderOptions } from './undici-forwarder.ts';

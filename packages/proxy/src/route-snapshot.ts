@@ -55,10 +55,19 @@ export async function readSnapshot(path: string): Promise<{ routes: Route[]; sav
  * the new one, never a torn one.
  */
 export async function writeSnapshot(path: string, routes: readonly Route[], now = new Date()): Promise<void> {
+  const body = `${JSON.stringify({ version: SNAPSHOT_VERSION, savedAt: now.toISOString(), routes }, null, 2)}\n`;
+  await writeFileAtomically(path, body);
+}
+
+/**
+ * Writes `body` to `path` (mode 0600) through a temporary file that is fsynced
+ * and renamed into place, then fsyncs the directory: a reader finds the old
+ * file or the new one, never a torn one, also after a crash.
+ */
+export async function writeFileAtomically(path: string, body: string): Promise<void> {
   const directory = dirname(path);
   await mkdir(directory, { recursive: true });
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const body = `${JSON.stringify({ version: SNAPSHOT_VERSION, savedAt: now.toISOString(), routes }, null, 2)}\n`;
   try {
     const file = await open(temporary, 'w', 0o600);
     try {

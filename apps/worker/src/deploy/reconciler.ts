@@ -100,7 +100,7 @@ export class Reconciler {
     if (now.getTime() - this.#lastNetworkSweep >= NETWORK_SWEEP_INTERVAL_MS) {
       this.#lastNetworkSweep = now.getTime();
       const live = new Set(targets.map((t) => environmentNetwork(t.appName, t.name)));
-      await this.sweepNetworks(existing, live, now);
+      await this.sweepNetworks(live, now);
     }
     return actions;
   }
@@ -111,15 +111,14 @@ export class Reconciler {
    * name exists again: a pull request closed while its preview's first rollout was only
    * starting leaves a network no container leads back to.
    */
-  async sweepNetworks(existing: ReadonlySet<string>, live: ReadonlySet<string>, now = new Date()): Promise<void> {
+  async sweepNetworks(live: ReadonlySet<string>, now = new Date()): Promise<void> {
     const { containers, logger, instance } = this.options;
     const minAge = this.options.networkSweepAgeMs ?? 10 * 60_000;
     try {
       for (const network of await containers.listNetworks({ [LABEL_INSTANCE]: instance })) {
-        const environmentId = network.labels[LABEL_ENVIRONMENT_ID];
-        if (!environmentId || existing.has(environmentId) || network.containers > 0) continue;
-        // A re-created environment of the same name (a reopened pull request) uses it again, whatever its label says.
-        if (live.has(network.name)) continue;
+        // By name, not by the environment id on its label: a re-created environment of the same name
+        // (a reopened pull request) uses the network again.
+        if (!network.labels[LABEL_ENVIRONMENT_ID] || live.has(network.name) || network.containers > 0) continue;
         if (now.getTime() - network.createdAt.getTime() < minAge) continue;
         logger.info({ network: network.name }, 'removing the empty network of a deleted environment');
         await containers.removeNetwork(network.name).catch((err: unknown) => {

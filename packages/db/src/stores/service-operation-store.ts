@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '@pier/core';
-import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
 import { sqlState } from './pg-errors.ts';
@@ -190,8 +190,7 @@ export class ServiceOperationStore {
    * with `serviceName`; after the backup `before` (the last of the page shown).
    */
   async allBackups(options: { serviceName?: string; limit?: number; before?: string } = {}): Promise<BackupRow[]> {
-    let cursor: BackupRow | undefined;
-    if (options.before) cursor = await this.backup(options.before);
+    const cursor = options.before ? await this.backup(options.before) : undefined;
     return this.db
       .select()
       .from(serviceBackups)
@@ -199,14 +198,10 @@ export class ServiceOperationStore {
         and(
           isNull(serviceBackups.deletedAt),
           options.serviceName ? eq(serviceBackups.serviceName, options.serviceName) : undefined,
+          // The cursor's time from the row itself: Postgres keeps microseconds, a Date only milliseconds.
           cursor
-            ? or(
-                lt(serviceBackups.createdAt, sql`(select created_at from service_backups where id = ${cursor.id})`),
-                and(
-                  eq(serviceBackups.createdAt, sql`(select created_at from service_backups where id = ${cursor.id})`),
-                  lt(serviceBackups.id, cursor.id),
-                ),
-              )
+            ? sql`(${serviceBackups.createdAt}, ${serviceBackups.id}) <
+                (select created_at, id from service_backups where id = ${cursor.id})`
             : undefined,
         ),
       )
