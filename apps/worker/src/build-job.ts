@@ -9,6 +9,7 @@ import {
   LABEL_DEPLOYMENT,
   LABEL_ROLE,
   PierError,
+  type RepoAccess,
   type SourceFetcher,
 } from '@pier/core';
 import type { AppStore, DeploymentRow, DeploymentStore, VariableStore } from '@pier/db';
@@ -57,7 +58,8 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
 
   const deployment = await deps.deployments.get(deploymentId);
   const app = await deps.apps.byId(deployment.appId);
-  const access = deps.apps.repoAccess(app);
+  const repo = deps.apps.repoAccess(app);
+  const access = repo?.access ?? null;
   const secrets = await deps.variables.valuesOfApp(app.id);
   if (access?.credentials?.kind === 'token') secrets.push(access.credentials.token);
   const mask = createSecretMask(secrets);
@@ -69,6 +71,11 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   const watcher = watchForCancel(deps, deploymentId, abort);
   try {
     if (!access) throw new BuildError('the app has no repository configured');
+    if (repo?.withheld) {
+      // Bound to another origin than the clone URL's: never sent there (only a direct database change gets here).
+      deps.logger.warn({ deploymentId, app: app.name, boundTo: repo.withheld.boundTo }, 'repository credentials withheld');
+      log.write(`repository credentials are for ${repo.withheld.boundTo}, not this repository's origin: not sent`, 'system');
+    }
     await assertDiskSpace(deps);
     const sha = deployment.commitSha ?? (await resolveCommit(deps, deployment, access, log, abort.signal));
     const image = await buildCommit(
@@ -109,7 +116,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
 async function resolveCommit(
   deps: BuildJobDeps,
   deployment: DeploymentRow,
-  access: NonNullable<ReturnType<AppStore['repoAccess']>>,
+  access: RepoAccess,
   log: DeploymentLogWriter,
   signal: AbortSignal,
 ): Promise<string> {

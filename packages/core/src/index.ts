@@ -15,5 +15,6 @@ export * from './ports/route-source.ts';
 export * from './ports/source-fetcher.ts';
 export * from './principal.ts';
 export * from './reconcile-plan.ts';
+export * from './repository-origin.ts';
 export * from './secret-box.ts';
 export * from './secret-mask.ts';

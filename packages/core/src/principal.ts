@@ -14,3 +14,18 @@ export function assertAdmin(principal: Principal, action: string): void {
 export function visibleAppId(principal: Principal): string | null {
   return principal.role === 'admin' ? null : principal.appId;
 }
+
+/**
+ * App settings that widen what the app's code or pushes can reach: which
+ * repository is cloned and matched on webhooks, running forks' code, and
+ * managed databases made for previews. Only an admin changes them; an app
+ * token may deploy, roll back, scale, read logs and set variables of its app.
+ */
+export const ADMIN_ONLY_APP_SETTINGS = ['repository', 'forkPreviews', 'previewDatabase'] as const;
+
+/** Throws ForbiddenError naming the first admin-only setting an app token tries to change. */
+export function assertMayChangeAppSettings(principal: Principal, changed: readonly string[]): void {
+  if (principal.role === 'admin') return;
+  const field = ADMIN_ONLY_APP_SETTINGS.find((setting) => changed.includes(setting));
+  if (field) throw new ForbiddenError(`${field}: only an admin token may change an app's ${field}`);
+}

@@ -1,4 +1,4 @@
-import { assertAdmin } from '@pier/core';
+import { assertAdmin, assertMayChangeAppSettings } from '@pier/core';
 import { generateWebhookSecret } from '@pier/github';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -58,12 +58,22 @@ export function appRoutes({ apps, environments }: ApiDeps) {
     route({
       method: 'PATCH',
       url: '/apps/:app',
-      summary: 'Change an app’s repository, default branch, Dockerfile path or pull request previews',
+      summary:
+        'Change an app’s repository, default branch, Dockerfile path or pull request previews (repository, forkPreviews and previewDatabase: admin only)',
       tag: 'apps',
       params: appParams,
       body: updateAppBody,
-      response: appResponse,
+      response: appResponse.extend({
+        repositoryCredentialsDropped: z
+          .boolean()
+          .optional()
+          .describe('true when the repository moved to another origin and its credentials were dropped'),
+      }),
       handler: async ({ params, body, principal }) => {
+        assertMayChangeAppSettings(
+          principal,
+          Object.keys(body).filter((key) => body[key as keyof typeof body] !== undefined),
+        );
         const patch = {
           ...(body.repository !== undefined
             ? { repoFullName: body.repository?.fullName ?? null, repoCloneUrl: body.repository?.cloneUrl ?? null }
@@ -74,7 +84,8 @@ export function appRoutes({ apps, environments }: ApiDeps) {
           ...(body.forkPreviews !== undefined ? { forkPreviews: body.forkPreviews } : {}),
           ...(body.previewDatabase !== undefined ? { previewDatabase: body.previewDatabase } : {}),
         };
-        return presentApp(await apps.update(principal, params.app, patch));
+        const { app, repositoryCredentialsDropped } = await apps.update(principal, params.app, patch);
+        return { ...presentApp(app), ...(repositoryCredentialsDropped ? { repositoryCredentialsDropped } : {}) };
       },
     }),
     route({

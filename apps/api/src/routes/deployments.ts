@@ -169,12 +169,14 @@ export function deploymentRoutes(deps: ApiDeps) {
     route({
       method: 'PUT',
       url: '/apps/:app/repository-credentials',
-      summary: 'Credentials for a private repository: an access token or a deploy key, stored encrypted',
+      summary:
+        'Credentials for a private repository: an access token or a deploy key, stored encrypted and bound to the repository’s origin (admin only)',
       tag: 'apps',
       params: appParams,
       body: credentialsBody,
       status: 204,
       handler: async ({ params, body, principal }) => {
+        assertAdmin(principal, 'set repository credentials');
         const credentials =
           'token' in body
             ? { kind: 'token' as const, token: body.token }
@@ -185,11 +187,12 @@ export function deploymentRoutes(deps: ApiDeps) {
     route({
       method: 'DELETE',
       url: '/apps/:app/repository-credentials',
-      summary: 'Forget the repository credentials',
+      summary: 'Forget the repository credentials (admin only)',
       tag: 'apps',
       params: appParams,
       status: 204,
       handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'remove repository credentials');
         await apps.setRepoCredentials(principal, params.app, null);
       },
     }),

@@ -4,7 +4,9 @@ import {
   NotFoundError,
   type Principal,
   type RepoAccess,
+  repositoryOrigin,
   type SecretBox,
+  ValidationError,
   visibleAppId,
 } from '@pier/core';
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
@@ -36,6 +38,22 @@ export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>> & {
 };
 
 export type RepoCredentials = NonNullable<RepoAccess['credentials']>;
+
+/** Credentials as sealed: with the origin of the clone URL they were given for (absent on rows stored before). */
+type StoredRepoCredentials = RepoCredentials & { origin?: string };
+
+/** An app after a change, and whether its repository credentials were dropped because the repository moved. */
+export interface AppUpdate {
+  app: AppRow;
+  repositoryCredentialsDropped: boolean;
+}
+
+/** What the worker may use to reach the repository, and why credentials were withheld when they were. */
+export interface RepoAccessResult {
+  access: RepoAccess;
+  /** Stored credentials bound to another origin than the clone URL's: not sent. */
+  withheld?: { boundTo: string };
+}
 
 /** Apps, always read through what the caller may see. */
 export class AppStore {
@@ -94,24 +112,43 @@ export class AppStore {
     return app;
   }
 
-  /** Environments that followed the old default branch follow the new one. */
-  async update(principal: Principal, name: string, patch: AppPatch): Promise<AppRow> {
+  /**
+   * Environments that followed the old default branch follow the new one.
+   * Repository credentials are bound to the origin they were given for: when
+   * the clone URL moves to another origin (or goes), they are dropped in the
+   * same transaction, so they can never be sent to the new one.
+   */
+  async update(principal: Principal, name: string, patch: AppPatch): Promise<AppUpdate> {
     const app = await this.get(principal, name);
-    return this.db.transaction(async (tx) => {
-      const [updated] = await tx
+    const dropCredentials = patch.repoCloneUrl !== undefined && !this.#credentialsFollow(app, patch.repoCloneUrl);
+    const updated = await this.db.transaction(async (tx) => {
+      const [row] = await tx
         .update(apps)
-        .set({ ...patch, updatedAt: new Date() })
+        .set({
+          ...patch,
+          ...(dropCredentials ? { repoCredentialsCiphertext: null, repoCredentialsKeyId: null } : {}),
+          updatedAt: new Date(),
+        })
         .where(eq(apps.id, app.id))
         .returning();
-      if (!updated) throw new NotFoundError(`app ${name} not found`);
+      if (!row) throw new NotFoundError(`app ${name} not found`);
       if (patch.defaultBranch && patch.defaultBranch !== app.defaultBranch) {
         await tx
           .update(environments)
           .set({ branch: patch.defaultBranch, updatedAt: new Date() })
           .where(and(eq(environments.appId, app.id), eq(environments.branch, app.defaultBranch)));
       }
-      return updated;
+      return row;
     });
+    return { app: updated, repositoryCredentialsDropped: dropCredentials };
+  }
+
+  /** True when the app has no credentials, or they are bound to `cloneUrl`'s origin. */
+  #credentialsFollow(app: AppRow, cloneUrl: string | null): boolean {
+    const stored = this.#storedCredentials(app);
+    if (!stored) return true;
+    const boundTo = stored.origin ?? (app.repoCloneUrl ? repositoryOrigin(app.repoCloneUrl) : null);
+    return cloneUrl !== null && boundTo !== null && boundTo === repositoryOrigin(cloneUrl);
   }
 
   async delete(principal: Principal, name: string): Promise<void> {
@@ -151,9 +188,26 @@ export class AppStore {
     return app;
   }
 
+  /**
+   * Seals credentials bound to the origin of the app's current clone URL; an
+   * access token needs an http(s) URL and a deploy key an ssh one.
+   */
   async setRepoCredentials(principal: Principal, name: string, credentials: RepoCredentials | null): Promise<void> {
     const app = await this.get(principal, name);
-    const sealed = credentials ? this.box.seal(JSON.stringify(credentials), credentialsContext(app.id)) : null;
+    let sealed: { ciphertext: string; keyId: string } | null = null;
+    if (credentials) {
+      const origin = app.repoCloneUrl ? repositoryOrigin(app.repoCloneUrl) : null;
+      if (!origin) throw new ValidationError("repository: set the app's repository before its credentials", 'repository');
+      const wanted = credentials.kind === 'token' ? /^https?:/ : /^ssh:/;
+      if (!wanted.test(origin)) {
+        const needs =
+          credentials.kind === 'token' ? 'an access token needs an https clone URL' : 'a deploy key needs an ssh clone URL';
+        const field = credentials.kind === 'token' ? 'token' : 'deployKey';
+        throw new ValidationError(`${field}: ${needs} (the repository is at ${origin})`, field);
+      }
+      const stored: StoredRepoCredentials = { ...credentials, origin };
+      sealed = this.box.seal(JSON.stringify(stored), credentialsContext(app.id));
+    }
     await this.db
       .update(apps)
       .set({
@@ -164,15 +218,34 @@ export class AppStore {
       .where(eq(apps.id, app.id));
   }
 
-  /** How the worker reaches the app's repository, credentials opened. Null when no repository is configured. */
-  repoAccess(app: AppRow): RepoAccess | null {
+  /** True when the app holds repository credentials. */
+  hasRepoCredentials(app: AppRow): boolean {
+    return app.repoCredentialsCiphertext !== null && app.repoCredentialsKeyId !== null;
+  }
+
+  /**
+   * How the worker reaches the app's repository, credentials opened; null
+   * when no repository is configured. Credentials bound to another origin than
+   * the clone URL's are withheld (never sent), and the result says so.
+   */
+  repoAccess(app: AppRow): RepoAccessResult | null {
     if (!app.repoCloneUrl) return null;
-    if (!app.repoCredentialsCiphertext || !app.repoCredentialsKeyId) return { cloneUrl: app.repoCloneUrl };
+    const stored = this.#storedCredentials(app);
+    if (!stored) return { access: { cloneUrl: app.repoCloneUrl } };
+    const { origin, ...credentials } = stored;
+    if (origin !== undefined && origin !== repositoryOrigin(app.repoCloneUrl)) {
+      return { access: { cloneUrl: app.repoCloneUrl }, withheld: { boundTo: origin } };
+    }
+    return { access: { cloneUrl: app.repoCloneUrl, credentials } };
+  }
+
+  #storedCredentials(app: AppRow): StoredRepoCredentials | null {
+    if (!app.repoCredentialsCiphertext || !app.repoCredentialsKeyId) return null;
     const plain = this.box.open(
       { keyId: app.repoCredentialsKeyId, ciphertext: app.repoCredentialsCiphertext },
       credentialsContext(app.id),
     );
-    return { cloneUrl: app.repoCloneUrl, credentials: JSON.parse(plain) as RepoCredentials };
+    return JSON.parse(plain) as StoredRepoCredentials;
   }
 }
 
