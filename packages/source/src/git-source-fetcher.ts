@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
@@ -17,6 +17,7 @@ import { gitError } from './git-errors.ts';
 import { assertRefName, assertSha, pickCommit, remoteRefs } from './git-ref.ts';
 import { type GitSession, openGitSession } from './git-session.ts';
 import { GitFailure, runGit } from './run-git.ts';
+import { TreeSizeCounter } from './tree-size.ts';
 
 export interface GitSourceFetcherOptions {
   /** Each git command is killed after this long. Default 5 minutes. */
@@ -32,6 +33,9 @@ export interface GitSourceFetcherOptions {
   gitBinary?: string;
 }
 
+/** Runs one git command in a session: its stdout, or nothing when `onStdout` takes it. */
+type Git = (args: string[], onStdout?: (chunk: string) => void) => Promise<string>;
+
 /** One resolve or fetch, for running git and wording its errors. */
 interface Operation {
   repo: RepoAccess;
@@ -45,6 +49,13 @@ interface Operation {
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SAFE_DIRECTORY = /^\/[A-Za-z0-9/._-]*$/;
+/**
+ * `.git/info/attributes`, which outranks the repository's own `.gitattributes`:
+ * no end-of-line conversion, `$Id$` expansion, filter or re-encoding, so each
+ * file is checked out as exactly the bytes of its blob and the tree's size is
+ * the checkout's size.
+ */
+const VERBATIM_ATTRIBUTES = '* -text -eol -ident -filter -working-tree-encoding\n';
 
 /** `git -c` settings on every command: only the allowed transports, no hooks, helpers or submodules. */
 function hardening(allowFile: boolean): string[] {
@@ -131,7 +142,10 @@ export class GitSourceFetcher implements SourceFetcher {
     const action = `fetching commit ${sha}`;
     await this.#withSession({ repo: request.repo, remote, action, signal, cwd }, async (git) => {
       await git(['init', '--quiet', '--template=']);
+      await mkdir(join(cwd, '.git', 'info'), { recursive: true });
+      await writeFile(join(cwd, '.git', 'info', 'attributes'), VERBATIM_ATTRIBUTES);
       await git(['fetch', '--quiet', '--depth', '1', '--no-tags', '--no-recurse-submodules', '--', remote.url, sha]);
+      await assertTreeSize(git, sha, request.maxBytes);
       await git(['checkout', '--quiet', '--detach', sha]);
       const head = (await git(['rev-parse', '--verify', 'HEAD'])).trim();
       if (head !== sha) throw new BuildError(`${action} failed: checked out ${head} instead`);
@@ -146,12 +160,12 @@ export class GitSourceFetcher implements SourceFetcher {
   }
 
   /** Runs `work` with a git runner bound to one isolated session; maps git failures to domain errors. */
-  async #withSession<T>(operation: Operation, work: (git: (args: string[]) => Promise<string>) => Promise<T>): Promise<T> {
+  async #withSession<T>(operation: Operation, work: (git: Git) => Promise<T>): Promise<T> {
     const { action, signal } = operation;
     if (signal?.aborted) throw new BuildError(`${action} was cancelled`);
     const session = await openGitSession(operation.repo, operation.remote, this.#session);
     try {
-      return await work((args) => this.#git(session, args, signal, operation.cwd));
+      return await work((args, onStdout) => this.#git(session, args, { signal, cwd: operation.cwd, onStdout }));
     } catch (err) {
       if (err instanceof GitFailure) throw gitError(err, { action, secrets: session.secrets, timeoutMs: this.#timeoutMs });
       throw err;
@@ -160,11 +174,33 @@ export class GitSourceFetcher implements SourceFetcher {
     }
   }
 
-  async #git(session: GitSession, args: string[], signal: AbortSignal | undefined, cwd: string | undefined): Promise<string> {
+  async #git(
+    session: GitSession,
+    args: string[],
+    run: { signal: AbortSignal | undefined; cwd: string | undefined; onStdout: ((chunk: string) => void) | undefined },
+  ): Promise<string> {
     const command = { args: [...hardening(this.#allowFile), ...args], env: session.env, gitBinary: this.#gitBinary };
-    const output = await runGit({ ...command, cwd, timeoutMs: this.#timeoutMs, signal });
+    const output = await runGit({ ...command, ...run, timeoutMs: this.#timeoutMs });
     return output.stdout;
   }
+}
+
+/**
+ * Refuses a commit whose files add up to more than `maxBytes` before any is
+ * written: the sizes come from the fetched objects' headers (`git ls-tree -l`),
+ * never from the pack, which compresses a huge file of zeros to almost nothing.
+ * git is stopped as soon as the sum is over.
+ */
+async function assertTreeSize(git: Git, sha: string, maxBytes: number): Promise<void> {
+  const tree = new TreeSizeCounter();
+  await git(['ls-tree', '-r', '-l', '-z', sha], (chunk) => {
+    tree.push(chunk);
+    if (tree.bytes > maxBytes) throw checkoutTooLarge(maxBytes, `its files hold at least ${tree.bytes} bytes`);
+  });
+}
+
+function checkoutTooLarge(maxBytes: number, detail: string): ValidationError {
+  return new ValidationError(`the checkout is larger than the limit of ${maxBytes} bytes (${detail})`, 'repository');
 }
 
 function assertLimits(request: FetchRequest): void {

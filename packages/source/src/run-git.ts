@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 /** One git invocation: an argument array, never a shell string. */
 export interface GitCommand {
@@ -9,6 +10,8 @@ export interface GitCommand {
   gitBinary: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Receives stdout as it arrives, instead of it being collected (and cut at 4 MiB): for output of any length. */
+  onStdout?: (chunk: string) => void;
 }
 
 export interface GitOutput {
@@ -45,7 +48,7 @@ export function runGit(command: GitCommand): Promise<GitOutput> {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const stdout = collect(child.stdout, MAX_STDOUT, false);
+    const stdout = command.onStdout ? forward(child.stdout, command.onStdout) : collect(child.stdout, MAX_STDOUT, false);
     const stderr = collect(child.stderr, MAX_STDERR, true);
     let stopped: 'timeout' | 'aborted' | undefined;
     const stop = (why: 'timeout' | 'aborted') => {
@@ -59,10 +62,17 @@ export function runGit(command: GitCommand): Promise<GitOutput> {
     child.on('error', (err) => {
       spawnError = err;
     });
+    let consumerError: unknown;
+    child.stdout.on('error', (err) => {
+      // stdout broke (a throwing onStdout destroys it): git is stopped and that error is the outcome.
+      consumerError ??= err;
+      killGroup(child.pid);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       command.signal?.removeEventListener('abort', onAbort);
       if (stopped) reject(new GitFailure(stopped, stderr()));
+      else if (consumerError !== undefined) reject(consumerError);
       else if (spawnError) reject(new GitFailure('spawn', spawnError.message, { cause: spawnError }));
       else if (code !== 0) reject(new GitFailure('exit', stderr()));
       else resolve({ stdout: stdout(), stderr: stderr() });
@@ -77,6 +87,19 @@ function killGroup(pid: number | undefined): void {
   } catch {
     // Already gone.
   }
+}
+
+/** Passes a stream's text to `consume`; an exception from it destroys the stream with that error. */
+function forward(stream: Readable, consume: (chunk: string) => void): () => string {
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    try {
+      consume(chunk);
+    } catch (err) {
+      stream.destroy(err as Error);
+    }
+  });
+  return () => '';
 }
 
 /** Accumulates a stream; keeps the first (or, with `tail`, the last) `limit` bytes. */
