@@ -5,6 +5,7 @@ import {
   isRunStep,
   LastLines,
   LineAssembler,
+  MAX_LINE_LENGTH,
   plainText,
   readBuildMessage,
 } from './build-output.ts';
@@ -56,18 +57,47 @@ describe('buildContainerOf / isRunStep', () => {
 });
 
 describe('LineAssembler', () => {
-  const cases: { name: string; chunks: string[]; lines: string[] }[] = [
+  const cases: { name: string; chunks: string[]; max?: number; lines: string[] }[] = [
     { name: 'whole lines', chunks: ['a\nb\n'], lines: ['a', 'b'] },
     { name: 'a line split across chunks', chunks: ['par', 't1', 'part2\n'], lines: ['part1part2'] },
     { name: 'CRLF and empty lines', chunks: ['a\r\n\r\n\nb\r\n'], lines: ['a', 'b'] },
     { name: 'unterminated rest is flushed', chunks: ['a\nrest'], lines: ['a', 'rest'] },
+    { name: 'a long line is cut', chunks: ['abcdefghij\n'], max: 4, lines: ['abcd', 'efgh', 'ij'] },
+    { name: 'exactly the maximum', chunks: ['abcd\nefgh'], max: 4, lines: ['abcd', 'efgh'] },
+    { name: 'no newline at all, in small chunks', chunks: ['ab', 'cd', 'ef', 'gh', 'i'], max: 3, lines: ['abc', 'def', 'ghi'] },
+    { name: 'a cut, then the line goes on in the next chunk', chunks: ['abcde', 'f\ng'], max: 4, lines: ['abcd', 'ef', 'g'] },
+    { name: 'the default maximum', chunks: ['x'.repeat(MAX_LINE_LENGTH + 1)], lines: ['x'.repeat(MAX_LINE_LENGTH), 'x'] },
   ];
-  it.each(cases)('$name', ({ chunks, lines }) => {
+  it.each(cases)('$name', ({ chunks, max, lines }) => {
     const seen: string[] = [];
-    const assembler = new LineAssembler((line) => seen.push(line));
+    const assembler = new LineAssembler((line) => seen.push(line), max);
     for (const chunk of chunks) assembler.push(chunk);
     assembler.flush();
     expect(seen).toEqual(lines);
+  });
+
+  /** Milliseconds to assemble `megabytes` of text without a newline, pushed in 4 KiB chunks. */
+  function assemblyMs(megabytes: number): number {
+    const chunk = 'a'.repeat(4 * 1024);
+    const chunks = (megabytes * 1024 * 1024) / chunk.length;
+    let characters = 0;
+    const assembler = new LineAssembler((line) => {
+      characters += line.length;
+    });
+    const started = performance.now();
+    for (let i = 0; i < chunks; i++) assembler.push(chunk);
+    assembler.flush();
+    const elapsed = performance.now() - started;
+    expect(characters).toBe(megabytes * 1024 * 1024);
+    return elapsed;
+  }
+
+  it('takes linear time on output without newlines: 50 MB costs about ten times 5 MB, not a hundred', () => {
+    const fastest = (megabytes: number, runs: number) => Math.min(...Array.from({ length: runs }, () => assemblyMs(megabytes)));
+    const small = fastest(5, 5);
+    const large = fastest(50, 3);
+    // Linear is 10; an assembler that concatenates and searches the whole line per chunk is about 100.
+    expect(large / small).toBeLessThan(30);
   });
 });
 

@@ -52,26 +52,66 @@ export function plainText(line: string): string {
   return line.replace(ANSI_SEQUENCE, '');
 }
 
+/** Longest build output line kept whole; a longer one (or output without newlines) is cut into lines this long. */
+export const MAX_LINE_LENGTH = 8192;
+
 /**
- * Turns chunks of text into whole lines: a RUN step's output may arrive split
- * across messages. Strips a trailing `\r`, skips empty lines.
+ * Turns chunks of text into lines: a RUN step's output may arrive split
+ * across messages. Strips a trailing `\r`, skips empty lines, and cuts a line
+ * longer than `maxLength` into pieces of that length, so output without
+ * newlines still comes out in bounded lines. Linear in the text: each
+ * character is searched and copied a bounded number of times, however long
+ * the line.
  */
 export class LineAssembler {
-  private partial = '';
+  /** The current line's text so far, in the pieces it arrived in; always shorter than `maxLength` in total. */
+  private parts: string[] = [];
+  private partLength = 0;
 
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLength = MAX_LINE_LENGTH,
+  ) {}
 
   push(text: string): void {
-    const pieces = (this.partial + text).split('\n');
-    this.partial = pieces.pop() ?? '';
-    for (const piece of pieces) this.emit(piece);
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      this.append(text.slice(start, newline));
+      this.endLine();
+      start = newline + 1;
+    }
+    this.append(start === 0 ? text : text.slice(start));
   }
 
   /** Emits what is left after the last newline. */
   flush(): void {
-    const rest = this.partial;
-    this.partial = '';
-    this.emit(rest);
+    this.endLine();
+  }
+
+  /** Adds text of the current line, emitting every full `maxLength` of it. */
+  private append(text: string): void {
+    if (text.length === 0) return;
+    if (this.partLength + text.length < this.maxLength) {
+      this.parts.push(text);
+      this.partLength += text.length;
+      return;
+    }
+    const line = this.take() + text;
+    let offset = 0;
+    for (; line.length - offset >= this.maxLength; offset += this.maxLength)
+      this.emit(line.slice(offset, offset + this.maxLength));
+    this.append(line.slice(offset));
+  }
+
+  private endLine(): void {
+    this.emit(this.take());
+  }
+
+  private take(): string {
+    const text = this.parts.length === 1 ? (this.parts[0] ?? '') : this.parts.join('');
+    this.parts = [];
+    this.partLength = 0;
+    return text;
   }
 
   private emit(piece: string): void {

@@ -3,6 +3,12 @@ import { type BuildMessage, buildContainerOf, isRunStep, LineAssembler, plainTex
 
 /** How long a stop waits for the Engine to name the container of a RUN step it just announced. */
 const ANNOUNCE_GRACE_MS = 3_000;
+/**
+ * Longest JSON message of the progress stream read as one. The Engine writes
+ * one per write of a RUN step (tens of KB at most); a longer one is cut, and
+ * its pieces, no longer JSON, are shown as text.
+ */
+const MAX_MESSAGE_LENGTH = 1024 * 1024;
 
 /** How the Engine's build stream ended. */
 export interface BuildOutcome {
@@ -18,10 +24,11 @@ export interface BuildOutcome {
 
 /**
  * Reads the JSON-lines progress stream of `POST /build` to its end, passing
- * each output line to `onLine`. When `signal` aborts it destroys the stream,
- * which makes the Engine cancel the build; if a RUN step was announced but its
- * container not yet named, it first waits (briefly) for the name, so that the
- * caller can remove that container too.
+ * each output line to `onLine` (a line longer than MAX_LINE_LENGTH, or output
+ * without newlines, comes in pieces that long). When `signal` aborts it
+ * destroys the stream, which makes the Engine cancel the build; if a RUN step
+ * was announced but its container not yet named, it first waits (briefly) for
+ * the name, so that the caller can remove that container too.
  */
 export function followBuildStream(stream: Readable, signal: AbortSignal, onLine: (line: string) => void): Promise<BuildOutcome> {
   const outcome: BuildOutcome = { stopped: false, containers: [] };
@@ -46,7 +53,7 @@ export function followBuildStream(stream: Readable, signal: AbortSignal, onLine:
     lines.push(event.text);
     if (event.error) outcome.error ??= event.error;
     if (event.imageId) outcome.imageId = event.imageId;
-  });
+  }, MAX_MESSAGE_LENGTH);
   const onAbort = (): void => {
     if (awaitingContainer) {
       stopOnAnnounce = true;
