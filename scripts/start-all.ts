@@ -1,47 +1,34 @@
 /**
- * Runs api, worker and proxy in the foreground as child processes. Ctrl-C (or
- * SIGTERM) is passed to all three and waited for; if one exits on its own,
- * the others are stopped too, so nothing is left half-running.
+ * Runs api, worker and proxy in the foreground as child processes (`npm run
+ * up`, `npm start`). One that exits on its own is started again with backoff
+ * (1 s doubling to 30 s, reset after a quiet minute) while the others keep
+ * running: the proxy keeps serving every app through a crash of the control
+ * plane. Ctrl-C (or SIGTERM) is passed to all three and waited for.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { RESTART_BACKOFF } from './supervisor/restart-plan.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
 
 const PROCESSES = ['api', 'worker', 'proxy'] as const;
 const TSX_LOADER = import.meta.resolve('tsx');
 const entry = (name: string) => fileURLToPath(new URL(`../apps/${name}/src/main.ts`, import.meta.url));
+// Above each process's own drain time (the api's and worker's 30 s), like systemd's TimeoutStopSec.
 const STOP_TIMEOUT_MS = 35_000;
 
-const children = new Map<string, ChildProcess>();
-let stopping = false;
-let exitCode = 0;
-
-for (const name of PROCESSES) {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, entry(name)], { stdio: 'inherit' });
-  children.set(name, child);
-  child.on('exit', (code, signal) => {
-    children.delete(name);
-    if (!stopping) {
-      process.stderr.write(`pier: ${name} exited (${signal ?? `code ${code}`}); stopping the others\n`);
-      exitCode = code || 1;
-      stopAll('SIGTERM');
-    }
-    if (children.size === 0) process.exit(exitCode);
-  });
-}
-
-function stopAll(signal: NodeJS.Signals): void {
-  stopping = true;
-  for (const child of children.values()) child.kill(signal);
-  setTimeout(() => {
-    for (const child of children.values()) child.kill('SIGKILL');
-  }, STOP_TIMEOUT_MS).unref();
-}
+const supervisor = new Supervisor({
+  processes: PROCESSES.map((name) => ({ name, command: process.execPath, args: ['--import', TSX_LOADER, entry(name)] })),
+  backoff: RESTART_BACKOFF,
+  stopTimeoutMs: STOP_TIMEOUT_MS,
+  log: (line) => process.stderr.write(`${line}\n`),
+});
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
     // A terminal's Ctrl-C also reached every child (same process group); the
     // children ignore the forwarded copy, so a signal sent here alone works too.
-    stopAll(signal);
+    void supervisor.stop(signal);
   });
 }
+
+supervisor.start();
+process.exit(await supervisor.done);
