@@ -27,6 +27,8 @@ export interface TestApiOptions {
   redisUrl?: string;
   /** The SecretBox key (32 bytes), for a worker process that must read what this API seals; default random. */
   secretKey?: Buffer;
+  /** Webhook deliveries a minute per source address; default the api's. */
+  webhookRateLimitPerMinute?: number;
 }
 
 /** The real API on a private database, real Redis, logs captured in memory. */
@@ -56,6 +58,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     baseDomain: 'pier.test',
     serviceImages: { postgres: 'pier-local/postgres:latest', redis: 'pier-local/redis:latest' },
     logs: new DockerRuntime(),
+    ...(options.webhookRateLimitPerMinute ? { webhookRateLimitPerMinute: options.webhookRateLimitPerMinute } : {}),
     ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),

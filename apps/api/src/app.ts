@@ -49,6 +49,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // Above the longest identifier (a 255-character variable key), so each is refused by its own validator.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: sendFrameworkError,
+    // Pier's own proxy, on loopback, is the only hop whose X-Forwarded-For is believed (it sets it from the socket):
+    // request.ip is then the client, for the webhooks' rate limit; any other peer is the client itself.
+    trustProxy: ['127.0.0.1', '::1'],
   });
   // JSON only: fastify's default text/plain parser would hand a string to the body schemas (422, not 415).
   app.removeContentTypeParser('text/plain');

@@ -18,4 +18,6 @@ export interface ApiDeps extends Stores {
   publicAddresses?: string[];
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** Webhook deliveries per minute from one source address (PIER_WEBHOOK_RATE_LIMIT). */
+  webhookRateLimitPerMinute?: number;
 }

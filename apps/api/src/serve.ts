@@ -27,6 +27,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     baseDomain: config.PIER_BASE_DOMAIN,
     serviceImages: { postgres: config.PIER_IMAGE_POSTGRES, redis: config.PIER_IMAGE_REDIS },
     publicAddresses: config.PIER_PUBLIC_IPS,
+    webhookRateLimitPerMinute: config.PIER_WEBHOOK_RATE_LIMIT,
     logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
     ...createStores(database.db, box),
     readiness: {

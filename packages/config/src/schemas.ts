@@ -57,6 +57,11 @@ export const apiConfigSchema = z.object({
    * check when they are not on an interface (behind NAT, as on many clouds).
    */
   PIER_PUBLIC_IPS: ipList,
+  /**
+   * Webhook deliveries a minute from one source address (in bursts of as many);
+   * more are answered 429 before their body is read. GitHub sends from a few addresses.
+   */
+  PIER_WEBHOOK_RATE_LIMIT: positiveInt(300),
 });
 
 /** Certificates (the worker orders them; the proxy serves them). */

@@ -42,6 +42,23 @@ export class ForbiddenError extends PierError {
   readonly code = 'forbidden';
 }
 
+/** A request body larger than the caller may send here. */
+export class PayloadTooLargeError extends PierError {
+  readonly code = 'payload_too_large';
+}
+
+/** Too many requests from one source; try again after `retryAfterSeconds`. */
+export class RateLimitedError extends PierError {
+  readonly code = 'rate_limited';
+
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A secret could not be decrypted: wrong key, unknown key id or tampered data. */
 export class SecretDecryptionError extends PierError {
   readonly code = 'secret_unreadable';

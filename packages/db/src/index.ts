@@ -10,6 +10,7 @@ export * from './stores/domain-store.ts';
 export * from './stores/environment-store.ts';
 export * from './stores/index.ts';
 export * from './stores/pull-request-events.ts';
+export * from './stores/ref-events.ts';
 export * from './stores/release-store.ts';
 export * from './stores/replica-store.ts';
 export * from './stores/service-operation-store.ts';

@@ -4,6 +4,16 @@ import type { DeploySummary } from './route-decision.ts';
 /** A commit id: SHA-1 (40) or SHA-256 (64) lower-case hex. It reaches git commands later, so nothing else passes. */
 export const commitSha = z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'must be a 40 or 64 digit hex commit id');
 
+/**
+ * A time GitHub gives as Unix seconds (push events' `repository.pushed_at`)
+ * or as an ISO 8601 string (everywhere else); anything else is absent.
+ */
+export const githubTime = z
+  .union([z.number().int().positive(), z.iso.datetime({ offset: true })])
+  .nullish()
+  .catch(undefined)
+  .transform((value) => (value == null ? undefined : new Date(typeof value === 'number' ? value * 1000 : value)));
+
 /** Text for the summary only: anything odd becomes absent rather than failing the delivery. */
 export const summaryText = z.string().nullish().catch(undefined);
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decideDeploy } from './decide-deploy.ts';
-import { account, commitSha, deploySummary, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
+import { account, commitSha, deploySummary, githubTime, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
 import { closePreview, routePreview } from './preview-event.ts';
 import type { DeployDecision, EnvironmentTrigger, IgnoredDecision, RouteDecision } from './route-decision.ts';
 import { ignored } from './route-decision.ts';
@@ -19,6 +19,7 @@ const mergedPayload = z.looseObject({
     html_url: summaryUrl,
     user: account,
     merged_by: account,
+    merged_at: githubTime,
   }),
 });
 
@@ -50,6 +51,10 @@ function routeMerge(payload: unknown, environments: readonly EnvironmentTrigger[
       sha: pull.merge_commit_sha,
       trigger: 'push',
       summary: deploySummary({ message: pull.title, author: pull.merged_by?.login ?? pull.user?.login, url: pull.html_url }),
+      // A merge is a push to the base branch: one order per branch, so a replayed merge is older than what followed it.
+      ...(pull.merged_at
+        ? { order: { key: `refs/heads/${pull.base.ref}`, at: pull.merged_at, identity: pull.merge_commit_sha } }
+        : {}),
     },
     environments,
   );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decideDeploy } from './decide-deploy.ts';
-import { commitSha, deploySummary, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
+import { commitSha, deploySummary, githubTime, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
 import type { EnvironmentTrigger, RouteDecision } from './route-decision.ts';
 import { ignored } from './route-decision.ts';
 import { parseFullRef } from './targets.ts';
@@ -19,6 +19,7 @@ const pushPayload = z.looseObject({
     })
     .nullish(),
   pusher: z.looseObject({ name: summaryText }).nullish().catch(undefined),
+  repository: z.looseObject({ pushed_at: githubTime }).nullish().catch(undefined),
 });
 
 const ZERO_SHA = /^0+$/;
@@ -35,6 +36,7 @@ export function routePush(payload: unknown, environments: readonly EnvironmentTr
   const ref = parseFullRef(push.ref);
   if (!ref) return ignored('push is not to a branch or a tag');
   const head = push.head_commit;
+  const pushedAt = push.repository?.pushed_at;
   return decideDeploy(
     {
       event: 'push',
@@ -47,6 +49,7 @@ export function routePush(payload: unknown, environments: readonly EnvironmentTr
         author: head?.author?.name ?? head?.author?.username ?? push.pusher?.name,
         url: head?.url ?? push.compare,
       }),
+      ...(pushedAt ? { order: { key: push.ref, at: pushedAt, identity: push.after } } : {}),
     },
     environments,
   );

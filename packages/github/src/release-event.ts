@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decideDeploy } from './decide-deploy.ts';
-import { account, deploySummary, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
+import { account, deploySummary, githubTime, payloadProblem, summaryText, summaryUrl } from './payload-fields.ts';
 import type { EnvironmentTrigger, RouteDecision } from './route-decision.ts';
 import { ignored } from './route-decision.ts';
 
@@ -12,6 +12,8 @@ const releasePayload = z.looseObject({
     name: summaryText,
     html_url: summaryUrl,
     author: account,
+    id: z.number().int().nullish().catch(undefined),
+    published_at: githubTime,
   }),
 });
 
@@ -33,6 +35,15 @@ export function routeRelease(payload: unknown, environments: readonly Environmen
       sha: null,
       trigger: 'tag',
       summary: deploySummary({ message: release.name || release.tag_name, author: release.author?.login, url: release.html_url }),
+      ...(release.published_at
+        ? {
+            order: {
+              key: `release:${release.tag_name}`,
+              at: release.published_at,
+              identity: String(release.id ?? release.tag_name),
+            },
+          }
+        : {}),
     },
     environments,
   );

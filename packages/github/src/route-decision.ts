@@ -42,6 +42,21 @@ export interface DeployDecision {
   sha: string | null;
   trigger: 'push' | 'tag';
   summary: DeploySummary;
+  /**
+   * When it happened on GitHub, to refuse a delivery that is not newer than
+   * the one applied to the same ref (a replay under a new delivery id, or a
+   * late one): absent when the payload has no time, and then it applies.
+   */
+  order?: DeliveryOrder;
+}
+
+/** Orders deploying deliveries per app and `key`; `identity` tells a replay from another event of the same second. */
+export interface DeliveryOrder {
+  /** `refs/heads/<b>` / `refs/tags/<t>` for pushes and merges, `release:<tag>` for releases. */
+  key: string;
+  at: Date;
+  /** The commit pushed or merged, or the release's id. */
+  identity: string;
 }
 
 /** A pull request opened, reopened or pushed to: its preview environment should run the head commit. */

@@ -29,6 +29,10 @@ const initialCommit = {
   url: `https://github.com/Codertocat/Hello-World/commit/${COMMIT}`,
 };
 const gitignoreCommit = { ...initialCommit, message: 'Adding a .gitignore file' };
+/** The examples' `repository.pushed_at`, Unix seconds. */
+const PUSHED_AT = new Date(1557933657 * 1000);
+const pushOrder = (ref: string, identity = COMMIT) => ({ key: ref, at: PUSHED_AT, identity });
+const releaseOrder = (tag: string) => ({ key: `release:${tag}`, at: new Date('2019-05-15T15:20:53Z'), identity: '17372790' });
 
 function changed<T>(payload: T, change: (payload: T) => void): T {
   change(payload);
@@ -70,6 +74,7 @@ describe('routeEvent', () => {
         sha: COMMIT,
         trigger: 'push',
         summary: initialCommit,
+        order: pushOrder('refs/heads/master'),
       },
     ],
     [
@@ -84,6 +89,7 @@ describe('routeEvent', () => {
         sha: COMMIT,
         trigger: 'push',
         summary: initialCommit,
+        order: pushOrder('refs/heads/feature/login'),
       },
     ],
     [
@@ -105,6 +111,7 @@ describe('routeEvent', () => {
         sha: COMMIT,
         trigger: 'push',
         summary: { author: 'Codertocat', url: `https://github.com/Codertocat/Hello-World/commit/${COMMIT}` },
+        order: pushOrder('refs/heads/master'),
       },
     ],
     [
@@ -119,6 +126,7 @@ describe('routeEvent', () => {
         sha: COMMIT,
         trigger: 'tag',
         summary: gitignoreCommit,
+        order: pushOrder('refs/tags/simple-tag'),
       },
     ],
     [
@@ -133,6 +141,7 @@ describe('routeEvent', () => {
         sha: COMMIT,
         trigger: 'tag',
         summary: gitignoreCommit,
+        order: pushOrder('refs/tags/v1.2.0'),
       },
     ],
     [
@@ -147,6 +156,7 @@ describe('routeEvent', () => {
         sha: COMMIT,
         trigger: 'tag',
         summary: gitignoreCommit,
+        order: pushOrder('refs/tags/simple-tag', ANNOTATED_TAG_OBJECT),
       },
     ],
     [
@@ -211,6 +221,7 @@ describe('routeEvent', () => {
         sha: null,
         trigger: 'tag',
         summary: { message: '0.0.1', author: 'Codertocat', url: 'https://github.com/Codertocat/Hello-World/releases/tag/0.0.1' },
+        order: releaseOrder('0.0.1'),
       },
     ],
     [
@@ -229,6 +240,7 @@ describe('routeEvent', () => {
           author: 'Codertocat',
           url: 'https://github.com/Codertocat/Hello-World/releases/tag/0.0.1',
         },
+        order: releaseOrder('v2.0.0'),
       },
     ],
     [

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { exampleBody, examplePayload } from './example-payloads.ts';
-import { generateWebhookSecret, signPayload, verifySignature } from './signature.ts';
+import { generateWebhookSecret, StreamingSignature, signPayload, verifySignature } from './signature.ts';
 
 const SECRET = 'an-app-webhook-secret';
 const body = exampleBody(examplePayload('pushBranch'));
@@ -61,5 +61,29 @@ describe('generateWebhookSecret', () => {
     const first = generateWebhookSecret();
     expect(first).toMatch(/^[0-9a-f]{64}$/);
     expect(generateWebhookSecret()).not.toBe(first);
+  });
+});
+
+describe('StreamingSignature', () => {
+  const body = Buffer.from('{"zen":"Keep it logically awesome."}');
+
+  it('matches when any secret signed the chunks, in any chunking', () => {
+    const header = signPayload(body, 'second');
+    const signature = new StreamingSignature(header, ['first', 'second']);
+    signature.update(body.subarray(0, 5));
+    signature.update(body.subarray(5));
+    expect(signature.matches()).toBe(true);
+  });
+
+  it.each([
+    ['another secret', signPayload(body, 'other'), ['first']],
+    ['no secrets', signPayload(body, 'first'), []],
+    ['an empty secret', signPayload(body, ''), ['']],
+    ['a sha1 header', 'sha1=0123', ['first']],
+    ['no header', undefined, ['first']],
+  ])('does not match with %s', (_, header, secrets) => {
+    const signature = new StreamingSignature(header, secrets);
+    signature.update(body);
+    expect(signature.matches()).toBe(false);
   });
 });

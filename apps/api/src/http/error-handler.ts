@@ -1,4 +1,4 @@
-import { PierError } from '@pier/core';
+import { PierError, RateLimitedError } from '@pier/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** HTTP status of each domain error code; the one place they are mapped. */
@@ -8,6 +8,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   conflict: 409,
   unauthorized: 401,
   forbidden: 403,
+  payload_too_large: 413,
+  rate_limited: 429,
   secret_unreadable: 500,
 };
 
@@ -52,6 +54,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (status >= 500) request.log.error({ err }, 'request failed');
       // Signed routes (webhooks) are not bearer-token routes.
       if (err.code === 'unauthorized' && request.routeOptions.config.auth !== false) reply.header('www-authenticate', 'Bearer');
+      if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
       const message = status >= 500 ? `internal error (request ${request.id})` : err.message;
       return reply.code(status).send(errorBody(err.code, message));
     }

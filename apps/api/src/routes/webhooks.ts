@@ -1,7 +1,9 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { UnauthorizedError, ValidationError } from '@pier/core';
-import type { AppRow, DeliveryTransaction, DeploymentRow, NewDeployment } from '@pier/db';
+import { type AppRow, type DeliveryTransaction, type DeploymentRow, type NewDeployment, recordRefEvent } from '@pier/db';
 import {
   DELIVERY_HEADER,
+  type DeliveryOrder,
   type DeployDecision,
   EVENT_HEADER,
   type RouteDecision,
@@ -10,14 +12,24 @@ import {
   SIGNATURE_HEADER,
   verifySignature,
 } from '@pier/github';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
+import { SourceRateLimit } from '../http/source-rate-limit.ts';
 import { applyPreviews, type PreviewChanges, type PreviewName, type PreviewWork, previewRefusal } from '../previews.ts';
+import { readWebhookBody } from './webhook-body.ts';
 
 /** GitHub sends up to 25 MB; a larger body is refused before it is read in full. */
 export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+
+/** What anyone may make the api read before a signature is checked; GitHub's deliveries are nearly all far smaller. */
+export const WEBHOOK_UNSIGNED_BODY_LIMIT = 1024 * 1024;
+
+/** Deliveries per minute from one source address, by default (GitHub sends from a few addresses). */
+export const WEBHOOK_RATE_LIMIT_PER_MINUTE = 300;
+
+const HOOK_TARGET_HEADER = 'x-github-hook-installation-target-id';
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
@@ -47,22 +59,30 @@ export const webhookRouteDoc = route({
  * delivery id seen before is answered as it was the first time.
  */
 export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void {
+  const rateLimit = new SourceRateLimit({ perMinute: deps.webhookRateLimitPerMinute ?? WEBHOOK_RATE_LIMIT_PER_MINUTE });
+  const limits = { unsigned: WEBHOOK_UNSIGNED_BODY_LIMIT, signed: WEBHOOK_BODY_LIMIT };
   app.register(async (scope) => {
+    // Refused before a byte of the body is read: too many requests from the source, or no usable headers.
+    scope.addHook('onRequest', async (request) => {
+      rateLimit.take(request.ip);
+      deliveryHeaders(request.headers);
+    });
     // The raw bytes are what is signed: this scope replaces whatever JSON parser the app has.
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) =>
-      done(null, body),
+    scope.addContentTypeParser('application/json', (request: FastifyRequest, body: IncomingMessage) =>
+      readWebhookBody({
+        body,
+        signature: String(request.headers[SIGNATURE_HEADER]),
+        limits,
+        targetSecrets: () => hookTargetSecrets(deps, request.headers[HOOK_TARGET_HEADER]),
+      }),
     );
-    scope.post('/webhooks/github', { config: { auth: false }, bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
-      const event = header(request.headers[EVENT_HEADER], EVENT_HEADER, EVENT_NAME);
-      const deliveryId = header(request.headers[DELIVERY_HEADER], DELIVERY_HEADER, DELIVERY_ID);
-      const signature = request.headers[SIGNATURE_HEADER];
-      if (typeof signature !== 'string' || !signature.startsWith('sha256=')) {
-        throw new UnauthorizedError(`${SIGNATURE_HEADER}: a sha256 signature is required`);
-      }
+    scope.post('/webhooks/github', { config: { auth: false } }, async (request, reply) => {
+      const { event, deliveryId, signature } = deliveryHeaders(request.headers);
       const raw = request.body as Buffer;
       const payload = parseJson(raw);
       const apps = await signedApps(deps, event, payload, raw, signature);
+      await rememberHookTarget(deps, apps, request.headers[HOOK_TARGET_HEADER]);
 
       const previous = await deps.deliveries.find(deliveryId);
       if (previous) return reply.code(previous.statusCode).send(previous.response);
@@ -72,6 +92,38 @@ export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void 
       return reply.code(answer.statusCode).send(answer.response);
     });
   });
+}
+
+function deliveryHeaders(headers: IncomingHttpHeaders): { event: string; deliveryId: string; signature: string } {
+  const event = header(headers[EVENT_HEADER], EVENT_HEADER, EVENT_NAME);
+  const deliveryId = header(headers[DELIVERY_HEADER], DELIVERY_HEADER, DELIVERY_ID);
+  const signature = headers[SIGNATURE_HEADER];
+  if (typeof signature !== 'string' || !signature.startsWith('sha256=')) {
+    throw new UnauthorizedError(`${SIGNATURE_HEADER}: a sha256 signature is required`);
+  }
+  return { event, deliveryId, signature };
+}
+
+/** A hook target id as GitHub sends it: a positive integer. */
+function hookTarget(value: string | string[] | undefined): number | null {
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,15}$/.test(value)) return null;
+  const id = Number(value);
+  return Number.isSafeInteger(id) ? id : null;
+}
+
+async function hookTargetSecrets(deps: ApiDeps, value: string | string[] | undefined): Promise<string[]> {
+  const target = hookTarget(value);
+  if (target === null) return [];
+  const apps = await deps.apps.findByHookTarget(target);
+  return apps.map((app) => deps.apps.webhookSecret(app)).filter((secret): secret is string => secret !== null);
+}
+
+/** A verified delivery's hook target, remembered so that its large bodies can be verified as they stream. */
+async function rememberHookTarget(deps: ApiDeps, apps: AppRow[], value: string | string[] | undefined): Promise<void> {
+  const target = hookTarget(value);
+  if (target === null) return;
+  const changed = apps.filter((app) => app.githubHookTargetId !== target).map((app) => app.id);
+  await deps.apps.rememberHookTarget(changed, target);
 }
 
 function header(value: string | string[] | undefined, name: string, pattern: RegExp): string {
@@ -110,9 +162,16 @@ interface Delivery {
   apps: AppRow[];
 }
 
+/** One app's deployments of one deploying decision, and what orders it against earlier deliveries of its ref. */
+interface QueuedDeploy {
+  app: AppRow;
+  order: DeliveryOrder | undefined;
+  deployments: NewDeployment[];
+}
+
 /** What one delivery asks of its apps, gathered before its transaction. */
 interface DeliveryPlan extends PreviewWork {
-  toQueue: NewDeployment[];
+  toQueue: QueuedDeploy[];
   names: Map<string, PreviewName>;
   reasons: string[];
   ping: boolean;
@@ -127,10 +186,11 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   let previews: PreviewChanges | undefined;
   // Runs in the delivery's transaction, only on its first arrival.
   const prepare = async (tx: DeliveryTransaction) => {
+    const deploys = await applyOrder(tx, plan);
     previews = await applyPreviews(tx, deps, plan);
     plan.reasons.push(...previews.reasons);
     for (const { deployment, name } of previews.queued) plan.names.set(deployment.environmentId, name);
-    return previews.queued.map((q) => q.deployment);
+    return [...deploys, ...previews.queued.map((q) => q.deployment)];
   };
   const respond = (queued: DeploymentRow[]) => {
     if (plan.ping) return { ok: true, event: 'ping' };
@@ -144,7 +204,7 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   const { deliveryId, event } = delivery;
   const statusCode = plan.ping ? 200 : 202;
   const appId = delivery.apps[0]?.id ?? null;
-  const answer = await deps.deliveries.record({ deliveryId, event, appId, statusCode, respond, prepare }, plan.toQueue);
+  const answer = await deps.deliveries.record({ deliveryId, event, appId, statusCode, respond, prepare }, []);
   for (const database of previews?.databases ?? []) deps.logger.info(database, 'preview database created');
   return answer;
 }
@@ -175,9 +235,10 @@ function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision): 
 }
 
 function queueDeploy(plan: DeliveryPlan, app: AppRow, decision: DeployDecision): void {
+  const deployments: NewDeployment[] = [];
   for (const target of decision.targets) {
     plan.names.set(target.environmentId, { app: app.name, environment: target.environmentName });
-    plan.toQueue.push({
+    deployments.push({
       appId: app.id,
       environmentId: target.environmentId,
       trigger: decision.trigger,
@@ -185,4 +246,30 @@ function queueDeploy(plan: DeliveryPlan, app: AppRow, decision: DeployDecision):
       commitSha: decision.sha,
     });
   }
+  plan.toQueue.push({ app, order: decision.order, deployments });
+}
+
+/**
+ * In the delivery's transaction: the deployments of every decision newer than
+ * the delivery last applied to its app and ref. One that is not newer (a
+ * signed delivery replayed under a new id, or a late one) queues nothing and
+ * says why, so it can never move an environment back to an older commit.
+ */
+async function applyOrder(tx: DeliveryTransaction, plan: DeliveryPlan): Promise<NewDeployment[]> {
+  const queued: NewDeployment[] = [];
+  for (const { app, order, deployments } of plan.toQueue) {
+    const applied = order ? await recordRefEvent(tx, app.id, order.key, order.at, order.identity) : { current: true as const };
+    if (applied.current) queued.push(...deployments);
+    else plan.reasons.push(`${app.name}: ${staleDeploy(order as DeliveryOrder, applied.newer)}`);
+  }
+  return queued;
+}
+
+function staleDeploy(order: DeliveryOrder, newer: { at: Date; identity: string }): string {
+  const what = order.key.startsWith('release:') ? `release ${order.key.slice('release:'.length)}` : order.key;
+  const same =
+    newer.identity === order.identity
+      ? 'the same delivery, already applied'
+      : `${newer.identity.slice(0, 12)} at ${newer.at.toISOString()}`;
+  return `${what} of ${order.at.toISOString()} is not newer than ${same}: a replayed or late delivery deploys nothing`;
 }

@@ -1,4 +1,4 @@
-import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt } from './columns.ts';
 
 /** An application: one repository, several environments. */
@@ -24,6 +24,13 @@ export const apps = pgTable('apps', {
   forkPreviews: boolean('fork_previews').notNull().default(false),
   /** Each preview environment gets a fresh managed Postgres of its own, linked. */
   previewDatabase: boolean('preview_database').notNull().default(false),
+  /**
+   * `X-GitHub-Hook-Installation-Target-ID` of the app's last verified delivery
+   * (the repository's id for a repository hook): a webhook body over the
+   * unsigned limit is read only when it names a known target, whose apps'
+   * secrets verify it as it streams. Cleared when the repository changes.
+   */
+  githubHookTargetId: bigint('github_hook_target_id', { mode: 'number' }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -102,6 +109,29 @@ export const pullRequestEvents = pgTable(
     closed: boolean('closed').notNull(),
   },
   (t) => [primaryKey({ columns: [t.appId, t.number] })],
+);
+
+/**
+ * The newest deploying delivery applied per app and ref: a push (key
+ * `refs/heads/<b>` or `refs/tags/<t>`, time `repository.pushed_at`, the merge
+ * of a pull request counts as a push to its base at `merged_at`) or a
+ * published release (key `release:<tag>`, time `published_at`). A signed
+ * delivery replayed under a new delivery id is not newer and is refused, so
+ * it can never move an environment back to an older commit; a real
+ * force-push back to an older commit is a newer push and still deploys.
+ */
+export const refEvents = pgTable(
+  'ref_events',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    /** What was applied at `at`: the commit, or the release id. */
+    identity: text('identity').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.key] })],
 );
 
 /** One variable of one environment; the value is sealed with PIER_SECRET_KEY. */

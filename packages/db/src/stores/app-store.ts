@@ -9,7 +9,7 @@ import {
   ValidationError,
   visibleAppId,
 } from '@pier/core';
-import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, environments } from '../schema.ts';
 import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
@@ -127,6 +127,8 @@ export class AppStore {
         .set({
           ...patch,
           ...(dropCredentials ? { repoCredentialsCiphertext: null, repoCredentialsKeyId: null } : {}),
+          // Another repository's hook is another target: large bodies wait for its first verified delivery.
+          ...(patch.repoFullName !== undefined && patch.repoFullName !== app.repoFullName ? { githubHookTargetId: null } : {}),
           updatedAt: new Date(),
         })
         .where(eq(apps.id, app.id))
@@ -179,6 +181,20 @@ export class AppStore {
   /** Apps whose repository is `fullName` (several apps may deploy one repository). Not scoped: for webhooks. */
   findByRepository(fullName: string): Promise<AppRow[]> {
     return this.db.select().from(apps).where(sql`lower(${apps.repoFullName}) = lower(${fullName})`);
+  }
+
+  /** Apps whose last verified webhook came from this hook target (`X-GitHub-Hook-Installation-Target-ID`). Not scoped. */
+  findByHookTarget(targetId: number): Promise<AppRow[]> {
+    return this.db.select().from(apps).where(eq(apps.githubHookTargetId, targetId));
+  }
+
+  /** Records the hook target of a verified delivery on the apps it was for (only where it changed). */
+  async rememberHookTarget(appIds: readonly string[], targetId: number): Promise<void> {
+    if (appIds.length === 0) return;
+    await this.db
+      .update(apps)
+      .set({ githubHookTargetId: targetId })
+      .where(and(inArray(apps.id, [...appIds]), sql`${apps.githubHookTargetId} is distinct from ${targetId}`));
   }
 
   /** Internal lookup by id, not scoped: for the worker. */
