@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# `npm run install-service`: runs api, worker and proxy under systemd as the
+# unprivileged system user `pier`, from this repository, with the settings of
+# its .env. As root, after `npm run up` has set the machine up. It creates the
+# `pier` user and group, the directories the processes write (from .env, or
+# the defaults) owned by pier, makes .env pier's alone (600), installs
+# deploy/systemd/*.service with this repository's paths filled in, and
+# enables and starts them when systemd runs the machine. Safe to run again
+# (after moving the repository or changing one of those directories).
+#
+#   scripts/install-service.sh [--env-file PATH] [--render DIR]
+#
+# --env-file  the environment of the three services (default: .env here).
+# --render    only write the filled-in units into DIR: no root needed, nothing
+#             else is touched (to read them, or to check them with
+#             `systemd-analyze verify`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UNITS=(pier-api pier-worker pier-proxy)
+UNIT_DIR=/etc/systemd/system
+
+say() { echo "[install-service] $*"; }
+fail() {
+  echo "[install-service] $*" >&2
+  exit 1
+}
+
+env_file=.env
+render_dir=
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --env-file) env_file=${2:?--env-file needs a path} && shift 2 ;;
+  --render) render_dir=${2:?--render needs a directory} && shift 2 ;;
+  *) fail "unknown argument: $1 (usage: scripts/install-service.sh [--env-file PATH] [--render DIR])" ;;
+  esac
+done
+
+# Paths go into unit files and sed expressions: only plain characters, so
+# nothing in them can change a unit's meaning (no spaces, quotes, %, $ or \).
+PLAIN='^/[A-Za-z0-9._/-]*$'
+DOTS='(^|/)\.\.?(/|$)'
+plain_path() {
+  [[ $2 =~ $PLAIN && ! $2 =~ $DOTS ]] ||
+    fail "$1 must be an absolute path of letters, digits and . _ - / only (no . or .. parts), not '$2'"
+}
+
+# ProtectHome=yes hides these from the services.
+outside_homes() {
+  case "$2/" in
+  /home/* | /root/* | /run/user/*) fail "$1 ($2) is under /home, /root or /run/user, which the services cannot see (ProtectHome=yes): $3" ;;
+  esac
+}
+
+under_tmp() {
+  case "$1/" in /tmp/* | /var/tmp/*) return 0 ;; *) return 1 ;; esac
+}
+
+# One variable's value from the env file, read as data (never sourced): the
+# last assignment wins, surrounding quotes are dropped; empty means the default.
+env_value() {
+  local value
+  value=$(sed -n "s/^[[:space:]]*\(export[[:space:]]\+\)\?$1=//p" "$env_file" | tail -n 1)
+  value=${value%$'\r'}
+  if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+  echo "${value:-$2}"
+}
+
+root=$(pwd -P)
+plain_path "the repository's path" "$root"
+outside_homes "the repository" "$root" "clone it elsewhere, e.g. /opt/pier"
+[ -f "$env_file" ] || fail "no environment file at $env_file: run npm run up first, or pass --env-file"
+env_file=$(realpath -- "$env_file")
+plain_path "--env-file" "$env_file"
+node=$(command -v node) || fail "node is not on PATH"
+node=$(realpath -- "$node")
+plain_path "node's path" "$node"
+outside_homes "node" "$node" "install Node.js system-wide (e.g. Debian's or NodeSource's package)"
+
+work_dir=$(env_value PIER_WORK_DIR /var/tmp/pier)
+backup_dir=$(env_value PIER_BACKUP_DIR /var/lib/pier/backups)
+snapshot=$(env_value PIER_PROXY_SNAPSHOT /var/lib/pier/proxy-routes.json)
+plain_path PIER_WORK_DIR "$work_dir"
+plain_path PIER_BACKUP_DIR "$backup_dir"
+plain_path PIER_PROXY_SNAPSHOT "$snapshot"
+snapshot_dir=$(dirname -- "$snapshot")
+outside_homes PIER_WORK_DIR "$work_dir" "pick a directory under /var/lib"
+outside_homes PIER_BACKUP_DIR "$backup_dir" "pick a directory under /var/lib"
+outside_homes PIER_PROXY_SNAPSHOT "$snapshot" "pick a directory under /var/lib"
+under_tmp "$backup_dir" && fail "PIER_BACKUP_DIR ($backup_dir) is under /tmp or /var/tmp: backups must outlive a restart (PrivateTmp=yes)"
+under_tmp "$snapshot_dir" && fail "PIER_PROXY_SNAPSHOT ($snapshot) is under /tmp or /var/tmp: the snapshot must outlive a restart (PrivateTmp=yes)"
+case "$snapshot_dir/" in
+"$backup_dir"/* | "$work_dir"/*) fail "PIER_PROXY_SNAPSHOT ($snapshot) is inside PIER_BACKUP_DIR or PIER_WORK_DIR, which the proxy cannot see" ;;
+esac
+
+# What each unit may write, and what the api and the proxy must not see. A
+# work directory under /tmp or /var/tmp is inside the worker's private /tmp
+# (PrivateTmp=yes): the worker makes it there and no other process sees it.
+worker_paths=$backup_dir
+hidden_paths="-$backup_dir"
+if ! under_tmp "$work_dir"; then
+  worker_paths="$work_dir $backup_dir"
+  hidden_paths="-$backup_dir -$work_dir"
+fi
+
+rendered=$(mktemp -d)
+trap 'rm -rf "$rendered"' EXIT
+for unit in "${UNITS[@]}"; do
+  sed -e "s|@PIER_ROOT@|$root|g" -e "s|@ENV_FILE@|$env_file|g" -e "s|@NODE@|$node|g" \
+    -e "s|@WORKER_PATHS@|$worker_paths|g" -e "s|@PROXY_PATHS@|$snapshot_dir|g" -e "s|@HIDDEN_PATHS@|$hidden_paths|g" \
+    "deploy/systemd/$unit.service" >"$rendered/$unit.service"
+done
+if [ -n "$render_dir" ]; then
+  mkdir -p -- "$render_dir"
+  cp -- "$rendered"/*.service "$render_dir/"
+  say "units written to $render_dir"
+  exit 0
+fi
+
+[ "$(id -u)" = 0 ] || fail "must run as root (it creates the pier user and installs systemd units): sudo npm run install-service"
+getent group docker >/dev/null || fail "there is no docker group (the worker reaches Docker through it): run npm run up first"
+
+if ! getent group pier >/dev/null; then
+  say "creating the system group pier"
+  groupadd --system pier
+fi
+if ! getent passwd pier >/dev/null; then
+  say "creating the system user pier"
+  useradd --system --gid pier --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pier
+fi
+
+# chown -R is for Pier's own directories only: never a directory the system shares.
+own_tree() {
+  case "$1" in
+  / | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /mnt | /media | /opt | /proc | /root | /run | /sbin | /srv | /sys | /tmp | /usr | /var | /var/cache | /var/lib | /var/log | /var/tmp)
+    fail "refusing to hand $1 to pier: set a directory of Pier's own in $env_file"
+    ;;
+  esac
+  case "$root/" in "$1"/*) fail "refusing to hand $1 to pier: it holds the repository" ;; esac
+  install -d -m 0750 -o pier -g pier -- "$1"
+  chown -R --no-dereference pier:pier -- "$1"
+}
+own_tree "$backup_dir"
+under_tmp "$work_dir" || own_tree "$work_dir"
+# The snapshot's directory may hold other things (the backups, by default): only it and the two snapshot files.
+install -d -m 0750 -o pier -g pier -- "$snapshot_dir"
+certificates=${snapshot%.json}.certificates.json
+for file in "$snapshot" "$certificates"; do
+  if [ -e "$file" ]; then chown --no-dereference pier:pier -- "$file"; fi
+done
+
+chown pier:pier -- "$env_file"
+chmod 600 -- "$env_file"
+
+# The services read the repository as pier: every directory on the way must let it.
+setpriv --reuid=pier --regid=pier --clear-groups -- test -r "$root/node_modules/tsx/package.json" -a -r "$root/apps/api/src/main.ts" ||
+  fail "user pier cannot read $root (and its node_modules): make it readable by others (chmod o+rX on the path), or clone to /opt/pier"
+
+systemd=no
+[ -d /run/systemd/system ] && systemd=yes
+changed=()
+installed=0
+for unit in "${UNITS[@]}"; do
+  if ! cmp -s "$rendered/$unit.service" "$UNIT_DIR/$unit.service"; then
+    install -m 0644 -o root -g root -- "$rendered/$unit.service" "$UNIT_DIR/$unit.service"
+    say "installed $UNIT_DIR/$unit.service"
+    installed=$((installed + 1))
+    # enable --now leaves a running service as it is.
+    if [ $systemd = yes ] && systemctl is-active --quiet "$unit"; then changed+=("$unit"); fi
+  fi
+done
+[ $installed -gt 0 ] || say "the units in $UNIT_DIR are up to date"
+
+if [ $systemd = yes ]; then
+  systemctl daemon-reload
+  systemctl enable --now "${UNITS[@]}"
+  for unit in "${changed[@]}"; do
+    say "$unit was already running: 'systemctl restart $unit' applies its new unit"
+  done
+  say "running: systemctl status ${UNITS[*]}; logs: journalctl -u pier-api -u pier-worker -u pier-proxy -f"
+else
+  say "systemd is not running this machine (PID 1 is $(cat /proc/1/comm)): nothing started. Where it runs:"
+  say "  systemctl daemon-reload && systemctl enable --now ${UNITS[*]}"
+fi
