@@ -7,6 +7,7 @@ import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
 import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
+import { enforceHostFirewall } from './host-firewall.ts';
 import { sweepStaleCheckouts } from './stale-checkouts.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
 
@@ -23,6 +24,12 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     // Checkouts of builds killed with their worker: older than any build could run.
     const swept = await sweepStaleCheckouts(config.PIER_WORK_DIR, config.PIER_BUILD_TIMEOUT_MS + 10 * 60_000);
     if (swept.length > 0) logger.info({ swept }, 'removed stale build checkouts');
+    // Before any build or replica runs: untrusted code must not reach this host's services or cloud metadata.
+    if (config.PIER_HOST_FIREWALL) await enforceHostFirewall(config.PIER_NETWORK_POOL);
+    else
+      logger.warn(
+        'PIER_HOST_FIREWALL is off: containers can reach this host and 169.254.0.0/16 unless its own firewall stops them',
+      );
   } catch (err) {
     await database.close();
     exitOnStartupError('worker', err);
@@ -36,6 +43,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const docker = new DockerRuntime({
     socketPath: config.PIER_DOCKER_SOCKET,
     networkPool: { cidr: config.PIER_NETWORK_POOL, size: config.PIER_NETWORK_SUBNET_SIZE },
+    buildLimits: { cpus: config.PIER_BUILD_CPUS, pids: config.PIER_BUILD_PIDS },
   });
   const runtime = await startWorkerRuntime({
     stores: createStores(database.db, box),

@@ -111,6 +111,20 @@ export const workerConfigSchema = z
     PIER_BUILD_TIMEOUT_MS: durationMs(15 * 60_000),
     /** Memory limit of build containers, so a build cannot starve running apps. */
     PIER_BUILD_MEMORY_MB: positiveInt(2048),
+    /** CPUs one build's RUN steps may use at once (e.g. 1.5), so a build cannot take every core from running apps. */
+    PIER_BUILD_CPUS: z.coerce
+      .number({ error: 'must be a number of CPUs' })
+      .min(0.01, 'must be at least 0.01')
+      .max(1024, 'must be at most 1024')
+      .default(2),
+    /** Processes of all builds on this host together (a fork bomb fails its build, not the host); needs Docker's cgroupfs driver. */
+    PIER_BUILD_PIDS: positiveInt(4096),
+    /**
+     * Install and check, at start, the iptables rules that keep containers on
+     * Pier's networks away from this host's services and 169.254.0.0/16 (cloud
+     * metadata). Off only where the host's own firewall already does that.
+     */
+    PIER_HOST_FIREWALL: booleanFlag(true),
     /** Largest checked-out repository accepted as a build context. */
     PIER_MAX_CONTEXT_MB: positiveInt(500),
     /** Builds are refused while Docker's disk has less free space than this. */

@@ -1,26 +1,40 @@
 import type { Readable } from 'node:stream';
-import { BuildError, type BuildRequest, type BuiltImage } from '@pier/core';
+import { BuildError, type BuildRequest, type BuiltImage, type NetworkPool } from '@pier/core';
 import type Dockerode from 'dockerode';
 import type { Pack } from 'tar-fs';
+import type { BuildCgroup } from './build-cgroup.ts';
 import { removeBuildContainers } from './build-containers.ts';
 import { packBuildContext } from './build-context.ts';
 import { BuildDeadline } from './build-deadline.ts';
-import { buildOptions } from './build-options.ts';
+import { dockerfileProblem } from './build-dockerfile.ts';
+import { createBuildNetwork, removeBuildNetwork, sweepBuildNetworks } from './build-network.ts';
+import { type BuildEnvironment, buildOptions } from './build-options.ts';
 import { LastLines } from './build-output.ts';
 import { type BuildOutcome, followBuildStream } from './build-stream.ts';
 import { engineMessage } from './engine-errors.ts';
 
 /** Lines kept for BuildError.lastLines. */
 const LAST_LINES = 20;
+/** Build networks this much older than a build may run are left from dead workers. */
+const STALE_NETWORK_MARGIN_MS = 10 * 60_000;
+
+/** What the runtime gives every build: the network pool, the CPU limit and the parent cgroup with the process limit. */
+export interface BuildSetup {
+  pool?: NetworkPool;
+  cpus: number;
+  /** Prepared once per runtime. */
+  cgroup: () => Promise<BuildCgroup>;
+}
 
 /** `ContainerRuntime.buildImage` over the Engine API; see DockerRuntime. */
 export function buildImage(
   docker: Dockerode,
   request: BuildRequest,
   onLine: (line: string) => void,
+  setup: BuildSetup,
   signal?: AbortSignal,
 ): Promise<BuiltImage> {
-  return new BuildRun(docker, request, onLine, signal).run();
+  return new BuildRun(docker, request, onLine, setup, signal).run();
 }
 
 /** One build: its output so far and what may stop it. */
@@ -32,6 +46,7 @@ class BuildRun {
     private readonly docker: Dockerode,
     private readonly request: BuildRequest,
     private readonly onLine: (line: string) => void,
+    private readonly setup: BuildSetup,
     signal?: AbortSignal,
   ) {
     this.deadline = new BuildDeadline(request.timeoutMs, signal);
@@ -39,10 +54,15 @@ class BuildRun {
 
   async run(): Promise<BuiltImage> {
     let context: Pack | undefined;
+    let network: string | undefined;
     try {
       if (this.deadline.reason) throw this.stopped();
+      const problem = await dockerfileProblem(this.request.contextDirectory, this.request.dockerfile);
+      if (problem) throw this.failed(problem);
+      const environment = await this.environment();
+      network = environment.network;
       context = await packBuildContext(this.request.contextDirectory, this.request.dockerfile);
-      const stream = await this.send(context);
+      const stream = await this.send(context, environment);
       const outcome = await followBuildStream(stream, this.deadline.signal, (line) => this.emit(line));
       this.deadline.dispose();
       await this.settle(outcome);
@@ -55,7 +75,18 @@ class BuildRun {
     } finally {
       this.deadline.dispose();
       context?.destroy();
+      // A network left behind (a RUN container slow to go) is swept by a later build.
+      if (network) await removeBuildNetwork(this.docker, network).catch(() => {});
     }
+  }
+
+  /** The build's own network (sweeping those of builds that died with their worker) and its limits. */
+  private async environment(): Promise<BuildEnvironment> {
+    const cgroup = await this.setup.cgroup();
+    if ('problem' in cgroup) this.emit(cgroup.problem);
+    await sweepBuildNetworks(this.docker, this.request.timeoutMs + STALE_NETWORK_MARGIN_MS).catch(() => {});
+    const network = await createBuildNetwork(this.docker, this.request.labels, this.setup.pool);
+    return { network, cpus: this.setup.cpus, ...('parent' in cgroup ? { cgroupParent: cgroup.parent } : {}) };
   }
 
   /**
@@ -63,7 +94,7 @@ class BuildRun {
    * this phase aborts the request; once the answer streams, followBuildStream
    * decides when to hang up.
    */
-  private async send(context: Pack): Promise<Readable> {
+  private async send(context: Pack, environment: BuildEnvironment): Promise<Readable> {
     const stop = this.deadline.signal;
     const upload = new AbortController();
     const abortUpload = (): void => upload.abort(stop.reason);
@@ -71,7 +102,7 @@ class BuildRun {
     try {
       // tar-fs 3 packs into a streamx stream, which pipes like a Node one; the answer is an http.IncomingMessage.
       const body = context as unknown as NodeJS.ReadableStream;
-      return (await this.docker.buildImage(body, buildOptions(this.request, upload.signal))) as unknown as Readable;
+      return (await this.docker.buildImage(body, buildOptions(this.request, environment, upload.signal))) as unknown as Readable;
     } finally {
       stop.removeEventListener('abort', abortUpload);
     }

@@ -16,8 +16,9 @@ import {
   type NetworkInfo,
 } from '@pier/core';
 import type Dockerode from 'dockerode';
-import { buildImage } from './build-image.ts';
-import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
+import { type BuildCgroup, prepareBuildCgroup } from './build-cgroup.ts';
+import { type BuildSetup, buildImage } from './build-image.ts';
+import { DEFAULT_BUILD_LIMITS, type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
 import { DockerContainers } from './docker-containers.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
 import { labelFilters, toImageSummary } from './image-summary.ts';
@@ -30,14 +31,25 @@ import { labelFilters, toImageSummary } from './image-summary.ts';
 export class DockerRuntime implements ContainerRuntime, ContainerOperations {
   readonly docker: Dockerode;
   readonly containers: DockerContainers;
+  readonly #buildSetup: BuildSetup;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = dockerClient(options);
     this.containers = new DockerContainers({ docker: this.docker, networkPool: options.networkPool });
+    const limits = { ...DEFAULT_BUILD_LIMITS, ...options.buildLimits };
+    let cgroup: Promise<BuildCgroup> | undefined;
+    this.#buildSetup = {
+      pool: options.networkPool,
+      cpus: limits.cpus,
+      cgroup: () => {
+        cgroup ??= prepareBuildCgroup(this.docker, limits.pids);
+        return cgroup;
+      },
+    };
   }
 
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage> {
-    return buildImage(this.docker, request, onLine, signal);
+    return buildImage(this.docker, request, onLine, this.#buildSetup, signal);
   }
 
   async listImages(labels: Record<string, string>): Promise<ImageSummary[]> {

@@ -29,6 +29,11 @@ const RULES: readonly SafetyRule[] = [
   { field: 'UTSMode', refuses: (h) => h.UTSMode === 'host', reason: 'the UTS namespace is never shared' },
   { field: 'UsernsMode', refuses: (h) => h.UsernsMode === 'host', reason: 'the user namespace is never shared' },
   { field: 'CapAdd', refuses: (h) => isSet(h.CapAdd), reason: 'no capability is ever added' },
+  {
+    field: 'CapDrop',
+    refuses: (h) => !(h.CapDrop ?? []).some((cap: string) => ['NET_RAW', 'CAP_NET_RAW', 'ALL'].includes(cap.toUpperCase())),
+    reason: 'NET_RAW is always dropped (raw sockets forge packets)',
+  },
   { field: 'Devices', refuses: (h) => isSet(h.Devices), reason: 'host devices are never exposed' },
   { field: 'DeviceRequests', refuses: (h) => isSet(h.DeviceRequests), reason: 'host devices are never exposed' },
   { field: 'DeviceCgroupRules', refuses: (h) => isSet(h.DeviceCgroupRules), reason: 'host devices are never exposed' },

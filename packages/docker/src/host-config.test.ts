@@ -24,6 +24,7 @@ describe('buildHostConfig', () => {
     },
     { name: 'no mounts by default', field: 'Mounts', expected: [] },
     { name: 'an init process as PID 1', field: 'Init', expected: true },
+    { name: 'no raw sockets', field: 'CapDrop', expected: ['NET_RAW'] },
     { name: 'no privilege escalation', field: 'SecurityOpt', expected: ['no-new-privileges:true'] },
     { name: 'Docker never restarts it', field: 'RestartPolicy', expected: { Name: 'no' } },
     {
@@ -141,6 +142,8 @@ describe('assertSafeHostConfig', () => {
     { name: 'the host UTS namespace', change: { UTSMode: 'host' }, field: 'UTSMode' },
     { name: 'the host user namespace', change: { UsernsMode: 'host' }, field: 'UsernsMode' },
     { name: 'an added capability', change: { CapAdd: ['NET_ADMIN'] }, field: 'CapAdd' },
+    { name: 'NET_RAW kept', change: { CapDrop: undefined }, field: 'CapDrop' },
+    { name: 'other capabilities dropped, NET_RAW kept', change: { CapDrop: ['MKNOD'] }, field: 'CapDrop' },
     { name: 'a device', change: { Devices: [{ PathOnHost: '/dev/sda', PathInContainer: '/dev/sda' }] }, field: 'Devices' },
     { name: 'a GPU request', change: { DeviceRequests: [{ Count: -1, Capabilities: [['gpu']] }] }, field: 'DeviceRequests' },
     { name: 'a device cgroup rule', change: { DeviceCgroupRules: ['c 1:3 mr'] }, field: 'DeviceCgroupRules' },

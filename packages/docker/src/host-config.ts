@@ -22,10 +22,10 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
  * The HostConfig of every container Pier runs, and the only place one is made:
  * limits always set (no swap beyond the memory limit), the port published on
  * 127.0.0.1 at a free host port, named volumes only, an init process as PID 1
- * (signals are forwarded and zombies reaped), no privilege escalation, no
- * restarts by Docker (the reconciler restarts, with backoff), bounded logs,
- * and the first network as the network mode. Checked by `assertSafeHostConfig`
- * before it is returned.
+ * (signals are forwarded and zombies reaped), no raw sockets (NET_RAW
+ * dropped), no privilege escalation, no restarts by Docker (the reconciler
+ * restarts, with backoff), bounded logs, and the first network as the network
+ * mode. Checked by `assertSafeHostConfig` before it is returned.
  */
 export function buildHostConfig(input: HostConfigInput): Dockerode.HostConfig {
   checkLimits(input.limits);
@@ -37,6 +37,8 @@ export function buildHostConfig(input: HostConfigInput): Dockerode.HostConfig {
     ...portBindings(input.containerPort),
     Mounts: volumeMounts(input.volumes ?? {}),
     Init: true,
+    // Raw sockets would let code forge packets (ARP, or to 127.0.0.1 on the bridge) past the host firewall's view.
+    CapDrop: ['NET_RAW'],
     SecurityOpt: ['no-new-privileges:true'],
     RestartPolicy: { Name: 'no' },
     LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES } },
