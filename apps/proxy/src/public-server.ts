@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
-import type { EdgeProxy } from '@pier/proxy';
+import type { Duplex } from 'node:stream';
+import { type EdgeProxy, responseOnSocket } from '@pier/proxy';
 
 /** Client-side limits of the public listeners. */
 const CLIENT_LIMITS = {
@@ -16,9 +17,10 @@ export interface PublicServerOptions {
   /** TLS settings (certificates through SNI): an HTTPS listener instead of plain HTTP. */
   tls?: HttpsOptions;
   /**
-   * Runs before the edge proxy on every request; returns true when it has
-   * answered (an ACME challenge, a redirect to HTTPS) and false to let the
-   * proxy route the request (it may set response headers first).
+   * Runs before the edge proxy on every request, upgrades included; returns
+   * true when it has answered (an ACME challenge, a redirect to HTTPS) and
+   * false to let the proxy route the request (it may set response headers
+   * first). An upgrade it answers is closed after the answer.
    */
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -34,7 +36,10 @@ export function createPublicServer(edge: EdgeProxy, options: PublicServerOptions
     server.on('request', (req, res) => {
       if (!intercept(req, res)) edge.handleRequest(req, res);
     });
-    server.on('upgrade', edge.handleUpgrade);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const res = responseOnSocket(req, socket);
+      if (res && !intercept(req, res)) edge.handleUpgrade(req, socket, head, res);
+    });
   } else {
     edge.attach(server);
   }

@@ -50,7 +50,7 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
   const routeSource = deps.routeSource ?? controlPlane?.routeSource;
   const onUpstreamHealth = deps.onUpstreamHealth ?? controlPlane?.onUpstreamHealth;
   const metrics = new ProxyMetrics();
-  const forwarder = deps.forwarder ?? new UndiciForwarder();
+  const forwarder = deps.forwarder ?? new UndiciForwarder({ tunnelIdleTimeoutMs: config.PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS });
   const poller = new HealthPoller({ targets: () => table.healthTargets(), onChange: onUpstreamHealth, log: logger });
   const feed = new RouteFeed({
     source: routeSource,
@@ -62,7 +62,14 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
       forwarder.retain(routes.flatMap((route) => route.upstreams));
     },
   });
-  const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics, log: logger });
+  const edge = new EdgeProxy({
+    routes: table,
+    health: poller,
+    forwarder,
+    metrics,
+    log: logger,
+    maxTunnels: config.PIER_PROXY_MAX_TUNNELS,
+  });
   const {
     http: publicHttp,
     https: publicHttps,

@@ -203,6 +203,20 @@ export const proxyConfigSchema = z.object({
   PIER_PROXY_SNAPSHOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/proxy-routes.json'),
   /** Interface of the public HTTP and HTTPS listeners: every interface by default; 127.0.0.1 behind another balancer or in tests. */
   PIER_PROXY_HOST: listenHost.default('0.0.0.0'),
+  /**
+   * A WebSocket tunnel with no byte either way for this long is closed, so
+   * clients that vanished (a laptop shut, a NAT entry dropped) do not hold two
+   * sockets forever. 10 minutes: far above the 25-60 s pings most WebSocket
+   * libraries send, so live connections are never cut.
+   */
+  PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS: durationMs(600_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
+  /**
+   * Most WebSocket connections the proxy holds at once (handshakes included);
+   * beyond it a handshake gets 503. Each holds two sockets: 10,000 is 20,000
+   * descriptors and a few hundred MB at most, which one VPS affords, while a
+   * flood of idle handshakes cannot exhaust the process.
+   */
+  PIER_PROXY_MAX_TUNNELS: positiveInt(10_000),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

@@ -1,4 +1,6 @@
-import { request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,12 +8,15 @@ import type { DataPathTimeouts, Forwarder } from './forwarder.ts';
 import { HttpProxyForwarder } from './http-proxy-forwarder.ts';
 import {
   deadPort,
+  listen,
   route,
   send,
+  sendRaw,
   startEchoUpstream,
   startEdge,
   startUpstream,
   startWebSocketEcho,
+  statusLines,
   type TestServer,
 } from './testing/servers.ts';
 import { UndiciForwarder } from './undici-forwarder.ts';
@@ -158,7 +163,7 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
     expect(JSON.parse(json.body).error.code).toBe('upstream_timeout');
   });
 
-  it('sets X-Forwarded-For/-Proto/-Host and drops hop-by-hop headers', async () => {
+  it('sets X-Forwarded-For/-Proto/-Host, drops hop-by-hop headers and the client forwarding headers', async () => {
     const up = await track(startEchoUpstream('a'));
     const edge = await track(
       startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
@@ -173,8 +178,16 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
       'x-forwarded-host': 'web.pier.test:8080',
     });
     expect(plain.headers['x-secret-hop']).toBeUndefined();
-    const chained = JSON.parse((await send(edge.port, 'web.pier.test', { headers: { 'x-forwarded-for': '203.0.113.7' } })).body);
-    expect(chained.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    const forged = JSON.parse(
+      (
+        await send(edge.port, 'web.pier.test', {
+          headers: { 'x-forwarded-for': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-real-ip': '203.0.113.7' },
+        })
+      ).body,
+    );
+    expect(forged.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(forged.headers.forwarded).toBeUndefined();
+    expect(forged.headers['x-real-ip']).toBeUndefined();
   });
 
   it('keeps a safe incoming X-Request-Id, replaces an unsafe one, and returns it', async () => {
@@ -311,6 +324,141 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
     expect(replies).toEqual(['hello', 'again']);
   });
 
+  it('answers an upgrade to anything but WebSocket as one ordinary request, then closes: nothing pipelined is forwarded', async () => {
+    const up = await track(startEchoUpstream('a'));
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    const answer = await sendRaw(
+      edge.port,
+      'GET /first HTTP/1.1\r\nHost: web.pier.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n' +
+        'GET /second HTTP/1.1\r\nHost: web.pier.test\r\n\r\n',
+    );
+    expect(answer.closed).toBe(true);
+    expect(statusLines(answer.text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(answer.text).toMatch(/\r\nconnection: close\r\n/i);
+    const seen = JSON.parse(answer.text.slice(answer.text.indexOf('{'), answer.text.lastIndexOf('}') + 1));
+    expect(seen.url).toBe('/first');
+    expect(seen.headers.upgrade).toBeUndefined();
+    expect(seen.headers['http2-settings']).toBeUndefined();
+    await expect.poll(() => edge.metrics.inFlight).toBe(0);
+    expect(edge.metrics.render()).toContain('pier_proxy_requests_total{app="web",env="production",code="2xx"} 1');
+  });
+
+  it('refuses an upgrade to anything but WebSocket that carries a body with a 400', async () => {
+    const up = await track(startEchoUpstream('a'));
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [up.upstream()])] }),
+    );
+    const answer = await sendRaw(
+      edge.port,
+      'POST / HTTP/1.1\r\nHost: web.pier.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 41\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n',
+    );
+    expect(answer.closed).toBe(true);
+    expect(statusLines(answer.text)).toEqual(['HTTP/1.1 400 Bad Request']);
+    expect(up.openSockets()).toBe(0);
+  });
+
+  it('relays a WebSocket handshake the upstream refuses, then closes both connections', async () => {
+    const refusing = await track(
+      startUpstream((_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain', 'x-why': 'no sockets' });
+        res.end('upgrade refused');
+      }),
+    );
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [refusing.upstream()])] }),
+    );
+    const answer = await sendRaw(
+      edge.port,
+      `${websocketHandshake('web.pier.test')}GET /smuggled HTTP/1.1\r\nHost: web.pier.test\r\n\r\n`,
+    );
+    expect(answer.closed).toBe(true);
+    expect(statusLines(answer.text)).toEqual(['HTTP/1.1 426 Upgrade Required']);
+    expect(answer.text).toMatch(/\r\nx-why: no sockets\r\n/i);
+    expect(answer.text).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
+    expect(answer.text).toContain('upgrade refused');
+    await expect.poll(() => refusing.openSockets()).toBe(0);
+    await expect.poll(() => edge.metrics.tunnelsOpen).toBe(0);
+  });
+
+  it('sends the bytes a client pipelined behind its WebSocket handshake only after the upstream answered 101', async () => {
+    const heads: number[] = [];
+    const ws = await track(
+      listen(
+        createServer().on('upgrade', (_req, socket: Socket, head: Buffer) => {
+          heads.push(head.length);
+          socket.on('error', () => {});
+          socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+          socket.pipe(socket);
+        }),
+      ),
+    );
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['web.pier.test'], [ws.upstream()])] }),
+    );
+    const answer = await sendRaw(edge.port, `${websocketHandshake('web.pier.test')}early bytes`, 1_000);
+    expect(statusLines(answer.text)).toEqual(['HTTP/1.1 101 Switching Protocols']);
+    expect(answer.text.endsWith('\r\n\r\nearly bytes')).toBe(true);
+    expect(heads).toEqual([0]);
+  });
+
+  it('closes a tunnel idle for tunnelIdleTimeoutMs, and answers 504 when the upstream never answers the handshake', async () => {
+    const ws = await track(startWebSocketEcho());
+    const silent = await track(
+      listen(
+        // Reads (and so sees the proxy hang up) but never answers.
+        createServer().on('upgrade', (_req, socket: Socket) => {
+          socket
+            .on('error', () => {})
+            .on('end', () => socket.destroy())
+            .resume();
+        }),
+      ),
+    );
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder({ tunnelIdleTimeoutMs: 300, responseTimeoutMs: 300 }),
+        routes: [
+          route('web', 'production', ['web.pier.test'], [ws.upstream()]),
+          route('silent', 'production', ['silent.pier.test'], [silent.upstream()]),
+        ],
+      }),
+    );
+    const started = Date.now();
+    const idle = await sendRaw(edge.port, websocketHandshake('web.pier.test'));
+    expect(idle.closed).toBe(true);
+    expect(statusLines(idle.text)).toEqual(['HTTP/1.1 101 Switching Protocols']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const timedOut = await sendRaw(edge.port, websocketHandshake('silent.pier.test'));
+    expect(timedOut.closed).toBe(true);
+    expect(statusLines(timedOut.text)).toEqual(['HTTP/1.1 504 Gateway Timeout']);
+    await expect.poll(() => silent.openSockets()).toBe(0);
+  });
+
+  it('holds at most maxTunnels WebSocket connections: the next handshake gets 503', async () => {
+    const ws = await track(startWebSocketEcho());
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        maxTunnels: 1,
+        routes: [route('web', 'production', ['127.0.0.1'], [ws.upstream()])],
+      }),
+    );
+    const held = new WebSocket(`ws://127.0.0.1:${edge.port}/socket`);
+    await new Promise<void>((resolve, reject) => {
+      held.onopen = () => resolve();
+      held.onerror = () => reject(new Error('websocket error'));
+    });
+    expect(edge.metrics.tunnelsOpen).toBe(1);
+    const refused = await sendRaw(edge.port, websocketHandshake('127.0.0.1'));
+    expect(refused.closed).toBe(true);
+    expect(statusLines(refused.text)).toEqual(['HTTP/1.1 503 Service Unavailable']);
+    expect(edge.metrics.render()).toContain('pier_proxy_tunnels_refused_total 1');
+    held.close();
+    await expect.poll(() => edge.metrics.tunnelsOpen).toBe(0);
+  });
+
   it('refuses an upgrade for an unknown host with a 404', async () => {
     const edge = await track(startEdge({ forwarder: makeForwarder(), routes: [] }));
     const status = await new Promise<number>((resolve, reject) => {
@@ -421,3 +569,8 @@ describe('EdgeProxy on undici', () => {
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
   });
 });
+
+function websocketHandshake(host: string): string {
+  const key = randomBytes(16).toString('base64');
+  return `GET /socket HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+}

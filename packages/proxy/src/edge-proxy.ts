@@ -7,17 +7,24 @@ import {
   errorResponse,
   NO_HEALTHY_UPSTREAM,
   type ProxyErrorKind,
-  rawErrorResponse,
   UNKNOWN_HOST,
   UPSTREAM_TIMEOUT,
 } from './error-pages.ts';
 import { clientAddress, requestIdFrom, upstreamRequestHeaders } from './forwarded-headers.ts';
-import { type Forwarder, type ForwardOutcome, type ForwardRequest, hasRequestBody, isConnectError } from './forwarder.ts';
+import {
+  type Forwarder,
+  type ForwardOutcome,
+  type ForwardRequest,
+  hasRequestBody,
+  isConnectError,
+  type UpgradeOutcome,
+} from './forwarder.ts';
 import type { UpstreamHealth } from './health-poller.ts';
 import { NO_ROUTE, type ProxyMetrics } from './metrics.ts';
 import { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 import { RoundRobin } from './round-robin.ts';
 import type { RouteTable } from './route-table.ts';
+import { isWebSocketUpgrade, responseOnSocket, TOO_MANY_TUNNELS, UPGRADE_WITH_BODY } from './upgrade-requests.ts';
 
 export interface EdgeProxyOptions {
   routes: RouteTable;
@@ -25,7 +32,16 @@ export interface EdgeProxyOptions {
   forwarder: Forwarder;
   metrics: ProxyMetrics;
   log?: ProxyLogger;
+  /** Most WebSocket connections held at once (handshakes included); beyond it a handshake gets 503. */
+  maxTunnels?: number;
 }
+
+/**
+ * Each tunnel holds two sockets (client and upstream) and their buffers:
+ * 10,000 is 20,000 descriptors and a few hundred MB at most, which one VPS
+ * affords, while a flood of idle handshakes cannot take the process down.
+ */
+export const DEFAULT_MAX_TUNNELS = 10_000;
 
 /**
  * Attempts per request: the first upstream, and one other when the first could not be connected to
@@ -52,7 +68,10 @@ function isReplayable(req: IncomingMessage, error: Error): boolean {
  * The edge proxy's request and upgrade handlers: route by Host, round robin
  * over healthy upstreams, retry a connect failure once on another upstream,
  * add forwarding headers, and answer 404/502/503/504 itself. Attach it to any
- * number of HTTP or HTTPS servers; the scheme comes from the socket.
+ * number of HTTP or HTTPS servers; the scheme comes from the socket. Of the
+ * requests Node hands over as upgrades, only WebSocket handshakes are
+ * tunnelled (at most `maxTunnels` at once); the others are answered as
+ * ordinary requests on their socket, which then closes.
  */
 export class EdgeProxy {
   readonly #routes: RouteTable;
@@ -60,6 +79,7 @@ export class EdgeProxy {
   readonly #forwarder: Forwarder;
   readonly #metrics: ProxyMetrics;
   readonly #log: ProxyLogger;
+  readonly #maxTunnels: number;
   readonly #balancer = new RoundRobin();
   #draining = false;
 
@@ -69,6 +89,7 @@ export class EdgeProxy {
     this.#forwarder = options.forwarder;
     this.#metrics = options.metrics;
     this.#log = options.log ?? silentLogger;
+    this.#maxTunnels = options.maxTunnels ?? DEFAULT_MAX_TUNNELS;
   }
 
   /** Serves `server`'s requests and upgrades. */
@@ -97,10 +118,21 @@ export class EdgeProxy {
     });
   };
 
-  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  /**
+   * Serves a request Node handed over as an upgrade. `res` is a response on
+   * its socket (`responseOnSocket`), made here when the caller has none.
+   */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, res = responseOnSocket(req, socket)): void => {
     socket.on('error', this.#ignoreClientError);
+    if (!res) return;
+    if (!isWebSocketUpgrade(req)) {
+      // Anything but a WebSocket handshake is one ordinary request; its socket closes after the answer.
+      if (hasRequestBody(req)) this.#answer(req, res, UPGRADE_WITH_BODY, requestIdFrom(req.headers['x-request-id']));
+      else this.handleRequest(req, res);
+      return;
+    }
     (socket as Partial<TLSSocket>).setTimeout?.(0);
-    this.#tunnel(req, socket, head).catch((err) => {
+    this.#tunnel(req, res, socket, head).catch((err) => {
       this.#log.error({ err, host: req.headers.host }, 'proxy upgrade failed unexpectedly');
       socket.destroy();
     });
@@ -140,13 +172,15 @@ export class EdgeProxy {
     res: ServerResponse,
     route: Route,
     upstream: RouteUpstream,
-    outcome: ForwardOutcome,
+    outcome: ForwardOutcome | UpgradeOutcome,
     requestId: string,
   ): void {
     switch (outcome.kind) {
       case 'responded':
         this.#metrics.upstreamLatency(route, outcome.headersMs / 1000);
         return;
+      case 'tunnelled':
+      case 'answered':
       case 'client-gone':
         return;
       case 'timeout':
@@ -168,10 +202,16 @@ export class EdgeProxy {
     }
   }
 
-  async #tunnel(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async #tunnel(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer): Promise<void> {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const route = this.#routes.lookup(req.headers.host);
-    if (!route) return this.#refuseUpgrade(req, socket, UNKNOWN_HOST, requestId);
+    if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
+    if (this.#metrics.tunnelsOpen >= this.#maxTunnels) {
+      this.#metrics.tunnelRefused();
+      return this.#answer(req, res, TOO_MANY_TUNNELS, requestId);
+    }
+    this.#metrics.tunnelOpened();
+    socket.once('close', () => this.#metrics.tunnelClosed());
     const request: ForwardRequest = {
       headers: upstreamRequestHeaders(req.headers, { ...this.#context(req, requestId), upgrade: true }),
       requestId,
@@ -179,13 +219,14 @@ export class EdgeProxy {
     let refused: RouteUpstream | undefined;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const upstream = this.#balancer.pick(route, this.#isHealthy, refused);
-      if (!upstream) return this.#refuseUpgrade(req, socket, attempt === 1 ? NO_HEALTHY_UPSTREAM : BAD_GATEWAY, requestId);
-      const outcome = await this.#forwarder.upgrade(req, socket, head, upstream, request);
-      if (outcome.kind !== 'not-sent') return;
+      if (!upstream) return this.#answer(req, res, attempt === 1 ? NO_HEALTHY_UPSTREAM : BAD_GATEWAY, requestId);
+      const outcome = await this.#forwarder.upgrade(req, res, socket, head, upstream, request);
+      if (outcome.kind !== 'not-sent' || attempt === MAX_ATTEMPTS)
+        return this.#conclude(req, res, route, upstream, outcome, requestId);
       refused = upstream;
       this.#connectFailed(route, upstream, outcome.error, requestId);
+      this.#metrics.retried();
     }
-    this.#refuseUpgrade(req, socket, BAD_GATEWAY, requestId);
   }
 
   #isHealthy = (upstream: RouteUpstream): boolean => this.#health.isHealthy(upstream.id);
@@ -223,11 +264,6 @@ export class EdgeProxy {
     const page = errorResponse(kind, req.headers.accept, requestId);
     res.writeHead(page.status, page.headers);
     res.end(req.method === 'HEAD' ? undefined : page.body);
-  }
-
-  #refuseUpgrade(req: IncomingMessage, socket: Duplex, kind: ProxyErrorKind, requestId: string): void {
-    if (socket.destroyed) return;
-    socket.end(rawErrorResponse(kind, req.headers.accept, requestId));
   }
 
   #ignoreClientError = (err: Error): void => {

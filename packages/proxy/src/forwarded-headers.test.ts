@@ -28,19 +28,47 @@ describe('upstreamRequestHeaders', () => {
     });
   });
 
-  it('appends the client to X-Forwarded-For and overrides -Proto and X-Request-Id', () => {
-    const out = upstreamRequestHeaders(
-      { 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'gopher', 'x-request-id': 'spoof' },
-      context,
-    );
-    expect(out['x-forwarded-for']).toBe('10.0.0.1, 198.51.100.4');
-    expect(out['x-forwarded-proto']).toBe('https');
-    expect(out['x-request-id']).toBe('rid');
+  // Pier is the first hop: whatever a client says about where it came from is forged.
+  it.each<[string, Record<string, string>, Record<string, string | undefined>]>([
+    [
+      'replaces a client X-Forwarded-For with the TCP peer',
+      { 'x-forwarded-for': '10.0.0.1' },
+      { 'x-forwarded-for': '198.51.100.4' },
+    ],
+    [
+      'replaces X-Forwarded-Proto, -Host and X-Request-Id',
+      { host: 'web.pier.test', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'admin.example.org', 'x-request-id': 'spoof' },
+      { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'web.pier.test', 'x-request-id': 'rid' },
+    ],
+    [
+      'drops a client X-Forwarded-Host when there is no Host',
+      { 'x-forwarded-host': 'admin.example.org' },
+      { 'x-forwarded-host': undefined },
+    ],
+    ['drops Forwarded', { forwarded: 'for=10.0.0.1;proto=https' }, { forwarded: undefined }],
+    ['drops X-Real-IP', { 'x-real-ip': '10.0.0.1' }, { 'x-real-ip': undefined }],
+    ['drops X-Forwarded-Port', { 'x-forwarded-port': '443' }, { 'x-forwarded-port': undefined }],
+    ['drops X-Forwarded-Prefix', { 'x-forwarded-prefix': '/admin' }, { 'x-forwarded-prefix': undefined }],
+    [
+      'keeps what only looks alike',
+      { 'x-forwarded-for-app': 'a', 'x-real-ip-note': 'b' },
+      { 'x-forwarded-for-app': 'a', 'x-real-ip-note': 'b' },
+    ],
+  ])('%s', (_name, incoming, expected) => {
+    const out = upstreamRequestHeaders(incoming, context);
+    for (const [name, value] of Object.entries(expected)) expect(out[name], name).toBe(value);
   });
 
-  it('keeps Upgrade and Connection: Upgrade for upgrade requests', () => {
-    const out = upstreamRequestHeaders({ connection: 'Upgrade', upgrade: 'websocket' }, { ...context, upgrade: true });
-    expect(out).toMatchObject({ connection: 'Upgrade', upgrade: 'websocket' });
+  it('keeps Upgrade and Connection: Upgrade for WebSocket handshakes only', () => {
+    const incoming = { connection: 'Upgrade', upgrade: 'websocket', 'x-forwarded-for': '10.0.0.1' };
+    expect(upstreamRequestHeaders(incoming, { ...context, upgrade: true })).toMatchObject({
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'x-forwarded-for': '198.51.100.4',
+    });
+    const plain = upstreamRequestHeaders({ connection: 'Upgrade', upgrade: 'h2c' }, context);
+    expect(plain.connection).toBeUndefined();
+    expect(plain.upgrade).toBeUndefined();
   });
 });
 

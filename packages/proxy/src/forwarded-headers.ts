@@ -15,6 +15,25 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/**
+ * Headers that say where a request came from. Pier is the first hop, so a
+ * client's own values are forged by definition: dropped, and the proxy sets
+ * X-Forwarded-For/-Proto/-Host and X-Request-Id itself.
+ */
+const CLIENT_FORWARDING = [
+  'forwarded',
+  'x-real-ip',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-request-id',
+];
+
+/** Every request header the upstream never receives from the client as sent: one lookup per header. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_FORWARDING]);
+
 /** An incoming X-Request-Id is kept when it looks like an id, so one id follows a request across proxies. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:+=/-]{1,128}$/;
 
@@ -34,24 +53,25 @@ export interface ForwardingContext {
   /** Scheme the client used to reach the proxy. */
   protocol: 'http' | 'https';
   requestId: string;
-  /** Keep `Connection: upgrade` and `Upgrade` (WebSocket handshakes). */
+  /** Keep `Connection: upgrade` and `Upgrade`: only for WebSocket handshakes (`isWebSocketUpgrade`). */
   upgrade?: boolean;
 }
 
 /**
  * Request headers as the upstream receives them: hop-by-hop headers (and any
- * named in `Connection`) removed, `Host` kept, `X-Forwarded-For` extended with
- * the client, `X-Forwarded-Proto/-Host` and `X-Request-Id` set by the proxy.
+ * named in `Connection`) removed, `Host` kept; the client's forwarding
+ * headers (`Forwarded`, `X-Real-IP`, `X-Forwarded-*`) dropped, and
+ * `X-Forwarded-For` (the TCP peer only), `-Proto`, `-Host` and `X-Request-Id`
+ * set by the proxy.
  */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: ForwardingContext): IncomingHttpHeaders {
   const dropped = connectionTokens(incoming.connection);
   const headers: IncomingHttpHeaders = {};
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    if (NOT_FORWARDED.has(name) || dropped.has(name)) continue;
     headers[name] = incoming[name];
   }
-  const previous = incoming['x-forwarded-for'];
-  headers['x-forwarded-for'] = previous ? `${previous}, ${context.clientAddress}` : context.clientAddress;
+  headers['x-forwarded-for'] = context.clientAddress;
   headers['x-forwarded-proto'] = context.protocol;
   if (incoming.host !== undefined) headers['x-forwarded-host'] = incoming.host;
   headers['x-request-id'] = context.requestId;

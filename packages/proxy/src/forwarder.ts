@@ -29,8 +29,23 @@ export type ForwardOutcome =
   | { kind: 'failed'; error: Error }
   | { kind: 'client-gone' };
 
-/** The outcome of an upgrade attempt (WebSocket): only `tunnelled` touches the client socket. */
-export type UpgradeOutcome = { kind: 'tunnelled' } | { kind: 'not-sent'; error: Error } | { kind: 'client-gone' };
+/**
+ * How a WebSocket handshake ended:
+ * - `tunnelled`: the upstream answered 101, the client has it, and the two
+ *   sockets are spliced until either closes or the tunnel idles out;
+ * - `answered`: the upstream answered anything else; that answer is being
+ *   relayed on the response and the connection closes after it, so bytes the
+ *   client sent behind its handshake are never forwarded;
+ * - `not-sent`, `timeout`, `failed`, `client-gone`: as for `ForwardOutcome`;
+ *   the client response is untouched.
+ */
+export type UpgradeOutcome =
+  | { kind: 'tunnelled' }
+  | { kind: 'answered'; status: number }
+  | { kind: 'not-sent'; error: Error }
+  | { kind: 'timeout' }
+  | { kind: 'failed'; error: Error }
+  | { kind: 'client-gone' };
 
 export interface DataPathTimeouts {
   /** Connecting to an upstream fails after this long (then another upstream is tried). */
@@ -45,6 +60,8 @@ export interface DataPathTimeouts {
    * the proxy never sends a request on a socket the upstream is closing.
    */
   keepAliveTimeoutMs: number;
+  /** A WebSocket tunnel with no byte either way for this long is closed (both sockets). */
+  tunnelIdleTimeoutMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: DataPathTimeouts = {
@@ -52,6 +69,7 @@ export const DEFAULT_TIMEOUTS: DataPathTimeouts = {
   responseTimeoutMs: 60_000,
   idleTimeoutMs: 60_000,
   keepAliveTimeoutMs: 4_000,
+  tunnelIdleTimeoutMs: 600_000,
 };
 
 /**
@@ -62,9 +80,15 @@ export const DEFAULT_TIMEOUTS: DataPathTimeouts = {
 export interface Forwarder {
   /** Resolves once the response has started (or the attempt failed); never rejects. */
   forward(req: IncomingMessage, res: ServerResponse, upstream: RouteUpstream, request: ForwardRequest): Promise<ForwardOutcome>;
-  /** Connects an upgrade request (WebSocket) to the upstream and pipes both sockets; never rejects. */
+  /**
+   * Sends a WebSocket handshake to the upstream; on its 101, relays it and
+   * splices the sockets (`head`, the bytes the client sent behind its
+   * handshake, goes only then); on any other answer, relays that on `res` (a
+   * response on `socket`, see `responseOnSocket`). Never rejects.
+   */
   upgrade(
     req: IncomingMessage,
+    res: ServerResponse,
     socket: Duplex,
     head: Buffer,
     upstream: RouteUpstream,
@@ -100,11 +124,12 @@ export function resolveTimeouts(options: Partial<DataPathTimeouts>): DataPathTim
     responseTimeoutMs: options.responseTimeoutMs ?? DEFAULT_TIMEOUTS.responseTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_TIMEOUTS.idleTimeoutMs,
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? DEFAULT_TIMEOUTS.keepAliveTimeoutMs,
+    tunnelIdleTimeoutMs: options.tunnelIdleTimeoutMs ?? DEFAULT_TIMEOUTS.tunnelIdleTimeoutMs,
   };
 }
 
 /** A request with a body: a non-zero Content-Length or any Transfer-Encoding. */
-export function hasRequestBody(req: IncomingMessage): boolean {
+export function hasRequestBody(req: Pick<IncomingMessage, 'headers'>): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

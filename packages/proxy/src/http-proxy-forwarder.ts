@@ -58,7 +58,11 @@ export class HttpProxyForwarder implements Forwarder {
     this.#proxy.on('econnreset', (_err, req) => this.#calls.get(req)?.clientGone());
     // Every error also reaches the per-request callback; this listener keeps http-proxy from throwing.
     this.#proxy.on('error', () => {});
-    this.#tunnels = new UpgradeTunnels(this.#timeouts.connectTimeoutMs);
+    this.#tunnels = new UpgradeTunnels({
+      connectTimeoutMs: this.#timeouts.connectTimeoutMs,
+      responseTimeoutMs: this.#timeouts.responseTimeoutMs,
+      idleTimeoutMs: this.#timeouts.tunnelIdleTimeoutMs,
+    });
   }
 
   forward(req: IncomingMessage, res: ServerResponse, upstream: RouteUpstream, request: ForwardRequest): Promise<ForwardOutcome> {
@@ -78,12 +82,13 @@ export class HttpProxyForwarder implements Forwarder {
 
   upgrade(
     req: IncomingMessage,
+    res: ServerResponse,
     socket: Duplex,
     head: Buffer,
     upstream: RouteUpstream,
     request: ForwardRequest,
   ): Promise<UpgradeOutcome> {
-    return this.#tunnels.open(req, socket, head, upstream, request);
+    return this.#tunnels.open(req, res, socket, head, upstream, request);
   }
 
   retain(): void {
@@ -129,6 +134,8 @@ class ProxyCall {
 
   responded(proxyRes: IncomingMessage): void {
     for (const name of HOP_BY_HOP_RESPONSE) delete proxyRes.headers[name];
+    // The client connection's own (http-proxy would copy the upstream's or the request's): close when draining or answering an upgrade socket.
+    proxyRes.headers.connection = this.res.shouldKeepAlive ? 'keep-alive' : 'close';
     proxyRes.headers['x-request-id'] = this.requestId;
     // http-proxy pipes proxyRes into the response and leaves it open when the upstream dies midway.
     proxyRes.once('close', () => {

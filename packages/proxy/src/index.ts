@@ -29,3 +29,4 @@ export { RouteFeed, type RouteFeedOptions, type RouteFeedStatus, type RouteOrigi
 export { readSnapshot, SnapshotError, writeFileAtomically, writeSnapshot } from './route-snapshot.ts';
 export { DEFAULT_HEALTH_PATH, type HealthTarget, type HostnameConflict, RouteTable } from './route-table.ts';
 export { UndiciForwarder, type UndiciForwarderOptions } from './undici-forwarder.ts';
+export { isWebSocketUpgrade, responseOnSocket } from './upgrade-requests.ts';

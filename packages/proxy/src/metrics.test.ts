@@ -34,6 +34,18 @@ describe('ProxyMetrics', () => {
     expect(text.endsWith('extra 1\n')).toBe(true);
   });
 
+  it('renders the open-tunnel gauge and the tunnels refused at the cap', () => {
+    const metrics = new ProxyMetrics();
+    metrics.tunnelOpened();
+    metrics.tunnelOpened();
+    metrics.tunnelClosed();
+    metrics.tunnelRefused();
+    expect(metrics.tunnelsOpen).toBe(1);
+    const text = metrics.render();
+    expect(text).toContain('pier_proxy_tunnels_open 1\n');
+    expect(text).toContain('pier_proxy_tunnels_refused_total 1\n');
+  });
+
   it('escapes label values and renders health gauges', () => {
     expect(upstreamHealthLines([{ upstreamId: 'c"1', app: 'web', env: 'production', healthy: false }])).toContain(
       'pier_proxy_upstream_healthy{app="web",env="production",upstream="c\\"1"} 0\n',

@@ -28,6 +28,8 @@ export class ProxyMetrics {
   #byRoute = new WeakMap<RouteLabels, RouteSeries>();
   #retries = 0;
   #inFlight = 0;
+  #tunnels = 0;
+  #tunnelsRefused = 0;
 
   requestStarted(): void {
     this.#inFlight++;
@@ -62,6 +64,25 @@ export class ProxyMetrics {
     return this.#inFlight;
   }
 
+  /** A WebSocket handshake was accepted for forwarding: its connection is held until it closes. */
+  tunnelOpened(): void {
+    this.#tunnels++;
+  }
+
+  tunnelClosed(): void {
+    this.#tunnels--;
+  }
+
+  /** A WebSocket handshake was refused because the cap on open tunnels was reached. */
+  tunnelRefused(): void {
+    this.#tunnelsRefused++;
+  }
+
+  /** WebSocket connections held now (handshakes in progress and spliced tunnels). */
+  get tunnelsOpen(): number {
+    return this.#tunnels;
+  }
+
   /** Text exposition format; `extra` lines (already formatted) are appended. */
   render(extra = ''): string {
     const series = [...this.#series.values()];
@@ -89,6 +110,12 @@ export class ProxyMetrics {
       '# HELP pier_proxy_upstream_retries_total Requests retried on another upstream after a connect failure.',
       '# TYPE pier_proxy_upstream_retries_total counter',
       `pier_proxy_upstream_retries_total ${this.#retries}`,
+      '# HELP pier_proxy_tunnels_open WebSocket connections held open (handshakes in progress and tunnels).',
+      '# TYPE pier_proxy_tunnels_open gauge',
+      `pier_proxy_tunnels_open ${this.#tunnels}`,
+      '# HELP pier_proxy_tunnels_refused_total WebSocket handshakes refused with 503 because the cap on open tunnels was reached.',
+      '# TYPE pier_proxy_tunnels_refused_total counter',
+      `pier_proxy_tunnels_refused_total ${this.#tunnelsRefused}`,
     ];
     return `${lines.join('\n')}\n${extra}`;
   }

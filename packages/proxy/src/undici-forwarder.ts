@@ -25,7 +25,8 @@ export interface UndiciForwarderOptions extends Partial<DataPathTimeouts> {
 /**
  * The data path on undici: one keep-alive `Pool` per upstream and the raw
  * `dispatch` handler API, so bodies stream both ways with backpressure and
- * nothing is buffered. Upgrades go through a raw TCP tunnel.
+ * nothing is buffered. A WebSocket becomes a TCP tunnel once the upstream
+ * answers 101 (`UpgradeTunnels`).
  */
 export class UndiciForwarder implements Forwarder {
   readonly #timeouts: DataPathTimeouts;
@@ -36,7 +37,11 @@ export class UndiciForwarder implements Forwarder {
   constructor(options: UndiciForwarderOptions = {}) {
     this.#timeouts = resolveTimeouts(options);
     this.#connections = options.connectionsPerUpstream ?? 256;
-    this.#tunnels = new UpgradeTunnels(this.#timeouts.connectTimeoutMs);
+    this.#tunnels = new UpgradeTunnels({
+      connectTimeoutMs: this.#timeouts.connectTimeoutMs,
+      responseTimeoutMs: this.#timeouts.responseTimeoutMs,
+      idleTimeoutMs: this.#timeouts.tunnelIdleTimeoutMs,
+    });
   }
 
   forward(req: IncomingMessage, res: ServerResponse, upstream: RouteUpstream, request: ForwardRequest): Promise<ForwardOutcome> {
@@ -61,12 +66,13 @@ export class UndiciForwarder implements Forwarder {
 
   upgrade(
     req: IncomingMessage,
+    res: ServerResponse,
     socket: Duplex,
     head: Buffer,
     upstream: RouteUpstream,
     request: ForwardRequest,
   ): Promise<UpgradeOutcome> {
-    return this.#tunnels.open(req, socket, head, upstream, request);
+    return this.#tunnels.open(req, res, socket, head, upstream, request);
   }
 
   retain(upstreams: readonly RouteUpstream[]): void {

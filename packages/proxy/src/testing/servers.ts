@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import type { Route, RouteUpstream } from '@pier/core';
 import { EdgeProxy } from '../edge-proxy.ts';
 import type { Forwarder } from '../forwarder.ts';
@@ -70,7 +70,12 @@ export interface TestEdge extends TestServer {
 }
 
 /** An EdgeProxy on a real HTTP server on 127.0.0.1. */
-export async function startEdge(options: { routes: Route[]; forwarder: Forwarder; health?: UpstreamHealth }): Promise<TestEdge> {
+export async function startEdge(options: {
+  routes: Route[];
+  forwarder: Forwarder;
+  health?: UpstreamHealth;
+  maxTunnels?: number;
+}): Promise<TestEdge> {
   const table = new RouteTable();
   table.replace(options.routes);
   const metrics = new ProxyMetrics();
@@ -79,6 +84,7 @@ export async function startEdge(options: { routes: Route[]; forwarder: Forwarder
     health: options.health ?? { isHealthy: () => true },
     forwarder: options.forwarder,
     metrics,
+    maxTunnels: options.maxTunnels,
   });
   const server = createServer();
   proxy.attach(server);
@@ -134,6 +140,33 @@ export function send(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** Writes `bytes` on a fresh connection and collects the answer until the server closes it (or `timeoutMs` passes). */
+export function sendRaw(port: number, bytes: string, timeoutMs = 5_000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false });
+    }, timeoutMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+    socket.write(bytes);
+  });
+}
+
+/** The status lines in a raw HTTP exchange: one per response. */
+export function statusLines(text: string): string[] {
+  return text.match(/^HTTP\/1\.1 \d{3} [^\r]*/gm) ?? [];
 }
 
 /** A WebSocket server that echoes text frames (just enough of RFC 6455 for small frames). */
