@@ -44,15 +44,18 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
   const app = await deps.apps.byId(deployment.appId);
   const env = (await deps.environments.list(app.id)).find((e) => e.id === deployment.environmentId);
   if (!env) return;
-  const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
-    mask: createSecretMask([...(await deps.variables.valuesOfApp(app.id)), ...(await deps.services.injection(env.id)).secrets]),
-  });
+  // The stored log and every failure reason (which quotes the container's output) are masked alike.
+  const mask = createSecretMask(await secretsOf(deps, deployment, env.id));
+  const log = new DeploymentLogWriter(deps.deployments, deploymentId, { mask });
   try {
     const notReady = await waitForLinkedServices(deps.services, env.id, (line) => log.write(line, 'system'));
     if (notReady) {
       log.write(notReady, 'system');
       await log.close();
-      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason: notReady, finishedAt: new Date() });
+      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', {
+        reason: mask(notReady),
+        finishedAt: new Date(),
+      });
       return;
     }
     const release = deployment.releaseId
@@ -75,7 +78,10 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
     if (!result.ok) {
       log.write(result.reason, 'system');
       await log.close();
-      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason: result.reason, finishedAt: new Date() });
+      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', {
+        reason: mask(result.reason),
+        finishedAt: new Date(),
+      });
       return;
     }
     await deps.deployments.markLive(deploymentId);
@@ -88,6 +94,24 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
     await log.close();
     throw err; // BullMQ retries; a retry starts the rollout again from a clean slate
   }
+}
+
+/**
+ * Every value a replica of this deployment can print: the variables of every
+ * environment of the app, a rolled-back release's own snapshot (values since
+ * changed or removed), and the linked services' URLs and passwords.
+ */
+async function secretsOf(
+  deps: DeployJobDeps,
+  deployment: { appId: string; releaseId: string | null },
+  environmentId: string,
+): Promise<string[]> {
+  const secrets = [
+    ...(await deps.variables.valuesOfApp(deployment.appId)),
+    ...(await deps.services.injection(environmentId)).secrets,
+  ];
+  if (deployment.releaseId) secrets.push(...Object.values(deps.releases.config(await deps.releases.get(deployment.releaseId))));
+  return secrets;
 }
 
 async function newRelease(

@@ -27,6 +27,7 @@ export interface RolloutInput {
   log: (line: string) => void;
 }
 
+/** A failure's reason quotes the container's last log lines as they are: the caller masks it before it is stored. */
 export type RolloutResult = { ok: true; draining: ReplicaRow[] } | { ok: false; reason: string };
 
 /**
