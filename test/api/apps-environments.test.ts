@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApi, type TestApi } from '../support/api.ts';
+import { createTestApi, ROOMY_QUOTAS, type TestApi } from '../support/api.ts';
 import { expectError } from '../support/api-state.ts';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await createTestApi();
+  // Many environments in one app: the quotas (tested in test/security/quotas.test.ts) are set out of the way.
+  api = await createTestApi({ quotas: ROOMY_QUOTAS });
 });
 afterAll(async () => api.close());
 

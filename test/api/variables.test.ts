@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApi, type TestApi } from '../support/api.ts';
+import { createTestApi, ROOMY_QUOTAS, type TestApi } from '../support/api.ts';
 import { expectError } from '../support/api-state.ts';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await createTestApi();
+  api = await createTestApi({ quotas: ROOMY_QUOTAS });
   await api.request({ method: 'POST', url: '/apps', payload: { name: 'web' } });
 });
 afterAll(async () => api.close());

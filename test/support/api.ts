@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { SecretBox } from '@pier/core';
+import { type AppQuotas, SecretBox } from '@pier/core';
 import { createStores, pingDatabase } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
@@ -29,7 +29,18 @@ export interface TestApiOptions {
   secretKey?: Buffer;
   /** Webhook deliveries a minute per source address; default the api's. */
   webhookRateLimitPerMinute?: number;
+  /** Per-app caps; default the api's. */
+  quotas?: AppQuotas;
 }
+
+/** Quotas out of the way, for tests of other things that make many environments in one app. */
+export const ROOMY_QUOTAS: AppQuotas = {
+  environments: 1000,
+  previews: 1000,
+  forkPreviews: 1000,
+  replicas: 10_000,
+  domains: 1000,
+};
 
 /** The real API on a private database, real Redis, logs captured in memory. */
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -59,6 +70,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     serviceImages: { postgres: 'pier-local/postgres:latest', redis: 'pier-local/redis:latest' },
     logs: new DockerRuntime(),
     ...(options.webhookRateLimitPerMinute ? { webhookRateLimitPerMinute: options.webhookRateLimitPerMinute } : {}),
+    ...(options.quotas ? { quotas: options.quotas } : {}),
     ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),

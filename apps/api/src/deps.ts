@@ -1,3 +1,4 @@
+import type { AppQuotas } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { LogReader } from './routes/environment-log-stream.ts';
@@ -18,6 +19,8 @@ export interface ApiDeps extends Stores {
   publicAddresses?: string[];
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** Per-app caps (PIER_QUOTA_*); default DEFAULT_APP_QUOTAS. */
+  quotas?: AppQuotas;
   /** Webhook deliveries per minute from one source address (PIER_WEBHOOK_RATE_LIMIT). */
   webhookRateLimitPerMinute?: number;
 }

@@ -1,4 +1,4 @@
-import { injectedVariableKey } from '@pier/core';
+import { type AppQuotas, DEFAULT_APP_QUOTAS, injectedVariableKey } from '@pier/core';
 import {
   type AppRow,
   type DeliveryTransaction,
@@ -39,8 +39,10 @@ export async function preparePreviewBuild(
   variables: VariableStore,
   app: AppRow,
   decision: PreviewDecision,
+  quotas?: AppQuotas,
 ): Promise<PreviewBuild> {
   const ensured = await ensurePreviewEnvironment(tx, {
+    ...(quotas ? { quotas } : {}),
     appId: app.id,
     appName: app.name,
     pullRequest: decision.pullRequest,
@@ -100,7 +102,7 @@ export interface PreviewChanges {
 /** In the delivery's transaction: builds and closes every preview of `work`. */
 export async function applyPreviews(
   tx: DeliveryTransaction,
-  deps: PreviewHookDeps & { variables: VariableStore },
+  deps: PreviewHookDeps & { variables: VariableStore; quotas?: AppQuotas },
   work: PreviewWork,
 ): Promise<PreviewChanges> {
   const changes: PreviewChanges = { queued: [], databases: [], closed: [], reasons: [] };
@@ -111,7 +113,7 @@ export async function applyPreviews(
       changes.reasons.push(`${app.name}: ${staleDelivery(decision.pullRequest, order)}`);
       continue;
     }
-    const build = await preparePreviewBuild(tx, deps.variables, app, decision);
+    const build = await preparePreviewBuild(tx, deps.variables, app, decision, deps.quotas ?? DEFAULT_APP_QUOTAS);
     if (build.kind === 'refused') {
       changes.reasons.push(`${app.name}: ${build.reason}`);
       continue;

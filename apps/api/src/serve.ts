@@ -28,6 +28,13 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     serviceImages: { postgres: config.PIER_IMAGE_POSTGRES, redis: config.PIER_IMAGE_REDIS },
     publicAddresses: config.PIER_PUBLIC_IPS,
     webhookRateLimitPerMinute: config.PIER_WEBHOOK_RATE_LIMIT,
+    quotas: {
+      environments: config.PIER_QUOTA_ENVIRONMENTS,
+      previews: config.PIER_QUOTA_PREVIEWS,
+      forkPreviews: config.PIER_QUOTA_FORK_PREVIEWS,
+      replicas: config.PIER_QUOTA_REPLICAS,
+      domains: config.PIER_QUOTA_DOMAINS,
+    },
     logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
     ...createStores(database.db, box),
     readiness: {

@@ -1,4 +1,4 @@
-import { DEFAULT_NETWORK_POOL, networkPoolProblem, networkPoolRangeProblem } from '@pier/core';
+import { DEFAULT_APP_QUOTAS, DEFAULT_NETWORK_POOL, networkPoolProblem, networkPoolRangeProblem } from '@pier/core';
 import { z } from 'zod';
 import {
   bearerSecret,
@@ -62,6 +62,19 @@ export const apiConfigSchema = z.object({
    * more are answered 429 before their body is read. GitHub sends from a few addresses.
    */
   PIER_WEBHOOK_RATE_LIMIT: positiveInt(300),
+  /** Environments per app besides previews (production and staging count): at least 2. */
+  PIER_QUOTA_ENVIRONMENTS: positiveInt(DEFAULT_APP_QUOTAS.environments).refine(
+    (n) => n >= 2,
+    'must be at least 2 (production and staging)',
+  ),
+  /** Previews open at once per app; a pull request past it gets no preview, and its delivery says why. */
+  PIER_QUOTA_PREVIEWS: positiveInt(DEFAULT_APP_QUOTAS.previews),
+  /** Of those, previews of forks (code anyone can open a pull request with), when the app allows them at all. */
+  PIER_QUOTA_FORK_PREVIEWS: positiveInt(DEFAULT_APP_QUOTAS.forkPreviews),
+  /** Replicas of all of an app's environments together, previews included: bounds the memory one app takes. */
+  PIER_QUOTA_REPLICAS: positiveInt(DEFAULT_APP_QUOTAS.replicas),
+  /** Custom domains per app (each is a certificate order). */
+  PIER_QUOTA_DOMAINS: positiveInt(DEFAULT_APP_QUOTAS.domains),
 });
 
 /** Certificates (the worker orders them; the proxy serves them). */

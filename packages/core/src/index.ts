@@ -14,6 +14,7 @@ export * from './ports/container-runtime.ts';
 export * from './ports/route-source.ts';
 export * from './ports/source-fetcher.ts';
 export * from './principal.ts';
+export * from './quotas.ts';
 export * from './reconcile-plan.ts';
 export * from './repository-origin.ts';
 export * from './secret-box.ts';

@@ -1,6 +1,7 @@
 import {
   ConflictError,
   customHostnameProblem,
+  DEFAULT_APP_QUOTAS,
   generatedHostnameClaimants,
   normalizeCustomHostname,
   ValidationError,
@@ -112,7 +113,7 @@ export function domainRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const { app, env } = await environmentOf(principal, params.app, params.env);
         await refuseGeneratedName(body.hostname, app.name);
-        const row = await domains.add(env.id, body.hostname).catch((err: unknown) => {
+        const row = await domains.add(env.id, body.hostname, deps.quotas ?? DEFAULT_APP_QUOTAS).catch((err: unknown) => {
           // The store names the column; the API names the request field.
           throw err instanceof ConflictError ? new ConflictError(`body.${err.message}`) : err;
         });

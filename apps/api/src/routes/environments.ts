@@ -1,4 +1,4 @@
-import { generatedLabelProblem, ValidationError } from '@pier/core';
+import { DEFAULT_APP_QUOTAS, generatedLabelProblem, ValidationError } from '@pier/core';
 import type { EnvironmentSettings } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -25,7 +25,8 @@ function settings(body: SettingsBody): EnvironmentSettings {
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as EnvironmentSettings;
 }
 
-export function environmentRoutes({ apps, environments }: ApiDeps) {
+export function environmentRoutes(deps: ApiDeps) {
+  const { apps, environments } = deps;
   return [
     route({
       method: 'GET',
@@ -53,7 +54,7 @@ export function environmentRoutes({ apps, environments }: ApiDeps) {
         const { name, ...rest } = body;
         const tooLong = generatedLabelProblem(app.name, name);
         if (tooLong) throw new ValidationError(`body.name: ${tooLong}`, 'body.name');
-        return presentEnvironment(await environments.create(app.id, name, settings(rest)));
+        return presentEnvironment(await environments.create(app.id, name, settings(rest), deps.quotas ?? DEFAULT_APP_QUOTAS));
       },
     }),
     route({
@@ -78,7 +79,9 @@ export function environmentRoutes({ apps, environments }: ApiDeps) {
       response: environmentResponse,
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
-        return presentEnvironment(await environments.update(app.id, params.env, settings(body)));
+        return presentEnvironment(
+          await environments.update(app.id, params.env, settings(body), deps.quotas ?? DEFAULT_APP_QUOTAS),
+        );
       },
     }),
     route({

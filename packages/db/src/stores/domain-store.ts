@@ -1,7 +1,8 @@
-import { ConflictError, NotFoundError } from '@pier/core';
+import { type AppQuotas, ConflictError, NotFoundError } from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, certificates, domains, environments } from '../schema.ts';
+import { assertWithinQuotas } from './app-usage.ts';
 import { CERTIFICATES_CHANNEL } from './certificate-store.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import { ROUTES_CHANNEL } from './replica-store.ts';
@@ -25,9 +26,16 @@ export class DomainStore {
    * Adds `hostname` to the environment with a pending certificate record; a
    * hostname taken by any environment is a ConflictError naming its owner.
    */
-  async add(environmentId: string, hostname: string): Promise<DomainRow> {
+  async add(environmentId: string, hostname: string, quotas?: AppQuotas): Promise<DomainRow> {
     try {
       return await this.db.transaction(async (tx) => {
+        if (quotas) {
+          const [env] = await tx
+            .select({ appId: environments.appId })
+            .from(environments)
+            .where(eq(environments.id, environmentId));
+          if (env) await assertWithinQuotas(tx, env.appId, quotas, { domains: 1 }, 'hostname');
+        }
         const [row] = await tx.insert(domains).values({ environmentId, hostname }).returning();
         if (!row) throw new Error('insert returned no row');
         // Pending at once, so the domain's status says so before the worker's next pass.

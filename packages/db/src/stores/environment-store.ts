@@ -1,7 +1,15 @@
-import { ConflictError, type DesiredEnvironment, NotFoundError, PROTECTED_ENVIRONMENTS } from '@pier/core';
+import {
+  type AppQuotas,
+  ConflictError,
+  type DesiredEnvironment,
+  NotFoundError,
+  PROTECTED_ENVIRONMENTS,
+  quotaProblem,
+} from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps, deployments, environments } from '../schema.ts';
+import { assertWithinQuotas, lockAppUsage } from './app-usage.ts';
 import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import { ROUTES_CHANNEL } from './replica-store.ts';
@@ -20,6 +28,8 @@ export interface PreviewRequest {
   fromFork: boolean;
   /** The environment whose health check and drain settings a new preview copies (staging); absent: defaults. */
   templateName: string;
+  /** The app's caps: a new preview must fit its previews, fork previews and replicas. */
+  quotas?: AppQuotas;
 }
 
 export type PreviewEnsured =
@@ -62,19 +72,26 @@ export class EnvironmentStore {
     return env;
   }
 
-  async create(appId: string, name: string, settings: EnvironmentSettings): Promise<EnvironmentRow> {
+  /** Creates an environment; with `quotas`, refused (ConflictError) when it passes the app's environments or replicas. */
+  async create(appId: string, name: string, settings: EnvironmentSettings, quotas?: AppQuotas): Promise<EnvironmentRow> {
     const [app] = await this.db.select({ name: apps.name }).from(apps).where(eq(apps.id, appId));
     if (!app) throw new NotFoundError('app not found');
     // Also catches a clash with environments older than the unique names (the indexes catch the rest, races included).
     const clash = await environmentNameClash(this.db, app.name, name);
     if (clash) throw new ConflictError(`name: ${clash}`);
     try {
-      const [env] = await this.db
-        .insert(environments)
-        .values({ ...settings, appId, name, ...environmentNames(app.name, name) })
-        .returning();
-      if (!env) throw new Error('insert returned no row');
-      return env;
+      return await this.db.transaction(async (tx) => {
+        if (quotas) {
+          await assertWithinQuotas(tx, appId, quotas, { environments: 1 }, 'name');
+          await assertWithinQuotas(tx, appId, quotas, { replicas: settings.replicas ?? 1 }, 'replicas');
+        }
+        const [env] = await tx
+          .insert(environments)
+          .values({ ...settings, appId, name, ...environmentNames(app.name, name) })
+          .returning();
+        if (!env) throw new Error('insert returned no row');
+        return env;
+      });
     } catch (err) {
       if (isEnvironmentNameClash(err)) {
         const clash = await environmentNameClash(this.db, app.name, name);
@@ -85,14 +102,26 @@ export class EnvironmentStore {
     }
   }
 
-  async update(appId: string, name: string, settings: EnvironmentSettings): Promise<EnvironmentRow> {
-    const [env] = await this.db
-      .update(environments)
-      .set({ ...settings, updatedAt: new Date() })
-      .where(and(eq(environments.appId, appId), eq(environments.name, name)))
-      .returning();
-    if (!env) throw new NotFoundError(`environment ${name} not found`);
-    return env;
+  /** Changes settings; with `quotas`, more replicas than the app's quota allows are refused (ConflictError). */
+  async update(appId: string, name: string, settings: EnvironmentSettings, quotas?: AppQuotas): Promise<EnvironmentRow> {
+    return this.db.transaction(async (tx) => {
+      if (quotas && settings.replicas !== undefined) {
+        const usage = await lockAppUsage(tx, appId);
+        const [current] = await tx
+          .select({ replicas: environments.replicas })
+          .from(environments)
+          .where(and(eq(environments.appId, appId), eq(environments.name, name)));
+        const problem = current ? quotaProblem(quotas, usage, { replicas: settings.replicas - current.replicas }) : undefined;
+        if (problem) throw new ConflictError(`replicas: ${problem}`);
+      }
+      const [env] = await tx
+        .update(environments)
+        .set({ ...settings, updatedAt: new Date() })
+        .where(and(eq(environments.appId, appId), eq(environments.name, name)))
+        .returning();
+      if (!env) throw new NotFoundError(`environment ${name} not found`);
+      return env;
+    });
   }
 
   async delete(appId: string, name: string): Promise<void> {
@@ -134,6 +163,12 @@ export async function ensurePreviewEnvironment(tx: Tx, request: PreviewRequest):
     .where(and(eq(environments.appId, appId), eq(environments.name, name)));
   const clash = mine ? undefined : await environmentNameClash(tx, request.appName, name);
   if (clash) return { kind: 'refused', reason: clash };
+  if (!mine && request.quotas) {
+    // A flood of pull requests (forks above all) stops at the app's caps, before a network or a container exists.
+    const added = { previews: 1, forkPreviews: request.fromFork ? 1 : 0, replicas: 1 };
+    const problem = quotaProblem(request.quotas, await lockAppUsage(tx, appId), added);
+    if (problem) return { kind: 'refused', reason: `no preview for pull request #${request.pullRequest}: ${problem}` };
+  }
   const [inserted] = await tx
     .insert(environments)
     .values({
