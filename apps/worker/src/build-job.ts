@@ -17,6 +17,7 @@ import { pruneImages } from '@pier/docker';
 import type { Logger } from '@pier/log';
 import type { JobContext } from '@pier/queue';
 import { buildCommit } from './build-commit.ts';
+import { BuildDiskWatch, diskSpaceProblem } from './build-disk-watch.ts';
 import { DeploymentLogWriter } from './deployment-log-writer.ts';
 
 export interface BuildSettings {
@@ -30,6 +31,10 @@ export interface BuildSettings {
   minFreeDiskBytes: number;
   /** Newest images kept per app. */
   keepImages: number;
+  /** Bytes of a build's output stored at most, then "output truncated". Default 5 MiB. */
+  logMaxBytes?: number;
+  /** How often free disk space is checked while a build runs. Default 5 s. */
+  diskCheckIntervalMs?: number;
 }
 
 export interface BuildJobDeps {
@@ -65,10 +70,12 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   const mask = createSecretMask(secrets);
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
     mask,
+    maxBytes: deps.settings.logMaxBytes,
     onError: (err) => deps.logger.warn({ err, deploymentId }, 'build log lines not stored yet'),
   });
   const abort = new AbortController();
   const watcher = watchForCancel(deps, deploymentId, abort);
+  const diskWatch = watchDiskSpace(deps, deploymentId, abort);
   try {
     if (!access) throw new BuildError('the app has no repository configured');
     if (repo?.withheld) {
@@ -77,6 +84,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
       log.write(`repository credentials are for ${repo.withheld.boundTo}, not this repository's origin: not sent`, 'system');
     }
     await assertDiskSpace(deps);
+    diskWatch.start();
     const sha = deployment.commitSha ?? (await resolveCommit(deps, deployment, access, log, abort.signal));
     const image = await buildCommit(
       deps,
@@ -107,9 +115,10 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
     deps.logger.info({ deploymentId, app: app.name, imageId: image.imageId }, 'build finished');
     await pruneOldImages(deps, app.id, app.name);
   } catch (err) {
-    await finishUnbuilt(deps, deploymentId, err, log, mask);
+    await finishUnbuilt(deps, deploymentId, stopCause(err, abort.signal), log, mask);
   } finally {
     clearInterval(watcher);
+    await diskWatch.stop();
   }
 }
 
@@ -134,13 +143,33 @@ function parseRef(gitRef: string | null): GitRef {
 }
 
 async function assertDiskSpace(deps: BuildJobDeps): Promise<void> {
-  const free = await deps.runtime.freeDiskBytes();
-  if (free < deps.settings.minFreeDiskBytes) {
-    const mib = (n: number) => `${Math.floor(n / 1024 / 1024)} MiB`;
-    throw new BuildError(
-      `not enough free disk space to build: ${mib(free)} free, at least ${mib(deps.settings.minFreeDiskBytes)} required; remove unused images or grow the disk`,
-    );
-  }
+  const problem = diskSpaceProblem(await deps.runtime.freeDiskBytes(), deps.settings.minFreeDiskBytes, 'before');
+  if (problem) throw new BuildError(problem);
+}
+
+/** Stops the build (through `abort`) when free disk space falls below the minimum while it runs. */
+function watchDiskSpace(deps: BuildJobDeps, deploymentId: string, abort: AbortController): BuildDiskWatch {
+  return new BuildDiskWatch({
+    freeDiskBytes: () => deps.runtime.freeDiskBytes(),
+    minFreeBytes: deps.settings.minFreeDiskBytes,
+    intervalMs: deps.settings.diskCheckIntervalMs,
+    onLow: (reason) => {
+      deps.logger.warn({ deploymentId }, reason);
+      if (!abort.signal.aborted) abort.abort(new BuildError(reason));
+    },
+    onError: (err) => deps.logger.warn({ err, deploymentId }, 'free disk space could not be checked'),
+  });
+}
+
+/**
+ * What a build stopped through `abort` failed of: the stop's own reason (low
+ * disk space, a cancel request) rather than the plain "build cancelled" of the
+ * step it interrupted, keeping that step's last lines.
+ */
+function stopCause(err: unknown, signal: AbortSignal): unknown {
+  const reason: unknown = signal.reason;
+  if (!signal.aborted || !(reason instanceof BuildError)) return err;
+  return new BuildError(reason.message, err instanceof BuildError ? err.lastLines : [], { cause: err });
 }
 
 /** Polls for a cancel request and aborts the build when one arrives. */

@@ -59,6 +59,11 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       maxContextBytes: config.PIER_MAX_CONTEXT_MB * MiB,
       minFreeDiskBytes: config.PIER_MIN_FREE_DISK_MB * MiB,
       keepImages: config.PIER_KEEP_IMAGES,
+      logMaxBytes: config.PIER_DEPLOYMENT_LOG_MAX_MB * MiB,
+    },
+    retention: {
+      logRetentionDays: config.PIER_DEPLOYMENT_LOG_RETENTION_DAYS,
+      deliveryRetentionDays: config.PIER_WEBHOOK_DELIVERY_RETENTION_DAYS,
     },
     logger,
     queueConnection,

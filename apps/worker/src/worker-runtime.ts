@@ -9,6 +9,7 @@ import { CertificateRenewer, type CertificateRenewerOptions } from './certificat
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
 import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
 
 export interface WorkerRuntimeOptions {
@@ -23,6 +24,7 @@ export interface WorkerRuntimeOptions {
     | 'replicas'
     | 'services'
     | 'serviceOperations'
+    | 'deliveries'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -53,6 +55,8 @@ export interface WorkerRuntimeOptions {
   reconcilePlan?: ConstructorParameters<typeof Reconciler>[0]['plan'];
   /** The certificate loop (ACME orders and renewals); absent: this worker orders no certificates. */
   certificates?: Omit<CertificateRenewerOptions, 'logger' | 'sql'>;
+  /** How long old build output and webhook delivery records are kept; absent: kept forever (tests). */
+  retention?: Omit<RecordRetentionOptions, 'deployments' | 'deliveries' | 'logger'>;
 }
 
 export interface WorkerRuntime {
@@ -63,6 +67,7 @@ export interface WorkerRuntime {
   reconciler: Reconciler;
   serviceOperator: ServiceOperator;
   certificates: CertificateRenewer | null;
+  retention: RecordRetention | null;
   stop(): Promise<void>;
 }
 
@@ -149,6 +154,10 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ? new CertificateRenewer({ ...options.certificates, logger, sql: options.sql })
     : null;
   certificates?.start();
+  const retention = options.retention
+    ? new RecordRetention({ ...options.retention, deployments: stores.deployments, deliveries: stores.deliveries, logger })
+    : null;
+  retention?.start();
   return {
     queue,
     relay,
@@ -157,7 +166,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     reconciler,
     serviceOperator,
     certificates,
+    retention,
     stop: async () => {
+      await retention?.stop();
       await certificates?.stop();
       await serviceOperator.stop();
       await reconciler.stop();

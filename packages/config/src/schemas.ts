@@ -140,8 +140,14 @@ export const workerConfigSchema = z
     PIER_HOST_FIREWALL: booleanFlag(true),
     /** Largest checked-out repository accepted as a build context. */
     PIER_MAX_CONTEXT_MB: positiveInt(500),
-    /** Builds are refused while Docker's disk has less free space than this. */
+    /** Builds are refused while Docker's disk has less free space than this, and stopped when it falls below it. */
     PIER_MIN_FREE_DISK_MB: positiveInt(2048),
+    /** Output stored per build; past it one line says it was truncated, so endless output costs neither Postgres nor the worker more. */
+    PIER_DEPLOYMENT_LOG_MAX_MB: positiveInt(5),
+    /** Output of deployments that ended (failed, cancelled, superseded) this many days ago is deleted; the deployments stay. */
+    PIER_DEPLOYMENT_LOG_RETENTION_DAYS: positiveInt(30),
+    /** Records of webhook deliveries (kept so a redelivery changes nothing) are deleted after this many days. */
+    PIER_WEBHOOK_DELIVERY_RETENTION_DAYS: positiveInt(14),
     /** Newest images kept per app; older ones that nothing runs are removed after each build. */
     PIER_KEEP_IMAGES: positiveInt(5),
     /**

@@ -287,6 +287,25 @@ export class DeploymentStore {
       .limit(limit);
   }
 
+  /**
+   * Deletes up to `limit` log lines of deployments that ended (failed,
+   * cancelled or superseded) before `finishedBefore`; the deployments, their
+   * events and the live deployment's lines stay. Returns how many went.
+   */
+  async deleteOldLogs(finishedBefore: Date, limit: number): Promise<number> {
+    const old = this.db
+      .select({ id: deploymentLogLines.id })
+      .from(deploymentLogLines)
+      .innerJoin(deployments, eq(deployments.id, deploymentLogLines.deploymentId))
+      .where(and(inArray(deployments.state, ['failed', 'cancelled', 'superseded']), lt(deployments.finishedAt, finishedBefore)))
+      .limit(limit);
+    const deleted = await this.db
+      .delete(deploymentLogLines)
+      .where(inArray(deploymentLogLines.id, old))
+      .returning({ id: deploymentLogLines.id });
+    return deleted.length;
+  }
+
   /** Outbox entries not yet in the queue, oldest first, locked for this transaction. */
   async relayOutbox(
     limit: number,

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray, lt } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { webhookDeliveries } from '../schema.ts';
 import type { DeploymentRow, DeploymentStore, NewDeployment } from './deployment-store.ts';
@@ -38,6 +38,24 @@ export class WebhookDeliveryStore {
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, deliveryId));
     return row ?? null;
+  }
+
+  /**
+   * Deletes up to `limit` delivery records received before `receivedBefore`;
+   * returns how many went. A redelivery of one of them is then handled as a
+   * new delivery.
+   */
+  async deleteReceivedBefore(receivedBefore: Date, limit: number): Promise<number> {
+    const old = this.db
+      .select({ deliveryId: webhookDeliveries.deliveryId })
+      .from(webhookDeliveries)
+      .where(lt(webhookDeliveries.receivedAt, receivedBefore))
+      .limit(limit);
+    const deleted = await this.db
+      .delete(webhookDeliveries)
+      .where(inArray(webhookDeliveries.deliveryId, old))
+      .returning({ deliveryId: webhookDeliveries.deliveryId });
+    return deleted.length;
   }
 
   /**

@@ -1,0 +1,83 @@
+import type { DeploymentStore, WebhookDeliveryStore } from '@pier/db';
+import type { Logger } from '@pier/log';
+
+export interface RecordRetentionOptions {
+  deployments: Pick<DeploymentStore, 'deleteOldLogs'>;
+  deliveries: Pick<WebhookDeliveryStore, 'deleteReceivedBefore'>;
+  logger: Logger;
+  /** Output of deployments that ended longer ago than this is deleted (PIER_DEPLOYMENT_LOG_RETENTION_DAYS). */
+  logRetentionDays: number;
+  /** Webhook delivery records older than this are deleted (PIER_WEBHOOK_DELIVERY_RETENTION_DAYS). */
+  deliveryRetentionDays: number;
+  /** How often old records are looked for. Default 1 hour. */
+  intervalMs?: number;
+  /** Rows deleted per statement, so no statement holds locks on many rows for long. Default 5000. */
+  batchSize?: number;
+  /** Statements per kind and pass at most; the rest waits for the next pass. Default 100. */
+  maxBatches?: number;
+  now?: () => Date;
+}
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * Deletes what is only kept for a while, on start and every hour: the log
+ * lines of deployments that ended (failed, cancelled, superseded) more than
+ * the log retention ago, keeping the deployments themselves, and webhook
+ * delivery records older than theirs. In bounded batches; several workers
+ * doing it at once only delete the same rows once.
+ */
+export class RecordRetention {
+  #timer: NodeJS.Timeout | null = null;
+  #pass: Promise<void> = Promise.resolve();
+  #busy = false;
+
+  constructor(private readonly options: RecordRetentionOptions) {}
+
+  start(): void {
+    this.kick();
+    this.#timer = setInterval(() => this.kick(), this.options.intervalMs ?? 60 * 60_000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#pass;
+  }
+
+  /** Runs one pass unless one is running. */
+  kick(): void {
+    if (this.#busy) return;
+    this.#busy = true;
+    this.#pass = this.sweep()
+      .then(() => {})
+      .catch((err: unknown) => this.options.logger.warn({ err }, 'retention pass failed'))
+      .finally(() => {
+        this.#busy = false;
+      });
+  }
+
+  /** One pass; returns how many rows of each kind were deleted. */
+  async sweep(): Promise<{ logLines: number; deliveries: number }> {
+    const { deployments, deliveries, logger } = this.options;
+    const now = (this.options.now ?? (() => new Date()))().getTime();
+    const logsBefore = new Date(now - this.options.logRetentionDays * DAY_MS);
+    const deliveriesBefore = new Date(now - this.options.deliveryRetentionDays * DAY_MS);
+    const logLines = await this.#inBatches((limit) => deployments.deleteOldLogs(logsBefore, limit));
+    const deleted = await this.#inBatches((limit) => deliveries.deleteReceivedBefore(deliveriesBefore, limit));
+    if (logLines > 0 || deleted > 0) logger.info({ logLines, deliveries: deleted }, 'old records deleted');
+    return { logLines, deliveries: deleted };
+  }
+
+  /** Deletes batch after batch until one comes back short, or the pass's share is used up. */
+  async #inBatches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
+    const batchSize = this.options.batchSize ?? 5000;
+    let total = 0;
+    for (let batch = 0; batch < (this.options.maxBatches ?? 100); batch++) {
+      const deleted = await deleteBatch(batchSize);
+      total += deleted;
+      if (deleted < batchSize) break;
+    }
+    return total;
+  }
+}
