@@ -36,17 +36,55 @@ export function normalizeCustomHostname(input: string): string {
 /**
  * The generated hostnames live directly under the base domain, one label:
  * `<app>` (production) or `<app>-<env>`. Returns the apps among `appNames`
- * whose generated names could be `hostname` (for `web-staging.<base>`: the app
- * `web` and an app named `web-staging`), or null when `hostname` is not one
- * label under the base domain.
+ * whose generated names could be `hostname` or a name it is under (for
+ * `web-staging.<base>` and `www.web-staging.<base>`: the app `web` and an app
+ * named `web-staging`), or null when `hostname` is not under the base domain.
  */
 export function generatedHostnameClaimants(hostname: string, baseDomain: string, appNames: readonly string[]): string[] | null {
   const base = canonicalHostname(baseDomain);
   if (hostname === base) return [];
   if (!hostname.endsWith(`.${base}`)) return null;
-  const label = hostname.slice(0, -(base.length + 1));
-  if (label.includes('.')) return null;
+  const label = hostname
+    .slice(0, -(base.length + 1))
+    .split('.')
+    .at(-1) as string;
   return appNames.filter((app) => label === app || label.startsWith(`${app}-`));
+}
+
+/**
+ * Why `app` cannot have `hostname` as a custom domain because of Pier's
+ * generated hostnames, or undefined when that is no reason:
+ * - `owned`: it is, or is under, a generated hostname other apps may have
+ *   (`x.shop.<base>` for any app but `shop`): a page there could set cookies
+ *   for the other app's names, or answer for them;
+ * - `generated`: it is the base domain or a name directly under it, which Pier
+ *   generates;
+ * - `unclaimed`: it is under a name directly under the base domain that no app
+ *   has yet, and the app of that name would get it later.
+ * Names under the app's own generated hostnames (`www.web.<base>` for `web`) are fine.
+ */
+export type GeneratedNameClash =
+  | { kind: 'owned'; owners: string[]; parent: string }
+  | { kind: 'generated' }
+  | { kind: 'unclaimed'; parent: string };
+
+export function generatedNameClash(
+  hostname: string,
+  app: string,
+  baseDomain: string,
+  appNames: readonly string[],
+): GeneratedNameClash | undefined {
+  const claimants = generatedHostnameClaimants(hostname, baseDomain, appNames);
+  if (claimants === null) return undefined;
+  const base = canonicalHostname(baseDomain);
+  const labels = hostname === base ? [] : hostname.slice(0, -(base.length + 1)).split('.');
+  // The generated hostname `hostname` is or is under.
+  const parent = `${labels.at(-1)}.${base}`;
+  const owners = claimants.filter((claimant) => claimant !== app);
+  if (owners.length > 0) return { kind: 'owned', owners, parent };
+  if (labels.length <= 1) return { kind: 'generated' };
+  if (claimants.includes(app)) return undefined;
+  return { kind: 'unclaimed', parent };
 }
 
 /** The generated hostname of an environment, for messages. */
