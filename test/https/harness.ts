@@ -70,6 +70,8 @@ export async function startProxy(
   secretKey: Buffer,
   httpPort: number,
   snapshotDir?: string,
+  /** More settings, e.g. PIER_CONTROL_HOSTNAME. */
+  env: Record<string, string> = {},
 ): Promise<ProxyProcess> {
   const dir = snapshotDir ?? (await mkdtemp(join(tmpdir(), 'pier-https-proxy-')));
   const [httpsPort, adminPort] = [await freePort(), await freePort()];
@@ -85,6 +87,7 @@ export async function startProxy(
     PIER_HTTPS_PORT: String(httpsPort),
     PIER_PROXY_ADMIN_PORT: String(adminPort),
     PIER_PROXY_SNAPSHOT: join(dir, 'routes.json'),
+    ...env,
   });
   await waitForHttp(`http://127.0.0.1:${adminPort}/health`).catch((err: Error) => {
     throw new Error(`${err.message}\n${proc.output()}`);
@@ -199,7 +202,7 @@ export async function certificateLoop(
   database: Database,
   box: SecretBox,
   pebble: Pebble,
-  options: { includeGenerated?: boolean; intervalMs?: number; retryMs?: number } = {},
+  options: { includeGenerated?: boolean; intervalMs?: number; retryMs?: number; fixed?: string[] } = {},
 ): Promise<CertificateLoop> {
   configureAcmeTransport({ extraCaPem: await pebble.listenerCa(), retryAttempts: 1, retryDelaySeconds: 1 });
   const logs: string[] = [];
@@ -229,7 +232,7 @@ export async function certificateLoop(
     certificates,
     challenges,
     issuer,
-    wanted: () => certificates.wantedHostnames(BASE_DOMAIN, options.includeGenerated ?? false),
+    wanted: () => certificates.wantedHostnames(BASE_DOMAIN, options.includeGenerated ?? false, options.fixed ?? []),
     sql: database.sql,
     logger,
     intervalMs: options.intervalMs ?? 60_000,

@@ -31,6 +31,8 @@ export interface TestApiOptions {
   webhookRateLimitPerMinute?: number;
   /** Per-app caps; default the api's. */
   quotas?: AppQuotas;
+  /** PIER_CONTROL_HOSTNAME. */
+  controlHostname?: string;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -71,6 +73,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     logs: new DockerRuntime(),
     ...(options.webhookRateLimitPerMinute ? { webhookRateLimitPerMinute: options.webhookRateLimitPerMinute } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
+    ...(options.controlHostname ? { controlHostname: options.controlHostname } : {}),
     ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),

@@ -19,6 +19,8 @@ export interface ApiDeps extends Stores {
   publicAddresses?: string[];
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** PIER_CONTROL_HOSTNAME: no app, environment or domain may be served under it. */
+  controlHostname?: string;
   /** Per-app caps (PIER_QUOTA_*); default DEFAULT_APP_QUOTAS. */
   quotas?: AppQuotas;
   /** Webhook deliveries per minute from one source address (PIER_WEBHOOK_RATE_LIMIT). */

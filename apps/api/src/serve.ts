@@ -28,6 +28,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     serviceImages: { postgres: config.PIER_IMAGE_POSTGRES, redis: config.PIER_IMAGE_REDIS },
     publicAddresses: config.PIER_PUBLIC_IPS,
     webhookRateLimitPerMinute: config.PIER_WEBHOOK_RATE_LIMIT,
+    ...(config.PIER_CONTROL_HOSTNAME ? { controlHostname: config.PIER_CONTROL_HOSTNAME } : {}),
     quotas: {
       environments: config.PIER_QUOTA_ENVIRONMENTS,
       previews: config.PIER_QUOTA_PREVIEWS,

@@ -10,6 +10,7 @@ import {
 } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { ChallengeLookup } from './acme-challenge-responder.ts';
+import { withControlRoute } from './control-route-source.ts';
 import type { CertificateSource } from './tls-certificate-feed.ts';
 
 export interface ControlPlaneLink {
@@ -36,7 +37,7 @@ export function connectControlPlane(config: ProxyConfig, logger: Logger): Contro
   const certificates = new CertificateStore(database.db, box);
   const challenges = new PostgresChallengeResponses(database.db);
   return {
-    routeSource: new PostgresRouteSource(database.db, database.sql, config.PIER_BASE_DOMAIN),
+    routeSource: withControlRoute(new PostgresRouteSource(database.db, database.sql, config.PIER_BASE_DOMAIN), config),
     certificateSource: {
       load: () => certificates.serving(),
       subscribe: (onChange) => {

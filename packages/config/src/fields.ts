@@ -144,3 +144,18 @@ export const ipList = z
     }
     return addresses.map((address) => address.toLowerCase());
   });
+
+/** `host:port` (an IPv6 host in brackets), as an upstream address. */
+export const hostPort = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value.trim());
+      const port = Number(match?.[2]);
+      if (!match?.[1] || !(port >= 1 && port <= 65535)) {
+        ctx.addIssue({ code: 'custom', message: 'must be host:port, e.g. 127.0.0.1:4000' });
+        return z.NEVER;
+      }
+      return { host: match[1].replace(/^\[|\]$/g, ''), port };
+    });

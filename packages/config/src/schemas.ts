@@ -5,6 +5,7 @@ import {
   booleanFlag,
   durationMs,
   hostname,
+  hostPort,
   imageName,
   ipList,
   listenHost,
@@ -30,6 +31,13 @@ const common = {
   PIER_SECRET_KEYS_PREVIOUS: previousSecretKeys,
   /** Apps are served at <app>.<base domain> and <app>-<env>.<base domain>. */
   PIER_BASE_DOMAIN: hostname,
+  /**
+   * The front door of the control plane, e.g. pier.example.com: the proxy
+   * routes it to the api (which stays on loopback) with a certificate of its
+   * own, so GitHub's webhooks, the CLI and browsers reach the API over HTTPS.
+   * No app, environment or custom domain may take it.
+   */
+  PIER_CONTROL_HOSTNAME: hostname.optional(),
   /** pino level. */
   PIER_LOG_LEVEL: logLevel,
   /** `auto` prints pretty lines on a terminal and JSON otherwise. */
@@ -202,6 +210,8 @@ export const workerConfigSchema = z
 
 export const proxyConfigSchema = z.object({
   ...common,
+  /** Where the api listens (PIER_API_HOST:PIER_API_PORT), for PIER_CONTROL_HOSTNAME's route. */
+  PIER_CONTROL_UPSTREAM: hostPort('127.0.0.1:4000'),
   /** Plain HTTP listener: ACME challenges, redirects to HTTPS. */
   PIER_HTTP_PORT: port(80),
   /** HTTPS listener for every app and custom domain. */

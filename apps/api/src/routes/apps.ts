@@ -1,4 +1,11 @@
-import { assertAdmin, assertMayChangeAppSettings } from '@pier/core';
+import {
+  assertAdmin,
+  assertMayChangeAppSettings,
+  ConflictError,
+  controlHostnameProblem,
+  defaultEnvironments,
+  hostnamesFor,
+} from '@pier/core';
 import { generateWebhookSecret } from '@pier/github';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -6,7 +13,8 @@ import { route } from '../http/route-kit.ts';
 import { appResponse, environmentResponse, presentApp, presentEnvironment } from '../presenters.ts';
 import { appParams, createAppBody, updateAppBody } from '../schemas.ts';
 
-export function appRoutes({ apps, environments }: ApiDeps) {
+export function appRoutes(deps: ApiDeps) {
+  const { apps, environments } = deps;
   return [
     route({
       method: 'POST',
@@ -21,6 +29,11 @@ export function appRoutes({ apps, environments }: ApiDeps) {
       }),
       handler: async ({ body, principal }) => {
         assertAdmin(principal, 'create apps');
+        const generated = defaultEnvironments(body.defaultBranch ?? 'main').flatMap((env) =>
+          hostnamesFor(body.name, env.name, deps.baseDomain),
+        );
+        const reserved = controlHostnameProblem(deps.controlHostname, generated);
+        if (reserved) throw new ConflictError(`body.name: ${reserved}`);
         const webhookSecret = generateWebhookSecret();
         const app = await apps.create({
           name: body.name,

@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  controlHostnameProblem,
   customHostnameProblem,
   DEFAULT_APP_QUOTAS,
   generatedNameClash,

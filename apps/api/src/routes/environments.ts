@@ -1,4 +1,11 @@
-import { DEFAULT_APP_QUOTAS, generatedLabelProblem, ValidationError } from '@pier/core';
+import {
+  ConflictError,
+  controlHostnameProblem,
+  DEFAULT_APP_QUOTAS,
+  generatedLabelProblem,
+  hostnamesFor,
+  ValidationError,
+} from '@pier/core';
 import type { EnvironmentSettings } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -54,6 +61,8 @@ export function environmentRoutes(deps: ApiDeps) {
         const { name, ...rest } = body;
         const tooLong = generatedLabelProblem(app.name, name);
         if (tooLong) throw new ValidationError(`body.name: ${tooLong}`, 'body.name');
+        const reserved = controlHostnameProblem(deps.controlHostname, hostnamesFor(app.name, name, deps.baseDomain));
+        if (reserved) throw new ConflictError(`body.name: ${reserved}`);
         return presentEnvironment(await environments.create(app.id, name, settings(rest), deps.quotas ?? DEFAULT_APP_QUOTAS));
       },
     }),

@@ -34,7 +34,12 @@ export async function certificateLoopFromConfig(
     certificates,
     challenges,
     issuer,
-    wanted: () => certificates.wantedHostnames(config.PIER_BASE_DOMAIN, email !== null),
+    wanted: () =>
+      certificates.wantedHostnames(
+        config.PIER_BASE_DOMAIN,
+        email !== null,
+        config.PIER_CONTROL_HOSTNAME ? [config.PIER_CONTROL_HOSTNAME] : [],
+      ),
     intervalMs: config.PIER_ACME_CHECK_INTERVAL_MS,
     leaseMs: config.PIER_ACME_LEASE_MS,
     retryMs: config.PIER_ACME_RETRY_MS,

@@ -42,12 +42,13 @@ export class CertificateStore {
   ) {}
 
   /**
-   * Hostnames that need a certificate: every custom domain and, when
-   * `includeGenerated`, the generated hostname of every deployed environment.
+   * Hostnames that need a certificate: every custom domain, `fixed` ones
+   * (the control plane's front door) and, when `includeGenerated`, the
+   * generated hostname of every deployed environment.
    */
-  async wantedHostnames(baseDomain: string, includeGenerated: boolean): Promise<string[]> {
+  async wantedHostnames(baseDomain: string, includeGenerated: boolean, fixed: readonly string[] = []): Promise<string[]> {
     const custom = await this.db.select({ hostname: domains.hostname }).from(domains);
-    const names = custom.map((d) => d.hostname);
+    const names = [...fixed, ...custom.map((d) => d.hostname)];
     if (includeGenerated) {
       const deployed = await this.db
         .select({ app: apps.name, env: environments.name })
