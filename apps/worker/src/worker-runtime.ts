@@ -24,6 +24,7 @@ export interface WorkerRuntimeOptions {
     | 'replicas'
     | 'services'
     | 'serviceOperations'
+    | 'serviceRoles'
     | 'deliveries'
   >;
   sql: postgres.Sql;
@@ -140,6 +141,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const serviceOperator = new ServiceOperator({
     services: stores.services,
     operations: stores.serviceOperations,
+    roles: stores.serviceRoles,
     containers: options.containers,
     sql: options.sql,
     logger,

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { connectionUrl, generatePassword, mirrorDifferences, serviceImage, serviceVersionProblem } from './managed-service.ts';
+import {
+  connectionUrl,
+  generatePassword,
+  LINK_OWNER_ROLE,
+  LINK_ROLE_PATTERN,
+  linkRoleName,
+  mirrorDifferences,
+  scramVerifier,
+  serviceImage,
+  serviceVersionProblem,
+} from './managed-service.ts';
 
 describe('managed services', () => {
   it('passwords are long, random and always contain characters a URL must encode', () => {
@@ -58,5 +68,39 @@ describe('managed services', () => {
         { name: 'production', services: [pg('15'), { type: 'redis', version: '7' }] },
       ),
     ).toEqual(['staging has postgres 16, production has postgres 15', 'staging has no redis, production has redis 7']);
+  });
+
+  it.each([
+    ['0f1e2d3c-4b5a-4697-8877-665544332211', 'app_0f1e2d3c4b5a'],
+    ['ABCDEF01-2345-4678-9abc-def012345678', 'app_abcdef012345'],
+  ])('the link role of record %s is %s', (id, name) => {
+    expect(linkRoleName(id)).toBe(name);
+    expect(name).toMatch(LINK_ROLE_PATTERN);
+  });
+
+  it.each(['', 'x', 'not-a-uuid-at-all', "'; drop role pier; --"])('no link role is named after %j', (id) => {
+    expect(() => linkRoleName(id)).toThrow(RangeError);
+  });
+
+  it('the owner role is never taken for a link role', () => {
+    expect(LINK_OWNER_ROLE).not.toMatch(LINK_ROLE_PATTERN);
+  });
+
+  it('SCRAM verifiers match what Postgres 15 stores for the same password and salt', () => {
+    // `CREATE ROLE vec PASSWORD 'p@ss:w/rd?#%+&='`, then pg_authid.rolpassword, from pier-local/postgres:15.
+    const stored =
+      'SCRAM-SHA-256$4096:bnEGEp+fAl02aVTpi5pF/w==$y0bGr/vZD+bdkvVqwkSwm/p5teVTFtKAjpcE7VxYBX4=:v2N+/sBzF4gXf5UprbHI/OUV18N1xFPKEzBzzQpEXNw=';
+    expect(scramVerifier('p@ss:w/rd?#%+&=', Buffer.from('bnEGEp+fAl02aVTpi5pF/w==', 'base64'))).toBe(stored);
+    expect(scramVerifier('another', Buffer.from('bnEGEp+fAl02aVTpi5pF/w==', 'base64'))).not.toBe(stored);
+    // A fresh salt each time; the password is never part of it.
+    const password = generatePassword();
+    const [a, b] = [scramVerifier(password), scramVerifier(password)];
+    expect(a).not.toBe(b);
+    expect(a).not.toContain(password);
+    expect(a).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+  });
+
+  it.each(['', 'with space', 'naïve', 'tab\there'])('refuses to hash %j (only generated passwords are)', (password) => {
+    expect(() => scramVerifier(password)).toThrow(RangeError);
   });
 });

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes, randomInt } from 'node:crypto';
 
 export const SERVICE_TYPES = ['postgres', 'redis'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
@@ -68,6 +68,41 @@ export function connectionUrl(type: ServiceType, host: string, credentials: Serv
   return type === 'postgres'
     ? `postgres://${userinfo}@${host}:${port}/${encodeURIComponent(credentials.database)}`
     : `redis://${userinfo}@${host}:${port}/${credentials.database}`;
+}
+
+// ---- link roles (Postgres) ---------------------------------------------------------------------
+
+/**
+ * Each environment linked to a managed Postgres connects as a login role of
+ * its own, never as the superuser: `app_<12 hex>`, named after its record.
+ * Every link role of a service is a member of one NOLOGIN owner role and
+ * starts its sessions as it (`SET ROLE`), so what one environment's
+ * migrations create, another environment linked to the same database uses.
+ */
+export const LINK_ROLE_PATTERN = /^app_[0-9a-f]{12}$/;
+/** The NOLOGIN role that owns the schema and every object of a service's database. */
+export const LINK_OWNER_ROLE = 'app_owner';
+
+/** The role name of the link role recorded under `id` (a UUID). */
+export function linkRoleName(id: string): string {
+  const name = `app_${id.replace(/-/g, '').slice(0, 12).toLowerCase()}`;
+  if (!LINK_ROLE_PATTERN.test(name)) throw new RangeError('a link role is named after a UUID');
+  return name;
+}
+
+/**
+ * The SCRAM-SHA-256 verifier Postgres stores for `password` (RFC 5803 form,
+ * as `pg_authid.rolpassword` holds it). Setting a role's password to it means
+ * the password itself never reaches the server, its logs or its errors.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  // SASLprep leaves printable ASCII as it is; generated passwords are nothing else.
+  if (!/^[\x21-\x7e]+$/.test(password)) throw new RangeError('only printable ASCII passwords are hashed here');
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** Default versions, when POST /services does not name one. */

@@ -16,6 +16,7 @@ export * from './stores/release-store.ts';
 export * from './stores/replica-store.ts';
 export * from './stores/service-operation-store.ts';
 export * from './stores/service-role-store.ts';
+export * from './stores/service-role-store.ts';
 export * from './stores/service-store.ts';
 export * from './stores/token-store.ts';
 export * from './stores/variable-store.ts';

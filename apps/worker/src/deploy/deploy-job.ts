@@ -144,7 +144,7 @@ async function newRelease(
 /** How long a deployment waits for linked services that are still being made (a preview's own database). */
 const SERVICE_WAIT_MS = 180_000;
 
-/** Waits until every linked service is ready; the reason it cannot deploy, or null. */
+/** Waits until every linked service, and the database role of each link, is ready; the reason it cannot deploy, or null. */
 async function waitForLinkedServices(
   services: ServiceStore,
   environmentId: string,
@@ -153,7 +153,10 @@ async function waitForLinkedServices(
   const deadline = Date.now() + SERVICE_WAIT_MS;
   let announced = false;
   for (;;) {
-    const pending = (await services.links(environmentId)).filter((l) => l.service.state !== 'ready');
+    // A new link's database role is created by the worker before any replica gets a URL naming it.
+    const pending = (await services.links(environmentId)).filter(
+      (l) => l.service.state !== 'ready' || (l.role !== null && l.role.readyAt === null),
+    );
     if (pending.length === 0) return null;
     const failed = pending.find((l) => l.service.state === 'failed' || l.service.state === 'deleting');
     if (failed)

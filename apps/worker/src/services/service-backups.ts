@@ -8,6 +8,7 @@ import { checkPostgresRestore, dumpPostgres, restorePostgres } from './postgres-
 import { checkRedisFile, dropPreviousRedisData, dumpRedis, placeRedisFile } from './redis-backup.ts';
 import { waitReady } from './service-commands.ts';
 import type { ServiceContainers } from './service-containers.ts';
+import type { ServiceRoles } from './service-roles.ts';
 import { restoreHelperSpec, verifyContainerSpec } from './service-spec.ts';
 
 export interface ServiceBackupsOptions {
@@ -15,6 +16,7 @@ export interface ServiceBackupsOptions {
   operations: ServiceOperationStore;
   containers: ContainerOperations;
   serviceContainers: ServiceContainers;
+  serviceRoles: ServiceRoles;
   logger: Logger;
   instance: string;
   /** Backup files live here (PIER_BACKUP_DIR). */
@@ -142,6 +144,8 @@ export class ServiceBackups {
     if ((await sha256Of(file)) !== backup.sha256) throw new Error('the file has changed since it was verified (SHA-256 differs)');
     if (target.type === 'postgres') {
       await restorePostgres(containers, target.containerId, services.credentials(target), file, true);
+      // pg_restore ran as the superuser, and roles are not in a dump: the link roles get the restored objects.
+      await this.options.serviceRoles.sync(target);
       return;
     }
     await this.restoreRedis(target, file);

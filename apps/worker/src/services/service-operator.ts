@@ -1,16 +1,26 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, serviceNetwork } from '@pier/core';
-import { type OperationRow, SERVICE_OPS_CHANNEL, type ServiceOperationStore, type ServiceRow, type ServiceStore } from '@pier/db';
+import {
+  type OperationRow,
+  SERVICE_OPS_CHANNEL,
+  type ServiceOperationStore,
+  type ServiceRoleStore,
+  type ServiceRow,
+  type ServiceStore,
+} from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 import { ServiceBackups } from './service-backups.ts';
 import { lastLine } from './service-commands.ts';
 import { SCRATCH_ROLES, ServiceContainers } from './service-containers.ts';
+import { ServiceRoles } from './service-roles.ts';
 
 export interface ServiceOperatorOptions {
   services: ServiceStore;
   operations: ServiceOperationStore;
+  /** The Postgres login roles of linked environments. */
+  roles: ServiceRoleStore;
   containers: ContainerOperations;
   sql: postgres.Sql;
   logger: Logger;
@@ -35,9 +45,10 @@ const DOWN_GRACE_MS = 15_000;
 
 /**
  * The worker's loop for managed services: runs the durable operations
- * (provision, backup, restore, delete) one at a time, keeps each ready
- * service's container running (re-created on its volume when it is gone), and
- * queues scheduled backups. Everything it touches carries `pier.service-id`
+ * (provision, backup, restore, delete, roles) one at a time, keeps each ready
+ * service's container running (re-created on its volume when it is gone),
+ * queues scheduled backups, and a `roles` operation for a Postgres whose link
+ * roles are to be created or dropped. Everything it touches carries `pier.service-id`
  * and its own `pier.instance`.
  */
 export class ServiceOperator {
@@ -51,11 +62,18 @@ export class ServiceOperator {
 
   readonly #containers: ServiceContainers;
   readonly #backups: ServiceBackups;
+  readonly #roles: ServiceRoles;
 
   constructor(private readonly options: ServiceOperatorOptions) {
     const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
     this.#containers = new ServiceContainers({ ...options, readyTimeoutMs });
-    this.#backups = new ServiceBackups({ ...options, serviceContainers: this.#containers, readyTimeoutMs });
+    this.#roles = new ServiceRoles(options);
+    this.#backups = new ServiceBackups({
+      ...options,
+      serviceContainers: this.#containers,
+      serviceRoles: this.#roles,
+      readyTimeoutMs,
+    });
   }
 
   private get leaseMs(): number {
@@ -93,6 +111,8 @@ export class ServiceOperator {
   }
 
   private async drain(): Promise<void> {
+    // A link or unlink wakes the operator (NOTIFY) without an operation of its own: its roles are queued here.
+    await this.queueRoleWork();
     while (!this.#stopped) {
       let op: OperationRow | null;
       try {
@@ -126,6 +146,9 @@ export class ServiceOperator {
         case 'restore':
           await this.#backups.restore(service, op);
           break;
+        case 'roles':
+          await this.#roles.sync(service);
+          break;
         case 'delete':
           await this.remove(service, (op.options as { deleteData?: boolean }).deleteData === true);
           return; // the row and its operations are gone
@@ -154,6 +177,19 @@ export class ServiceOperator {
     await services.setState(service.id, 'provisioning', { lastError: null });
     const containerId = await this.#containers.start(service);
     await services.setState(service.id, 'ready', { containerId, lastError: null, readyAt: new Date() });
+    // A new volume has no roles yet, an old one may miss some: the links' roles, before anything is linked to it.
+    const ready = await services.byId(service.id);
+    if (ready?.state === 'ready') await this.#roles.sync(ready);
+  }
+
+  /** Queues a `roles` operation for each Postgres whose link roles are to be created or dropped. */
+  private async queueRoleWork(): Promise<void> {
+    const { roles, operations, logger } = this.options;
+    try {
+      for (const serviceId of await roles.servicesWithWork()) await operations.requestRoleSync(serviceId);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'service operator: cannot look for link roles to set up');
+    }
   }
 
   /** Ready services whose container is gone or stopped get a new one; due scheduled backups are queued. */
@@ -173,6 +209,8 @@ export class ServiceOperator {
     await this.removeDeletedBackups().catch((err: unknown) =>
       logger.warn({ err: (err as Error).message }, 'service operator: cannot remove deleted backups'),
     );
+    // Unlinked roles become droppable once old replicas are drained: no NOTIFY says so.
+    await this.queueRoleWork();
     for (const service of rows) {
       if (service.state === 'failed' && service.readyAt && Date.now() - service.updatedAt.getTime() >= FAILED_RETRY_MS) {
         // It ran before (its data is on the volume): a failed re-creation is tried again, not given up on.

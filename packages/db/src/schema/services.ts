@@ -18,7 +18,7 @@ import { createdAt, id, updatedAt } from './columns.ts';
 export const serviceType = pgEnum('service_type', ['postgres', 'redis']);
 export const serviceState = pgEnum('service_state', ['provisioning', 'ready', 'failed', 'deleting']);
 export const backupState = pgEnum('backup_state', ['pending', 'running', 'verifying', 'good', 'failed']);
-export const serviceOperationKind = pgEnum('service_operation_kind', ['provision', 'backup', 'restore', 'delete']);
+export const serviceOperationKind = pgEnum('service_operation_kind', ['provision', 'backup', 'restore', 'delete', 'roles']);
 export const operationState = pgEnum('operation_state', ['pending', 'running', 'done', 'failed']);
 
 /** Managed Postgres and Redis containers with their sealed credentials. */
@@ -97,7 +97,7 @@ export const serviceOperations = pgTable(
     kind: serviceOperationKind('kind').notNull(),
     state: operationState('state').notNull().default('pending'),
     backupId: uuid('backup_id').references(() => serviceBackups.id, { onDelete: 'set null' }),
-    /** `{ deleteData }` for delete. */
+    /** `{ deleteData }` for delete. `roles` brings the link roles of a Postgres service in line with `service_link_roles`. */
     options: jsonb('options').notNull().default({}),
     attempts: integer('attempts').notNull().default(0),
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
@@ -124,5 +124,38 @@ export const serviceLinks = pgTable(
   (t) => [
     primaryKey({ columns: [t.environmentId, t.serviceId] }),
     uniqueIndex('service_links_environment_variable').on(t.environmentId, t.variable),
+  ],
+);
+
+/**
+ * The Postgres login role of each link (an environment to a managed
+ * Postgres), instead of the superuser: its password sealed like the service's
+ * credentials. Made by the API with the link, created in the database by the
+ * worker (`ready_at`); on unlink it is marked and kept until the replicas
+ * started before then are gone, then dropped and forgotten. Links made before
+ * these roles have none until the worker makes one (they keep the superuser's URL until then).
+ */
+export const serviceLinkRoles = pgTable(
+  'service_link_roles',
+  {
+    id: id(),
+    serviceId: uuid('service_id')
+      .notNull()
+      .references(() => managedServices.id, { onDelete: 'cascade' }),
+    /** Null once the environment is deleted: the role is dropped then. */
+    environmentId: uuid('environment_id').references(() => environments.id, { onDelete: 'set null' }),
+    /** `app_<12 hex of the id>`. */
+    name: text('name').notNull().unique(),
+    passwordCiphertext: text('password_ciphertext').notNull(),
+    keyId: text('key_id').notNull(),
+    createdAt: createdAt(),
+    /** When the worker created it in the service's database. */
+    readyAt: timestamp('ready_at', { withTimezone: true }),
+    /** When the link was removed; dropped once no replica started before this remains. */
+    unlinkedAt: timestamp('unlinked_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('service_link_roles_active').on(t.serviceId, t.environmentId).where(sql`unlinked_at is null`),
+    index('service_link_roles_environment').on(t.environmentId),
   ],
 );

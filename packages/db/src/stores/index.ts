@@ -8,6 +8,7 @@ import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
+import { ServiceRoleStore } from './service-role-store.ts';
 import { ServiceStore } from './service-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
@@ -27,6 +28,7 @@ export interface Stores {
   certificates: CertificateStore;
   services: ServiceStore;
   serviceOperations: ServiceOperationStore;
+  serviceRoles: ServiceRoleStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -46,5 +48,6 @@ export function createStores(db: Db, box: SecretBox): Stores {
     certificates: new CertificateStore(db, box),
     services: new ServiceStore(db, box),
     serviceOperations: new ServiceOperationStore(db),
+    serviceRoles: new ServiceRoleStore(db, box),
   };
 }

@@ -46,6 +46,32 @@ export class ServiceOperationStore {
     });
   }
 
+  /**
+   * Queues a `roles` operation for the service unless one is pending or
+   * running, or one failed less than `retryAfterMs` ago. True when queued.
+   */
+  async requestRoleSync(serviceId: string, retryAfterMs = 30_000): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');
+      if (row?.type !== 'postgres' || !['provisioning', 'ready'].includes(row.state)) return false;
+      const [busy] = await tx
+        .select({ id: serviceOperations.id })
+        .from(serviceOperations)
+        .where(
+          and(
+            eq(serviceOperations.serviceId, serviceId),
+            eq(serviceOperations.kind, 'roles'),
+            sql`(${serviceOperations.state} in ('pending', 'running')
+              or (${serviceOperations.state} = 'failed' and ${serviceOperations.finishedAt} > now() - ${`${retryAfterMs} milliseconds`}::interval))`,
+          ),
+        )
+        .limit(1);
+      if (busy) return false;
+      await addOperation(tx, serviceId, 'roles');
+      return true;
+    });
+  }
+
   async addOperation(
     serviceId: string,
     kind: OperationKind,

@@ -12,11 +12,12 @@ import {
   serviceVolume,
   ValidationError,
 } from '@pier/core';
-import { and, asc, eq, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { environments, managedServices, serviceLinks, variables } from '../schema.ts';
+import { environments, managedServices, serviceLinkRoles, serviceLinks, variables } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
-import { addOperation } from './service-operation-store.ts';
+import { addOperation, SERVICE_OPS_CHANNEL } from './service-operation-store.ts';
+import { addLinkRole, type LinkRoleRow, linkRolePassword, retireLinkRoles } from './service-role-store.ts';
 
 export type ServiceRow = typeof managedServices.$inferSelect;
 
@@ -34,6 +35,12 @@ export interface ServiceLink {
   service: ServiceRow;
   /** The variable it injects into the environment. */
   variable: string;
+  /**
+   * The link's own Postgres role, which its URL names: `readyAt` null until
+   * the worker has created it (deployments wait for that). Null for Redis, and
+   * for a link made before link roles, which uses the superuser until the worker gives it one.
+   */
+  role: LinkRoleRow | null;
   createdAt: Date;
 }
 
@@ -121,9 +128,20 @@ export class ServiceStore {
     );
   }
 
-  /** The URL apps on the service's network use. */
+  /** The superuser's URL on the service's network (what `?reveal=true` shows). */
   url(service: ServiceRow): string {
     return connectionUrl(service.type, serviceContainerName(service.name), this.credentials(service));
+  }
+
+  /** The URL a linked environment gets: as the link's own role when it has one. */
+  linkUrl(link: Pick<ServiceLink, 'service' | 'role'>): string {
+    if (!link.role) return this.url(link.service);
+    const { database } = this.credentials(link.service);
+    return connectionUrl(link.service.type, serviceContainerName(link.service.name), {
+      user: link.role.name,
+      password: linkRolePassword(this.box, link.role),
+      database,
+    });
   }
 
   async update(id: string, change: { backupSchedule?: string; backupRetention?: number }): Promise<ServiceRow> {
@@ -216,16 +234,24 @@ export class ServiceStore {
         );
       }
       const [row] = await tx.insert(serviceLinks).values({ environmentId, serviceId, variable }).returning();
-      return { service, variable, createdAt: (row as { createdAt: Date }).createdAt };
+      // Postgres: a login role of the link's own, which the worker creates (woken here) before any replica gets the URL.
+      const role = service.type === 'postgres' ? await addLinkRole(tx, this.box, serviceId, environmentId) : null;
+      if (role) await tx.execute(sql`select pg_notify(${SERVICE_OPS_CHANNEL}, ${serviceId})`);
+      return { service, variable, role, createdAt: (row as { createdAt: Date }).createdAt };
     });
   }
 
+  /** Removes the link; its role is dropped by the worker once the replicas started before now are gone. */
   async unlink(environmentId: string, serviceId: string): Promise<void> {
-    const removed = await this.db
-      .delete(serviceLinks)
-      .where(and(eq(serviceLinks.environmentId, environmentId), eq(serviceLinks.serviceId, serviceId)))
-      .returning();
-    if (removed.length === 0) throw new NotFoundError('the service is not linked to this environment');
+    await this.db.transaction(async (tx) => {
+      const removed = await tx
+        .delete(serviceLinks)
+        .where(and(eq(serviceLinks.environmentId, environmentId), eq(serviceLinks.serviceId, serviceId)))
+        .returning();
+      if (removed.length === 0) throw new NotFoundError('the service is not linked to this environment');
+      await retireLinkRoles(tx, serviceId, environmentId);
+      await tx.execute(sql`select pg_notify(${SERVICE_OPS_CHANNEL}, ${serviceId})`);
+    });
   }
 
   links(environmentId: string): Promise<ServiceLink[]> {
@@ -240,11 +266,15 @@ export class ServiceStore {
   /** The variables and networks the environment's linked services add to a release. Never logged. */
   async injection(environmentId: string): Promise<Injection> {
     const links = await this.links(environmentId);
-    const variables = Object.fromEntries(links.map((l) => [l.variable, this.url(l.service)]));
+    const variables = Object.fromEntries(links.map((l) => [l.variable, this.linkUrl(l)]));
     return {
       variables,
       networks: links.map((l) => serviceNetwork(l.service.name)),
-      secrets: [...Object.values(variables), ...links.map((l) => this.credentials(l.service).password)],
+      secrets: [
+        ...Object.values(variables),
+        ...links.map((l) => this.credentials(l.service).password),
+        ...links.flatMap((l) => (l.role ? [linkRolePassword(this.box, l.role)] : [])),
+      ],
     };
   }
 }
@@ -270,9 +300,22 @@ function credentialsContext(serviceId: string): string {
 
 async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[]> {
   const rows = await db
-    .select({ service: managedServices, createdAt: serviceLinks.createdAt, variable: serviceLinks.variable })
+    .select({
+      service: managedServices,
+      role: serviceLinkRoles,
+      createdAt: serviceLinks.createdAt,
+      variable: serviceLinks.variable,
+    })
     .from(serviceLinks)
     .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
+    .leftJoin(
+      serviceLinkRoles,
+      and(
+        eq(serviceLinkRoles.serviceId, serviceLinks.serviceId),
+        eq(serviceLinkRoles.environmentId, serviceLinks.environmentId),
+        isNull(serviceLinkRoles.unlinkedAt),
+      ),
+    )
     .where(eq(serviceLinks.environmentId, environmentId))
     .orderBy(asc(serviceLinks.createdAt), asc(managedServices.name));
   const seen = new Set<string>();
@@ -280,7 +323,7 @@ async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[
     // Links made before the name was stored get it by link order, as then.
     const variable = row.variable ?? injectedVariableKey(row.service.type, row.service.name, !seen.has(row.service.type));
     seen.add(row.service.type);
-    return { service: row.service, variable, createdAt: row.createdAt };
+    return { service: row.service, variable, role: row.role, createdAt: row.createdAt };
   });
 }
 
