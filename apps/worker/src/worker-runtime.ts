@@ -10,6 +10,7 @@ import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
+import { SecretResealer, type SecretResealerOptions } from './secret-resealer.ts';
 import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
 
 export interface WorkerRuntimeOptions {
@@ -25,6 +26,7 @@ export interface WorkerRuntimeOptions {
     | 'services'
     | 'serviceOperations'
     | 'serviceRoles'
+    | 'sealedValues'
     | 'deliveries'
   >;
   sql: postgres.Sql;
@@ -58,6 +60,8 @@ export interface WorkerRuntimeOptions {
   certificates?: Omit<CertificateRenewerOptions, 'logger' | 'sql'>;
   /** How long old build output and webhook delivery records are kept; absent: kept forever (tests). */
   retention?: Omit<RecordRetentionOptions, 'deployments' | 'deliveries' | 'logger'>;
+  /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
+  resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
 }
 
 export interface WorkerRuntime {
@@ -69,6 +73,7 @@ export interface WorkerRuntime {
   serviceOperator: ServiceOperator;
   certificates: CertificateRenewer | null;
   retention: RecordRetention | null;
+  resealer: SecretResealer;
   stop(): Promise<void>;
 }
 
@@ -160,6 +165,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ? new RecordRetention({ ...options.retention, deployments: stores.deployments, deliveries: stores.deliveries, logger })
     : null;
   retention?.start();
+  const resealer = new SecretResealer({ ...options.resealing, values: stores.sealedValues, logger });
+  resealer.start();
   return {
     queue,
     relay,
@@ -169,7 +176,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     serviceOperator,
     certificates,
     retention,
+    resealer,
     stop: async () => {
+      await resealer.stop();
       await retention?.stop();
       await certificates?.stop();
       await serviceOperator.stop();

@@ -258,3 +258,13 @@ export const migrateConfigSchema = z.object({
   PIER_LOG_FORMAT: common.PIER_LOG_FORMAT,
 });
 export type MigrateConfig = z.output<typeof migrateConfigSchema>;
+
+/** `npm run secrets -- status`: counts sealed values per key; needs the keys only to tell which is which. */
+export const secretsConfigSchema = z.object({
+  DATABASE_URL: common.DATABASE_URL,
+  PIER_SECRET_KEY: common.PIER_SECRET_KEY,
+  PIER_SECRET_KEYS_PREVIOUS: common.PIER_SECRET_KEYS_PREVIOUS,
+  PIER_LOG_LEVEL: common.PIER_LOG_LEVEL,
+  PIER_LOG_FORMAT: common.PIER_LOG_FORMAT,
+});
+export type SecretsConfig = z.output<typeof secretsConfigSchema>;

@@ -7,6 +7,7 @@ import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
+import { SealedValueStore } from './sealed-value-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
 import { ServiceRoleStore } from './service-role-store.ts';
 import { ServiceStore } from './service-store.ts';
@@ -29,6 +30,7 @@ export interface Stores {
   services: ServiceStore;
   serviceOperations: ServiceOperationStore;
   serviceRoles: ServiceRoleStore;
+  sealedValues: SealedValueStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -49,5 +51,6 @@ export function createStores(db: Db, box: SecretBox): Stores {
     services: new ServiceStore(db, box),
     serviceOperations: new ServiceOperationStore(db),
     serviceRoles: new ServiceRoleStore(db, box),
+    sealedValues: new SealedValueStore(db, box),
   };
 }
