@@ -7,12 +7,15 @@
 # Works with or without systemd as PID 1: systemctl is used only when
 # /run/systemd/system exists. Idempotent: a second run only checks.
 #
-# Env: PIER_PG_USER / PIER_PG_PASSWORD / PIER_PG_DB (default pier / pier / pier).
+# Env: PIER_PG_USER / PIER_PG_PASSWORD / PIER_PG_DB (default pier / pier / pier);
+# PIER_PG_PROXY_USER / PIER_PG_PROXY_PASSWORD: the proxy's own role (optional).
 set -euo pipefail
 
 PG_USER=${PIER_PG_USER:-pier}
 PG_PASSWORD=${PIER_PG_PASSWORD:-pier}
 PG_DB=${PIER_PG_DB:-pier}
+PG_PROXY_USER=${PIER_PG_PROXY_USER:-}
+PG_PROXY_PASSWORD=${PIER_PG_PROXY_PASSWORD:-}
 PG_PORT=5432
 REDIS_HOST=127.0.0.1
 REDIS_PORT=6379
@@ -29,6 +32,11 @@ have_systemd() { [ -d /run/systemd/system ]; }
 [[ $PG_USER =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "PIER_PG_USER must match ^[a-z_][a-z0-9_]*$"
 [[ $PG_DB =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "PIER_PG_DB must match ^[a-z_][a-z0-9_]*$"
 [ -n "$PG_PASSWORD" ] || die "PIER_PG_PASSWORD must not be empty"
+if [ -n "$PG_PROXY_USER" ]; then
+  [[ $PG_PROXY_USER =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "PIER_PG_PROXY_USER must match ^[a-z_][a-z0-9_]*$"
+  [ "$PG_PROXY_USER" != "$PG_USER" ] || die "PIER_PG_PROXY_USER must differ from PIER_PG_USER"
+  [ -n "$PG_PROXY_PASSWORD" ] || die "PIER_PG_PROXY_PASSWORD must not be empty"
+fi
 
 # Debian's client; a newer one may sit earlier on PATH (/usr/local/bin/docker).
 if [ -x /usr/bin/docker ]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
@@ -202,6 +210,24 @@ if [ "$ready" -eq 0 ]; then
   fi
   pier_db_ok || die "still cannot connect as $PG_USER@127.0.0.1:$PG_PORT/$PG_DB with a password; \
 check /etc/postgresql/$pg_version/main/pg_hba.conf has a 'host all all 127.0.0.1/32 scram-sha-256' (or md5) line"
+fi
+
+# The proxy's own role (PIER_PG_PROXY_USER / PIER_PG_PROXY_PASSWORD, optional):
+# a plain login, no CREATEDB, no CREATEROLE; `npm run migrate` grants it the
+# few columns the proxy reads.
+proxy_role_ok() {
+  PGPASSWORD=$PG_PROXY_PASSWORD PGCONNECT_TIMEOUT=5 psql -X -q -tA -h 127.0.0.1 -p "$PG_PORT" \
+    -U "$PG_PROXY_USER" -d "$PG_DB" -c "SELECT 1" >/dev/null 2>&1
+}
+if [ -n "$PG_PROXY_USER" ] && ! proxy_role_ok; then
+  need_root "cannot log in as $PG_PROXY_USER to database $PG_DB on 127.0.0.1:$PG_PORT"
+  role_exists=$(as_postgres_psql -v u="$PG_PROXY_USER" <<<"SELECT 1 FROM pg_roles WHERE rolname = :'u';")
+  verb=CREATE
+  [ "$role_exists" = 1 ] && verb=ALTER
+  log "${verb,,} role $PG_PROXY_USER (the proxy's: LOGIN only)"
+  as_postgres_psql -v u="$PG_PROXY_USER" -v p="$PG_PROXY_PASSWORD" \
+    <<<"$verb ROLE :\"u\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'p';"
+  proxy_role_ok || die "still cannot connect as $PG_PROXY_USER@127.0.0.1:$PG_PORT/$PG_DB with a password"
 fi
 
 # --- Redis ---------------------------------------------------------------------

@@ -5,7 +5,9 @@
  * running: the proxy keeps serving every app through a crash of the control
  * plane. Ctrl-C (or SIGTERM) is passed to all three and waited for.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { processEnvironment } from './supervisor/process-env.ts';
 import { RESTART_BACKOFF } from './supervisor/restart-plan.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 
@@ -15,8 +17,16 @@ const entry = (name: string) => fileURLToPath(new URL(`../apps/${name}/src/main.
 // Above each process's own drain time (the api's and worker's 30 s), like systemd's TimeoutStopSec.
 const STOP_TIMEOUT_MS = 35_000;
 
+// Read here, so that each process gets only its share of it (the proxy no PIER_SECRET_KEY).
+if (existsSync('.env')) process.loadEnvFile('.env');
+
 const supervisor = new Supervisor({
-  processes: PROCESSES.map((name) => ({ name, command: process.execPath, args: ['--import', TSX_LOADER, entry(name)] })),
+  processes: PROCESSES.map((name) => ({
+    name,
+    command: process.execPath,
+    args: ['--import', TSX_LOADER, entry(name)],
+    env: processEnvironment(name, process.env),
+  })),
   backoff: RESTART_BACKOFF,
   stopTimeoutMs: STOP_TIMEOUT_MS,
   log: (line) => process.stderr.write(`${line}\n`),

@@ -9,7 +9,9 @@ source scripts/lib.sh
 # Tests use their own role and database; `npm run up` uses `pier`.
 export PIER_TEST_DATABASE_URL=${PIER_TEST_DATABASE_URL:-postgres://pier_test:pier_test@127.0.0.1:5432/pier_test}
 export PIER_TEST_REDIS_URL=${PIER_TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
-PIER_PG_USER=pier_test PIER_PG_PASSWORD=pier_test PIER_PG_DB=pier_test bash scripts/services.sh
+export PIER_TEST_PROXY_ROLE=${PIER_TEST_PROXY_ROLE:-pier_test_proxy}
+PIER_PG_USER=pier_test PIER_PG_PASSWORD=pier_test PIER_PG_DB=pier_test \
+  PIER_PG_PROXY_USER="$PIER_TEST_PROXY_ROLE" PIER_PG_PROXY_PASSWORD="$PIER_TEST_PROXY_ROLE" bash scripts/services.sh
 ensure_node_modules
 bash scripts/base-images.sh
 

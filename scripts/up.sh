@@ -31,10 +31,21 @@ if [ ! -f .env ]; then
   echo "[up] (also in .env as PIER_ADMIN_TOKEN)"
 fi
 
+# The proxy's own key and database role (added to a .env written before they existed).
+if ! grep -q '^PIER_PROXY_KEY=.' .env; then
+  echo "[up] adding PIER_PROXY_KEY and PIER_PROXY_DATABASE_URL to .env"
+  sed -i -e '/^PIER_PROXY_KEY=/d' -e '/^PIER_PROXY_DATABASE_URL=/d' .env
+  printf 'PIER_PROXY_KEY=%s\nPIER_PROXY_DATABASE_URL=postgres://pier_proxy:%s@127.0.0.1:5432/pier\n' \
+    "$(openssl rand -base64 32)" "$(openssl rand -hex 24)" >>.env
+fi
+
 # The Postgres role's password is whatever .env says.
 db_url=$(env_file_value DATABASE_URL)
-db_password=$(node -e 'process.stdout.write(decodeURIComponent(new URL(process.argv[1]).password))' "$db_url")
-PIER_PG_USER=pier PIER_PG_PASSWORD="$db_password" PIER_PG_DB=pier bash scripts/services.sh
+url_password() { node -e 'process.stdout.write(decodeURIComponent(new URL(process.argv[1]).password))' "$1"; }
+db_password=$(url_password "$db_url")
+proxy_password=$(url_password "$(env_file_value PIER_PROXY_DATABASE_URL)")
+PIER_PG_USER=pier PIER_PG_PASSWORD="$db_password" PIER_PG_DB=pier \
+  PIER_PG_PROXY_USER=pier_proxy PIER_PG_PROXY_PASSWORD="$proxy_password" bash scripts/services.sh
 
 ensure_node_modules
 

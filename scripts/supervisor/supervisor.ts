@@ -13,6 +13,8 @@ export interface SupervisedProcess {
   name: string;
   command: string;
   args: string[];
+  /** Its environment; the supervisor's own when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface SupervisorOptions {
@@ -68,7 +70,10 @@ export class Supervisor {
 
   private spawn(slot: Slot): void {
     slot.restartTimer = undefined;
-    const child = spawn(slot.spec.command, slot.spec.args, { stdio: 'inherit' });
+    const child = spawn(slot.spec.command, slot.spec.args, {
+      stdio: 'inherit',
+      ...(slot.spec.env ? { env: slot.spec.env } : {}),
+    });
     slot.child = child;
     slot.startedAt = Date.now();
     // An error without a pid (the executable missing) is followed by no 'exit': count it as one.

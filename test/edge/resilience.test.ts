@@ -319,6 +319,7 @@ describe('the control plane down', () => {
   const app = `edge-${run}`;
   const host = `${app}-staging.pier.test`;
   const secretKey = randomBytes(32).toString('base64');
+  const proxyKey = randomBytes(32).toString('base64');
   const adminToken = randomBytes(32).toString('hex');
   const processes: RunningProcess[] = [];
   const dirs: string[] = [];
@@ -335,6 +336,7 @@ describe('the control plane down', () => {
       DATABASE_URL: databaseUrl,
       REDIS_URL: TEST_REDIS_URL,
       PIER_SECRET_KEY: secretKey,
+      PIER_PROXY_KEY: proxyKey,
       PIER_BASE_DOMAIN: 'pier.test',
       PIER_LOG_FORMAT: 'json',
       PIER_LOG_LEVEL: 'info',

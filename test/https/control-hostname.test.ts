@@ -90,7 +90,7 @@ beforeAll(async () => {
   const httpPort = await freePort();
   pebble = await Pebble.start({ httpPort });
   root = await pebble.issuingRoot();
-  proxy = await startProxy(api.database.url, secretKey, httpPort, undefined, {
+  proxy = await startProxy(api.database.url, httpPort, undefined, {
     PIER_CONTROL_HOSTNAME: CONTROL,
     PIER_CONTROL_UPSTREAM: `127.0.0.1:${apiPort}`,
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connect, type PeerCertificate } from 'node:tls';
 import { AcmeIssuer, configureAcmeTransport } from '@pier/acme';
-import type { SecretBox } from '@pier/core';
+import { SecretBox } from '@pier/core';
 import { CertificateStore, createStores, type Database, PostgresAcmeAccountStore, PostgresChallengeResponses } from '@pier/db';
 import { createLogger } from '@pier/log';
 import { CertificateRenewer } from '../../apps/worker/src/certificates/certificate-renewer.ts';
@@ -64,10 +65,15 @@ export interface ProxyProcess {
   stop(options?: { keepSnapshots?: boolean }): Promise<void>;
 }
 
+/**
+ * PIER_PROXY_KEY of the proxies and certificate loops here: certificate keys
+ * are sealed under it, never under the api's PIER_SECRET_KEY.
+ */
+export const PROXY_KEY = randomBytes(32);
+
 /** The real proxy process (apps/proxy/src/main.ts) on loopback, reading routes and certificates from `databaseUrl`. */
 export async function startProxy(
   databaseUrl: string,
-  secretKey: Buffer,
   httpPort: number,
   snapshotDir?: string,
   /** More settings, e.g. PIER_CONTROL_HOSTNAME. */
@@ -78,7 +84,7 @@ export async function startProxy(
   const proc = startScript('apps/proxy/src/main.ts', {
     DATABASE_URL: databaseUrl,
     REDIS_URL: 'redis://127.0.0.1:1/0',
-    PIER_SECRET_KEY: secretKey.toString('base64'),
+    PIER_PROXY_KEY: PROXY_KEY.toString('base64'),
     PIER_BASE_DOMAIN: BASE_DOMAIN,
     PIER_LOG_FORMAT: 'json',
     PIER_LOG_LEVEL: 'debug',
@@ -217,7 +223,7 @@ export async function certificateLoop(
       },
     }),
   });
-  const certificates = new CertificateStore(database.db, box);
+  const certificates = new CertificateStore(database.db, new SecretBox(PROXY_KEY));
   const challenges = new PostgresChallengeResponses(database.db);
   const issuer = new AcmeIssuer({
     directoryUrl: pebble.directoryUrl,

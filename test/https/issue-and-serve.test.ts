@@ -41,7 +41,7 @@ beforeAll(async () => {
   const httpPort = await freePort();
   pebble = await Pebble.start({ httpPort });
   root = await pebble.issuingRoot();
-  proxy = await startProxy(api.database.url, secretKey, httpPort);
+  proxy = await startProxy(api.database.url, httpPort);
   await deployRoute(api.database, api.box, 'shop', 'production', upstream.port);
   loop = await certificateLoop(api.database, api.box, pebble, { includeGenerated: true });
 });
@@ -150,7 +150,7 @@ describe('certificates from Pebble, served by the proxy', () => {
     const certificates = await readFile(join(snapshotDir, files.find((f) => f.endsWith('.certificates.json')) ?? 'none'), 'utf8');
     expect(certificates).toContain(CUSTOM);
     expect(certificates).not.toContain('PRIVATE KEY');
-    proxy = await startProxy('postgres://nobody:nothing@127.0.0.1:1/none', secretKey, httpPort, snapshotDir);
+    proxy = await startProxy('postgres://nobody:nothing@127.0.0.1:1/none', httpPort, snapshotDir);
     const answer = await httpsGet(proxy.httpsPort, CUSTOM, '/offline', root);
     expect(answer).toMatchObject({ status: 200, body: 'hello https /offline' });
   });

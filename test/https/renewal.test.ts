@@ -39,7 +39,7 @@ beforeAll(async () => {
   const httpPort = await freePort();
   pebble = await Pebble.start({ httpPort, validitySeconds: VALIDITY_S });
   root = await pebble.issuingRoot();
-  proxy = await startProxy(api.database.url, secretKey, httpPort);
+  proxy = await startProxy(api.database.url, httpPort);
   const environmentId = await deployRoute(api.database, api.box, 'renew', 'production', upstream.port);
   await api.database.sql`insert into domains (environment_id, hostname) values (${environmentId}, ${HOST})`;
   loop = await certificateLoop(api.database, api.box, pebble, { intervalMs: 250, retryMs: 30_000 });

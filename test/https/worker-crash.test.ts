@@ -12,6 +12,7 @@ import {
   certificateLoop,
   deployRoute,
   httpsGet,
+  PROXY_KEY,
   type ProxyProcess,
   startProxy,
   startUpstream,
@@ -43,7 +44,7 @@ beforeAll(async () => {
   const httpPort = await freePort();
   // Validations wait up to 2 s (at random), as a real CA's do: the kill lands mid-order.
   pebble = await Pebble.start({ httpPort, vaSleepSeconds: 2 });
-  proxy = await startProxy(api.database.url, secretKey, httpPort);
+  proxy = await startProxy(api.database.url, httpPort);
   environmentId = await deployRoute(api.database, api.box, 'crash', 'production', upstream.port);
 });
 
@@ -66,6 +67,7 @@ async function startWorkerProcess(): Promise<RunningProcess> {
     DATABASE_URL: api.database.url,
     REDIS_URL: TEST_REDIS_URL,
     PIER_SECRET_KEY: secretKey.toString('base64'),
+    PIER_PROXY_KEY: PROXY_KEY.toString('base64'),
     PIER_BASE_DOMAIN: BASE_DOMAIN,
     PIER_LOG_FORMAT: 'json',
     PIER_LOG_LEVEL: 'debug',

@@ -26,6 +26,7 @@ function baseEnv(databaseUrl: string) {
     DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
     PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
     PIER_ADMIN_TOKEN: randomBytes(32).toString('hex'),
     PIER_BASE_DOMAIN: 'pier.test',
     PIER_LOG_FORMAT: 'json',
@@ -55,8 +56,11 @@ describe('process start-up', () => {
     }
   });
 
-  it.each(['worker', 'proxy'])('the %s also fails fast on bad config', async (name) => {
-    const proc = start(`apps/${name}/src/main.ts`, { ...baseEnv(migrated.url), PIER_SECRET_KEY: 'c2hvcnQ=' });
+  it.each([
+    ['worker', 'PIER_SECRET_KEY'],
+    ['proxy', 'PIER_PROXY_KEY'],
+  ])('the %s also fails fast on bad config (a short %s)', async (name, key) => {
+    const proc = start(`apps/${name}/src/main.ts`, { ...baseEnv(migrated.url), [key]: 'c2hvcnQ=' });
     expect(await exitWithin(proc, 15_000)).toBe(78);
     expect(proc.output()).toContain(`pier ${name}: invalid configuration (1 problem)`);
   });

@@ -127,6 +127,7 @@ describe('start-all keeps apps serving', () => {
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+      PIER_PROXY_KEY: randomBytes(32).toString('base64'),
       PIER_BASE_DOMAIN: 'pier.test',
       PIER_LOG_FORMAT: 'json',
       PIER_LOG_LEVEL: 'info',

@@ -46,6 +46,7 @@ describe('apps/proxy process', () => {
       DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
       REDIS_URL: 'redis://127.0.0.1:1/0',
       PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+      PIER_PROXY_KEY: randomBytes(32).toString('base64'),
       PIER_BASE_DOMAIN: 'pier.test',
       PIER_LOG_FORMAT: 'json',
       PIER_HTTP_PORT: String(httpPort),

@@ -82,7 +82,7 @@ beforeAll(async () => {
   ]);
   // Postgres unreachable: routes and certificates come from the snapshots.
   proxy = await startTestProxy('postgres://nobody:nothing@127.0.0.1:1/none', {
-    PIER_SECRET_KEY: secretKey.toString('base64'),
+    PIER_PROXY_KEY: secretKey.toString('base64'),
     PIER_PROXY_SNAPSHOT: snapshot,
     PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS: String(TUNNEL_IDLE_MS),
     PIER_PROXY_MAX_TUNNELS: String(MAX_TUNNELS),

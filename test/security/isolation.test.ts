@@ -191,6 +191,7 @@ async function startWorkerProcess(): Promise<RunningProcess> {
     DATABASE_URL: api.database.url,
     REDIS_URL: TEST_REDIS_URL,
     PIER_SECRET_KEY: secretKey.toString('base64'),
+    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
     PIER_BASE_DOMAIN: 'pier.test',
     PIER_LOG_FORMAT: 'json',
     PIER_ALLOW_FILE_REPOS: 'true',

@@ -22,7 +22,7 @@ export async function startTestProxy(databaseUrl: string, env: Record<string, st
   const proxy = startScript('apps/proxy/src/main.ts', {
     DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
     PIER_BASE_DOMAIN: 'pier.test',
     PIER_HTTP_PORT: String(httpPort),
     PIER_HTTPS_PORT: String(await freePort()),

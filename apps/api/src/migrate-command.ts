@@ -1,5 +1,5 @@
 import { exitOnStartupError, type MigrateConfig } from '@pier/config';
-import { connectDatabase, migrationStatus, runMigrations } from '@pier/db';
+import { connectDatabase, grantProxyRole, migrationStatus, runMigrations } from '@pier/db';
 import { createLogger } from '@pier/log';
 
 /** `npm run migrate`: applies pending migrations, idempotently. */
@@ -13,6 +13,11 @@ export async function migrateCommand(config: MigrateConfig): Promise<void> {
       { applied: before.pending, total: before.total },
       before.pending.length ? 'migrations applied' : 'database is up to date',
     );
+    if (config.PIER_PROXY_DATABASE_URL) {
+      const role = decodeURIComponent(new URL(config.PIER_PROXY_DATABASE_URL).username);
+      await grantProxyRole(database.sql, role);
+      logger.info({ role }, "the proxy's database role may read routes and certificates, and nothing else");
+    }
   } catch (err) {
     exitOnStartupError('migrate', err);
   } finally {

@@ -4,6 +4,7 @@ import {
   CERTIFICATES_CHANNEL,
   CertificateStore,
   connectDatabase,
+  holdsMoreThanProxyNeeds,
   PostgresChallengeResponses,
   PostgresRouteSource,
   ReplicaStore,
@@ -15,7 +16,7 @@ import type { CertificateSource } from './tls-certificate-feed.ts';
 
 export interface ControlPlaneLink {
   routeSource: RouteSource;
-  /** Certificates to serve (keys opened with PIER_SECRET_KEY), with change notifications. */
+  /** Certificates to serve (keys opened with PIER_PROXY_KEY), with change notifications. */
   certificateSource: CertificateSource;
   /** Key authorizations of ACME HTTP-01 challenges, published by the worker. */
   challengeLookup: ChallengeLookup;
@@ -31,9 +32,23 @@ export interface ControlPlaneLink {
  * picks the tables up when it returns.
  */
 export function connectControlPlane(config: ProxyConfig, logger: Logger): ControlPlaneLink {
-  const database = connectDatabase(config.DATABASE_URL, { max: 3, applicationName: 'pier-proxy' });
+  const database = connectDatabase(config.PIER_PROXY_DATABASE_URL ?? config.DATABASE_URL, {
+    max: 3,
+    applicationName: 'pier-proxy',
+  });
   const replicas = new ReplicaStore(database.db);
-  const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
+  const box = new SecretBox(config.PIER_PROXY_KEY, config.PIER_PROXY_KEYS_PREVIOUS);
+  // Once Postgres answers: a role that can read more than routes and certificates is reported, not refused.
+  holdsMoreThanProxyNeeds(database.sql)
+    .then((wide) => {
+      if (wide) {
+        logger.warn(
+          "the proxy's database role can read every table (variables, secrets): set PIER_PROXY_DATABASE_URL to a role of its own (README, 'Security model')",
+        );
+      }
+    })
+    .catch(() => {}); // Postgres down: the snapshot serves, and the next start checks again
+
   const certificates = new CertificateStore(database.db, box);
   const challenges = new PostgresChallengeResponses(database.db);
   return {

@@ -14,7 +14,7 @@ import { createFallbackCertificate } from './tls-fallback.ts';
 export interface PublicListenersOptions {
   config: Pick<
     ProxyConfig,
-    'PIER_HTTPS_PORT' | 'PIER_PUBLIC_HTTPS_PORT' | 'PIER_PROXY_SNAPSHOT' | 'PIER_SECRET_KEY' | 'PIER_SECRET_KEYS_PREVIOUS'
+    'PIER_HTTPS_PORT' | 'PIER_PUBLIC_HTTPS_PORT' | 'PIER_PROXY_SNAPSHOT' | 'PIER_PROXY_KEY' | 'PIER_PROXY_KEYS_PREVIOUS'
   >;
   edge: EdgeProxy;
   table: RouteTable;
@@ -44,7 +44,7 @@ export async function createPublicListeners(options: PublicListenersOptions): Pr
   const book = new CertificateBook(await createFallbackCertificate());
   const snapshot = new CertificateSnapshot(
     certificateSnapshotPath(config.PIER_PROXY_SNAPSHOT),
-    new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS),
+    new SecretBox(config.PIER_PROXY_KEY, config.PIER_PROXY_KEYS_PREVIOUS),
   );
   const source = options.certificateSource;
   const certificates = source ? new CertificateFeed({ source, book, snapshot, log }) : null;

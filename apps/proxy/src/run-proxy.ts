@@ -36,6 +36,8 @@ export interface ProxyDeps {
   certificateSource?: CertificateSource;
   /** ACME HTTP-01 answers; Postgres when absent (none with an injected routeSource). */
   challengeLookup?: ChallengeLookup;
+  /** Names of secrets the process was handed that it never needs (and dropped), to be reported. */
+  handedSecrets?: readonly string[];
 }
 
 /**
@@ -45,6 +47,12 @@ export interface ProxyDeps {
  */
 export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<void> {
   const logger = createLogger({ name: 'proxy', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
+  if (deps.handedSecrets?.length) {
+    logger.warn(
+      { names: deps.handedSecrets },
+      "the proxy was given secrets it never needs (dropped them); give it an environment of its own (README, 'Security model')",
+    );
+  }
   const table = new RouteTable();
   const controlPlane = deps.routeSource ? null : connectControlPlane(config, logger);
   const routeSource = deps.routeSource ?? controlPlane?.routeSource;

@@ -109,9 +109,44 @@ describe('.env.example', () => {
 
   it('parses once its secrets are filled in', () => {
     const env = Object.fromEntries([...example.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]));
-    const filled = { ...env, PIER_SECRET_KEY: goodKey, PIER_ADMIN_TOKEN: adminToken };
+    const filled = {
+      ...env,
+      PIER_SECRET_KEY: goodKey,
+      PIER_PROXY_KEY: randomBytes(32).toString('base64'),
+      PIER_ADMIN_TOKEN: adminToken,
+    };
     expect(() => parseConfig('api', apiConfigSchema, filled)).not.toThrow();
     expect(() => parseConfig('worker', workerConfigSchema, filled)).not.toThrow();
     expect(() => parseConfig('proxy', proxyConfigSchema, filled)).not.toThrow();
+  });
+});
+
+describe('the proxy key', () => {
+  const base = {
+    DATABASE_URL: 'postgres://pier:pw@127.0.0.1:5432/pier',
+    REDIS_URL: 'redis://127.0.0.1:6379/0',
+    PIER_BASE_DOMAIN: 'apps.example.com',
+  };
+  const problems = (schema: Parameters<typeof parseConfig>[1], env: Record<string, string>) => {
+    try {
+      parseConfig('test', schema, env);
+      return [];
+    } catch (err) {
+      return [...(err as ConfigError).problems];
+    }
+  };
+
+  it('is required by the worker and the proxy, and the proxy needs no PIER_SECRET_KEY', () => {
+    expect(problems(workerConfigSchema, { ...base, PIER_SECRET_KEY: goodKey }).join('\n')).toContain('PIER_PROXY_KEY');
+    expect(problems(proxyConfigSchema, base).join('\n')).toContain('PIER_PROXY_KEY');
+    const proxy = parseConfig('proxy', proxyConfigSchema, { ...base, PIER_PROXY_KEY: goodKey, PIER_SECRET_KEY: goodKey });
+    expect(Object.keys(proxy)).not.toContain('PIER_SECRET_KEY');
+    expect(Object.keys(proxy)).not.toContain('PIER_SECRET_KEYS_PREVIOUS');
+  });
+
+  it('must differ from PIER_SECRET_KEY', () => {
+    expect(problems(workerConfigSchema, { ...base, PIER_SECRET_KEY: goodKey, PIER_PROXY_KEY: goodKey })).toEqual([
+      expect.stringMatching(/PIER_PROXY_KEY.*must differ from PIER_SECRET_KEY/),
+    ]);
   });
 });

@@ -19,6 +19,18 @@ import {
   secretKey,
 } from './fields.ts';
 
+/**
+ * The proxy's own key: certificate private keys reach it sealed under this
+ * (the worker seals them), so the internet-facing process never holds
+ * PIER_SECRET_KEY, which opens every variable and credential.
+ */
+const proxyKey = {
+  /** 32 random bytes, base64, other than PIER_SECRET_KEY; needed by the worker (to seal) and the proxy (to open). */
+  PIER_PROXY_KEY: secretKey,
+  /** Older proxy keys, comma-separated, still accepted for reading while the worker re-seals under the new one. */
+  PIER_PROXY_KEYS_PREVIOUS: previousSecretKeys,
+};
+
 /** Settings every Pier process needs. */
 const common = {
   /** Pier's own state: apps, deployments, encrypted variables. The truth. */
@@ -110,6 +122,7 @@ const acme = {
 export const workerConfigSchema = z
   .object({
     ...common,
+    ...proxyKey,
     /** Base image of generated Node.js Dockerfiles. */
     PIER_IMAGE_NODE: imageName('node:20-bookworm-slim'),
     /** Base image of generated Python Dockerfiles. */
@@ -199,6 +212,11 @@ export const workerConfigSchema = z
     ...acme,
   })
   .superRefine((config, ctx) => {
+    if (config.PIER_PROXY_KEY.equals(config.PIER_SECRET_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['PIER_PROXY_KEY'], message: 'must differ from PIER_SECRET_KEY' });
+    }
+  })
+  .superRefine((config, ctx) => {
     // The pool and the size against each other; each alone is checked (and reported) by its field.
     const size = Number(config.PIER_NETWORK_SUBNET_SIZE);
     if (networkPoolRangeProblem(String(config.PIER_NETWORK_POOL)) || !Number.isInteger(size) || size < 8 || size > 28) return;
@@ -208,8 +226,18 @@ export const workerConfigSchema = z
     ctx.addIssue({ code: 'custom', path: [key as string], message: message as string });
   });
 
+/** The proxy holds neither PIER_SECRET_KEY nor the admin token. */
+const { PIER_SECRET_KEY: _secretKey, PIER_SECRET_KEYS_PREVIOUS: _previous, ...proxyCommon } = common;
+
 export const proxyConfigSchema = z.object({
-  ...common,
+  ...proxyCommon,
+  ...proxyKey,
+  /**
+   * Pier's database as the proxy's own role, which may read only routes,
+   * certificates and challenge answers (`npm run migrate` grants exactly
+   * that); DATABASE_URL when unset.
+   */
+  PIER_PROXY_DATABASE_URL: postgresUrl.optional(),
   /** Where the api listens (PIER_API_HOST:PIER_API_PORT), for PIER_CONTROL_HOSTNAME's route. */
   PIER_CONTROL_UPSTREAM: hostPort('127.0.0.1:4000'),
   /** Plain HTTP listener: ACME challenges, redirects to HTTPS. */
@@ -254,6 +282,8 @@ export type ProxyConfig = z.output<typeof proxyConfigSchema>;
 
 export const migrateConfigSchema = z.object({
   DATABASE_URL: common.DATABASE_URL,
+  /** The proxy's own role: after the migrations it is granted exactly what the proxy needs. */
+  PIER_PROXY_DATABASE_URL: postgresUrl.optional(),
   PIER_LOG_LEVEL: common.PIER_LOG_LEVEL,
   PIER_LOG_FORMAT: common.PIER_LOG_FORMAT,
 });

@@ -1,6 +1,7 @@
 export * from './client.ts';
 export * from './migrations.ts';
 export * from './postgres-route-source.ts';
+export * from './proxy-role.ts';
 export * as schema from './schema.ts';
 export * from './stores/acme-store.ts';
 export * from './stores/app-store.ts';

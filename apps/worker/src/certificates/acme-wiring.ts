@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AcmeIssuer, configureAcmeTransport } from '@pier/acme';
 import { exitOnStartupError, type WorkerConfig } from '@pier/config';
-import type { SecretBox } from '@pier/core';
+import { SecretBox } from '@pier/core';
 import { CertificateStore, type Db, PostgresAcmeAccountStore, PostgresChallengeResponses } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { CertificateRenewerOptions } from './certificate-renewer.ts';
@@ -20,7 +20,16 @@ export async function certificateLoopFromConfig(
       )
     : undefined;
   configureAcmeTransport({ extraCaPem });
-  const certificates = new CertificateStore(db, box);
+  // Certificate keys are sealed for the proxy, under a key of its own: it never holds PIER_SECRET_KEY.
+  const certificates = new CertificateStore(db, new SecretBox(config.PIER_PROXY_KEY, config.PIER_PROXY_KEYS_PREVIOUS));
+  const { resealed, unreadable } = await certificates.resealKeys(box);
+  if (resealed > 0) logger.info({ resealed }, 'certificate keys re-sealed under PIER_PROXY_KEY');
+  if (unreadable.length > 0) {
+    logger.warn(
+      { hostnames: unreadable },
+      'certificate keys no configured key opens, so the proxy cannot serve them: keep the key that sealed them in PIER_SECRET_KEYS_PREVIOUS or PIER_PROXY_KEYS_PREVIOUS',
+    );
+  }
   const challenges = new PostgresChallengeResponses(db);
   const email = config.PIER_ACME_EMAIL ?? null;
   const issuer = new AcmeIssuer({

@@ -7,6 +7,7 @@ export const baseEnv = {
   DATABASE_URL: 'postgres://pier:pw@127.0.0.1:5432/pier',
   REDIS_URL: 'redis://127.0.0.1:6379/0',
   PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+  PIER_PROXY_KEY: randomBytes(32).toString('base64'),
   PIER_BASE_DOMAIN: 'apps.example.com',
 };
 

@@ -33,7 +33,8 @@ const keyContext = (hostname: string) => `certificate-key:${hostname}`;
 /**
  * Certificates per hostname and the state of their orders. Workers claim due
  * rows with a lease (`locked_until`) so that two never order the same
- * hostname; private keys are sealed with the SecretBox.
+ * hostname; private keys are sealed with the SecretBox given, the proxy's
+ * (PIER_PROXY_KEY): the proxy opens them without holding PIER_SECRET_KEY.
  */
 export class CertificateStore {
   constructor(
@@ -172,6 +173,52 @@ export class CertificateStore {
     return row;
   }
 
+  /**
+   * Re-seals under the current key every private key sealed otherwise: under
+   * `older` (PIER_SECRET_KEY, before the proxy had a key of its own) or a
+   * previous proxy key. A row changed meanwhile is left for the next run; a
+   * key no configured key opens is reported. Run by the worker at start.
+   */
+  async resealKeys(older: SecretBox): Promise<{ resealed: number; unreadable: string[] }> {
+    const rows = await this.db
+      .select({ hostname: certificates.hostname, ciphertext: certificates.privateKeyCiphertext, keyId: certificates.keyId })
+      .from(certificates)
+      .where(
+        and(isNotNull(certificates.privateKeyCiphertext), sql`${certificates.keyId} is distinct from ${this.box.currentKeyId}`),
+      );
+    let resealed = 0;
+    const unreadable: string[] = [];
+    for (const row of rows) {
+      const secret = { keyId: row.keyId as string, ciphertext: row.ciphertext as string };
+      let plain: string;
+      try {
+        plain = this.#openWithEither(secret, older, keyContext(row.hostname));
+      } catch {
+        unreadable.push(row.hostname);
+        continue;
+      }
+      const sealed = this.box.seal(plain, keyContext(row.hostname));
+      const updated = await this.db
+        .update(certificates)
+        .set({ privateKeyCiphertext: sealed.ciphertext, keyId: sealed.keyId })
+        .where(and(eq(certificates.hostname, row.hostname), eq(certificates.privateKeyCiphertext, secret.ciphertext)))
+        .returning({ hostname: certificates.hostname });
+      if (updated.length > 0) {
+        resealed += 1;
+        await notify(this.db, row.hostname);
+      }
+    }
+    return { resealed, unreadable };
+  }
+
+  #openWithEither(secret: { keyId: string; ciphertext: string }, older: SecretBox, context: string): string {
+    try {
+      return this.box.open(secret, context);
+    } catch {
+      return older.open(secret, context);
+    }
+  }
+
   /** Records of these hostnames, for status listings (no key material). */
   async statuses(hostnames: readonly string[]): Promise<Map<string, CertificateStatus>> {
     if (hostnames.length === 0) return new Map();
@@ -194,8 +241,16 @@ export class CertificateStore {
    * open (a secret key no longer configured) is reported, not thrown.
    */
   async serving(): Promise<{ certificates: ServingCertificate[]; unreadable: string[] }> {
+    // Only the columns the proxy's database role may read (PROXY_ROLE_PRIVILEGES).
     const rows = await this.db
-      .select()
+      .select({
+        hostname: certificates.hostname,
+        certificatePem: certificates.certificatePem,
+        privateKeyCiphertext: certificates.privateKeyCiphertext,
+        keyId: certificates.keyId,
+        notBefore: certificates.notBefore,
+        notAfter: certificates.notAfter,
+      })
       .from(certificates)
       .where(and(isNotNull(certificates.certificatePem), isNotNull(certificates.privateKeyCiphertext)))
       .orderBy(asc(certificates.hostname));
