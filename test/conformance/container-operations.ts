@@ -388,6 +388,31 @@ export function describeContainerOperationsConformance(
       SLOW,
     );
 
+    it(
+      'writes its files before the process starts, in its filesystem and in a fresh volume, with their modes',
+      async () => {
+        const volume = `${app}-files`;
+        await ops.ensureVolume(volume, labels);
+        const secret = `requirepass "s3cr@t:${run}"`;
+        const read = `const fs=require('fs');for(const f of process.argv.slice(1))console.log(f+' '+(fs.statSync(f).mode&0o777).toString(8)+' '+fs.readFileSync(f,'utf8'))`;
+        const files = spec('files', ['node', '-e', read, '/tmp/a.conf', '/data/b.conf'], {
+          volumes: { [volume]: '/data' },
+          files: [
+            { path: '/tmp/a.conf', content: secret, mode: 0o600 },
+            { path: '/data/b.conf', content: 'b', mode: 0o640 },
+          ],
+        });
+        const { info, lines } = await runToEnd(files);
+        expect(info.exitCode).toBe(0);
+        expect(lines).toEqual([`/tmp/a.conf 600 ${secret}`, '/data/b.conf 640 b']);
+        await ops.removeContainer(info.id);
+        await ops.removeVolume(volume);
+        const bad = spec('files-bad', ['true'], { files: [{ path: '../etc/passwd', content: 'x', mode: 0o600 }] });
+        await expect(ops.runContainer(bad)).rejects.toBeInstanceOf(ValidationError);
+      },
+      SLOW,
+    );
+
     it('refuses a container without the pier.app label; a taken name is a conflict; a missing image is not found', async () => {
       const unlabelled = spec('unlabelled', ['true'], { labels: { 'pier.test': '1' } });
       await expect(ops.runContainer(unlabelled)).rejects.toBeInstanceOf(ValidationError);

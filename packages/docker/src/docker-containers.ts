@@ -15,6 +15,7 @@ import {
 } from '@pier/core';
 import type Dockerode from 'dockerode';
 import { containerCreateOptions, networkEndpoint } from './container-create.ts';
+import { filesArchive } from './container-files.ts';
 import { toContainerInfo } from './container-info.ts';
 import { containerLogs } from './container-logs.ts';
 import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
@@ -39,14 +40,16 @@ export class DockerContainers implements ContainerOperations {
   }
 
   /**
-   * Creates the container on its first network, connects the others (with the
-   * same aliases), starts it and returns it as inspected then. A container that
-   * cannot be connected or started is removed again. The image must exist
-   * locally (NotFoundError otherwise); a taken name is a ConflictError.
+   * Creates the container on its first network, writes its files, connects the
+   * others (with the same aliases), starts it and returns it as inspected then.
+   * A container that cannot be connected or started is removed again. The image
+   * must exist locally (NotFoundError otherwise); a taken name is a ConflictError.
    */
   async runContainer(spec: ContainerSpec): Promise<ContainerInfo> {
+    const archive = spec.files?.length ? filesArchive(spec.files) : undefined;
     const container = await this.create(containerCreateOptions(spec));
     try {
+      if (archive) await container.putArchive(archive, { path: '/' });
       for (const network of spec.networks.slice(1)) {
         await this.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: networkEndpoint(spec) });
       }

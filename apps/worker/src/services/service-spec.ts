@@ -40,14 +40,43 @@ export function serviceLabels(service: ServiceIdentity, instance: string, role =
   };
 }
 
-/** Environment and command that make the image start with these credentials (a fresh data directory is initialised with them). */
-function startup(type: ServiceType, credentials: ServiceCredentials): Pick<ContainerSpec, 'env' | 'command'> {
+/**
+ * Redis's password file, written into the container before it starts: a
+ * password on the command line is in `docker inspect` and, world-readable, in
+ * the host's `ps`. In the data volume, whose files the image's entrypoint (the
+ * official one as Pier's) gives to user redis before starting the server, so
+ * it stays 0600; backups copy only the RDB file, and each start writes it anew.
+ */
+export const REDIS_AUTH_FILE = '/data/pier-auth.conf';
+
+/**
+ * Environment, command and files that make the image start with these
+ * credentials (a fresh data directory is initialised with them). Postgres's
+ * password is an environment variable its entrypoint reads when it
+ * initialises an empty data directory (the official image's way; not in `ps`).
+ */
+function startup(type: ServiceType, credentials: ServiceCredentials): Pick<ContainerSpec, 'env' | 'command' | 'files'> {
   if (type === 'postgres') {
     return {
       env: { POSTGRES_USER: credentials.user, POSTGRES_PASSWORD: credentials.password, POSTGRES_DB: credentials.database },
     };
   }
-  return { env: {}, command: ['redis-server', '--requirepass', credentials.password, '--appendonly', 'yes'] };
+  return {
+    env: {},
+    command: [
+      'redis-server',
+      REDIS_AUTH_FILE,
+      ...['--bind', '0.0.0.0', '--protected-mode', 'no', '--dir', DATA_DIRECTORY.redis, '--appendonly', 'yes'],
+    ],
+    files: [{ path: REDIS_AUTH_FILE, content: redisAuthConfig(credentials.password), mode: 0o600 }],
+  };
+}
+
+/** The password as a redis.conf line: double-quoted, `\` and `"` escaped; control characters are refused. */
+export function redisAuthConfig(password: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+  if (/[\u0000-\u001f\u007f]/.test(password)) throw new Error('a Redis password must not contain control characters');
+  return `# Written by Pier before the container starts.\nrequirepass "${password.replace(/[\\"]/g, '\\$&')}"\n`;
 }
 
 /**

@@ -78,6 +78,20 @@ export interface ContainerSpec {
   /** Named volumes (never host paths): volume name → mount path. */
   volumes?: Record<string, string>;
   command?: string[];
+  /**
+   * Files written into the container after it is created and before it
+   * starts: a secret the process reads from a file stays out of the command
+   * and the environment, which `docker inspect` and `ps` show.
+   */
+  files?: ContainerFile[];
+}
+
+export interface ContainerFile {
+  /** Absolute path inside the container (at most 100 characters); its directory must exist (or be a volume's mount path). */
+  path: string;
+  content: string;
+  /** Permission bits, e.g. 0o600; owned by root, as the Engine extracts it. */
+  mode: number;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
