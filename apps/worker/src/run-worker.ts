@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
@@ -21,6 +21,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     await assertMigrated(database.sql);
     await mkdir(config.PIER_WORK_DIR, { recursive: true, mode: 0o700 });
     await mkdir(config.PIER_BACKUP_DIR, { recursive: true, mode: 0o700 });
+    // Read again for every SSH clone; one that cannot be read is a configuration error now, not failed builds later.
+    if (config.PIER_GIT_KNOWN_HOSTS) await readFile(config.PIER_GIT_KNOWN_HOSTS, 'utf8');
     // Checkouts of builds killed with their worker: older than any build could run.
     const swept = await sweepStaleCheckouts(config.PIER_WORK_DIR, config.PIER_BUILD_TIMEOUT_MS + 10 * 60_000);
     if (swept.length > 0) logger.info({ swept }, 'removed stale build checkouts');
@@ -48,7 +50,11 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const runtime = await startWorkerRuntime({
     stores: createStores(database.db, box),
     sql: database.sql,
-    fetcher: new GitSourceFetcher({ allowFileUrls: config.PIER_ALLOW_FILE_REPOS, tempDirectory: config.PIER_WORK_DIR }),
+    fetcher: new GitSourceFetcher({
+      allowFileUrls: config.PIER_ALLOW_FILE_REPOS,
+      tempDirectory: config.PIER_WORK_DIR,
+      knownHostsFile: config.PIER_GIT_KNOWN_HOSTS,
+    }),
     runtime: docker,
     containers: docker,
     settings: {

@@ -180,6 +180,14 @@ export const workerConfigSchema = z
     PIER_BUILD_STALLED_CHECK_MS: durationMs(15_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
     /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
     PIER_ALLOW_FILE_REPOS: booleanFlag(false),
+    /**
+     * A known_hosts file of the git servers trusted over SSH besides GitHub, whose published keys ship with Pier:
+     * an ssh clone URL to a host whose key is in neither is refused, never trusted on first use.
+     */
+    PIER_GIT_KNOWN_HOSTS: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/._-]+$/, 'must be an absolute path of letters, digits and / . _ -')
+      .optional(),
     /** Name of this installation, on every container it runs: installations sharing a Docker Engine leave each other's containers alone. */
     PIER_INSTANCE: z
       .string()

@@ -14,6 +14,24 @@ describe('gitError', () => {
     ['timeout', '', BuildError, /timed out after 120 s/],
     ['aborted', '', BuildError, /was cancelled/],
     ['spawn', 'spawn git ENOENT', BuildError, /git could not be started/],
+    [
+      'exit',
+      'No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking.\nHost key verification failed.\nfatal: Could not read from remote repository.',
+      BuildError,
+      /the SSH host key of \[127\.0\.0\.1\]:2222 is not a trusted one .*PIER_GIT_KNOWN_HOSTS/,
+    ],
+    [
+      'exit',
+      '@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @\nHost key for github.com has changed and you have requested strict checking.\nHost key verification failed.',
+      BuildError,
+      /the SSH host key of github\.com is not a trusted one .*or it changed/,
+    ],
+    [
+      'exit',
+      'Host key verification failed.\nfatal: Could not read from remote repository.',
+      BuildError,
+      /host key of the server/,
+    ],
   ] as const)('%s: %j', (reason, stderr, type, message) => {
     const error = gitError(new GitFailure(reason, stderr), context);
     expect(error).toBeInstanceOf(type);

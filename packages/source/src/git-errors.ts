@@ -8,6 +8,8 @@ const NOT_FOUND = /repository .*not found|does not appear to be a git repository
 const NO_SUCH_COMMIT = /not our ref|couldn't find remote ref|no such remote ref|unadvertised object|reference is not a tree/i;
 const DENIED =
   /authentication failed|could not read (username|password)|permission denied|HTTP 40[13]|terminal prompts disabled/i;
+/** ssh's words for a host key it does not know (`No ED25519 host key is known for h`) or that changed (`Host key for h has changed`). */
+const HOST_KEY = /host key is known for (\S+)|Host key for (\S+) has changed|Host key verification failed/i;
 
 /** What was being done, for messages: e.g. `resolving branch "main"`. */
 export interface GitErrorContext {
@@ -38,6 +40,14 @@ export function gitError(failure: GitFailure, context: GitErrorContext): PierErr
 
 function exitError(lines: string[], action: string): PierError {
   const text = lines.join('\n');
+  const hostKey = HOST_KEY.exec(text);
+  if (hostKey) {
+    const host = hostKey[1] ?? hostKey[2] ?? 'the server';
+    return new BuildError(
+      `${action} failed: the SSH host key of ${host} is not a trusted one (GitHub's, or one in the worker's PIER_GIT_KNOWN_HOSTS file), or it changed; nothing was sent to it`,
+      lines,
+    );
+  }
   if (NO_SUCH_COMMIT.test(text)) return new NotFoundError(`${action} failed: the commit is not in the repository`);
   if (NOT_FOUND.test(text))
     return new NotFoundError(`${action} failed: repository not found or not accessible with the given credentials`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,20 +57,50 @@ describe('openGitSession', () => {
     expect(statSync(key).mode & 0o777).toBe(0o600);
     expect(readFileSync(key, 'utf8')).toBe(`${privateKey}\n`);
     expect(session.env.GIT_SSH_COMMAND).toBe(
-      `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=30 -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${session.env.HOME}/known_hosts -i ${key}`,
+      `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=30 -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${session.env.HOME}/known_hosts -o GlobalKnownHostsFile=/dev/null -i ${key}`,
     );
     await session.dispose();
     expect(existsSync(key)).toBe(false);
   });
 
-  it('uses a configured known_hosts strictly', async () => {
+  it("trusts GitHub's published host keys, strictly, and nothing of the host's", async () => {
     const url = 'git@github.com:acme/app.git';
+    const session = await openGitSession({ cloneUrl: url }, parseCloneUrl(url, { allowFile: false }), options);
+    const knownHosts = join(session.env.HOME ?? '', 'known_hosts');
+    expect(session.env.GIT_SSH_COMMAND).toContain(
+      `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o GlobalKnownHostsFile=/dev/null`,
+    );
+    expect(statSync(knownHosts).mode & 0o777).toBe(0o600);
+    const keys = readFileSync(knownHosts, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    expect(keys.map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual([
+      'github.com ssh-ed25519',
+      'github.com ecdsa-sha2-nistp256',
+      'github.com ssh-rsa',
+    ]);
+    await session.dispose();
+  });
+
+  it("adds the operator's known_hosts file, read for each operation; one that cannot be read is an error naming it", async () => {
+    const extra = join(parent, 'extra_known_hosts');
+    writeFileSync(extra, '[git.example.internal]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample\n');
+    const url = 'ssh://git@git.example.internal:2222/r.git';
     const session = await openGitSession({ cloneUrl: url }, parseCloneUrl(url, { allowFile: false }), {
       ...options,
-      knownHostsFile: '/etc/pier/known_hosts',
+      knownHostsFile: extra,
     });
-    expect(session.env.GIT_SSH_COMMAND).toContain('-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/pier/known_hosts');
+    const written = readFileSync(join(session.env.HOME ?? '', 'known_hosts'), 'utf8');
+    expect(written).toContain('github.com ssh-ed25519 ');
+    expect(written).toContain('[git.example.internal]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample');
     await session.dispose();
+    rmSync(extra);
+    const missing = openGitSession({ cloneUrl: url }, parseCloneUrl(url, { allowFile: false }), {
+      ...options,
+      knownHostsFile: extra,
+    });
+    await expect(missing).rejects.toThrow(`the known_hosts file ${extra} cannot be read: ENOENT`);
+    expect(readdirSync(parent)).toEqual([]);
   });
 
   it('refuses a deploy key that is not a private key, leaving nothing behind', async () => {

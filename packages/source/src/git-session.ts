@@ -1,5 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type RepoAccess, ValidationError } from '@pier/core';
 import type { CloneUrl } from './clone-url.ts';
 
@@ -8,9 +9,15 @@ export interface GitSessionOptions {
   tempDirectory: string;
   /** PATH for git and ssh. */
   path: string;
-  /** A known_hosts file for ssh; without one, host keys are accepted on first use (per operation). */
+  /**
+   * A known_hosts file of the hosts trusted besides GitHub (PIER_GIT_KNOWN_HOSTS),
+   * read for every operation. ssh trusts only the keys of GitHub and of this file.
+   */
   knownHostsFile?: string;
 }
+
+/** GitHub's published SSH host keys, shipped with Pier: every ssh clone URL's host key is checked against these and the operator's. */
+export const GITHUB_KNOWN_HOSTS = fileURLToPath(new URL('../known_hosts/github.com', import.meta.url));
 
 /** The environment of one resolve or fetch: a fresh HOME, credentials, the strings to scrub from errors. */
 export interface GitSession {
@@ -35,7 +42,8 @@ export async function openGitSession(repo: RepoAccess, remote: CloneUrl, options
   try {
     const env = baseEnvironment(home, options.path);
     const secrets = await addCredentials(env, repo, remote, home);
-    env.GIT_SSH_COMMAND = sshCommand(home, options.knownHostsFile, repo.credentials?.kind === 'deploy-key');
+    if (remote.protocol === 'ssh') await writeKnownHosts(home, options.knownHostsFile);
+    env.GIT_SSH_COMMAND = sshCommand(home, repo.credentials?.kind === 'deploy-key');
     return { env, secrets, dispose };
   } catch (err) {
     await dispose();
@@ -90,17 +98,30 @@ async function writeKey(home: string, privateKey: string): Promise<void> {
   await writeFile(join(home, 'deploy_key'), text, { mode: 0o600, flag: 'wx' });
 }
 
+/** The operation's known_hosts: GitHub's keys and the operator's file, nothing of the host's or of earlier operations. */
+async function writeKnownHosts(home: string, extraFile: string | undefined): Promise<void> {
+  const parts = [await readFile(GITHUB_KNOWN_HOSTS, 'utf8')];
+  if (extraFile !== undefined) {
+    try {
+      parts.push(await readFile(extraFile, 'utf8'));
+    } catch (err) {
+      throw new Error(`the known_hosts file ${extraFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  }
+  await writeFile(join(home, 'known_hosts'), parts.join('\n'), { mode: 0o600, flag: 'wx' });
+}
+
 /**
  * GIT_SSH_COMMAND is run by a shell, so it holds only paths Pier made (checked
  * against a conservative character set) and fixed options: never user text.
+ * A host whose key is not in the operation's known_hosts is refused, never
+ * trusted on first use.
  */
-function sshCommand(home: string, knownHostsFile: string | undefined, withKey: boolean): string {
-  const knownHosts = knownHostsFile ?? join(home, 'known_hosts');
-  for (const path of [home, knownHosts])
-    if (!SHELL_SAFE_PATH.test(path)) throw new Error(`unsafe path for GIT_SSH_COMMAND: ${JSON.stringify(path)}`);
+function sshCommand(home: string, withKey: boolean): string {
+  if (!SHELL_SAFE_PATH.test(home)) throw new Error(`unsafe path for GIT_SSH_COMMAND: ${JSON.stringify(home)}`);
   return [
     'ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=30',
-    `-o StrictHostKeyChecking=${knownHostsFile ? 'yes' : 'accept-new'} -o UserKnownHostsFile=${knownHosts}`,
+    `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(home, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null`,
     ...(withKey ? [`-i ${join(home, 'deploy_key')}`] : []),
   ].join(' ');
 }

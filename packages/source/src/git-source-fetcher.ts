@@ -24,7 +24,7 @@ export interface GitSourceFetcherOptions {
   timeoutMs?: number;
   /** Accept `file://` clone URLs. Off by default: they let a user read any repository on the host. For tests and local mirrors. */
   allowFileUrls?: boolean;
-  /** known_hosts for ssh remotes; without one, host keys are accepted on first use, per operation. */
+  /** A known_hosts file of ssh hosts trusted besides GitHub (whose keys ship with Pier); any other host key is refused. */
   knownHostsFile?: string;
   /** Where per-operation HOME directories (and deploy key files) are made. Default: the OS temp directory. */
   tempDirectory?: string;
