@@ -4,7 +4,8 @@
 # its .env. As root, after `npm run up` has set the machine up. It creates the
 # `pier` user and group, the directories the processes write (from .env, or
 # the defaults) owned by pier, makes .env pier's alone (600), installs
-# deploy/systemd/*.service with this repository's paths filled in, and
+# deploy/systemd/*.service with this repository's paths filled in (and
+# /etc/tmpfiles.d/pier.conf, which makes /run/pier at boot), and
 # enables and starts them when systemd runs the machine. Safe to run again
 # (after moving the repository or changing one of those directories).
 #
@@ -19,6 +20,9 @@ cd "$(dirname "$0")/.."
 
 UNITS=(pier-api pier-worker pier-proxy)
 UNIT_DIR=/etc/systemd/system
+# The worker's RuntimeDirectory=: the api's logs-only Docker socket lives here.
+RUNTIME_DIR=/run/pier
+TMPFILES=/etc/tmpfiles.d/pier.conf
 
 say() { echo "[install-service] $*"; }
 fail() {
@@ -83,6 +87,13 @@ snapshot=$(env_value PIER_PROXY_SNAPSHOT /var/lib/pier/proxy-routes.json)
 plain_path PIER_WORK_DIR "$work_dir"
 plain_path PIER_BACKUP_DIR "$backup_dir"
 plain_path PIER_PROXY_SNAPSHOT "$snapshot"
+# An empty assignment in the env file would override the units' Environment= and leave the api without logs.
+if grep -Eq '^[[:space:]]*(export[[:space:]]+)?PIER_DOCKER_LOGS_SOCKET=' "$env_file" && [ -z "$(env_value PIER_DOCKER_LOGS_SOCKET '')" ]; then
+  fail "PIER_DOCKER_LOGS_SOCKET is empty in $env_file: under the units the api reads container logs through it; remove the line or set it to $RUNTIME_DIR/docker-logs.sock"
+fi
+logs_socket=$(env_value PIER_DOCKER_LOGS_SOCKET "$RUNTIME_DIR/docker-logs.sock")
+[[ $logs_socket =~ ^$RUNTIME_DIR/[A-Za-z0-9._-]+$ && ! $logs_socket =~ $DOTS ]] ||
+  fail "PIER_DOCKER_LOGS_SOCKET must be a file directly in $RUNTIME_DIR (the worker's RuntimeDirectory=, which the api can reach and the proxy cannot), not '$logs_socket'"
 snapshot_dir=$(dirname -- "$snapshot")
 outside_homes PIER_WORK_DIR "$work_dir" "pick a directory under /var/lib"
 outside_homes PIER_BACKUP_DIR "$backup_dir" "pick a directory under /var/lib"
@@ -108,6 +119,7 @@ trap 'rm -rf "$rendered"' EXIT
 for unit in "${UNITS[@]}"; do
   sed -e "s|@PIER_ROOT@|$root|g" -e "s|@ENV_FILE@|$env_file|g" -e "s|@NODE@|$node|g" \
     -e "s|@WORKER_PATHS@|$worker_paths|g" -e "s|@PROXY_PATHS@|$snapshot_dir|g" -e "s|@HIDDEN_PATHS@|$hidden_paths|g" \
+    -e "s|@LOGS_SOCKET@|$logs_socket|g" \
     "deploy/systemd/$unit.service" >"$rendered/$unit.service"
 done
 if [ -n "$render_dir" ]; then
@@ -151,6 +163,13 @@ done
 
 chown pier:pier -- "$env_file"
 chmod 600 -- "$env_file"
+
+# /run/pier now and at every boot (before the services start: the proxy's unit hides it, the worker serves in it).
+if ! cmp -s deploy/systemd/pier.tmpfiles "$TMPFILES"; then
+  install -m 0644 -o root -g root -- deploy/systemd/pier.tmpfiles "$TMPFILES"
+  say "installed $TMPFILES"
+fi
+install -d -m 0750 -o pier -g pier -- "$RUNTIME_DIR"
 
 # The services read the repository as pier: every directory on the way must let it.
 setpriv --reuid=pier --regid=pier --clear-groups -- test -r "$root/node_modules/tsx/package.json" -a -r "$root/apps/api/src/main.ts" ||

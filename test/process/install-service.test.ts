@@ -124,13 +124,29 @@ describe('the systemd units', () => {
       Record<string, string[]>,
     ];
 
-    // Capabilities: binding 80/443 for the proxy, none for the others.
+    // Capabilities: binding 80/443 for the proxy, reading the host firewall for the worker, none for the api.
     expect(proxy.CapabilityBoundingSet).toEqual(['CAP_NET_BIND_SERVICE']);
     expect(proxy.AmbientCapabilities).toEqual(['CAP_NET_BIND_SERVICE']);
-    for (const service of [api, worker]) {
-      expect(service.CapabilityBoundingSet).toEqual(['']);
-      expect(service.AmbientCapabilities).toEqual(['']);
+    expect(worker.CapabilityBoundingSet).toEqual(['CAP_NET_ADMIN']);
+    expect(worker.AmbientCapabilities).toEqual(['CAP_NET_ADMIN']);
+    expect(api.CapabilityBoundingSet).toEqual(['']);
+    expect(api.AmbientCapabilities).toEqual(['']);
+
+    // What needs root runs before the worker, as root ("+"), from the same clone and .env; nothing else does.
+    expect(worker.ExecStartPre).toEqual([`+${node} --import tsx apps/worker/src/main.ts prepare-host`]);
+    for (const service of [api, proxy]) expect(service.ExecStartPre).toBeUndefined();
+    for (const service of [api, worker, proxy]) {
+      for (const key of ['ExecStartPost', 'ExecStop', 'ExecStopPost', 'ExecReload', 'ExecCondition'])
+        expect(service[key], key).toBeUndefined();
     }
+
+    // The api's Docker socket is the worker's logs-only one, in /run/pier, which the proxy cannot see.
+    for (const service of [api, worker])
+      expect(service.Environment).toEqual(['PIER_DOCKER_LOGS_SOCKET=/run/pier/docker-logs.sock']);
+    expect(proxy.Environment).toBeUndefined();
+    expect(worker.RuntimeDirectory).toEqual(['pier']);
+    expect(worker.RuntimeDirectoryMode).toEqual(['0750']);
+    expect(worker.RuntimeDirectoryPreserve).toEqual(['yes']);
 
     // The Docker socket's group (root-equivalent) for the worker alone.
     expect(worker.SupplementaryGroups).toEqual(['docker']);
@@ -141,7 +157,8 @@ describe('the systemd units', () => {
     expect(worker.ReadWritePaths).toEqual(['/srv/pier/work /srv/pier/backups']);
     expect(proxy.ReadWritePaths).toEqual(['/var/lib/pier']);
     expect(api.ReadWritePaths).toBeUndefined();
-    for (const service of [api, proxy]) expect(service.InaccessiblePaths).toEqual(['-/srv/pier/backups -/srv/pier/work']);
+    expect(api.InaccessiblePaths).toEqual(['-/srv/pier/backups -/srv/pier/work']);
+    expect(proxy.InaccessiblePaths).toEqual(['-/srv/pier/backups -/srv/pier/work', '-/run/pier']);
     expect(worker.InaccessiblePaths).toBeUndefined();
   });
 
@@ -150,6 +167,17 @@ describe('the systemd units', () => {
     expect(units.worker?.Service?.ReadWritePaths).toEqual(['/var/lib/pier/backups']);
     expect(units.proxy?.Service?.ReadWritePaths).toEqual(['/var/lib/pier']);
     expect(units.api?.Service?.InaccessiblePaths).toEqual(['-/var/lib/pier/backups']);
+  });
+
+  it('a logs socket named in .env goes into both units, when it is in /run/pier', async () => {
+    const { units } = await render('PIER_DOCKER_LOGS_SOCKET=/run/pier/logs.sock\n');
+    for (const name of ['api', 'worker'])
+      expect(units[name]?.Service?.Environment).toEqual(['PIER_DOCKER_LOGS_SOCKET=/run/pier/logs.sock']);
+  });
+
+  it('/run/pier exists at boot, pier’s, before the services start', () => {
+    const tmpfiles = readFileSync(join(REPO_ROOT, 'deploy/systemd/pier.tmpfiles'), 'utf8');
+    expect(tmpfiles.split('\n').filter((line) => line && !line.startsWith('#'))).toEqual(['d /run/pier 0750 pier pier -']);
   });
 
   it('systemd-analyze verify finds nothing to say about them', async () => {
@@ -186,6 +214,22 @@ describe('the installer refuses', () => {
       says: /PIER_BACKUP_DIR \(\/home\/me\/backups\) is under \/home.*ProtectHome=yes/,
     },
     { env: 'PIER_PROXY_SNAPSHOT=/var/lib/pier/backups/routes.json\n', says: /inside PIER_BACKUP_DIR or PIER_WORK_DIR/ },
+    {
+      env: 'PIER_DOCKER_LOGS_SOCKET=/var/run/docker.sock\n',
+      says: /PIER_DOCKER_LOGS_SOCKET must be a file directly in \/run\/pier/,
+    },
+    {
+      env: 'PIER_DOCKER_LOGS_SOCKET=/run/pier/../docker.sock\n',
+      says: /PIER_DOCKER_LOGS_SOCKET must be a file directly in \/run\/pier/,
+    },
+    {
+      env: 'PIER_DOCKER_LOGS_SOCKET=/run/pier/a/b.sock\n',
+      says: /PIER_DOCKER_LOGS_SOCKET must be a file directly in \/run\/pier/,
+    },
+    {
+      env: 'PIER_DOCKER_LOGS_SOCKET=/run/pier/x.sock\nPIER_DOCKER_LOGS_SOCKET=\n',
+      says: /PIER_DOCKER_LOGS_SOCKET is empty in .*remove the line/,
+    },
   ])('$env', async ({ env, says }) => {
     const dir = tempDir();
     const envFile = join(dir, 'pier.env');

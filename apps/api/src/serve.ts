@@ -36,7 +36,8 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       replicas: config.PIER_QUOTA_REPLICAS,
       domains: config.PIER_QUOTA_DOMAINS,
     },
-    logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_SOCKET }),
+    // The worker's logs-only socket when there is one (the systemd units): the api gets no root-equivalent Docker access.
+    logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_LOGS_SOCKET ?? config.PIER_DOCKER_SOCKET }),
     ...createStores(database.db, box),
     readiness: {
       postgres: () => pingDatabase(database.sql),

@@ -2,11 +2,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
-import { DockerRuntime } from '@pier/docker';
+import { type DockerReadSocket, DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
 import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
+import { serveDockerLogsSocket } from './docker-logs-socket.ts';
 import { enforceHostFirewall } from './host-firewall.ts';
 import { sweepStaleCheckouts } from './stale-checkouts.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
@@ -17,6 +18,7 @@ const MiB = 1024 * 1024;
 export async function runWorker(config: WorkerConfig): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
   const database = connectDatabase(config.DATABASE_URL, { max: 5, applicationName: 'pier-worker' });
+  let logsSocket: DockerReadSocket | undefined;
   try {
     await assertMigrated(database.sql);
     await mkdir(config.PIER_WORK_DIR, { recursive: true, mode: 0o700 });
@@ -27,11 +29,14 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     const swept = await sweepStaleCheckouts(config.PIER_WORK_DIR, config.PIER_BUILD_TIMEOUT_MS + 10 * 60_000);
     if (swept.length > 0) logger.info({ swept }, 'removed stale build checkouts');
     // Before any build or replica runs: untrusted code must not reach this host's services or cloud metadata.
-    if (config.PIER_HOST_FIREWALL) await enforceHostFirewall(config.PIER_NETWORK_POOL);
+    // Root (npm run up) installs it; under the systemd unit prepare-host did, and the worker, not root, checks it.
+    if (config.PIER_HOST_FIREWALL)
+      await enforceHostFirewall(config.PIER_NETWORK_POOL, process.getuid?.() === 0 ? 'install' : 'check');
     else
       logger.warn(
         'PIER_HOST_FIREWALL is off: containers can reach this host and 169.254.0.0/16 unless its own firewall stops them',
       );
+    logsSocket = await serveDockerLogsSocket(config, logger);
   } catch (err) {
     await database.close();
     exitOnStartupError('worker', err);
@@ -84,6 +89,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   });
 
   onShutdownSignal(logger, async () => {
+    await logsSocket?.stop();
     await runtime.stop();
     queueConnection.disconnect();
     workerConnection.disconnect();

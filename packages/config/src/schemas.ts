@@ -57,6 +57,12 @@ const common = {
 };
 
 const dockerSocket = z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock');
+/**
+ * A Docker socket that reads only the logs of this installation's containers:
+ * the worker serves it (it holds the Engine's root-equivalent socket) and the
+ * api reads logs through it. Unset: nothing serves it, the api uses PIER_DOCKER_SOCKET.
+ */
+const dockerLogsSocket = z.string().startsWith('/', 'must be an absolute path').optional();
 
 export const apiConfigSchema = z.object({
   ...common,
@@ -72,6 +78,8 @@ export const apiConfigSchema = z.object({
   PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
   /** Docker Engine socket; the API only reads container logs through it. */
   PIER_DOCKER_SOCKET: dockerSocket,
+  /** The worker's logs-only Docker socket; when set, the API reads logs there and never opens PIER_DOCKER_SOCKET. */
+  PIER_DOCKER_LOGS_SOCKET: dockerLogsSocket,
   /**
    * This host's public addresses, comma-separated, for the custom domains' DNS
    * check when they are not on an interface (behind NAT, as on many clouds).
@@ -135,6 +143,8 @@ export const workerConfigSchema = z
     PIER_IMAGE_PROCFILE: imageName('debian:bookworm-slim'),
     /** Docker Engine socket. */
     PIER_DOCKER_SOCKET: dockerSocket,
+    /** Where to serve the api's logs-only Docker socket (mode 660): the systemd units give the api no Docker group. */
+    PIER_DOCKER_LOGS_SOCKET: dockerLogsSocket,
     /** Checkouts are made (and removed) here during builds. */
     PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
     /** Backups of managed services (pg_dump files, Redis RDB copies) are kept here, one directory per service. */

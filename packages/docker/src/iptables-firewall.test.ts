@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostFirewallPlan } from './host-firewall.ts';
 import { HostFirewallError, IptablesFirewall } from './iptables-firewall.ts';
@@ -28,10 +31,40 @@ describe('IptablesFirewall', () => {
     // The jumps come first in their chains, ahead of the host's own rules and of Docker's RETURN.
     expect(listing('INPUT').split('\n')[1]).toMatch(/^-A INPUT .*-j PIER-INPUT$/);
     expect(listing('DOCKER-USER').split('\n')[1]).toMatch(/^-A DOCKER-USER .*-j PIER-FORWARD$/);
-    // Installing again adds nothing.
+    // Installing again adds nothing, and says so.
     const before = listing('PIER-INPUT');
-    await firewall.install(plan);
+    expect(await firewall.install(plan)).toEqual([]);
     expect(listing('PIER-INPUT')).toBe(before);
+  });
+
+  it('says which rules it added', async () => {
+    await firewall.removeSources(plan);
+    const added = await firewall.install(plan);
+    expect(added.map((rule) => [rule.chain, ...rule.match])).toEqual([
+      ['PIER-INPUT', '-s', source],
+      ['PIER-FORWARD', '-s', source, '-d', '169.254.0.0/16'],
+    ]);
+  });
+
+  it('checks as a user with CAP_NET_ADMIN alone (the worker under its unit); without it, cannot tell rather than "missing"', async () => {
+    await firewall.install(plan);
+    const directory = mkdtempSync(join(tmpdir(), 'pier-iptables-'));
+    try {
+      const wrapper = (caps: string[]): string => {
+        const path = join(directory, `iptables-${caps.length}`);
+        const setpriv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...caps, '--no-new-privs'];
+        writeFileSync(path, `#!/bin/sh\nexec ${setpriv.join(' ')} -- iptables "$@"\n`, { mode: 0o755 });
+        return path;
+      };
+      const capable = new IptablesFirewall(wrapper(['--inh-caps=+net_admin', '--ambient-caps=+net_admin']));
+      expect(await capable.missing(plan)).toEqual([]);
+      const other = hostFirewallPlan({ sources: [`10.218.${(Number(source.split('.')[2]) + 1) % 256}.0/24`] });
+      expect((await capable.missing(other)).map((rule) => rule.chain)).toEqual(['PIER-INPUT', 'PIER-FORWARD']);
+      const incapable = new IptablesFirewall(wrapper([]));
+      await expect(incapable.missing(plan)).rejects.toThrow(/Permission denied/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('reports a removed rule as missing, and removing its sources leaves the shared rules', async () => {

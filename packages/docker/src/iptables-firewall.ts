@@ -23,8 +23,10 @@ export class HostFirewallError extends Error {}
  * only adds what is missing and never flushes, so installations with other
  * network pools on one host keep each other's rules; processes installing
  * at once take turns (a lock directory), and each command waits for the
- * xtables lock (`-w`). Needs root (CAP_NET_ADMIN) in the host's network
- * namespace.
+ * xtables lock (`-w`). Installing needs root in the host's network namespace
+ * (CAP_NET_ADMIN, and the lock under /run); checking (`missing`) needs only
+ * CAP_NET_ADMIN with iptables-nft (iptables-legacy also opens root's
+ * /run/xtables.lock).
  */
 export class IptablesFirewall {
   constructor(
@@ -32,26 +34,35 @@ export class IptablesFirewall {
     private readonly lockPath = DEFAULT_LOCK,
   ) {}
 
-  /** Creates Pier's chains, then adds each rule of `plan` not yet there; throws HostFirewallError naming the command that failed. */
-  install(plan: HostFirewallPlan): Promise<void> {
+  /**
+   * Creates Pier's chains, then adds each rule of `plan` not yet there; returns the rules it added (none when all
+   * were in place). Throws HostFirewallError naming the command that failed.
+   */
+  install(plan: HostFirewallPlan): Promise<FirewallRule[]> {
     return withDirectoryLock(this.lockPath, LOCK_OPTIONS, () => this.installNow(plan));
   }
 
-  private async installNow(plan: HostFirewallPlan): Promise<void> {
+  private async installNow(plan: HostFirewallPlan): Promise<FirewallRule[]> {
     if (!(await this.chainExists('DOCKER-USER'))) {
       throw new HostFirewallError(
         'the DOCKER-USER chain does not exist: Docker has not started, or runs with its iptables rules off ("iptables": false)',
       );
     }
     for (const chain of plan.chains) await this.ensureChain(chain);
+    const added: FirewallRule[] = [];
     for (const rule of plan.rules) {
       if (await this.has(rule)) continue;
       const place = rule.position === 'first' ? ['-I', rule.chain, '1'] : ['-A', rule.chain];
       await this.iptables([...place, ...ruleArguments(rule)]);
+      added.push(rule);
     }
+    return added;
   }
 
-  /** The rules of `plan` that are not in place: none when the firewall is as planned. */
+  /**
+   * The rules of `plan` that are not in place: none when the firewall is as planned. Throws HostFirewallError when
+   * iptables cannot tell (not installed, no CAP_NET_ADMIN): that is not a missing rule.
+   */
   async missing(plan: HostFirewallPlan): Promise<FirewallRule[]> {
     const missing: FirewallRule[] = [];
     for (const rule of plan.rules) if (!(await this.has(rule))) missing.push(rule);
@@ -80,8 +91,15 @@ export class IptablesFirewall {
   }
 
   private async has(rule: FirewallRule): Promise<boolean> {
-    // `-C` exits 1 both for a missing rule and for a missing chain: either way the rule is not in place.
-    return (await this.attempt(['-C', rule.chain, ...ruleArguments(rule)])) === 0;
+    // `-C` exits 1 both for a missing rule and for a missing chain: either way the rule is not in place. Any other
+    // status (4: permission denied, 2: a match the kernel lacks) means it could not check.
+    try {
+      await this.iptables(['-C', rule.chain, ...ruleArguments(rule)]);
+      return true;
+    } catch (error) {
+      if ((error as { exitCode?: number }).exitCode === 1) return false;
+      throw error;
+    }
   }
 
   private async ensureChain(chain: string): Promise<void> {

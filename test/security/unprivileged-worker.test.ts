@@ -1,0 +1,198 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LABEL_APP } from '@pier/core';
+import { DockerRuntime, hostFirewallPlan, IptablesFirewall } from '@pier/docker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeAppObjects } from '../builds/build-harness.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+import { exitWithin, REPO_ROOT, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
+import { LOCAL_IMAGES } from '../support/worker.ts';
+
+/**
+ * The worker as deploy/systemd/pier-worker.service runs it: not root (here
+ * the user nobody), the docker group, CAP_NET_ADMIN as its only capability,
+ * no_new_privs; after the unit's `ExecStartPre=+… prepare-host`, which runs
+ * as root. The real processes: prepare-host installs the host firewall for
+ * the pool; the worker only checks it, refuses to start while a rule is
+ * missing (and says what to run), and then starts and serves the filtered
+ * Docker socket the api reads logs through (mode 660, its own user's).
+ */
+
+const run = randomBytes(3).toString('hex');
+const appName = `unpriv-${run}`;
+const instance = `pier-unpriv-${run}`;
+// A pool of this test's own (a /22 of 10.222.0.0/16), whose rules no other test installs.
+const pool = `10.222.${randomInt(0, 64) * 4}.0/22`;
+const plan = hostFirewallPlan({ sources: [pool] });
+const firewall = new IptablesFirewall();
+const NOBODY = 65534;
+const dockerGroup = execFileSync('getent', ['group', 'docker'], { encoding: 'utf8' }).split(':')[2] as string;
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const root = mkdtempSync(join(tmpdir(), 'pier-unpriv-'));
+const runtimeDirectory = join(root, 'run');
+const socketPath = join(runtimeDirectory, 'docker-logs.sock');
+const engine = new DockerRuntime();
+let database: TestDatabase;
+const started: RunningProcess[] = [];
+
+/** A directory of nobody's, as install-service.sh and RuntimeDirectory= make them for pier. */
+function ownedByNobody(path: string): string {
+  mkdirSync(path, { recursive: true, mode: 0o750 });
+  chownSync(path, NOBODY, NOBODY);
+  return path;
+}
+
+function workerEnv(): Record<string, string> {
+  return {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
+    PIER_BASE_DOMAIN: 'pier.test',
+    PIER_LOG_FORMAT: 'json',
+    PIER_IMAGE_NODE: LOCAL_IMAGES.node,
+    PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
+    PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
+    PIER_WORK_DIR: join(root, 'work'),
+    PIER_BACKUP_DIR: join(root, 'backups'),
+    PIER_QUEUE_PREFIX: `pier-unpriv-${run}`,
+    PIER_INSTANCE: instance,
+    PIER_MIN_FREE_DISK_MB: '100',
+    PIER_NETWORK_POOL: pool,
+    PIER_NETWORK_SUBNET_SIZE: '24',
+    PIER_DOCKER_LOGS_SOCKET: socketPath,
+  };
+}
+
+/** The worker's entry point as nobody, with the unit's credentials: the docker group and, unless `noCapability`, CAP_NET_ADMIN. */
+function startUnprivilegedWorker(options: { noCapability?: boolean } = {}): RunningProcess {
+  const cwd = join(root, 'cwd');
+  const capability = options.noCapability
+    ? ['--inh-caps=-all', '--bounding-set=-all']
+    : ['--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--bounding-set=-all,+net_admin'];
+  const child = spawn(
+    'setpriv',
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      `--groups=${dockerGroup}`,
+      ...capability,
+      '--no-new-privs',
+      '--',
+      process.execPath,
+      '--import',
+      TSX_LOADER,
+      join(REPO_ROOT, 'apps/worker/src/main.ts'),
+    ],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...workerEnv() },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const proc = { child, output: () => output, exited };
+  started.push(proc);
+  return proc;
+}
+
+async function waitForStart(proc: RunningProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!proc.output().includes('"msg":"worker started"')) {
+    if (proc.child.exitCode !== null) throw new Error(`the worker exited:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`the worker did not start:\n${proc.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  chmodSync(root, 0o755);
+  for (const name of ['work', 'backups', 'cwd']) ownedByNobody(join(root, name));
+  ownedByNobody(runtimeDirectory);
+}, 60_000);
+
+afterAll(async () => {
+  for (const proc of started) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
+    signalGroup(proc, 'SIGTERM');
+    await exitWithin(proc, 20_000).catch(() => {
+      signalGroup(proc, 'SIGKILL');
+      return proc.exited;
+    });
+  }
+  await firewall.removeSources(plan);
+  await removeAppObjects(engine, [appName]);
+  await database?.destroy();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+describe('the worker as its systemd unit runs it', () => {
+  it('only checks the host firewall: refuses to start while it is missing, and says what to run', async () => {
+    expect(await firewall.missing(plan)).not.toEqual([]);
+    const worker = startUnprivilegedWorker();
+    expect(await exitWithin(worker, 60_000)).toBe(1);
+    expect(worker.output()).toMatch(/the host firewall is not in place \(missing: PIER-INPUT: -s 10\.222\./);
+    expect(worker.output()).toContain('prepare-host');
+    // It added nothing: checking is all it does.
+    expect((await firewall.missing(plan)).filter((rule) => !rule.shared).length).toBe(2);
+  }, 90_000);
+
+  it('without CAP_NET_ADMIN it cannot check, and refuses to start naming the capability', async () => {
+    const worker = startUnprivilegedWorker({ noCapability: true });
+    expect(await exitWithin(worker, 60_000)).toBe(1);
+    expect(worker.output()).toMatch(/cannot check the host firewall: .*Permission denied.*CAP_NET_ADMIN/);
+  }, 90_000);
+
+  it('prepare-host (as root) installs the firewall and the build process limit, and says so; then the worker starts', async () => {
+    const prepare = startScript('apps/worker/src/main.ts', workerEnv(), ['prepare-host']);
+    started.push(prepare);
+    expect(await exitWithin(prepare, 60_000), prepare.output()).toBe(0);
+    expect(prepare.output()).toContain('"msg":"host firewall installed"');
+    expect(prepare.output()).toContain(pool);
+    expect(prepare.output()).toMatch(/"msg":"(build process limit set|builds have no process limit)"/);
+    expect(await firewall.missing(plan)).toEqual([]);
+    // Idempotent.
+    const again = startScript('apps/worker/src/main.ts', workerEnv(), ['prepare-host']);
+    started.push(again);
+    expect(await exitWithin(again, 60_000), again.output()).toBe(0);
+    expect(again.output()).toContain('"msg":"host firewall already in place"');
+
+    const worker = startUnprivilegedWorker();
+    await waitForStart(worker);
+    expect(worker.output()).not.toMatch(/"level":(40|50)/);
+
+    // The api's Docker socket: the worker's, 660, reading this installation's logs and nothing else.
+    const socket = statSync(socketPath);
+    expect([socket.isSocket(), socket.uid, socket.mode & 0o777]).toEqual([true, NOBODY, 0o660]);
+    const container = await engine.docker.createContainer({
+      name: `${appName}-web`,
+      Image: LOCAL_IMAGES.procfile,
+      Cmd: ['sh', '-c', 'echo hello from the app; sleep 60'],
+      Labels: { [LABEL_APP]: appName, 'pier.instance': instance, 'pier.test': '1' },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await container.start();
+    const reader = new DockerRuntime({ socketPath });
+    const lines = async (): Promise<string[]> => {
+      const read: string[] = [];
+      for await (const entry of reader.containerLogs(container.id, {})) read.push(entry.line);
+      return read;
+    };
+    await expect.poll(lines, { timeout: 15_000 }).toEqual(['hello from the app']);
+    await expect(reader.docker.createContainer({ Image: LOCAL_IMAGES.procfile })).rejects.toMatchObject({ statusCode: 403 });
+
+    signalGroup(worker, 'SIGTERM');
+    expect(await exitWithin(worker, 30_000)).toBe(0);
+    expect(existsSync(socketPath)).toBe(false);
+  }, 180_000);
+});
