@@ -5,23 +5,33 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LABEL_APP } from '@pier/core';
+import { LABEL_APP, SecretBox } from '@pier/core';
+import { createStores } from '@pier/db';
 import { DockerRuntime, hostFirewallPlan, IptablesFirewall } from '@pier/docker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeAppObjects } from '../builds/build-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
-import { exitWithin, REPO_ROOT, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
+import {
+  exitWithin,
+  freePort,
+  REPO_ROOT,
+  type RunningProcess,
+  signalGroup,
+  startScript,
+  waitForHttp,
+} from '../support/processes.ts';
 import { LOCAL_IMAGES } from '../support/worker.ts';
 
 /**
- * The worker as deploy/systemd/pier-worker.service runs it: not root (here
- * the user nobody), the docker group, CAP_NET_ADMIN as its only capability,
- * no_new_privs; after the unit's `ExecStartPre=+… prepare-host`, which runs
- * as root. The real processes: prepare-host installs the host firewall for
- * the pool; the worker only checks it, refuses to start while a rule is
- * missing (and says what to run), and then starts and serves the filtered
- * Docker socket the api reads logs through (mode 660, its own user's).
+ * The worker and the api as deploy/systemd/pier-{worker,api}.service run
+ * them: not root (here the user nobody); the worker with the docker group and
+ * CAP_NET_ADMIN as its only capability, after the unit's `ExecStartPre=+…
+ * prepare-host`, which runs as root; the api with neither. The real
+ * processes: prepare-host installs the host firewall for the pool; the worker
+ * only checks it, refuses to start while a rule is missing (and says what to
+ * run), and then starts and serves the logs-only Docker socket (mode 660),
+ * through which the api answers `GET …/logs`, which it cannot without it.
  */
 
 const run = randomBytes(3).toString('hex');
@@ -38,6 +48,8 @@ const root = mkdtempSync(join(tmpdir(), 'pier-unpriv-'));
 const runtimeDirectory = join(root, 'run');
 const socketPath = join(runtimeDirectory, 'docker-logs.sock');
 const engine = new DockerRuntime();
+const secretKey = randomBytes(32);
+const adminToken = randomBytes(32).toString('hex');
 let database: TestDatabase;
 const started: RunningProcess[] = [];
 
@@ -52,7 +64,7 @@ function workerEnv(): Record<string, string> {
   return {
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: randomBytes(32).toString('base64'),
+    PIER_SECRET_KEY: secretKey.toString('base64'),
     PIER_PROXY_KEY: randomBytes(32).toString('base64'),
     PIER_BASE_DOMAIN: 'pier.test',
     PIER_LOG_FORMAT: 'json',
@@ -72,37 +84,62 @@ function workerEnv(): Record<string, string> {
 
 /** The worker's entry point as nobody, with the unit's credentials: the docker group and, unless `noCapability`, CAP_NET_ADMIN. */
 function startUnprivilegedWorker(options: { noCapability?: boolean } = {}): RunningProcess {
-  const cwd = join(root, 'cwd');
   const capability = options.noCapability
     ? ['--inh-caps=-all', '--bounding-set=-all']
     : ['--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--bounding-set=-all,+net_admin'];
-  const child = spawn(
-    'setpriv',
-    [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      `--groups=${dockerGroup}`,
-      ...capability,
-      '--no-new-privs',
-      '--',
-      process.execPath,
-      '--import',
-      TSX_LOADER,
-      join(REPO_ROOT, 'apps/worker/src/main.ts'),
-    ],
-    {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...workerEnv() },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  return startAsNobody('apps/worker/src/main.ts', workerEnv(), [`--groups=${dockerGroup}`, ...capability]);
+}
+
+/** The api's entry point as nobody with no group and no capability, as its unit runs it. */
+function startUnprivilegedApi(port: number, logsSocket?: string): RunningProcess {
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    PIER_SECRET_KEY: secretKey.toString('base64'),
+    PIER_BASE_DOMAIN: 'pier.test',
+    PIER_LOG_FORMAT: 'json',
+    PIER_ADMIN_TOKEN: adminToken,
+    PIER_API_HOST: '127.0.0.1',
+    PIER_API_PORT: String(port),
+    ...(logsSocket ? { PIER_DOCKER_LOGS_SOCKET: logsSocket } : {}),
+  };
+  return startAsNobody('apps/api/src/main.ts', env, ['--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
+}
+
+/** An entry point of the repository as the user nobody (`credentials`: setpriv's group and capability options). */
+function startAsNobody(entry: string, env: Record<string, string>, credentials: string[]): RunningProcess {
+  const setpriv = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...credentials, '--no-new-privs', '--'];
+  const child = spawn('setpriv', [...setpriv, process.execPath, '--import', TSX_LOADER, join(REPO_ROOT, entry)], {
+    cwd: join(root, 'cwd'),
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const proc = { child, output: () => output, exited };
   started.push(proc);
   return proc;
+}
+
+/** An app whose production environment serves one replica, `containerId`, as a deploy leaves it. */
+async function serveReplica(containerId: string): Promise<void> {
+  const stores = createStores(database.db, new SecretBox(secretKey));
+  const app = await stores.apps.create({ name: appName, webhookSecret: 'x'.repeat(40) });
+  const environment = await stores.environments.get(app.id, 'production');
+  const release = await stores.releases.create({
+    environmentId: environment.id,
+    imageId: 'sha256:test',
+    imageRef: `pier/${appName}:1`,
+    config: {},
+    configVersion: 0,
+    replicas: 1,
+    health: { path: '/health', intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 10_000 },
+  } as Parameters<typeof stores.releases.create>[0]);
+  const replica = await stores.replicas.add(environment.id, release.id, `${appName}-web`);
+  await stores.replicas.attach(replica.id, containerId, null);
+  await stores.replicas.switchTo(environment.id, release.id, [replica.id]);
 }
 
 async function waitForStart(proc: RunningProcess): Promise<void> {
@@ -136,7 +173,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-describe('the worker as its systemd unit runs it', () => {
+describe('the worker and the api as their systemd units run them', () => {
   it('only checks the host firewall: refuses to start while it is missing, and says what to run', async () => {
     expect(await firewall.missing(plan)).not.toEqual([]);
     const worker = startUnprivilegedWorker();
@@ -153,7 +190,7 @@ describe('the worker as its systemd unit runs it', () => {
     expect(worker.output()).toMatch(/cannot check the host firewall: .*Permission denied.*CAP_NET_ADMIN/);
   }, 90_000);
 
-  it('prepare-host (as root) installs the firewall and the build process limit, and says so; then the worker starts', async () => {
+  it('prepare-host (as root) installs the firewall and the build process limit; then the worker starts, and the api reads logs through it', async () => {
     const prepare = startScript('apps/worker/src/main.ts', workerEnv(), ['prepare-host']);
     started.push(prepare);
     expect(await exitWithin(prepare, 60_000), prepare.output()).toBe(0);
@@ -190,6 +227,26 @@ describe('the worker as its systemd unit runs it', () => {
     };
     await expect.poll(lines, { timeout: 15_000 }).toEqual(['hello from the app']);
     await expect(reader.docker.createContainer({ Image: LOCAL_IMAGES.procfile })).rejects.toMatchObject({ statusCode: 403 });
+
+    // The api as its unit runs it (no docker group) answers GET …/logs through that socket, and cannot without it.
+    await serveReplica(container.id);
+    const logsUrl = (port: number) => `http://127.0.0.1:${port}/apps/${appName}/environments/production/logs`;
+    const headers = { authorization: `Bearer ${adminToken}` };
+    const blindPort = await freePort();
+    const blind = startUnprivilegedApi(blindPort);
+    await waitForHttp(`http://127.0.0.1:${blindPort}/health`);
+    const refused = await fetch(logsUrl(blindPort), { headers });
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).not.toContain('hello from the app');
+    const apiPort = await freePort();
+    const api = startUnprivilegedApi(apiPort, socketPath);
+    await waitForHttp(`http://127.0.0.1:${apiPort}/health`);
+    const answer = await fetch(logsUrl(apiPort), { headers });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({
+      lines: [{ replica: `${appName}-web`, stream: 'stdout', line: 'hello from the app', at: expect.any(String) }],
+    });
+    for (const proc of [blind, api]) signalGroup(proc, 'SIGTERM');
 
     signalGroup(worker, 'SIGTERM');
     expect(await exitWithin(worker, 30_000)).toBe(0);
