@@ -23,7 +23,7 @@ export function repositoryOrigin(cloneUrl: string): string | null {
   } catch {
     return null;
   }
-  const scheme = SCHEMES[url.protocol];
+  const scheme = CLONE_URL_SCHEMES[url.protocol];
   if (scheme === undefined) return null;
   if (scheme === 'file') return 'file://';
   const port = url.port && url.port !== DEFAULT_PORTS[scheme] ? `:${url.port}` : '';
@@ -37,7 +37,11 @@ export function sameRepositoryOrigin(a: string, b: string): boolean {
   return origin !== null && origin === repositoryOrigin(b);
 }
 
-const SCHEMES: Record<string, string> = {
+/** Transports a clone URL may use. */
+export type CloneProtocol = 'https' | 'http' | 'ssh' | 'git' | 'file';
+
+/** The transport of each URL scheme git accepts for a clone URL (`new URL().protocol` → transport). */
+export const CLONE_URL_SCHEMES: Readonly<Record<string, CloneProtocol>> = {
   'https:': 'https',
   'http:': 'http',
   'ssh:': 'ssh',

@@ -1,7 +1,7 @@
-import { ValidationError } from '@pier/core';
+import { CLONE_URL_SCHEMES, type CloneProtocol, ValidationError } from '@pier/core';
 
-/** Transports a clone URL may use. `file` only when the fetcher allows it. */
-export type CloneProtocol = 'https' | 'http' | 'ssh' | 'git' | 'file';
+/** `file` is a transport only when the fetcher allows it. */
+export type { CloneProtocol };
 
 /** A clone URL that passed validation, and how git will reach it. */
 export interface CloneUrl {
@@ -15,15 +15,6 @@ export interface CloneUrlRules {
 }
 
 const FIELD = 'cloneUrl';
-const URL_PROTOCOLS: Record<string, CloneProtocol> = {
-  'https:': 'https',
-  'http:': 'http',
-  'ssh:': 'ssh',
-  'git+ssh:': 'ssh',
-  'ssh+git:': 'ssh',
-  'git:': 'git',
-  'file:': 'file',
-};
 const SCP_LIKE = /^(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9.-]+):([^\s]+)$/;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
@@ -50,7 +41,7 @@ export function parseCloneUrl(url: string, rules: CloneUrlRules): CloneUrl {
 
 function protocolOf(url: string): CloneProtocol {
   if (!SCHEME.test(url)) return 'ssh';
-  return URL_PROTOCOLS[new URL(url).protocol] ?? 'ssh';
+  return CLONE_URL_SCHEMES[new URL(url).protocol] ?? 'ssh';
 }
 
 function schemeUrlProblem(text: string, rules: CloneUrlRules): string | undefined {
@@ -60,7 +51,7 @@ function schemeUrlProblem(text: string, rules: CloneUrlRules): string | undefine
   } catch {
     return 'is not a valid URL';
   }
-  const protocol = URL_PROTOCOLS[url.protocol];
+  const protocol = CLONE_URL_SCHEMES[url.protocol];
   if (protocol === undefined) return 'must be an https, http, ssh, git or file URL, or user@host:path';
   if (protocol === 'file') return rules.allowFile ? undefined : 'file URLs are not allowed';
   if (url.hostname === '' || url.hostname.startsWith('-')) return 'must name a host that does not start with a dash';
