@@ -6,9 +6,8 @@ import { DockerRuntime } from '@pier/docker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { exitWithin, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
-import { LOCAL_IMAGES } from '../support/worker.ts';
+import { workerProcessEnv } from '../support/worker-process.ts';
 import {
   announcedContainers,
   buildLog,
@@ -63,27 +62,18 @@ afterAll(async () => {
 
 /** The real worker entry point as its own process group, configured as an operator would. */
 async function startWorkerProcess(): Promise<RunningProcess> {
-  const worker = startScript('apps/worker/src/main.ts', {
-    DATABASE_URL: api.database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: secretKey.toString('base64'),
-    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_LOG_FORMAT: 'json',
-    PIER_LOG_LEVEL: 'debug',
-    PIER_ALLOW_FILE_REPOS: 'true',
-    PIER_IMAGE_NODE: LOCAL_IMAGES.node,
-    PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
-    PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
-    PIER_IMAGE_POSTGRES: 'pier-local/postgres',
-    PIER_IMAGE_REDIS: 'pier-local/redis',
-    PIER_WORK_DIR: workDirectory,
-    PIER_QUEUE_PREFIX: `pier-crash-${run}`,
-    PIER_MIN_FREE_DISK_MB: '100',
-    // Short locks, so that a dead worker's build is taken over in seconds rather than a minute.
-    PIER_BUILD_LOCK_MS: '4000',
-    PIER_BUILD_STALLED_CHECK_MS: '2000',
-  });
+  const worker = startScript(
+    'apps/worker/src/main.ts',
+    workerProcessEnv(
+      { databaseUrl: api.database.url, secretKey, workDirectory },
+      {
+        PIER_QUEUE_PREFIX: `pier-crash-${run}`,
+        // Short locks, so that a dead worker's build is taken over in seconds rather than a minute.
+        PIER_BUILD_LOCK_MS: '4000',
+        PIER_BUILD_STALLED_CHECK_MS: '2000',
+      },
+    ),
+  );
   workers.push(worker);
   await until('the worker has started', async () => {
     if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);

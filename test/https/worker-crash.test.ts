@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { exitWithin, freePort, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
-import { LOCAL_IMAGES } from '../support/worker.ts';
+import { workerProcessEnv } from '../support/worker-process.ts';
 import {
   BASE_DOMAIN,
   certificateLoop,
@@ -63,31 +62,25 @@ afterAll(async () => {
 
 /** The real worker entry point, configured for Pebble as an operator would configure it for Let's Encrypt. */
 async function startWorkerProcess(): Promise<RunningProcess> {
-  const worker = startScript('apps/worker/src/main.ts', {
-    DATABASE_URL: api.database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: secretKey.toString('base64'),
-    PIER_PROXY_KEY: PROXY_KEY.toString('base64'),
-    PIER_BASE_DOMAIN: BASE_DOMAIN,
-    PIER_LOG_FORMAT: 'json',
-    PIER_LOG_LEVEL: 'debug',
-    PIER_IMAGE_NODE: LOCAL_IMAGES.node,
-    PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
-    PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
-    PIER_IMAGE_POSTGRES: 'pier-local/postgres',
-    PIER_IMAGE_REDIS: 'pier-local/redis',
-    PIER_WORK_DIR: workDirectory,
-    PIER_BACKUP_DIR: join(workDirectory, 'backups'),
-    PIER_QUEUE_PREFIX: `pier-https-${run}`,
-    PIER_INSTANCE: `https-${run}`,
-    PIER_MIN_FREE_DISK_MB: '100',
-    PIER_ACME_DIRECTORY_URL: pebble.directoryUrl,
-    PIER_ACME_CA_BUNDLE: pebble.listenerCaPath,
-    PIER_ACME_CHECK_INTERVAL_MS: '200',
-    // A short lease, so that the dead worker's order is taken over in seconds.
-    PIER_ACME_LEASE_MS: '3000',
-    PIER_ACME_RETRY_MS: '1000',
-  });
+  const worker = startScript(
+    'apps/worker/src/main.ts',
+    workerProcessEnv(
+      { databaseUrl: api.database.url, secretKey, proxyKey: PROXY_KEY, workDirectory },
+      {
+        PIER_BASE_DOMAIN: BASE_DOMAIN,
+        PIER_ALLOW_FILE_REPOS: 'false',
+        PIER_BACKUP_DIR: join(workDirectory, 'backups'),
+        PIER_QUEUE_PREFIX: `pier-https-${run}`,
+        PIER_INSTANCE: `https-${run}`,
+        PIER_ACME_DIRECTORY_URL: pebble.directoryUrl,
+        PIER_ACME_CA_BUNDLE: pebble.listenerCaPath,
+        PIER_ACME_CHECK_INTERVAL_MS: '200',
+        // A short lease, so that the dead worker's order is taken over in seconds.
+        PIER_ACME_LEASE_MS: '3000',
+        PIER_ACME_RETRY_MS: '1000',
+      },
+    ),
+  );
   workers.push(worker);
   await until('the worker has started', async () => {
     if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);

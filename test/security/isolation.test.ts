@@ -11,9 +11,9 @@ import { TestGitRepository } from '../../packages/source/src/testing/git-reposit
 import { buildLog, pushCommit, removeAppObjects } from '../builds/build-harness.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, getText, servingPorts, waitForDeployment } from '../support/deploy-app.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { exitWithin, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
 import { LOCAL_IMAGES } from '../support/worker.ts';
+import { workerProcessEnv } from '../support/worker-process.ts';
 
 /**
  * Untrusted code cannot reach the host's services or cloud metadata: the real
@@ -187,25 +187,19 @@ afterAll(async () => {
 
 /** The real worker entry point as its own process group, configured as an operator would (host firewall on by default). */
 async function startWorkerProcess(): Promise<RunningProcess> {
-  const proc = startScript('apps/worker/src/main.ts', {
-    DATABASE_URL: api.database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: secretKey.toString('base64'),
-    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_LOG_FORMAT: 'json',
-    PIER_ALLOW_FILE_REPOS: 'true',
-    PIER_IMAGE_NODE: LOCAL_IMAGES.node,
-    PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
-    PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
-    PIER_WORK_DIR: workDirectory,
-    PIER_BACKUP_DIR: backupDirectory,
-    PIER_QUEUE_PREFIX: `pier-iso-${run}`,
-    PIER_INSTANCE: `pier-iso-${run}`,
-    PIER_MIN_FREE_DISK_MB: '100',
-    PIER_NETWORK_POOL: pool.cidr,
-    PIER_NETWORK_SUBNET_SIZE: String(pool.size),
-  });
+  const proc = startScript(
+    'apps/worker/src/main.ts',
+    workerProcessEnv(
+      { databaseUrl: api.database.url, secretKey, workDirectory },
+      {
+        PIER_BACKUP_DIR: backupDirectory,
+        PIER_QUEUE_PREFIX: `pier-iso-${run}`,
+        PIER_INSTANCE: `pier-iso-${run}`,
+        PIER_NETWORK_POOL: pool.cidr,
+        PIER_NETWORK_SUBNET_SIZE: String(pool.size),
+      },
+    ),
+  );
   const deadline = Date.now() + 60_000;
   while (!proc.output().includes('"msg":"worker started"')) {
     if (proc.child.exitCode !== null) throw new Error(`the worker exited:\n${proc.output()}`);

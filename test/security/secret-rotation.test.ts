@@ -6,9 +6,8 @@ import { type Principal, SecretBox } from '@pier/core';
 import { CertificateStore, createStores, linkRolePassword, PostgresAcmeAccountStore } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { exitWithin, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
-import { LOCAL_IMAGES } from '../support/worker.ts';
+import { workerProcessEnv } from '../support/worker-process.ts';
 
 /**
  * Rotating PIER_SECRET_KEY: values sealed with key A, the real worker process
@@ -152,28 +151,22 @@ describe('rotating PIER_SECRET_KEY', () => {
       expect(before, label).toMatch(new RegExp(`^${label.replace('.', '\\.')}\\s+0\\s+[1-9]`, 'm'));
     }
 
-    worker = startScript('apps/worker/src/main.ts', {
-      DATABASE_URL: api.database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      ...keys,
-      PIER_BASE_DOMAIN: 'pier.test',
-      PIER_LOG_FORMAT: 'json',
-      PIER_LOG_LEVEL: 'debug',
-      PIER_HOST_FIREWALL: 'false',
-      PIER_IMAGE_NODE: LOCAL_IMAGES.node,
-      PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
-      PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
-      PIER_IMAGE_POSTGRES: 'pier-local/postgres',
-      PIER_IMAGE_REDIS: 'pier-local/redis',
-      PIER_WORK_DIR: workDirectory,
-      PIER_BACKUP_DIR: backupDirectory,
-      PIER_INSTANCE: `pier-rotate-${run}`,
-      PIER_QUEUE_PREFIX: `pier-rotate-${run}`,
-      PIER_MIN_FREE_DISK_MB: '100',
-      // Loopback, and nothing listens there: this worker never reaches a real CA.
-      PIER_ACME_DIRECTORY_URL: directoryUrl,
-      PIER_PROXY_KEY: proxyKey.toString('base64'),
-    });
+    worker = startScript(
+      'apps/worker/src/main.ts',
+      workerProcessEnv(
+        { databaseUrl: api.database.url, secretKey: keyB, proxyKey, workDirectory },
+        {
+          ...keys,
+          PIER_ALLOW_FILE_REPOS: 'false',
+          PIER_HOST_FIREWALL: 'false',
+          PIER_BACKUP_DIR: backupDirectory,
+          PIER_INSTANCE: `pier-rotate-${run}`,
+          PIER_QUEUE_PREFIX: `pier-rotate-${run}`,
+          // Loopback, and nothing listens there: this worker never reaches a real CA.
+          PIER_ACME_DIRECTORY_URL: directoryUrl,
+        },
+      ),
+    );
     const started = Date.now();
     let status = '';
     while (!/^0 values sealed with a previous key: PIER_SECRET_KEYS_PREVIOUS can be emptied/m.test(status)) {
