@@ -70,9 +70,14 @@ interface Target {
   sha: string;
 }
 
+/** `repository.pushed_at` of the next delivery: each is a new push (a replay of an earlier one would deploy nothing). */
+let pushedAt = Math.floor(Date.now() / 1000);
+
 /** One signed push delivery over HTTP; resolves with the answer time in ms and the deployment it queued. */
 async function deliver(target: Target): Promise<{ ms: number; deploymentId: string }> {
-  const body = Buffer.from(JSON.stringify(pushPayload(fullName, 'refs/heads/main', target.sha)));
+  const payload = pushPayload(fullName, 'refs/heads/main', target.sha);
+  payload.repository.pushed_at = ++pushedAt;
+  const body = Buffer.from(JSON.stringify(payload));
   const headers = {
     'content-type': 'application/json',
     'x-github-event': 'push',
@@ -142,7 +147,8 @@ async function directBuildMs(worker: TestWorker, contextDirectory: string, sha: 
 
 async function main(): Promise<void> {
   await setupTemplateDatabase();
-  const api = await createTestApi();
+  // All deliveries come from loopback: the per-source rate limit is out of the way.
+  const api = await createTestApi({ webhookRateLimitPerMinute: 1_000_000 });
   const repo = new TestGitRepository();
   let worker: TestWorker | undefined;
   const checkout = await mkdtemp(join(tmpdir(), 'pier-bench-context-'));
