@@ -22,7 +22,9 @@ function listing(chain: string): string {
   return execFileSync('iptables', ['-w', '10', '-S', chain], { encoding: 'utf8' });
 }
 
-describe('IptablesFirewall', () => {
+// Docker takes the xtables lock for every network it creates or removes: under the full suite a command may wait
+// seconds for it (`-w`), and three installs in turn run a few dozen of them.
+describe('IptablesFirewall', { timeout: 120_000 }, () => {
   it('installs the plan, several times at once, and then nothing is missing', async () => {
     await Promise.all([firewall.install(plan), firewall.install(plan), firewall.install(plan)]);
     expect(await firewall.missing(plan)).toEqual([]);
