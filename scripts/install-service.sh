@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# `npm run install-service`: runs api, worker and proxy under systemd as the
-# unprivileged system user `pier`, from this repository, with the settings of
-# its .env. As root, after `npm run up` has set the machine up. It creates the
-# `pier` user and group, the directories the processes write (from .env, or
-# the defaults) owned by pier, makes .env pier's alone (600), installs
-# deploy/systemd/*.service with this repository's paths filled in (and
-# /etc/tmpfiles.d/pier.conf, which makes /run/pier at boot), and
-# enables and starts them when systemd runs the machine. Safe to run again
-# (after moving the repository or changing one of those directories).
+# `npm run install-service`: runs api and worker under systemd as the
+# unprivileged system user `pier`, and the internet-facing proxy as a user of
+# its own, `pier-proxy`, from this repository, with the settings of its .env.
+# As root, after `npm run up` has set the machine up. It creates both users
+# and groups, the directories the processes write (from .env, or the
+# defaults) owned by the user that writes them, makes .env pier's alone
+# (600), writes the proxy's own environment file (/etc/pier/proxy.env: only
+# the variables the proxy reads, its database role in place of the owner's,
+# no PIER_SECRET_KEY or admin token), installs deploy/systemd/*.service with
+# this repository's paths filled in (and /etc/tmpfiles.d/pier.conf, which
+# makes /run/pier at boot), and enables and starts them when systemd runs the
+# machine. Safe to run again (after moving the repository, changing one of
+# those directories or any setting of the proxy in .env).
 #
 #   scripts/install-service.sh [--env-file PATH] [--render DIR]
 #
 # --env-file  the environment of the three services (default: .env here).
-# --render    only write the filled-in units into DIR: no root needed, nothing
-#             else is touched (to read them, or to check them with
-#             `systemd-analyze verify`).
+# --render    only write the filled-in units and the proxy's environment file
+#             (proxy.env, mode 600) into DIR: no root needed, nothing else is
+#             touched (to read them, or to check them with `systemd-analyze verify`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +27,17 @@ UNIT_DIR=/etc/systemd/system
 # The worker's RuntimeDirectory=: the api's logs-only Docker socket lives here.
 RUNTIME_DIR=/run/pier
 TMPFILES=/etc/tmpfiles.d/pier.conf
+# The proxy's environment file: .env is pier's alone, and holds what the proxy must not.
+PROXY_ENV_DIR=/etc/pier
+PROXY_ENV=$PROXY_ENV_DIR/proxy.env
+# What the proxy reads (proxyConfigSchema in packages/config/src/schemas.ts;
+# test/process/install-service.test.ts checks that this list is exactly that).
+PROXY_VARIABLES=(
+  DATABASE_URL REDIS_URL PIER_BASE_DOMAIN PIER_CONTROL_HOSTNAME PIER_LOG_LEVEL PIER_LOG_FORMAT
+  PIER_PROXY_KEY PIER_PROXY_KEYS_PREVIOUS PIER_PROXY_DATABASE_URL PIER_CONTROL_UPSTREAM
+  PIER_HTTP_PORT PIER_HTTPS_PORT PIER_PUBLIC_HTTPS_PORT PIER_PROXY_ADMIN_PORT PIER_PROXY_SNAPSHOT
+  PIER_PROXY_HOST PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS PIER_PROXY_MAX_TUNNELS
+)
 
 say() { echo "[install-service] $*"; }
 fail() {
@@ -60,6 +75,19 @@ under_tmp() {
   case "$1/" in /tmp/* | /var/tmp/*) return 0 ;; *) return 1 ;; esac
 }
 
+# Directories the system shares: never handed to one of Pier's users.
+shared_directory() {
+  case "$1" in
+  / | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /mnt | /media | /opt | /proc | /root | /run | /sbin | /srv | /sys | /tmp | /usr | /var | /var/cache | /var/lib | /var/log | /var/tmp) return 0 ;;
+  *) return 1 ;;
+  esac
+}
+
+# Whether $1 is $2 or inside it.
+within() {
+  case "$1/" in "$2"/*) return 0 ;; *) return 1 ;; esac
+}
+
 # One variable's value from the env file, read as data (never sourced): the
 # last assignment wins, surrounding quotes are dropped; empty means the default.
 env_value() {
@@ -83,7 +111,7 @@ outside_homes "node" "$node" "install Node.js system-wide (e.g. Debian's or Node
 
 work_dir=$(env_value PIER_WORK_DIR /var/tmp/pier)
 backup_dir=$(env_value PIER_BACKUP_DIR /var/lib/pier/backups)
-snapshot=$(env_value PIER_PROXY_SNAPSHOT /var/lib/pier/proxy-routes.json)
+snapshot=$(env_value PIER_PROXY_SNAPSHOT /var/lib/pier-proxy/proxy-routes.json)
 plain_path PIER_WORK_DIR "$work_dir"
 plain_path PIER_BACKUP_DIR "$backup_dir"
 plain_path PIER_PROXY_SNAPSHOT "$snapshot"
@@ -103,6 +131,61 @@ under_tmp "$snapshot_dir" && fail "PIER_PROXY_SNAPSHOT ($snapshot) is under /tmp
 case "$snapshot_dir/" in
 "$backup_dir"/* | "$work_dir"/*) fail "PIER_PROXY_SNAPSHOT ($snapshot) is inside PIER_BACKUP_DIR or PIER_WORK_DIR, which the proxy cannot see" ;;
 esac
+# The proxy owns its snapshots' directory (as pier-proxy): it must hold nothing
+# of the other processes', nor be a directory the system shares.
+shared_directory "$snapshot_dir" &&
+  fail "PIER_PROXY_SNAPSHOT ($snapshot) is directly in $snapshot_dir, which the proxy would own: give it a directory of its own, e.g. PIER_PROXY_SNAPSHOT=/var/lib/pier-proxy/proxy-routes.json"
+others=("PIER_BACKUP_DIR ($backup_dir)" "PIER_WORK_DIR ($work_dir)" "the repository ($root)" "$RUNTIME_DIR" "$PROXY_ENV_DIR")
+for other in "${others[@]}"; do
+  path=${other##* (} path=${path%)}
+  if within "$path" "$snapshot_dir" || within "$snapshot_dir" "$path"; then
+    fail "PIER_PROXY_SNAPSHOT ($snapshot) is in $snapshot_dir, which is, holds or lies in $other: the proxy runs as pier-proxy and owns its snapshots' directory, so it must be one of its own, e.g. PIER_PROXY_SNAPSHOT=/var/lib/pier-proxy/proxy-routes.json"
+  fi
+done
+
+# The proxy's own key and database role: its environment has neither
+# PIER_SECRET_KEY nor the database owner's password.
+proxy_key=$(env_value PIER_PROXY_KEY '')
+proxy_database_url=$(env_value PIER_PROXY_DATABASE_URL '')
+[ -n "$proxy_key" ] ||
+  fail "$env_file has no PIER_PROXY_KEY, the proxy's own key (certificate keys reach it sealed under it, never under PIER_SECRET_KEY): npm run up adds it and PIER_PROXY_DATABASE_URL to a .env without it; or add PIER_PROXY_KEY=<openssl rand -base64 32> yourself"
+[ -n "$proxy_database_url" ] ||
+  fail "$env_file has no PIER_PROXY_DATABASE_URL, the proxy's own database role (it must not connect as DATABASE_URL's owner): add PIER_PROXY_DATABASE_URL=postgres://pier_proxy:<openssl rand -hex 24>@127.0.0.1:5432/pier; npm run up creates that role and npm run migrate grants it what the proxy reads"
+[ "$proxy_database_url" != "$(env_value DATABASE_URL '')" ] ||
+  fail "PIER_PROXY_DATABASE_URL is DATABASE_URL in $env_file: the proxy needs a role of its own (postgres://pier_proxy:<password>@127.0.0.1:5432/pier; npm run up creates it, npm run migrate grants it)"
+
+# One assignment in the syntax of systemd's EnvironmentFile= (systemd.exec(5)):
+# the value in double quotes, where a backslash keeps the one of \ " $ ` after
+# it and nothing else is special (no expansion, # and ' are plain), so systemd
+# reads back exactly the value that .env holds. A value with a line break, a
+# control or a non-ASCII character is refused, by name only: it may be secret.
+env_assignment() {
+  local LC_ALL=C value=$2 bs='\'
+  [[ $value =~ ^[\ -~]*$ ]] ||
+    fail "$1 in $env_file holds a line break, a control or a non-ASCII character, which the proxy's environment file does not carry (the value is not shown)"
+  value=${value//"$bs"/"$bs$bs"}
+  value=${value//\"/"$bs\""}
+  value=${value//\$/"$bs\$"}
+  value=${value//\`/"$bs\`"}
+  printf '%s="%s"\n' "$1" "$value"
+}
+
+# The proxy's environment: the variables it reads, as .env sets them (read as
+# data), its own role as DATABASE_URL, and where its snapshots go (the
+# installer's default when .env sets none).
+proxy_environment() {
+  local name value
+  echo "# The pier-proxy unit's environment, written by npm run install-service from"
+  echo "# $env_file: only what the proxy reads. Change .env and run it again."
+  for name in "${PROXY_VARIABLES[@]}"; do
+    case $name in
+    DATABASE_URL) value=$proxy_database_url ;;
+    PIER_PROXY_SNAPSHOT) value=$snapshot ;;
+    *) value=$(env_value "$name" '') ;;
+    esac
+    if [ -n "$value" ]; then env_assignment "$name" "$value"; fi
+  done
+}
 
 # What each unit may write, and what the api and the proxy must not see. A
 # work directory under /tmp or /var/tmp is inside the worker's private /tmp
@@ -116,8 +199,9 @@ fi
 
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
+(umask 077 && proxy_environment >"$rendered/proxy.env")
 for unit in "${UNITS[@]}"; do
-  sed -e "s|@PIER_ROOT@|$root|g" -e "s|@ENV_FILE@|$env_file|g" -e "s|@NODE@|$node|g" \
+  sed -e "s|@PIER_ROOT@|$root|g" -e "s|@ENV_FILE@|$env_file|g" -e "s|@NODE@|$node|g" -e "s|@PROXY_ENV_FILE@|$PROXY_ENV|g" \
     -e "s|@WORKER_PATHS@|$worker_paths|g" -e "s|@PROXY_PATHS@|$snapshot_dir|g" -e "s|@HIDDEN_PATHS@|$hidden_paths|g" \
     -e "s|@LOGS_SOCKET@|$logs_socket|g" \
     "deploy/systemd/$unit.service" >"$rendered/$unit.service"
@@ -125,44 +209,50 @@ done
 if [ -n "$render_dir" ]; then
   mkdir -p -- "$render_dir"
   cp -- "$rendered"/*.service "$render_dir/"
-  say "units written to $render_dir"
+  (umask 077 && cp -- "$rendered/proxy.env" "$render_dir/proxy.env")
+  say "units and the proxy's environment (proxy.env, for $PROXY_ENV) written to $render_dir"
   exit 0
 fi
 
 [ "$(id -u)" = 0 ] || fail "must run as root (it creates the pier user and installs systemd units): sudo npm run install-service"
 getent group docker >/dev/null || fail "there is no docker group (the worker reaches Docker through it): run npm run up first"
 
-if ! getent group pier >/dev/null; then
-  say "creating the system group pier"
-  groupadd --system pier
-fi
-if ! getent passwd pier >/dev/null; then
-  say "creating the system user pier"
-  useradd --system --gid pier --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pier
-fi
+for user in pier pier-proxy; do
+  if ! getent group "$user" >/dev/null; then
+    say "creating the system group $user"
+    groupadd --system "$user"
+  fi
+  if ! getent passwd "$user" >/dev/null; then
+    say "creating the system user $user"
+    useradd --system --gid "$user" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+  fi
+done
 
 # chown -R is for Pier's own directories only: never a directory the system shares.
 own_tree() {
-  case "$1" in
-  / | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /mnt | /media | /opt | /proc | /root | /run | /sbin | /srv | /sys | /tmp | /usr | /var | /var/cache | /var/lib | /var/log | /var/tmp)
-    fail "refusing to hand $1 to pier: set a directory of Pier's own in $env_file"
-    ;;
-  esac
+  shared_directory "$1" && fail "refusing to hand $1 to pier: set a directory of Pier's own in $env_file"
   case "$root/" in "$1"/*) fail "refusing to hand $1 to pier: it holds the repository" ;; esac
   install -d -m 0750 -o pier -g pier -- "$1"
   chown -R --no-dereference pier:pier -- "$1"
 }
 own_tree "$backup_dir"
 under_tmp "$work_dir" || own_tree "$work_dir"
-# The snapshot's directory may hold other things (the backups, by default): only it and the two snapshot files.
-install -d -m 0750 -o pier -g pier -- "$snapshot_dir"
+# The proxy's: its snapshots' directory (checked above to hold nothing of the others') and the two snapshot files.
+install -d -m 0750 -o pier-proxy -g pier-proxy -- "$snapshot_dir"
 certificates=${snapshot%.json}.certificates.json
 for file in "$snapshot" "$certificates"; do
-  if [ -e "$file" ]; then chown --no-dereference pier:pier -- "$file"; fi
+  if [ -e "$file" ]; then chown --no-dereference pier-proxy:pier-proxy -- "$file"; fi
 done
 
 chown pier:pier -- "$env_file"
 chmod 600 -- "$env_file"
+
+# The proxy's environment: root's, readable by the proxy's group only (it holds the proxy's key and role password).
+install -d -m 0750 -o root -g pier-proxy -- "$PROXY_ENV_DIR"
+proxy_env_changed=no
+cmp -s "$rendered/proxy.env" "$PROXY_ENV" || proxy_env_changed=yes
+(umask 077 && install -m 0640 -o root -g pier-proxy -- "$rendered/proxy.env" "$PROXY_ENV")
+[ $proxy_env_changed = no ] || say "wrote $PROXY_ENV (the proxy's settings from $env_file)"
 
 # /run/pier now and at every boot (before the services start: the proxy's unit hides it, the worker serves in it).
 if ! cmp -s deploy/systemd/pier.tmpfiles "$TMPFILES"; then
@@ -171,9 +261,11 @@ if ! cmp -s deploy/systemd/pier.tmpfiles "$TMPFILES"; then
 fi
 install -d -m 0750 -o pier -g pier -- "$RUNTIME_DIR"
 
-# The services read the repository as pier: every directory on the way must let it.
-setpriv --reuid=pier --regid=pier --clear-groups -- test -r "$root/node_modules/tsx/package.json" -a -r "$root/apps/api/src/main.ts" ||
-  fail "user pier cannot read $root (and its node_modules): make it readable by others (chmod o+rX on the path), or clone to /opt/pier"
+# The services read the repository as pier and pier-proxy: every directory on the way must let them.
+for user in pier pier-proxy; do
+  setpriv --reuid="$user" --regid="$user" --clear-groups -- test -r "$root/node_modules/tsx/package.json" -a -r "$root/apps/api/src/main.ts" -a -r "$root/apps/proxy/src/main.ts" ||
+    fail "user $user cannot read $root (and its node_modules): make it readable by others (chmod o+rX on the path), or clone to /opt/pier"
+done
 
 systemd=no
 [ -d /run/systemd/system ] && systemd=yes
@@ -186,6 +278,8 @@ for unit in "${UNITS[@]}"; do
     installed=$((installed + 1))
     # enable --now leaves a running service as it is.
     if [ $systemd = yes ] && systemctl is-active --quiet "$unit"; then changed+=("$unit"); fi
+  elif [ "$unit" = pier-proxy ] && [ $proxy_env_changed = yes ] && [ $systemd = yes ] && systemctl is-active --quiet "$unit"; then
+    changed+=("$unit")
   fi
 done
 [ $installed -gt 0 ] || say "the units in $UNIT_DIR are up to date"

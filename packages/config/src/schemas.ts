@@ -274,8 +274,11 @@ export const proxyConfigSchema = z.object({
     .optional(),
   /** Loopback-only port of the proxy's own /health and /metrics. */
   PIER_PROXY_ADMIN_PORT: port(9090),
-  /** Last-known-good route table on disk, so the proxy starts and serves while Postgres is down. */
-  PIER_PROXY_SNAPSHOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier/proxy-routes.json'),
+  /**
+   * Last-known-good route table on disk, so the proxy starts and serves while Postgres is down;
+   * in a directory of its own (under systemd the proxy runs as pier-proxy and owns it).
+   */
+  PIER_PROXY_SNAPSHOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/pier-proxy/proxy-routes.json'),
   /** Interface of the public HTTP and HTTPS listeners: every interface by default; 127.0.0.1 behind another balancer or in tests. */
   PIER_PROXY_HOST: listenHost.default('0.0.0.0'),
   /**
