@@ -75,9 +75,16 @@ async function startWorkerProcess(): Promise<RunningProcess> {
     ),
   );
   workers.push(worker);
-  await until('the worker has started', async () => {
-    if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);
-    return worker.output().includes('"msg":"worker started"');
+  // Its start installs the host firewall, whose iptables commands wait while Docker holds the xtables lock.
+  await until(
+    'the worker has started',
+    async () => {
+      if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output()}`);
+      return worker.output().includes('"msg":"worker started"');
+    },
+    90_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${worker.output()}`);
   });
   return worker;
 }
@@ -130,5 +137,5 @@ describe('worker killed mid-build', () => {
     expect(await containerExists(docker, killedStep)).toBe(false);
     expect(await containersWithCommand(docker, marker)).toEqual([]);
     for (const step of announcedContainers(log)) expect(await containerExists(docker, step)).toBe(false);
-  }, 150_000);
+  }, 240_000);
 });

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signPayload } from '@pier/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEBHOOK_LARGE_READS } from '../../apps/api/src/routes/webhooks.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { expectError, snapshotState } from '../support/api-state.ts';
 import { pushPayload } from '../support/webhooks.ts';
@@ -43,7 +44,12 @@ interface RawAnswer {
  * POSTs to the webhook over real HTTP, writing `total` bytes in 64 KiB chunks
  * (or only `sendBytes` of them), and stops writing as soon as an answer comes.
  */
-function postStreaming(options: { total: number; sendBytes?: number; contentLength: boolean }): Promise<RawAnswer> {
+function postStreaming(options: {
+  total: number;
+  sendBytes?: number;
+  contentLength: boolean;
+  target?: string;
+}): Promise<RawAnswer> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     let written = 0;
@@ -55,6 +61,7 @@ function postStreaming(options: { total: number; sendBytes?: number; contentLeng
       'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
     };
     if (options.contentLength) headers['content-length'] = options.total;
+    if (options.target) headers['x-github-hook-installation-target-id'] = options.target;
     const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/webhooks/github', headers }, (res) => {
       answered = true;
       let body = '';
@@ -165,7 +172,12 @@ describe('a body between 1 MiB and 25 MB', () => {
   });
 
   it('is accepted far above the 2 MB limit of the other routes once the target delivered a verified webhook', async () => {
-    const ping = Buffer.from(JSON.stringify({ zen: 'hi', hook_id: 1, repository: { full_name: REPO } }));
+    // The header is not signed: a ping whose signed repository id is another does not make the target known.
+    const other = Buffer.from(JSON.stringify({ zen: 'hi', hook_id: 1, repository: { id: 7, full_name: REPO } }));
+    expect((await deliver(other, signPayload(other, app.secret), TARGET, 'ping')).statusCode).toBe(200);
+    const early = bigPush('not-yet-known');
+    expectError(await deliver(early, signPayload(early, app.secret), TARGET), 413, 'payload_too_large');
+    const ping = Buffer.from(JSON.stringify({ zen: 'hi', hook_id: 1, repository: { id: Number(TARGET), full_name: REPO } }));
     expect((await deliver(ping, signPayload(ping, app.secret), TARGET, 'ping')).statusCode).toBe(200);
     const body = bigPush('known-target');
     const res = await deliver(body, signPayload(body, app.secret), TARGET);
@@ -218,3 +230,39 @@ describe('a body that is not JSON', () => {
     expect(await rowCounts(api)).toEqual(before);
   });
 });
+
+describe('large bodies read at once', () => {
+  it('are at most WEBHOOK_LARGE_READS: one more, even from a known target, gets 429 while they stream', async () => {
+    // The target is known from the test above (the same app and api).
+    const held = Array.from({ length: WEBHOOK_LARGE_READS }, () => openLargeDelivery('424242'));
+    try {
+      await Promise.all(held.map((h) => h.started));
+      const extra = await postStreaming({ total: 5 * MB, sendBytes: 2 * MB, contentLength: true, target: '424242' });
+      expect(extra.status, extra.body).toBe(429);
+      expect(JSON.parse(extra.body).error).toEqual({ code: 'rate_limited', message: expect.stringContaining('too many large webhook bodies') });
+    } finally {
+      for (const h of held) h.close();
+    }
+  });
+});
+
+/** A delivery of 20 MB for a known target that sends 2 MiB and then holds its connection open. */
+function openLargeDelivery(target: string): { started: Promise<void>; close(): void } {
+  const req = httpRequest({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/webhooks/github',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+      'x-github-hook-installation-target-id': target,
+      'content-length': 20 * MB,
+    },
+  });
+  req.on('error', () => {});
+  const started = new Promise<void>((resolve) => req.write(Buffer.alloc(2 * MB, 0x20), () => setTimeout(resolve, 200)));
+  return { started, close: () => req.destroy() };
+}

@@ -56,7 +56,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (err.code === 'unauthorized' && request.routeOptions.config.auth !== false) reply.header('www-authenticate', 'Bearer');
       if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
       // A body refused unread is not drained afterwards (Node would read it all to keep the connection): close it.
-      if (status === 413 || status === 429) reply.header('connection', 'close');
+      if (status === 413 || status === 429 || !request.raw.complete) reply.header('connection', 'close');
       const message = status >= 500 ? `internal error (request ${request.id})` : err.message;
       return reply.code(status).send(errorBody(err.code, message));
     }

@@ -18,7 +18,7 @@ import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { SourceRateLimit } from '../http/source-rate-limit.ts';
 import { applyPreviews, type PreviewChanges, type PreviewName, type PreviewWork, previewRefusal } from '../previews.ts';
-import { readWebhookBody } from './webhook-body.ts';
+import { LargeReads, readWebhookBody } from './webhook-body.ts';
 
 /** GitHub sends up to 25 MB; a larger body is refused before it is read in full. */
 export const WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
@@ -28,6 +28,9 @@ export const WEBHOOK_UNSIGNED_BODY_LIMIT = 1024 * 1024;
 
 /** Deliveries per minute from one source address, by default (GitHub sends from a few addresses). */
 export const WEBHOOK_RATE_LIMIT_PER_MINUTE = 300;
+
+/** Bodies over the unsigned limit read at once: GitHub rarely sends one, and each may hold 25 MB until it verifies. */
+export const WEBHOOK_LARGE_READS = 4;
 
 const HOOK_TARGET_HEADER = 'x-github-hook-installation-target-id';
 
@@ -61,6 +64,7 @@ export const webhookRouteDoc = route({
 export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void {
   const rateLimit = new SourceRateLimit({ perMinute: deps.webhookRateLimitPerMinute ?? WEBHOOK_RATE_LIMIT_PER_MINUTE });
   const limits = { unsigned: WEBHOOK_UNSIGNED_BODY_LIMIT, signed: WEBHOOK_BODY_LIMIT };
+  const largeReads = new LargeReads(WEBHOOK_LARGE_READS);
   app.register(async (scope) => {
     // Refused before a byte of the body is read: too many requests from the source, or no usable headers.
     scope.addHook('onRequest', async (request) => {
@@ -74,6 +78,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void 
         body,
         signature: String(request.headers[SIGNATURE_HEADER]),
         limits,
+        largeReads,
         targetSecrets: () => hookTargetSecrets(deps, request.headers[HOOK_TARGET_HEADER]),
       }),
     );
@@ -82,7 +87,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: ApiDeps): void 
       const raw = request.body as Buffer;
       const payload = parseJson(raw);
       const apps = await signedApps(deps, event, payload, raw, signature);
-      await rememberHookTarget(deps, apps, request.headers[HOOK_TARGET_HEADER]);
+      await rememberHookTarget(deps, apps, request.headers[HOOK_TARGET_HEADER], payload);
 
       const previous = await deps.deliveries.find(deliveryId);
       if (previous) return reply.code(previous.statusCode).send(previous.response);
@@ -118,12 +123,27 @@ async function hookTargetSecrets(deps: ApiDeps, value: string | string[] | undef
   return apps.map((app) => deps.apps.webhookSecret(app)).filter((secret): secret is string => secret !== null);
 }
 
-/** A verified delivery's hook target, remembered so that its large bodies can be verified as they stream. */
-async function rememberHookTarget(deps: ApiDeps, apps: AppRow[], value: string | string[] | undefined): Promise<void> {
+/**
+ * A verified delivery's hook target, remembered so that its large bodies can be verified as they stream. The
+ * header is not signed: it counts only when the signed payload names the same id (the repository's for a
+ * repository hook, the organization's for an organization hook), so a replayed body cannot re-point it.
+ */
+async function rememberHookTarget(
+  deps: ApiDeps,
+  apps: AppRow[],
+  value: string | string[] | undefined,
+  payload: unknown,
+): Promise<void> {
   const target = hookTarget(value);
-  if (target === null) return;
+  if (target === null || !signedIds(payload).includes(target)) return;
   const changed = apps.filter((app) => app.githubHookTargetId !== target).map((app) => app.id);
   await deps.apps.rememberHookTarget(changed, target);
+}
+
+/** The repository's and the organization's ids in a payload, as signed. */
+function signedIds(payload: unknown): number[] {
+  const body = payload as { repository?: { id?: unknown }; organization?: { id?: unknown } } | null;
+  return [body?.repository?.id, body?.organization?.id].filter((id): id is number => typeof id === 'number');
 }
 
 function header(value: string | string[] | undefined, name: string, pattern: RegExp): string {

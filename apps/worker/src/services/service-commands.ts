@@ -15,8 +15,15 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_s
 ORDER BY 1 \\gexec
 `;
 
+/**
+ * psql as the superuser, with a search_path of pg_catalog alone: objects the
+ * apps' roles create in `public` (which app_owner owns) can never stand in for
+ * a built-in function or operator in Pier's own SQL (CVE-2018-1058's pattern).
+ */
 export function psqlCommand(credentials: ServiceCredentials): string[] {
-  return ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', credentials.user, '-d', credentials.database];
+  if (!/^[A-Za-z0-9_]+$/.test(credentials.database)) throw new RangeError('not a plain database name');
+  const conninfo = `dbname=${credentials.database} options='-c search_path=pg_catalog,pg_temp'`;
+  return ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', credentials.user, '-d', conninfo];
 }
 
 export function parseTableCounts(output: string): Record<string, number> {
