@@ -135,8 +135,8 @@ describe('50 concurrent pushes with a worker running', () => {
       );
       const burstEnded = Date.now();
       for (const res of answers) expect(res.statusCode, res.body).toBe(202);
-      // The burst repeats three commits with one pushed_at: a delivery of the commit just applied is a replay,
-      // answered with the reason and queuing nothing; every other one is queued.
+      // The burst repeats three commits with one pushed_at: a delivery of a commit already applied in that second
+      // is a replay, answered with the reason and queuing nothing; the first of each commit is queued.
       const queued = answers.filter((res) => res.json().deployments.length === 1).length;
       for (const res of answers.filter((r) => r.json().deployments.length === 0)) {
         expect(res.json().ignored).toContain('the same delivery, already applied');
@@ -163,7 +163,7 @@ describe('50 concurrent pushes with a worker running', () => {
       const [{ superseded } = { superseded: -1 }] = await api.database.sql<{ superseded: number }[]>`
       select count(*)::int as superseded from deployment_events where from_state = 'queued' and to_state = 'superseded' and id > ${marker?.id ?? 0}`;
       expect(superseded).toBe(queued - 1);
-      expect(queued).toBeGreaterThan(PUSHES / 3);
+      expect(queued).toBe(3);
     },
     BUILD_TEST_TIMEOUT_MS,
   );

@@ -12,6 +12,7 @@ import { type BuildEnvironment, buildOptions } from './build-options.ts';
 import { LastLines } from './build-output.ts';
 import { type BuildOutcome, followBuildStream } from './build-stream.ts';
 import { engineMessage } from './engine-errors.ts';
+import { findRemoteAdds } from './remote-add.ts';
 
 /** Lines kept for BuildError.lastLines. */
 const LAST_LINES = 20;
@@ -52,6 +53,23 @@ class BuildRun {
     this.deadline = new BuildDeadline(request.timeoutMs, signal);
   }
 
+  /**
+   * An image whose ONBUILD triggers ADD a remote source would have the daemon fetch it from the host's network
+   * in a later build FROM it (a trigger runs at that build's FROM, out of its Dockerfile's sight): removed, and
+   * the build fails. The Dockerfile check catches the ONBUILD line as written; this reads what the image holds.
+   */
+  private async refuseRemoteTriggers(triggers: readonly string[]): Promise<void> {
+    const [remote] = findRemoteAdds(triggers.join('\n'));
+    if (!remote) return;
+    await this.docker
+      .getImage(this.request.tag)
+      .remove({ force: true })
+      .catch(() => {});
+    throw this.failed(
+      `the image has an ONBUILD trigger that ADDs ${remote.source}, which a build FROM it would fetch from the host's network`,
+    );
+  }
+
   async run(): Promise<BuiltImage> {
     let context: Pack | undefined;
     let network: string | undefined;
@@ -67,6 +85,7 @@ class BuildRun {
       this.deadline.dispose();
       await this.settle(outcome);
       const image = await this.docker.getImage(this.request.tag).inspect();
+      await this.refuseRemoteTriggers(image.Config?.OnBuild ?? []);
       return { imageId: image.Id, tag: this.request.tag };
     } catch (error) {
       if (error instanceof BuildError) throw error;

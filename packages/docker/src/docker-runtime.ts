@@ -42,7 +42,11 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
       pool: options.networkPool,
       cpus: limits.cpus,
       cgroup: () => {
-        cgroup ??= prepareBuildCgroup(this.docker, limits.pids);
+        // A failed preparation (the Engine briefly away) is tried again by the next build, not kept.
+        cgroup ??= prepareBuildCgroup(this.docker, limits.pids).catch((error: unknown) => {
+          cgroup = undefined;
+          throw error;
+        });
         return cgroup;
       },
     };

@@ -95,3 +95,20 @@ describe('remoteAddProblem', () => {
     expect(remoteAddProblem(`${FROM}ADD . /app\n`, 'Dockerfile')).toBeUndefined();
   });
 });
+
+describe('sources the builder unquotes', () => {
+  it.each([
+    ['ADD h"ttp"://169.254.169.254/latest/meta-data/ /m'],
+    ["ADD h'ttp'://169.254.169.254/ /m"],
+    ['ADD h\\ttp://127.0.0.1:4000/ /m'],
+    ['ADD ["h\\"ttp\\"://169.254.169.254/", "/m"]'],
+    ['ADD g"it"@github.com:acme/secret.git /src'],
+    ['ADD ./local"://"weird /m'],
+  ])('%s is remote', (line) => {
+    expect(findRemoteAdds(`FROM scratch\n${line}\n`)).toHaveLength(1);
+  });
+
+  it.each([['ADD "./with space.txt" /m'], ["ADD 'app.tar.gz' /srv"], ['ADD ["a.txt", "/b"]']])('%s stays local', (line) => {
+    expect(findRemoteAdds(`FROM scratch\n${line}\n`)).toEqual([]);
+  });
+});

@@ -92,9 +92,14 @@ function addArguments(text: string): string[] {
   return trimmed.split(/\s+/).map((arg) => arg.replace(/^(["'])(.*)\1$/, '$2'));
 }
 
-/** A URL (`https://`, `git://`, …), a git SSH address (`git@host:repo`), or a source a variable at its start may turn into one. */
-function isRemote(source: string): boolean {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^[^/\s:]+@[^/\s:]+:/.test(source)) return true;
+/**
+ * A URL (`https://`, `git://`, …), a git SSH address (`git@host:repo`), or a source a variable at its start may
+ * turn into one. Read as the builder reads it: quotes and escape characters inside a word are dropped first
+ * (`h"ttp"://…` and `h\ttp://…` are `http://…` to it), and `://` anywhere makes a source remote.
+ */
+function isRemote(written: string): boolean {
+  const source = written.replace(/["'\\`]/g, '');
+  if (source.includes('://') || /^[^/\s:]+@[^/\s:]+:/.test(source)) return true;
   const dollar = source.indexOf('$');
   return dollar >= 0 && /^([a-z][a-z0-9+.-]*(:\/{0,2})?)?$/i.test(source.slice(0, dollar));
 }

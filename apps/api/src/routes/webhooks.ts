@@ -285,11 +285,10 @@ async function applyOrder(tx: DeliveryTransaction, plan: DeliveryPlan): Promise<
   return queued;
 }
 
-function staleDeploy(order: DeliveryOrder, newer: { at: Date; identity: string }): string {
+function staleDeploy(order: DeliveryOrder, newer: { at: Date; identities: string[] }): string {
   const what = order.key.startsWith('release:') ? `release ${order.key.slice('release:'.length)}` : order.key;
-  const same =
-    newer.identity === order.identity
-      ? 'the same delivery, already applied'
-      : `${newer.identity.slice(0, 12)} at ${newer.at.toISOString()}`;
+  const same = newer.identities.includes(order.identity)
+    ? 'the same delivery, already applied'
+    : `${(newer.identities.at(-1) ?? '').slice(0, 12)} at ${newer.at.toISOString()}`;
   return `${what} of ${order.at.toISOString()} is not newer than ${same}: a replayed or late delivery deploys nothing`;
 }
