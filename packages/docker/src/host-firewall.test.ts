@@ -13,8 +13,8 @@ describe('hostFirewallPlan', () => {
 
   it.each([
     {
-      name: 'replies to connections the host opened pass, before anything is dropped',
-      line: ['-A', 'PIER-INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', ...COMMENT],
+      name: 'replies to connections the host opened pass, before anything is dropped (inserted first, also when re-added)',
+      line: ['-I', 'PIER-INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', ...COMMENT],
       target: 'RETURN',
       at: 0,
     },
@@ -48,7 +48,9 @@ describe('hostFirewallPlan', () => {
   });
 
   it('jumps come after the rules of the chains they lead to', () => {
-    const firstJump = plan.rules.findIndex((rule) => rule.position === 'first');
+    const jumps = (rule: { target: string }) => rule.target === 'PIER-INPUT' || rule.target === 'PIER-FORWARD';
+    const firstJump = plan.rules.findIndex(jumps);
+    expect(plan.rules.slice(firstJump).every(jumps)).toBe(true);
     expect(plan.rules.slice(firstJump).every((rule) => rule.position === 'first')).toBe(true);
   });
 

@@ -68,7 +68,8 @@ export function hostFirewallPlan(input: HostFirewallInput): HostFirewallPlan {
   const rules: FirewallRule[] = [
     {
       chain: INPUT_CHAIN,
-      position: 'last',
+      // Ahead of every DROP, also when it is the one rule re-added to a chain that has them.
+      position: 'first',
       match: ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED'],
       target: 'RETURN',
       comment: 'pier: replies to connections this host opened (published ports) pass',
