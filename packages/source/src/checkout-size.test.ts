@@ -22,6 +22,7 @@ let scratch: string;
 let repo: TestGitRepository;
 let big: string;
 let attributes: string;
+let manyEmpty: string;
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'pier-checkout-size-'));
@@ -37,6 +38,8 @@ beforeAll(() => {
     { '.gitattributes': '* text eol=crlf ident\n', 'lines.txt': '\n'.repeat(MB), 'ids.txt': '$Id$\n'.repeat(MB / 8) },
     'attributes that would grow the checkout',
   );
+  // No bytes at all, but a block and an inode each.
+  manyEmpty = repo.commit(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`empty/${i}`, ''])), 'many empty files');
   repo.push();
 }, 120_000);
 
@@ -105,5 +108,16 @@ describe('GitSourceFetcher.fetch: the checkout size is known before it is writte
     const fetched = await fetcher.fetch({ repo: { cloneUrl: repo.url }, sha: attributes, directory, maxBytes: 3 * MB });
     expect(readdirSync(directory).sort()).toEqual(files.sort());
     expect(fetched.bytes).toBe(expected);
+  }, 60_000);
+
+  it('counts each file as at least one 4 KiB block: 3000 empty files are refused over a 4 MB limit, before checkout', async () => {
+    const directory = join(scratch, 'checkout-many');
+    const fetcher = new GitSourceFetcher({ allowFileUrls: true, tempDirectory: scratch });
+    const outcome = await fetcher
+      .fetch({ repo: { cloneUrl: repo.url }, sha: manyEmpty, directory, maxBytes: 4 * MB })
+      .catch((err: Error) => err);
+    expect(outcome).toBeInstanceOf(ValidationError);
+    expect((outcome as Error).message).toMatch(/files take at least \d+ bytes of disk in 4 KiB blocks/);
+    expect(readdirSync(directory)).toEqual([]);
   }, 60_000);
 });

@@ -196,6 +196,9 @@ async function assertTreeSize(git: Git, sha: string, maxBytes: number): Promise<
   await git(['ls-tree', '-r', '-l', '-z', sha], (chunk) => {
     tree.push(chunk);
     if (tree.bytes > maxBytes) throw checkoutTooLarge(maxBytes, `its files hold at least ${tree.bytes} bytes`);
+    if (tree.diskBytes > maxBytes) {
+      throw checkoutTooLarge(maxBytes, `its ${tree.files} files take at least ${tree.diskBytes} bytes of disk in 4 KiB blocks`);
+    }
   });
 }
 

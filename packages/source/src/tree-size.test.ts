@@ -39,6 +39,22 @@ describe('TreeSizeCounter', () => {
     },
   ];
 
+  it('counts what files and symlinks take on disk, in whole 4 KiB blocks', () => {
+    const counter = new TreeSizeCounter();
+    counter.push(
+      entry('100644', 'blob', '0', 'empty') +
+        entry('100644', 'blob', '4096', 'one-block') +
+        entry('100644', 'blob', '4097', 'two-blocks') +
+        entry('120000', 'blob', '9', 'link') +
+        entry('160000', 'commit', '-', 'sub'),
+    );
+    expect({ bytes: counter.bytes, diskBytes: counter.diskBytes, files: counter.files }).toEqual({
+      bytes: 8193,
+      diskBytes: 5 * 4096,
+      files: 3,
+    });
+  });
+
   it.each(cases)('$name, in one chunk or one character at a time', ({ output, bytes, files }) => {
     for (const chunks of [[output], [...output]]) {
       const counter = new TreeSizeCounter();

@@ -1,5 +1,8 @@
 /** Git modes of the entries a checkout writes as regular files (not symlinks 120000, not submodules 160000). */
 const REGULAR_FILE_MODES = new Set(['100644', '100755', '100664']);
+const SYMLINK_MODE = '120000';
+/** A file system block: what the smallest file (or a symlink) takes on disk. */
+const BLOCK_BYTES = 4096;
 
 /**
  * Sums the sizes of regular files in the output of `git ls-tree -r -l -z`
@@ -9,6 +12,7 @@ const REGULAR_FILE_MODES = new Set(['100644', '100755', '100664']);
  */
 export class TreeSizeCounter {
   #bytes = 0;
+  #diskBytes = 0;
   #files = 0;
   #header = '';
   /** Inside a record's path, skipping to its NUL. */
@@ -16,6 +20,15 @@ export class TreeSizeCounter {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /**
+   * What the checkout takes on disk at least: each file rounded up to whole
+   * 4 KiB blocks, each symlink one block. Millions of empty files sum to no
+   * bytes but still fill a disk's blocks and inodes; this counts them.
+   */
+  get diskBytes(): number {
+    return this.#diskBytes;
   }
 
   /** Regular files counted so far. */
@@ -47,10 +60,12 @@ export class TreeSizeCounter {
 
   #count(header: string): void {
     const [mode = '', type, , size = ''] = header.trim().split(/ +/);
+    if (type === 'blob' && mode === SYMLINK_MODE) this.#diskBytes += BLOCK_BYTES;
     if (type !== 'blob' || !REGULAR_FILE_MODES.has(mode)) return;
     const bytes = Number(size);
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`git ls-tree printed an unreadable size: ${header}`);
     this.#bytes += bytes;
+    this.#diskBytes += Math.max(1, Math.ceil(bytes / BLOCK_BYTES)) * BLOCK_BYTES;
     this.#files++;
   }
 }
