@@ -77,6 +77,7 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
     metrics,
     log: logger,
     maxTunnels: config.PIER_PROXY_MAX_TUNNELS,
+    maxTunnelsPerClient: config.PIER_PROXY_MAX_TUNNELS_PER_CLIENT,
   });
   const {
     http: publicHttp,

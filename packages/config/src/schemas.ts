@@ -295,6 +295,8 @@ export const proxyConfigSchema = z.object({
    * flood of idle handshakes cannot exhaust the process.
    */
   PIER_PROXY_MAX_TUNNELS: positiveInt(10_000),
+  /** Of those, most from one client address, so that one client cannot take them all (an office behind one NAT opens a few hundred). */
+  PIER_PROXY_MAX_TUNNELS_PER_CLIENT: positiveInt(500),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

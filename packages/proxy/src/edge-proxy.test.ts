@@ -459,6 +459,30 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
     await expect.poll(() => edge.metrics.tunnelsOpen).toBe(0);
   });
 
+  it('holds at most maxTunnelsPerClient of one client address, and frees its share when they close', async () => {
+    const ws = await track(startWebSocketEcho());
+    const edge = await track(
+      startEdge({
+        forwarder: makeForwarder(),
+        maxTunnels: 10,
+        maxTunnelsPerClient: 1,
+        routes: [route('web', 'production', ['127.0.0.1'], [ws.upstream()])],
+      }),
+    );
+    const open = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${edge.port}/socket`);
+        socket.onopen = () => resolve(socket);
+        socket.onerror = () => reject(new Error('websocket error'));
+      });
+    const held = await open();
+    const refused = await sendRaw(edge.port, websocketHandshake('127.0.0.1'));
+    expect(statusLines(refused.text)).toEqual(['HTTP/1.1 503 Service Unavailable']);
+    held.close();
+    await expect.poll(() => edge.metrics.tunnelsOpen).toBe(0);
+    (await open()).close();
+  });
+
   it('refuses an upgrade for an unknown host with a 404', async () => {
     const edge = await track(startEdge({ forwarder: makeForwarder(), routes: [] }));
     const status = await new Promise<number>((resolve, reject) => {

@@ -34,6 +34,8 @@ export interface EdgeProxyOptions {
   log?: ProxyLogger;
   /** Most WebSocket connections held at once (handshakes included); beyond it a handshake gets 503. */
   maxTunnels?: number;
+  /** Of those, most from one client address, so that one client cannot take them all. */
+  maxTunnelsPerClient?: number;
 }
 
 /**
@@ -42,6 +44,9 @@ export interface EdgeProxyOptions {
  * affords, while a flood of idle handshakes cannot take the process down.
  */
 export const DEFAULT_MAX_TUNNELS = 10_000;
+
+/** One address may hold this many: a browser opens a few; an office behind one NAT, a few hundred. */
+export const DEFAULT_MAX_TUNNELS_PER_CLIENT = 500;
 
 /**
  * Attempts per request: the first upstream, and one other when the first could not be connected to
@@ -80,6 +85,9 @@ export class EdgeProxy {
   readonly #metrics: ProxyMetrics;
   readonly #log: ProxyLogger;
   readonly #maxTunnels: number;
+  readonly #maxTunnelsPerClient: number;
+  /** Open tunnels per client address; an address leaves the map with its last tunnel. */
+  readonly #tunnelsByClient = new Map<string, number>();
   readonly #balancer = new RoundRobin();
   #draining = false;
 
@@ -90,6 +98,7 @@ export class EdgeProxy {
     this.#metrics = options.metrics;
     this.#log = options.log ?? silentLogger;
     this.#maxTunnels = options.maxTunnels ?? DEFAULT_MAX_TUNNELS;
+    this.#maxTunnelsPerClient = options.maxTunnelsPerClient ?? DEFAULT_MAX_TUNNELS_PER_CLIENT;
   }
 
   /** Serves `server`'s requests and upgrades. */
@@ -206,12 +215,20 @@ export class EdgeProxy {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const route = this.#routes.lookup(req.headers.host);
     if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
-    if (this.#metrics.tunnelsOpen >= this.#maxTunnels) {
+    const client = clientAddress(req.socket.remoteAddress);
+    const ofClient = this.#tunnelsByClient.get(client) ?? 0;
+    if (this.#metrics.tunnelsOpen >= this.#maxTunnels || ofClient >= this.#maxTunnelsPerClient) {
       this.#metrics.tunnelRefused();
       return this.#answer(req, res, TOO_MANY_TUNNELS, requestId);
     }
     this.#metrics.tunnelOpened();
-    socket.once('close', () => this.#metrics.tunnelClosed());
+    this.#tunnelsByClient.set(client, ofClient + 1);
+    socket.once('close', () => {
+      this.#metrics.tunnelClosed();
+      const left = (this.#tunnelsByClient.get(client) ?? 1) - 1;
+      if (left > 0) this.#tunnelsByClient.set(client, left);
+      else this.#tunnelsByClient.delete(client);
+    });
     const request: ForwardRequest = {
       headers: upstreamRequestHeaders(req.headers, { ...this.#context(req, requestId), upgrade: true }),
       requestId,

@@ -75,6 +75,7 @@ export async function startEdge(options: {
   forwarder: Forwarder;
   health?: UpstreamHealth;
   maxTunnels?: number;
+  maxTunnelsPerClient?: number;
 }): Promise<TestEdge> {
   const table = new RouteTable();
   table.replace(options.routes);
@@ -85,6 +86,7 @@ export async function startEdge(options: {
     forwarder: options.forwarder,
     metrics,
     maxTunnels: options.maxTunnels,
+    maxTunnelsPerClient: options.maxTunnelsPerClient,
   });
   const server = createServer();
   proxy.attach(server);
