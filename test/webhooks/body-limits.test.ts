@@ -239,7 +239,10 @@ describe('large bodies read at once', () => {
       await Promise.all(held.map((h) => h.started));
       const extra = await postStreaming({ total: 5 * MB, sendBytes: 2 * MB, contentLength: true, target: '424242' });
       expect(extra.status, extra.body).toBe(429);
-      expect(JSON.parse(extra.body).error).toEqual({ code: 'rate_limited', message: expect.stringContaining('too many large webhook bodies') });
+      expect(JSON.parse(extra.body).error).toEqual({
+        code: 'rate_limited',
+        message: expect.stringContaining('too many large webhook bodies'),
+      });
     } finally {
       for (const h of held) h.close();
     }
