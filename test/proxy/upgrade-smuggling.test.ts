@@ -9,6 +9,7 @@ import { writeSnapshot } from '@pier/proxy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateSnapshot, certificateSnapshotPath } from '../../apps/proxy/src/tls-certificate-snapshot.ts';
 import { createFallbackCertificate } from '../../apps/proxy/src/tls-fallback.ts';
+import { sendRaw, statusLines } from '../../packages/proxy/src/testing/servers.ts';
 import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 
 /**
@@ -103,7 +104,7 @@ describe('upgrades through the proxy process', () => {
   });
 
   it('answers a request behind `Upgrade: foo` as one request: the pipelined one and forged forwarding headers never reach the upstream', async () => {
-    const answer = await exchange(
+    const answer = await sendRaw(
       proxy.httpPort,
       head('GET /first', 'web.pier.test', ['Connection: Upgrade', 'Upgrade: foo', ...FORGED]) +
         head('GET /smuggled', 'web.pier.test', FORGED),
@@ -118,7 +119,7 @@ describe('upgrades through the proxy process', () => {
   });
 
   it('relays a refused WebSocket handshake and closes: nothing pipelined behind it reaches the upstream', async () => {
-    const answer = await exchange(
+    const answer = await sendRaw(
       proxy.httpPort,
       head('GET /chat', 'web.pier.test', [...websocketHeaders(), ...FORGED]) + head('GET /smuggled', 'web.pier.test', FORGED),
     );
@@ -152,7 +153,7 @@ describe('upgrades through the proxy process', () => {
       'HTTP/1.1 101 Switching Protocols',
     ]);
     expect(await tunnelsOpen()).toBe(MAX_TUNNELS);
-    const refused = await exchange(proxy.httpPort, head('GET /chat', 'ws.pier.test', websocketHeaders()));
+    const refused = await sendRaw(proxy.httpPort, head('GET /chat', 'ws.pier.test', websocketHeaders()));
     expect(refused.closed).toBe(true);
     expect(statusLines(refused.text)).toEqual(['HTTP/1.1 503 Service Unavailable']);
     tunnels[0]?.socket.destroy();
@@ -164,14 +165,14 @@ describe('upgrades through the proxy process', () => {
   });
 
   it('answers ACME challenges and redirects to HTTPS before any upgrade on port 80', async () => {
-    const challenge = await exchange(
+    const challenge = await sendRaw(
       proxy.httpPort,
       head('GET /.well-known/acme-challenge/not..a.token', 'web.pier.test', websocketHeaders()),
     );
     expect(challenge.closed).toBe(true);
     expect(statusLines(challenge.text)).toEqual(['HTTP/1.1 400 Bad Request']);
     expect(challenge.text).toContain('malformed challenge token');
-    const redirected = await exchange(proxy.httpPort, head('GET /chat', 'secure.pier.test', websocketHeaders()));
+    const redirected = await sendRaw(proxy.httpPort, head('GET /chat', 'secure.pier.test', websocketHeaders()));
     expect(redirected.closed).toBe(true);
     expect(statusLines(redirected.text)).toEqual(['HTTP/1.1 308 Permanent Redirect']);
     expect(redirected.text).toMatch(/\r\nlocation: https:\/\/secure\.pier\.test:\d+\/chat\r\n/i);
@@ -196,10 +197,6 @@ function websocketHeaders(): string[] {
   ];
 }
 
-function statusLines(text: string): string[] {
-  return text.match(/^HTTP\/1\.1 \d{3} [^\r]*/gm) ?? [];
-}
-
 /** What the upstream got, besides health checks, once a request sent after them has arrived (so nothing is still on its way). */
 async function expectOnlyProxiedRequests(urls: string[]): Promise<void> {
   const marker = `/after-${randomBytes(4).toString('hex')}`;
@@ -219,28 +216,6 @@ async function tunnelsOpen(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
   const match = /^pier_proxy_tunnels_open (\d+)$/m.exec(text);
   return match ? Number(match[1]) : Number.NaN;
-}
-
-/** Sends `bytes` on a fresh connection and collects the answer until the proxy closes the connection (or `timeoutMs` passes). */
-function exchange(port: number, bytes: string, timeoutMs = 5_000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ text, closed: false });
-    }, timeoutMs);
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closed: true });
-    });
-    socket.write(bytes);
-  });
 }
 
 interface OpenTunnel {

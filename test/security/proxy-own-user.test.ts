@@ -1,17 +1,24 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { grantProxyRole } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnvironmentFile } from '../process/systemd-environment-file.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
-import { exitWithin, freePort, REPO_ROOT, type RunningProcess, signalGroup, waitForHttp } from '../support/processes.ts';
+import {
+  exitWithin,
+  freePort,
+  REPO_ROOT,
+  type RunningProcess,
+  scriptCommand,
+  signalGroup,
+  spawnCollecting,
+  waitForHttp,
+} from '../support/processes.ts';
 
 /**
  * The proxy as deploy/systemd/pier-proxy.service runs it: as a user of its
@@ -27,7 +34,6 @@ import { exitWithin, freePort, REPO_ROOT, type RunningProcess, signalGroup, wait
 const runFile = promisify(execFile);
 const NOBODY = 65534;
 const PROXY_ROLE = process.env.PIER_TEST_PROXY_ROLE ?? 'pier_test_proxy';
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const root = mkdtempSync(join(tmpdir(), 'pier-proxy-user-'));
 const clone = join(root, 'clone');
 const dotEnv = join(clone, '.env');
@@ -43,19 +49,10 @@ let proxyEnv: Record<string, string>;
 
 /** The proxy's entry point in the clone, as `uid` (setpriv, no group, no capability) unless root. */
 function startProxy(uid: number): RunningProcess {
-  const node = [process.execPath, '--import', TSX_LOADER, join(REPO_ROOT, 'apps/proxy/src/main.ts')];
+  const node = scriptCommand('apps/proxy/src/main.ts');
   const setpriv = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
   const command = uid === 0 ? node : [...setpriv, '--no-new-privs', '--', ...node];
-  const child = spawn(command[0] as string, command.slice(1), {
-    cwd: clone,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...proxyEnv },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const proc = { child, output: () => output, exited };
+  const proc = spawnCollecting(command, { cwd: clone, env: proxyEnv });
   started.push(proc);
   return proc;
 }

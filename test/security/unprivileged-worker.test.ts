@@ -1,10 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LABEL_APP, SecretBox } from '@pier/core';
 import { createStores } from '@pier/db';
 import { DockerRuntime, hostFirewallPlan, IptablesFirewall } from '@pier/docker';
@@ -15,9 +13,10 @@ import { TEST_REDIS_URL } from '../support/env.ts';
 import {
   exitWithin,
   freePort,
-  REPO_ROOT,
   type RunningProcess,
+  scriptCommand,
   signalGroup,
+  spawnCollecting,
   startScript,
   waitForHttp,
 } from '../support/processes.ts';
@@ -43,7 +42,6 @@ const plan = hostFirewallPlan({ sources: [pool] });
 const firewall = new IptablesFirewall();
 const NOBODY = 65534;
 const dockerGroup = execFileSync('getent', ['group', 'docker'], { encoding: 'utf8' }).split(':')[2] as string;
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const root = mkdtempSync(join(tmpdir(), 'pier-unpriv-'));
 const runtimeDirectory = join(root, 'run');
 const socketPath = join(runtimeDirectory, 'docker-logs.sock');
@@ -108,17 +106,8 @@ function startUnprivilegedApi(port: number, logsSocket?: string): RunningProcess
 
 /** An entry point of the repository as the user nobody (`credentials`: setpriv's group and capability options). */
 function startAsNobody(entry: string, env: Record<string, string>, credentials: string[]): RunningProcess {
-  const setpriv = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...credentials, '--no-new-privs', '--'];
-  const child = spawn('setpriv', [...setpriv, process.execPath, '--import', TSX_LOADER, join(REPO_ROOT, entry)], {
-    cwd: join(root, 'cwd'),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const proc = { child, output: () => output, exited };
+  const setpriv = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...credentials, '--no-new-privs', '--'];
+  const proc = spawnCollecting([...setpriv, ...scriptCommand(entry)], { cwd: join(root, 'cwd'), env });
   started.push(proc);
   return proc;
 }

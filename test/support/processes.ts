@@ -23,24 +23,36 @@ export interface RunningProcess {
  */
 export function startScript(relativePath: string, env: Record<string, string>, args: string[] = []): RunningProcess {
   const cwd = mkdtempSync(join(tmpdir(), 'pier-proc-'));
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO_ROOT, relativePath), ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+  const proc = spawnCollecting([...scriptCommand(relativePath), ...args], { cwd, env });
+  void proc.exited.then(() => rmSync(cwd, { recursive: true, force: true }));
+  return proc;
+}
+
+/** node with tsx running a TypeScript entry point of the repository, as an argument array. */
+export function scriptCommand(relativePath: string): string[] {
+  return [process.execPath, '--import', TSX_LOADER, join(REPO_ROOT, relativePath)];
+}
+
+/**
+ * Runs `command` as its own process group with exactly `env` (plus PATH) in
+ * `cwd`, collecting its stdout and stderr.
+ */
+export function spawnCollecting(command: string[], options: { cwd: string; env: Record<string, string> }): RunningProcess {
+  const [file, ...args] = command;
+  const child = spawn(file as string, args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => {
-      rmSync(cwd, { recursive: true, force: true });
-      resolve(code ?? signal ?? -1);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk) => {
+      output += chunk;
     });
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
   return { child, output: () => output, exited };
 }
