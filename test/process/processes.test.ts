@@ -113,11 +113,18 @@ describe('process start-up', () => {
       PIER_HTTPS_PORT: String(await freePort()),
     };
     const all = start('scripts/start-all.ts', env);
-    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`);
-    await waitForHttp(`http://127.0.0.1:${adminPort}/health`);
-    await expect.poll(() => all.output(), { timeout: 15_000 }).toContain('worker started');
+    // Three TypeScript processes load at once, beside the other test files on
+    // two cores, and the worker installs its firewall rules first: a minute is
+    // what a loaded CI machine needs, not what the processes take alone.
+    try {
+      await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 200, 60_000);
+      await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 60_000);
+      await expect.poll(() => all.output(), { timeout: 60_000 }).toContain('worker started');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- start-all output ---\n${all.output()}`);
+    }
     signalGroup(all, 'SIGINT');
     expect(await exitWithin(all, 15_000)).toBe(0);
     expect(all.output()).not.toMatch(/second signal|exited \(/);
-  });
+  }, 200_000);
 });
