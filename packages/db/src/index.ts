@@ -1,3 +1,4 @@
+export * from './channels.ts';
 export * from './client.ts';
 export * from './migrations.ts';
 export * from './postgres-route-source.ts';

@@ -1,12 +1,10 @@
 import { hostnamesFor, type IssuedCertificate, type SecretBox } from '@pier/core';
 import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
+import { CERTIFICATES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { apps, certificates, domains, environments } from '../schema.ts';
 
 export type CertificateRow = typeof certificates.$inferSelect;
-
-/** Channel the proxy LISTENs on for certificates: issued, renewed or removed. */
-export const CERTIFICATES_CHANNEL = 'pier_certificates';
 
 /** A certificate the proxy can serve, its key opened. */
 export interface ServingCertificate {

@@ -1,12 +1,10 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { environments, replicas } from '../schema.ts';
 
 export type ReplicaRow = typeof replicas.$inferSelect;
 export type ReplicaState = ReplicaRow['state'];
-
-/** Channel the proxy LISTENs on: any change to who serves what. */
-export const ROUTES_CHANNEL = 'pier_routes';
 
 /**
  * Replicas of releases and which of them serve traffic. The switch from one

@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '@pier/core';
 import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
 import { sqlState } from './pg-errors.ts';
@@ -8,9 +9,6 @@ export type BackupRow = typeof serviceBackups.$inferSelect;
 export type OperationRow = typeof serviceOperations.$inferSelect;
 export type OperationKind = OperationRow['kind'];
 type ServiceRef = Pick<typeof managedServices.$inferSelect, 'id' | 'name' | 'type' | 'version'>;
-
-/** Channel the worker listens on for new service operations. */
-export const SERVICE_OPS_CHANNEL = 'pier_service_ops';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 

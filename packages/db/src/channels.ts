@@ -1,0 +1,17 @@
+/**
+ * Every Postgres NOTIFY channel Pier uses, in one place: the writer's
+ * `pg_notify` and the reader's LISTEN name the same constant.
+ */
+
+/** A new outbox entry: the relay queues it at once instead of at its next poll. */
+export const OUTBOX_CHANNEL = 'pier_outbox';
+/** A cancel request for a build: the worker building it stops. */
+export const CANCEL_CHANNEL = 'pier_cancel';
+/** Any change to who serves what (a switch, a drain, a removal, a new replica in rotation): the proxy reloads its routes. */
+export const ROUTES_CHANNEL = 'pier_routes';
+/** A rollout began or an environment's desired state changed: the reconciler runs a pass at once. */
+export const ROLLOUTS_CHANNEL = 'pier_rollouts';
+/** A managed-service operation was queued: the service operator picks it up at once. */
+export const SERVICE_OPS_CHANNEL = 'pier_service_ops';
+/** A certificate was issued, renewed or removed: the proxy reloads its certificates. */
+export const CERTIFICATES_CHANNEL = 'pier_certificates';
