@@ -1,11 +1,10 @@
 import { type AppQuotas, ConflictError, NotFoundError } from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { CERTIFICATES_CHANNEL, ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { apps, certificates, domains, environments } from '../schema.ts';
 import { assertWithinQuotas } from './app-usage.ts';
-import { CERTIFICATES_CHANNEL } from './certificate-store.ts';
 import { isUniqueViolation } from './pg-errors.ts';
-import { ROUTES_CHANNEL } from './replica-store.ts';
 
 export type DomainRow = typeof domains.$inferSelect;
 

@@ -7,12 +7,12 @@ import {
   quotaProblem,
 } from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { apps, deployments, environments } from '../schema.ts';
 import { assertWithinQuotas, lockAppUsage } from './app-usage.ts';
 import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
 import { isUniqueViolation } from './pg-errors.ts';
-import { ROUTES_CHANNEL } from './replica-store.ts';
 import { scheduleOwnedServiceDeletion } from './service-store.ts';
 
 export type EnvironmentRow = typeof environments.$inferSelect;

@@ -13,10 +13,11 @@ import {
   ValidationError,
 } from '@pier/core';
 import { and, asc, eq, isNull, ne, or, sql } from 'drizzle-orm';
+import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { environments, managedServices, serviceLinkRoles, serviceLinks, variables } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
-import { addOperation, SERVICE_OPS_CHANNEL } from './service-operation-store.ts';
+import { addOperation } from './service-operation-store.ts';
 import { addLinkRole, type LinkRoleRow, linkRolePassword, retireLinkRoles } from './service-role-store.ts';
 
 export type ServiceRow = typeof managedServices.$inferSelect;
