@@ -1,5 +1,6 @@
 export * from './channels.ts';
 export * from './client.ts';
+export * from './listen.ts';
 export * from './migrations.ts';
 export * from './postgres-route-source.ts';
 export * from './proxy-role.ts';
