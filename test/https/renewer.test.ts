@@ -108,6 +108,26 @@ describe('CertificateRenewer', () => {
     expect((await certificates.get('down.example'))?.failureTimes).toEqual([]);
   });
 
+  it('logs a failed order with its error and stack, keeping the hostname in the context', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      name: 'worker',
+      level: 'info',
+      format: 'json',
+      destination: new Writable({
+        write: (chunk, _e, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    const down: CertificateIssuer = { issue: async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:14000')) };
+    await renewer(['logged.example'], down, { logger }).runOnce();
+    const failed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'certificate order failed; it resumes later');
+    expect(failed).toMatchObject({ hostname: 'logged.example', err: { message: 'connect ECONNREFUSED 127.0.0.1:14000' } });
+    expect(failed.err.stack).toMatch(/^Error: connect ECONNREFUSED[^]*\n\s+at /);
+  });
+
   it('removes the records of hostnames no longer wanted', async () => {
     await renewer([], { issue: async () => Promise.reject(new Error('unused')) }).runOnce();
     expect(await database.sql`select hostname from certificates`).toEqual([]);

@@ -5,6 +5,7 @@ import {
   CertificateStore,
   connectDatabase,
   holdsMoreThanProxyNeeds,
+  listenTo,
   PostgresChallengeResponses,
   PostgresRouteSource,
   ReplicaStore,
@@ -55,26 +56,12 @@ export function connectControlPlane(config: ProxyConfig, logger: Logger): Contro
     routeSource: withControlRoute(new PostgresRouteSource(database.db, database.sql, config.PIER_BASE_DOMAIN), config),
     certificateSource: {
       load: () => certificates.serving(),
-      subscribe: (onChange) => {
-        let listener: { unlisten(): Promise<void> } | null = null;
-        let closed = false;
-        database.sql
-          .listen(CERTIFICATES_CHANNEL, () => onChange(), onChange)
-          .then((l) => {
-            if (closed) void l.unlisten();
-            else listener = l;
-          })
-          .catch(() => {}); // the periodic full reload covers a lost listener
-        return () => {
-          closed = true;
-          void listener?.unlisten().catch(() => {});
-        };
-      },
+      subscribe: listenTo(database.sql, CERTIFICATES_CHANNEL),
     },
     challengeLookup: (token, hostname) => challenges.answer(token, hostname),
     onUpstreamHealth: (upstreamId, healthy) => {
-      replicas.reportHealth(upstreamId, healthy).catch((err: Error) => {
-        logger.warn({ err: err.message, upstreamId, healthy }, 'could not report upstream health');
+      replicas.reportHealth(upstreamId, healthy).catch((err: unknown) => {
+        logger.warn({ err, upstreamId, healthy }, 'could not report upstream health');
       });
     },
     close: () => database.close(),

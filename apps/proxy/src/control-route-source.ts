@@ -15,6 +15,6 @@ export function withControlRoute(
   const fixed = [controlRoute(hostname, config.PIER_CONTROL_UPSTREAM)];
   return {
     load: async () => withFixedRoutes(fixed, await source.load()),
-    subscribe: (onChange) => source.subscribe(onChange),
+    subscribe: (onChange, onError) => source.subscribe(onChange, onError),
   };
 }

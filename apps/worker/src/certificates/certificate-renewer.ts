@@ -3,9 +3,10 @@ import {
   afterFailedAuthorization,
   type CertificateIssuer,
   delayAfterOtherFailure,
+  PassLoop,
   renewalTime,
 } from '@pier/core';
-import { type CertificateRow, type CertificateStore, type PostgresChallengeResponses, ROUTES_CHANNEL } from '@pier/db';
+import { type CertificateRow, type CertificateStore, listenTo, type PostgresChallengeResponses, ROUTES_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 
@@ -38,81 +39,51 @@ export interface CertificateRenewerOptions {
  */
 export class CertificateRenewer {
   readonly #options: CertificateRenewerOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #wake: NodeJS.Timeout | undefined;
-  #pass: Promise<void> = Promise.resolve();
-  #again = false;
-  #running = false;
-  #stopped = false;
-  #unlisten: (() => Promise<void>) | undefined;
+  readonly #loop: PassLoop;
 
   constructor(options: CertificateRenewerOptions) {
     this.#options = options;
+    const { sql, logger, intervalMs } = options;
+    this.#loop = new PassLoop({
+      name: 'certificate',
+      intervalMs,
+      // A domain added wakes the renewer; a burst of notifications (a domain added, then a deploy) makes one pass.
+      wakeOn: sql ? listenTo(sql, ROUTES_CHANNEL) : undefined,
+      wakeDelayMs: 100,
+      logger,
+      pass: (signal) => this.runOnce(signal),
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.kick();
-    this.#timer = setInterval(() => this.kick(), this.#options.intervalMs);
-    this.#options.sql
-      ?.listen(ROUTES_CHANNEL, () => this.#soon())
-      .then((listener) => {
-        if (this.#stopped) void listener.unlisten();
-        else this.#unlisten = () => listener.unlisten();
-      })
-      .catch((err: Error) => this.#options.logger.warn({ err: err.message }, 'certificate renewer cannot LISTEN; polling only'));
+    this.#loop.start();
   }
 
   /**
    * Stops looking for work and waits for the running orders. An order that
-   * outlives the process is resumed later from its recorded URL.
+   * outlives the process is resumed later from its recorded URL. A stopped
+   * renewer can still be driven by hand (`runOnce`).
    */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    clearTimeout(this.#wake);
-    await this.#unlisten?.().catch(() => {});
-    await this.#pass;
-    // Stopped loops can still be driven by hand (`runOnce`).
-    this.#stopped = false;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Runs a pass now, or right after the one running. */
   kick(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    this.#pass = this.#passes().finally(() => {
-      this.#running = false;
-    });
+    this.#loop.kick();
   }
 
-  /** Several notifications in a burst (a domain added in one transaction, then a deploy) make one pass. */
-  #soon(): void {
-    if (this.#wake || this.#stopped) return;
-    this.#wake = setTimeout(() => {
-      this.#wake = undefined;
-      this.kick();
-    }, 100);
-  }
-
-  async #passes(): Promise<void> {
-    do {
-      this.#again = false;
-      await this.runOnce().catch((err: unknown) => this.#options.logger.warn({ err }, 'certificate pass failed'));
-    } while (this.#again && !this.#stopped);
-  }
-
-  /** One pass: track the wanted hostnames, then order every due certificate this worker can claim. */
-  async runOnce(): Promise<void> {
+  /**
+   * One pass: track the wanted hostnames, then order every due certificate
+   * this worker can claim, until none is left or `signal` aborts.
+   */
+  async runOnce(signal?: AbortSignal): Promise<void> {
     const { certificates, logger } = this.#options;
     const removed = await certificates.track(await this.#options.wanted());
     if (removed.length > 0) logger.info({ hostnames: removed }, 'certificates no longer needed were removed');
     await this.#options.challenges.sweepExpired();
     const concurrency = this.#options.concurrency ?? 4;
-    while (!this.#stopped) {
+    while (!signal?.aborted) {
       const claimed = await certificates.claimDue(this.#options.leaseMs, concurrency);
       if (claimed.length === 0) return;
       await Promise.all(claimed.map((row) => this.#order(row)));
@@ -123,9 +94,7 @@ export class CertificateRenewer {
     const { certificates, issuer, logger, leaseMs } = this.#options;
     const { hostname } = row;
     const heartbeat = setInterval(() => {
-      certificates
-        .extendLease(hostname, leaseMs)
-        .catch((err: Error) => logger.warn({ err: err.message, hostname }, 'lease not renewed'));
+      certificates.extendLease(hostname, leaseMs).catch((err: unknown) => logger.warn({ err, hostname }, 'lease not renewed'));
     }, leaseMs / 3);
     try {
       const issued = await withTimeout(
@@ -150,7 +119,7 @@ export class CertificateRenewer {
     const { certificates, logger, retryMs } = this.#options;
     const now = new Date();
     const error = err instanceof Error ? err.message : String(err);
-    const context = { hostname: row.hostname, err: error, keepsCertificate: row.certificatePem !== null };
+    const context = { hostname: row.hostname, err, keepsCertificate: row.certificatePem !== null };
     if (err instanceof AuthorizationFailedError) {
       const backoff = afterFailedAuthorization(row.failureTimes, now, retryMs);
       await certificates.recordFailure(row.hostname, { error, keepOrder: false, ...backoff });

@@ -1,7 +1,8 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, parseCron, serviceNetwork } from '@pier/core';
+import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, PassLoop, parseCron, serviceNetwork } from '@pier/core';
 import {
+  listenTo,
   type OperationRow,
   SERVICE_OPS_CHANNEL,
   type ServiceOperationStore,
@@ -52,11 +53,10 @@ const DOWN_GRACE_MS = 15_000;
  * and its own `pier.instance`.
  */
 export class ServiceOperator {
-  #timers: NodeJS.Timeout[] = [];
-  #listener: { unlisten(): Promise<void> } | null = null;
-  #running: Promise<void> = Promise.resolve();
-  #queued = false;
-  #stopped = true;
+  /** Runs pending operations: on start, on each NOTIFY, and every `pollIntervalMs`. Made on start. */
+  #operationLoop: PassLoop | undefined;
+  /** Keeps containers running and queues scheduled backups, every `reconcileIntervalMs`. */
+  #reconcileLoop: PassLoop | undefined;
   /** When each service's container was first seen not running: replaced only if it stays so (a `docker restart` is not a death). */
   readonly #downSince = new Map<string, number>();
 
@@ -81,44 +81,42 @@ export class ServiceOperator {
   }
 
   async start(): Promise<void> {
-    this.#stopped = false;
-    this.#timers.push(setInterval(() => this.kick(), this.options.pollIntervalMs ?? 2000));
-    this.#timers.push(setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs ?? 10_000));
-    try {
-      this.#listener = await this.options.sql.listen(SERVICE_OPS_CHANNEL, () => this.kick());
-    } catch (err) {
-      this.options.logger.warn({ err }, 'service operator: LISTEN failed, polling only');
-    }
-    this.kick();
+    const { logger, sql } = this.options;
+    this.#operationLoop ??= new PassLoop({
+      name: 'service operator',
+      intervalMs: this.options.pollIntervalMs ?? 2000,
+      wakeOn: listenTo(sql, SERVICE_OPS_CHANNEL),
+      logger,
+      pass: (signal) => this.drain(signal),
+    });
+    this.#reconcileLoop ??= new PassLoop({
+      name: 'service reconcile',
+      intervalMs: this.options.reconcileIntervalMs ?? 10_000,
+      logger,
+      pass: () => this.reconcile(),
+    });
+    this.#operationLoop.start();
+    this.#reconcileLoop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#timers = [];
-    await this.#listener?.unlisten().catch(() => {});
-    await this.#running;
+    await Promise.all([this.#operationLoop?.stop(), this.#reconcileLoop?.stop()]);
   }
 
   /** Runs pending operations; calls coalesce behind the one running. */
   kick(): void {
-    if (this.#stopped || this.#queued) return;
-    this.#queued = true;
-    this.#running = this.#running.then(async () => {
-      this.#queued = false;
-      await this.drain();
-    });
+    this.#operationLoop?.kick();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(signal: AbortSignal): Promise<void> {
     // A link or unlink wakes the operator (NOTIFY) without an operation of its own: its roles are queued here.
     await this.queueRoleWork();
-    while (!this.#stopped) {
+    while (!signal.aborted) {
       let op: OperationRow | null;
       try {
         op = await this.options.operations.claimOperation(this.leaseMs);
       } catch (err) {
-        this.options.logger.warn({ err: (err as Error).message }, 'service operator: cannot claim operations');
+        this.options.logger.warn({ err }, 'service operator: cannot claim operations');
         return;
       }
       if (!op) return;
@@ -156,7 +154,7 @@ export class ServiceOperator {
       await operations.finishOperation(op.id);
     } catch (err) {
       const message = (err as Error).message;
-      logger.warn({ operation: op.kind, serviceId: op.serviceId, err: message }, 'service operation failed');
+      logger.warn({ operation: op.kind, serviceId: op.serviceId, err }, 'service operation failed');
       if (op.kind === 'delete') {
         // Typically the network is still used by replicas being drained: the same operation again, a little later.
         await operations.retryOperation(op.id, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
@@ -188,26 +186,23 @@ export class ServiceOperator {
     try {
       for (const serviceId of await roles.servicesWithWork()) await operations.requestRoleSync(serviceId);
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'service operator: cannot look for link roles to set up');
+      logger.warn({ err }, 'service operator: cannot look for link roles to set up');
     }
   }
 
   /** Ready services whose container is gone or stopped get a new one; due scheduled backups are queued. */
   async reconcile(): Promise<void> {
-    if (this.#stopped) return;
     const { services, operations, containers, logger } = this.options;
     let rows: ServiceRow[];
     try {
       rows = await services.list();
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'service operator: cannot list services');
+      logger.warn({ err }, 'service operator: cannot list services');
       return;
     }
-    await this.sweepScratch().catch((err: unknown) =>
-      logger.warn({ err: (err as Error).message }, 'service operator: cannot sweep scratch containers'),
-    );
+    await this.sweepScratch().catch((err: unknown) => logger.warn({ err }, 'service operator: cannot sweep scratch containers'));
     await this.removeDeletedBackups().catch((err: unknown) =>
-      logger.warn({ err: (err as Error).message }, 'service operator: cannot remove deleted backups'),
+      logger.warn({ err }, 'service operator: cannot remove deleted backups'),
     );
     // Unlinked roles become droppable once old replicas are drained: no NOTIFY says so.
     await this.queueRoleWork();
@@ -239,7 +234,7 @@ export class ServiceOperator {
         }
         await this.queueScheduledBackup(service);
       } catch (err) {
-        logger.warn({ service: service.name, err: (err as Error).message }, 'service reconcile failed');
+        logger.warn({ service: service.name, err }, 'service reconcile failed');
       }
     }
   }

@@ -39,10 +39,12 @@ export interface Route {
  *   times for one change, possibly spuriously) after any change that may
  *   alter the result of `load()`; the listener then calls `load()` again.
  *   It returns an unsubscribe function. Notifications may be lost (a dropped
- *   connection); the proxy's periodic full reload covers that.
- * The Postgres adapter implements it with a query plus LISTEN/NOTIFY.
+ *   connection); the proxy's periodic full reload covers that. `onError`, when
+ *   given, hears a subscription that could not be made.
+ * The Postgres adapter implements it with a query plus LISTEN/NOTIFY
+ * (`listenTo` in @pier/db).
  */
 export interface RouteSource {
   load(): Promise<Route[]>;
-  subscribe(onChange: () => void): () => void;
+  subscribe(onChange: () => void, onError?: (err: unknown) => void): () => void;
 }
