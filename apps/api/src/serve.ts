@@ -17,7 +17,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     exitOnStartupError('api', err);
   }
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   redis.connect().catch(() => {}); // /ready reports it; ioredis keeps retrying
 
   const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);

@@ -44,7 +44,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   for (const connection of [queueConnection, workerConnection]) {
-    connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+    connection.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   }
   const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
   const docker = new DockerRuntime({

@@ -123,9 +123,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ['build', builds],
     ['deploy', deploys],
   ] as const) {
-    worker.on('error', (err) => logger.warn({ err: err.message }, `${name} consumer: connection error`));
+    worker.on('error', (err) => logger.warn({ err }, `${name} consumer: connection error`));
     worker.on('failed', (job, err) => {
-      logger.warn({ jobId: job?.id, err: err.message }, `${name} job failed`);
+      logger.warn({ jobId: job?.id, err }, `${name} job failed`);
       // Out of retries: the deployment must not stay in flight forever.
       if (job?.id && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         const reason = `internal error after ${job.attemptsMade} attempts: ${err.message}`;

@@ -81,7 +81,7 @@ export class AcmeIssuer implements CertificateIssuer {
     try {
       order = await client.getOrder({ url: orderUrl } as Order);
     } catch (err) {
-      this.#log.warn({ hostname, orderUrl, err: errorText(err) }, 'pending ACME order unreadable; placing a new one');
+      this.#log.warn({ hostname, orderUrl, err }, 'pending ACME order unreadable; placing a new one');
       return null;
     }
     if (order.status === 'invalid') throw new AuthorizationFailedError(hostname, 'the pending order became invalid');
