@@ -1,4 +1,4 @@
-import type { AppQuotas } from '@pier/core';
+import type { AppQuotas, ServiceType } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { LogReader } from './routes/environment-log-stream.ts';
@@ -13,8 +13,8 @@ export interface ApiDeps extends Stores {
   logs: LogReader;
   /** Readiness probes of the backing services; each rejects when its service is unreachable. */
   readiness: Record<string, () => Promise<void>>;
-  /** Images of new managed services (PIER_IMAGE_POSTGRES / PIER_IMAGE_REDIS). */
-  serviceImages: { postgres: string; redis: string };
+  /** Images of new managed services, by engine (PIER_IMAGE_POSTGRES / PIER_IMAGE_REDIS: `serviceImagesFrom`). */
+  serviceImages: Record<ServiceType, string>;
   /** This host's public addresses (PIER_PUBLIC_IPS), for the custom domains' DNS check behind NAT. */
   publicAddresses?: string[];
   /** Largest request body accepted, in bytes. */

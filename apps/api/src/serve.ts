@@ -5,6 +5,7 @@ import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
+import { serviceImagesFrom } from './service-images.ts';
 
 /** Connects to Postgres and Redis, refuses an unmigrated database, and serves the API until a signal. */
 export async function serveApi(config: ApiConfig): Promise<void> {
@@ -25,7 +26,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     logger,
     adminToken: config.PIER_ADMIN_TOKEN,
     baseDomain: config.PIER_BASE_DOMAIN,
-    serviceImages: { postgres: config.PIER_IMAGE_POSTGRES, redis: config.PIER_IMAGE_REDIS },
+    serviceImages: serviceImagesFrom(config),
     publicAddresses: config.PIER_PUBLIC_IPS,
     webhookRateLimitPerMinute: config.PIER_WEBHOOK_RATE_LIMIT,
     ...(config.PIER_CONTROL_HOSTNAME ? { controlHostname: config.PIER_CONTROL_HOSTNAME } : {}),

@@ -22,3 +22,4 @@ export * from './reconcile-plan.ts';
 export * from './repository-origin.ts';
 export * from './secret-box.ts';
 export * from './secret-mask.ts';
+export * from './service-engines.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   connectionUrl,
+  generateCredentials,
   generatePassword,
   LINK_OWNER_ROLE,
   LINK_ROLE_PATTERN,
@@ -10,6 +11,7 @@ import {
   serviceImage,
   serviceVersionProblem,
 } from './managed-service.ts';
+import { SERVICE_TYPES } from './service-engines.ts';
 
 describe('managed services', () => {
   it('passwords are long, random and always contain characters a URL must encode', () => {
@@ -51,10 +53,19 @@ describe('managed services', () => {
     expect(serviceImage(type, configured, version)).toEqual({ image, version: resolved });
   });
 
-  it('versions are numbers only', () => {
-    expect(serviceVersionProblem('15')).toBeUndefined();
-    expect(serviceVersionProblem('7.2.4')).toBeUndefined();
-    for (const bad of ['latest', '15-bookworm', '../x', '', '1.2.3.4']) expect(serviceVersionProblem(bad)).toBeDefined();
+  it.each(SERVICE_TYPES)('%s versions are numbers only', (type) => {
+    expect(serviceVersionProblem(type, '15')).toBeUndefined();
+    expect(serviceVersionProblem(type, '7.2.4')).toBeUndefined();
+    for (const bad of ['latest', '15-bookworm', '../x', '', '1.2.3.4']) expect(serviceVersionProblem(type, bad)).toBeDefined();
+  });
+
+  it.each([
+    ['postgres', 'shop-db', { user: 'pier', database: 'shop_db' }],
+    ['redis', 'cache', { user: 'default', database: '0' }],
+  ] as const)('new %s credentials for %s', (type, name, expected) => {
+    const credentials = generateCredentials(type, name);
+    expect(credentials).toMatchObject(expected);
+    expect(credentials.password).toHaveLength(32);
   });
 
   it('mirror differences name each type that differs', () => {

@@ -1,7 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes, randomInt } from 'node:crypto';
-
-export const SERVICE_TYPES = ['postgres', 'redis'] as const;
-export type ServiceType = (typeof SERVICE_TYPES)[number];
+import { SERVICE_TYPES, type ServiceCredentials, type ServiceType, serviceEngine } from './service-engines.ts';
 
 /** Labels of managed-service containers, networks and volumes (besides `pier.app` and `pier.role`). */
 export const LABEL_SERVICE = 'pier.service';
@@ -11,16 +9,6 @@ export const LABEL_SERVICE_ID = 'pier.service-id';
  * carry `pier.app`; this value is not a valid app name, so no app's listing includes them.
  */
 export const SERVICES_APP_LABEL = '@services';
-
-/** What a managed service's clients need; sealed at rest, shown only on request. */
-export interface ServiceCredentials {
-  user: string;
-  password: string;
-  /** Postgres database name; Redis uses database 0. */
-  database: string;
-}
-
-export const SERVICE_PORTS: Record<ServiceType, number> = { postgres: 5432, redis: 6379 };
 
 /** Container and network of a service: `pier-svc-<name>`; apps reach it by that name on the network. */
 export function serviceContainerName(name: string): string {
@@ -54,20 +42,15 @@ export function generatePassword(): string {
 
 /** Fresh credentials for a new service named `name`. */
 export function generateCredentials(type: ServiceType, name: string): ServiceCredentials {
-  return {
-    user: type === 'postgres' ? 'pier' : 'default',
-    password: generatePassword(),
-    database: type === 'postgres' ? name.replace(/-/g, '_') : '0',
-  };
+  const engine = serviceEngine(type);
+  return { user: engine.superuser, password: generatePassword(), database: engine.database(name) };
 }
 
 /** The URL an app gets: `postgres://user:pass@host:5432/db` or `redis://default:pass@host:6379/0`, userinfo percent-encoded. */
 export function connectionUrl(type: ServiceType, host: string, credentials: ServiceCredentials): string {
+  const { urlScheme, port } = serviceEngine(type);
   const userinfo = `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}`;
-  const port = SERVICE_PORTS[type];
-  return type === 'postgres'
-    ? `postgres://${userinfo}@${host}:${port}/${encodeURIComponent(credentials.database)}`
-    : `redis://${userinfo}@${host}:${port}/${credentials.database}`;
+  return `${urlScheme}://${userinfo}@${host}:${port}/${encodeURIComponent(credentials.database)}`;
 }
 
 // ---- link roles (Postgres) ---------------------------------------------------------------------
@@ -105,12 +88,9 @@ export function scramVerifier(password: string, salt: Buffer = randomBytes(16), 
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
-/** Default versions, when POST /services does not name one. */
-export const DEFAULT_SERVICE_VERSIONS: Record<ServiceType, string> = { postgres: '15', redis: '7' };
-
-/** Versions as `POST /services` accepts them: `15`, `7.2`, `15.4.1`. */
-export function serviceVersionProblem(version: string): string | undefined {
-  return /^\d{1,3}(\.\d{1,3}){0,2}$/.test(version) ? undefined : 'must be a version number such as 15 or 7.2';
+/** Versions as `POST /services` accepts them for `type`: `15`, `7.2`, `15.4.1`. */
+export function serviceVersionProblem(type: ServiceType, version: string): string | undefined {
+  return serviceEngine(type).versions.test(version) ? undefined : 'must be a version number such as 15 or 7.2';
 }
 
 /**
@@ -126,7 +106,7 @@ export function serviceImage(type: ServiceType, configured: string, version?: st
   const tag = hasTag ? configured.slice(colon + 1) : 'latest';
   if (version) return { image: `${repository}:${version}`, version };
   const fromTag = /^(\d+(?:\.\d+){0,2})/.exec(tag)?.[1];
-  return { image: configured, version: fromTag ?? DEFAULT_SERVICE_VERSIONS[type] };
+  return { image: configured, version: fromTag ?? serviceEngine(type).defaultVersion };
 }
 
 /**

@@ -3,9 +3,9 @@ import {
   ConflictError,
   cronProblem,
   NotFoundError,
-  SERVICE_PORTS,
   SERVICE_TYPES,
   serviceContainerName,
+  serviceEngine,
   serviceImage,
   serviceVersionProblem,
 } from '@pier/core';
@@ -16,13 +16,8 @@ import { route } from '../http/route-kit.ts';
 import { presentBackup, presentOperation, requestRestore, restoreBody } from './backups.ts';
 import { serviceName } from './service-schemas.ts';
 
-const version = z
-  .string()
-  .superRefine((value, ctx) => {
-    const problem = serviceVersionProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .describe('major (or major.minor) version; the configured image at that tag');
+/** Checked against its engine's versions once the type is known (below). */
+const version = z.string().describe('major (or major.minor) version; the configured image at that tag');
 
 const schedule = z
   .string()
@@ -35,13 +30,18 @@ const schedule = z
 
 const retention = z.number().int().min(1).max(1000).describe('verified backups kept; older ones are deleted');
 
-const createServiceBody = z.strictObject({
-  type: z.enum(SERVICE_TYPES),
-  name: serviceName,
-  version: version.optional(),
-  backupSchedule: schedule.optional(),
-  backupRetention: retention.optional(),
-});
+const createServiceBody = z
+  .strictObject({
+    type: z.enum(SERVICE_TYPES),
+    name: serviceName,
+    version: version.optional(),
+    backupSchedule: schedule.optional(),
+    backupRetention: retention.optional(),
+  })
+  .superRefine((body, ctx) => {
+    const problem = body.version === undefined ? undefined : serviceVersionProblem(body.type, body.version);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['version'], message: problem });
+  });
 
 const updateServiceBody = z.strictObject({ backupSchedule: schedule.optional(), backupRetention: retention.optional() });
 
@@ -74,7 +74,7 @@ export function presentService(service: ServiceRow, store: ServiceStore, reveal 
     /** Reachable only from the containers of linked environments, on the service's private network. */
     connection: {
       host: serviceContainerName(service.name),
-      port: SERVICE_PORTS[service.type],
+      port: serviceEngine(service.type).port,
       ...(credentials
         ? { user: credentials.user, password: credentials.password, database: credentials.database, url: store.url(service) }
         : { revealed: false }),

@@ -5,14 +5,8 @@ import { dirname, join } from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 
-/** A backup's file: `<dir>/<service>/<time>-<id>.<ext>`; the service name and id are validated identifiers. */
-export function backupPath(
-  directory: string,
-  serviceName: string,
-  backupId: string,
-  ext: 'dump' | 'rdb',
-  at = new Date(),
-): string {
+/** A backup's file: `<dir>/<service>/<time>-<id>.<ext>`; the service name and id are validated identifiers, `ext` its engine's. */
+export function backupPath(directory: string, serviceName: string, backupId: string, ext: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[:.]/g, '-');
   return join(directory, serviceName, `${stamp}-${backupId}.${ext}`);
 }

@@ -1,22 +1,20 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerOperations } from '@pier/core';
+import { type ContainerOperations, serviceEngine } from '@pier/core';
 import type { BackupRow, OperationRow, ServiceOperationStore, ServiceRow, ServiceStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { backupPath, fileExists, sha256Of, writeAtomically } from './backup-files.ts';
-import { checkPostgresRestore, dumpPostgres, restorePostgres } from './postgres-backup.ts';
-import { checkRedisFile, dropPreviousRedisData, dumpRedis, placeRedisFile } from './redis-backup.ts';
+import type { EngineContext } from './engines/engine.ts';
+import { engineOperations } from './engines/registry.ts';
 import { waitReady } from './service-commands.ts';
-import type { ServiceContainers } from './service-containers.ts';
-import type { ServiceRoles } from './service-roles.ts';
-import { restoreHelperSpec, verifyContainerSpec } from './service-spec.ts';
+import { verifyContainerSpec } from './service-spec.ts';
 
 export interface ServiceBackupsOptions {
   services: ServiceStore;
   operations: ServiceOperationStore;
   containers: ContainerOperations;
-  serviceContainers: ServiceContainers;
-  serviceRoles: ServiceRoles;
+  /** What the engines' restores work with. */
+  engineContext: EngineContext;
   logger: Logger;
   instance: string;
   /** Backup files live here (PIER_BACKUP_DIR). */
@@ -28,7 +26,8 @@ export interface ServiceBackupsOptions {
 /**
  * Backups and restores of managed services: files written atomically with
  * their SHA-256, every backup verified in a scratch container with no
- * network before it counts, only verified and unchanged files restored.
+ * network before it counts, only verified and unchanged files restored. How
+ * an engine's data is dumped, checked and put back is its own (`engines/`).
  */
 export class ServiceBackups {
   constructor(private readonly options: ServiceBackupsOptions) {}
@@ -60,18 +59,16 @@ export class ServiceBackups {
 
   private async dump(service: ServiceRow, backup: BackupRow): Promise<void> {
     const { services, operations, containers } = this.options;
+    const engine = engineOperations(service.type);
     if (!service.containerId || service.state !== 'ready')
       throw new Error(`service ${service.name} is ${service.state}, not ready`);
     await operations.updateBackup(backup.id, { state: 'running' });
     const credentials = services.credentials(service);
-    const path = backupPath(this.options.backupDirectory, service.name, backup.id, service.type === 'postgres' ? 'dump' : 'rdb');
+    const extension = serviceEngine(service.type).backup.fileExtension;
+    const path = backupPath(this.options.backupDirectory, service.name, backup.id, extension);
     let expected: object = {};
     const written = await writeAtomically(path, async (out) => {
-      if (service.type === 'postgres') {
-        expected = { tables: await dumpPostgres(containers, service.containerId as string, credentials, out) };
-      } else {
-        expected = await dumpRedis(containers, service.containerId as string, credentials, out);
-      }
+      expected = await engine.dump(containers, service.containerId as string, credentials, out);
     });
     await operations.updateBackup(backup.id, {
       fileName: path.slice(this.options.backupDirectory.length + 1),
@@ -84,6 +81,7 @@ export class ServiceBackups {
   /** Restores the file into a throwaway container and checks what it finds; never touches the service. */
   private async verify(service: ServiceRow, backup: BackupRow): Promise<{ problems: string[]; found?: object }> {
     const { containers, instance } = this.options;
+    const engine = engineOperations(service.type);
     if (!backup.fileName) return { problems: ['the backup has no file'] };
     const file = join(this.options.backupDirectory, backup.fileName);
     if (!(await fileExists(file))) return { problems: [`the file ${backup.fileName} is missing`] };
@@ -99,21 +97,10 @@ export class ServiceBackups {
     try {
       containerId = (await containers.runContainer(spec)).id;
       await waitReady(containers, containerId, service.type, credentials, this.options.readyTimeoutMs);
-      const expected = (backup.verification as { expected?: { tables?: Record<string, number>; keys?: number } } | null)
-        ?.expected;
-      if (service.type === 'postgres') {
-        const { found, problems: mismatches } = await checkPostgresRestore(
-          containers,
-          containerId,
-          credentials,
-          file,
-          expected?.tables ?? {},
-        );
-        problems.push(...mismatches);
-        return { problems, found: { tables: found } };
-      }
-      const found = await checkRedisFile(containers, containerId, file);
-      return { problems, found };
+      const expected = (backup.verification as { expected?: object } | null)?.expected;
+      const check = await engine.verify(containers, containerId, credentials, file, expected);
+      problems.push(...check.problems);
+      return { problems, found: check.found };
     } catch (err) {
       problems.push(`restoring into a scratch ${service.type} failed: ${(err as Error).message}`);
       return { problems };
@@ -129,9 +116,10 @@ export class ServiceBackups {
     }
   }
 
-  /** A restore operation: a verified backup, unchanged on disk, into `target`. */
+  /** A restore operation: a verified backup, unchanged on disk, into `target`, the way its engine restores. */
   async restore(target: ServiceRow, op: OperationRow): Promise<void> {
-    const { services, operations, containers } = this.options;
+    const { operations } = this.options;
+    const engine = engineOperations(target.type);
     if (!op.backupId) throw new Error('restore operation without a backup');
     const backup = await operations.backup(op.backupId);
     if (backup.state !== 'good') throw new Error(`backup ${backup.id} is ${backup.state}; only verified backups are restored`);
@@ -142,27 +130,6 @@ export class ServiceBackups {
     const file = join(this.options.backupDirectory, backup.fileName as string);
     if (!(await fileExists(file))) throw new Error(`the file ${backup.fileName} is missing`);
     if ((await sha256Of(file)) !== backup.sha256) throw new Error('the file has changed since it was verified (SHA-256 differs)');
-    if (target.type === 'postgres') {
-      await restorePostgres(containers, target.containerId, services.credentials(target), file, true);
-      // pg_restore ran as the superuser, and roles are not in a dump: the link roles get the restored objects.
-      await this.options.serviceRoles.sync(target);
-      return;
-    }
-    await this.restoreRedis(target, file);
-  }
-
-  /** Redis: stop the service, put the RDB file in its volume as the base of a fresh AOF, start it again. */
-  private async restoreRedis(target: ServiceRow, file: string): Promise<void> {
-    const { containers, services, instance } = this.options;
-    await this.options.serviceContainers.stop(target.id);
-    const helper = await containers.runContainer(restoreHelperSpec(target, instance));
-    try {
-      await placeRedisFile(containers, helper.id, file);
-    } finally {
-      await containers.removeContainer(helper.id).catch(() => {});
-    }
-    const containerId = await this.options.serviceContainers.start(target);
-    await services.setState(target.id, 'ready', { containerId, lastError: null });
-    await dropPreviousRedisData(containers, containerId);
+    await engine.restore(this.options.engineContext, target, file);
   }
 }

@@ -3,7 +3,8 @@ import { LABEL_SERVICE_ID, serviceNetwork } from '@pier/core';
 import type { ServiceRow, ServiceStore } from '@pier/db';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 import { waitReady } from './service-commands.ts';
-import { serviceContainerSpec, serviceLabels } from './service-spec.ts';
+import { serviceLabels } from './service-labels.ts';
+import { serviceContainerSpec } from './service-spec.ts';
 
 /** A database gets this long to shut down cleanly before it is killed. */
 const STOP_GRACE_SECONDS = 30;

@@ -12,10 +12,11 @@ import {
 } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
+import type { EngineContext } from './engines/engine.ts';
+import { engineOperations } from './engines/registry.ts';
 import { ServiceBackups } from './service-backups.ts';
 import { lastLine } from './service-commands.ts';
 import { SCRATCH_ROLES, ServiceContainers } from './service-containers.ts';
-import { ServiceRoles } from './service-roles.ts';
 
 export interface ServiceOperatorOptions {
   services: ServiceStore;
@@ -49,7 +50,8 @@ const DOWN_GRACE_MS = 15_000;
  * (provision, backup, restore, delete, roles) one at a time, keeps each ready
  * service's container running (re-created on its volume when it is gone),
  * queues scheduled backups, and a `roles` operation for a Postgres whose link
- * roles are to be created or dropped. Everything it touches carries `pier.service-id`
+ * roles are to be created or dropped. What differs between engines is looked
+ * up in `engines/registry.ts`. Everything it touches carries `pier.service-id`
  * and its own `pier.instance`.
  */
 export class ServiceOperator {
@@ -62,18 +64,14 @@ export class ServiceOperator {
 
   readonly #containers: ServiceContainers;
   readonly #backups: ServiceBackups;
-  readonly #roles: ServiceRoles;
+  /** What each engine's operations (restore, link roles) work with. */
+  readonly #engineContext: EngineContext;
 
   constructor(private readonly options: ServiceOperatorOptions) {
     const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
     this.#containers = new ServiceContainers({ ...options, readyTimeoutMs });
-    this.#roles = new ServiceRoles(options);
-    this.#backups = new ServiceBackups({
-      ...options,
-      serviceContainers: this.#containers,
-      serviceRoles: this.#roles,
-      readyTimeoutMs,
-    });
+    this.#engineContext = { ...options, serviceContainers: this.#containers };
+    this.#backups = new ServiceBackups({ ...options, engineContext: this.#engineContext, readyTimeoutMs });
   }
 
   private get leaseMs(): number {
@@ -145,7 +143,7 @@ export class ServiceOperator {
           await this.#backups.restore(service, op);
           break;
         case 'roles':
-          await this.#roles.sync(service);
+          await this.syncRoles(service);
           break;
         case 'delete':
           await this.remove(service, (op.options as { deleteData?: boolean }).deleteData === true);
@@ -177,7 +175,12 @@ export class ServiceOperator {
     await services.setState(service.id, 'ready', { containerId, lastError: null, readyAt: new Date() });
     // A new volume has no roles yet, an old one may miss some: the links' roles, before anything is linked to it.
     const ready = await services.byId(service.id);
-    if (ready?.state === 'ready') await this.#roles.sync(ready);
+    if (ready?.state === 'ready') await this.syncRoles(ready);
+  }
+
+  /** The link roles of a service whose engine has them; nothing for one whose links share the superuser's URL. */
+  private async syncRoles(service: ServiceRow): Promise<void> {
+    await engineOperations(service.type).syncRoles?.(this.#engineContext, service);
   }
 
   /** Queues a `roles` operation for each Postgres whose link roles are to be created or dropped. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { REDIS_AUTH_FILE, redisAuthConfig, serviceContainerSpec, verifyContainerSpec } from './service-spec.ts';
+import { REDIS_AUTH_FILE, redisAuthConfig } from './engines/redis/redis-startup.ts';
+import { serviceContainerSpec, verifyContainerSpec } from './service-spec.ts';
 
 const redis = {
   id: '0b9c5d0e-1111-2222-3333-444455556666',
@@ -34,17 +35,21 @@ describe('serviceContainerSpec for Redis', () => {
   });
 });
 
-describe('redisAuthConfig', () => {
-  it.each([
-    ['pA55@w:rd/#%+&=', 'requirepass "pA55@w:rd/#%+&="'],
-    ['a"b', 'requirepass "a\\"b"'],
-    ['a\\b', 'requirepass "a\\\\b"'],
-    ['a b', 'requirepass "a b"'],
-  ])('quotes %j', (password, line) => {
-    expect(redisAuthConfig(password).split('\n')).toContain(line);
+describe('serviceContainerSpec for Postgres', () => {
+  it('passes the credentials to the image’s entrypoint and mounts the volume at its data directory', () => {
+    const spec = serviceContainerSpec({ ...redis, name: 'shop', type: 'postgres', image: 'postgres:15' }, credentials, 'pier');
+    expect(spec.env).toEqual({ POSTGRES_USER: 'default', POSTGRES_PASSWORD: credentials.password, POSTGRES_DB: '0' });
+    expect(spec.command).toBeUndefined();
+    expect(spec.volumes).toEqual({ v: '/var/lib/postgresql/data' });
+    expect(spec.networks).toEqual(['pier-svc-shop']);
   });
+});
 
-  it.each(['a\nrequirepass x', 'a\rb', 'a\u0000b'])('refuses %j', (password) => {
-    expect(() => redisAuthConfig(password)).toThrow(/control characters/);
+describe('a service of an unknown type', () => {
+  it.each([
+    ['the service', () => serviceContainerSpec({ ...redis, type: 'mysql' as never }, credentials, 'pier')],
+    ['a backup check', () => verifyContainerSpec({ ...redis, type: 'mysql' as never }, credentials, 'pier', 'f00dfeed')],
+  ])('%s gets no container spec (never Redis’s): the error names the type', (_, build) => {
+    expect(build).toThrow('unknown service type "mysql"; known types: postgres, redis');
   });
 });

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '@pier/core';
+import { ConflictError, NotFoundError, serviceEngine } from '@pier/core';
 import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
@@ -45,13 +45,13 @@ export class ServiceOperationStore {
   }
 
   /**
-   * Queues a `roles` operation for the service unless one is pending or
-   * running, or one failed less than `retryAfterMs` ago. True when queued.
+   * Queues a `roles` operation for the service (of an engine with link roles)
+   * unless one is pending or running, or one failed less than `retryAfterMs` ago. True when queued.
    */
   async requestRoleSync(serviceId: string, retryAfterMs = 30_000): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(managedServices).where(eq(managedServices.id, serviceId)).for('update');
-      if (row?.type !== 'postgres' || !['provisioning', 'ready'].includes(row.state)) return false;
+      if (!row || !serviceEngine(row.type).linkRoles || !['provisioning', 'ready'].includes(row.state)) return false;
       const [busy] = await tx
         .select({ id: serviceOperations.id })
         .from(serviceOperations)

@@ -1,4 +1,4 @@
-import { generatePassword, linkRoleName, type SecretBox } from '@pier/core';
+import { generatePassword, linkRoleName, SERVICE_TYPES, type SecretBox, serviceEngine } from '@pier/core';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { serviceLinkRoles } from '../schema.ts';
@@ -46,7 +46,7 @@ export class ServiceRoleStore {
     const legacy = await this.db.execute<{ environmentId: string }>(sql`
       select l.environment_id as "environmentId" from service_links l
       join managed_services s on s.id = l.service_id
-      where l.service_id = ${serviceId} and s.type = 'postgres' and ${withoutRole(sql.raw('l'))}
+      where l.service_id = ${serviceId} and ${hasLinkRoles(sql.raw('s'))} and ${withoutRole(sql.raw('l'))}
       order by l.created_at`);
     return {
       keep: rows.filter((r) => !r.droppable).map((r) => ({ id: r.id, name: r.name, password: linkRolePassword(this.box, r) })),
@@ -62,7 +62,7 @@ export class ServiceRoleStore {
   async servicesWithWork(): Promise<string[]> {
     const rows = await this.db.execute<{ id: string }>(sql`
       select s.id from managed_services s
-      where s.type = 'postgres' and s.state in ('provisioning', 'ready') and (
+      where ${hasLinkRoles(sql.raw('s'))} and s.state in ('provisioning', 'ready') and (
         exists (select 1 from service_link_roles r where r.service_id = s.id
           and ((r.ready_at is null and r.unlinked_at is null and r.environment_id is not null) or ${droppable(sql.raw('r'))}))
         or exists (select 1 from service_links l where l.service_id = s.id and ${withoutRole(sql.raw('l'))}))`);
@@ -124,7 +124,7 @@ export class ServiceRoleStore {
   }
 }
 
-/** In the transaction that links an environment to a Postgres service: its role, to be created by the worker. */
+/** In the transaction that links an environment to a service with link roles (Postgres): its role, to be created by the worker. */
 export async function addLinkRole(tx: Tx, box: SecretBox, serviceId: string, environmentId: string): Promise<LinkRoleRow> {
   const id = crypto.randomUUID();
   const sealed = box.seal(generatePassword(), linkRoleContext(id));
@@ -175,6 +175,16 @@ function droppable(role: SQL) {
   return sql`((${role}.unlinked_at is not null or ${role}.environment_id is null) and not exists (
     select 1 from replicas p where p.environment_id = ${role}.environment_id
       and p.created_at < coalesce(${role}.unlinked_at, now())))`;
+}
+
+/** A service (alias `service`) of an engine whose links get login roles of their own (`ServiceEngine.linkRoles`). */
+function hasLinkRoles(service: SQL) {
+  const types = SERVICE_TYPES.filter((type) => serviceEngine(type).linkRoles);
+  if (types.length === 0) return sql`false`;
+  return sql`${service}.type in (${sql.join(
+    types.map((type) => sql`${type}`),
+    sql`, `,
+  )})`;
 }
 
 /** A link (alias `link`) of a service with no role of its own: made before link roles. */

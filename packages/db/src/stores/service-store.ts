@@ -8,6 +8,7 @@ import {
   type ServiceCredentials,
   type ServiceType,
   serviceContainerName,
+  serviceEngine,
   serviceNetwork,
   serviceVolume,
   ValidationError,
@@ -235,8 +236,8 @@ export class ServiceStore {
         );
       }
       const [row] = await tx.insert(serviceLinks).values({ environmentId, serviceId, variable }).returning();
-      // Postgres: a login role of the link's own, which the worker creates (woken here) before any replica gets the URL.
-      const role = service.type === 'postgres' ? await addLinkRole(tx, this.box, serviceId, environmentId) : null;
+      // Engines with link roles (Postgres): a login role of the link's own, which the worker creates (woken here) before any replica gets the URL.
+      const role = serviceEngine(service.type).linkRoles ? await addLinkRole(tx, this.box, serviceId, environmentId) : null;
       if (role) await tx.execute(sql`select pg_notify(${SERVICE_OPS_CHANNEL}, ${serviceId})`);
       return { service, variable, role, createdAt: (row as { createdAt: Date }).createdAt };
     });

@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { ContainerOperations, ServiceCredentials } from '@pier/core';
-import { fileChunks } from './backup-files.ts';
-import { lastLine, lines, parseTableCounts, psqlCommand, TABLE_COUNTS_SQL, tableCounts } from './service-commands.ts';
+import { fileChunks } from '../../backup-files.ts';
+import { lastLine } from '../../service-commands.ts';
+import { parseTableCounts, psqlCommand, TABLE_COUNTS_SQL, tableCounts } from './postgres-commands.ts';
 
 const DUMP_TIMEOUT_MS = 60 * 60_000;
 
@@ -119,5 +120,3 @@ export function compareCounts(expected: Record<string, number>, found: Record<st
   for (const table of Object.keys(found)) if (!(table in expected)) problems.push(`table ${table} appeared after the restore`);
   return problems;
 }
-
-export { lines };

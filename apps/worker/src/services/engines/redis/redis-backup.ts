@@ -1,7 +1,7 @@
 import { PassThrough, type Writable } from 'node:stream';
 import type { ContainerOperations, ServiceCredentials } from '@pier/core';
-import { fileChunks } from './backup-files.ts';
-import { lastLine } from './service-commands.ts';
+import { fileChunks } from '../../backup-files.ts';
+import { lastLine } from '../../service-commands.ts';
 
 /**
  * BGSAVE (Redis keeps serving while it forks and writes), waits until that
