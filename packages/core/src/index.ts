@@ -16,6 +16,7 @@ export * from './ports/certificates.ts';
 export * from './ports/container-runtime.ts';
 export * from './ports/route-source.ts';
 export * from './ports/source-fetcher.ts';
+export * from './ports/workload.ts';
 export * from './principal.ts';
 export * from './quotas.ts';
 export * from './reconcile-plan.ts';

@@ -3,6 +3,7 @@ export type { DockerRuntimeOptions } from './docker-client.ts';
 export { DockerContainers } from './docker-containers.ts';
 export { DockerReadSocket, type DockerReadSocketOptions } from './docker-read-socket.ts';
 export { DockerRuntime } from './docker-runtime.ts';
+export { DockerWorkload } from './docker-workload.ts';
 export { assertSafeHostConfig, buildHostConfig, type HostConfigInput } from './host-config.ts';
 export { type FirewallRule, type HostFirewallPlan, hostFirewallPlan } from './host-firewall.ts';
 export { HostFirewallError, IptablesFirewall } from './iptables-firewall.ts';

@@ -1,0 +1,61 @@
+import type { ContainerSpec, LogEntry, LogOptions } from './container-runtime.ts';
+
+/**
+ * Where a replica answers: what the runtime reported, used as it is by the
+ * health gate and the proxy. On one Docker Engine a loopback address and a
+ * published port; on a cluster a node's address and the port its task
+ * publishes.
+ */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export type WorkloadStatus = 'starting' | 'running' | 'exited';
+
+/** One replica as the runtime sees it. */
+export interface WorkloadInstance {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  status: WorkloadStatus;
+  /** Set once it has exited. */
+  exitCode: number | null;
+  startedAt: Date | null;
+  /** Where `spec.containerPort` is reached, while it runs; null otherwise or when nothing is published. */
+  address: Address | null;
+}
+
+/**
+ * Port: app replicas. The one thing the reconciler starts and stops, kept
+ * narrow so that a second runtime (a cluster) is one more adapter and the
+ * reconciler is tested against an in-memory fake. What managed services need
+ * besides (networks, volumes, exec) is `ContainerOperations`. Contract:
+ * - `run` starts a replica from `spec` and resolves once it has started, with
+ *   its id and address. It refuses (ValidationError) a spec without the
+ *   `pier.app` label; a taken name is a ConflictError; an image the runtime
+ *   does not have is a NotFoundError. A replica that could not start leaves
+ *   nothing behind.
+ * - `stop` asks it to exit (SIGTERM), and ends it after `graceSeconds`; one
+ *   already stopped or gone is fine. `remove` ends and forgets it; gone is
+ *   fine.
+ * - `list` returns the replicas (in every status) carrying the `pier.app`
+ *   label and every label in `labels`; `inspect` one, or null when gone.
+ * - `logs` yields its output lines in order within each stream; with
+ *   `follow` it ends when the replica exits or `signal` aborts. A missing one
+ *   is a NotFoundError.
+ */
+export interface Workload {
+  run(spec: ContainerSpec): Promise<WorkloadInstance>;
+  stop(id: string, graceSeconds: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  list(labels: Record<string, string>): Promise<WorkloadInstance[]>;
+  inspect(id: string): Promise<WorkloadInstance | null>;
+  logs(id: string, options: LogOptions): AsyncIterable<LogEntry>;
+}
+
+/** `http://host:port/path`, with an IPv6 host in brackets. */
+export function addressUrl(address: Address, path: string): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `http://${host}:${address.port}${path.startsWith('/') ? path : `/${path}`}`;
+}
