@@ -1,3 +1,4 @@
+import { PassLoop } from '@pier/core';
 import type { DeploymentStore, WebhookDeliveryStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 
@@ -28,33 +29,28 @@ const DAY_MS = 24 * 60 * 60_000;
  * doing it at once only delete the same rows once.
  */
 export class RecordRetention {
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<void> = Promise.resolve();
-  #busy = false;
+  readonly #loop: PassLoop;
 
-  constructor(private readonly options: RecordRetentionOptions) {}
+  constructor(private readonly options: RecordRetentionOptions) {
+    this.#loop = new PassLoop({
+      name: 'retention',
+      intervalMs: options.intervalMs ?? 60 * 60_000,
+      logger: options.logger,
+      pass: () => this.sweep(),
+    });
+  }
 
   start(): void {
-    this.kick();
-    this.#timer = setInterval(() => this.kick(), this.options.intervalMs ?? 60 * 60_000);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#pass;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
-  /** Runs one pass unless one is running. */
+  /** Runs a pass now, or right after the one running. */
   kick(): void {
-    if (this.#busy) return;
-    this.#busy = true;
-    this.#pass = this.sweep()
-      .then(() => {})
-      .catch((err: unknown) => this.options.logger.warn({ err }, 'retention pass failed'))
-      .finally(() => {
-        this.#busy = false;
-      });
+    this.#loop.kick();
   }
 
   /** One pass; returns how many rows of each kind were deleted. */

@@ -1,3 +1,4 @@
+import { PassLoop } from '@pier/core';
 import { SEALED_COLUMNS, type SealedValueStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 
@@ -21,47 +22,42 @@ export interface SecretResealerOptions {
  * `npm run secrets -- status` shows nothing under a previous key, that key can go.
  */
 export class SecretResealer {
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<void> = Promise.resolve();
-  #busy = false;
-  #stopped = false;
+  readonly #loop: PassLoop;
 
-  constructor(private readonly options: SecretResealerOptions) {}
+  constructor(private readonly options: SecretResealerOptions) {
+    this.#loop = new PassLoop({
+      name: 'secret re-sealing',
+      intervalMs: options.intervalMs ?? 10 * 60_000,
+      logger: options.logger,
+      pass: (signal) => this.pass(signal),
+    });
+  }
 
   start(): void {
-    this.#stopped = false;
-    this.kick();
-    this.#timer = setInterval(() => this.kick(), this.options.intervalMs ?? 10 * 60_000);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#pass;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
-  /** Runs one pass unless one is running. */
+  /** Runs a pass now, or right after the one running. */
   kick(): void {
-    if (this.#busy || this.#stopped) return;
-    this.#busy = true;
-    this.#pass = this.pass()
-      .then(() => {})
-      .catch((err: unknown) => this.options.logger.warn({ err }, 'secret re-sealing pass failed'))
-      .finally(() => {
-        this.#busy = false;
-      });
+    this.#loop.kick();
   }
 
-  /** One pass over every sealed column; returns how many values were re-sealed and how many could not be read. */
-  async pass(): Promise<{ resealed: number; unreadable: number }> {
+  /**
+   * One pass over every sealed column, until done or `signal` aborts; returns
+   * how many values were re-sealed and how many could not be read.
+   */
+  async pass(signal?: AbortSignal): Promise<{ resealed: number; unreadable: number }> {
     const { values, logger } = this.options;
     const limit = this.options.batchSize ?? 200;
     let resealed = 0;
     let unreadable = 0;
     for (const column of SEALED_COLUMNS) {
       let after: string | null = null;
-      while (!this.#stopped) {
+      while (!signal?.aborted) {
         const batch = await values.resealBatch(column, after, limit);
         resealed += batch.resealed;
         unreadable += batch.unreadable;
