@@ -28,6 +28,8 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$
 node -e '
   const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  // A file that fails before its tests run (a hook, an import) fails no test: say so, or "0 failed" misleads.
+  if (r.numFailedTestSuites > 0) console.log(`${r.numFailedTestSuites} test file(s) failed`);
 ' "$report" || true
 rm -f "$report"
 exit "$status"

@@ -3,6 +3,7 @@ import { SecretBox } from '@pier/core';
 import { createStores, PostgresRouteSource, schema } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { makeLive } from '../support/live-release.ts';
 
 let database: TestDatabase;
 let source: PostgresRouteSource;
@@ -33,7 +34,7 @@ async function deployed(app: string, env: string, ports: number[]) {
   const replicas = [];
   for (const [i, port] of ports.entries()) {
     const replica = await stores.replicas.add(environment.id, release.id, `pier-${app}-${env}-${i}`);
-    await stores.replicas.attach(replica.id, `container-${app}-${i}`, port);
+    await stores.replicas.attach(replica.id, `container-${app}-${i}`, { host: '127.0.0.2', port });
     replicas.push(replica);
   }
   return { environment, release, replicas };
@@ -47,14 +48,14 @@ describe('PostgresRouteSource', () => {
     const routesBefore = await source.load();
     expect(routesBefore).toEqual([]); // nothing switched yet: desired release unset
 
-    await stores.replicas.switchTo(web.environment.id, web.release.id, [web.replicas[0]?.id as string]);
+    await makeLive(stores, web.environment.id, web.release.id, [web.replicas[0]?.id as string]);
     const [route] = await source.load();
     expect(route).toEqual({
       app: 'web',
       env: 'production',
       healthPath: '/up',
       hostnames: ['web.pier.test', 'www.example.org'],
-      upstreams: [{ id: web.replicas[0]?.id, host: '127.0.0.1', port: 40001 }],
+      upstreams: [{ id: web.replicas[0]?.id, host: '127.0.0.2', port: 40001 }], // the address the runtime reported
     });
   });
 
@@ -65,7 +66,7 @@ describe('PostgresRouteSource', () => {
       calls += 1;
     });
     await new Promise((r) => setTimeout(r, 300)); // LISTEN is established asynchronously
-    await stores.replicas.switchTo(staging.environment.id, staging.release.id, [staging.replicas[0]?.id as string]);
+    await makeLive(stores, staging.environment.id, staging.release.id, [staging.replicas[0]?.id as string]);
     await expect.poll(() => calls, { timeout: 5000 }).toBeGreaterThan(0);
     const routes = await source.load();
     expect(routes.find((r) => r.app === 'api')?.hostnames).toEqual(['api-staging.pier.test']);

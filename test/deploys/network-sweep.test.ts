@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SecretBox } from '@pier/core';
 import { createStores } from '@pier/db';
-import { DockerRuntime } from '@pier/docker';
+import { DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reconciler } from '../../apps/worker/src/deploy/reconciler.ts';
@@ -34,7 +34,8 @@ function reconciler(networkSweepAgeMs: number) {
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
   return new Reconciler({
     stores: createStores(database.db, new SecretBox(randomBytes(32))),
-    containers: docker,
+    workload: new DockerWorkload(docker.containers),
+    networks: docker,
     instance,
     logger: createLogger({ name: 'worker', level: 'info', format: 'json', destination: quiet }),
     networkSweepAgeMs,

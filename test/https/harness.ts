@@ -11,6 +11,7 @@ import { SecretBox } from '@pier/core';
 import { CertificateStore, createStores, type Database, PostgresAcmeAccountStore, PostgresChallengeResponses } from '@pier/db';
 import { createLogger } from '@pier/log';
 import { CertificateRenewer } from '../../apps/worker/src/certificates/certificate-renewer.ts';
+import { makeLive } from '../support/live-release.ts';
 import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
 import type { Pebble } from './pebble.ts';
 
@@ -50,8 +51,8 @@ export async function deployRoute(database: Database, box: SecretBox, app: strin
     health: { path: '/health', intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 10_000 },
   } as Parameters<typeof stores.releases.create>[0]);
   const replica = await stores.replicas.add(environment.id, release.id, `pier-${app}-${env}-https`);
-  await stores.replicas.attach(replica.id, `container-${app}-${env}`, port);
-  await stores.replicas.switchTo(environment.id, release.id, [replica.id]);
+  await stores.replicas.attach(replica.id, `container-${app}-${env}`, { host: '127.0.0.1', port });
+  await makeLive(stores, environment.id, release.id, [replica.id]);
   return environment.id;
 }
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeAppObjects } from '../builds/build-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
+import { makeLive } from '../support/live-release.ts';
 import {
   exitWithin,
   freePort,
@@ -128,7 +129,7 @@ async function serveReplica(containerId: string): Promise<void> {
   } as Parameters<typeof stores.releases.create>[0]);
   const replica = await stores.replicas.add(environment.id, release.id, `${appName}-web`);
   await stores.replicas.attach(replica.id, containerId, null);
-  await stores.replicas.switchTo(environment.id, release.id, [replica.id]);
+  await makeLive(stores, environment.id, release.id, [replica.id]);
 }
 
 async function waitForStart(proc: RunningProcess): Promise<void> {

@@ -36,13 +36,13 @@ export async function waitForDeployment(api: TestApi, id: string, states: string
   }
 }
 
-/** Host ports of an environment's serving replicas, from Postgres. */
+/** Ports of an environment's serving replicas, from Postgres (on one Docker Engine their host is loopback). */
 export async function servingPorts(api: TestApi, app: string, env: string): Promise<number[]> {
-  const rows = await api.database.sql<{ host_port: number }[]>`
-    select r.host_port from replicas r
+  const rows = await api.database.sql<{ port: number }[]>`
+    select r.port from replicas r
     join environments e on e.id = r.environment_id join apps a on a.id = e.app_id
     where a.name = ${app} and e.name = ${env} and r.state = 'serving' order by r.created_at`;
-  return rows.map((r) => r.host_port);
+  return rows.map((r) => r.port);
 }
 
 export async function getText(port: number, path = '/'): Promise<string> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { SecretBox } from '@pier/core';
 import { createStores, type Database } from '@pier/db';
-import { DockerRuntime } from '@pier/docker';
+import { DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
@@ -31,6 +31,10 @@ export interface TestWorkerOptions {
   settings?: Partial<BuildSettings>;
   reconcileIntervalMs?: number;
   reconcilePlan?: Parameters<typeof startWorkerRuntime>[0]['reconcilePlan'];
+  /** The reconciler's lease: shorter to see a takeover sooner. */
+  reconcileLeaseMs?: number;
+  /** The installation name on its containers; default the queue prefix. Workers of one installation share it. */
+  instance?: string;
   /** Where backups go; default a fresh temporary directory. */
   backupDirectory?: string;
   serviceTimings?: Parameters<typeof startWorkerRuntime>[0]['serviceTimings'];
@@ -62,6 +66,7 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     sql: database.sql,
     fetcher: new GitSourceFetcher({ allowFileUrls: true, tempDirectory: workDirectory }),
     runtime: docker,
+    workload: new DockerWorkload(docker.containers),
     containers: docker,
     backupDirectory: options.backupDirectory ?? mkdtempSync(join(tmpdir(), 'pier-backups-')),
     serviceTimings: { pollIntervalMs: 500, reconcileIntervalMs: 2000, readyTimeoutMs: 90_000, ...options.serviceTimings },
@@ -79,13 +84,14 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     queueConnection,
     workerConnection,
     queuePrefix: prefix,
-    instance: prefix,
+    instance: options.instance ?? prefix,
     buildConcurrency: 2,
     relayPollMs: 200,
     resyncIntervalMs: 2000,
     resyncGraceMs: 1000,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 2000,
     reconcilePlan: options.reconcilePlan,
+    reconcileLeaseMs: options.reconcileLeaseMs,
   });
   return {
     runtime,

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
-import { type DockerReadSocket, DockerRuntime } from '@pier/docker';
+import { type DockerReadSocket, DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
@@ -61,6 +61,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       knownHostsFile: config.PIER_GIT_KNOWN_HOSTS,
     }),
     runtime: docker,
+    workload: new DockerWorkload(docker.containers),
     containers: docker,
     settings: {
       images: { node: config.PIER_IMAGE_NODE, python: config.PIER_IMAGE_PYTHON, procfile: config.PIER_IMAGE_PROCFILE },

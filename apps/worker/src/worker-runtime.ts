@@ -1,5 +1,6 @@
-import type { ContainerOperations, ContainerRuntime, SourceFetcher } from '@pier/core';
+import type { ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
 import type { Stores } from '@pier/db';
+import { listenTo, ROLLOUTS_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
@@ -23,6 +24,8 @@ export interface WorkerRuntimeOptions {
     | 'deployments'
     | 'releases'
     | 'replicas'
+    | 'rollouts'
+    | 'leases'
     | 'services'
     | 'serviceOperations'
     | 'serviceRoles'
@@ -32,6 +35,9 @@ export interface WorkerRuntimeOptions {
   sql: postgres.Sql;
   fetcher: SourceFetcher;
   runtime: ContainerRuntime;
+  /** App replicas, for the reconciler alone. */
+  workload: Workload;
+  /** Networks, volumes and exec, for managed services and environment networks. */
   containers: ContainerOperations;
   settings: BuildSettings;
   logger: Logger;
@@ -48,8 +54,10 @@ export interface WorkerRuntimeOptions {
   resyncGraceMs?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-  /** How often the reconciler compares Docker with Postgres. */
+  /** How often the reconciler compares the runtime with Postgres when nothing is under way. */
   reconcileIntervalMs?: number;
+  /** The reconciler's lease (tests shorten it to see a takeover sooner). */
+  reconcileLeaseMs?: number;
   /** Backup files of managed services are written here (PIER_BACKUP_DIR). */
   backupDirectory: string;
   /** Timings of the managed-service loop (tests shorten them). */
@@ -106,19 +114,14 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       stalledIntervalMs: options.stalledIntervalMs,
     },
   );
-  const deploys = consumeJobs(
-    'deploy',
-    (payload, ctx) =>
-      runDeployJob({ ...stores, containers: options.containers, instance: options.instance, logger }, payload.deploymentId, ctx),
-    {
-      connection: options.workerConnection,
-      prefix: options.queuePrefix,
-      // Rollouts mostly wait on health checks and drains.
-      concurrency: 8,
-      lockDurationMs: options.lockDurationMs,
-      stalledIntervalMs: options.stalledIntervalMs,
-    },
-  );
+  const deploys = consumeJobs('deploy', (payload, ctx) => runDeployJob({ ...stores, logger }, payload.deploymentId, ctx), {
+    connection: options.workerConnection,
+    prefix: options.queuePrefix,
+    // A deploy job writes desired state and may wait for a linked service: short, mostly waiting.
+    concurrency: 8,
+    lockDurationMs: options.lockDurationMs,
+    stalledIntervalMs: options.stalledIntervalMs,
+  });
   for (const [name, worker] of [
     ['build', builds],
     ['deploy', deploys],
@@ -137,11 +140,15 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   }
   const reconciler = new Reconciler({
     stores,
-    containers: options.containers,
+    workload: options.workload,
+    networks: options.containers,
     instance: options.instance,
     logger,
     intervalMs: options.reconcileIntervalMs,
+    leaseMs: options.reconcileLeaseMs,
     plan: options.reconcilePlan,
+    wakeOn: listenTo(options.sql, ROLLOUTS_CHANNEL),
+    logMaxBytes: options.settings.logMaxBytes,
   });
   const serviceOperator = new ServiceOperator({
     services: stores.services,

@@ -14,7 +14,7 @@ describe('deployment state machine', () => {
     ['live', 'building', false],
     ['failed', 'queued', false],
     ['cancelled', 'live', false],
-    ['deploying', 'superseded', false],
+    ['deploying', 'superseded', true],
     ['queued', 'live', false],
   ] as const)('%s → %s allowed: %s', (from, to, ok) => {
     expect(canTransition(from, to)).toBe(ok);

@@ -7,6 +7,7 @@ import { ConflictError } from './errors.ts';
  *      │         │           │
  *      └─────────┴───────────┴──→ failed | cancelled
  *      └──→ superseded (a newer deployment of the same environment took its place)
+ *   deploying → superseded (a newer rollout of the environment began before this one ended)
  *   live → superseded (a newer release went live)
  */
 export const DEPLOYMENT_STATES = ['queued', 'building', 'deploying', 'live', 'failed', 'cancelled', 'superseded'] as const;
@@ -16,7 +17,7 @@ export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 const TRANSITIONS: Record<DeploymentState, readonly DeploymentState[]> = {
   queued: ['building', 'deploying', 'failed', 'cancelled', 'superseded'],
   building: ['deploying', 'failed', 'cancelled', 'superseded'],
-  deploying: ['live', 'failed', 'cancelled'],
+  deploying: ['live', 'failed', 'cancelled', 'superseded'],
   live: ['superseded'],
   failed: [],
   cancelled: [],

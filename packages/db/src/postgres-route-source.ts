@@ -1,9 +1,9 @@
 import { hostnamesFor, type Route, type RouteSource } from '@pier/core';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type postgres from 'postgres';
+import { ROUTES_CHANNEL } from './channels.ts';
 import type { Db } from './client.ts';
 import { apps, domains, environments, replicas } from './schema.ts';
-import { ROUTES_CHANNEL } from './stores/replica-store.ts';
 
 /**
  * RouteSource over Postgres: every deployed environment with its generated and
@@ -28,11 +28,11 @@ export class PostgresRouteSource implements RouteSource {
       })
       .from(environments)
       .innerJoin(apps, eq(apps.id, environments.appId))
-      .where(isNotNull(environments.desiredReleaseId));
+      .where(isNotNull(environments.liveReleaseId));
     const serving = await this.db
-      .select({ id: replicas.id, environmentId: replicas.environmentId, port: replicas.hostPort })
+      .select({ id: replicas.id, environmentId: replicas.environmentId, host: replicas.host, port: replicas.port })
       .from(replicas)
-      .where(and(eq(replicas.state, 'serving'), isNotNull(replicas.hostPort)));
+      .where(and(eq(replicas.state, 'serving'), isNotNull(replicas.host), isNotNull(replicas.port)));
     const custom = await this.db.select({ hostname: domains.hostname, environmentId: domains.environmentId }).from(domains);
     return envs.map((env) => ({
       app: env.app,
@@ -46,7 +46,7 @@ export class PostgresRouteSource implements RouteSource {
       ),
       upstreams: serving
         .filter((r) => r.environmentId === env.id)
-        .map((r) => ({ id: r.id, host: '127.0.0.1', port: r.port as number })),
+        .map((r) => ({ id: r.id, host: r.host as string, port: r.port as number })),
       // Written only when they differ from the defaults, so routes stay small and comparable.
       ...(env.httpsRedirect ? {} : { httpsRedirect: false }),
       ...(env.hsts ? { hsts: true } : {}),

@@ -117,8 +117,8 @@ export function linkRoutes(deps: ApiDeps) {
         if (source.fromFork) {
           throw new ValidationError(`from: ${source.name} runs a fork's code, which is never promoted`, 'from');
         }
-        if (!source.desiredReleaseId) throw new ConflictError(`environment ${source.name} has no live release to promote`);
-        const release = await releases.get(source.desiredReleaseId);
+        if (!source.liveReleaseId) throw new ConflictError(`environment ${source.name} has no live release to promote`);
+        const release = await releases.get(source.liveReleaseId);
         const deployment = await deployments.enqueueRelease({
           appId: app.id,
           environmentId: env.id,

@@ -57,8 +57,8 @@ export function releaseRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
-        if (!env.desiredReleaseId) throw new ConflictError(`environment ${env.name} has no live release to roll back from`);
-        const live = await releases.get(env.desiredReleaseId);
+        if (!env.liveReleaseId) throw new ConflictError(`environment ${env.name} has no live release to roll back from`);
+        const live = await releases.get(env.liveReleaseId);
         const target = body.release
           ? (await releases.list(env.id, 1000)).find((r) => r.version === body.release)
           : await releases.previous(env.id, live.version);
@@ -87,7 +87,7 @@ export function releaseRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
-        const live = env.desiredReleaseId ? await releases.get(env.desiredReleaseId) : null;
+        const live = env.liveReleaseId ? await releases.get(env.liveReleaseId) : null;
         const versions = new Map((await releases.list(env.id, 1000)).map((r) => [r.id, r.version]));
         const rows = await replicas.list(env.id);
         return {

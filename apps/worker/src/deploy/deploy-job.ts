@@ -1,4 +1,3 @@
-import type { ContainerOperations } from '@pier/core';
 import { createSecretMask } from '@pier/core';
 import type {
   AppStore,
@@ -6,14 +5,14 @@ import type {
   EnvironmentStore,
   ReleaseRow,
   ReleaseStore,
-  ReplicaStore,
+  RolloutStore,
   ServiceStore,
   VariableStore,
 } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { JobContext } from '@pier/queue';
 import { DeploymentLogWriter } from '../deployment-log-writer.ts';
-import { drain, rollOut } from './rolling-deploy.ts';
+import { replicaSecrets } from './replica-config.ts';
 
 export interface DeployJobDeps {
   apps: AppStore;
@@ -21,31 +20,30 @@ export interface DeployJobDeps {
   variables: VariableStore;
   deployments: DeploymentStore;
   releases: ReleaseStore;
-  replicas: ReplicaStore;
+  rollouts: RolloutStore;
   services: ServiceStore;
-  containers: ContainerOperations;
-  instance: string;
   logger: Logger;
 }
 
-const BUSY_RETRY_MS = 2000;
-
 /**
  * The `deploy` job: a built deployment becomes a release (image + variables
- * snapshot + replicas + health settings), rolled out health-gated; `live` on
- * success, `failed` with the reason while the old release keeps serving.
+ * snapshot + replicas + health settings) and the environment's desired
+ * release, with a rollout record, in one transaction. It starts and stops
+ * nothing: the reconciler rolls the release out (start, gate, switch, drain)
+ * and marks the deployment `live`, or `failed` with the reason while the old
+ * release keeps serving.
  */
-export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ctx: JobContext): Promise<void> {
+export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _ctx: JobContext): Promise<void> {
   const claim = await deps.deployments.claimDeploy(deploymentId);
-  if (claim === 'skip') return;
-  if (claim === 'busy') await ctx.retryLater(BUSY_RETRY_MS);
+  if (claim !== 'claimed') return;
 
   const deployment = await deps.deployments.get(deploymentId);
   const app = await deps.apps.byId(deployment.appId);
   const env = (await deps.environments.list(app.id)).find((e) => e.id === deployment.environmentId);
   if (!env) return;
-  // The stored log and every failure reason (which quotes the container's output) are masked alike.
-  const mask = createSecretMask(await secretsOf(deps, deployment, env.id));
+  // The stored log and every failure reason (which may quote a service's error) are masked alike.
+  const release = deployment.releaseId ? await deps.releases.get(deployment.releaseId) : undefined;
+  const mask = createSecretMask(await replicaSecrets(deps, deployment.appId, env.id, release));
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, { mask });
   try {
     const notReady = await waitForLinkedServices(deps.services, env.id, (line) => log.write(line, 'system'));
@@ -58,60 +56,17 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, ct
       });
       return;
     }
-    const release = deployment.releaseId
-      ? await deps.releases.get(deployment.releaseId)
-      : await newRelease(deps, deployment, env);
-    await deps.deployments.setRelease(deploymentId, release.id);
-    log.write(`release v${release.version}: ${release.imageRef}`, 'system');
-    // Linked services are the environment's now, for every release (a rollback included): what was unlinked stays out.
-    const injection = await deps.services.injection(env.id);
-    const result = await rollOut(deps, {
-      app: app.name,
-      env: env.name,
-      environmentId: env.id,
-      release,
-      config: { ...deps.releases.config(release), ...injection.variables },
-      networks: injection.networks,
-      health: deps.releases.health(release),
-      log: (line) => log.write(line, 'system'),
-    });
-    if (!result.ok) {
-      log.write(result.reason, 'system');
-      await log.close();
-      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', {
-        reason: mask(result.reason),
-        finishedAt: new Date(),
-      });
-      return;
-    }
-    await deps.deployments.markLive(deploymentId);
-    log.write(`live; draining ${result.draining.length} old replica(s)`, 'system');
+    const target = release ?? (await newRelease(deps, deployment, env));
+    await deps.deployments.setRelease(deploymentId, target.id);
+    log.write(`release v${target.version}: ${target.imageRef}`, 'system');
+    await deps.rollouts.begin({ environmentId: env.id, deploymentId, toReleaseId: target.id });
     await log.close();
-    deps.logger.info({ deploymentId, app: app.name, env: env.name, release: release.version }, 'deployment live');
-    await drain(deps, result.draining, env.drainTimeoutMs);
+    deps.logger.info({ deploymentId, app: app.name, env: env.name, release: target.version }, 'rollout begun');
   } catch (err) {
     log.write(`deploy failed: ${(err as Error).message}`, 'system');
     await log.close();
-    throw err; // BullMQ retries; a retry starts the rollout again from a clean slate
+    throw err; // BullMQ retries; beginning the same deployment's rollout again changes nothing
   }
-}
-
-/**
- * Every value a replica of this deployment can print: the variables of every
- * environment of the app, a rolled-back release's own snapshot (values since
- * changed or removed), and the linked services' URLs and passwords.
- */
-async function secretsOf(
-  deps: DeployJobDeps,
-  deployment: { appId: string; releaseId: string | null },
-  environmentId: string,
-): Promise<string[]> {
-  const secrets = [
-    ...(await deps.variables.valuesOfApp(deployment.appId)),
-    ...(await deps.services.injection(environmentId)).secrets,
-  ];
-  if (deployment.releaseId) secrets.push(...Object.values(deps.releases.config(await deps.releases.get(deployment.releaseId))));
-  return secrets;
 }
 
 async function newRelease(

@@ -1,127 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
-  backoffDelay,
+  addressUrl,
   ConflictError,
-  type ContainerInfo,
   type ContainerOperations,
+  createSecretMask,
   DEFAULT_PLAN_OPTIONS,
-  type DesiredEnvironment,
+  type GateStatus,
   LABEL_APP,
   LABEL_ENV,
   LABEL_RELEASE,
   LABEL_ROLE,
   type ObservedReplica,
+  PassLoop,
   type PlanOptions,
   plan,
   type ReconcileAction,
+  type Subscribe,
+  type Workload,
+  type WorkloadInstance,
 } from '@pier/core';
-import type { Stores } from '@pier/db';
+import type { ReconcileTarget, ReplicaRow, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE } from './replica-spec.ts';
-import { gate, removeReplicas, startReplica } from './rolling-deploy.ts';
+import { DeploymentLogWriter } from '../deployment-log-writer.ts';
+import { waitUntilHealthy } from './health-gate.ts';
+import { replicaConfig, replicaSecrets } from './replica-config.ts';
+import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
 
 export interface ReconcilerOptions {
-  stores: Pick<Stores, 'apps' | 'environments' | 'environmentHealth' | 'replicas' | 'releases' | 'services'>;
-  containers: ContainerOperations;
-  /** Only containers labelled with this installation are looked at. */
+  stores: Pick<
+    Stores,
+    | 'apps'
+    | 'environments'
+    | 'environmentHealth'
+    | 'replicas'
+    | 'releases'
+    | 'services'
+    | 'variables'
+    | 'rollouts'
+    | 'leases'
+    | 'deployments'
+  >;
+  /** App replicas: started, gated, stopped and removed here and nowhere else. */
+  workload: Workload;
+  /** Each environment's network, made before its first replica and swept after the environment is gone. */
+  networks: Pick<ContainerOperations, 'ensureNetwork' | 'removeNetwork' | 'listNetworks'>;
+  /** Only replicas labelled with this installation are looked at. */
   instance: string;
   logger: Logger;
-  /** How often Docker is compared with Postgres. */
+  /** How often a pass runs when nothing is under way (a rollout, a gate, a start, a drain): default 5 s. */
   intervalMs?: number;
+  /** How often while something is under way: default 1 s. */
+  activeIntervalMs?: number;
   plan?: Partial<Omit<PlanOptions, 'now'>>;
   /**
    * An empty network of a deleted environment is removed once it is this old
-   * (default 10 minutes): younger, it may belong to a rollout of an environment
-   * created after this pass read the environments, about to start its replicas.
+   * (default 10 minutes): younger, it may belong to an environment created
+   * after this pass read the environments, about to start its replicas.
    */
   networkSweepAgeMs?: number;
+  /** The lease that makes one reconciler of many the one that acts: default 15 s, renewed every pass. */
+  leaseMs?: number;
+  /** Names this reconciler in the lease; default host, pid and a random suffix. */
+  holder?: string;
+  /** Notifications that call for a pass at once (a rollout began). */
+  wakeOn?: Subscribe;
+  /** Bytes of a deployment's log written here at most (PIER_DEPLOYMENT_LOG_MAX_MB). */
+  logMaxBytes?: number;
 }
 
+const LEASE = 'reconciler';
 /** Networks of deleted environments are looked for at most this often. */
 const NETWORK_SWEEP_INTERVAL_MS = 60_000;
+/** SIGTERM, then SIGKILL after this long, for a drained replica. */
+const STOP_GRACE_SECONDS = 10;
+
+interface Gate {
+  status: GateStatus;
+  responses: string[];
+  abort: AbortController;
+}
 
 /**
- * Makes Docker match Postgres, on start and every few seconds: replaces
- * crashed and persistently unhealthy replicas (with backoff), stops drained
- * and scaled-down ones, removes Pier-labelled containers nothing wants.
+ * The one controller of app replicas. Every pass, if it holds the lease, it
+ * observes (Postgres: each environment's desired and live release and active
+ * rollout; the runtime: every replica; its own health gates), asks the pure
+ * planner (packages/core/src/reconcile-plan.ts) for the next steps, and
+ * executes them: start, gate, serve, switch, fail, drain, remove, back off.
+ * Long steps (a container start, a health gate, a stop with grace) run in the
+ * background and mark their replica busy, so a pass never waits on them.
  * Unlabelled containers are never looked at.
  */
 export class Reconciler {
-  #timer: NodeJS.Timeout | null = null;
-  #tick: Promise<void> = Promise.resolve();
-  readonly #starting = new Set<string>();
-  readonly #background = new Set<Promise<void>>();
+  readonly #loop: PassLoop;
+  readonly #holder: string;
+  readonly #gates = new Map<string, Gate>();
+  /** Replica ids (and container ids of orphans) with a start or removal under way. */
+  readonly #busy = new Set<string>();
+  readonly #tasks = new Set<Promise<void>>();
+  #leading = false;
+  #soon: NodeJS.Timeout | undefined;
+  #stopped = true;
   #lastNetworkSweep = 0;
 
-  constructor(private readonly options: ReconcilerOptions) {}
+  constructor(private readonly options: ReconcilerOptions) {
+    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#loop = new PassLoop({
+      name: 'reconcile',
+      intervalMs: options.intervalMs ?? 5000,
+      logger: options.logger,
+      wakeOn: options.wakeOn,
+      pass: () => this.reconcile(),
+    });
+  }
+
+  /** The lease holder's name. */
+  get holder(): string {
+    return this.#holder;
+  }
+
+  /** Whether the last pass held the lease. */
+  get leading(): boolean {
+    return this.#leading;
+  }
 
   start(): void {
-    this.kick();
-    this.#timer = setInterval(() => this.kick(), this.options.intervalMs ?? 5000);
+    this.#stopped = false;
+    this.#loop.start();
   }
 
+  /** Stops the passes, abandons the health gates, waits for starts and removals under way, and gives the lease up. */
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#tick;
-    await Promise.allSettled([...this.#background]);
+    this.#stopped = true;
+    clearTimeout(this.#soon);
+    await this.#loop.stop();
+    for (const gate of this.#gates.values()) gate.abort.abort();
+    await Promise.allSettled([...this.#tasks]);
+    this.#gates.clear();
+    if (this.#leading) {
+      this.#leading = false;
+      await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+    }
   }
 
-  /** Runs one pass unless one is running. */
+  /** A pass soon (after the one running). */
   kick(): void {
-    this.#tick = this.#tick
-      .then(async () => {
-        await this.reconcile();
-      })
-      .catch((err) => this.options.logger.warn({ err }, 'reconcile pass failed'));
+    this.#loop.kick();
   }
 
+  /** Resolves when no pass runs. */
+  idle(): Promise<void> {
+    return this.#loop.idle();
+  }
+
+  /** One pass: the actions it planned (none when another reconciler holds the lease). */
   async reconcile(): Promise<ReconcileAction[]> {
-    const { stores, containers } = this.options;
+    if (!(await this.#lead())) return [];
+    const { stores, workload, instance } = this.options;
     const [targets, rows, running] = await Promise.all([
       stores.environmentHealth.targets(),
       stores.replicas.all(),
-      containers.listContainers({ [LABEL_ROLE]: 'web', [LABEL_INSTANCE]: this.options.instance }),
+      workload.list({ [LABEL_ROLE]: 'web', [LABEL_INSTANCE]: instance }),
     ]);
+    await this.#adoptUnattached(rows, running);
     const now = new Date();
-    const desired: DesiredEnvironment[] = targets.map((t) => ({
-      ...t,
-      deployInProgress: t.deployInProgress || this.#starting.has(t.environmentId),
-    }));
-    const actions = plan(desired, observe(rows, running, now), { ...DEFAULT_PLAN_OPTIONS, ...this.options.plan, now });
-    const existing = new Set(targets.map((t) => t.environmentId));
-    const containersById = new Map(running.map((c) => [c.id, c]));
+    const observed = this.#observe(rows, running, now);
+    const actions = plan(targets, observed, { ...DEFAULT_PLAN_OPTIONS, ...this.options.plan, now });
+    const context: PassContext = {
+      targets: new Map(targets.map((t) => [t.environmentId, t])),
+      rows: new Map(rows.map((r) => [r.id, r])),
+      running: new Map(running.map((c) => [c.id, c])),
+    };
     for (const action of actions) {
-      // A deleted environment (a closed pull request's preview) leaves its network behind too.
-      const gone = action.kind === 'remove' && !action.replicaId && !existing.has(action.environmentId) && action.containerId;
-      const container = gone ? containersById.get(gone) : undefined;
-      if (container) await this.removeWithNetwork(container);
-      else await this.execute(action);
+      try {
+        await this.#execute(action, context);
+      } catch (err) {
+        this.options.logger.warn(
+          { err, action: action.kind, environmentId: action.environmentId },
+          'reconcile step failed; retried next pass',
+        );
+      }
     }
     if (now.getTime() - this.#lastNetworkSweep >= NETWORK_SWEEP_INTERVAL_MS) {
       this.#lastNetworkSweep = now.getTime();
-      const live = new Set(targets.map((t) => environmentNetwork(t.appName, t.name)));
-      await this.sweepNetworks(live, now);
+      await this.sweepNetworks(new Set(targets.map((t) => environmentNetwork(t.appName, t.name))), now);
     }
+    const underWay = targets.some((t) => t.rollout) || rows.some((r) => r.state !== 'serving') || this.#busy.size > 0;
+    if (underWay) this.#passSoon();
     return actions;
   }
 
   /**
    * Removes this installation's empty networks (no running container) of
    * environments that no longer exist, unless an environment of that network
-   * name exists again: a pull request closed while its preview's first rollout was only
-   * starting leaves a network no container leads back to.
+   * name exists again: a pull request closed while its preview's first
+   * rollout was only starting leaves a network no container leads back to.
    */
   async sweepNetworks(live: ReadonlySet<string>, now = new Date()): Promise<void> {
-    const { containers, logger, instance } = this.options;
+    const { networks, logger, instance } = this.options;
     const minAge = this.options.networkSweepAgeMs ?? 10 * 60_000;
     try {
-      for (const network of await containers.listNetworks({ [LABEL_INSTANCE]: instance })) {
+      for (const network of await networks.listNetworks({ [LABEL_INSTANCE]: instance })) {
         // By name, not by the environment id on its label: a re-created environment of the same name
         // (a reopened pull request) uses the network again.
         if (!network.labels[LABEL_ENVIRONMENT_ID] || live.has(network.name) || network.containers > 0) continue;
         if (now.getTime() - network.createdAt.getTime() < minAge) continue;
         logger.info({ network: network.name }, 'removing the empty network of a deleted environment');
-        await containers.removeNetwork(network.name).catch((err: unknown) => {
+        await networks.removeNetwork(network.name).catch((err: unknown) => {
           if (!(err instanceof ConflictError)) throw err; // a container joined meanwhile
         });
       }
@@ -130,17 +215,100 @@ export class Reconciler {
     }
   }
 
-  private async execute(action: ReconcileAction): Promise<void> {
+  /** Takes or renews the lease; on losing it, abandons the gates so that the new holder alone acts. */
+  async #lead(): Promise<boolean> {
+    const { stores, logger } = this.options;
+    let leading = false;
+    try {
+      leading = await stores.leases.acquire(LEASE, this.#holder, this.options.leaseMs ?? 15_000);
+    } catch (err) {
+      logger.warn({ err }, 'could not renew the reconciler lease');
+    }
+    if (leading && !this.#leading) logger.info({ holder: this.#holder }, 'reconciler lease taken: this worker runs the replicas');
+    if (!leading && this.#leading) {
+      logger.warn({ holder: this.#holder }, 'reconciler lease lost: another worker runs the replicas');
+      for (const gate of this.#gates.values()) gate.abort.abort();
+      this.#gates.clear();
+    }
+    this.#leading = leading;
+    return leading;
+  }
+
+  /** A replica whose start was cut short after its container ran, but before it was recorded, is recorded now. */
+  async #adoptUnattached(rows: ReplicaRow[], running: WorkloadInstance[]): Promise<void> {
+    for (const row of rows) {
+      if (row.containerId || this.#busy.has(row.id)) continue;
+      const instance = running.find((c) => c.name === row.containerName);
+      if (!instance) continue;
+      await this.options.stores.replicas.attach(row.id, instance.id, instance.address);
+      Object.assign(row, {
+        containerId: instance.id,
+        host: instance.address?.host ?? null,
+        port: instance.address?.port ?? null,
+      });
+    }
+  }
+
+  /** Joins replica rows with the labelled replicas the runtime reports and this reconciler's gates. */
+  #observe(rows: ReplicaRow[], running: WorkloadInstance[], now: Date): ObservedReplica[] {
+    const byId = new Map(running.map((c) => [c.id, c]));
+    const known = new Set(rows.flatMap((r) => (r.containerId ? [r.containerId, r.containerName] : [r.containerName])));
+    const observed: ObservedReplica[] = rows.map((row) => {
+      const instance = row.containerId ? byId.get(row.containerId) : undefined;
+      return {
+        replicaId: row.id,
+        containerId: row.containerId,
+        environmentId: row.environmentId,
+        releaseId: row.releaseId,
+        state: row.state,
+        container: instance ? (instance.status === 'exited' ? 'stopped' : 'running') : 'missing',
+        healthy: row.healthy,
+        unhealthyForMs: row.unhealthySince ? now.getTime() - row.unhealthySince.getTime() : 0,
+        ageMs: now.getTime() - row.updatedAt.getTime(),
+        busy: this.#busy.has(row.id),
+        gate: this.#gates.get(row.id)?.status ?? null,
+      };
+    });
+    for (const instance of running) {
+      if (known.has(instance.id) || known.has(instance.name)) continue;
+      const environmentId = instance.labels[LABEL_ENVIRONMENT_ID];
+      if (!environmentId) continue;
+      observed.push({
+        replicaId: null,
+        containerId: instance.id,
+        environmentId,
+        releaseId: instance.labels[LABEL_RELEASE] ?? '',
+        state: null,
+        container: instance.status === 'exited' ? 'stopped' : 'running',
+        healthy: false,
+        unhealthyForMs: 0,
+        ageMs: instance.startedAt ? now.getTime() - instance.startedAt.getTime() : 0,
+        busy: this.#busy.has(instance.id),
+        gate: null,
+      });
+    }
+    return observed;
+  }
+
+  async #execute(action: ReconcileAction, context: PassContext): Promise<void> {
     const { stores, logger } = this.options;
     switch (action.kind) {
-      case 'remove':
+      case 'start':
+        return this.#start(action, context);
+      case 'gate':
+        return this.#gate(action.replicaId, context);
+      case 'serve':
         logger.info(
-          { environmentId: action.environmentId, containerId: action.containerId, reason: action.reason },
-          'removing replica',
+          { environmentId: action.environmentId, count: action.replicaIds.length },
+          'replacement replicas healthy; serving',
         );
-        if (action.containerId) await this.removeContainer(action.containerId);
-        if (action.replicaId) await stores.replicas.remove([action.replicaId]);
+        await stores.replicas.serve(action.replicaIds);
+        for (const id of action.replicaIds) this.#gates.delete(id);
         return;
+      case 'switch':
+        return this.#switch(action, context);
+      case 'fail':
+        return this.#fail(action, context);
       case 'drain':
         logger.info(
           { environmentId: action.environmentId, replicaId: action.replicaId, reason: action.reason },
@@ -148,6 +316,8 @@ export class Reconciler {
         );
         await stores.replicas.drain([action.replicaId]);
         return;
+      case 'remove':
+        return this.#remove(action, context);
       case 'backoff':
         logger.warn(
           {
@@ -169,133 +339,245 @@ export class Reconciler {
       case 'recovered':
         await stores.environmentHealth.recovered(action.environmentId);
         return;
-      case 'start':
-        this.startInBackground(action.environmentId, action.releaseId, action.count);
-        return;
     }
   }
 
-  /** Replacement replicas join rotation once healthy; a failed one counts as a crash on the next pass. */
-  private startInBackground(environmentId: string, releaseId: string, count: number): void {
-    this.#starting.add(environmentId);
-    const task = this.startReplacements(environmentId, releaseId, count)
-      .catch((err) => this.options.logger.warn({ err, environmentId }, 'could not start replacement replicas'))
-      .finally(() => {
-        this.#starting.delete(environmentId);
-        this.#background.delete(task);
+  /** Records each new replica, then starts its container in the background. */
+  async #start(action: Extract<ReconcileAction, { kind: 'start' }>, context: PassContext): Promise<void> {
+    const { stores, networks, workload, instance, logger } = this.options;
+    const target = context.targets.get(action.environmentId);
+    if (!target) return;
+    const release = await stores.releases.get(action.releaseId);
+    await networks.ensureNetwork(environmentNetwork(target.appName, target.name), {
+      [LABEL_APP]: target.appName,
+      [LABEL_ENV]: target.name,
+      [LABEL_ENVIRONMENT_ID]: target.environmentId,
+      // The sweep removes only its own installation's empty networks of deleted environments.
+      [LABEL_INSTANCE]: instance,
+    });
+    const { config, networks: linked } = await replicaConfig(stores, target.environmentId, release);
+    const what = `${action.count} replica${action.count === 1 ? '' : 's'} of release v${release.version}`;
+    if (action.rolloutId) await this.#deploymentLog(target, [`starting ${what}`]);
+    else logger.info({ app: target.appName, env: target.name, count: action.count }, 'starting replacement replicas');
+    for (let i = 0; i < action.count; i++) {
+      const spec = replicaSpec({
+        instance,
+        app: target.appName,
+        env: target.name,
+        environmentId: target.environmentId,
+        release: { ...release, networks: linked },
+        config,
       });
-    this.#background.add(task);
+      const row = await stores.replicas.add(target.environmentId, release.id, spec.name);
+      this.#background(row.id, async () => {
+        try {
+          const started = await workload.run(spec);
+          await stores.replicas.attach(row.id, started.id, started.address);
+        } catch (err) {
+          logger.warn({ err, replica: spec.name }, 'could not start a replica');
+          this.#gates.set(row.id, {
+            status: { state: 'failed', reason: `the replica could not start: ${(err as Error).message}` },
+            responses: [],
+            abort: new AbortController(),
+          });
+        }
+      });
+    }
   }
 
-  private async startReplacements(environmentId: string, releaseId: string, count: number): Promise<void> {
-    const { stores, containers, logger } = this.options;
-    const release = await stores.releases.get(releaseId);
-    const env = await stores.environments.byId(environmentId);
-    const app = await stores.apps.byId(env.appId);
-    const injection = await stores.services.injection(environmentId);
-    const input = {
-      app: app.name,
-      env: env.name,
-      environmentId,
-      release,
-      config: { ...stores.releases.config(release), ...injection.variables },
-      networks: injection.networks,
-      health: stores.releases.health(release),
-      log: () => {},
-    };
-    const deps = { containers, replicas: stores.replicas, logger, instance: this.options.instance };
-    logger.info({ app: app.name, env: env.name, count }, 'starting replacement replicas');
-    const started = await Promise.all(Array.from({ length: count }, () => startReplica(deps, input)));
-    const checks = await Promise.all(started.map((replica) => gate(deps, input, replica)));
-    await stores.replicas.serve(checks.filter((c) => c.healthy).map((c) => c.replica.id));
-    const failed = checks.filter((c) => !c.healthy).map((c) => c.replica);
-    if (failed.length === 0) return;
-    // A replacement that never gets healthy is a crash like any other: remove it, back off further.
-    await removeReplicas(deps, failed, 0);
-    const streak = env.restartStreak + 1;
-    const options = { ...DEFAULT_PLAN_OPTIONS, ...this.options.plan };
-    const crashedAt = new Date();
-    const nextRestartAt = new Date(crashedAt.getTime() + backoffDelay(streak, options));
-    await stores.environmentHealth.backoff(environmentId, streak, crashedAt, nextRestartAt, streak >= options.crashLoopStreak);
-    logger.warn({ app: app.name, env: env.name, streak, nextRestartAt }, 'replacement replica never got healthy; backing off');
-  }
-
-  /**
-   * Removes a container of an environment that no longer exists, and the environment's network with it:
-   * stop, remove the network, then the container. Docker removes a network whose containers are all stopped,
-   * and refuses (ConflictError) while one runs: another replica of the same environment, removed next, or a
-   * re-created environment of the same name, which keeps it. Any other failure keeps the container for the
-   * next pass, so a crash anywhere leaves a labelled container that leads back to the network.
-   */
-  private async removeWithNetwork(container: ContainerInfo): Promise<void> {
-    const { containers, logger } = this.options;
-    const app = container.labels[LABEL_APP];
-    const env = container.labels[LABEL_ENV];
-    logger.info({ containerId: container.id, app, env }, 'removing replica: its environment no longer exists');
-    try {
-      await containers.stopContainer(container.id, 10);
-      if (app && env) {
-        await containers.removeNetwork(environmentNetwork(app, env)).catch((err: unknown) => {
-          if (!(err instanceof ConflictError)) throw err;
-        });
+  /** Probes a starting replica until it passes or fails its health check; the result is for the next pass. */
+  async #gate(replicaId: string, context: PassContext): Promise<void> {
+    if (this.#gates.has(replicaId)) return;
+    const row = context.rows.get(replicaId);
+    if (!row?.containerId) return;
+    const gate: Gate = { status: { state: 'pending' }, responses: [], abort: new AbortController() };
+    this.#gates.set(replicaId, gate);
+    const { stores, workload } = this.options;
+    const containerId = row.containerId;
+    const task = (async () => {
+      const health = stores.releases.health(await stores.releases.get(row.releaseId));
+      if (row.host === null || row.port === null) {
+        gate.status = { state: 'failed', reason: 'the runtime reported no address for it' };
+        return;
       }
-      await containers.removeContainer(container.id);
+      const result = await waitUntilHealthy({
+        url: addressUrl({ host: row.host, port: row.port }, health.path),
+        settings: health,
+        isRunning: async () => (await workload.inspect(containerId))?.status !== 'exited',
+        signal: gate.abort.signal,
+      });
+      gate.responses = result.responses;
+      if (gate.abort.signal.aborted) return;
+      gate.status = result.healthy
+        ? { state: 'passed' }
+        : {
+            state: 'failed',
+            reason: `did not pass its health check (GET ${health.path}): ${result.reason ?? 'unhealthy'}`,
+          };
+    })()
+      .catch((err: unknown) => {
+        gate.status = { state: 'failed', reason: `its health check could not run: ${(err as Error).message}` };
+      })
+      .finally(() => {
+        this.#tasks.delete(task);
+        this.kick();
+      });
+    this.#tasks.add(task);
+  }
+
+  /** The rollout's replicas all passed: one transaction makes them serve and the release live. */
+  async #switch(action: Extract<ReconcileAction, { kind: 'switch' }>, context: PassContext): Promise<void> {
+    const { stores, logger } = this.options;
+    const target = context.targets.get(action.environmentId);
+    const draining = await stores.rollouts.succeed(action.rolloutId, action.replicaIds, 'all replicas healthy; traffic switched');
+    for (const id of action.replicaIds) this.#gates.delete(id);
+    if (!draining || !target) return;
+    const release = await stores.releases.get(action.releaseId);
+    if (action.replicaIds.length > 0) {
+      await this.#deploymentLog(target, [
+        'all replicas healthy; switching traffic',
+        `live; draining ${draining.length} old replica(s)`,
+      ]);
+    } else {
+      await this.#deploymentLog(target, [`release v${release.version} is already live`]);
+    }
+    logger.info(
+      { deploymentId: target.rollout?.deploymentId, app: target.appName, env: target.name, release: release.version },
+      'deployment live',
+    );
+  }
+
+  /** A replica of the rollout failed its gate: the rollout and its deployment fail with the reason; the old release keeps serving. */
+  async #fail(action: Extract<ReconcileAction, { kind: 'fail' }>, context: PassContext): Promise<void> {
+    const { stores, workload, logger } = this.options;
+    const target = context.targets.get(action.environmentId);
+    const row = action.replicaId ? context.rows.get(action.replicaId) : undefined;
+    const release = row ? await stores.releases.get(row.releaseId) : null;
+    const lines: string[] = [];
+    if (row?.containerId) {
+      try {
+        for await (const entry of workload.logs(row.containerId, { tail: 20 })) lines.push(entry.line);
+      } catch {
+        // the container may already be gone
+      }
+    }
+    const responses = action.replicaId ? (this.#gates.get(action.replicaId)?.responses ?? []) : [];
+    const reason = [
+      `release v${release?.version ?? '?'} ${action.reason}`,
+      `last health responses: ${responses.join(', ') || 'none'}`,
+      'last log lines of the container:',
+      ...lines.slice(-20),
+    ].join('\n');
+    const mask = target
+      ? createSecretMask(await replicaSecrets(stores, target.appId, target.environmentId, release ?? undefined))
+      : (text: string) => text;
+    // The new replicas go before the rollout is marked failed: a failed deployment leaves only the old release running.
+    const rollout = target?.rollout;
+    const abandoned = [...context.rows.values()].filter(
+      (r) => r.environmentId === action.environmentId && r.state === 'starting' && r.releaseId === rollout?.toReleaseId,
+    );
+    await Promise.all(abandoned.map((r) => this.#removeNow(r)));
+    const failed = await stores.rollouts.fail(action.rolloutId, mask(reason));
+    if (!failed || !target) return;
+    await this.#deploymentLog(target, [reason], mask);
+    logger.warn(
+      { app: target.appName, env: target.name, release: release?.version },
+      'rollout failed; the live release keeps serving',
+    );
+  }
+
+  /** Takes a replica out of the route first, then stops (with grace, for a drained one) and removes its container. */
+  async #remove(action: Extract<ReconcileAction, { kind: 'remove' }>, context: PassContext): Promise<void> {
+    const { stores, workload, networks, logger } = this.options;
+    const key = action.replicaId ?? action.containerId;
+    if (!key) return;
+    logger.info(
+      {
+        environmentId: action.environmentId,
+        replicaId: action.replicaId,
+        containerId: action.containerId,
+        reason: action.reason,
+      },
+      'removing replica',
+    );
+    const gone = !context.targets.has(action.environmentId);
+    const instance = action.containerId ? context.running.get(action.containerId) : undefined;
+    this.#background(key, async () => {
+      this.#gates.get(key)?.abort.abort();
+      this.#gates.delete(key);
+      if (action.replicaId) await stores.replicas.remove([action.replicaId]);
+      if (!action.containerId) return;
+      try {
+        if (action.graceful || gone) await workload.stop(action.containerId, STOP_GRACE_SECONDS);
+        // A deleted environment (a closed pull request's preview) leaves its network behind too: removed while
+        // its containers are stopped; refused (ConflictError) while another one runs, which is removed next.
+        const app = instance?.labels[LABEL_APP];
+        const env = instance?.labels[LABEL_ENV];
+        if (gone && app && env) {
+          await networks.removeNetwork(environmentNetwork(app, env)).catch((err: unknown) => {
+            if (!(err instanceof ConflictError)) throw err;
+          });
+        }
+        await workload.remove(action.containerId);
+      } catch (err) {
+        // The container is left labelled and without a row: the next pass removes it as an orphan.
+        logger.warn({ err, containerId: action.containerId }, 'could not remove a replica; will retry');
+      }
+    });
+  }
+
+  /** Removes a replica that takes no traffic (a starting one) at once: its row, its gate, its container. */
+  async #removeNow(row: ReplicaRow): Promise<void> {
+    this.#busy.add(row.id);
+    try {
+      this.#gates.get(row.id)?.abort.abort();
+      this.#gates.delete(row.id);
+      if (row.containerId) await this.options.workload.remove(row.containerId);
+      await this.options.stores.replicas.remove([row.id]);
     } catch (err) {
-      logger.warn(
-        { err, containerId: container.id },
-        'could not remove the container or network of a deleted environment; will retry',
-      );
+      // What is left is removed by a later pass (a replica of a release no longer wanted, or an orphan).
+      this.options.logger.warn({ err, replica: row.containerName }, 'could not remove a replica; will retry');
+    } finally {
+      this.#busy.delete(row.id);
     }
   }
 
-  private async removeContainer(containerId: string): Promise<void> {
-    try {
-      await this.options.containers.stopContainer(containerId, 10);
-      await this.options.containers.removeContainer(containerId);
-    } catch (err) {
-      this.options.logger.warn({ err, containerId }, 'could not remove container; will retry');
-    }
+  /** Runs `work` for `key` unless something already runs for it; the key is busy meanwhile. */
+  #background(key: string, work: () => Promise<void>): void {
+    if (this.#busy.has(key)) return;
+    this.#busy.add(key);
+    const task = work()
+      .catch((err: unknown) => this.options.logger.warn({ err, key }, 'reconcile step failed'))
+      .finally(() => {
+        this.#busy.delete(key);
+        this.#tasks.delete(task);
+        this.kick();
+      });
+    this.#tasks.add(task);
+  }
+
+  /** Appends lines to the log of the deployment the environment's rollout carries out, masked. */
+  async #deploymentLog(target: ReconcileTarget, lines: string[], mask?: (text: string) => string): Promise<void> {
+    const deploymentId = target.rollout?.deploymentId;
+    if (!deploymentId) return;
+    const { stores } = this.options;
+    const masking = mask ?? createSecretMask(await replicaSecrets(stores, target.appId, target.environmentId));
+    const log = new DeploymentLogWriter(stores.deployments, deploymentId, { mask: masking, maxBytes: this.options.logMaxBytes });
+    for (const line of lines) log.write(line, 'system');
+    await log.close();
+  }
+
+  #passSoon(): void {
+    if (this.#soon || this.#stopped) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.kick();
+    }, this.options.activeIntervalMs ?? 1000);
   }
 }
 
-/** Joins replica rows with the labelled containers Docker reports. */
-export function observe(
-  rows: Awaited<ReturnType<Stores['replicas']['all']>>,
-  containers: ContainerInfo[],
-  now: Date,
-): ObservedReplica[] {
-  const byId = new Map(containers.map((c) => [c.id, c]));
-  // By id and by name: a container started a moment ago may not have its id recorded yet.
-  const known = new Set(rows.flatMap((r) => (r.containerId ? [r.containerId, r.containerName] : [r.containerName])));
-  const observed: ObservedReplica[] = rows.map((row) => {
-    const container = row.containerId ? byId.get(row.containerId) : containers.find((c) => c.name === row.containerName);
-    return {
-      replicaId: row.id,
-      containerId: row.containerId,
-      environmentId: row.environmentId,
-      releaseId: row.releaseId,
-      state: row.state,
-      container: container ? (container.status === 'running' ? 'running' : 'stopped') : 'missing',
-      healthy: row.healthy,
-      unhealthyForMs: row.unhealthySince ? now.getTime() - row.unhealthySince.getTime() : 0,
-      ageMs: now.getTime() - row.updatedAt.getTime(),
-    };
-  });
-  for (const container of containers) {
-    if (known.has(container.id) || known.has(container.name)) continue;
-    const environmentId = container.labels[LABEL_ENVIRONMENT_ID];
-    if (!environmentId) continue;
-    observed.push({
-      replicaId: null,
-      containerId: container.id,
-      environmentId,
-      releaseId: container.labels[LABEL_RELEASE] ?? '',
-      state: null,
-      container: container.status === 'running' ? 'running' : 'stopped',
-      healthy: false,
-      unhealthyForMs: 0,
-      ageMs: container.startedAt ? now.getTime() - container.startedAt.getTime() : 0,
-    });
-  }
-  return observed;
+interface PassContext {
+  targets: Map<string, ReconcileTarget>;
+  rows: Map<string, ReplicaRow>;
+  running: Map<string, WorkloadInstance>;
 }

@@ -56,8 +56,14 @@ export const environments = pgTable(
     healthDeadlineMs: integer('health_deadline_ms').notNull().default(120_000),
     /** Bumped on every variable change; a release records the version it snapshotted. */
     configVersion: integer('config_version').notNull().default(0),
-    /** The release the reconciler makes Docker run (null: nothing deployed yet). */
+    /**
+     * The release the environment should run, written first by every deploy,
+     * rollback and promotion (null: nothing deployed yet). The reconciler
+     * rolls out to it; a rollout that fails sets it back to the live release.
+     */
     desiredReleaseId: uuid('desired_release_id'),
+    /** The release whose replicas serve traffic, written by the reconciler when a rollout switches the route. */
+    liveReleaseId: uuid('live_release_id'),
     /** `ok`, or `crash-looping` while its replicas keep dying; shown in status. */
     health: text('health').notNull().default('ok'),
     /** Replica restarts in the current crash streak, and when the reconciler may try the next one. */

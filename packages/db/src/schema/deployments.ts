@@ -151,7 +151,9 @@ export const replicas = pgTable(
       .references(() => releases.id, { onDelete: 'cascade' }),
     containerId: text('container_id'),
     containerName: text('container_name').notNull().unique(),
-    hostPort: integer('host_port'),
+    /** Where the replica answers, as the runtime reported it: the proxy and the health gate use it as it is. */
+    host: text('host'),
+    port: integer('port'),
     state: replicaState('state').notNull().default('starting'),
     /** As last reported by the proxy's health polls. */
     healthy: boolean('healthy').notNull().default(true),
@@ -161,3 +163,48 @@ export const replicas = pgTable(
   },
   (t) => [index('replicas_environment_state').on(t.environmentId, t.state)],
 );
+
+export const rolloutState = pgEnum('rollout_state', ['active', 'succeeded', 'failed', 'superseded']);
+
+/**
+ * One change of an environment's release, from the live one to the desired
+ * one. A deploy, rollback or promotion writes it with the desired release in
+ * one transaction; the reconciler carries it out (start, gate, switch, drain)
+ * and ends it. At most one is active per environment.
+ */
+export const rollouts = pgTable(
+  'rollouts',
+  {
+    id: id(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    /** The deployment it carries out; null once that is deleted. */
+    deploymentId: uuid('deployment_id').references(() => deployments.id, { onDelete: 'set null' }),
+    fromReleaseId: uuid('from_release_id').references(() => releases.id, { onDelete: 'set null' }),
+    toReleaseId: uuid('to_release_id')
+      .notNull()
+      .references(() => releases.id, { onDelete: 'cascade' }),
+    state: rolloutState('state').notNull().default('active'),
+    /** Why it failed or was superseded. */
+    reason: text('reason'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('rollouts_active').on(t.environmentId).where(sql`state = 'active'`),
+    index('rollouts_deployment').on(t.deploymentId),
+  ],
+);
+
+/**
+ * Named leases: one holder at a time, until `expiresAt` unless renewed. The
+ * reconciler's lease makes one worker of many the only one that starts and
+ * stops replicas.
+ */
+export const leases = pgTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  acquiredAt: timestamp('acquired_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});

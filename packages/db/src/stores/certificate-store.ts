@@ -53,7 +53,7 @@ export class CertificateStore {
         .select({ app: apps.name, env: environments.name })
         .from(environments)
         .innerJoin(apps, eq(apps.id, environments.appId))
-        .where(isNotNull(environments.desiredReleaseId));
+        .where(isNotNull(environments.liveReleaseId));
       for (const { app, env } of deployed) names.push(...hostnamesFor(app, env, baseDomain));
     }
     return [...new Set(names)].sort();

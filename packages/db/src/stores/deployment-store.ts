@@ -1,11 +1,12 @@
 import { assertTransition, ConflictError, type DeploymentState, NotFoundError } from '@pier/core';
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
+import { CANCEL_CHANNEL, OUTBOX_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deploymentLogLines, deployments, environments, outbox } from '../schema.ts';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type DeploymentTrigger = DeploymentRow['trigger'];
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface NewDeployment {
   appId: string;
@@ -53,7 +54,7 @@ export class DeploymentStore {
       ];
       await t.insert(deploymentEvents).values(events);
       await t.insert(outbox).values({ job: 'build', deploymentId: row.id });
-      await t.execute(sql`select pg_notify('pier_outbox', ${row.id})`);
+      await t.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${row.id})`);
       return row;
     };
     return tx ? run(tx) : this.db.transaction(run);
@@ -103,7 +104,7 @@ export class DeploymentStore {
         },
       ]);
       await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
-      await t.execute(sql`select pg_notify('pier_outbox', ${row.id})`);
+      await t.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${row.id})`);
       return row;
     });
   }
@@ -140,7 +141,7 @@ export class DeploymentStore {
         .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'building'), ne(deployments.id, id)));
       if (running) return 'busy';
       if (row.cancelRequestedAt) {
-        await this.transitionIn(tx, row, 'cancelled', { reason: 'cancelled on request', finishedAt: new Date() });
+        await recordTransition(tx, row, 'cancelled', { reason: 'cancelled on request', finishedAt: new Date() });
         return 'skip';
       }
       await tx.update(deployments).set({ state: 'building', buildStartedAt: new Date() }).where(eq(deployments.id, id));
@@ -154,13 +155,18 @@ export class DeploymentStore {
     });
   }
 
-  /** Moves `id` from one of `from` to `to`; returns false (and changes nothing) when it is not in `from`. */
+  /**
+   * Moves `id` from one of `from` to `to`; returns false (and changes nothing)
+   * when it is not in `from`. `then` queues that job for the deployment in the
+   * same transaction (through the outbox): the caller decides what comes next.
+   */
   async transition(
     id: string,
     from: readonly DeploymentState[],
     to: DeploymentState,
     patch: Partial<Omit<DeploymentRow, 'id' | 'state'>> = {},
     message?: string,
+    then?: { job: 'deploy' },
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx
@@ -169,8 +175,11 @@ export class DeploymentStore {
         .where(and(eq(deployments.id, id), inArray(deployments.state, [...from])))
         .for('update');
       if (!row) return false;
-      await this.transitionIn(tx, row, to, patch, message);
-      if (to === 'deploying') await tx.insert(outbox).values({ job: 'deploy', deploymentId: id });
+      await recordTransition(tx, row, to, patch, message);
+      if (then) {
+        await tx.insert(outbox).values({ job: then.job, deploymentId: id });
+        await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${id})`);
+      }
       return true;
     });
   }
@@ -187,65 +196,28 @@ export class DeploymentStore {
     }
     if (row.state === 'queued' || row.state === 'building') {
       await this.db.update(deployments).set({ cancelRequestedAt: new Date() }).where(eq(deployments.id, id));
-      await this.db.execute(sql`select pg_notify('pier_cancel', ${id})`);
+      await this.db.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${id})`);
       return this.get(id);
     }
     throw new ConflictError(`deployment ${id} is ${row.state}; only queued or building deployments can be cancelled`);
   }
 
   /**
-   * Starts (or restarts) the rollout of a built deployment, unless another
-   * deployment of the same environment is rolling out: one at a time.
+   * Starts (or restarts, after a worker died) the deploy job of a built
+   * deployment: 'skip' unless it is deploying. Several deployments of one
+   * environment may be deploying: the newest rollout supersedes the others.
    */
   async claimDeploy(id: string): Promise<BuildClaim> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
       if (row?.state !== 'deploying') return 'skip';
-      await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, row.environmentId)).for('update');
-      const [other] = await tx
-        .select({ id: deployments.id })
-        .from(deployments)
-        .where(
-          and(
-            eq(deployments.environmentId, row.environmentId),
-            eq(deployments.state, 'deploying'),
-            isNotNull(deployments.deployStartedAt),
-            ne(deployments.id, id),
-          ),
-        );
-      if (other) return 'busy';
-      await tx.update(deployments).set({ deployStartedAt: new Date() }).where(eq(deployments.id, id));
+      if (!row.deployStartedAt) await tx.update(deployments).set({ deployStartedAt: new Date() }).where(eq(deployments.id, id));
       return 'claimed';
     });
   }
 
   async setRelease(id: string, releaseId: string): Promise<void> {
     await this.db.update(deployments).set({ releaseId }).where(eq(deployments.id, id));
-  }
-
-  /** The deployment went live; the environment's previously live deployments are superseded. */
-  async markLive(id: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
-      if (row?.state !== 'deploying') return;
-      const now = new Date();
-      const previous = await tx
-        .update(deployments)
-        .set({ state: 'superseded' })
-        .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'live')))
-        .returning({ id: deployments.id });
-      if (previous.length > 0) {
-        await tx.insert(deploymentEvents).values(
-          previous.map((p) => ({
-            deploymentId: p.id,
-            fromState: 'live' as const,
-            toState: 'superseded' as const,
-            message: `replaced by ${id}`,
-          })),
-        );
-      }
-      await this.transitionIn(tx, row, 'live', { finishedAt: now }, 'all replicas healthy; traffic switched');
-    });
   }
 
   /** Records the commit a ref resolved to, once known. */
@@ -334,26 +306,6 @@ export class DeploymentStore {
       .from(deployments)
       .where(and(inArray(deployments.state, [...states]), lt(deployments.queuedAt, before)));
   }
-
-  private async transitionIn(
-    tx: Tx,
-    row: DeploymentRow,
-    to: DeploymentState,
-    patch: Partial<Omit<DeploymentRow, 'id' | 'state'>>,
-    message?: string,
-  ): Promise<void> {
-    assertTransition(row.state, to);
-    await tx
-      .update(deployments)
-      .set({ ...patch, state: to })
-      .where(eq(deployments.id, row.id));
-    await tx.insert(deploymentEvents).values({
-      deploymentId: row.id,
-      fromState: row.state,
-      toState: to,
-      message: message ?? patch.reason ?? null,
-    });
-  }
 }
 
 /** Locks the environment and supersedes its queued deployments: the one about to be written wins. */
@@ -364,4 +316,47 @@ async function supersedeQueued(t: Tx, environmentId: string): Promise<{ id: stri
     .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
     .where(and(eq(deployments.environmentId, environmentId), eq(deployments.state, 'queued')))
     .returning({ id: deployments.id });
+}
+
+/** Moves a deployment row (read for update in `tx`) to `to`, with its event. */
+export async function recordTransition(
+  tx: Tx,
+  row: DeploymentRow,
+  to: DeploymentState,
+  patch: Partial<Omit<DeploymentRow, 'id' | 'state'>> = {},
+  message?: string,
+): Promise<void> {
+  assertTransition(row.state, to);
+  await tx
+    .update(deployments)
+    .set({ ...patch, state: to })
+    .where(eq(deployments.id, row.id));
+  await tx.insert(deploymentEvents).values({
+    deploymentId: row.id,
+    fromState: row.state,
+    toState: to,
+    message: message ?? patch.reason ?? null,
+  });
+}
+
+/** The deployment went live (in `tx`); the environment's previously live deployments are superseded. */
+export async function markLiveIn(tx: Tx, id: string, message: string): Promise<void> {
+  const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
+  if (row?.state !== 'deploying') return;
+  const previous = await tx
+    .update(deployments)
+    .set({ state: 'superseded' })
+    .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'live')))
+    .returning({ id: deployments.id });
+  if (previous.length > 0) {
+    await tx.insert(deploymentEvents).values(
+      previous.map((p) => ({
+        deploymentId: p.id,
+        fromState: 'live' as const,
+        toState: 'superseded' as const,
+        message: `replaced by ${id}`,
+      })),
+    );
+  }
+  await recordTransition(tx, row, 'live', { finishedAt: new Date() }, message);
 }

@@ -9,7 +9,7 @@ import {
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
-import { apps, deployments, environments } from '../schema.ts';
+import { apps, environments, rollouts } from '../schema.ts';
 import { assertWithinQuotas, lockAppUsage } from './app-usage.ts';
 import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
 import { isUniqueViolation } from './pg-errors.ts';
@@ -245,6 +245,7 @@ function previewSettings(template: EnvironmentRow | undefined) {
 
 /** What the reconciler needs of every environment. */
 export interface ReconcileTarget extends DesiredEnvironment {
+  rollout: { id: string; toReleaseId: string; deploymentId: string | null } | null;
   appId: string;
   appName: string;
   /** The environment's name. */
@@ -262,18 +263,24 @@ export class EnvironmentHealthStore {
         appId: environments.appId,
         appName: apps.name,
         name: environments.name,
-        releaseId: environments.desiredReleaseId,
+        desiredReleaseId: environments.desiredReleaseId,
+        liveReleaseId: environments.liveReleaseId,
         replicas: environments.replicas,
         drainTimeoutMs: environments.drainTimeoutMs,
         restartStreak: environments.restartStreak,
         nextRestartAt: environments.nextRestartAt,
         lastCrashAt: environments.lastCrashAt,
-        deployInProgress: sql<boolean>`exists (select 1 from ${deployments} d where d.environment_id = ${environments.id}
-          and d.state = 'deploying' and d.deploy_started_at is not null)`,
+        rolloutId: rollouts.id,
+        rolloutTo: rollouts.toReleaseId,
+        rolloutDeploymentId: rollouts.deploymentId,
       })
       .from(environments)
-      .innerJoin(apps, eq(apps.id, environments.appId));
-    return rows.map((r) => ({ ...r, deployInProgress: Boolean(r.deployInProgress) }));
+      .innerJoin(apps, eq(apps.id, environments.appId))
+      .leftJoin(rollouts, and(eq(rollouts.environmentId, environments.id), eq(rollouts.state, 'active')));
+    return rows.map(({ rolloutId, rolloutTo, rolloutDeploymentId, ...r }) => ({
+      ...r,
+      rollout: rolloutId && rolloutTo ? { id: rolloutId, toReleaseId: rolloutTo, deploymentId: rolloutDeploymentId } : null,
+    }));
   }
 
   /** A replica crashed: the next restart waits until `nextRestartAt`. */

@@ -5,8 +5,10 @@ import { CertificateStore } from './certificate-store.ts';
 import { DeploymentStore } from './deployment-store.ts';
 import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
+import { LeaseStore } from './lease-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
+import { RolloutStore } from './rollout-store.ts';
 import { SealedValueStore } from './sealed-value-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
 import { ServiceRoleStore } from './service-role-store.ts';
@@ -24,6 +26,8 @@ export interface Stores {
   deliveries: WebhookDeliveryStore;
   releases: ReleaseStore;
   replicas: ReplicaStore;
+  rollouts: RolloutStore;
+  leases: LeaseStore;
   environmentHealth: EnvironmentHealthStore;
   domains: DomainStore;
   certificates: CertificateStore;
@@ -45,6 +49,8 @@ export function createStores(db: Db, box: SecretBox): Stores {
     deliveries: new WebhookDeliveryStore(db, deployments),
     releases: new ReleaseStore(db, box),
     replicas: new ReplicaStore(db),
+    rollouts: new RolloutStore(db),
+    leases: new LeaseStore(db),
     environmentHealth: new EnvironmentHealthStore(db),
     domains: new DomainStore(db),
     certificates: new CertificateStore(db, box),

@@ -1,15 +1,15 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
-import { environments, replicas } from '../schema.ts';
+import { replicas } from '../schema.ts';
 
 export type ReplicaRow = typeof replicas.$inferSelect;
 export type ReplicaState = ReplicaRow['state'];
 
 /**
- * Replicas of releases and which of them serve traffic. The switch from one
- * release to the next is one transaction followed by a NOTIFY, so the proxy
- * never sees half of it.
+ * Replicas of releases and which of them serve traffic. Every change of who
+ * serves is one transaction followed by a NOTIFY, so the proxy never sees half
+ * of it; the switch from one release to the next is `RolloutStore.succeed`.
  */
 export class ReplicaStore {
   constructor(private readonly db: Db) {}
@@ -20,8 +20,12 @@ export class ReplicaStore {
     return row;
   }
 
-  async attach(id: string, containerId: string, hostPort: number | null): Promise<void> {
-    await this.db.update(replicas).set({ containerId, hostPort, updatedAt: new Date() }).where(eq(replicas.id, id));
+  /** Records the started container and where it answers, as the runtime reported. */
+  async attach(id: string, containerId: string, address: { host: string; port: number } | null): Promise<void> {
+    await this.db
+      .update(replicas)
+      .set({ containerId, host: address?.host ?? null, port: address?.port ?? null, updatedAt: new Date() })
+      .where(eq(replicas.id, id));
   }
 
   list(environmentId: string, states?: readonly ReplicaState[]): Promise<ReplicaRow[]> {
@@ -29,35 +33,6 @@ export class ReplicaStore {
       ? and(eq(replicas.environmentId, environmentId), inArray(replicas.state, [...states]))
       : eq(replicas.environmentId, environmentId);
     return this.db.select().from(replicas).where(where);
-  }
-
-  /**
-   * Makes `releaseId` live: its `replicaIds` serve, every other serving
-   * replica of the environment drains, the environment's desired release
-   * becomes `releaseId`. Returns the replicas now draining.
-   */
-  async switchTo(environmentId: string, releaseId: string, replicaIds: string[]): Promise<ReplicaRow[]> {
-    return this.db.transaction(async (tx) => {
-      await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
-      const now = new Date();
-      const draining = await tx
-        .update(replicas)
-        .set({ state: 'draining', updatedAt: now })
-        .where(and(eq(replicas.environmentId, environmentId), eq(replicas.state, 'serving')))
-        .returning();
-      if (replicaIds.length > 0) {
-        await tx
-          .update(replicas)
-          .set({ state: 'serving', healthy: true, unhealthySince: null, updatedAt: now })
-          .where(inArray(replicas.id, replicaIds));
-      }
-      await tx
-        .update(environments)
-        .set({ desiredReleaseId: releaseId, updatedAt: now })
-        .where(eq(environments.id, environmentId));
-      await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${environmentId})`);
-      return draining.filter((r) => !replicaIds.includes(r.id));
-    });
   }
 
   /** Adds replicas of the live release to rotation (a replacement after a crash). */

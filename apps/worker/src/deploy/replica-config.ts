@@ -1,0 +1,37 @@
+import type { Stores } from '@pier/db';
+
+type ConfigStores = Pick<Stores, 'releases' | 'services' | 'variables'>;
+
+export interface ReplicaConfig {
+  /** The release's variables plus those of the services linked now. */
+  config: Record<string, string>;
+  /** Networks of the services linked now (not when the release was made: an unlinked service stays out of reach). */
+  networks: string[];
+}
+
+/** What a replica of `release` runs with in its environment today: linked services are the environment's now, for every release. */
+export async function replicaConfig(
+  stores: ConfigStores,
+  environmentId: string,
+  release: Parameters<ConfigStores['releases']['config']>[0],
+): Promise<ReplicaConfig> {
+  const injection = await stores.services.injection(environmentId);
+  return { config: { ...stores.releases.config(release), ...injection.variables }, networks: injection.networks };
+}
+
+/**
+ * Every value a replica can print, for masking what is stored of its output:
+ * the variables of every environment of the app, the release's own snapshot
+ * (values since changed or removed), and the linked services' URLs and
+ * passwords.
+ */
+export async function replicaSecrets(
+  stores: ConfigStores,
+  appId: string,
+  environmentId: string,
+  release?: Parameters<ConfigStores['releases']['config']>[0],
+): Promise<string[]> {
+  const secrets = [...(await stores.variables.valuesOfApp(appId)), ...(await stores.services.injection(environmentId)).secrets];
+  if (release) secrets.push(...Object.values(stores.releases.config(release)));
+  return secrets;
+}
