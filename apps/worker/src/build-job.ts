@@ -111,6 +111,8 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
       'deploying',
       { imageId: image.imageId, buildFinishedAt: new Date() },
       `built ${image.tag}`,
+      // The image is the release's: the deploy job makes it the environment's desired release.
+      { job: 'deploy' },
     );
     deps.logger.info({ deploymentId, app: app.name, imageId: image.imageId }, 'build finished');
     await pruneOldImages(deps, app.id, app.name);
