@@ -21,6 +21,7 @@ export * from './principal.ts';
 export * from './quotas.ts';
 export * from './reconcile-plan.ts';
 export * from './repository-origin.ts';
+export * from './rollback.ts';
 export * from './secret-box.ts';
 export * from './secret-mask.ts';
 export * from './service-engines.ts';

@@ -1,4 +1,4 @@
-import { ConflictError, hostnamesFor, NotFoundError, ValidationError } from '@pier/core';
+import { ConflictError, hostnamesFor, rollbackTarget } from '@pier/core';
 import type { ReleaseRow } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -59,14 +59,7 @@ export function releaseRoutes(deps: ApiDeps) {
         const env = await environments.get(app.id, params.env);
         if (!env.liveReleaseId) throw new ConflictError(`environment ${env.name} has no live release to roll back from`);
         const live = await releases.get(env.liveReleaseId);
-        const target = body.release
-          ? (await releases.list(env.id, 1000)).find((r) => r.version === body.release)
-          : await releases.previous(env.id, live.version);
-        if (!target) {
-          if (body.release) throw new NotFoundError(`release v${body.release} not found`);
-          throw new ConflictError(`release v${live.version} is the first release; there is nothing to roll back to`);
-        }
-        if (target.id === live.id) throw new ValidationError(`release: v${target.version} is already live`, 'release');
+        const target = rollbackTarget(await releases.list(env.id, 1000), live, body.release);
         const row = await deployments.enqueueRelease({
           appId: app.id,
           environmentId: env.id,
@@ -90,6 +83,7 @@ export function releaseRoutes(deps: ApiDeps) {
         const live = env.liveReleaseId ? await releases.get(env.liveReleaseId) : null;
         const versions = new Map((await releases.list(env.id, 1000)).map((r) => [r.id, r.version]));
         const rows = await replicas.list(env.id);
+        const rollout = await deps.rollouts.latest(env.id);
         return {
           app: app.name,
           environment: env.name,
@@ -101,6 +95,20 @@ export function releaseRoutes(deps: ApiDeps) {
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
           desiredReplicas: env.replicas,
           liveRelease: live ? presentRelease(live) : null,
+          desiredRelease: env.desiredReleaseId ? (versions.get(env.desiredReleaseId) ?? null) : null,
+          // The newest rollout: under way (`active`), or how the last one ended and why.
+          rollout: rollout
+            ? {
+                id: rollout.id,
+                deployment: rollout.deploymentId,
+                from: rollout.fromReleaseId ? (versions.get(rollout.fromReleaseId) ?? null) : null,
+                to: versions.get(rollout.toReleaseId) ?? null,
+                state: rollout.state,
+                reason: rollout.reason,
+                startedAt: rollout.createdAt.toISOString(),
+                finishedAt: rollout.finishedAt?.toISOString() ?? null,
+              }
+            : null,
           services: (await deps.services.links(env.id)).map(presentLink),
           mirror: await mirrorReport(deps, app.id, env),
           replicas: rows.map((r) => ({
@@ -109,6 +117,8 @@ export function releaseRoutes(deps: ApiDeps) {
             release: versions.get(r.releaseId) ?? null,
             state: r.state,
             healthy: r.healthy,
+            // Where the proxy and the health gate reach it, as the runtime reported.
+            address: r.host !== null && r.port !== null ? { host: r.host, port: r.port } : null,
             unhealthySince: r.unhealthySince?.toISOString() ?? null,
             createdAt: r.createdAt.toISOString(),
           })),

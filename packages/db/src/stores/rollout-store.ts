@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { ROLLOUTS_CHANNEL, ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deployments, environments, replicas, rollouts } from '../schema.ts';
@@ -57,6 +57,17 @@ export class RolloutStore {
 
   async get(id: string): Promise<RolloutRow | null> {
     const [row] = await this.db.select().from(rollouts).where(eq(rollouts.id, id));
+    return row ?? null;
+  }
+
+  /** The environment's newest rollout, for its status. */
+  async latest(environmentId: string): Promise<RolloutRow | null> {
+    const [row] = await this.db
+      .select()
+      .from(rollouts)
+      .where(eq(rollouts.environmentId, environmentId))
+      .orderBy(desc(rollouts.createdAt))
+      .limit(1);
     return row ?? null;
   }
 
