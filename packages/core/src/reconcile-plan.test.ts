@@ -223,7 +223,7 @@ describe('a rollout', () => {
       'a replacement of the live release started before the rollout is removed',
       rolling(),
       [replica('a'), starting('r1', pending, { releaseId: 'live' }), starting('n1', pending), starting('n2', pending)],
-      ['remove r1: its release is no longer wanted here'],
+      ['remove r1: a rollout replaces its release'],
     ],
     [
       'live replicas are not scaled down by it (the switch replaces them)',

@@ -288,7 +288,9 @@ function judge(
       const forRollout = rollout !== null && replica.releaseId === rollout.toReleaseId;
       const replacement = rollout === null && replica.releaseId === env.liveReleaseId;
       if (!forRollout && !replacement) {
-        return { kind: 'remove', reason: 'its release is no longer wanted here', crash: false, graceful: false };
+        const reason =
+          replica.releaseId === env.liveReleaseId ? 'a rollout replaces its release' : 'its release is no longer wanted here';
+        return { kind: 'remove', reason, crash: false, graceful: false };
       }
       if (replica.container === 'missing' && replica.gate?.state !== 'failed') {
         // Not busy here, and never started (or gone): a start cut short by a reconciler that stopped.

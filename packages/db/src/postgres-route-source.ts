@@ -3,6 +3,7 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { ROUTES_CHANNEL } from './channels.ts';
 import type { Db } from './client.ts';
+import { listenTo } from './listen.ts';
 import { apps, domains, environments, replicas } from './schema.ts';
 
 /**
@@ -53,19 +54,8 @@ export class PostgresRouteSource implements RouteSource {
     }));
   }
 
-  subscribe(onChange: () => void): () => void {
-    let listener: { unlisten(): Promise<void> } | null = null;
-    let closed = false;
-    this.sql
-      .listen(ROUTES_CHANNEL, () => onChange(), onChange)
-      .then((l) => {
-        if (closed) void l.unlisten();
-        else listener = l;
-      })
-      .catch(() => {}); // the periodic full reload covers a lost listener
-    return () => {
-      closed = true;
-      void listener?.unlisten().catch(() => {});
-    };
+  subscribe(onChange: () => void, onError?: (err: unknown) => void): () => void {
+    // A lost LISTEN is covered by the feed's periodic full reload.
+    return listenTo(this.sql, ROUTES_CHANNEL)(onChange, onError);
   }
 }
