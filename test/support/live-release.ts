@@ -12,6 +12,7 @@ export async function makeLive(
   replicaIds: string[],
 ): Promise<void> {
   const rollout = await stores.rollouts.begin({ environmentId, deploymentId: null, toReleaseId: releaseId });
+  if (!rollout) throw new Error('a newer rollout exists');
   const switched = await stores.rollouts.succeed(rollout.id, replicaIds, 'test');
   if (!switched) throw new Error(`the rollout to ${releaseId} was not active`);
 }

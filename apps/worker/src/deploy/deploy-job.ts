@@ -59,9 +59,10 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
     const target = release ?? (await newRelease(deps, deployment, env));
     await deps.deployments.setRelease(deploymentId, target.id);
     log.write(`release v${target.version}: ${target.imageRef}`, 'system');
-    await deps.rollouts.begin({ environmentId: env.id, deploymentId, toReleaseId: target.id });
+    const rollout = await deps.rollouts.begin({ environmentId: env.id, deploymentId, toReleaseId: target.id });
+    if (!rollout) log.write('superseded: a newer deployment of this environment is already rolling out or live', 'system');
     await log.close();
-    deps.logger.info({ deploymentId, app: app.name, env: env.name, release: target.version }, 'rollout begun');
+    if (rollout) deps.logger.info({ deploymentId, app: app.name, env: env.name, release: target.version }, 'rollout begun');
   } catch (err) {
     log.write(`deploy failed: ${(err as Error).message}`, 'system');
     await log.close();

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
 import { ROLLOUTS_CHANNEL, ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deployments, environments, replicas, rollouts } from '../schema.ts';
@@ -21,14 +21,31 @@ export class RolloutStore {
    * Makes `toReleaseId` the environment's desired release and records the
    * rollout to it, superseding the active one (its deployment too). Idempotent
    * per deployment: a retried deploy job gets the rollout it already began.
+   * Latest wins: a deployment queued before the one of the environment's
+   * newest rollout begins nothing (a deploy job that ran late, or again after
+   * a crash, never rolls an environment back); it is superseded, and the
+   * answer is null.
    */
-  async begin(input: { environmentId: string; deploymentId: string | null; toReleaseId: string }): Promise<RolloutRow> {
+  async begin(input: { environmentId: string; deploymentId: string | null; toReleaseId: string }): Promise<RolloutRow | null> {
     return this.db.transaction(async (tx) => {
       const [env] = await tx.select().from(environments).where(eq(environments.id, input.environmentId)).for('update');
       if (!env) throw new Error(`environment ${input.environmentId} not found`);
       if (input.deploymentId) {
         const [existing] = await tx.select().from(rollouts).where(eq(rollouts.deploymentId, input.deploymentId));
         if (existing) return existing;
+        const [mine] = await tx.select().from(deployments).where(eq(deployments.id, input.deploymentId));
+        const [newer] = mine
+          ? await tx
+              .select({ id: deployments.id })
+              .from(rollouts)
+              .innerJoin(deployments, eq(deployments.id, rollouts.deploymentId))
+              .where(and(eq(rollouts.environmentId, input.environmentId), gt(deployments.queuedAt, mine.queuedAt)))
+              .limit(1)
+          : [];
+        if (newer) {
+          await supersedeDeployment(tx, input.deploymentId, newer.id);
+          return null;
+        }
       }
       const superseded = await tx
         .update(rollouts)
