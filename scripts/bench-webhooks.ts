@@ -16,6 +16,12 @@
  *    from sending the webhook to the image being recorded on the deployment,
  *    minus the time Docker takes to build the same context with a warm cache
  *    when DockerRuntime.buildImage is called directly.
+ * 3. Control-plane overhead of a cached deploy: the time from sending the
+ *    webhook to 100 % of the environment's serving replicas being of the new
+ *    release (the route the proxy loads), minus the same cached build done
+ *    directly and minus the app's own start (a container of the image run
+ *    directly, polled every 20 ms until it answers). Two replicas, a health
+ *    check every 500 ms that passes on the first success, no drain wait.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -45,6 +51,10 @@ const CONCURRENCY = 10;
 const appName = `bench-${randomUUID().slice(0, 8)}`;
 const fullName = `acme/${appName}`;
 const DOCKERFILE = `FROM pier-local/debian:bookworm\nCOPY hello.txt /srv/hello.txt\nRUN echo ${appName} && cat /srv/hello.txt\n`;
+/** Phase 3's app: a web server answering /health, so that a deploy can go live. */
+const SERVER = "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT)";
+const WEB_DOCKERFILE = `FROM pier-local/node\nCOPY server.js /srv/server.js\nCMD ["node", "/srv/server.js"]\n`;
+const DEPLOY_TIMEOUT_MS = 180_000;
 
 function bounded(value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`expected a whole number ${min}..${max}`);
@@ -145,6 +155,53 @@ async function directBuildMs(worker: TestWorker, contextDirectory: string, sha: 
   return performance.now() - started;
 }
 
+/** Polls Postgres until the deployment is live and every serving replica is of its release; returns when. */
+async function trafficSwitched(api: TestApi, id: string, replicas: number): Promise<number> {
+  const deadline = Date.now() + DEPLOY_TIMEOUT_MS;
+  for (;;) {
+    // Plain SQL over columns every schema version has: the route the proxy loads is the serving replicas.
+    const [row] = await api.database.sql<{ state: string; reason: string | null; fresh: number; stale: number }[]>`
+      select d.state, d.reason,
+        (select count(*)::int from replicas r where r.environment_id = d.environment_id and r.state = 'serving'
+           and r.release_id = d.release_id) as fresh,
+        (select count(*)::int from replicas r where r.environment_id = d.environment_id and r.state = 'serving'
+           and r.release_id is distinct from d.release_id) as stale
+      from deployments d where d.id = ${id}`;
+    if (!row) throw new Error(`deployment ${id} not found`);
+    if (row.state === 'live' && row.stale === 0 && row.fresh >= replicas) return Date.now();
+    if (['failed', 'cancelled', 'superseded'].includes(row.state))
+      throw new Error(`deployment ${id} ended ${row.state}: ${row.reason}`);
+    if (Date.now() > deadline) throw new Error(`deployment ${id} still ${row.state}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The app's own start: a container of the image run directly, polled every 20 ms until /health answers 200. */
+async function directStartMs(worker: TestWorker, imageId: string): Promise<number> {
+  const started = performance.now();
+  const info = await worker.docker.runContainer({
+    name: `${appName}-direct-${randomUUID().slice(0, 6)}`,
+    image: imageId,
+    env: { PORT: '8080' },
+    labels: { [LABEL_APP]: appName, [LABEL_ROLE]: 'bench' },
+    containerPort: 8080,
+    networks: [],
+    limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 512 },
+  });
+  try {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${info.hostPort}/health`, { signal: AbortSignal.timeout(1000) })
+        .then((res) => res.ok)
+        .catch(() => false);
+      if (ok) return performance.now() - started;
+      if (performance.now() - started > 60_000) throw new Error('the app did not answer within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await worker.docker.removeContainer(info.id);
+  }
+}
+
 async function main(): Promise<void> {
   await setupTemplateDatabase();
   // All deliveries come from loopback: the per-source rate limit is out of the way.
@@ -208,6 +265,61 @@ async function main(): Promise<void> {
     console.log(`      of which webhook → build claimed by the worker ${ms(median(queued))}`);
     console.log(`    docker build alone (same context, warm cache)    ${ms(median(direct))}`);
     console.log(`    control-plane overhead                           ${ms(median(overheads))}`);
+
+    console.log(`\n3. cached deploy of one commit (${ROUNDS} rounds; 2 replicas; webhook → 100 % of traffic on the new release)`);
+    await worker.stop();
+    // Phase 2 left its builds undeployed (its deploy consumer was closed): they are cancelled, so that
+    // phase 3 measures its own deploys only.
+    await api.database.sql`update deployments set state = 'cancelled', finished_at = now()
+      where state in ('queued', 'building', 'deploying')`;
+    worker = await startTestWorker(api.database, api.box, { reconcileIntervalMs: 5000 });
+    const settings = await api.request({
+      method: 'PATCH',
+      url: `/apps/${appName}/environments/staging`,
+      payload: { replicas: 2, drainTimeoutMs: 0, healthCheck: { intervalMs: 500, healthyThreshold: 1 } },
+    });
+    if (settings.statusCode !== 200) throw new Error(`setting up staging: ${settings.body}`);
+    const webSha = repo.commit({ Dockerfile: WEB_DOCKERFILE, 'server.js': SERVER }, 'bench web');
+    repo.push();
+    const web: Target = { ...target, sha: webSha };
+    const webCheckout = await mkdtemp(join(tmpdir(), 'pier-bench-web-'));
+    try {
+      await new GitSourceFetcher({ allowFileUrls: true }).fetch({
+        repo: { cloneUrl: repo.url },
+        sha: webSha,
+        directory: webCheckout,
+        maxBytes: 50 * 1024 * 1024,
+      });
+      // Warm: the image built and a first release live, so each round replaces two running replicas.
+      const first = await deliver(web);
+      await trafficSwitched(api, first.deploymentId, 2);
+      const imageId = (await createStores(api.database.db, api.box).deployments.get(first.deploymentId)).imageId as string;
+      const totals: number[] = [];
+      const builds: number[] = [];
+      const starts: number[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const docker = await directBuildMs(worker, webCheckout, webSha);
+        const start = await directStartMs(worker, imageId);
+        const sent = Date.now();
+        const { deploymentId } = await deliver(web);
+        const total = (await trafficSwitched(api, deploymentId, 2)) - sent;
+        totals.push(total);
+        builds.push(docker);
+        starts.push(start);
+        console.log(
+          `  round ${round}: webhook → 100 % on the new release ${ms(total)}   docker build alone ${ms(docker)}` +
+            `   app start alone ${ms(start)}   overhead ${ms(total - docker - start)}`,
+        );
+      }
+      const deployOverheads = totals.map((t, i) => t - (builds[i] ?? 0) - (starts[i] ?? 0));
+      console.log('  median');
+      console.log(`    webhook → 100 % of traffic on the new release    ${ms(median(totals))}`);
+      console.log(`    docker build alone (same context, warm cache)    ${ms(median(builds))}`);
+      console.log(`    app start alone (run, first 200 on /health)      ${ms(median(starts))}`);
+      console.log(`    control-plane overhead                           ${ms(median(deployOverheads))}`);
+    } finally {
+      await rm(webCheckout, { recursive: true, force: true });
+    }
   } finally {
     await worker?.stop();
     if (worker) {
