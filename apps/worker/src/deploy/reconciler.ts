@@ -155,7 +155,11 @@ export class Reconciler {
 
   /** One pass: the actions it planned (none when another reconciler holds the lease). */
   async reconcile(): Promise<ReconcileAction[]> {
-    if (!(await this.#lead())) return [];
+    if (!(await this.#lead())) {
+      // Standing by: try again within a second, so a dead holder's lease is taken soon after it runs out.
+      this.#passSoon();
+      return [];
+    }
     const { stores, workload, instance } = this.options;
     const [targets, rows, running] = await Promise.all([
       stores.environmentHealth.targets(),
@@ -238,7 +242,9 @@ export class Reconciler {
   async #adoptUnattached(rows: ReplicaRow[], running: WorkloadInstance[]): Promise<void> {
     for (const row of rows) {
       if (row.containerId || this.#busy.has(row.id)) continue;
-      const instance = running.find((c) => c.name === row.containerName);
+      // Only one that runs and has an address: a container created but never started is an interrupted start,
+      // removed (as an orphan, once its row is gone) and started again.
+      const instance = running.find((c) => c.name === row.containerName && c.status === 'running' && c.address);
       if (!instance) continue;
       await this.options.stores.replicas.attach(row.id, instance.id, instance.address);
       Object.assign(row, {
