@@ -125,7 +125,7 @@ describe('CertificateRenewer', () => {
     await renewer(['logged.example'], down, { logger }).runOnce();
     const failed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'certificate order failed; it resumes later');
     expect(failed).toMatchObject({ hostname: 'logged.example', err: { message: 'connect ECONNREFUSED 127.0.0.1:14000' } });
-    expect(failed.err.stack).toMatch(/^Error: connect ECONNREFUSED[^]*\n\s+at /);
+    expect(failed.err.stack).toMatch(/^Error: connect ECONNREFUSED[\s\S]*\n\s+at /);
   });
 
   it('removes the records of hostnames no longer wanted', async () => {

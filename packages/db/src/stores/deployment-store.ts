@@ -1,5 +1,5 @@
 import { assertTransition, ConflictError, type DeploymentState, NotFoundError } from '@pier/core';
-import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { CANCEL_CHANNEL, OUTBOX_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deploymentLogLines, deployments, environments, outbox } from '../schema.ts';
