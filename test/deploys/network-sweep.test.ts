@@ -25,8 +25,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(async () => {
-  for (const network of await docker.listNetworks({ 'pier.app': app })) await docker.removeNetwork(network.name);
   for (const container of await docker.listContainers({ 'pier.app': app })) await docker.removeContainer(container.id);
+  for (const network of await docker.listNetworks({ 'pier.app': app })) await docker.removeNetwork(network.name);
   await database?.destroy();
 });
 
@@ -73,10 +73,14 @@ describe('sweeping networks of deleted environments', () => {
     });
 
     // Too young: it may be a rollout of an environment made after the pass read them.
-    await reconciler(10 * 60_000).reconcile();
+    const young = reconciler(10 * 60_000);
+    await young.reconcile();
+    await young.stop(); // gives the reconciler lease up for the next one
     expect(await names()).toHaveLength(5);
 
-    await reconciler(0).reconcile();
+    const old = reconciler(0);
+    await old.reconcile();
+    await old.stop();
     expect(await names()).toEqual([`pier-${app}-pr-2`, `pier-${app}-pr-3`, `pier-${app}-production`, `pier-${app}-staging`]);
     await docker.removeContainer(attached.id);
   }, 60_000);

@@ -205,7 +205,8 @@ describe('the worker and the api as their systemd units run them', () => {
       name: `${appName}-web`,
       Image: LOCAL_IMAGES.procfile,
       Cmd: ['sh', '-c', 'echo hello from the app; sleep 60'],
-      Labels: { [LABEL_APP]: appName, 'pier.instance': instance, 'pier.test': '1' },
+      // A web replica of this installation: the worker's reconciler sees it running and keeps it serving.
+      Labels: { [LABEL_APP]: appName, 'pier.instance': instance, 'pier.role': 'web', 'pier.test': '1' },
       HostConfig: { NetworkMode: 'none' },
     });
     await container.start();

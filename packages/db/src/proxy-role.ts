@@ -12,11 +12,11 @@ export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly s
   { table: 'apps', select: ['id', 'name'] },
   {
     table: 'environments',
-    select: ['id', 'app_id', 'name', 'health_path', 'https_redirect', 'hsts', 'desired_release_id'],
+    select: ['id', 'app_id', 'name', 'health_path', 'https_redirect', 'hsts', 'live_release_id'],
   },
   {
     table: 'replicas',
-    select: ['id', 'environment_id', 'host_port', 'state', 'unhealthy_since'],
+    select: ['id', 'environment_id', 'host', 'port', 'state', 'unhealthy_since'],
     update: ['healthy', 'unhealthy_since'],
   },
   { table: 'domains', select: ['hostname', 'environment_id'] },
