@@ -67,5 +67,6 @@ export async function closeGracefully(server: Server, edge: EdgeProxy, timeoutMs
     server.closeIdleConnections();
   }
   server.closeAllConnections();
+  edge.closeTunnels();
   await closed;
 }

@@ -436,6 +436,25 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
     await expect.poll(() => silent.openSockets()).toBe(0);
   });
 
+  it('ends its open tunnels on closeTunnels (shutdown), so the client sees the close at once', async () => {
+    const ws = await track(startWebSocketEcho());
+    const edge = await track(
+      startEdge({ forwarder: makeForwarder(), routes: [route('web', 'production', ['127.0.0.1'], [ws.upstream()])] }),
+    );
+    const held = new WebSocket(`ws://127.0.0.1:${edge.port}/socket`);
+    const closed = new Promise<void>((resolve) => {
+      held.onclose = () => resolve();
+    });
+    await new Promise<void>((resolve, reject) => {
+      held.onopen = () => resolve();
+      held.onerror = () => reject(new Error('websocket error'));
+    });
+    expect(edge.metrics.tunnelsOpen).toBe(1);
+    edge.proxy.closeTunnels();
+    await closed;
+    await expect.poll(() => edge.metrics.tunnelsOpen).toBe(0);
+  });
+
   it('holds at most maxTunnels WebSocket connections: the next handshake gets 503', async () => {
     const ws = await track(startWebSocketEcho());
     const edge = await track(

@@ -88,6 +88,8 @@ export class EdgeProxy {
   readonly #maxTunnelsPerClient: number;
   /** Open tunnels per client address; an address leaves the map with its last tunnel. */
   readonly #tunnelsByClient = new Map<string, number>();
+  /** The client side of every open tunnel: a server's close() waits for them, so shutdown ends them. */
+  readonly #tunnelSockets = new Set<Duplex>();
   readonly #balancer = new RoundRobin();
   #draining = false;
 
@@ -114,6 +116,17 @@ export class EdgeProxy {
 
   get inFlight(): number {
     return this.#metrics.inFlight;
+  }
+
+  /**
+   * Ends every open tunnel (WebSocket clients reconnect, to another process).
+   * A tunnel has no request boundary to drain at, and an upgraded socket is
+   * no longer the HTTP server's to close: without this, shutdown would wait
+   * for each tunnel's idle timeout.
+   */
+  closeTunnels(): void {
+    for (const socket of this.#tunnelSockets) socket.destroy();
+    this.#tunnelSockets.clear();
   }
 
   handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -223,7 +236,9 @@ export class EdgeProxy {
     }
     this.#metrics.tunnelOpened();
     this.#tunnelsByClient.set(client, ofClient + 1);
+    this.#tunnelSockets.add(socket);
     socket.once('close', () => {
+      this.#tunnelSockets.delete(socket);
       this.#metrics.tunnelClosed();
       const left = (this.#tunnelsByClient.get(client) ?? 1) - 1;
       if (left > 0) this.#tunnelsByClient.set(client, left);
