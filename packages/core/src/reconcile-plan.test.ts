@@ -211,13 +211,13 @@ describe('a rollout', () => {
       'the live replicas keep serving; a crashed one is removed, not restarted, and starts no backoff',
       rolling(),
       [replica('a'), replica('b', { container: 'stopped' }), starting('n1', pending), starting('n2', pending)],
-      ['remove b: its container is stopped'],
+      ['remove b gracefully: its container is stopped'],
     ],
     [
       'a live replica unhealthy too long is removed, not restarted',
       rolling(),
       [replica('a', { healthy: false, unhealthyForMs: 45_000 }), replica('b'), starting('n1', pending), starting('n2', pending)],
-      ['remove a: unhealthy for 45 s'],
+      ['remove a gracefully: unhealthy for 45 s'],
     ],
     [
       'a replacement of the live release started before the rollout is removed',
@@ -301,26 +301,26 @@ describe('steady state (no rollout)', () => {
       'an exited container is removed and the backoff begins',
       env(),
       [replica('a'), replica('b', { container: 'stopped' })],
-      ['remove b: its container is stopped', 'backoff streak 1'],
+      ['remove b gracefully: its container is stopped', 'backoff streak 1'],
     ],
     [
       'a vanished container is a crash too',
       env(),
       [replica('a'), replica('b', { container: 'missing' })],
-      ['remove b: its container is missing', 'backoff streak 1'],
+      ['remove b gracefully: its container is missing', 'backoff streak 1'],
     ],
     [
       'two crashes in one pass add one to the streak',
       env({ restartStreak: 1, lastCrashAt: at(-60_000), nextRestartAt: at(-40_000) }),
       [replica('a', { container: 'stopped' }), replica('b', { container: 'missing' })],
-      ['remove a: its container is stopped', 'remove b: its container is missing', 'backoff streak 2'],
+      ['remove a gracefully: its container is stopped', 'remove b gracefully: its container is missing', 'backoff streak 2'],
     ],
     ['briefly unhealthy is tolerated', env(), [replica('a'), replica('b', { healthy: false, unhealthyForMs: 29_999 })], []],
     [
       'unhealthy for unhealthyAfterMs is replaced',
       env(),
       [replica('a'), replica('b', { healthy: false, unhealthyForMs: 30_000 })],
-      ['remove b: unhealthy for 30 s', 'backoff streak 1'],
+      ['remove b gracefully: unhealthy for 30 s', 'backoff streak 1'],
     ],
     [
       'no restart before nextRestartAt',
@@ -408,13 +408,13 @@ describe('steady state (no rollout)', () => {
       'an orphaned container is removed',
       env(),
       [replica('a'), replica('b'), replica('x', { replicaId: null })],
-      ['remove c-x: no replica record (orphaned container)'],
+      ['remove c-x gracefully: no replica record (orphaned container)'],
     ],
     [
       'an orphan is removed also when nothing is deployed',
       env({ desiredReleaseId: null, liveReleaseId: null }),
       [replica('x', { replicaId: null })],
-      ['remove c-x: no replica record (orphaned container)'],
+      ['remove c-x gracefully: no replica record (orphaned container)'],
     ],
     [
       'recovered after resetAfterMs without a crash, every replica present',
@@ -454,10 +454,11 @@ describe('steady state (no rollout)', () => {
     ]);
   });
 
-  it('remove of a crash is immediate, of a drained replica graceful', () => {
+  it('a replica that served is stopped gracefully (crashed or drained); one that never took traffic is removed at once', () => {
     const observed = [
       replica('a', { container: 'stopped' }),
       replica('o', { state: 'draining', releaseId: 'old', ageMs: 31_000 }),
+      starting('s', null, { container: 'missing', releaseId: 'live' }),
     ];
     const removals = plan([env({ replicas: 1 })], observed, options).filter((a) => a.kind === 'remove');
     expect(removals).toEqual([
@@ -467,9 +468,10 @@ describe('steady state (no rollout)', () => {
         replicaId: 'a',
         containerId: 'c-a',
         reason: 'its container is stopped',
-        graceful: false,
+        graceful: true,
       },
       { kind: 'remove', environmentId: 'e1', replicaId: 'o', containerId: 'c-o', reason: 'drained', graceful: true },
+      { kind: 'remove', environmentId: 'e1', replicaId: 's', containerId: 'c-s', reason: 'its start was interrupted', graceful: false },
     ]);
   });
 });
@@ -594,7 +596,7 @@ describe('planning again on the result of a plan', () => {
   it('a crash, pass by pass: removed, waited for, replaced, gated, served, forgiven', () => {
     let desired = env();
     expect(steps(desired, [replica('a'), replica('b', { container: 'stopped' })])).toEqual([
-      'remove b: its container is stopped',
+      'remove b gracefully: its container is stopped',
       'backoff streak 1',
     ]);
     desired = env({ restartStreak: 1, lastCrashAt: now, nextRestartAt: at(10_000) });

@@ -68,7 +68,10 @@ export type ReconcileAction =
       replicaId: string | null;
       containerId: string | null;
       reason: string;
-      /** SIGTERM and a grace period first (a drained replica); otherwise removed at once. */
+      /**
+       * SIGTERM and a grace period first: a replica that served (drained, crashed, unhealthy) or an orphan,
+       * out of the route before it stops. Otherwise (a starting one, which never took traffic) removed at once.
+       */
       graceful: boolean;
     }
   | { kind: 'backoff'; environmentId: string; restartStreak: number; crashedAt: Date; nextRestartAt: Date; crashLooping: boolean }
@@ -255,7 +258,7 @@ function judge(
   if (replica.replicaId === null) {
     return replica.busy
       ? { kind: 'keep' }
-      : { kind: 'remove', reason: 'no replica record (orphaned container)', crash: false, graceful: false };
+      : { kind: 'remove', reason: 'no replica record (orphaned container)', crash: false, graceful: true };
   }
   const replicaId = replica.replicaId;
   if (replica.busy) {
@@ -270,13 +273,13 @@ function judge(
       if (replica.releaseId !== env.liveReleaseId)
         return { kind: 'drain', replicaId, reason: 'serves a release that is not live' };
       if (replica.container !== 'running')
-        return { kind: 'remove', reason: `its container is ${replica.container}`, crash: true, graceful: false };
+        return { kind: 'remove', reason: `its container is ${replica.container}`, crash: true, graceful: true };
       if (!replica.healthy && replica.unhealthyForMs >= options.unhealthyAfterMs) {
         return {
           kind: 'remove',
           reason: `unhealthy for ${Math.round(replica.unhealthyForMs / 1000)} s`,
           crash: true,
-          graceful: false,
+          graceful: true,
         };
       }
       return { kind: 'alive', replicaId };
