@@ -9,7 +9,7 @@ export interface HealthGateResult {
 }
 
 export interface HealthGateOptions {
-  /** `http://127.0.0.1:<port><path>` of the replica. */
+  /** Where the replica answers, `http://<host>:<port><path>` of the address its runtime reported. */
   url: string;
   settings: HealthSettings;
   /** Checked between probes: a container that exited will never get healthy. */

@@ -1,8 +1,8 @@
 /** One replica of an environment, as the edge proxy reaches it from the host. */
 export interface RouteUpstream {
-  /** Stable id of the replica (the container id); health reports name it. */
+  /** Stable id of the replica (its row's id); health reports name it. */
   id: string;
-  /** `127.0.0.1` for ports published on loopback, or an address on the project network. */
+  /** The address its runtime reported (`Workload.run`): loopback on one Docker Engine, a node's address on a cluster. */
   host: string;
   port: number;
 }
