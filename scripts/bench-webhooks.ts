@@ -293,7 +293,9 @@ async function main(): Promise<void> {
       // Warm: the image built and a first release live, so each round replaces two running replicas.
       const first = await deliver(web);
       await trafficSwitched(api, first.deploymentId, 2);
-      const imageId = (await createStores(api.database.db, api.box).deployments.get(first.deploymentId)).imageId as string;
+      const deploymentsStore = createStores(api.database.db, api.box).deployments;
+      // The newest deployment's image: image retention removes older ones (each build's labels make a new image).
+      let imageId = (await deploymentsStore.get(first.deploymentId)).imageId as string;
       const totals: number[] = [];
       const builds: number[] = [];
       const starts: number[] = [];
@@ -303,6 +305,7 @@ async function main(): Promise<void> {
         const sent = Date.now();
         const { deploymentId } = await deliver(web);
         const total = (await trafficSwitched(api, deploymentId, 2)) - sent;
+        imageId = (await deploymentsStore.get(deploymentId)).imageId as string;
         totals.push(total);
         builds.push(docker);
         starts.push(start);
