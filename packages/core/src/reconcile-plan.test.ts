@@ -471,7 +471,14 @@ describe('steady state (no rollout)', () => {
         graceful: true,
       },
       { kind: 'remove', environmentId: 'e1', replicaId: 'o', containerId: 'c-o', reason: 'drained', graceful: true },
-      { kind: 'remove', environmentId: 'e1', replicaId: 's', containerId: 'c-s', reason: 'its start was interrupted', graceful: false },
+      {
+        kind: 'remove',
+        environmentId: 'e1',
+        replicaId: 's',
+        containerId: 'c-s',
+        reason: 'its start was interrupted',
+        graceful: false,
+      },
     ]);
   });
 });
