@@ -38,8 +38,10 @@ const workDirectory = mkdtempSync(join(tmpdir(), 'pier-two-work-'));
 const workers: RunningProcess[] = [];
 const LEASE_TAKEN = 'reconciler lease taken';
 const LEASE_LOST = 'reconciler lease lost';
-/** The worker's lease (15 s, its code default) plus its idle pass interval (5 s). */
-const TAKEOVER_BOUND_MS = 15_000 + 5_000;
+/** PIER_RECONCILER_LEASE_MS of both workers: shorter than the default 15 s, so the takeover is seen sooner. */
+const LEASE_MS = 5000;
+/** The lease runs out, then a standing-by worker tries again within a second. */
+const TAKEOVER_BOUND_MS = LEASE_MS + 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let api: TestApi;
@@ -80,7 +82,7 @@ async function startWorkerProcess(): Promise<RunningProcess> {
     'apps/worker/src/main.ts',
     workerProcessEnv(
       { databaseUrl: api.database.url, secretKey, workDirectory },
-      { PIER_QUEUE_PREFIX: `pier-two-${run}`, PIER_INSTANCE: instance },
+      { PIER_QUEUE_PREFIX: `pier-two-${run}`, PIER_INSTANCE: instance, PIER_RECONCILER_LEASE_MS: String(LEASE_MS) },
     ),
   );
   workers.push(worker);

@@ -86,6 +86,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     buildConcurrency: config.PIER_BUILD_CONCURRENCY,
     lockDurationMs: config.PIER_BUILD_LOCK_MS,
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,
+    reconcileLeaseMs: config.PIER_RECONCILER_LEASE_MS,
     certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });
 

@@ -188,6 +188,12 @@ export const workerConfigSchema = z
     PIER_BUILD_LOCK_MS: durationMs(30_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
     /** How often a worker looks for builds whose lock expired (their worker died) and queues them again. */
     PIER_BUILD_STALLED_CHECK_MS: durationMs(15_000).refine((ms) => ms >= 1000, 'must be at least 1000 (one second)'),
+    /**
+     * The reconciler's lease: one worker of several runs the replicas, renewing it every pass (at most 5 s
+     * apart); when that worker dies, another takes over once it runs out. Shorter: a faster takeover, at the
+     * risk of a slow pass losing it.
+     */
+    PIER_RECONCILER_LEASE_MS: durationMs(15_000).refine((ms) => ms >= 3000, 'must be at least 3000 (three seconds)'),
     /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
     PIER_ALLOW_FILE_REPOS: booleanFlag(false),
     /**

@@ -70,6 +70,7 @@ export interface ReconcilerOptions {
 }
 
 const LEASE = 'reconciler';
+const DEFAULT_LEASE_MS = 15_000;
 /** Networks of deleted environments are looked for at most this often. */
 const NETWORK_SWEEP_INTERVAL_MS = 60_000;
 /** SIGTERM, then SIGKILL after this long, for a drained replica. */
@@ -107,7 +108,8 @@ export class Reconciler {
     this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#loop = new PassLoop({
       name: 'reconcile',
-      intervalMs: options.intervalMs ?? 5000,
+      // Every pass renews the lease: at least three passes fit in it, so one slow pass does not lose it.
+      intervalMs: Math.min(options.intervalMs ?? 5000, (options.leaseMs ?? DEFAULT_LEASE_MS) / 3),
       logger: options.logger,
       wakeOn: options.wakeOn,
       pass: () => this.reconcile(),
@@ -224,7 +226,7 @@ export class Reconciler {
     const { stores, logger } = this.options;
     let leading = false;
     try {
-      leading = await stores.leases.acquire(LEASE, this.#holder, this.options.leaseMs ?? 15_000);
+      leading = await stores.leases.acquire(LEASE, this.#holder, this.options.leaseMs ?? DEFAULT_LEASE_MS);
     } catch (err) {
       logger.warn({ err }, 'could not renew the reconciler lease');
     }
