@@ -48,7 +48,7 @@ describe('PostgresRouteSource', () => {
     const routesBefore = await source.load();
     expect(routesBefore).toEqual([]); // nothing switched yet: desired release unset
 
-    await makeLive(stores, web.environment.id, web.release.id, [web.replicas[0]?.id as string]);
+    await makeLive(database.db, web.environment.id, web.release.id, [web.replicas[0]?.id as string]);
     const [route] = await source.load();
     expect(route).toEqual({
       app: 'web',
@@ -66,7 +66,7 @@ describe('PostgresRouteSource', () => {
       calls += 1;
     });
     await new Promise((r) => setTimeout(r, 300)); // LISTEN is established asynchronously
-    await makeLive(stores, staging.environment.id, staging.release.id, [staging.replicas[0]?.id as string]);
+    await makeLive(database.db, staging.environment.id, staging.release.id, [staging.replicas[0]?.id as string]);
     await expect.poll(() => calls, { timeout: 5000 }).toBeGreaterThan(0);
     const routes = await source.load();
     expect(routes.find((r) => r.app === 'api')?.hostnames).toEqual(['api-staging.pier.test']);

@@ -52,7 +52,7 @@ export async function deployRoute(database: Database, box: SecretBox, app: strin
   } as Parameters<typeof stores.releases.create>[0]);
   const replica = await stores.replicas.add(environment.id, release.id, `pier-${app}-${env}-https`);
   await stores.replicas.attach(replica.id, `container-${app}-${env}`, { host: '127.0.0.1', port });
-  await makeLive(stores, environment.id, release.id, [replica.id]);
+  await makeLive(database.db, environment.id, release.id, [replica.id]);
   return environment.id;
 }
 

@@ -129,7 +129,7 @@ async function serveReplica(containerId: string): Promise<void> {
   } as Parameters<typeof stores.releases.create>[0]);
   const replica = await stores.replicas.add(environment.id, release.id, `${appName}-web`);
   await stores.replicas.attach(replica.id, containerId, null);
-  await makeLive(stores, environment.id, release.id, [replica.id]);
+  await makeLive(database.db, environment.id, release.id, [replica.id]);
 }
 
 async function waitForStart(proc: RunningProcess): Promise<void> {

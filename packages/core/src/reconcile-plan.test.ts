@@ -186,10 +186,26 @@ describe('a rollout', () => {
       ['fail ro1 by n2: no answer within 60 s'],
     ],
     [
-      'removes a replica whose start was interrupted and starts another in its place',
+      'removes a replica whose start was interrupted (no container after the grace) and starts another in its place',
       rolling(),
-      [replica('a'), replica('b'), starting('n1', passed), starting('n2', null, { container: 'missing', containerId: null })],
+      [
+        replica('a'),
+        replica('b'),
+        starting('n1', passed),
+        starting('n2', null, { container: 'missing', containerId: null, ageMs: 60_000 }),
+      ],
       ['remove n2: its start was interrupted', 'start 1×next for ro1'],
+    ],
+    [
+      'counts a replica with no container yet, within the grace, as another reconciler’s start: no second start',
+      rolling(),
+      [
+        replica('a'),
+        replica('b'),
+        starting('n1', passed),
+        starting('n2', null, { container: 'missing', containerId: null, ageMs: 59_999 }),
+      ],
+      [],
     ],
     [
       'a rollout to the release already live switches at once, with no replicas',
@@ -262,7 +278,7 @@ describe('a rollout', () => {
   });
 
   it('an interrupted start, pass by pass: removed and replaced, then the replacement is gated', () => {
-    const interrupted = starting('n2', null, { container: 'missing', containerId: null });
+    const interrupted = starting('n2', null, { container: 'missing', containerId: null, ageMs: 61_000 });
     const first = plan([rolling()], [replica('a'), replica('b'), starting('n1', passed), interrupted], options);
     expect(first).toEqual([
       {
@@ -363,7 +379,7 @@ describe('steady state (no rollout)', () => {
     [
       'a replacement whose start was interrupted is removed and started again, without backoff',
       env(),
-      [replica('a'), starting('r1', null, { releaseId: 'live', container: 'missing', containerId: null })],
+      [replica('a'), starting('r1', null, { releaseId: 'live', container: 'missing', containerId: null, ageMs: 61_000 })],
       ['remove r1: its start was interrupted', 'start 1×live'],
     ],
     ['scaling down drains the extras', env({ replicas: 1 }), [replica('a'), replica('b')], ['drain b: scaled down']],

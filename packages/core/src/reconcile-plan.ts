@@ -87,6 +87,12 @@ export interface PlanOptions {
   resetAfterMs: number;
   /** Streak at which an environment is reported crash-looping. */
   crashLoopStreak: number;
+  /**
+   * A starting replica with no container yet, whose start is not under way
+   * here, may be another reconciler's (one that lost the lease mid-start):
+   * it counts as starting this long before it is judged an interrupted start.
+   */
+  startGraceMs: number;
 }
 
 export const DEFAULT_PLAN_OPTIONS: Omit<PlanOptions, 'now'> = {
@@ -95,6 +101,7 @@ export const DEFAULT_PLAN_OPTIONS: Omit<PlanOptions, 'now'> = {
   backoffMaxMs: 5 * 60_000,
   resetAfterMs: 10 * 60_000,
   crashLoopStreak: 3,
+  startGraceMs: 60_000,
 };
 
 export function backoffDelay(streak: number, options: Pick<PlanOptions, 'backoffBaseMs' | 'backoffMaxMs'>): number {
@@ -296,7 +303,11 @@ function judge(
         return { kind: 'remove', reason, crash: false, graceful: false };
       }
       if (replica.container === 'missing' && replica.gate?.state !== 'failed') {
-        // Not busy here, and never started (or gone): a start cut short by a reconciler that stopped.
+        // Not busy here: another reconciler's start still under way (it counts meanwhile), or, once older than
+        // the grace, a start cut short by a reconciler that stopped.
+        if (replica.containerId === null && replica.ageMs < options.startGraceMs) {
+          return { kind: 'new', replicaId, ready: false, forRollout };
+        }
         return { kind: 'remove', reason: 'its start was interrupted', crash: false, graceful: false };
       }
       if (replica.gate?.state === 'failed') return { kind: 'gate-failed', replicaId, reason: replica.gate.reason, forRollout };

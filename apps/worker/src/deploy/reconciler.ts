@@ -101,6 +101,7 @@ export class Reconciler {
   readonly #tasks = new Set<Promise<void>>();
   #leading = false;
   #soon: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #stopped = true;
   #lastNetworkSweep = 0;
 
@@ -129,12 +130,21 @@ export class Reconciler {
   start(): void {
     this.#stopped = false;
     this.#loop.start();
+    // The lease is renewed on its own beat too: a pass slowed by a loaded machine must not lose it mid-start.
+    this.#heartbeat = setInterval(() => {
+      if (this.#leading) void this.#lead();
+    }, this.#leaseMs / 3);
+  }
+
+  get #leaseMs(): number {
+    return this.options.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
   /** Stops the passes, abandons the health gates, waits for starts and removals under way, and gives the lease up. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#soon);
+    clearInterval(this.#heartbeat);
     await this.#loop.stop();
     for (const gate of this.#gates.values()) gate.abort.abort();
     await Promise.allSettled([...this.#tasks]);
@@ -178,6 +188,7 @@ export class Reconciler {
       running: new Map(running.map((c) => [c.id, c])),
     };
     for (const action of actions) {
+      if (!this.#leading) break; // lost meanwhile: the new holder plans for itself
       try {
         await this.#execute(action, context);
       } catch (err) {
@@ -226,7 +237,7 @@ export class Reconciler {
     const { stores, logger } = this.options;
     let leading = false;
     try {
-      leading = await stores.leases.acquire(LEASE, this.#holder, this.options.leaseMs ?? DEFAULT_LEASE_MS);
+      leading = await stores.leases.acquire(LEASE, this.#holder, this.#leaseMs);
     } catch (err) {
       logger.warn({ err }, 'could not renew the reconciler lease');
     }
