@@ -179,6 +179,13 @@ export class Reconciler {
       workload.list({ [LABEL_ROLE]: 'web', [LABEL_INSTANCE]: instance }),
     ]);
     await this.#adoptUnattached(rows, running);
+    // Gates of replicas gone some other way (their environment deleted) are forgotten.
+    const ids = new Set(rows.map((r) => r.id));
+    for (const [id, gate] of this.#gates) {
+      if (ids.has(id) || this.#busy.has(id)) continue;
+      gate.abort.abort();
+      this.#gates.delete(id);
+    }
     const now = new Date();
     const observed = this.#observe(rows, running, now);
     const actions = plan(targets, observed, { ...DEFAULT_PLAN_OPTIONS, ...this.options.plan, now });
