@@ -119,13 +119,15 @@ describe('worker killed mid-build', () => {
 
     signalGroup(first, 'SIGKILL');
     expect(await exitWithin(first, 10_000)).toBe('SIGKILL');
-    const killedAt = Date.now();
     expect((await getDeployment(api, id)).state).toBe('building');
 
+    // From the restart: the new worker's own start (its firewall rules wait for the xtables lock while other
+    // test files hold it) is not the takeover being measured; it once took most of a minute in a full run.
     await startWorkerProcess();
+    const restartedAt = Date.now();
     // `deploying` ends the build phase (the image is recorded); a rollout may already have moved it on.
     const done = await waitForState(api, id, ['deploying', 'live', 'failed', 'cancelled'], 90_000);
-    expect(Date.now() - killedAt).toBeLessThan(90_000);
+    expect(Date.now() - restartedAt).toBeLessThan(90_000);
     const log = await buildLog(api, id);
     expect(
       done.events?.map((e) => e.message),
@@ -137,5 +139,5 @@ describe('worker killed mid-build', () => {
     expect(await containerExists(docker, killedStep)).toBe(false);
     expect(await containersWithCommand(docker, marker)).toEqual([]);
     for (const step of announcedContainers(log)) expect(await containerExists(docker, step)).toBe(false);
-  }, 240_000);
+  }, 360_000);
 });
