@@ -103,6 +103,8 @@ export class Reconciler {
   #soon: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #stopped = true;
+  /** Set by stop(): a renewal still on its way then takes nothing. */
+  #released = false;
   #lastNetworkSweep = 0;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -129,6 +131,7 @@ export class Reconciler {
 
   start(): void {
     this.#stopped = false;
+    this.#released = false;
     this.#loop.start();
     // The lease is renewed on its own beat too: a pass slowed by a loaded machine must not lose it mid-start.
     this.#heartbeat = setInterval(() => {
@@ -143,6 +146,7 @@ export class Reconciler {
   /** Stops the passes, abandons the health gates, waits for starts and removals under way, and gives the lease up. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#released = true;
     clearTimeout(this.#soon);
     clearInterval(this.#heartbeat);
     await this.#loop.stop();
@@ -244,7 +248,12 @@ export class Reconciler {
     const { stores, logger } = this.options;
     let leading = false;
     try {
-      leading = await stores.leases.acquire(LEASE, this.#holder, this.#leaseMs);
+      leading = !this.#released && (await stores.leases.acquire(LEASE, this.#holder, this.#leaseMs));
+      if (leading && this.#released) {
+        // stop() gave the lease up while this renewal was on its way: give it up again.
+        await stores.leases.release(LEASE, this.#holder);
+        leading = false;
+      }
     } catch (err) {
       logger.warn({ err }, 'could not renew the reconciler lease');
     }
