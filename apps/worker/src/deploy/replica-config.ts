@@ -11,7 +11,7 @@ export interface ReplicaConfig {
 
 /** What a replica of `release` runs with in its environment today: linked services are the environment's now, for every release. */
 export async function replicaConfig(
-  stores: ConfigStores,
+  stores: Pick<ConfigStores, 'releases' | 'services'>,
   environmentId: string,
   release: Parameters<ConfigStores['releases']['config']>[0],
 ): Promise<ReplicaConfig> {

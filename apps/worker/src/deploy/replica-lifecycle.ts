@@ -1,0 +1,61 @@
+import { ConflictError, type ContainerOperations, type ContainerSpec, LABEL_APP, LABEL_ENV, type Workload } from '@pier/core';
+import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
+import { replicaConfig } from './replica-config.ts';
+import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
+
+/** SIGTERM, then SIGKILL after this long, for a replica that served. */
+export const STOP_GRACE_SECONDS = 10;
+
+/**
+ * What `count` new replicas of `release` need before they start: the
+ * environment's network (made once, labelled with the installation, which
+ * sweeps only its own) and their specs, with the release's variables and the
+ * services linked now.
+ */
+export async function prepareReplicas(
+  deps: { stores: Pick<Stores, 'releases' | 'services'>; networks: Pick<ContainerOperations, 'ensureNetwork'>; instance: string },
+  target: ReconcileTarget,
+  release: ReleaseRow,
+  count: number,
+): Promise<ContainerSpec[]> {
+  await deps.networks.ensureNetwork(environmentNetwork(target.appName, target.name), {
+    [LABEL_APP]: target.appName,
+    [LABEL_ENV]: target.name,
+    [LABEL_ENVIRONMENT_ID]: target.environmentId,
+    [LABEL_INSTANCE]: deps.instance,
+  });
+  const { config, networks } = await replicaConfig(deps.stores, target.environmentId, release);
+  return Array.from({ length: count }, () =>
+    replicaSpec({
+      instance: deps.instance,
+      app: target.appName,
+      env: target.name,
+      environmentId: target.environmentId,
+      release: { ...release, networks },
+      config,
+    }),
+  );
+}
+
+/**
+ * Stops (with SIGTERM and a grace, when `graceful`) and removes a replica's
+ * container. The last one of a deleted environment (a closed pull request's
+ * preview) takes the environment's network with it: Docker removes a network
+ * whose containers are all stopped and refuses (ConflictError) while another
+ * runs, which is removed next.
+ */
+export async function tearDownReplica(
+  deps: { workload: Pick<Workload, 'stop' | 'remove'>; networks: Pick<ContainerOperations, 'removeNetwork'> },
+  containerId: string,
+  options: { graceful: boolean; environmentGone: boolean; labels?: Record<string, string> },
+): Promise<void> {
+  if (options.graceful || options.environmentGone) await deps.workload.stop(containerId, STOP_GRACE_SECONDS);
+  const app = options.labels?.[LABEL_APP];
+  const env = options.labels?.[LABEL_ENV];
+  if (options.environmentGone && app && env) {
+    await deps.networks.removeNetwork(environmentNetwork(app, env)).catch((err: unknown) => {
+      if (!(err instanceof ConflictError)) throw err;
+    });
+  }
+  await deps.workload.remove(containerId);
+}
