@@ -9,12 +9,25 @@ import { ConflictError } from './errors.ts';
  *      └──→ superseded (a newer deployment of the same environment took its place)
  *   deploying → superseded (a newer rollout of the environment began before this one ended)
  *   live → superseded (a newer release went live)
+ *   waiting_for_checks → queued (GitHub's checks of its commit passed)
+ *                      → skipped (a check failed, or they did not finish in time) | cancelled | superseded
  */
-export const DEPLOYMENT_STATES = ['queued', 'building', 'deploying', 'live', 'failed', 'cancelled', 'superseded'] as const;
+export const DEPLOYMENT_STATES = [
+  'waiting_for_checks',
+  'queued',
+  'building',
+  'deploying',
+  'live',
+  'failed',
+  'cancelled',
+  'superseded',
+  'skipped',
+] as const;
 
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
 const TRANSITIONS: Record<DeploymentState, readonly DeploymentState[]> = {
+  waiting_for_checks: ['queued', 'skipped', 'cancelled', 'superseded'],
   queued: ['building', 'deploying', 'failed', 'cancelled', 'superseded'],
   building: ['deploying', 'failed', 'cancelled', 'superseded'],
   deploying: ['live', 'failed', 'cancelled', 'superseded'],
@@ -22,10 +35,11 @@ const TRANSITIONS: Record<DeploymentState, readonly DeploymentState[]> = {
   failed: [],
   cancelled: [],
   superseded: [],
+  skipped: [],
 };
 
 /** States after which nothing more happens to the deployment's build or rollout. */
-export const TERMINAL_STATES: readonly DeploymentState[] = ['live', 'failed', 'cancelled', 'superseded'];
+export const TERMINAL_STATES: readonly DeploymentState[] = ['live', 'failed', 'cancelled', 'superseded', 'skipped'];
 
 export function canTransition(from: DeploymentState, to: DeploymentState): boolean {
   return TRANSITIONS[from].includes(to);

@@ -38,7 +38,7 @@ export class PostgresRouteSource implements RouteSource {
     return envs.map((env) => ({
       app: env.app,
       env: env.env,
-      healthPath: env.healthPath,
+      healthPath: env.healthPath ?? undefined,
       hostnames: hostnamesFor(
         env.app,
         env.env,

@@ -88,7 +88,7 @@ async function newRelease(
     configVersion: env.configVersion,
     replicas: env.replicas,
     health: {
-      path: env.healthPath,
+      path: env.healthPath ?? '/health',
       intervalMs: env.healthIntervalMs,
       timeoutMs: env.healthTimeoutMs,
       healthyThreshold: env.healthyThreshold,

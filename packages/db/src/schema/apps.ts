@@ -12,6 +12,11 @@ export const apps = pgTable('apps', {
   defaultBranch: text('default_branch').notNull().default('main'),
   /** Path of the Dockerfile inside the repository, when there is one. */
   dockerfilePath: text('dockerfile_path').notNull().default('Dockerfile'),
+  /** Path of the app's `pier.json` inside the repository, read at each built commit when it exists. */
+  configPath: text('config_path').notNull().default('pier.json'),
+  /** Sealed JSON `{ server, username, password }`: pulls prebuilt images (`POST …/deployments { image }`). */
+  registryCredentialsCiphertext: text('registry_credentials_ciphertext'),
+  registryCredentialsKeyId: text('registry_credentials_key_id'),
   /** Sealed HMAC secret of GitHub webhooks; generated at creation, rotatable. */
   webhookSecretCiphertext: text('webhook_secret_ciphertext'),
   webhookSecretKeyId: text('webhook_secret_key_id'),
@@ -49,7 +54,15 @@ export const environments = pgTable(
     /** Glob of tags that deploy here, e.g. `v*` (null: none). */
     tagPattern: text('tag_pattern'),
     replicas: integer('replicas').notNull().default(1),
-    healthPath: text('health_path').notNull().default('/health'),
+    /** A path (`/…`) probed over HTTP, `tcp`, or null: automatic (`/health` when it answers 2xx, else `/` below 500). */
+    healthPath: text('health_path'),
+    /** Port the app listens on (null: pier.json, else the image's single EXPOSE, else 8080). */
+    port: integer('port'),
+    /** Pushes wait for GitHub's checks of their commit before building (null: on for `staging` when the app has a repository). */
+    waitForChecks: boolean('wait_for_checks'),
+    /** Check names that must succeed (null: every check suite of the commit). */
+    requiredChecks: text('required_checks').array(),
+    checksTimeoutMs: integer('checks_timeout_ms').notNull().default(1_800_000),
     healthIntervalMs: integer('health_interval_ms').notNull().default(2000),
     healthTimeoutMs: integer('health_timeout_ms').notNull().default(2000),
     healthyThreshold: integer('healthy_threshold').notNull().default(2),

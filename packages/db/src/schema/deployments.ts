@@ -16,6 +16,7 @@ import { apps, environments } from './apps.ts';
 import { createdAt, id, updatedAt } from './columns.ts';
 
 export const deploymentState = pgEnum('deployment_state', [
+  'waiting_for_checks',
   'queued',
   'building',
   'deploying',
@@ -23,6 +24,7 @@ export const deploymentState = pgEnum('deployment_state', [
   'failed',
   'cancelled',
   'superseded',
+  'skipped',
 ]);
 export const deploymentTrigger = pgEnum('deployment_trigger', ['push', 'tag', 'manual', 'rollback', 'promote', 'config']);
 export const logStream = pgEnum('log_stream', ['stdout', 'stderr', 'system']);
@@ -46,6 +48,14 @@ export const releases = pgTable(
     health: jsonb('health').notNull(),
     /** Networks of the services linked when the release was made; its replicas join them. */
     networks: text('networks').array().notNull().default(sql`'{}'::text[]`),
+    /** Port the app listens on inside its containers (null on releases made before it was kept: 8080). */
+    port: integer('port'),
+    /** Runs once in a one-off container before any replica of the release starts (null: none). */
+    releaseCommand: text('release_command'),
+    /** The settings the release runs with and where each came from (`api`, `pier.json`, `image`, `default`). */
+    settings: jsonb('settings').notNull().default({}),
+    /** The verified backup of the linked Postgres taken right before its release command: `rollback { restoreData }` restores it. */
+    backupId: uuid('backup_id'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('releases_environment_version').on(t.environmentId, t.version)],
@@ -66,6 +76,12 @@ export const deployments = pgTable(
     gitRef: text('git_ref'),
     commitSha: text('commit_sha'),
     imageId: text('image_id'),
+    /** A prebuilt image to deploy instead of building (`POST …/deployments { image }`). */
+    image: text('image'),
+    /** The repository's `pier.json` as read (validated) at the built commit; null when it has none. */
+    repoConfig: jsonb('repo_config'),
+    /** Until when a deployment waiting for checks waits before it is skipped. */
+    checksDeadlineAt: timestamp('checks_deadline_at', { withTimezone: true }),
     releaseId: uuid('release_id').references(() => releases.id, { onDelete: 'set null' }),
     /** Why it failed or was cancelled, in words a user can act on. */
     reason: text('reason'),

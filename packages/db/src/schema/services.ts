@@ -119,6 +119,8 @@ export const serviceLinks = pgTable(
       .references(() => managedServices.id, { onDelete: 'cascade' }),
     /** The variable it injects, fixed when linked: unlinking another service never renames it. */
     variable: text('variable'),
+    /** Query parameters added to the injected URL, e.g. `{ sslmode: 'require' }`. */
+    urlParams: jsonb('url_params').notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [
@@ -159,3 +161,16 @@ export const serviceLinkRoles = pgTable(
     index('service_link_roles_environment').on(t.environmentId),
   ],
 );
+
+/**
+ * The installation's own certificate authority: it signs the TLS certificate
+ * of every managed Postgres, and apps verify their database against it. One
+ * row (`name = 'services'`); the key is sealed with PIER_SECRET_KEY.
+ */
+export const certificateAuthorities = pgTable('certificate_authorities', {
+  name: text('name').primaryKey(),
+  certificatePem: text('certificate_pem').notNull(),
+  keyCiphertext: text('key_ciphertext').notNull(),
+  keyId: text('key_id').notNull(),
+  createdAt: createdAt(),
+});
