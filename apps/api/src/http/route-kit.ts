@@ -1,8 +1,7 @@
 import type { Principal } from '@pier/core';
-import { ValidationError } from '@pier/core';
+import { describeIssues, ValidationError } from '@pier/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { describeIssues } from './zod-messages.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
