@@ -1,7 +1,25 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type BuildImages, detectBuild, readBuildSnapshot } from '@pier/builder';
-import type { BuiltImage, ContainerRuntime, RepoAccess, SourceFetcher } from '@pier/core';
+import { join, posix } from 'node:path';
+import {
+  type BuildImages,
+  detectBuild,
+  parseProcfile,
+  readBuildSnapshot,
+  readRepositoryFile,
+  repositoryFolder,
+} from '@pier/builder';
+import {
+  BuildError,
+  type BuiltImage,
+  type ContainerRuntime,
+  parseRepoConfig,
+  REPO_CONFIG_MAX_BYTES,
+  type RepoAccess,
+  type RepoConfig,
+  type RepoSettings,
+  type SourceFetcher,
+  ValidationError,
+} from '@pier/core';
 
 /** Where a generated Dockerfile is written inside the build context. */
 export const GENERATED_DOCKERFILE = 'Dockerfile.pier';
@@ -10,19 +28,29 @@ export interface BuildCommitRequest {
   repo: RepoAccess;
   sha: string;
   appName: string;
+  /** The app's Dockerfile path (API setting); `pier.json`'s `build.dockerfile` wins. */
   dockerfilePath: string;
+  /** Where the app's `pier.json` is, relative to the repository root. */
+  configPath: string;
   labels: Record<string, string>;
   images: BuildImages;
   workDirectory: string;
   maxContextBytes: number;
   memoryBytes: number;
   timeoutMs: number;
+  /**
+   * Called with what the repository says (its `pier.json`, its Procfile's
+   * release line) once read, before anything is built: throwing stops the
+   * build, with nothing applied.
+   */
+  prepare?: (settings: RepoSettings) => Promise<void>;
 }
 
 /**
- * Source to image: fetch the exact commit into a fresh directory, decide how
- * to build it (its Dockerfile or a generated one), build and tag
- * `pier/<app>:<sha>`. The directory is removed whatever happens.
+ * Source to image: fetch the exact commit into a fresh directory, read its
+ * `pier.json`, decide how to build it (its Dockerfile or a generated one, in
+ * the configured build context), build and tag `pier/<app>:<sha>`. The
+ * directory is removed whatever happens.
  */
 export async function buildCommit(
   ports: { fetcher: SourceFetcher; runtime: ContainerRuntime },
@@ -38,24 +66,35 @@ export async function buildCommit(
       signal,
     );
     log(`fetched ${Math.ceil(source.bytes / 1024)} KiB`, 'system');
-    const snapshot = await readBuildSnapshot(directory, request.dockerfilePath);
-    const plan = detectBuild(snapshot, { dockerfilePath: request.dockerfilePath, images: request.images });
-    let dockerfile = request.dockerfilePath;
+    const pierJson = await readPierJson(directory, request.configPath, log);
+    const layout = await buildLayout(directory, request, pierJson);
+    const snapshot = await readBuildSnapshot(layout.contextDirectory, layout.dockerfile);
+    const procfileRelease = snapshot.procfile === undefined ? undefined : parseProcfile(snapshot.procfile).get('release');
+    await request.prepare?.({ pierJson, ...(procfileRelease === undefined ? {} : { procfileRelease }) });
+    const build = pierJson?.build ?? {};
+    const plan = detectBuild(snapshot, {
+      dockerfilePath: layout.dockerfile,
+      images: request.images,
+      ...(build.command === undefined ? {} : { buildCommand: build.command }),
+    });
+    let dockerfile = layout.dockerfile;
     if (plan.kind === 'generated') {
       // A file of that name from the repository (possibly a symlink) is replaced, never written through.
-      const target = join(directory, GENERATED_DOCKERFILE);
+      const target = join(layout.contextDirectory, GENERATED_DOCKERFILE);
       await rm(target, { force: true });
       await writeFile(target, plan.dockerfile, { mode: 0o644, flag: 'wx' });
       dockerfile = GENERATED_DOCKERFILE;
-      log(`no Dockerfile: building as a ${plan.runtime} app`, 'system');
+      log(`no Dockerfile at ${layout.describe}: building as a ${plan.runtime} app`, 'system');
       for (const note of plan.notes) log(note, 'system');
     } else {
-      log(`building with ${plan.dockerfilePath}`, 'system');
+      log(`building with ${layout.describe}`, 'system');
     }
     return await ports.runtime.buildImage(
       {
-        contextDirectory: directory,
+        contextDirectory: layout.contextDirectory,
         dockerfile,
+        ...(build.target === undefined ? {} : { target: build.target }),
+        ...(build.args === undefined ? {} : { buildArgs: build.args }),
         tag: `pier/${request.appName}:${request.sha}`,
         labels: request.labels,
         memoryBytes: request.memoryBytes,
@@ -67,4 +106,55 @@ export async function buildCommit(
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/** The repository's `pier.json` at the commit, validated; null when it has none. */
+async function readPierJson(
+  directory: string,
+  configPath: string,
+  log: (line: string, stream?: 'system') => void,
+): Promise<RepoConfig | null> {
+  const text = await readRepositoryFile(directory, configPath, REPO_CONFIG_MAX_BYTES);
+  if (text === undefined) return null;
+  const config = parseRepoConfig(text, configPath);
+  log(`read ${configPath}`, 'system');
+  return config;
+}
+
+interface BuildLayout {
+  /** The folder sent to the Engine as the build context. */
+  contextDirectory: string;
+  /** The Dockerfile's path inside the context. */
+  dockerfile: string;
+  /** e.g. `web/Dockerfile (context web, from pier.json)`, for the log. */
+  describe: string;
+}
+
+/**
+ * The build context and the Dockerfile inside it: `pier.json`'s `build`
+ * settings, else the app's `dockerfilePath` with the repository root as the
+ * context. A context set without a Dockerfile means `<context>/Dockerfile`.
+ */
+async function buildLayout(directory: string, request: BuildCommitRequest, pierJson: RepoConfig | null): Promise<BuildLayout> {
+  const build = pierJson?.build ?? {};
+  const context = build.context ?? '';
+  const fromFile = build.dockerfile !== undefined || build.context !== undefined;
+  const dockerfilePath = build.dockerfile ?? (build.context !== undefined ? `${context}/Dockerfile` : request.dockerfilePath);
+  const contextDirectory = context === '' ? directory : await repositoryFolder(directory, context);
+  if (contextDirectory === undefined)
+    throw new BuildError(
+      `the build context ${context} (build.context in ${request.configPath}) is not a folder of the repository at this commit`,
+    );
+  const dockerfile = context === '' ? dockerfilePath : posix.relative(context, dockerfilePath);
+  if (dockerfile.startsWith('..'))
+    throw new ValidationError(
+      `${request.configPath}: build.dockerfile ${dockerfilePath} is outside the build context ${context}: move it into that folder or widen build.context`,
+      'build.dockerfile',
+    );
+  const setting = fromFile ? `from ${request.configPath}` : 'the app’s dockerfilePath';
+  return {
+    contextDirectory,
+    dockerfile,
+    describe: `${dockerfilePath} (${context === '' ? 'repository root' : `context ${context}`}, ${setting})`,
+  };
 }

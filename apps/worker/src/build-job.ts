@@ -8,11 +8,15 @@ import {
   LABEL_COMMIT,
   LABEL_DEPLOYMENT,
   LABEL_ROLE,
+  missingVariables,
+  missingVariablesReason,
   PierError,
   type RepoAccess,
+  type RepoSettings,
+  repoConfigFor,
   type SourceFetcher,
 } from '@pier/core';
-import type { AppStore, DeploymentRow, DeploymentStore, VariableStore } from '@pier/db';
+import type { AppStore, DeploymentRow, DeploymentStore, EnvironmentStore, ServiceStore, VariableStore } from '@pier/db';
 import { pruneImages } from '@pier/docker';
 import type { Logger } from '@pier/log';
 import type { JobContext } from '@pier/queue';
@@ -39,6 +43,8 @@ export interface BuildSettings {
 
 export interface BuildJobDeps {
   apps: AppStore;
+  environments: Pick<EnvironmentStore, 'byId'>;
+  services: Pick<ServiceStore, 'injection'>;
   variables: VariableStore;
   deployments: DeploymentStore;
   fetcher: SourceFetcher;
@@ -93,6 +99,8 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
         sha,
         appName: app.name,
         dockerfilePath: app.dockerfilePath,
+        configPath: app.configPath,
+        prepare: (settings) => acceptRepoSettings(deps, deployment, app.name, settings),
         labels: { [LABEL_APP]: app.name, [LABEL_DEPLOYMENT]: deploymentId, [LABEL_COMMIT]: sha, [LABEL_ROLE]: 'app-image' },
         images: deps.settings.images,
         workDirectory: deps.settings.workDirectory,
@@ -122,6 +130,30 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
     clearInterval(watcher);
     await diskWatch.stop();
   }
+}
+
+/**
+ * What the repository says at the commit, before anything is built: kept
+ * with the deployment (the deploy job makes the release's settings from it),
+ * and refused while a variable it requires is missing in the environment.
+ */
+async function acceptRepoSettings(
+  deps: BuildJobDeps,
+  deployment: DeploymentRow,
+  appName: string,
+  settings: RepoSettings,
+): Promise<void> {
+  await deps.deployments.setRepoConfig(deployment.id, settings);
+  const env = await deps.environments.byId(deployment.environmentId);
+  const required = repoConfigFor(settings.pierJson, env.name).requiredVariables;
+  if (required.length === 0) return;
+  const present = [
+    ...Object.keys(await deps.variables.plain(env.id)),
+    ...Object.keys((await deps.services.injection(env.id)).variables),
+    'PORT',
+  ];
+  const missing = missingVariables(required, present);
+  if (missing.length > 0) throw new BuildError(missingVariablesReason(appName, env.name, missing));
 }
 
 async function resolveCommit(

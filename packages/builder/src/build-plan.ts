@@ -32,6 +32,8 @@ export interface BuildOptions {
   /** The app's configured Dockerfile path, relative to the repository root. */
   dockerfilePath: string;
   images: BuildImages;
+  /** Runs in generated builds once dependencies are installed (`pier.json` `build.command`). */
+  buildCommand?: string;
 }
 
 /** Which kind of generated Dockerfile. */

@@ -2,4 +2,4 @@ export * from './build-plan.ts';
 export { detectBuild, NOTHING_TO_BUILD } from './detect-build.ts';
 export { APP_USER } from './dockerfile-text.ts';
 export { parseProcfile, webCommand } from './procfile.ts';
-export { LOCKFILES, readBuildSnapshot, SNAPSHOT_FILE_MAX_BYTES } from './snapshot.ts';
+export { LOCKFILES, readBuildSnapshot, readRepositoryFile, repositoryFolder, SNAPSHOT_FILE_MAX_BYTES } from './snapshot.ts';

@@ -40,12 +40,38 @@ async function firstPresent<T extends string>(
   return undefined;
 }
 
-async function readRootFile(root: string, path: string): Promise<string | undefined> {
+async function readRootFile(root: string, path: string, maxBytes = SNAPSHOT_FILE_MAX_BYTES): Promise<string | undefined> {
   const file = await regularFile(root, path);
   if (file === undefined) return undefined;
-  if (file.size > SNAPSHOT_FILE_MAX_BYTES)
-    throw new ValidationError(`${path} is larger than ${SNAPSHOT_FILE_MAX_BYTES} bytes`, path);
+  if (file.size > maxBytes) throw new ValidationError(`${path} is larger than ${maxBytes} bytes`, path);
   return readFile(file.path, 'utf8');
+}
+
+/**
+ * The text of one file of a checked-out repository (`path` relative to its
+ * root), or undefined when it is absent, not a regular file, or a symlink out
+ * of the repository. Larger than `maxBytes`: a ValidationError.
+ */
+export async function readRepositoryFile(directory: string, path: string, maxBytes: number): Promise<string | undefined> {
+  const problem = repoPathProblem(path);
+  if (problem) throw new ValidationError(`${path}: ${problem}`, path);
+  return readRootFile(await realpath(directory), path, maxBytes);
+}
+
+/**
+ * The real path of a folder of a checked-out repository (`path` relative to
+ * its root), or undefined unless it is a directory inside the repository.
+ */
+export async function repositoryFolder(directory: string, path: string): Promise<string | undefined> {
+  const root = await realpath(directory);
+  try {
+    const real = await realpath(join(root, path));
+    if (!isInside(root, real)) return undefined;
+    return (await stat(real)).isDirectory() ? real : undefined;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
 }
 
 /** The real path and size of `path` under `root` if it resolves to a regular file inside `root`, else undefined. */

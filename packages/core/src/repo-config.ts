@@ -133,6 +133,16 @@ export const repoConfigSchema = z
 
 export type RepoConfig = z.infer<typeof repoConfigSchema>;
 
+/**
+ * What a deployment keeps of its repository at the built commit
+ * (`deployments.repo_config`): the validated `pier.json`, and the Procfile's
+ * `release:` line, which Heroku and Dokku run as the release command.
+ */
+export interface RepoSettings {
+  pierJson: RepoConfig | null;
+  procfileRelease?: string;
+}
+
 /** The settings of one environment: the file's, with that environment's overrides applied. */
 export interface EnvironmentRepoConfig {
   build: NonNullable<RepoConfig['build']>;

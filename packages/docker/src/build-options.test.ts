@@ -31,6 +31,13 @@ describe('buildOptions', () => {
     });
   });
 
+  it('passes a target stage and build arguments only when given', () => {
+    const options = buildOptions({ ...request, target: 'runtime', buildArgs: { NODE_ENV: 'production' } }, environment);
+    expect(options.target).toBe('runtime');
+    expect(options.buildargs).toEqual({ NODE_ENV: 'production' });
+    expect(buildOptions({ ...request, buildArgs: {} }, environment)).not.toHaveProperty('buildargs');
+  });
+
   it.each([
     { cpus: 1, quota: 100_000 },
     { cpus: 0.25, quota: 25_000 },

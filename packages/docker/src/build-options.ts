@@ -30,6 +30,8 @@ export function buildOptions(
   return {
     t: request.tag,
     dockerfile: request.dockerfile,
+    ...(request.target ? { target: request.target } : {}),
+    ...(request.buildArgs && Object.keys(request.buildArgs).length > 0 ? { buildargs: { ...request.buildArgs } } : {}),
     labels: { ...request.labels },
     memory: request.memoryBytes,
     memswap: request.memoryBytes,

@@ -13,6 +13,10 @@ export interface BuildRequest {
   contextDirectory: string;
   /** Dockerfile path relative to the context. */
   dockerfile: string;
+  /** Stage of a multi-stage Dockerfile to build (default: the last). */
+  target?: string;
+  /** `ARG` values; readable in the image's history, so never secrets. */
+  buildArgs?: Record<string, string>;
   /** Tag to apply, e.g. `pier/web:<sha>`. */
   tag: string;
   labels: Record<string, string>;
@@ -45,12 +49,15 @@ export interface ImageSummary {
  * - `removeImage` removes by id and ignores an image already gone; it refuses
  *   images without the `pier.app` label.
  * - `freeDiskBytes` is the free space where the engine stores images.
+ * - `imageExposedPorts` lists the TCP ports an image EXPOSEs (any image,
+ *   by id or reference), ascending; an image not there is a NotFoundError.
  */
 export interface ContainerRuntime {
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage>;
   listImages(labels: Record<string, string>): Promise<ImageSummary[]>;
   removeImage(imageId: string): Promise<void>;
   freeDiskBytes(): Promise<number>;
+  imageExposedPorts(image: string): Promise<number[]>;
 }
 
 /** CPU, memory and process limits of one container. */

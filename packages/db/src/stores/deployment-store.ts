@@ -1,4 +1,4 @@
-import { assertTransition, ConflictError, type DeploymentState, NotFoundError } from '@pier/core';
+import { assertTransition, ConflictError, type DeploymentState, NotFoundError, type RepoSettings } from '@pier/core';
 import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { CANCEL_CHANNEL, OUTBOX_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
@@ -218,6 +218,11 @@ export class DeploymentStore {
 
   async setRelease(id: string, releaseId: string): Promise<void> {
     await this.db.update(deployments).set({ releaseId }).where(eq(deployments.id, id));
+  }
+
+  /** Records what the repository said at the built commit (its `pier.json`, its Procfile's release line). */
+  async setRepoConfig(id: string, settings: RepoSettings): Promise<void> {
+    await this.db.update(deployments).set({ repoConfig: settings }).where(eq(deployments.id, id));
   }
 
   /** Records the commit a ref resolved to, once known. */
