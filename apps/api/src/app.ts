@@ -1,3 +1,4 @@
+import { repoConfigJsonSchema } from '@pier/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './deps.ts';
 import { installAuth } from './http/auth.ts';
@@ -76,6 +77,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...backupRoutes(deps),
     ...linkRoutes(deps),
   ];
+  const pierJsonSchema = repoConfigJsonSchema();
   const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);
   registerWebhookRoute(app, deps);
   registerRoutes(app, [
@@ -87,6 +89,17 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       tag: 'meta',
       auth: false,
       handler: async () => document,
+    }),
+    route({
+      method: 'GET',
+      url: '/schemas/pier.json',
+      summary: 'The JSON Schema of pier.json, the settings an app keeps in its repository (for editors: "$schema")',
+      tag: 'meta',
+      auth: false,
+      handler: async ({ reply }) => {
+        reply.header('content-type', 'application/schema+json; charset=utf-8');
+        return pierJsonSchema;
+      },
     }),
   ]);
   return app;
