@@ -13,6 +13,11 @@
 # Env:   PIER_BASE_IMAGE_PREFIX  image name prefix (default pier-local)
 #        PIER_DEBIAN_MIRROR      override the mirror read from apt's configuration
 #        PIER_BASE_IMAGES_FORCE=1  rebuild even if the images exist
+#        PIER_BUILD_CA_BUNDLE    PEM file of the CAs trusted for the npm registry download of
+#                                corepack (default: the host's /etc/ssl/certs/ca-certificates.crt,
+#                                so a TLS-inspecting proxy the host trusts works); kept out of the image
+#        PIER_NPM_REGISTRY       npm registry (mirror) for that download
+#        HTTP_PROXY, HTTPS_PROXY, NO_PROXY  passed to the image builds when set
 set -euo pipefail
 
 PREFIX=${PIER_BASE_IMAGE_PREFIX:-pier-local}
@@ -217,6 +222,29 @@ inputs_hash() {
     sha256sum | cut -c1-16
 }
 
+# What image builds need to reach the npm registry from behind a TLS-inspecting
+# proxy or through a mirror. Build args of a stage that is not the last one,
+# and Docker's predefined proxy args, are not recorded in the final image.
+network_args=()
+if [ -n "${PIER_NPM_REGISTRY:-}" ]; then network_args+=(--build-arg "npm_config_registry=$PIER_NPM_REGISTRY"); fi
+for v in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
+  if [ -n "${!v:-}" ]; then network_args+=(--build-arg "$v"); fi
+done
+HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+if [ -z "${PIER_BUILD_CA_BUNDLE:-}" ] && [ -r "$HOST_CA_BUNDLE" ]; then PIER_BUILD_CA_BUNDLE=$HOST_CA_BUNDLE; fi
+if [ -n "${PIER_BUILD_CA_BUNDLE:-}" ] && [ ! -r "$PIER_BUILD_CA_BUNDLE" ]; then
+  die "PIER_BUILD_CA_BUNDLE ($PIER_BUILD_CA_BUNDLE) is not a readable file"
+fi
+
+# A copy of the image's directory plus pier-build-ca.crt (PIER_BUILD_CA_BUNDLE, or empty).
+build_context() {
+  local context
+  context=$(mktemp -d /var/tmp/pier-base-image-context.XXXXXX)
+  cp -R "$IMAGES_DIR/$1/." "$context/"
+  if [ -n "${PIER_BUILD_CA_BUNDLE:-}" ]; then cp "$PIER_BUILD_CA_BUNDLE" "$context/pier-build-ca.crt"; else : >"$context/pier-build-ca.crt"; fi
+  printf '%s' "$context"
+}
+
 for name in "${names[@]}"; do
   img=$PREFIX/$name
   hash=$(inputs_hash "$name")
@@ -226,13 +254,15 @@ for name in "${names[@]}"; do
   log "docker build $img"
   old_id=$("$DOCKER" image inspect -f '{{.Id}}' "$img:latest" 2>/dev/null || true)
   build_log=$(mktemp /var/tmp/pier-base-image-"$name".XXXXXX.log)
-  if ! "$DOCKER" build --force-rm --build-arg "BASE_IMAGE=$BASE" \
+  context=$(build_context "$name")
+  if ! "$DOCKER" build --force-rm --build-arg "BASE_IMAGE=$BASE" "${network_args[@]}" \
     --label "pier.base-image=$name" --label "pier.base-image.inputs=$hash" \
-    -t "$img:latest" "$IMAGES_DIR/$name" >"$build_log" 2>&1; then
+    -t "$img:latest" "$context" >"$build_log" 2>&1; then
+    rm -rf "$context"
     tail -n 40 "$build_log" >&2
     die "docker build $img failed (full log: $build_log)"
   fi
-  rm -f "$build_log"
+  rm -rf "$context" "$build_log"
   version=$(version_of "$img:latest" "$name" | tail -n 1)
   [[ $version =~ ^[0-9]+(\.[0-9]+)*$ ]] || die "could not read the version of $img (got '$version')"
   "$DOCKER" tag "$img:latest" "$img:$version"

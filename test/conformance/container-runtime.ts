@@ -267,6 +267,21 @@ export function describeContainerRuntimeConformance(
       expect((await runtime.listImages({})).map((image) => image.imageId)).toContain(foreign.imageId);
     });
 
+    it(
+      'lists the tags of one repository’s local images; a repository with none has []',
+      async () => {
+        const repository = `pier-conformance-${run}-tags`;
+        const { built } = await build(await requestFor(tinyDockerfile, { tag: `${repository}:18` }));
+        expect(await runtime.imageTags(repository)).toEqual(['18']);
+        // A tag of another repository that shares the name's start is not one of its tags.
+        await build(await requestFor(tinyDockerfile, { tag: `${repository}-other:20` }));
+        expect(await runtime.imageTags(repository)).toEqual(['18']);
+        expect(await runtime.imageTags(`pier-conformance-${run}-none`)).toEqual([]);
+        expect(built.tag).toBe(`${repository}:18`);
+      },
+      SLOW,
+    );
+
     it('reports the free disk space where images are stored', async () => {
       const free = await runtime.freeDiskBytes();
       expect(Number.isSafeInteger(free)).toBe(true);

@@ -2,10 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   type BuildImages,
+  type BuildRegistrySettings,
   detectBuild,
   parseProcfile,
   readBuildSnapshot,
   readRepositoryFile,
+  registryBuildArgs,
   repositoryFolder,
 } from '@pier/builder';
 import {
@@ -20,6 +22,7 @@ import {
   type SourceFetcher,
   ValidationError,
 } from '@pier/core';
+import { offeredTags, writeBuildCa } from './build-registries.ts';
 
 /** Where a generated Dockerfile is written inside the build context. */
 export const GENERATED_DOCKERFILE = 'Dockerfile.pier';
@@ -34,6 +37,8 @@ export interface BuildCommitRequest {
   configPath: string;
   labels: Record<string, string>;
   images: BuildImages;
+  /** CA bundle, registries and proxies of builds: see BuildRegistrySettings. */
+  registries: BuildRegistrySettings;
   workDirectory: string;
   maxContextBytes: number;
   memoryBytes: number;
@@ -76,14 +81,18 @@ export async function buildCommit(
       dockerfilePath: layout.dockerfile,
       images: request.images,
       ...(build.command === undefined ? {} : { buildCommand: build.command }),
+      offeredTags: await offeredTags(ports.runtime, request.images),
+      caBundle: request.registries.caBundle !== undefined,
     });
     let dockerfile = layout.dockerfile;
+    let contextFiles: string[] = [];
     if (plan.kind === 'generated') {
       // A file of that name from the repository (possibly a symlink) is replaced, never written through.
       const target = join(layout.contextDirectory, GENERATED_DOCKERFILE);
       await rm(target, { force: true });
       await writeFile(target, plan.dockerfile, { mode: 0o644, flag: 'wx' });
       dockerfile = GENERATED_DOCKERFILE;
+      contextFiles = await writeBuildCa(layout.contextDirectory, request.registries.caBundle);
       log(`no Dockerfile at ${layout.describe}: building as a ${plan.runtime} app`, 'system');
       for (const note of plan.notes) log(note, 'system');
     } else {
@@ -94,7 +103,9 @@ export async function buildCommit(
         contextDirectory: layout.contextDirectory,
         dockerfile,
         ...(build.target === undefined ? {} : { target: build.target }),
-        ...(build.args === undefined ? {} : { buildArgs: build.args }),
+        // The operator's proxies and registries win over the repository's build args of the same name.
+        buildArgs: { ...build.args, ...registryBuildArgs(request.registries, plan.kind === 'generated') },
+        contextFiles,
         tag: `pier/${request.appName}:${request.sha}`,
         labels: request.labels,
         memoryBytes: request.memoryBytes,

@@ -1,4 +1,4 @@
-import type { BuildImages } from '@pier/builder';
+import { type BuildImages, type BuildRegistrySettings, registryCredentials } from '@pier/builder';
 import {
   BuildError,
   type ContainerRuntime,
@@ -39,6 +39,8 @@ export interface BuildSettings {
   logMaxBytes?: number;
   /** How often free disk space is checked while a build runs. Default 5 s. */
   diskCheckIntervalMs?: number;
+  /** CA bundle, registries and proxies of builds (PIER_BUILD_CA_BUNDLE, PIER_NPM_REGISTRY, …); none by default. */
+  registries?: BuildRegistrySettings;
 }
 
 export interface BuildJobDeps {
@@ -73,6 +75,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   const access = repo?.access ?? null;
   const secrets = await deps.variables.valuesOfApp(app.id);
   if (access?.credentials?.kind === 'token') secrets.push(access.credentials.token);
+  secrets.push(...registryCredentials(deps.settings.registries ?? {}));
   const mask = createSecretMask(secrets);
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
     mask,
@@ -103,6 +106,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
         prepare: (settings) => acceptRepoSettings(deps, deployment, app.name, settings),
         labels: { [LABEL_APP]: app.name, [LABEL_DEPLOYMENT]: deploymentId, [LABEL_COMMIT]: sha, [LABEL_ROLE]: 'app-image' },
         images: deps.settings.images,
+        registries: deps.settings.registries ?? {},
         workDirectory: deps.settings.workDirectory,
         maxContextBytes: deps.settings.maxContextBytes,
         memoryBytes: deps.settings.memoryBytes,

@@ -6,6 +6,7 @@ import { type DockerReadSocket, DockerRuntime, DockerWorkload } from '@pier/dock
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
+import { buildRegistriesFromConfig } from './build-registries.ts';
 import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
 import { serveDockerLogsSocket } from './docker-logs-socket.ts';
 import { enforceHostFirewall } from './host-firewall.ts';
@@ -72,6 +73,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       minFreeDiskBytes: config.PIER_MIN_FREE_DISK_MB * MiB,
       keepImages: config.PIER_KEEP_IMAGES,
       logMaxBytes: config.PIER_DEPLOYMENT_LOG_MAX_MB * MiB,
+      registries: await buildRegistriesFromConfig(config),
     },
     retention: {
       logRetentionDays: config.PIER_DEPLOYMENT_LOG_RETENTION_DAYS,

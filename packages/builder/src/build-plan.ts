@@ -16,8 +16,16 @@ export interface BuildSnapshot {
   pyprojectToml?: string;
   /** Contents of `.nvmrc` or `.node-version`. */
   nodeVersionFile?: string;
+  /** Which of the two `nodeVersionFile` is. */
+  nodeVersionFileName?: '.nvmrc' | '.node-version';
+  /** Contents of `.python-version` (pyenv's), e.g. `3.11.4`. */
+  pythonVersionFile?: string;
+  /** Contents of `runtime.txt` (Heroku's), e.g. `python-3.11.4`. */
+  runtimeTxt?: string;
   /** `server.js` exists at the root: npm's default start command runs it. */
   serverJs?: boolean;
+  /** `manage.py` exists at the root: with Django among the dependencies, a Django app. */
+  managePy?: boolean;
 }
 
 /** Base images of generated Dockerfiles; from configuration (e.g. `pier-local/node`). */
@@ -34,6 +42,14 @@ export interface BuildOptions {
   images: BuildImages;
   /** Runs in generated builds once dependencies are installed (`pier.json` `build.command`). */
   buildCommand?: string;
+  /**
+   * Version tags of the configured images' repositories present locally
+   * (`pier-local/node` → `['18', '20', 'latest']`), to choose from for the
+   * version a repository asks for. Absent: none.
+   */
+  offeredTags?: { node?: readonly string[]; python?: readonly string[] };
+  /** A CA bundle is written into the context as BUILD_CA_FILE for the install stage (PIER_BUILD_CA_BUNDLE). */
+  caBundle?: boolean;
 }
 
 /** Which kind of generated Dockerfile. */

@@ -1,4 +1,5 @@
 import { ValidationError } from '@pier/core';
+import { BUILD_CA_FILE } from './registry-settings.ts';
 
 /** The uid:gid generated images run as; needs no user database in the image. */
 export const APP_USER = '10001:10001';
@@ -37,14 +38,48 @@ export function shellCommand(command: string): string[] {
   return ['/bin/sh', '-c', command];
 }
 
+/** Where the CA bundle of generated builds is copied in their install stage (never in the final one). */
+export const BUILD_CA_PATH = '/etc/ssl/pier-build-ca.crt';
+
+/** The stage of a two-stage generated Dockerfile that installs dependencies; the final stage copies its result. */
+export const INSTALL_STAGE = 'install';
+
 /** The lines every generated Dockerfile starts with: base image, working directory, a home for the app user. */
 export function preamble(comment: string, image: string): string[] {
+  return [`# ${comment}`, ...stageStart(image)];
+}
+
+/** The first lines of a stage (named when `name` is given): base image, working directory, a home for the app user. */
+export function stageStart(image: string, name?: string): string[] {
   return [
-    `# ${comment}`,
-    `FROM ${image}`,
+    name === undefined ? `FROM ${image}` : `FROM ${image} AS ${name}`,
     `WORKDIR ${APP_DIRECTORY}`,
     `RUN mkdir -p ${HOME_DIRECTORY} && chown ${APP_USER} ${APP_DIRECTORY} ${HOME_DIRECTORY}`,
   ];
+}
+
+/**
+ * The install stage's CA bundle (copied as root from BUILD_CA_FILE, which
+ * Pier writes into the context) and registry args: `env` names the variables
+ * that point the tools at the bundle. Nothing of this reaches the final stage.
+ */
+export function registryLines(caBundle: boolean, env: readonly string[], args: readonly string[]): string[] {
+  return [
+    ...(caBundle
+      ? [`COPY ${BUILD_CA_FILE} ${BUILD_CA_PATH}`, `ENV ${env.map((name) => `${name}=${BUILD_CA_PATH}`).join(' ')}`]
+      : []),
+    ...args.map((name) => `ARG ${name}`),
+  ];
+}
+
+/** The copy of the CA bundle that `COPY . .` put into the app directory is removed before the final stage copies it. */
+export function removeCaCopy(caBundle: boolean): string[] {
+  return caBundle ? [`RUN rm -f ${APP_DIRECTORY}/${BUILD_CA_FILE}`] : [];
+}
+
+/** The build command (`pier.json` `build.command`, or a default such as Django's collectstatic): run by `/bin/sh -c`. */
+export function buildCommandLines(command: string | undefined): string[] {
+  return command === undefined ? [] : [execForm('RUN', shellCommand(command))];
 }
 
 /** Switches to the unprivileged app user. */

@@ -14,6 +14,8 @@ export interface NodeManifest {
   main?: string;
   /** The `packageManager` field, e.g. `yarn@4.1.0`. */
   packageManager?: string;
+  /** `engines.node`, e.g. `>=18`: the Node versions the app runs on. */
+  enginesNode?: string;
   /**
    * Installing needs more than package.json and the lockfile: workspaces,
    * `file:` dependencies or install-time scripts that may read the source.
@@ -30,6 +32,7 @@ export function parseNodeManifest(text: string): NodeManifest {
     hasBuildScript: typeof scripts.build === 'string',
     main: typeof json.main === 'string' ? assertNoControlCharacters(FIELD, 'package.json "main"', json.main) : undefined,
     packageManager: typeof json.packageManager === 'string' ? json.packageManager : undefined,
+    enginesNode: typeof record(json.engines).node === 'string' ? (record(json.engines).node as string) : undefined,
     installNeedsSource:
       json.workspaces !== undefined || INSTALL_SCRIPTS.some((name) => name in scripts) || hasLocalDependency(json),
   };

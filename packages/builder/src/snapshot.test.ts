@@ -35,7 +35,10 @@ describe('readBuildSnapshot', () => {
       'requirements.txt': 'flask',
       'pyproject.toml': '[project]',
       '.node-version': '20',
+      '.python-version': '3.11.4',
+      'runtime.txt': 'python-3.11.4',
       'server.js': '',
+      'manage.py': '',
       'docker/Dockerfile.prod': 'FROM x',
     });
     expect(await readBuildSnapshot(repo, 'docker/Dockerfile.prod')).toEqual({
@@ -46,7 +49,11 @@ describe('readBuildSnapshot', () => {
       requirementsTxt: 'flask',
       pyprojectToml: '[project]',
       nodeVersionFile: '20',
+      nodeVersionFileName: '.node-version',
+      pythonVersionFile: '3.11.4',
+      runtimeTxt: 'python-3.11.4',
       serverJs: true,
+      managePy: true,
     });
   });
 
@@ -60,7 +67,11 @@ describe('readBuildSnapshot', () => {
       requirementsTxt: undefined,
       pyprojectToml: undefined,
       nodeVersionFile: '18',
+      nodeVersionFileName: '.nvmrc',
+      pythonVersionFile: undefined,
+      runtimeTxt: undefined,
       serverJs: false,
+      managePy: false,
     });
   });
 

@@ -27,9 +27,23 @@ export async function readBuildSnapshot(directory: string, dockerfilePath: strin
     procfile: await read('Procfile'),
     requirementsTxt: await read('requirements.txt'),
     pyprojectToml: await read('pyproject.toml'),
-    nodeVersionFile: (await read('.nvmrc')) ?? (await read('.node-version')),
+    ...(await nodeVersionFile(read)),
+    pythonVersionFile: await read('.python-version'),
+    runtimeTxt: await read('runtime.txt'),
     serverJs: await present('server.js'),
+    managePy: await present('manage.py'),
   };
+}
+
+/** `.nvmrc`, else `.node-version`: its text and which it is. */
+async function nodeVersionFile(
+  read: (path: string) => Promise<string | undefined>,
+): Promise<Pick<BuildSnapshot, 'nodeVersionFile' | 'nodeVersionFileName'>> {
+  for (const name of ['.nvmrc', '.node-version'] as const) {
+    const text = await read(name);
+    if (text !== undefined) return { nodeVersionFile: text, nodeVersionFileName: name };
+  }
+  return {};
 }
 
 async function firstPresent<T extends string>(

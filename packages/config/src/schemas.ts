@@ -127,6 +127,37 @@ const acme = {
   PIER_ACME_RETRY_MS: durationMs(60_000).refine((ms) => ms >= 100, 'must be at least 100'),
 };
 
+/** A registry or index URL (it may carry credentials: it never reaches a final image, a log or an error). */
+const registryUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http:// or https:// URL')
+  .optional();
+
+/**
+ * How builds reach package registries from behind a TLS-inspecting proxy or
+ * through a mirror. Generated builds use them in the stage that installs
+ * dependencies only, so none of them is in the final image.
+ */
+const buildNetwork = {
+  /** PEM file of the CAs generated builds trust for npm, Yarn, pnpm, corepack and pip (a TLS-inspecting proxy's); pip uses it instead of its own, so give a full bundle. */
+  PIER_BUILD_CA_BUNDLE: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** npm registry (a mirror) of generated Node builds: npm, Yarn, pnpm, and corepack's download of Yarn and pnpm. */
+  PIER_NPM_REGISTRY: registryUrl,
+  /**
+   * corepack's COREPACK_INTEGRITY_KEYS in generated Node builds: the npm keys Yarn and pnpm downloads are checked
+   * against. `0` turns the check off, for a registry mirror that serves packages without npm's signatures.
+   */
+  PIER_COREPACK_INTEGRITY_KEYS: z.string().optional(),
+  /** Package index (a mirror, PEP 503 simple API) of generated Python builds; a plain-http one is trusted as given. */
+  PIER_PIP_INDEX_URL: registryUrl,
+  /** Proxy of every build's RUN steps for http:// (Docker's predefined build arg: not recorded in the image). */
+  HTTP_PROXY: z.string().optional(),
+  /** Proxy of every build's RUN steps for https://. */
+  HTTPS_PROXY: z.string().optional(),
+  /** Hosts the builds reach without the proxy. */
+  NO_PROXY: z.string().optional(),
+};
+
 export const workerConfigSchema = z
   .object({
     ...common,
@@ -163,6 +194,7 @@ export const workerConfigSchema = z
       .default(2),
     /** Processes of all builds on this host together (a fork bomb fails its build, not the host); needs Docker's cgroupfs driver. */
     PIER_BUILD_PIDS: positiveInt(4096),
+    ...buildNetwork,
     /**
      * Install and check, at start, the iptables rules that keep containers on
      * Pier's networks away from this host's services and 169.254.0.0/16 (cloud

@@ -26,7 +26,10 @@ async function files(tree: Record<string, string>): Promise<void> {
 }
 
 /** The entries of the packed context, read without writing any of them out. */
-async function entries(dockerfile = 'Dockerfile'): Promise<Map<string, Headers & { linkname?: string }>> {
+async function entries(
+  dockerfile = 'Dockerfile',
+  extraFiles: string[] = [],
+): Promise<Map<string, Headers & { linkname?: string }>> {
   const seen = new Map<string, Headers & { linkname?: string }>();
   const reader = extract(scratch, {
     ignore: (_name, header) => {
@@ -34,7 +37,7 @@ async function entries(dockerfile = 'Dockerfile'): Promise<Map<string, Headers &
       return true;
     },
   });
-  await pipeline(await packBuildContext(directory, dockerfile), reader);
+  await pipeline(await packBuildContext(directory, dockerfile, extraFiles), reader);
   return seen;
 }
 
@@ -69,5 +72,17 @@ describe('packBuildContext', () => {
     });
     const names = [...(await entries('build/Dockerfile')).keys()].filter((name) => name !== '.' && !name.endsWith('/'));
     expect(names.sort()).toEqual(['.dockerignore', 'build', 'build/Dockerfile', 'keep', 'keep/me.txt', 'src', 'src/a.js']);
+  });
+
+  it('always sends the files Pier wrote into the context (a CA bundle), whatever .dockerignore says', async () => {
+    await files({
+      '.dockerignore': '*\n!src\n',
+      'Dockerfile.pier': 'FROM x',
+      'pier-build-ca.crt': 'pem',
+      'src/a.js': 'a',
+      'b.js': 'b',
+    });
+    const names = [...(await entries('Dockerfile.pier', ['pier-build-ca.crt'])).keys()].filter((name) => name !== '.');
+    expect(names.sort()).toEqual(['.dockerignore', 'Dockerfile.pier', 'pier-build-ca.crt', 'src', 'src/a.js']);
   });
 });

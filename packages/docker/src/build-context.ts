@@ -7,11 +7,13 @@ import { type IgnoreRule, isIgnored, mayReincludeBelow, parseDockerignore } from
 /**
  * The build context as a tar stream, like `docker build` sends it: files as
  * they are (symlinks stay symlinks, never followed), owned by root, minus what
- * `.dockerignore` excludes. The Dockerfile and `.dockerignore` are always sent.
+ * `.dockerignore` excludes. The Dockerfile, `.dockerignore` and `extraFiles`
+ * (written by Pier) are always sent.
  */
-export async function packBuildContext(directory: string, dockerfile: string): Promise<Pack> {
+export async function packBuildContext(directory: string, dockerfile: string, extraFiles: readonly string[] = []): Promise<Pack> {
   const rules = parseDockerignore(await readDockerignore(directory));
-  const keep = [posix.normalize(dockerfile.split(sep).join('/')).replace(/^\.\//, ''), '.dockerignore'];
+  const keep = [dockerfile, ...extraFiles].map((path) => posix.normalize(path.split(sep).join('/')).replace(/^\.\//, ''));
+  keep.push('.dockerignore');
   return pack(directory, {
     dereference: false,
     strict: false,

@@ -79,7 +79,7 @@ class BuildRun {
       if (problem) throw this.failed(problem);
       const environment = await this.environment();
       network = environment.network;
-      context = await packBuildContext(this.request.contextDirectory, this.request.dockerfile);
+      context = await packBuildContext(this.request.contextDirectory, this.request.dockerfile, this.request.contextFiles);
       const stream = await this.send(context, environment);
       const outcome = await followBuildStream(stream, this.deadline.signal, (line) => this.emit(line));
       this.deadline.dispose();

@@ -83,6 +83,14 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
     return stats.bavail * stats.bsize;
   }
 
+  /** The Engine's `reference` filter with a bare repository matches each of its tags. */
+  async imageTags(repository: string): Promise<string[]> {
+    const images = await this.docker.listImages({ filters: JSON.stringify({ reference: [repository] }) });
+    const prefix = `${repository}:`;
+    const tags = images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag.startsWith(prefix));
+    return [...new Set(tags.map((tag) => tag.slice(prefix.length)))].sort();
+  }
+
   runContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     return this.containers.runContainer(spec);
   }

@@ -61,6 +61,10 @@ function memoryRuntime(images: ImageSummary[], refused: string[] = []): Containe
       removed.push(imageId);
     },
     freeDiskBytes: async () => 0,
+    imageTags: async (repository) =>
+      images
+        .flatMap((i) => i.tags.filter((t) => t.startsWith(`${repository}:`)).map((t) => t.slice(repository.length + 1)))
+        .sort(),
   };
 }
 

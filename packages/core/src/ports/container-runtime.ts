@@ -17,6 +17,8 @@ export interface BuildRequest {
   target?: string;
   /** `ARG` values; readable in the image's history, so never secrets. */
   buildArgs?: Record<string, string>;
+  /** Files Pier wrote into the context (a CA bundle for a generated build's install stage): sent whatever `.dockerignore` says. */
+  contextFiles?: string[];
   /** Tag to apply, e.g. `pier/web:<sha>`. */
   tag: string;
   labels: Record<string, string>;
@@ -51,6 +53,8 @@ export interface ImageSummary {
  * - `freeDiskBytes` is the free space where the engine stores images.
  * - `imageExposedPorts` lists the TCP ports an image EXPOSEs (any image,
  *   by id or reference), ascending; an image not there is a NotFoundError.
+ * - `imageTags` lists the tags of the local images of one repository (no
+ *   pulling): generated builds choose a version tag from them.
  */
 export interface ContainerRuntime {
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage>;
@@ -58,6 +62,8 @@ export interface ContainerRuntime {
   removeImage(imageId: string): Promise<void>;
   freeDiskBytes(): Promise<number>;
   imageExposedPorts(image: string): Promise<number[]>;
+  /** Tags of the local images of `repository` (`pier-local/node` → `['18', 'latest']`), sorted; none: []. */
+  imageTags(repository: string): Promise<string[]>;
 }
 
 /** CPU, memory and process limits of one container. */
