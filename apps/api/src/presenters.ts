@@ -33,6 +33,9 @@ export function presentEnvironment(env: EnvironmentRow) {
       deadlineMs: env.healthDeadlineMs,
     },
     drainTimeoutMs: env.drainTimeoutMs,
+    waitForChecks: env.waitForChecks,
+    requiredChecks: env.requiredChecks,
+    checksTimeoutMs: env.checksTimeoutMs,
     health: env.health,
     configVersion: env.configVersion,
     pullRequest: env.pullRequest,
@@ -71,6 +74,12 @@ export const environmentResponse = z.object({
     deadlineMs: z.number(),
   }),
   drainTimeoutMs: z.number(),
+  waitForChecks: z
+    .boolean()
+    .nullable()
+    .describe("pushes wait for GitHub's checks; null: the default (staging, once the repository's webhook reports checks)"),
+  requiredChecks: z.array(z.string()).nullable().describe('checks that must pass; null: every check reported'),
+  checksTimeoutMs: z.number(),
   health: z.string().describe('ok, or crash-looping while replicas keep dying'),
   configVersion: z.number(),
   pullRequest: z.number().nullable().describe('the pull request a preview environment follows; null otherwise'),
@@ -117,7 +126,17 @@ export const deploymentResponse = z.object({
   id: z.string(),
   app: z.string(),
   environment: z.string(),
-  state: z.enum(['queued', 'building', 'deploying', 'live', 'failed', 'cancelled', 'superseded']),
+  state: z.enum([
+    'waiting_for_checks',
+    'queued',
+    'building',
+    'deploying',
+    'live',
+    'failed',
+    'cancelled',
+    'superseded',
+    'skipped',
+  ]),
   trigger: z.string(),
   ref: z.string().nullable(),
   commit: z.string().nullable(),
@@ -131,4 +150,14 @@ export const deploymentResponse = z.object({
   events: z
     .array(z.object({ from: z.string().nullable(), to: z.string(), message: z.string().nullable(), at: z.string() }))
     .optional(),
+  checks: z
+    .object({
+      required: z.array(z.string()).nullable().describe('null: every check reported'),
+      deadlineAt: z.string().nullable().describe('skipped when they have not passed by then'),
+      waitingFor: z.array(z.string()).describe('checks still running or not reported (empty: none reported yet)'),
+      results: z.array(z.object({ kind: z.string(), name: z.string(), conclusion: z.string() })),
+    })
+    .nullable()
+    .optional()
+    .describe("what a deployment waiting for GitHub's checks waits for"),
 });

@@ -1,8 +1,12 @@
 import {
   APP_NAME_MAX,
   branchProblem,
+  CHECK_NAME_MAX,
+  CHECKS_TIMEOUT_MAX_MS,
+  CHECKS_TIMEOUT_MIN_MS,
   envKeyProblem,
   nameProblem,
+  REQUIRED_CHECKS_MAX,
   repoPathProblem,
   reservedAppNameProblem,
   tagPatternProblem,
@@ -96,6 +100,38 @@ const healthCheck = z.strictObject({
   deadlineMs: z.number().int().min(5_000).max(3_600_000).optional(),
 });
 
+/** The CI gate of an environment's pushes. */
+const checksSettings = {
+  waitForChecks: z
+    .boolean()
+    .nullable()
+    .optional()
+    .describe(
+      "GitHub's pushes build only once the commit's checks passed; null: the default (on for staging once the repository's webhook reports checks)",
+    ),
+  requiredChecks: z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1)
+        .max(CHECK_NAME_MAX)
+        .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'),
+    )
+    .min(1, 'give at least one check name, or null for every check')
+    .max(REQUIRED_CHECKS_MAX)
+    .nullable()
+    .optional()
+    .describe('check run names, status contexts, workflow names or check suite apps that must pass; null: every check reported'),
+  checksTimeoutMs: z
+    .number()
+    .int()
+    .min(CHECKS_TIMEOUT_MIN_MS)
+    .max(CHECKS_TIMEOUT_MAX_MS)
+    .optional()
+    .describe('how long a push waits for its checks before it is skipped'),
+};
+
 const environmentSettings = {
   branch: branch.nullable().optional(),
   tagPattern: tagPattern.nullable().optional(),
@@ -108,6 +144,7 @@ const environmentSettings = {
     .max(600_000)
     .optional()
     .describe('how long replaced replicas keep serving in-flight requests'),
+  ...checksSettings,
 };
 
 /** A name for a new environment: `pr-<number>` belongs to pull request previews, which Pier creates itself. */

@@ -1,10 +1,12 @@
 import { PassLoop } from '@pier/core';
-import type { DeploymentStore, WebhookDeliveryStore } from '@pier/db';
+import type { CommitCheckStore, DeploymentStore, WebhookDeliveryStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 
 export interface RecordRetentionOptions {
   deployments: Pick<DeploymentStore, 'deleteOldLogs'>;
   deliveries: Pick<WebhookDeliveryStore, 'deleteReceivedBefore'>;
+  /** GitHub's check results of commits: kept as long as the webhook deliveries that reported them. */
+  checks?: Pick<CommitCheckStore, 'deleteReportedBefore'>;
   logger: Logger;
   /** Output of deployments that ended longer ago than this is deleted (PIER_DEPLOYMENT_LOG_RETENTION_DAYS). */
   logRetentionDays: number;
@@ -25,8 +27,9 @@ const DAY_MS = 24 * 60 * 60_000;
  * Deletes what is only kept for a while, on start and every hour: the log
  * lines of deployments that ended (failed, cancelled, superseded) more than
  * the log retention ago, keeping the deployments themselves, and webhook
- * delivery records older than theirs. In bounded batches; several workers
- * doing it at once only delete the same rows once.
+ * delivery records (with the check results GitHub reported) older than
+ * theirs. In bounded batches; several workers doing it at once only delete
+ * the same rows once.
  */
 export class RecordRetention {
   readonly #loop: PassLoop;
@@ -61,6 +64,8 @@ export class RecordRetention {
     const deliveriesBefore = new Date(now - this.options.deliveryRetentionDays * DAY_MS);
     const logLines = await this.#inBatches((limit) => deployments.deleteOldLogs(logsBefore, limit));
     const deleted = await this.#inBatches((limit) => deliveries.deleteReceivedBefore(deliveriesBefore, limit));
+    const { checks } = this.options;
+    if (checks) await this.#inBatches((limit) => checks.deleteReportedBefore(deliveriesBefore, limit));
     if (logLines > 0 || deleted > 0) logger.info({ logLines, deliveries: deleted }, 'old records deleted');
     return { logLines, deliveries: deleted };
   }

@@ -7,6 +7,7 @@ import type { ConnectionOptions, Worker } from 'bullmq';
 import type postgres from 'postgres';
 import { type BuildSettings, runBuildJob } from './build-job.ts';
 import { CertificateRenewer, type CertificateRenewerOptions } from './certificates/certificate-renewer.ts';
+import { ChecksDeadline } from './checks-deadline.ts';
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
@@ -31,6 +32,7 @@ export interface WorkerRuntimeOptions {
     | 'serviceRoles'
     | 'sealedValues'
     | 'deliveries'
+    | 'checks'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -68,6 +70,8 @@ export interface WorkerRuntimeOptions {
   certificates?: Omit<CertificateRenewerOptions, 'logger' | 'sql'>;
   /** How long old build output and webhook delivery records are kept; absent: kept forever (tests). */
   retention?: Omit<RecordRetentionOptions, 'deployments' | 'deliveries' | 'logger'>;
+  /** How often deployments waiting for checks past their deadline are skipped (tests shorten it). */
+  checksDeadlineIntervalMs?: number;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
   resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
 }
@@ -82,6 +86,7 @@ export interface WorkerRuntime {
   certificates: CertificateRenewer | null;
   retention: RecordRetention | null;
   resealer: SecretResealer;
+  checksDeadline: ChecksDeadline;
   stop(): Promise<void>;
 }
 
@@ -169,11 +174,19 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     : null;
   certificates?.start();
   const retention = options.retention
-    ? new RecordRetention({ ...options.retention, deployments: stores.deployments, deliveries: stores.deliveries, logger })
+    ? new RecordRetention({
+        ...options.retention,
+        deployments: stores.deployments,
+        deliveries: stores.deliveries,
+        checks: stores.checks,
+        logger,
+      })
     : null;
   retention?.start();
   const resealer = new SecretResealer({ ...options.resealing, values: stores.sealedValues, logger });
   resealer.start();
+  const checksDeadline = new ChecksDeadline({ checks: stores.checks, logger, intervalMs: options.checksDeadlineIntervalMs });
+  checksDeadline.start();
   return {
     queue,
     relay,
@@ -184,7 +197,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     certificates,
     retention,
     resealer,
+    checksDeadline,
     stop: async () => {
+      await checksDeadline.stop();
       await resealer.stop();
       await retention?.stop();
       await certificates?.stop();

@@ -1,5 +1,6 @@
 export * from './api-token.ts';
 export * from './certificate-policy.ts';
+export * from './checks-gate.ts';
 export * from './control-route.ts';
 export * from './cron.ts';
 export * from './custom-domains.ts';

@@ -9,6 +9,7 @@ export * from './stores/acme-store.ts';
 export * from './stores/app-store.ts';
 export * from './stores/app-usage.ts';
 export * from './stores/certificate-store.ts';
+export * from './stores/commit-checks.ts';
 export * from './stores/deployment-store.ts';
 export * from './stores/domain-store.ts';
 export * from './stores/environment-store.ts';

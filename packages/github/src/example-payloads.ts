@@ -36,6 +36,24 @@ export const EXAMPLES = {
   pullRequestReadyForReview: ['pull_request', 15],
   pullRequestLabeled: ['pull_request', 8],
   issuesOpened: ['issues', 15],
+  /** completed, success, app octocoders-linter, suite 118578147, head ec26c3e5… */
+  checkSuiteCompleted: ['check_suite', 0],
+  /** requested (sent to GitHub Apps only), no conclusion. */
+  checkSuiteRequested: ['check_suite', 4],
+  /** created (queued), "Octocoders-linter", head ec26c3e5… */
+  checkRunCreated: ['check_run', 0],
+  /** completed, failure, "Octocoders-linter". */
+  checkRunFailed: ['check_run', 1],
+  /** completed, success, "Octocoders-linter". */
+  checkRunSucceeded: ['check_run', 2],
+  /** rerequested, neutral. */
+  checkRunRerequested: ['check_run', 7],
+  /** success, context "default", sha 6113728f… */
+  statusSuccess: ['status', 0],
+  /** completed, success, a workflow whose name is empty (path .github/workflows/test.yml), head 3484a3fb… */
+  workflowRunCompleted: ['workflow_run', 1],
+  /** requested, status queued. */
+  workflowRunRequested: ['workflow_run', 3],
 } as const satisfies Record<string, readonly [EventName, number]>;
 
 type ExampleName = keyof typeof EXAMPLES;

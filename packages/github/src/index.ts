@@ -1,6 +1,7 @@
 export { isPreviewName, MAX_PULL_REQUEST, PREVIEW_NAME_PATTERN, previewEnvironmentName } from './preview-name.ts';
 export { repositoryFullName } from './repository-full-name.ts';
 export type {
+  CheckDecision,
   DeliveryOrder,
   DeployDecision,
   DeployEvent,

@@ -1,3 +1,5 @@
+import type { CheckReport } from '@pier/core';
+
 /** An environment as far as webhook routing cares: what it deploys from. */
 export interface EnvironmentTrigger {
   id: string;
@@ -90,12 +92,24 @@ export interface PreviewCloseDecision {
   merge: DeployDecision | IgnoredDecision;
 }
 
+/** A check of a commit reported (`check_suite`, `check_run`, `status`, `workflow_run`): deployments waiting for it may go on. */
+export interface CheckDecision {
+  kind: 'check';
+  report: CheckReport;
+}
+
 export interface IgnoredDecision {
   kind: 'ignored';
   reason: string;
 }
 
-export type RouteDecision = { kind: 'ping' } | IgnoredDecision | DeployDecision | PreviewDecision | PreviewCloseDecision;
+export type RouteDecision =
+  | { kind: 'ping' }
+  | IgnoredDecision
+  | DeployDecision
+  | PreviewDecision
+  | PreviewCloseDecision
+  | CheckDecision;
 
 export function ignored(reason: string): IgnoredDecision {
   return { kind: 'ignored', reason };

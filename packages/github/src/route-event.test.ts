@@ -332,7 +332,13 @@ describe('routeEvent', () => {
     ],
     ['pull request labeled', 'pull_request', () => examplePayload('pullRequestLabeled'), ignoredBecause('action is not')],
     ['an issue', 'issues', () => examplePayload('issuesOpened'), ignoredBecause('not a deploy trigger')],
-    ['an unknown event', 'workflow_run', () => ({}), ignoredBecause('not a deploy trigger')],
+    ['an unknown event', 'workflow_job', () => ({}), ignoredBecause('not a deploy trigger')],
+    [
+      'a check event without a payload to speak of',
+      'workflow_run',
+      () => ({}),
+      ignoredBecause('workflow_run payload is malformed'),
+    ],
     ['no event name', '', () => examplePayload('pushBranch'), ignoredBecause('not a deploy trigger')],
     ['a push sent as another event', 'create', () => examplePayload('pushBranch'), ignoredBecause('not a deploy trigger')],
   ])('%s', (_case, event, payload, expected) => {
@@ -363,7 +369,7 @@ describe('routeEvent', () => {
     for (const { name, examples } of loadDefinitions()) {
       for (const example of examples) {
         const routed = routeEvent(name, example, environments);
-        expect(['ping', 'ignored', 'deploy', 'preview', 'preview-close']).toContain(routed.kind);
+        expect(['ping', 'ignored', 'deploy', 'preview', 'preview-close', 'check']).toContain(routed.kind);
         const decision = routed.kind === 'preview-close' ? routed.merge : routed;
         if (decision.kind === 'deploy') {
           deploys++;

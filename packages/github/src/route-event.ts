@@ -1,3 +1,4 @@
+import { routeCheck } from './check-event.ts';
 import { routePullRequest } from './pull-request-event.ts';
 import { routePush } from './push-event.ts';
 import { routeRelease } from './release-event.ts';
@@ -24,6 +25,11 @@ export function routeEvent(event: string, payload: unknown, environments: readon
       return routeRelease(payload, environments);
     case 'pull_request':
       return routePullRequest(payload, environments);
+    case 'check_suite':
+    case 'check_run':
+    case 'status':
+    case 'workflow_run':
+      return routeCheck(event, payload);
     default:
       return ignored('event is not a deploy trigger');
   }

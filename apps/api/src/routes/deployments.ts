@@ -2,6 +2,7 @@ import { assertAdmin, NotFoundError, type Principal, ValidationError } from '@pi
 import type { DeploymentRow } from '@pier/db';
 import { generateWebhookSecret } from '@pier/github';
 import { z } from 'zod';
+import { checksView } from '../checks-gate.ts';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment } from '../presenters.ts';
@@ -19,8 +20,26 @@ const manualDeployBody = z
       .string()
       .regex(/^[0-9a-f]{40}$/, 'must be a full 40-character lower-case commit SHA')
       .optional(),
+    waitForChecks: z
+      .boolean()
+      .optional()
+      .describe(
+        "wait for GitHub's checks of `commit` before building, as a push to a gated environment does (default: build at once)",
+      ),
+    skipChecks: z
+      .boolean()
+      .optional()
+      .describe('build at once, whatever the environment’s CI gate says (the default for a manual deploy)'),
   })
-  .refine((b) => [b.branch, b.tag, b.commit].filter(Boolean).length <= 1, 'give at most one of branch, tag or commit');
+  .refine((b) => [b.branch, b.tag, b.commit].filter(Boolean).length <= 1, 'give at most one of branch, tag or commit')
+  .refine((b) => !(b.waitForChecks && b.skipChecks), {
+    message: 'give waitForChecks or skipChecks, not both',
+    path: ['skipChecks'],
+  })
+  .refine((b) => !b.waitForChecks || b.commit, {
+    message: 'waiting for checks needs the commit they ran on: give commit',
+    path: ['waitForChecks'],
+  });
 
 const credentialsBody = z.union([
   z.strictObject({
@@ -65,7 +84,8 @@ export function deploymentRoutes(deps: ApiDeps) {
     route({
       method: 'POST',
       url: '/apps/:app/environments/:env/deployments',
-      summary: 'Deploy a branch, tag or commit (default: the environment’s branch, else the app’s default branch)',
+      summary:
+        'Deploy a branch, tag or commit (default: the environment’s branch, else the app’s default branch); it builds at once unless `waitForChecks`',
       tag: 'deployments',
       params: envParams,
       body: manualDeployBody,
@@ -80,14 +100,23 @@ export function deploymentRoutes(deps: ApiDeps) {
           : body.tag
             ? `refs/tags/${body.tag}`
             : `refs/heads/${body.branch ?? env.branch ?? app.defaultBranch}`;
-        const row = await deployments.enqueue({
+        const input = {
           appId: app.id,
           environmentId: env.id,
-          trigger: 'manual',
+          trigger: 'manual' as const,
           gitRef,
           commitSha: body.commit ?? null,
-        });
-        return present(row, app.name, env.name);
+        };
+        const row =
+          body.waitForChecks && body.commit
+            ? await deps.checks.enqueueWaiting({
+                ...input,
+                commitSha: body.commit,
+                checksDeadlineAt: new Date(Date.now() + env.checksTimeoutMs),
+              })
+            : await deployments.enqueue(input);
+        const checks = await checksView(deps, row);
+        return { ...present(row, app.name, env.name), ...(checks ? { checks } : {}) };
       },
     }),
     route({
@@ -128,8 +157,10 @@ export function deploymentRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const { deployment, app, envName } = await visible(principal, params.id);
         const events = await deployments.events(deployment.id);
+        const checks = await checksView(deps, deployment);
         return {
           ...present(deployment, app.name, envName),
+          ...(checks ? { checks } : {}),
           events: events.map((e) => ({ from: e.fromState, to: e.toState, message: e.message, at: e.at.toISOString() })),
         };
       },

@@ -28,6 +28,9 @@ function settings(body: SettingsBody): EnvironmentSettings {
     healthyThreshold: health.healthyThreshold,
     healthDeadlineMs: health.deadlineMs,
     drainTimeoutMs: body.drainTimeoutMs,
+    waitForChecks: body.waitForChecks,
+    requiredChecks: body.requiredChecks,
+    checksTimeoutMs: body.checksTimeoutMs,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as EnvironmentSettings;
 }
@@ -81,7 +84,7 @@ export function environmentRoutes(deps: ApiDeps) {
     route({
       method: 'PATCH',
       url: '/apps/:app/environments/:env',
-      summary: 'Change an environment’s trigger, replicas or health check',
+      summary: 'Change an environment’s trigger, replicas, health check or CI gate',
       tag: 'environments',
       params: envParams,
       body: updateEnvironmentBody,

@@ -8,7 +8,11 @@ import { envParams, name } from '../schemas.ts';
 
 const linkBody = z.strictObject({ service: z.string().min(1).max(100).describe('service name or id') });
 const linkParams = envParams.extend({ service: z.string().min(1).max(100) });
-const promoteBody = z.strictObject({ from: name.describe('environment whose live image is deployed here, e.g. staging') });
+const promoteBody = z.strictObject({
+  from: name.describe('environment whose live image is deployed here, e.g. staging'),
+  // A promotion deploys an image already built; it never waits for GitHub's checks, whatever this environment's gate says.
+  skipChecks: z.boolean().optional().describe('the CI gate is skipped (always, for a promotion: it builds nothing)'),
+});
 
 /** The commit a release was built from, when its image ref says so (`pier/<app>:<sha>`). */
 function commitOf(release: ReleaseRow): string | null {

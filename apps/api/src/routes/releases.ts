@@ -1,6 +1,7 @@
 import { ConflictError, hostnamesFor, rollbackTarget } from '@pier/core';
 import type { ReleaseRow } from '@pier/db';
 import { z } from 'zod';
+import { waitingForChecksView } from '../checks-gate.ts';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment } from '../presenters.ts';
@@ -111,6 +112,8 @@ export function releaseRoutes(deps: ApiDeps) {
             : null,
           services: (await deps.services.links(env.id)).map(presentLink),
           mirror: await mirrorReport(deps, app.id, env),
+          // A push held by the CI gate: which commit, and the checks it still waits for.
+          waitingForChecks: await waitingForChecksView(deps, app.id, env.id),
           replicas: rows.map((r) => ({
             id: r.id,
             name: r.containerName,

@@ -14,6 +14,7 @@ import {
 } from '@pier/github';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { applyChecks, type CheckWork, checksTimeouts, type SettledView } from '../checks-gate.ts';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { SourceRateLimit } from '../http/source-rate-limit.ts';
@@ -46,7 +47,30 @@ export const webhookRouteDoc = route({
   auth: false,
   status: 202,
   response: z.object({
-    deployments: z.array(z.object({ id: z.string(), app: z.string(), environment: z.string() })),
+    deployments: z.array(
+      z.object({
+        id: z.string(),
+        app: z.string(),
+        environment: z.string(),
+        state: z.string().optional().describe('waiting_for_checks or skipped when it did not start at once'),
+      }),
+    ),
+    check: z
+      .object({ commit: z.string(), kind: z.string(), name: z.string(), conclusion: z.string() })
+      .optional()
+      .describe('the check result a check_suite, check_run, status or workflow_run delivery reported'),
+    settled: z
+      .array(
+        z.object({
+          id: z.string(),
+          app: z.string(),
+          environment: z.string(),
+          state: z.enum(['queued', 'skipped']),
+          reason: z.string().optional(),
+        }),
+      )
+      .optional()
+      .describe('deployments that waited for the checks of that commit: queued (they build now) or skipped'),
     closedPreviews: z
       .array(z.object({ app: z.string(), environment: z.string() }))
       .optional()
@@ -192,21 +216,32 @@ interface QueuedDeploy {
 /** What one delivery asks of its apps, gathered before its transaction. */
 interface DeliveryPlan extends PreviewWork {
   toQueue: QueuedDeploy[];
+  /** Check reports to keep, per app. */
+  checks: CheckWork[];
   names: Map<string, PreviewName>;
   reasons: string[];
   ping: boolean;
 }
 
 async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
-  const plan: DeliveryPlan = { toQueue: [], previews: [], closes: [], names: new Map(), reasons: [], ping: false };
+  const plan: DeliveryPlan = { toQueue: [], checks: [], previews: [], closes: [], names: new Map(), reasons: [], ping: false };
   for (const app of delivery.apps) {
     const environments = await deps.environments.list(app.id);
-    addDecision(plan, app, routeEvent(delivery.event, delivery.payload, environments));
+    const decision = routeEvent(delivery.event, delivery.payload, environments);
+    if (decision.kind === 'check') {
+      plan.checks.push({ app, report: decision.report, environments: new Map(environments.map((e) => [e.id, e.name])) });
+      continue;
+    }
+    addDecision(plan, app, decision, await checksTimeouts(deps, app, environments, decision));
   }
   let previews: PreviewChanges | undefined;
+  let checked: { recorded: boolean; settled: SettledView[] } = { recorded: false, settled: [] };
   // Runs in the delivery's transaction, only on its first arrival.
   const prepare = async (tx: DeliveryTransaction) => {
     const deploys = await applyOrder(tx, plan);
+    const checks = await applyChecks(tx, deps, plan.checks);
+    plan.reasons.push(...checks.reasons);
+    checked = checks;
     previews = await applyPreviews(tx, deps, plan);
     plan.reasons.push(...previews.reasons);
     for (const { deployment, name } of previews.queued) plan.names.set(deployment.environmentId, name);
@@ -215,10 +250,21 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   const respond = (queued: DeploymentRow[]) => {
     if (plan.ping) return { ok: true, event: 'ping' };
     const closed = previews?.closed ?? [];
+    const report = plan.checks[0]?.report;
     return {
-      deployments: queued.map((d) => ({ id: d.id, ...plan.names.get(d.environmentId) })),
+      deployments: queued.map((d) => ({
+        id: d.id,
+        ...plan.names.get(d.environmentId),
+        ...(d.state === 'queued' ? {} : { state: d.state }),
+      })),
       ...(closed.length > 0 ? { closedPreviews: closed } : {}),
-      ...(queued.length === 0 && closed.length === 0 ? { ignored: plan.reasons.join('; ') || 'nothing to deploy' } : {}),
+      ...(report && checked.recorded
+        ? { check: { commit: report.commit, kind: report.kind, name: report.name, conclusion: report.conclusion } }
+        : {}),
+      ...(checked.settled.length > 0 ? { settled: checked.settled } : {}),
+      ...(queued.length === 0 && closed.length === 0 && !checked.recorded
+        ? { ignored: plan.reasons.join('; ') || 'nothing to deploy' }
+        : {}),
     };
   };
   const { deliveryId, event } = delivery;
@@ -229,8 +275,11 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   return answer;
 }
 
-/** Files one app's routing decision into the plan. */
-function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision): void {
+/**
+ * Files one app's routing decision into the plan. `checksTimeouts`: the
+ * environments whose pushes wait for their commit's checks, and how long.
+ */
+function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision, checksTimeouts: Map<string, number>): void {
   switch (decision.kind) {
     case 'ping':
       plan.ping = true;
@@ -239,7 +288,7 @@ function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision): 
       plan.reasons.push(`${app.name}: ${decision.reason}`);
       return;
     case 'deploy':
-      queueDeploy(plan, app, decision);
+      queueDeploy(plan, app, decision, checksTimeouts);
       return;
     case 'preview': {
       const refusal = previewRefusal(app, decision);
@@ -249,21 +298,26 @@ function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision): 
     }
     case 'preview-close':
       plan.closes.push({ app, decision });
-      addDecision(plan, app, decision.merge);
+      addDecision(plan, app, decision.merge, checksTimeouts);
+      return;
+    case 'check':
       return;
   }
 }
 
-function queueDeploy(plan: DeliveryPlan, app: AppRow, decision: DeployDecision): void {
+function queueDeploy(plan: DeliveryPlan, app: AppRow, decision: DeployDecision, checksTimeouts: Map<string, number>): void {
   const deployments: NewDeployment[] = [];
   for (const target of decision.targets) {
     plan.names.set(target.environmentId, { app: app.name, environment: target.environmentName });
+    // A release names no commit (the worker resolves its tag): there is nothing to wait for, so it builds at once.
+    const timeout = decision.sha ? checksTimeouts.get(target.environmentId) : undefined;
     deployments.push({
       appId: app.id,
       environmentId: target.environmentId,
       trigger: decision.trigger,
       gitRef: `${decision.ref.kind === 'tag' ? 'refs/tags' : 'refs/heads'}/${decision.ref.name}`,
       commitSha: decision.sha,
+      ...(timeout !== undefined ? { checksDeadlineAt: new Date(Date.now() + timeout) } : {}),
     });
   }
   plan.toQueue.push({ app, order: decision.order, deployments });

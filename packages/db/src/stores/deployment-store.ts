@@ -16,6 +16,8 @@ export interface NewDeployment {
   /** null when only a ref is known (a release event, a manual deploy of a branch): the worker resolves it. */
   commitSha: string | null;
   deliveryId?: string | null;
+  /** Wait for GitHub's checks of `commitSha` until then before building (a push to a gated environment): `CommitCheckStore.enqueueWaiting`. */
+  checksDeadlineAt?: Date | null;
 }
 
 export type BuildClaim = 'claimed' | 'busy' | 'skip';
@@ -46,7 +48,7 @@ export class DeploymentStore {
       const events = [
         ...older.map((o) => ({
           deploymentId: o.id,
-          fromState: 'queued' as const,
+          fromState: o.state,
           toState: 'superseded' as const,
           message: `superseded by ${row.id}`,
         })),
@@ -92,7 +94,7 @@ export class DeploymentStore {
       await t.insert(deploymentEvents).values([
         ...older.map((o) => ({
           deploymentId: o.id,
-          fromState: 'queued' as const,
+          fromState: o.state,
           toState: 'superseded' as const,
           message: `superseded by ${row.id}`,
         })),
@@ -185,13 +187,17 @@ export class DeploymentStore {
   }
 
   /**
-   * Cancels a queued deployment at once; a building one gets a cancel request
-   * that the worker acts on. Anything else is a conflict.
+   * Cancels a queued deployment (or one waiting for checks) at once; a
+   * building one gets a cancel request that the worker acts on. Anything
+   * else is a conflict.
    */
   async cancel(id: string): Promise<DeploymentRow> {
     const row = await this.get(id);
-    if (row.state === 'queued') {
-      const done = await this.transition(id, ['queued'], 'cancelled', { reason: 'cancelled on request', finishedAt: new Date() });
+    if (row.state === 'queued' || row.state === 'waiting_for_checks') {
+      const done = await this.transition(id, [row.state], 'cancelled', {
+        reason: 'cancelled on request',
+        finishedAt: new Date(),
+      });
       if (done) return this.get(id);
     }
     if (row.state === 'queued' || row.state === 'building') {
@@ -199,7 +205,9 @@ export class DeploymentStore {
       await this.db.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${id})`);
       return this.get(id);
     }
-    throw new ConflictError(`deployment ${id} is ${row.state}; only queued or building deployments can be cancelled`);
+    throw new ConflictError(
+      `deployment ${id} is ${row.state}; only deployments waiting for checks, queued or building can be cancelled`,
+    );
   }
 
   /**
@@ -313,14 +321,29 @@ export class DeploymentStore {
   }
 }
 
-/** Locks the environment and supersedes its queued deployments: the one about to be written wins. */
-async function supersedeQueued(t: Tx, environmentId: string): Promise<{ id: string }[]> {
+/**
+ * Locks the environment and supersedes its queued deployments and those
+ * waiting for checks: the one about to be written wins. Returns them with
+ * the state each was in.
+ */
+export async function supersedeQueued(t: Tx, environmentId: string): Promise<{ id: string; state: DeploymentState }[]> {
   await t.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
-  return t
+  const older = await t
+    .select({ id: deployments.id, state: deployments.state })
+    .from(deployments)
+    .where(and(eq(deployments.environmentId, environmentId), inArray(deployments.state, ['queued', 'waiting_for_checks'])))
+    .for('update');
+  if (older.length === 0) return [];
+  await t
     .update(deployments)
     .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
-    .where(and(eq(deployments.environmentId, environmentId), eq(deployments.state, 'queued')))
-    .returning({ id: deployments.id });
+    .where(
+      inArray(
+        deployments.id,
+        older.map((o) => o.id),
+      ),
+    );
+  return older;
 }
 
 /** Moves a deployment row (read for update in `tx`) to `to`, with its event. */

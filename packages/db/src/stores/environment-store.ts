@@ -46,6 +46,11 @@ export interface EnvironmentSettings {
   healthyThreshold?: number;
   healthDeadlineMs?: number;
   drainTimeoutMs?: number;
+  /** Pushes wait for GitHub's checks of their commit; null: the default (staging, once the repository reports checks). */
+  waitForChecks?: boolean | null;
+  /** Check names that must pass; null: every check reported. */
+  requiredChecks?: string[] | null;
+  checksTimeoutMs?: number;
 }
 
 /** Environments of one app; callers resolve the app (and its visibility) first. */

@@ -2,6 +2,7 @@ import type { SecretBox } from '@pier/core';
 import type { Db } from '../client.ts';
 import { AppStore } from './app-store.ts';
 import { CertificateStore } from './certificate-store.ts';
+import { CommitCheckStore } from './commit-checks.ts';
 import { DeploymentStore } from './deployment-store.ts';
 import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
@@ -24,6 +25,8 @@ export interface Stores {
   tokens: TokenStore;
   deployments: DeploymentStore;
   deliveries: WebhookDeliveryStore;
+  /** GitHub's checks of each commit, and the deployments waiting for them. */
+  checks: CommitCheckStore;
   releases: ReleaseStore;
   replicas: ReplicaStore;
   rollouts: RolloutStore;
@@ -40,13 +43,15 @@ export interface Stores {
 /** Every store over one database, secrets sealed with `box`. */
 export function createStores(db: Db, box: SecretBox): Stores {
   const deployments = new DeploymentStore(db);
+  const checks = new CommitCheckStore(db);
   return {
     apps: new AppStore(db, box),
     environments: new EnvironmentStore(db),
     variables: new VariableStore(db, box),
     tokens: new TokenStore(db),
     deployments,
-    deliveries: new WebhookDeliveryStore(db, deployments),
+    deliveries: new WebhookDeliveryStore(db, deployments, checks),
+    checks,
     releases: new ReleaseStore(db, box),
     replicas: new ReplicaStore(db),
     rollouts: new RolloutStore(db),

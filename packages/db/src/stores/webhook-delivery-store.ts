@@ -1,6 +1,7 @@
 import { eq, inArray, lt } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { webhookDeliveries } from '../schema.ts';
+import type { CommitCheckStore } from './commit-checks.ts';
 import type { DeploymentRow, DeploymentStore, NewDeployment } from './deployment-store.ts';
 
 export interface StoredDelivery {
@@ -30,6 +31,8 @@ export class WebhookDeliveryStore {
   constructor(
     private readonly db: Db,
     private readonly deployments: DeploymentStore,
+    /** Deployments that wait for their commit's checks (those with `checksDeadlineAt`) are recorded through it. */
+    private readonly checks?: CommitCheckStore,
   ) {}
 
   async find(deliveryId: string): Promise<StoredDelivery | null> {
@@ -80,7 +83,7 @@ export class WebhookDeliveryStore {
       const created: DeploymentRow[] = [];
       const prepared = delivery.prepare ? await delivery.prepare(tx) : [];
       for (const input of [...toQueue, ...prepared])
-        created.push(await this.deployments.enqueue({ ...input, deliveryId: delivery.deliveryId }, tx));
+        created.push(await this.#enqueue({ ...input, deliveryId: delivery.deliveryId }, tx));
       // The answer is returned as stored (jsonb orders keys its own way), so a redelivery's is byte for byte the same.
       const [stored] = await tx
         .update(webhookDeliveries)
@@ -90,5 +93,13 @@ export class WebhookDeliveryStore {
       if (!stored) throw new Error('delivery row vanished');
       return stored;
     });
+  }
+
+  /** Queued at once, or waiting for its commit's checks when it has a deadline for them. */
+  #enqueue(input: NewDeployment, tx: DeliveryTransaction): Promise<DeploymentRow> {
+    const { commitSha, checksDeadlineAt } = input;
+    if (!checksDeadlineAt || !commitSha) return this.deployments.enqueue(input, tx);
+    if (!this.checks) throw new Error('a deployment waiting for checks needs the check store');
+    return this.checks.enqueueWaiting({ ...input, commitSha, checksDeadlineAt }, tx);
   }
 }
