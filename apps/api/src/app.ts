@@ -78,10 +78,22 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...linkRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();
-  const document = openApiDocument([...specs, webhookRouteDoc], API_VERSION);
+  const schemaRoute = route({
+    method: 'GET',
+    url: '/schemas/pier.json',
+    summary: 'The JSON Schema of pier.json, the settings an app keeps in its repository (for editors: "$schema")',
+    tag: 'meta',
+    auth: false,
+    handler: async ({ reply }) => {
+      reply.header('content-type', 'application/schema+json; charset=utf-8');
+      return pierJsonSchema;
+    },
+  });
+  const document = openApiDocument([...specs, schemaRoute, webhookRouteDoc], API_VERSION);
   registerWebhookRoute(app, deps);
   registerRoutes(app, [
     ...specs,
+    schemaRoute,
     route({
       method: 'GET',
       url: '/openapi.json',
@@ -89,17 +101,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       tag: 'meta',
       auth: false,
       handler: async () => document,
-    }),
-    route({
-      method: 'GET',
-      url: '/schemas/pier.json',
-      summary: 'The JSON Schema of pier.json, the settings an app keeps in its repository (for editors: "$schema")',
-      tag: 'meta',
-      auth: false,
-      handler: async ({ reply }) => {
-        reply.header('content-type', 'application/schema+json; charset=utf-8');
-        return pierJsonSchema;
-      },
     }),
   ]);
   return app;
