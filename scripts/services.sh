@@ -2,7 +2,8 @@
 # Installs (from Debian's packages) and starts the services Pier's tests and
 # benchmarks need on one Debian 12 machine: Docker Engine, PostgreSQL 15 (with a
 # `pier` role and database), Redis on 127.0.0.1:6379, plus pebble, git,
-# debootstrap and nginx (installed, never started).
+# debootstrap, nginx, and docker-registry with apache2-utils' htpasswd (the
+# prebuilt-image test runs its own registry) (installed, never started).
 #
 # Works with or without systemd as PID 1: systemctl is used only when
 # /run/systemd/system exists. Idempotent: a second run only checks.
@@ -70,7 +71,7 @@ apt_install() {
 }
 
 missing=()
-for p in docker.io postgresql redis-server pebble git debootstrap; do
+for p in docker.io postgresql redis-server pebble git debootstrap docker-registry apache2-utils; do
   pkg_installed "$p" || missing+=("$p")
 done
 need_nginx=1
@@ -107,6 +108,10 @@ if [ "${#missing[@]}" -gt 0 ] || [ "$need_nginx" -eq 1 ]; then
     else
       warn "installing $nginx_pkg failed (only needed for benchmarks); see $apt_log"
     fi
+  fi
+  if have_systemd && pkg_installed docker-registry; then
+    # Tests start a registry of their own, on a port of their own, and stop it.
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
   fi
   cleanup; policy_rc_created=0
   rm -f "$apt_log"

@@ -179,7 +179,7 @@ describe('revocation', () => {
   it('ends an app token’s access when its app is deleted', async () => {
     await api.request({ method: 'POST', url: '/apps', payload: { name: 'temporary' } });
     const { token } = await createToken({ name: 'temporary', app: 'temporary' });
-    expect((await api.request({ method: 'DELETE', url: '/apps/temporary' })).statusCode).toBe(204);
+    expect((await api.request({ method: 'DELETE', url: '/apps/temporary' })).statusCode).toBe(202);
 
     expectError(await api.request({ method: 'GET', url: '/apps', token }), 401, 'unauthorized');
     // Re-creating an app of the same name does not revive the old token.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type AppQuotas, SecretBox } from '@pier/core';
-import { createStores, pingDatabase } from '@pier/db';
+import { createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -33,6 +33,8 @@ export interface TestApiOptions {
   quotas?: AppQuotas;
   /** PIER_CONTROL_HOSTNAME. */
   controlHostname?: string;
+  /** DELETE /apps/:app waits for a worker's report on the app's images, as the real api does; default: it answers 202 at once. */
+  watchAppDeletions?: boolean;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -75,6 +77,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     ...(options.quotas ? { quotas: options.quotas } : {}),
     ...(options.controlHostname ? { controlHostname: options.controlHostname } : {}),
     ...createStores(database.db, box),
+    ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),
     readiness: {
       postgres: () => pingDatabase(database.sql),
       redis: async () => {

@@ -1,5 +1,5 @@
 import type { AppQuotas, ServiceType } from '@pier/core';
-import type { Stores } from '@pier/db';
+import type { AppImagesWatch, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { LogReader } from './routes/environment-log-stream.ts';
 
@@ -23,6 +23,11 @@ export interface ApiDeps extends Stores {
   controlHostname?: string;
   /** Per-app caps (PIER_QUOTA_*); default DEFAULT_APP_QUOTAS. */
   quotas?: AppQuotas;
+  /**
+   * Listens for the worker's report on a deleted app's images (`watchAppImagesRemoved`), so that
+   * DELETE /apps/:app can say how much disk was freed; absent, it answers 202 at once.
+   */
+  appDeletions?: (app: string) => Promise<AppImagesWatch>;
   /** Webhook deliveries per minute from one source address (PIER_WEBHOOK_RATE_LIMIT). */
   webhookRateLimitPerMinute?: number;
 }

@@ -8,6 +8,7 @@ export function presentApp(app: AppRow) {
     name: app.name,
     repository: app.repoFullName && app.repoCloneUrl ? { fullName: app.repoFullName, cloneUrl: app.repoCloneUrl } : null,
     repositoryCredentials: app.repoCredentialsCiphertext !== null,
+    registryCredentials: app.registryCredentialsCiphertext !== null,
     defaultBranch: app.defaultBranch,
     dockerfilePath: app.dockerfilePath,
     previewsEnabled: app.previewsEnabled,
@@ -51,6 +52,9 @@ export const appResponse = z.object({
   name: z.string(),
   repository: z.object({ fullName: z.string(), cloneUrl: z.string() }).nullable(),
   repositoryCredentials: z.boolean().describe('the app holds credentials for its repository (never shown)'),
+  registryCredentials: z
+    .boolean()
+    .describe('the app holds credentials that pull its prebuilt images (GET /apps/:app/registry-credentials names the registry)'),
   defaultBranch: z.string(),
   dockerfilePath: z.string(),
   previewsEnabled: z.boolean().describe('pull requests get a pr-<number> preview environment'),
@@ -113,6 +117,7 @@ export function presentDeployment(d: DeploymentRow, app: string, environment: st
     ref: d.gitRef,
     commit: d.commitSha,
     image: d.imageId ? { id: d.imageId, tag: d.commitSha ? `pier/${app}:${d.commitSha}` : null } : null,
+    prebuiltImage: d.image,
     reason: d.reason,
     cancelRequested: d.cancelRequestedAt !== null,
     queuedAt: d.queuedAt.toISOString(),
@@ -141,6 +146,7 @@ export const deploymentResponse = z.object({
   ref: z.string().nullable(),
   commit: z.string().nullable(),
   image: z.object({ id: z.string(), tag: z.string().nullable() }).nullable(),
+  prebuiltImage: z.string().nullable().describe('the image built elsewhere this deployment pulls instead of building'),
   reason: z.string().nullable(),
   cancelRequested: z.boolean(),
   queuedAt: z.string(),

@@ -1,6 +1,6 @@
 import { type ApiConfig, exitOnStartupError, onShutdownSignal } from '@pier/config';
 import { SecretBox } from '@pier/core';
-import { assertMigrated, connectDatabase, createStores, pingDatabase } from '@pier/db';
+import { assertMigrated, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
@@ -40,6 +40,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     // The worker's logs-only socket when there is one (the systemd units): the api gets no root-equivalent Docker access.
     logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_LOGS_SOCKET ?? config.PIER_DOCKER_SOCKET }),
     ...createStores(database.db, box),
+    appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
     readiness: {
       postgres: () => pingDatabase(database.sql),
       redis: async () => {

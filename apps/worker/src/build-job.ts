@@ -23,6 +23,7 @@ import type { JobContext } from '@pier/queue';
 import { buildCommit } from './build-commit.ts';
 import { BuildDiskWatch, diskSpaceProblem } from './build-disk-watch.ts';
 import { DeploymentLogWriter } from './deployment-log-writer.ts';
+import { pullPrebuiltImage, registrySecrets } from './pull-image.ts';
 
 export interface BuildSettings {
   images: BuildImages;
@@ -75,6 +76,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   const access = repo?.access ?? null;
   const secrets = await deps.variables.valuesOfApp(app.id);
   if (access?.credentials?.kind === 'token') secrets.push(access.credentials.token);
+  secrets.push(...registrySecrets(deps.apps, app));
   secrets.push(...registryCredentials(deps.settings.registries ?? {}));
   const mask = createSecretMask(secrets);
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
@@ -86,6 +88,9 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   const watcher = watchForCancel(deps, deploymentId, abort);
   const diskWatch = watchDiskSpace(deps, deploymentId, abort);
   try {
+    // A prebuilt image (`POST …/deployments { image }`) is pulled instead of built (pull-image.ts).
+    if (deployment.image)
+      return await pullPrebuiltImage(deps, { ...deployment, image: deployment.image }, app, log, abort.signal);
     if (!access) throw new BuildError('the app has no repository configured');
     if (repo?.withheld) {
       // Bound to another origin than the clone URL's: never sent there (only a direct database change gets here).

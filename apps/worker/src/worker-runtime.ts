@@ -5,6 +5,7 @@ import type { Logger } from '@pier/log';
 import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
 import type postgres from 'postgres';
+import { AppImageSweeper } from './app-image-sweep.ts';
 import { type BuildSettings, runBuildJob } from './build-job.ts';
 import { CertificateRenewer, type CertificateRenewerOptions } from './certificates/certificate-renewer.ts';
 import { ChecksDeadline } from './checks-deadline.ts';
@@ -86,6 +87,8 @@ export interface WorkerRuntime {
   certificates: CertificateRenewer | null;
   retention: RecordRetention | null;
   resealer: SecretResealer;
+  /** Removes deleted apps' images once their containers are gone. */
+  imageSweeper: AppImageSweeper;
   checksDeadline: ChecksDeadline;
   stop(): Promise<void>;
 }
@@ -185,6 +188,15 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   retention?.start();
   const resealer = new SecretResealer({ ...options.resealing, values: stores.sealedValues, logger });
   resealer.start();
+  const imageSweeper = new AppImageSweeper({
+    apps: stores.apps,
+    runtime: options.runtime,
+    containers: options.containers,
+    sql: options.sql,
+    instance: options.instance,
+    logger,
+  });
+  await imageSweeper.start();
   const checksDeadline = new ChecksDeadline({ checks: stores.checks, logger, intervalMs: options.checksDeadlineIntervalMs });
   checksDeadline.start();
   return {
@@ -198,7 +210,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     retention,
     resealer,
     checksDeadline,
+    imageSweeper,
     stop: async () => {
+      await imageSweeper.stop();
       await checksDeadline.stop();
       await resealer.stop();
       await retention?.stop();

@@ -10,6 +10,7 @@ export * from './errors.ts';
 export * from './feed.ts';
 export * from './health-check.ts';
 export * from './hostnames.ts';
+export * from './image-reference.ts';
 export * from './managed-service.ts';
 export * from './names.ts';
 export * from './network-pool.ts';

@@ -15,3 +15,7 @@ export const ROLLOUTS_CHANNEL = 'pier_rollouts';
 export const SERVICE_OPS_CHANNEL = 'pier_service_ops';
 /** A certificate was issued, renewed or removed: the proxy reloads its certificates. */
 export const CERTIFICATES_CHANNEL = 'pier_certificates';
+/** An app was deleted (payload: its name): the worker removes its images once its containers are gone. */
+export const APP_DELETED_CHANNEL = 'pier_app_deleted';
+/** The worker removed a deleted app's images (payload: JSON of `AppImagesRemoved`): the API answers the DELETE with it. */
+export const APP_IMAGES_REMOVED_CHANNEL = 'pier_app_images_removed';

@@ -1,3 +1,4 @@
+export * from './app-deletion-notices.ts';
 export * from './channels.ts';
 export * from './client.ts';
 export * from './listen.ts';

@@ -14,6 +14,8 @@ import {
   type LogEntry,
   type LogOptions,
   type NetworkInfo,
+  type PulledImage,
+  type PullRequest,
 } from '@pier/core';
 import type Dockerode from 'dockerode';
 import { type BuildCgroup, prepareBuildCgroup } from './build-cgroup.ts';
@@ -22,6 +24,7 @@ import { DEFAULT_BUILD_LIMITS, type DockerRuntimeOptions, dockerClient } from '.
 import { DockerContainers } from './docker-containers.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
 import { labelFilters, toImageSummary } from './image-summary.ts';
+import { pullImage } from './pull-image.ts';
 
 /**
  * ContainerRuntime over the Docker Engine API (dockerode, no CLI, no shell).
@@ -89,6 +92,16 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
     const prefix = `${repository}:`;
     const tags = images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag.startsWith(prefix));
     return [...new Set(tags.map((tag) => tag.slice(prefix.length)))].sort();
+  }
+
+  pullImage(request: PullRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<PulledImage> {
+    return pullImage(this.docker, request, onLine, signal);
+  }
+
+  /** `LayersSize` of `GET /system/df`: every layer of every image, each once. */
+  async imageDiskBytes(): Promise<number> {
+    const usage = (await this.docker.df()) as { LayersSize?: number };
+    return usage.LayersSize ?? 0;
   }
 
   runContainer(spec: ContainerSpec): Promise<ContainerInfo> {

@@ -61,6 +61,8 @@ function memoryRuntime(images: ImageSummary[], refused: string[] = []): Containe
       removed.push(imageId);
     },
     freeDiskBytes: async () => 0,
+    pullImage: () => Promise.reject(new Error('not used')),
+    imageDiskBytes: async () => 0,
     imageTags: async (repository) =>
       images
         .flatMap((i) => i.tags.filter((t) => t.startsWith(`${repository}:`)).map((t) => t.slice(repository.length + 1)))

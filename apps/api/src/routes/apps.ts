@@ -13,6 +13,30 @@ import { route } from '../http/route-kit.ts';
 import { appResponse, environmentResponse, presentApp, presentEnvironment } from '../presenters.ts';
 import { appParams, createAppBody, updateAppBody } from '../schemas.ts';
 
+/** How long DELETE /apps/:app waits for the worker's report by default: its replicas drain first. */
+const DEFAULT_DELETE_WAIT_S = 60;
+
+const deleteAppQuery = z.strictObject({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .optional()
+    .describe(
+      `seconds to wait for the worker to remove the app's containers and images (default ${DEFAULT_DELETE_WAIT_S}; 0: answer at once)`,
+    ),
+});
+
+const deletedAppResponse = z.object({
+  app: z.string(),
+  imagesRemoved: z.number().nullable().describe('images of the app removed; null while the worker has not reported (202)'),
+  freedBytes: z
+    .number()
+    .nullable()
+    .describe('how much the image store shrank while they were removed; null while the worker has not reported (202)'),
+});
+
 export function appRoutes(deps: ApiDeps) {
   const { apps, environments } = deps;
   return [
@@ -104,13 +128,27 @@ export function appRoutes(deps: ApiDeps) {
     route({
       method: 'DELETE',
       url: '/apps/:app',
-      summary: 'Delete an app, its environments and variables',
+      summary:
+        'Delete an app, its environments and variables; the worker then removes its containers and its images. 200 with the disk freed once the worker reported within `wait` seconds, else 202',
       tag: 'apps',
       params: appParams,
-      status: 204,
-      handler: async ({ params, principal }) => {
+      query: deleteAppQuery,
+      response: deletedAppResponse,
+      handler: async ({ params, query, principal, reply }) => {
         assertAdmin(principal, 'delete apps');
-        await apps.delete(principal, params.app);
+        await apps.get(principal, params.app);
+        const waitMs = (query.wait ?? DEFAULT_DELETE_WAIT_S) * 1000;
+        // Listening before the delete commits: the worker's report cannot come first.
+        const watch = waitMs > 0 && deps.appDeletions ? await deps.appDeletions(params.app) : null;
+        try {
+          await apps.delete(principal, params.app);
+          const removed = watch ? await watch.result(waitMs) : null;
+          if (removed) return { app: params.app, imagesRemoved: removed.images, freedBytes: removed.freedBytes };
+          reply.code(202);
+          return { app: params.app, imagesRemoved: null, freedBytes: null };
+        } finally {
+          await watch?.close().catch(() => {});
+        }
       },
     }),
   ];

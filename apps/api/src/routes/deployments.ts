@@ -1,4 +1,4 @@
-import { assertAdmin, NotFoundError, type Principal, ValidationError } from '@pier/core';
+import { assertAdmin, imageReferenceProblem, NotFoundError, type Principal, registryServer, ValidationError } from '@pier/core';
 import type { DeploymentRow } from '@pier/db';
 import { generateWebhookSecret } from '@pier/github';
 import { z } from 'zod';
@@ -30,6 +30,19 @@ const manualDeployBody = z
       .boolean()
       .optional()
       .describe('build at once, whatever the environment’s CI gate says (the default for a manual deploy)'),
+    image: z
+      .string()
+      .max(512)
+      .superRefine((text, ctx) => {
+        const problem = imageReferenceProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional()
+      .describe('an image built elsewhere, `[registry/]name[:tag][@sha256:…]`, pulled with the app’s registry credentials'),
+  })
+  .refine((b) => !(b.image && (b.branch || b.tag || b.commit || b.waitForChecks)), {
+    message: 'give either image or a branch, tag or commit, not both',
+    path: ['image'],
   })
   .refine((b) => [b.branch, b.tag, b.commit].filter(Boolean).length <= 1, 'give at most one of branch, tag or commit')
   .refine((b) => !(b.waitForChecks && b.skipChecks), {
@@ -40,6 +53,25 @@ const manualDeployBody = z
     message: 'waiting for checks needs the commit they ran on: give commit',
     path: ['waitForChecks'],
   });
+
+const registryCredentialsBody = z.strictObject({
+  server: z
+    .string()
+    .max(255)
+    .refine((s) => registryServer(s) !== null, 'must be a registry host with an optional :port, e.g. ghcr.io or 127.0.0.1:5000')
+    .describe('the registry the credentials are for; they are sent to no other'),
+  username: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  password: z
+    .string()
+    .min(1)
+    .max(4096)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .describe('a password or access token; stored encrypted, never shown'),
+});
 
 const credentialsBody = z.union([
   z.strictObject({
@@ -94,6 +126,18 @@ export function deploymentRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
+        if (body.image) {
+          // Pulled by the build job instead of built; from there on the same release path as a build.
+          const row = await deployments.enqueue({
+            appId: app.id,
+            environmentId: env.id,
+            trigger: 'manual',
+            gitRef: null,
+            commitSha: null,
+            image: body.image,
+          });
+          return present(row, app.name, env.name);
+        }
         if (!app.repoCloneUrl) throw new ValidationError('repository: the app has no repository to deploy from', 'repository');
         const gitRef = body.commit
           ? null
@@ -225,6 +269,46 @@ export function deploymentRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         assertAdmin(principal, 'remove repository credentials');
         await apps.setRepoCredentials(principal, params.app, null);
+      },
+    }),
+    route({
+      method: 'PUT',
+      url: '/apps/:app/registry-credentials',
+      summary:
+        'Credentials that pull the app’s prebuilt images (`POST …/deployments { image }`) from one registry, stored encrypted (admin only)',
+      tag: 'apps',
+      params: appParams,
+      body: registryCredentialsBody,
+      status: 204,
+      handler: async ({ params, body, principal }) => {
+        assertAdmin(principal, 'set registry credentials');
+        await apps.setRegistryCredentials(principal, params.app, body);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/registry-credentials',
+      summary: 'Which registry and user the app pulls prebuilt images as (never the password; admin only)',
+      tag: 'apps',
+      params: appParams,
+      response: z.object({ server: z.string(), username: z.string() }),
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'read registry credentials');
+        const credentials = apps.registryCredentials(await apps.get(principal, params.app));
+        if (!credentials) throw new NotFoundError(`app ${params.app} has no registry credentials`);
+        return { server: credentials.server, username: credentials.username };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/apps/:app/registry-credentials',
+      summary: 'Forget the registry credentials (admin only)',
+      tag: 'apps',
+      params: appParams,
+      status: 204,
+      handler: async ({ params, principal }) => {
+        assertAdmin(principal, 'remove registry credentials');
+        await apps.setRegistryCredentials(principal, params.app, null);
       },
     }),
     route({

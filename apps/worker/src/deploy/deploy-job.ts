@@ -72,7 +72,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
 
 async function newRelease(
   deps: DeployJobDeps,
-  deployment: { imageId: string | null; commitSha: string | null },
+  deployment: { imageId: string | null; commitSha: string | null; image: string | null },
   env: Awaited<ReturnType<EnvironmentStore['get']>>,
 ): Promise<ReleaseRow> {
   if (!deployment.imageId) throw new Error('the deployment has no image');
@@ -82,7 +82,8 @@ async function newRelease(
   return deps.releases.create({
     environmentId: env.id,
     imageId: deployment.imageId,
-    imageRef: deployment.commitSha ? `pier/${app.name}:${deployment.commitSha}` : deployment.imageId,
+    // A prebuilt image is named as it was given (`POST …/deployments { image }`).
+    imageRef: deployment.image ?? (deployment.commitSha ? `pier/${app.name}:${deployment.commitSha}` : deployment.imageId),
     config: await deps.variables.plain(env.id),
     networks: injection.networks,
     configVersion: env.configVersion,

@@ -42,6 +42,38 @@ export interface ImageSummary {
   sizeBytes: number;
 }
 
+/** Credentials for one registry; the caller sends them only to the registry they are for. */
+export interface RegistryAuth {
+  /** `host[:port]` of the registry (`registryServer`). */
+  server: string;
+  username: string;
+  password: string;
+}
+
+/** An image built elsewhere, pulled and kept as Pier's own. */
+export interface PullRequest {
+  /** A reference `parseImageReference` accepts, e.g. `ghcr.io/acme/web:1.4`. */
+  reference: string;
+  /** Sent to the reference's registry; null pulls anonymously. */
+  auth: RegistryAuth | null;
+  /** Local tag of the kept image, e.g. `pier/web:pulled-<id12>`. */
+  tag: string;
+  /** Labels of the kept image (one built elsewhere has none of Pier's: pruning, retention and deletion find it by these). */
+  labels: Record<string, string>;
+  /** The pull is stopped and fails after this long. */
+  timeoutMs: number;
+}
+
+export interface PulledImage {
+  /** Id of the kept (labelled) image: what replicas run. */
+  imageId: string;
+  /** Id of the image as pulled, before Pier's labels. */
+  pulledId: string;
+  tag: string;
+  /** `sha256:…` the registry served for the reference, when it reported one. */
+  digest: string | null;
+}
+
 /**
  * Port: the container engine. Contract:
  * - `buildImage` streams each output line to `onLine` as it arrives, rejects
@@ -53,6 +85,14 @@ export interface ImageSummary {
  * - `freeDiskBytes` is the free space where the engine stores images.
  * - `imageExposedPorts` lists the TCP ports an image EXPOSEs (any image,
  *   by id or reference), ascending; an image not there is a NotFoundError.
+ * - `pullImage` pulls `reference` with `auth`, streaming progress lines to
+ *   `onLine` (never a credential), and keeps it as a config-only image FROM the
+ *   pulled one carrying `labels` under `tag`; the reference's own tag goes when
+ *   the pull made it, so the kept image alone holds the layers. It rejects
+ *   with a BuildError whose message says why in the user's terms (credentials
+ *   rejected, image not found, registry unreachable, timed out, cancelled).
+ * - `imageDiskBytes` is what the engine's image layers take on disk, each
+ *   layer counted once: the difference around removals is the space freed.
  * - `imageTags` lists the tags of the local images of one repository (no
  *   pulling): generated builds choose a version tag from them.
  */
@@ -62,6 +102,8 @@ export interface ContainerRuntime {
   removeImage(imageId: string): Promise<void>;
   freeDiskBytes(): Promise<number>;
   imageExposedPorts(image: string): Promise<number[]>;
+  pullImage(request: PullRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<PulledImage>;
+  imageDiskBytes(): Promise<number>;
   /** Tags of the local images of `repository` (`pier-local/node` → `['18', 'latest']`), sorted; none: []. */
   imageTags(repository: string): Promise<string[]>;
 }

@@ -3,13 +3,16 @@ import {
   defaultEnvironments,
   NotFoundError,
   type Principal,
+  type RegistryAuth,
   type RepoAccess,
+  registryServer,
   repositoryOrigin,
   type SecretBox,
   ValidationError,
   visibleAppId,
 } from '@pier/core';
 import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { APP_DELETED_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { apps, environments } from '../schema.ts';
 import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
@@ -38,6 +41,9 @@ export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>> & {
 };
 
 export type RepoCredentials = NonNullable<RepoAccess['credentials']>;
+
+/** What pulls the app's prebuilt images: sent only to `server` (`host[:port]`), sealed at rest. */
+export type RegistryCredentials = RegistryAuth;
 
 /** Credentials as sealed: with the origin of the clone URL they were given for (absent on rows stored before). */
 type StoredRepoCredentials = RepoCredentials & { origin?: string };
@@ -160,6 +166,8 @@ export class AppStore {
       const owned = await tx.select({ id: environments.id }).from(environments).where(eq(environments.appId, app.id));
       for (const env of owned) await scheduleOwnedServiceDeletion(tx, env.id);
       await tx.delete(apps).where(eq(apps.id, app.id));
+      // On commit: the worker removes the app's images once the reconciler has removed its containers.
+      await tx.execute(sql`select pg_notify(${APP_DELETED_CHANNEL}, ${app.name})`);
     });
   }
 
@@ -255,6 +263,38 @@ export class AppStore {
     return { access: { cloneUrl: app.repoCloneUrl, credentials } };
   }
 
+  /**
+   * Seals the credentials that pull the app's prebuilt images, bound to one
+   * registry (`registryServer`: `host[:port]`); null forgets them.
+   */
+  async setRegistryCredentials(principal: Principal, name: string, credentials: RegistryCredentials | null): Promise<void> {
+    const app = await this.get(principal, name);
+    let sealed: { ciphertext: string; keyId: string } | null = null;
+    if (credentials) {
+      const server = registryServer(credentials.server);
+      if (!server) throw new ValidationError('server: must be a registry host with an optional :port, e.g. ghcr.io', 'server');
+      sealed = this.box.seal(JSON.stringify({ ...credentials, server }), registryContext(app.id));
+    }
+    await this.db
+      .update(apps)
+      .set({
+        registryCredentialsCiphertext: sealed?.ciphertext ?? null,
+        registryCredentialsKeyId: sealed?.keyId ?? null,
+        updatedAt: new Date(),
+      })
+      .where(eq(apps.id, app.id));
+  }
+
+  /** The app's registry credentials, opened (for the worker's pull); null when it has none. */
+  registryCredentials(app: AppRow): RegistryCredentials | null {
+    if (!app.registryCredentialsCiphertext || !app.registryCredentialsKeyId) return null;
+    const plain = this.box.open(
+      { keyId: app.registryCredentialsKeyId, ciphertext: app.registryCredentialsCiphertext },
+      registryContext(app.id),
+    );
+    return JSON.parse(plain) as RegistryCredentials;
+  }
+
   #storedCredentials(app: AppRow): StoredRepoCredentials | null {
     if (!app.repoCredentialsCiphertext || !app.repoCredentialsKeyId) return null;
     const plain = this.box.open(
@@ -267,6 +307,7 @@ export class AppStore {
 
 const webhookContext = (appId: string) => `app-webhook-secret:${appId}`;
 const credentialsContext = (appId: string) => `app-repo-credentials:${appId}`;
+const registryContext = (appId: string) => `app-registry-credentials:${appId}`;
 
 function scoped(principal: Principal): SQL | undefined {
   const appId = visibleAppId(principal);

@@ -18,6 +18,8 @@ export interface NewDeployment {
   deliveryId?: string | null;
   /** Wait for GitHub's checks of `commitSha` until then before building (a push to a gated environment): `CommitCheckStore.enqueueWaiting`. */
   checksDeadlineAt?: Date | null;
+  /** A prebuilt image to pull instead of building (then `gitRef` and `commitSha` are null). */
+  image?: string | null;
 }
 
 export type BuildClaim = 'claimed' | 'busy' | 'skip';
