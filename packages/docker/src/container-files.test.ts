@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { filesArchive } from './container-files.ts';
+import { filesArchive, firstFileOf, passwdOwners } from './container-files.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pier-files-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -28,6 +28,20 @@ describe('filesArchive', () => {
     expect(readFileSync(join(target, 'data/pier-redis.conf'), 'utf8')).toBe('requirepass "a:b@c"\n');
     expect(statSync(join(target, 'data/pier-redis.conf')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(target, 'etc/x.txt'), 'utf8')).toBe('é'.repeat(300));
+  });
+
+  it('gives a file its owner’s uid and gid; an owner the image lacks is refused, naming files', () => {
+    const owners = passwdOwners(
+      'root:x:0:0:root:/root:/bin/bash\npostgres:x:100:102::/var/lib/postgresql:/bin/bash\nbad:x:y:1\n',
+    );
+    expect([...owners.keys()]).toEqual(['root', 'postgres']);
+    const archive = filesArchive([{ path: '/etc/pier/server.key', content: 'k', mode: 0o600, owner: 'postgres' }], owners);
+    const listing = execFileSync('tar', ['-tv', '--numeric-owner', '-f', '-'], { input: archive }).toString();
+    expect(listing).toMatch(/^-rw------- 100\/102 +1 .* etc\/pier\/server\.key$/m);
+    expect(firstFileOf(archive)).toBe('k');
+    expect(() => filesArchive([{ path: '/x', content: 'k', mode: 0o600, owner: 'mysql' }], owners)).toThrow(
+      expect.objectContaining({ field: 'files', message: 'file /x: the image has no user "mysql"' }),
+    );
   });
 
   it.each([

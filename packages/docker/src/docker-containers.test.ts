@@ -92,6 +92,48 @@ describe('DockerContainers', () => {
     expect(await ops.listContainers(labels)).toEqual([]);
   });
 
+  it("writes a file owned by the image's user its spec names, making missing directories; an unknown user is refused", async () => {
+    const spec: ContainerSpec = {
+      name: `${app}-owned`,
+      image: 'pier-local/postgres',
+      env: {},
+      labels,
+      containerPort: null,
+      networks: ['none'],
+      limits: { memoryBytes: 64 * 1024 * 1024, nanoCpus: 100_000_000, pids: 16 },
+      command: ['sleep', '60'],
+      files: [
+        { path: '/etc/pier-test/owned.key', content: 'secret\n', mode: 0o600, owner: 'postgres' },
+        { path: '/etc/pier-test/root.crt', content: 'public\n', mode: 0o644 },
+      ],
+    };
+    const info = await ops.runContainer(spec);
+    const ids = (await ops.exec(info.id, ['id', '-u', 'postgres'])).stdout.trim();
+    const listing = await ops.exec(info.id, [
+      'stat',
+      '-c',
+      '%n %u %a',
+      '/etc/pier-test',
+      '/etc/pier-test/owned.key',
+      '/etc/pier-test/root.crt',
+    ]);
+    expect(listing.stdout.trim().split('\n')).toEqual([
+      '/etc/pier-test 0 755',
+      `/etc/pier-test/owned.key ${ids} 600`,
+      '/etc/pier-test/root.crt 0 644',
+    ]);
+    expect((await ops.exec(info.id, ['cat', '/etc/pier-test/owned.key'], { user: 'postgres' })).stdout).toBe('secret\n');
+    await ops.removeContainer(info.id);
+
+    const unknown = {
+      ...spec,
+      name: `${app}-unowned`,
+      files: [{ path: '/etc/x', content: 'x', mode: 0o600, owner: 'nobody-here' }],
+    };
+    await expect(ops.runContainer(unknown)).rejects.toThrow(/the image has no user "nobody-here"/);
+    expect(await ops.listContainers(labels)).toEqual([]);
+  });
+
   it('reading the logs of a missing container is NotFoundError', async () => {
     const reading = (async () => {
       for await (const _ of ops.containerLogs('0123456789ab0123456789ab', {})) return;

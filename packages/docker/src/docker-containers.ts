@@ -15,7 +15,7 @@ import {
 } from '@pier/core';
 import type Dockerode from 'dockerode';
 import { containerCreateOptions, networkEndpoint } from './container-create.ts';
-import { filesArchive } from './container-files.ts';
+import { checkFile, filesArchive, firstFileOf, passwdOwners } from './container-files.ts';
 import { toContainerInfo } from './container-info.ts';
 import { containerLogs } from './container-logs.ts';
 import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
@@ -40,16 +40,20 @@ export class DockerContainers implements ContainerOperations {
   }
 
   /**
-   * Creates the container on its first network, writes its files, connects the
-   * others (with the same aliases), starts it and returns it as inspected then.
+   * Creates the container on its first network, writes its files (a file's
+   * `owner` looked up in the image's /etc/passwd), connects the others (with
+   * the same aliases), starts it and returns it as inspected then.
    * A container that cannot be connected or started is removed again. The image
    * must exist locally (NotFoundError otherwise); a taken name is a ConflictError.
    */
   async runContainer(spec: ContainerSpec): Promise<ContainerInfo> {
-    const archive = spec.files?.length ? filesArchive(spec.files) : undefined;
+    for (const file of spec.files ?? []) checkFile(file); // refused before anything is made
     const container = await this.create(containerCreateOptions(spec));
     try {
-      if (archive) await container.putArchive(archive, { path: '/' });
+      if (spec.files?.length) {
+        const owners = spec.files.some((f) => f.owner !== undefined) ? await imageUsers(container) : undefined;
+        await container.putArchive(filesArchive(spec.files, owners), { path: '/' });
+      }
       for (const network of spec.networks.slice(1)) {
         await this.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: networkEndpoint(spec) });
       }
@@ -159,4 +163,12 @@ export class DockerContainers implements ContainerOperations {
     }
     return true;
   }
+}
+
+/** The users of a created container's image, from its `/etc/passwd`: who a file's `owner` is. */
+async function imageUsers(container: Dockerode.Container): Promise<ReturnType<typeof passwdOwners>> {
+  const stream = (await container.getArchive({ path: '/etc/passwd' })) as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return passwdOwners(firstFileOf(Buffer.concat(chunks)));
 }

@@ -142,11 +142,13 @@ export interface ContainerSpec {
 }
 
 export interface ContainerFile {
-  /** Absolute path inside the container (at most 100 characters); its directory must exist (or be a volume's mount path). */
+  /** Absolute path inside the container (at most 100 characters); missing directories are made (root's, 0755). */
   path: string;
   content: string;
-  /** Permission bits, e.g. 0o600; owned by root, as the Engine extracts it. */
+  /** Permission bits, e.g. 0o600. */
   mode: number;
+  /** A user of the image (its `/etc/passwd`) that owns the file, with its primary group; root when absent. */
+  owner?: string;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
