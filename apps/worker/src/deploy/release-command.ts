@@ -1,17 +1,8 @@
-import {
-  type ContainerOperations,
-  type EnvironmentRepoConfig,
-  LABEL_DEPLOYMENT,
-  LABEL_ROLE,
-  type RepoSettings,
-  type Workload,
-} from '@pier/core';
-import type { ReconcileTarget, ReleaseRow, ReleaseSetting, Stores } from '@pier/db';
+import { type ContainerOperations, LABEL_DEPLOYMENT, LABEL_ROLE, type Workload } from '@pier/core';
+import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
 import { prepareReplicas, STOP_GRACE_SECONDS } from './replica-lifecycle.ts';
 import { LABEL_INSTANCE } from './replica-spec.ts';
 
-/** How long a release command may run unless `pier.json` says otherwise. */
-export const RELEASE_COMMAND_TIMEOUT_MS = 600_000;
 /** How long the verified backup taken before a release command may take. */
 export const RELEASE_BACKUP_TIMEOUT_MS = 900_000;
 
@@ -35,24 +26,6 @@ export interface ReleasePhaseInput {
 }
 
 export type ReleasePhaseResult = { ok: true } | { ok: false; reason: string };
-
-/**
- * The release's settings of its release phase and required variables, with
- * where each came from, for status (`releases.settings`).
- */
-export function releasePhaseSettings(file: EnvironmentRepoConfig, repo: RepoSettings | null): Record<string, ReleaseSetting> {
-  const settings: Record<string, ReleaseSetting> = {};
-  if (file.release) settings.release = { value: file.release, source: 'pier.json' };
-  else if (repo?.procfileRelease) settings.release = { value: { command: repo.procfileRelease }, source: 'Procfile' };
-  if (file.requiredVariables.length > 0) settings.requiredVariables = { value: file.requiredVariables, source: 'pier.json' };
-  return settings;
-}
-
-/** The release command's time limit as the release recorded it. */
-export function releaseTimeoutMs(settings: Record<string, ReleaseSetting>): number {
-  const seconds = (settings.release?.value as { timeoutSeconds?: number } | undefined)?.timeoutSeconds;
-  return seconds ? seconds * 1000 : RELEASE_COMMAND_TIMEOUT_MS;
-}
 
 /**
  * The release phase of a new release, before any of its replicas starts: a
