@@ -93,7 +93,7 @@ export async function buildCommit(
       await writeFile(target, plan.dockerfile, { mode: 0o644, flag: 'wx' });
       dockerfile = GENERATED_DOCKERFILE;
       contextFiles = await writeBuildCa(layout.contextDirectory, request.registries.caBundle);
-      log(`no Dockerfile at ${layout.describe}: building as a ${plan.runtime} app`, 'system');
+      log(`no Dockerfile: building as a ${plan.runtime} app`, 'system');
       for (const note of plan.notes) log(note, 'system');
     } else {
       log(`building with ${layout.describe}`, 'system');
