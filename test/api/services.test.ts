@@ -145,13 +145,62 @@ describe('services API', () => {
     });
     expect(first.statusCode).toBe(201);
     // Nothing deployed yet: nothing to redeploy.
-    expect(first.json()).toEqual({ service: 'orders', variable: 'DATABASE_URL', deployment: null });
+    expect(first.json()).toEqual({
+      service: 'orders',
+      variable: 'DATABASE_URL',
+      variables: ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'],
+      urlParams: {},
+      deployment: null,
+    });
+    // URL parameters from a safe alphabet only, never the URL's own parts; the error names the field.
+    for (const [urlParams, field] of [
+      [{ sslmode: 'require&password=x' }, 'body.urlParams.sslmode'],
+      [{ password: 'x' }, 'body.urlParams.password'],
+    ] as const) {
+      const res = await api.request({
+        method: 'POST',
+        url: '/apps/shop/environments/staging/links',
+        payload: { service: 'analytics', urlParams },
+      });
+      expectError(res, 422, 'validation_failed', field);
+    }
+    // A user variable named like one of the second link's parts: refused too, naming it.
+    await api.request({
+      method: 'PATCH',
+      url: '/apps/shop/environments/staging/variables',
+      payload: { set: { ANALYTICS_PGHOST: 'x' } },
+    });
+    expectError(
+      await api.request({ method: 'POST', url: '/apps/shop/environments/staging/links', payload: { service: 'analytics' } }),
+      422,
+      'validation_failed',
+      'would inject ANALYTICS_PGHOST',
+    );
+    await api.request({
+      method: 'PATCH',
+      url: '/apps/shop/environments/staging/variables',
+      payload: { unset: ['ANALYTICS_PGHOST'] },
+    });
     const second = await api.request({
       method: 'POST',
       url: '/apps/shop/environments/staging/links',
-      payload: { service: 'analytics' },
+      payload: { service: 'analytics', urlParams: { sslmode: 'verify-full' } },
     });
-    expect(second.json().variable).toBe('ANALYTICS_DATABASE_URL');
+    expect(second.json()).toMatchObject({
+      variable: 'ANALYTICS_DATABASE_URL',
+      variables: [
+        'ANALYTICS_DATABASE_URL',
+        'ANALYTICS_PGHOST',
+        'ANALYTICS_PGPORT',
+        'ANALYTICS_PGUSER',
+        'ANALYTICS_PGPASSWORD',
+        'ANALYTICS_PGDATABASE',
+        'ANALYTICS_PGSSLMODE',
+      ],
+      urlParams: { sslmode: 'verify-full' },
+    });
+    const listed = (await api.request({ method: 'GET', url: '/apps/shop/environments/staging/links' })).json().links;
+    expect(listed.map((l: { urlParams: object }) => l.urlParams)).toEqual([{}, { sslmode: 'verify-full' }]);
     expectError(
       await api.request({ method: 'POST', url: '/apps/shop/environments/staging/links', payload: { service: 'orders' } }),
       409,
@@ -159,7 +208,7 @@ describe('services API', () => {
       'already linked',
     );
     // And a variable named like an injected one is refused.
-    for (const key of ['DATABASE_URL', 'ANALYTICS_DATABASE_URL']) {
+    for (const key of ['DATABASE_URL', 'ANALYTICS_DATABASE_URL', 'PGPASSWORD', 'ANALYTICS_PGSSLMODE']) {
       const res = await api.request({
         method: 'PATCH',
         url: '/apps/shop/environments/staging/variables',

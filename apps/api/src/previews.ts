@@ -1,4 +1,4 @@
-import { type AppQuotas, DEFAULT_APP_QUOTAS, injectedVariableKey } from '@pier/core';
+import { type AppQuotas, authorityVariableKeys, DEFAULT_APP_QUOTAS, injectedVariableKey, linkVariableKeys } from '@pier/core';
 import {
   type AppRow,
   type DeliveryTransaction,
@@ -53,8 +53,10 @@ export async function preparePreviewBuild(
   if (ensured.kind === 'refused') return ensured;
   const { environment, created, template } = ensured;
   if (created && template && !decision.fromFork) {
-    // A preview with its own database never gets staging's DATABASE_URL: the link injects the preview's.
-    const except = app.previewDatabase ? [injectedVariableKey('postgres', '', true)] : [];
+    // A preview with its own database never gets staging's DATABASE_URL, PGHOST…: the link injects the preview's.
+    const except = app.previewDatabase
+      ? [...linkVariableKeys('postgres', injectedVariableKey('postgres', '', true)), ...authorityVariableKeys(['postgres'])]
+      : [];
     await variables.copyAll(tx, template.id, environment.id, except);
   }
   return {

@@ -11,6 +11,7 @@ export * from './feed.ts';
 export * from './health-check.ts';
 export * from './hostnames.ts';
 export * from './image-reference.ts';
+export * from './link-variables.ts';
 export * from './managed-service.ts';
 export * from './names.ts';
 export * from './network-pool.ts';

@@ -25,6 +25,15 @@ describe('SERVICE_ENGINES', () => {
     },
   );
 
+  it.each(SERVICE_TYPES)('%s: its part variables give the port it listens on, and the password only as a secret part', (type) => {
+    const engine = serviceEngine(type);
+    const parts = engine.partVariables({ host: 'pier-svc-x', credentials });
+    expect(Object.values(parts)).toContain(String(engine.port));
+    expect(Object.values(parts)).toContain('pier-svc-x');
+    const holdingPassword = Object.entries(parts).filter(([, value]) => value === credentials.password);
+    expect(holdingPassword.map(([name]) => name)).toEqual([...engine.secretParts]);
+  });
+
   it('has one entry per type, each under its own name', () => {
     expect(Object.keys(SERVICE_ENGINES).sort()).toEqual([...SERVICE_TYPES].sort());
     for (const type of SERVICE_TYPES) expect(SERVICE_ENGINES[type].name).toBe(type);

@@ -15,6 +15,13 @@ export interface ServiceCredentials {
   database: string;
 }
 
+/** Where a linked app reaches a service, and as whom. */
+export interface ServiceEndpoint {
+  /** The service's name on its network (`pier-svc-<name>`). */
+  host: string;
+  credentials: ServiceCredentials;
+}
+
 /** A command run inside a service's container: ready once it exits 0 printing `expect`. */
 export interface ReadinessProbe {
   /** An argument array, run without a shell. */
@@ -40,6 +47,14 @@ export interface ServiceEngine {
   urlScheme: string;
   /** The variable a link injects; a second service of the engine in one environment prefixes its name. */
   variable: string;
+  /** The variables a link injects besides the URL, unprefixed, as the engine's usual clients read them (`PGHOST`…). */
+  partVariables(endpoint: ServiceEndpoint): Record<string, string>;
+  /** Names among `partVariables` whose value is the password (masked like the URL). */
+  secretParts: readonly string[];
+  /** A link's URL parameters its clients also read from a variable (`sslmode` → `PGSSLMODE`), injected besides. */
+  paramVariables: Readonly<Record<string, string>>;
+  /** Whether its server speaks TLS with a certificate of the installation's CA (plain connections still accepted). */
+  tls: boolean;
   /** The user of a new service's credentials (the image's superuser). */
   superuser: string;
   /** The database of a new service named `serviceName` (the path of its URL). */
@@ -66,6 +81,17 @@ export const SERVICE_ENGINES: { readonly [T in ServiceType]: ServiceEngine & { n
     versions: NUMERIC_VERSION,
     urlScheme: 'postgres',
     variable: 'DATABASE_URL',
+    // What libpq (psql, psycopg, node-postgres…) reads when no URL is given.
+    partVariables: ({ host, credentials }) => ({
+      PGHOST: host,
+      PGPORT: '5432',
+      PGUSER: credentials.user,
+      PGPASSWORD: credentials.password,
+      PGDATABASE: credentials.database,
+    }),
+    secretParts: ['PGPASSWORD'],
+    paramVariables: { sslmode: 'PGSSLMODE' },
+    tls: true,
     superuser: 'pier',
     // Service names are lowercase letters, digits and dashes: a plain identifier once dashes are underscores.
     database: (serviceName) => serviceName.replace(/-/g, '_'),
@@ -99,6 +125,14 @@ export const SERVICE_ENGINES: { readonly [T in ServiceType]: ServiceEngine & { n
     versions: NUMERIC_VERSION,
     urlScheme: 'redis',
     variable: 'REDIS_URL',
+    partVariables: ({ host, credentials }) => ({
+      REDIS_HOST: host,
+      REDIS_PORT: '6379',
+      REDIS_PASSWORD: credentials.password,
+    }),
+    secretParts: ['REDIS_PASSWORD'],
+    paramVariables: {},
+    tls: false,
     superuser: 'default',
     database: () => '0',
     dataDirectory: '/data',

@@ -1,4 +1,13 @@
-import { assertAdmin, ConflictError, mirrorDifferences, NotFoundError, PRODUCTION_ENV, ValidationError } from '@pier/core';
+import {
+  assertAdmin,
+  ConflictError,
+  linkVariableKeys,
+  mirrorDifferences,
+  NotFoundError,
+  PRODUCTION_ENV,
+  urlParamsSchema,
+  ValidationError,
+} from '@pier/core';
 import type { DeploymentRow, ReleaseRow, ServiceLink } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -6,7 +15,12 @@ import { route } from '../http/route-kit.ts';
 import { presentDeployment } from '../presenters.ts';
 import { envParams, name } from '../schemas.ts';
 
-const linkBody = z.strictObject({ service: z.string().min(1).max(100).describe('service name or id') });
+const linkBody = z.strictObject({
+  service: z.string().min(1).max(100).describe('service name or id'),
+  urlParams: urlParamsSchema
+    .optional()
+    .describe('query parameters added to the injected URL, e.g. { "sslmode": "require" } (sslmode also as PGSSLMODE)'),
+});
 const linkParams = envParams.extend({ service: z.string().min(1).max(100) });
 const promoteBody = z.strictObject({
   from: name.describe('environment whose live image is deployed here, e.g. staging'),
@@ -19,7 +33,7 @@ function commitOf(release: ReleaseRow): string | null {
   return /:([0-9a-f]{40})$/.exec(release.imageRef)?.[1] ?? null;
 }
 
-/** A linked service as the API shows it (never its credentials). */
+/** A linked service as the API shows it (never its credentials): the names it injects, not their values. */
 export function presentLink(link: ServiceLink) {
   return {
     service: link.service.name,
@@ -27,6 +41,8 @@ export function presentLink(link: ServiceLink) {
     version: link.service.version,
     state: link.service.state,
     variable: link.variable,
+    variables: linkVariableKeys(link.service.type, link.variable, link.urlParams),
+    urlParams: link.urlParams,
     linkedAt: link.createdAt.toISOString(),
   };
 }
@@ -66,7 +82,7 @@ export function linkRoutes(deps: ApiDeps) {
       method: 'POST',
       url: '/apps/:app/environments/:env/links',
       summary:
-        'Link a ready service: DATABASE_URL / REDIS_URL (or <NAME>_…) is injected and the environment redeploys, health-gated',
+        'Link a ready service: DATABASE_URL and PGHOST… / REDIS_URL and REDIS_HOST… (or <NAME>_…) are injected and the environment redeploys, health-gated',
       tag: 'services',
       params: envParams,
       body: linkBody,
@@ -79,11 +95,13 @@ export function linkRoutes(deps: ApiDeps) {
           if (err instanceof NotFoundError) throw new ValidationError(`service: no service named ${body.service}`, 'service');
           throw err;
         });
-        const link = await services.link(env.id, service.id);
+        const link = await services.link(env.id, service.id, { urlParams: body.urlParams ?? {} });
         const deployment = await redeploy(app.id, env.id, env.desiredReleaseId);
         return {
           service: service.name,
           variable: link.variable,
+          variables: linkVariableKeys(service.type, link.variable, link.urlParams),
+          urlParams: link.urlParams,
           deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null,
         };
       },
@@ -91,7 +109,7 @@ export function linkRoutes(deps: ApiDeps) {
     route({
       method: 'DELETE',
       url: '/apps/:app/environments/:env/links/:service',
-      summary: 'Unlink a service: its variable is removed and the environment redeploys, health-gated',
+      summary: 'Unlink a service: its variables are removed and the environment redeploys, health-gated',
       tag: 'services',
       params: linkParams,
       handler: async ({ params, principal }) => {

@@ -1,3 +1,4 @@
+import type { ContainerFile } from '@pier/core';
 import type { Stores } from '@pier/db';
 
 type ConfigStores = Pick<Stores, 'releases' | 'services' | 'variables'>;
@@ -7,6 +8,8 @@ export interface ReplicaConfig {
   config: Record<string, string>;
   /** Networks of the services linked now (not when the release was made: an unlinked service stays out of reach). */
   networks: string[];
+  /** Files the links put into every replica (the installation's CA certificate). */
+  files: ContainerFile[];
 }
 
 /** What a replica of `release` runs with in its environment today: linked services are the environment's now, for every release. */
@@ -16,7 +19,11 @@ export async function replicaConfig(
   release: Parameters<ConfigStores['releases']['config']>[0],
 ): Promise<ReplicaConfig> {
   const injection = await stores.services.injection(environmentId);
-  return { config: { ...stores.releases.config(release), ...injection.variables }, networks: injection.networks };
+  return {
+    config: { ...stores.releases.config(release), ...injection.variables },
+    networks: injection.networks,
+    files: injection.files,
+  };
 }
 
 /**

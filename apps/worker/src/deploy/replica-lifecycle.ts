@@ -24,7 +24,7 @@ export async function prepareReplicas(
     [LABEL_ENVIRONMENT_ID]: target.environmentId,
     [LABEL_INSTANCE]: deps.instance,
   });
-  const { config, networks } = await replicaConfig(deps.stores, target.environmentId, release);
+  const { config, networks, files } = await replicaConfig(deps.stores, target.environmentId, release);
   return Array.from({ length: count }, () =>
     replicaSpec({
       instance: deps.instance,
@@ -33,6 +33,7 @@ export async function prepareReplicas(
       environmentId: target.environmentId,
       release: { ...release, networks },
       config,
+      files,
     }),
   );
 }

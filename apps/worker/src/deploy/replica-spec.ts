@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { type ContainerSpec, LABEL_APP, LABEL_ENV, LABEL_RELEASE, LABEL_ROLE, type ResourceLimits } from '@pier/core';
+import {
+  type ContainerFile,
+  type ContainerSpec,
+  LABEL_APP,
+  LABEL_ENV,
+  LABEL_RELEASE,
+  LABEL_ROLE,
+  type ResourceLimits,
+} from '@pier/core';
 
 /** Port every app process listens on inside its container, given to it as PORT. */
 export const APP_PORT = 8080;
@@ -20,6 +28,8 @@ export interface ReplicaSpecInput {
   limits?: ResourceLimits;
   /** The installation's name (PIER_INSTANCE). */
   instance: string;
+  /** Written into the container before it starts (the installation's CA certificate when a Postgres is linked). */
+  files?: readonly ContainerFile[];
   /** Random suffix; given by tests for a stable name. */
   suffix?: string;
 }
@@ -47,5 +57,6 @@ export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
     containerPort: APP_PORT,
     networks: [environmentNetwork(input.app, input.env), ...(input.release.networks ?? [])],
     limits: input.limits ?? DEFAULT_LIMITS,
+    ...(input.files?.length ? { files: [...input.files] } : {}),
   };
 }

@@ -2,6 +2,7 @@ import type { ContainerInfo, ContainerOperations } from '@pier/core';
 import { LABEL_SERVICE_ID, serviceNetwork } from '@pier/core';
 import type { ServiceRow, ServiceStore } from '@pier/db';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
+import type { ServiceAuthority } from './service-authority.ts';
 import { waitReady } from './service-commands.ts';
 import { serviceLabels } from './service-labels.ts';
 import { serviceContainerSpec } from './service-spec.ts';
@@ -15,6 +16,8 @@ export interface ServiceContainersOptions {
   services: Pick<ServiceStore, 'credentials'>;
   containers: ContainerOperations;
   instance: string;
+  /** Signs the server certificate of each new container of an engine that speaks TLS. */
+  authority: ServiceAuthority;
   /** How long a new container gets to accept connections. */
   readyTimeoutMs: number;
 }
@@ -24,18 +27,20 @@ export class ServiceContainers {
   constructor(private readonly options: ServiceContainersOptions) {}
 
   /**
-   * Network, volume and a fresh container, resolved once it accepts an
-   * authenticated connection. A container left by a crash, or one that died,
-   * is stopped with a grace and replaced; the volume keeps the data.
+   * Network, volume and a fresh container (with a fresh server certificate
+   * when its engine speaks TLS), resolved once it accepts an authenticated
+   * connection. A container left by a crash, or one that died, is stopped
+   * with a grace and replaced; the volume keeps the data.
    */
   async start(service: ServiceRow): Promise<string> {
     const { containers, instance } = this.options;
     const labels = serviceLabels(service, instance);
     await containers.ensureNetwork(serviceNetwork(service.name), labels);
     await containers.ensureVolume(service.volumeName, labels);
+    const tls = await this.options.authority.serverTls(service);
     await this.stop(service.id);
     const credentials = this.options.services.credentials(service);
-    const info = await containers.runContainer(serviceContainerSpec(service, credentials, instance));
+    const info = await containers.runContainer(serviceContainerSpec(service, credentials, instance, tls));
     try {
       await waitReady(containers, info.id, service.type, credentials, this.options.readyTimeoutMs);
     } catch (err) {

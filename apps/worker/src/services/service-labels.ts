@@ -9,6 +9,9 @@ import {
 } from '@pier/core';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 
+/** The CA whose certificate a service's container serves (its `authorityId`); absent: it serves no TLS. */
+export const LABEL_SERVICE_CA = 'pier.service-ca';
+
 const MiB = 1024 * 1024;
 export const SERVICE_LIMITS: ResourceLimits = { memoryBytes: 1024 * MiB, nanoCpus: 1_000_000_000, pids: 1024 };
 /** Throwaway containers that check a backup: smaller, and gone within minutes. */

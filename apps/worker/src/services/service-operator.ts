@@ -1,6 +1,14 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerOperations, LABEL_SERVICE_ID, latestDueSlot, PassLoop, parseCron, serviceNetwork } from '@pier/core';
+import {
+  type ContainerOperations,
+  LABEL_SERVICE_ID,
+  latestDueSlot,
+  PassLoop,
+  parseCron,
+  serviceEngine,
+  serviceNetwork,
+} from '@pier/core';
 import {
   listenTo,
   type OperationRow,
@@ -14,9 +22,11 @@ import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 import type { EngineContext } from './engines/engine.ts';
 import { engineOperations } from './engines/registry.ts';
+import { ServiceAuthority } from './service-authority.ts';
 import { ServiceBackups } from './service-backups.ts';
 import { lastLine } from './service-commands.ts';
 import { SCRATCH_ROLES, ServiceContainers } from './service-containers.ts';
+import { LABEL_SERVICE_CA } from './service-labels.ts';
 
 export interface ServiceOperatorOptions {
   services: ServiceStore;
@@ -64,12 +74,15 @@ export class ServiceOperator {
 
   readonly #containers: ServiceContainers;
   readonly #backups: ServiceBackups;
+  /** The installation's CA: signs each Postgres's certificate. */
+  readonly #authority: ServiceAuthority;
   /** What each engine's operations (restore, link roles) work with. */
   readonly #engineContext: EngineContext;
 
   constructor(private readonly options: ServiceOperatorOptions) {
     const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
-    this.#containers = new ServiceContainers({ ...options, readyTimeoutMs });
+    this.#authority = new ServiceAuthority(options.services);
+    this.#containers = new ServiceContainers({ ...options, authority: this.#authority, readyTimeoutMs });
     this.#engineContext = { ...options, serviceContainers: this.#containers };
     this.#backups = new ServiceBackups({ ...options, engineContext: this.#engineContext, readyTimeoutMs });
   }
@@ -220,6 +233,7 @@ export class ServiceOperator {
         const info = service.containerId ? await containers.inspectContainer(service.containerId) : null;
         if (info?.status === 'running') {
           this.#downSince.delete(service.id);
+          await this.upgradeToTls(service, info.labels);
         } else {
           const since = this.#downSince.get(service.id) ?? Date.now();
           this.#downSince.set(service.id, since);
@@ -239,6 +253,24 @@ export class ServiceOperator {
       } catch (err) {
         logger.warn({ service: service.name, err }, 'service reconcile failed');
       }
+    }
+  }
+
+  /**
+   * A running Postgres started before managed services spoke TLS (or with a
+   * certificate of another CA) is started anew once, on its volume, so that
+   * it serves a certificate of the installation's CA: a restart of a few
+   * seconds, like the one after a crash. Queued only if nothing else is under way.
+   */
+  private async upgradeToTls(service: ServiceRow, labels: Record<string, string>): Promise<void> {
+    if (!serviceEngine(service.type).tls) return;
+    const authorityId = await this.#authority.id();
+    if (labels[LABEL_SERVICE_CA] === authorityId) return;
+    if (await this.options.operations.requestReprovision(service.id, service.containerId, 'ready')) {
+      this.options.logger.warn(
+        { service: service.name, authority: authorityId },
+        'service container serves no certificate of this installation: starting a new one with TLS',
+      );
     }
   }
 

@@ -45,6 +45,39 @@ describe('serviceContainerSpec for Postgres', () => {
   });
 });
 
+describe('serviceContainerSpec for Postgres with TLS', () => {
+  const tls = { certificatePem: 'CERT', keyPem: 'KEY', authorityId: '0123456789abcdef' };
+  const spec = serviceContainerSpec({ ...redis, name: 'shop', type: 'postgres', image: 'postgres:15' }, credentials, 'pier', tls);
+
+  it('starts the server with ssl on, reading the certificate and the key written before it starts', () => {
+    expect(spec.command).toEqual([
+      'postgres',
+      '-c',
+      'ssl=on',
+      '-c',
+      'ssl_cert_file=/etc/pier/tls/server.crt',
+      '-c',
+      'ssl_key_file=/etc/pier/tls/server.key',
+    ]);
+    expect(spec.files).toEqual([
+      { path: '/etc/pier/tls/server.crt', content: 'CERT', mode: 0o644 },
+      { path: '/etc/pier/tls/server.key', content: 'KEY', mode: 0o600, owner: 'postgres' },
+    ]);
+  });
+
+  it('keeps the key out of the data volume (a new one must be empty), the command and the environment', () => {
+    const volume = Object.values(spec.volumes ?? {})[0] as string;
+    for (const file of spec.files ?? []) expect(file.path.startsWith(`${volume}/`)).toBe(false);
+    expect(JSON.stringify({ command: spec.command, env: spec.env, labels: spec.labels })).not.toContain('KEY');
+  });
+
+  it('is labelled with the CA that signed its certificate; a backup check serves no TLS', () => {
+    expect(spec.labels['pier.service-ca']).toBe('0123456789abcdef');
+    const check = verifyContainerSpec({ ...redis, type: 'postgres', image: 'postgres:15' }, credentials, 'pier', 'f00dfeed');
+    expect([check.command, check.files, check.labels['pier.service-ca']]).toEqual([undefined, undefined, undefined]);
+  });
+});
+
 describe('a service of an unknown type', () => {
   it.each([
     ['the service', () => serviceContainerSpec({ ...redis, type: 'mysql' as never }, credentials, 'pier')],

@@ -16,6 +16,8 @@ export interface SealedColumn {
   /** Columns the context is made of (each row's id is read anyway). */
   contextColumns: string[];
   context(row: Record<string, string>): string;
+  /** The row's key when it is not a uuid `id`: a text column (`certificate_authorities.name`). */
+  textKey?: string;
 }
 
 /**
@@ -65,6 +67,17 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     ['id'],
     (r) => `service-link-role:${r.id}`,
   ),
+  {
+    ...column(
+      'certificate_authorities.key',
+      'certificate_authorities',
+      'key_ciphertext',
+      'key_id',
+      ['name'],
+      (r) => `certificate-authority:${r.name}`,
+    ),
+    textKey: 'name',
+  },
   column(
     'acme_accounts.key',
     'acme_accounts',
@@ -131,15 +144,17 @@ export class SealedValueStore {
   async resealBatch(column: SealedColumn, afterId: string | null, limit: number): Promise<ResealBatch> {
     const current = this.box.currentKeyId;
     const contextColumns = column.contextColumns.filter((name) => name !== 'id');
+    const key = ident(column.textKey ?? 'id');
+    const asKey = column.textKey ? sql`::text` : sql`::uuid`;
     const rows = await this.db.execute<Record<string, string>>(sql`
-      select id::text as id, ${sql.join(
+      select ${key}::text as id, ${sql.join(
         contextColumns.map((name) => sql`${ident(name)}::text as ${ident(name)}`),
         sql`, `,
       )}${contextColumns.length > 0 ? sql`, ` : sql``}${ident(column.ciphertext)} as ciphertext, ${ident(column.keyId)} as key_id
       from ${ident(column.table)}
       where ${ident(column.keyId)} is not null and ${ident(column.ciphertext)} is not null
-        and ${ident(column.keyId)} <> ${current} ${afterId ? sql`and id > ${afterId}::uuid` : sql``}
-      order by id limit ${limit}`);
+        and ${ident(column.keyId)} <> ${current} ${afterId ? sql`and ${key} > ${afterId}${asKey}` : sql``}
+      order by ${key} limit ${limit}`);
     const batch: ResealBatch = { seen: rows.length, resealed: 0, changed: 0, unreadable: 0, lastId: rows.at(-1)?.id ?? null };
     for (const row of rows) {
       const context = column.context(row);
@@ -154,12 +169,12 @@ export class SealedValueStore {
       // One statement, so one transaction: written only if the row still holds what was opened, for the same context.
       const updated = await this.db.execute(sql`
         update ${ident(column.table)} set ${ident(column.ciphertext)} = ${sealed.ciphertext}, ${ident(column.keyId)} = ${sealed.keyId}
-        where id = ${row.id}::uuid and ${ident(column.ciphertext)} = ${row.ciphertext} and ${ident(column.keyId)} = ${row.key_id}
+        where ${key} = ${row.id}${asKey} and ${ident(column.ciphertext)} = ${row.ciphertext} and ${ident(column.keyId)} = ${row.key_id}
           ${sql.join(
             contextColumns.map((name) => sql`and ${ident(name)}::text = ${row[name]}`),
             sql` `,
           )}
-        returning id`);
+        returning ${key}`);
       if (updated.length === 1) batch.resealed++;
       else batch.changed++;
     }

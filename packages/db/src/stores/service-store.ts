@@ -1,8 +1,14 @@
 import {
+  authorityInjection,
+  authorityVariableKeys,
   ConflictError,
+  type ContainerFile,
   connectionUrl,
   generateCredentials,
   injectedVariableKey,
+  linkPrefix,
+  linkVariableKeys,
+  linkVariables,
   NotFoundError,
   type SecretBox,
   type ServiceCredentials,
@@ -11,13 +17,21 @@ import {
   serviceEngine,
   serviceNetwork,
   serviceVolume,
+  type UrlParams,
   ValidationError,
 } from '@pier/core';
-import { and, asc, eq, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { environments, managedServices, serviceLinkRoles, serviceLinks, variables } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
+import {
+  authorityCertificate,
+  type CertificateAuthority,
+  keepAuthority,
+  readAuthority,
+  SERVICES_AUTHORITY,
+} from './service-authority.ts';
 import { addOperation } from './service-operation-store.ts';
 import { addLinkRole, type LinkRoleRow, linkRolePassword, retireLinkRoles } from './service-role-store.ts';
 
@@ -35,8 +49,10 @@ export interface NewService {
 
 export interface ServiceLink {
   service: ServiceRow;
-  /** The variable it injects into the environment. */
+  /** The URL variable it injects into the environment; its other variables are prefixed like it (`SHOP_PGHOST`). */
   variable: string;
+  /** Query parameters added to its URL, e.g. `{ sslmode: 'require' }`. */
+  urlParams: UrlParams;
   /**
    * The link's own Postgres role, which its URL names: `readyAt` null until
    * the worker has created it (deployments wait for that). Null for Redis, and
@@ -46,10 +62,12 @@ export interface ServiceLink {
   createdAt: Date;
 }
 
-/** What linked services add to a release: variables and the networks its replicas join. */
+/** What linked services add to a release: variables, the networks its replicas join, and files written into them. */
 export interface Injection {
   variables: Record<string, string>;
   networks: string[];
+  /** The installation's CA certificate (`/etc/pier/ca.crt`) when a service that speaks TLS is linked. */
+  files: ContainerFile[];
   /** Every secret in `variables` (URLs and the raw passwords), for masking logs. */
   secrets: string[];
 }
@@ -135,17 +153,6 @@ export class ServiceStore {
     return connectionUrl(service.type, serviceContainerName(service.name), this.credentials(service));
   }
 
-  /** The URL a linked environment gets: as the link's own role when it has one. */
-  linkUrl(link: Pick<ServiceLink, 'service' | 'role'>): string {
-    if (!link.role) return this.url(link.service);
-    const { database } = this.credentials(link.service);
-    return connectionUrl(link.service.type, serviceContainerName(link.service.name), {
-      user: link.role.name,
-      password: linkRolePassword(this.box, link.role),
-      database,
-    });
-  }
-
   async update(id: string, change: { backupSchedule?: string; backupRetention?: number }): Promise<ServiceRow> {
     const [row] = await this.db
       .update(managedServices)
@@ -207,9 +214,10 @@ export class ServiceStore {
   async link(
     environmentId: string,
     serviceId: string,
-    options: { allowProvisioning?: boolean } = {},
+    options: { allowProvisioning?: boolean; urlParams?: UrlParams } = {},
     outer?: Tx,
   ): Promise<ServiceLink> {
+    const urlParams = options.urlParams ?? {};
     return (outer ?? this.db).transaction(async (tx) => {
       await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
       // Locked: a concurrent delete (which counts links under the same lock) cannot slip in between.
@@ -225,21 +233,26 @@ export class ServiceStore {
       // DATABASE_URL / REDIS_URL unless a linked service already injects it; then <NAME>_DATABASE_URL.
       const primary = injectedVariableKey(service.type, service.name, true);
       const variable = injectedVariableKey(service.type, service.name, !existing.some((l) => l.variable === primary));
-      const [clash] = await tx
+      // Every name it would set (PGHOST…, the CA's), not only the URL's: a user variable is never silently overridden.
+      const types = [...existing.map((l) => l.service.type), service.type];
+      const injected = [...linkVariableKeys(service.type, variable, urlParams), ...authorityVariableKeys(types)];
+      const clashes = await tx
         .select({ key: variables.key })
         .from(variables)
-        .where(and(eq(variables.environmentId, environmentId), eq(variables.key, variable)));
-      if (clash) {
+        .where(and(eq(variables.environmentId, environmentId), inArray(variables.key, injected)))
+        .orderBy(asc(variables.key));
+      if (clashes.length > 0) {
+        const names = clashes.map((c) => c.key).join(', ');
         throw new ValidationError(
-          `service: linking ${service.name} would inject ${variable}, which is already a variable of this environment; remove or rename that variable first`,
+          `service: linking ${service.name} would inject ${names}, already ${clashes.length > 1 ? 'variables' : 'a variable'} of this environment; remove or rename ${clashes.length > 1 ? 'them' : 'it'} first`,
           'service',
         );
       }
-      const [row] = await tx.insert(serviceLinks).values({ environmentId, serviceId, variable }).returning();
+      const [row] = await tx.insert(serviceLinks).values({ environmentId, serviceId, variable, urlParams }).returning();
       // Engines with link roles (Postgres): a login role of the link's own, which the worker creates (woken here) before any replica gets the URL.
       const role = serviceEngine(service.type).linkRoles ? await addLinkRole(tx, this.box, serviceId, environmentId) : null;
       if (role) await tx.execute(sql`select pg_notify(${SERVICE_OPS_CHANNEL}, ${serviceId})`);
-      return { service, variable, role, createdAt: (row as { createdAt: Date }).createdAt };
+      return { service, variable, urlParams, role, createdAt: (row as { createdAt: Date }).createdAt };
     });
   }
 
@@ -265,19 +278,59 @@ export class ServiceStore {
     return linkedEnvironmentNames(this.db, serviceId);
   }
 
-  /** The variables and networks the environment's linked services add to a release. Never logged. */
+  /**
+   * The variables, networks and files the environment's linked services add
+   * to a release, computed at each start: an unlinked service's are gone from
+   * the next replica on. Never logged.
+   */
   async injection(environmentId: string): Promise<Injection> {
     const links = await this.links(environmentId);
-    const variables = Object.fromEntries(links.map((l) => [l.variable, this.linkUrl(l)]));
+    const types = links.map((l) => l.service.type);
+    const authority = authorityInjection(
+      types,
+      types.length > 0 ? await authorityCertificate(this.db, SERVICES_AUTHORITY) : null,
+    );
+    const variables: Record<string, string> = { ...authority.variables };
+    const secrets: string[] = [];
+    for (const link of links) {
+      const linked = linkVariables(link.service.type, link.variable, this.linkEndpoint(link), link.urlParams);
+      Object.assign(variables, linked);
+      const prefix = linkPrefix(link.service.type, link.variable);
+      secrets.push(
+        linked[link.variable] as string,
+        ...serviceEngine(link.service.type).secretParts.map((part) => linked[`${prefix}${part}`] as string),
+      );
+    }
     return {
       variables,
       networks: links.map((l) => serviceNetwork(l.service.name)),
+      files: authority.files,
       secrets: [
-        ...Object.values(variables),
+        ...secrets,
         ...links.map((l) => this.credentials(l.service).password),
         ...links.flatMap((l) => (l.role ? [linkRolePassword(this.box, l.role)] : [])),
       ],
     };
+  }
+
+  /** Where and as whom a link connects: as the link's own role when it has one. */
+  private linkEndpoint(link: Pick<ServiceLink, 'service' | 'role'>): { host: string; credentials: ServiceCredentials } {
+    const host = serviceContainerName(link.service.name);
+    if (!link.role) return { host, credentials: this.credentials(link.service) };
+    const { database } = this.credentials(link.service);
+    return { host, credentials: { user: link.role.name, password: linkRolePassword(this.box, link.role), database } };
+  }
+
+  // ---- the installation's CA ---------------------------------------------------------------
+
+  /** The CA that signs managed Postgres certificates, key opened; null until the worker has made it. */
+  authority(): Promise<CertificateAuthority | null> {
+    return readAuthority(this.db, this.box, SERVICES_AUTHORITY);
+  }
+
+  /** Keeps `made` as the CA unless another worker kept one first; returns the one kept. */
+  keepAuthority(made: CertificateAuthority): Promise<CertificateAuthority> {
+    return keepAuthority(this.db, this.box, SERVICES_AUTHORITY, made);
   }
 }
 
@@ -307,6 +360,7 @@ async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[
       role: serviceLinkRoles,
       createdAt: serviceLinks.createdAt,
       variable: serviceLinks.variable,
+      urlParams: serviceLinks.urlParams,
     })
     .from(serviceLinks)
     .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
@@ -325,7 +379,7 @@ async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[
     // Links made before the name was stored get it by link order, as then.
     const variable = row.variable ?? injectedVariableKey(row.service.type, row.service.name, !seen.has(row.service.type));
     seen.add(row.service.type);
-    return { service: row.service, variable, role: row.role, createdAt: row.createdAt };
+    return { service: row.service, variable, urlParams: row.urlParams as UrlParams, role: row.role, createdAt: row.createdAt };
   });
 }
 

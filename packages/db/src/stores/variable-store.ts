@@ -1,9 +1,13 @@
 import {
+  authorityVariableKeys,
   injectedVariableKey,
+  linkVariableKeys,
   NotFoundError,
   RESERVED_VARIABLE_KEYS,
   RESERVED_VARIABLE_PREFIX,
   type SecretBox,
+  serviceEngine,
+  type UrlParams,
   ValidationError,
 } from '@pier/core';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
@@ -185,10 +189,15 @@ async function lockEnvironment(tx: Tx, environmentId: string): Promise<void> {
   if (rows.length === 0) throw new NotFoundError('environment not found');
 }
 
-/** Variable names the environment's linked services inject, mapped to the service's name. */
+/** Variable names the environment's linked services inject (URL, PGHOST…, the CA's), mapped to the service's name. */
 async function injectedKeys(tx: Tx, environmentId: string): Promise<Map<string, string>> {
   const links = await tx
-    .select({ name: managedServices.name, type: managedServices.type, variable: serviceLinks.variable })
+    .select({
+      name: managedServices.name,
+      type: managedServices.type,
+      variable: serviceLinks.variable,
+      urlParams: serviceLinks.urlParams,
+    })
     .from(serviceLinks)
     .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
     .where(eq(serviceLinks.environmentId, environmentId))
@@ -196,8 +205,12 @@ async function injectedKeys(tx: Tx, environmentId: string): Promise<Map<string, 
   const seen = new Set<string>();
   const keys = new Map<string, string>();
   for (const link of links) {
-    keys.set(link.variable ?? injectedVariableKey(link.type, link.name, !seen.has(link.type)), link.name);
+    const variable = link.variable ?? injectedVariableKey(link.type, link.name, !seen.has(link.type));
+    for (const key of linkVariableKeys(link.type, variable, link.urlParams as UrlParams)) keys.set(key, link.name);
     seen.add(link.type);
+  }
+  for (const key of authorityVariableKeys(links.map((l) => l.type))) {
+    keys.set(key, links.find((l) => serviceEngine(l.type).tls)?.name ?? '');
   }
   return keys;
 }

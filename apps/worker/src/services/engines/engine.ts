@@ -22,6 +22,12 @@ export interface EngineContext {
   instance: string;
 }
 
+/** A service's server certificate (signed by the installation's CA) and its key; never logged. */
+export interface ServerTls {
+  certificatePem: string;
+  keyPem: string;
+}
+
 /** What a backup's verification found, and how it differs from what was dumped. */
 export interface BackupCheck {
   found: object;
@@ -38,8 +44,12 @@ export interface BackupCheck {
 export interface EngineOperations {
   /** The core strategy it implements (`ServiceEngine.backup.strategy`). */
   backupStrategy: ServiceEngine['backup']['strategy'];
-  /** Environment, command and files that make the image start with these credentials (a fresh data directory is initialised with them). */
-  startup(credentials: ServiceCredentials): Pick<ContainerSpec, 'env' | 'command' | 'files'>;
+  /**
+   * Environment, command and files that make the image start with these
+   * credentials (a fresh data directory is initialised with them), and serve
+   * TLS with `tls` when given (engines whose `ServiceEngine.tls` is true).
+   */
+  startup(credentials: ServiceCredentials, tls?: ServerTls): Pick<ContainerSpec, 'env' | 'command' | 'files'>;
   /** Writes a consistent copy of the running service's data into `out`; returns what a verification expects to find. */
   dump(ops: ContainerOperations, containerId: string, credentials: ServiceCredentials, out: Writable): Promise<object>;
   /** Restores `file` into a scratch container (`containerId`, started like the service) and compares with `expected`. */

@@ -1,19 +1,19 @@
 import type { EngineOperations } from '../engine.ts';
 import { checkPostgresRestore, dumpPostgres, restorePostgres } from './postgres-backup.ts';
 import { syncLinkRoles } from './postgres-link-roles.ts';
+import { postgresStartup } from './postgres-startup.ts';
 
 /**
  * Managed Postgres: the official image's entrypoint initialises an empty data
- * directory with the credentials from its environment (not in `ps`); backups
+ * directory with the credentials from its environment (not in `ps`), and the
+ * server speaks TLS with a certificate of the installation's CA; backups
  * are `pg_dump` custom-format files checked by restoring them into a scratch
  * server and counting rows; each linked environment has a login role of its own.
  */
 export const postgresEngine: EngineOperations = {
   backupStrategy: 'pg-dump',
 
-  startup: (credentials) => ({
-    env: { POSTGRES_USER: credentials.user, POSTGRES_PASSWORD: credentials.password, POSTGRES_DB: credentials.database },
-  }),
+  startup: postgresStartup,
 
   dump: async (ops, containerId, credentials, out) => ({ tables: await dumpPostgres(ops, containerId, credentials, out) }),
 
