@@ -54,6 +54,12 @@ beforeAll(async () => {
     payload: { hostname: 'www.example.com' },
   });
   expect(domain.statusCode).toBe(201);
+  const credentials = await api.request({
+    method: 'PUT',
+    url: '/apps/web/registry-credentials',
+    payload: { server: 'registry.example.invalid', username: 'ci', password: 'not-a-real-password' },
+  });
+  expect(credentials.statusCode, credentials.body).toBe(204);
 
   // Real values, so that a route is refused for the token and not for a bad path.
   const pathValues: Record<string, string> = {
