@@ -235,6 +235,21 @@ export class DeploymentStore {
     await this.db.update(deployments).set({ repoConfig: settings }).where(eq(deployments.id, id));
   }
 
+  /**
+   * What the repository said at the commit an image was built from: a
+   * promotion, a config change or a rollback of an image deploys it with the
+   * `pier.json` of its build (null when it had none, or was pulled).
+   */
+  async repoSettingsOfImage(appId: string, imageId: string): Promise<RepoSettings | null> {
+    const [row] = await this.db
+      .select({ repoConfig: deployments.repoConfig })
+      .from(deployments)
+      .where(and(eq(deployments.appId, appId), eq(deployments.imageId, imageId), sql`${deployments.repoConfig} is not null`))
+      .orderBy(desc(deployments.queuedAt))
+      .limit(1);
+    return (row?.repoConfig as RepoSettings | undefined) ?? null;
+  }
+
   /** Records the commit a ref resolved to, once known. */
   async setCommit(id: string, commitSha: string): Promise<void> {
     await this.db.update(deployments).set({ commitSha }).where(eq(deployments.id, id));
