@@ -1,4 +1,4 @@
-import { ConflictError, hostnamesFor, rollbackTarget } from '@pier/core';
+import { ConflictError, hostnamesFor, type RequiredVariable, rollbackTarget } from '@pier/core';
 import type { ReleaseRow } from '@pier/db';
 import { z } from 'zod';
 import { waitingForChecksView } from '../checks-gate.ts';
@@ -11,6 +11,12 @@ import { mirrorReport, presentLink } from './links.ts';
 
 const rollbackBody = z.strictObject({
   release: z.number().int().min(1).optional().describe('release version to go back to; default: the one before the live release'),
+  restoreData: z
+    .boolean()
+    .optional()
+    .describe(
+      'also restore the linked Postgres as it was before the first release command after that release (the verified backup taken then); default false: code only',
+    ),
 });
 
 const logsQuery = z.strictObject({
@@ -26,8 +32,53 @@ function presentRelease(release: ReleaseRow) {
     image: { id: release.imageId, ref: release.imageRef },
     configVersion: release.configVersion,
     replicas: release.replicas,
+    port: release.port ?? APP_DEFAULT_PORT,
+    releaseCommand: release.releaseCommand,
+    // The verified backup taken right before its release command: `rollback { restoreData }` restores it.
+    backup: release.backupId,
+    // Each setting it runs with and where it came from (pier.json, Procfile, api, image, default).
+    settings: release.settings,
     createdAt: release.createdAt.toISOString(),
   };
+}
+
+/** Releases made before the port was kept ran on 8080. */
+const APP_DEFAULT_PORT = 8080;
+
+/**
+ * The live release's required variables (pier.json) and whether each is set
+ * in the environment now, or injected by a link: a variable removed since
+ * would refuse the next release.
+ */
+async function requiredVariablesNow(deps: ApiDeps, environmentId: string, release: ReleaseRow | null) {
+  const required = (release?.settings as { requiredVariables?: { value: RequiredVariable[] } } | null)?.requiredVariables?.value;
+  if (!required?.length) return [];
+  const present = new Set([
+    ...(await deps.variables.list(environmentId, false)).map((v) => v.key),
+    ...Object.keys((await deps.services.injection(environmentId)).variables),
+    'PORT',
+  ]);
+  return required.map((v) => ({ name: v.name, description: v.description ?? null, set: present.has(v.name) }));
+}
+
+/**
+ * Queues the restore that takes the linked Postgres back to where it was when
+ * `target` ran: the verified backup taken right before the release command of
+ * the first later release that has one. Refused (naming why) when there is none.
+ */
+async function requestDataRestore(deps: ApiDeps, all: ReleaseRow[], target: ReleaseRow) {
+  const later = all.filter((r) => r.version > target.version && r.backupId !== null).sort((a, b) => a.version - b.version)[0];
+  if (!later?.backupId)
+    throw new ConflictError(
+      `restoreData: no release after v${target.version} took a backup before its release command, so there is no data to restore; roll back without restoreData`,
+    );
+  const backup = await deps.serviceOperations.backup(later.backupId).catch(() => null);
+  if (backup?.state !== 'good' || !backup.serviceId)
+    throw new ConflictError(
+      `restoreData: the backup taken before v${later.version}'s release command is no longer available (deleted, pruned, or its service is gone)`,
+    );
+  await deps.serviceOperations.requestRestore(backup.serviceId, backup.id);
+  return { backup: backup.id, service: backup.serviceName, takenBefore: later.version };
 }
 
 export function releaseRoutes(deps: ApiDeps) {
@@ -54,13 +105,21 @@ export function releaseRoutes(deps: ApiDeps) {
       params: envParams,
       body: rollbackBody,
       status: 202,
-      response: deploymentResponse,
+      response: deploymentResponse.extend({
+        restore: z
+          .object({ backup: z.string(), service: z.string(), takenBefore: z.number() })
+          .nullable()
+          .describe('the restore queued with restoreData: the backup, its service, and the release whose command it preceded'),
+      }),
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
         if (!env.liveReleaseId) throw new ConflictError(`environment ${env.name} has no live release to roll back from`);
         const live = await releases.get(env.liveReleaseId);
-        const target = rollbackTarget(await releases.list(env.id, 1000), live, body.release);
+        const all = await releases.list(env.id, 1000);
+        const target = rollbackTarget(all, live, body.release);
+        // The restore is queued first: the rollback's deploy job waits for it before any old replica starts.
+        const restore = body.restoreData ? await requestDataRestore(deps, all, target) : null;
         const row = await deployments.enqueueRelease({
           appId: app.id,
           environmentId: env.id,
@@ -69,7 +128,7 @@ export function releaseRoutes(deps: ApiDeps) {
           imageId: target.imageId,
           commitSha: null,
         });
-        return presentDeployment(row, app.name, env.name);
+        return { ...presentDeployment(row, app.name, env.name), restore };
       },
     }),
     route({
@@ -96,6 +155,7 @@ export function releaseRoutes(deps: ApiDeps) {
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
           desiredReplicas: env.replicas,
           liveRelease: live ? presentRelease(live) : null,
+          requiredVariables: await requiredVariablesNow(deps, env.id, live),
           desiredRelease: env.desiredReleaseId ? (versions.get(env.desiredReleaseId) ?? null) : null,
           // The newest rollout: under way (`active`), or how the last one ended and why.
           rollout: rollout
