@@ -9,7 +9,8 @@ beforeAll(async () => {
 });
 afterAll(async () => api.close());
 
-const DEFAULT_HEALTH = { path: '/health', intervalMs: 2000, timeoutMs: 2000, healthyThreshold: 2, deadlineMs: 120_000 };
+/** `path: null`: automatic (/health when it answers 2xx, else / below 500). */
+const DEFAULT_HEALTH = { path: null, intervalMs: 2000, timeoutMs: 2000, healthyThreshold: 2, deadlineMs: 120_000 };
 const REPOSITORY = { fullName: 'acme/shop', cloneUrl: 'https://github.example/acme/shop.git' };
 
 async function createApp(payload: object) {
@@ -160,6 +161,7 @@ describe('environments', () => {
       branch: 'feature/login',
       tagPattern: null,
       replicas: 2,
+      port: null,
       healthCheck: { ...DEFAULT_HEALTH, path: '/up', intervalMs: 1000 },
       drainTimeoutMs: 30_000,
       health: 'ok',

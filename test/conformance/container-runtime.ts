@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BuildError, type BuildRequest, type BuiltImage, type ContainerRuntime, LABEL_APP, LABEL_RELEASE } from '@pier/core';
+import {
+  BuildError,
+  type BuildRequest,
+  type BuiltImage,
+  type ContainerRuntime,
+  LABEL_APP,
+  LABEL_RELEASE,
+  NotFoundError,
+} from '@pier/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 export interface ContainerRuntimeConformanceOptions {
@@ -266,6 +274,19 @@ export function describeContainerRuntimeConformance(
       await expect(runtime.removeImage(foreign.imageId)).rejects.toThrow();
       expect((await runtime.listImages({})).map((image) => image.imageId)).toContain(foreign.imageId);
     });
+
+    it(
+      'lists the TCP ports an image EXPOSEs, by id or tag; an image not there is a NotFoundError',
+      async () => {
+        const request = await requestFor(`FROM ${baseImage}\nEXPOSE 9229 53/udp\nEXPOSE 3000/tcp\n`);
+        const { built } = await build(request);
+        expect(await runtime.imageExposedPorts(built.imageId)).toEqual([3000, 9229]);
+        expect(await runtime.imageExposedPorts(request.tag)).toEqual([3000, 9229]);
+        expect(await runtime.imageExposedPorts(withTag(baseImage))).toEqual([]);
+        await expect(runtime.imageExposedPorts(`pier-conformance-${run}:missing`)).rejects.toBeInstanceOf(NotFoundError);
+      },
+      SLOW,
+    );
 
     it(
       'lists the tags of one repository’s local images; a repository with none has []',

@@ -80,6 +80,28 @@ describe('PostgresRouteSource', () => {
     expect((await source.load()).find((r) => r.app === 'api')?.upstreams).toEqual([]);
   });
 
+  it('carries the live release’s health check, not the environment’s setting: a path, tcp, or none (automatic)', async () => {
+    const { environment, replicas } = await deployed('checks', 'production', [40020]);
+    const check = async (path: string | null) => {
+      const release = await stores.releases.create({
+        environmentId: environment.id,
+        imageId: 'sha256:abc',
+        imageRef: 'pier/checks:1',
+        config: {},
+        configVersion: 0,
+        replicas: 1,
+        health: { ...health, path },
+      });
+      await makeLive(database.db, environment.id, release.id, [replicas[0]?.id as string]);
+      return (await source.load()).find((r) => r.app === 'checks');
+    };
+    expect(await check('tcp')).toMatchObject({ healthPath: 'tcp' });
+    const automatic = await check(null);
+    expect(automatic && 'healthPath' in automatic).toBe(false);
+    // The environment still says /up (deployed() set it): a release made before it changed keeps its own check.
+    expect((await stores.environments.get(environment.appId, 'production')).healthPath).toBe('/up');
+  });
+
   it('rejects when Postgres cannot be reached', async () => {
     const { connectDatabase } = await import('@pier/db');
     const down = connectDatabase('postgres://pier:x@127.0.0.1:1/none', { max: 1 });

@@ -37,6 +37,7 @@ function reconciler(networkSweepAgeMs: number) {
     workload: new DockerWorkload(docker.containers),
     networks: docker,
     instance,
+    baseDomain: 'pier.test',
     logger: createLogger({ name: 'worker', level: 'info', format: 'json', destination: quiet }),
     networkSweepAgeMs,
   });

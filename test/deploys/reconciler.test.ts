@@ -45,8 +45,8 @@ let environmentId: string;
 let reconcilers: Reconciler[];
 /** Run before the reconcilers stop: a frozen one is ended first. */
 let beforeStop: (() => void)[];
-/** Health probes each replica answered, by its port. */
-let probes: Map<number, number>;
+/** Health probes replicas answered, by the Host they named (the environment's hostname). */
+let probes: Map<string, number>;
 /** While true, replicas of the `held` image answer 503. */
 let holding: boolean;
 let logLines: string[];
@@ -67,6 +67,9 @@ beforeEach(async ({ onTestFailed }) => {
       healthy: { serve: (request) => answer(request, 200) },
       unhealthy: { serve: () => ({ status: 503, body: 'not ready' }), logs: ['listening on 8080', 'database unreachable'] },
       held: { serve: (request) => answer(request, holding ? 503 : 200) },
+      // Its port is published, but nothing listens behind it: each connection is closed at once.
+      deaf: { serve: (request) => answer(request, 200), listens: false, logs: ['listening on 3001'] },
+      crashing: { exitAfterMs: 100, exitCode: 3, logs: [{ stream: 'stderr', line: 'cannot read config' }] },
     },
   });
   networks = new MemoryNetworks({
@@ -85,11 +88,11 @@ afterEach(async () => {
   await database.destroy();
 });
 
-/** A program's answer, counting health probes by the port they reached. */
+/** A program's answer, counting health probes by the Host they named. */
 function answer(request: ProgramRequest, status: number) {
   if (request.path === '/health') {
-    const port = Number(request.headers.host?.split(':')[1]);
-    probes.set(port, (probes.get(port) ?? 0) + 1);
+    const host = request.headers.host ?? '';
+    probes.set(host, (probes.get(host) ?? 0) + 1);
   }
   return { status, body: status === 200 ? 'ok' : 'warming up' };
 }
@@ -106,6 +109,7 @@ function startReconciler(holder: string, overrides: Partial<ReconcilerOptions> =
     workload,
     networks,
     instance: INSTANCE,
+    baseDomain: 'pier.test',
     logger: createLogger({ name: 'worker', level: 'info', format: 'json', destination }),
     holder,
     intervalMs: INTERVAL_MS,
@@ -330,6 +334,49 @@ describe('the reconciler against MemoryWorkload', () => {
     ]);
   });
 
+  it('fails a rollout early when nothing listens on the release’s port, naming the port, its source and the setting', async () => {
+    startReconciler('solo', { healthStartPeriodMs: 600 });
+    const v1 = await liveRelease();
+    const v2 = await stores.releases.create({
+      environmentId,
+      imageId: 'deaf',
+      imageRef: 'pier/web:deaf',
+      config: {},
+      configVersion: 0,
+      replicas: REPLICAS,
+      health: { ...HEALTH, path: null, deadlineMs: 60_000 },
+      port: 3000,
+      settings: { port: { value: 3000, source: 'image' } },
+    });
+    const started = Date.now();
+    const failed = await settled((await deploy(v2)).rollout);
+    expect(Date.now() - started).toBeLessThan(10_000); // the start period, not the 60 s deadline
+    expect(failed.reason).toContain(
+      'release v2 did not pass its health check (automatic: GET /health when it answers 2xx, else GET / below 500): nothing listens on port 3000 (the image’s EXPOSE) after ',
+    );
+    expect(failed.reason).toContain(
+      ' s: make the app listen on $PORT, or set "port" in pier.json or on the environment (PATCH /apps/web/environments/production {"port": …})',
+    );
+    expect(failed.reason).toContain('listening on 3001');
+    // Its replicas were told the port, and published it.
+    expect(everRun(v2).map((instance) => [instance.spec.containerPort, instance.spec.env.PORT])).toEqual([
+      [3000, '3000'],
+      [3000, '3000'],
+    ]);
+    expect(await environment()).toMatchObject({ liveReleaseId: v1.id });
+  });
+
+  it('fails a rollout at once when a replica exits before it is healthy, with its exit code', async () => {
+    startReconciler('solo');
+    await liveRelease();
+    const v2 = await release('crashing', { ...HEALTH, deadlineMs: 60_000 });
+    const started = Date.now();
+    const failed = await settled((await deploy(v2)).rollout);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(failed.reason).toMatch(/^release v2 .*the container exited with code 3/);
+    expect(failed.reason).toContain('cannot read config');
+  });
+
   it('replaces a crashed serving replica after a backoff, gating the replacement before it serves', async () => {
     startReconciler('solo');
     const v1 = await liveRelease();
@@ -344,8 +391,9 @@ describe('the reconciler against MemoryWorkload', () => {
     const replacement = running(v1).find((instance) => instance.id !== survivor.id);
     expect(ids(running(v1))).toEqual(ids([survivor, replacement as MemoryInstance]));
     expect(ids(await serving().then((rows) => rows.map((row) => ({ id: row.containerId as string }))))).toEqual(ids(running(v1)));
-    // Gated: the reconciler probed it before it served (nothing else probes here).
-    expect(probes.get(replacement?.address?.port ?? 0) ?? 0).toBeGreaterThanOrEqual(1);
+    // Gated: the reconciler probed it before it served (nothing else probes here), as web.pier.test.
+    expect([...probes.keys()]).toEqual(['web.pier.test']);
+    expect(probes.get('web.pier.test') ?? 0).toBeGreaterThanOrEqual(1);
     // The crash was recorded, and the replacement waited for the backoff.
     const env = await environment();
     expect(env).toMatchObject({ restartStreak: 1, health: 'ok' });

@@ -38,6 +38,8 @@ export interface TestWorkerOptions {
   /** Where backups go; default a fresh temporary directory. */
   backupDirectory?: string;
   serviceTimings?: Parameters<typeof startWorkerRuntime>[0]['serviceTimings'];
+  /** How long nothing may listen on a new replica's port before its gate fails (default 30 s). */
+  healthStartPeriodMs?: number;
 }
 
 /** The real worker loops in this process, on a private queue prefix, building with the real Docker. */
@@ -85,6 +87,8 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     workerConnection,
     queuePrefix: prefix,
     instance: options.instance ?? prefix,
+    baseDomain: 'pier.test',
+    healthStartPeriodMs: options.healthStartPeriodMs,
     buildConcurrency: 2,
     relayPollMs: 200,
     resyncIntervalMs: 2000,

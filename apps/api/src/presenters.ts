@@ -26,6 +26,7 @@ export function presentEnvironment(env: EnvironmentRow) {
     branch: env.branch,
     tagPattern: env.tagPattern,
     replicas: env.replicas,
+    port: env.port,
     healthCheck: {
       path: env.healthPath,
       intervalMs: env.healthIntervalMs,
@@ -70,8 +71,9 @@ export const environmentResponse = z.object({
   branch: z.string().nullable(),
   tagPattern: z.string().nullable(),
   replicas: z.number(),
+  port: z.number().nullable().describe('port the app listens on; null: pier.json, else the image’s one EXPOSEd port, else 8080'),
   healthCheck: z.object({
-    path: z.string(),
+    path: z.string().nullable().describe('a path, "tcp", or null: automatic (/health when it answers 2xx, else / below 500)'),
     intervalMs: z.number(),
     timeoutMs: z.number(),
     healthyThreshold: z.number(),

@@ -92,8 +92,12 @@ export const updateAppBody = z
 const healthCheck = z.strictObject({
   path: z
     .string()
-    .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,255}$/, 'must be an absolute URL path such as /health')
-    .optional(),
+    .regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,255}|tcp)$/, 'must be an absolute URL path such as /health, or "tcp"')
+    .nullable()
+    .optional()
+    .describe(
+      'a path probed with GET (2xx/3xx healthy), "tcp" (the port accepts connections), or null: automatic (/health when it answers 2xx, else / below 500)',
+    ),
   intervalMs: z.number().int().min(500).max(60_000).optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
   healthyThreshold: z.number().int().min(1).max(10).optional(),
@@ -137,6 +141,14 @@ const environmentSettings = {
   tagPattern: tagPattern.nullable().optional(),
   replicas: z.number().int().min(0).max(20).optional(),
   healthCheck: healthCheck.optional(),
+  port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65_535)
+    .nullable()
+    .optional()
+    .describe('port the app listens on, given to it as PORT; null: pier.json, else the image’s one EXPOSEd port, else 8080'),
   drainTimeoutMs: z
     .number()
     .int()

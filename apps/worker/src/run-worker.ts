@@ -84,6 +84,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     workerConnection,
     queuePrefix: config.PIER_QUEUE_PREFIX,
     instance: config.PIER_INSTANCE,
+    baseDomain: config.PIER_BASE_DOMAIN,
     backupDirectory: config.PIER_BACKUP_DIR,
     buildConcurrency: config.PIER_BUILD_CONCURRENCY,
     lockDurationMs: config.PIER_BUILD_LOCK_MS,

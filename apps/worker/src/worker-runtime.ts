@@ -51,6 +51,10 @@ export interface WorkerRuntimeOptions {
   queuePrefix: string;
   /** Installation name on every container (PIER_INSTANCE). */
   instance: string;
+  /** PIER_BASE_DOMAIN: health probes send each environment's generated hostname as `Host`. */
+  baseDomain: string;
+  /** How long nothing may listen on a new replica's port before its gate fails (tests shorten it). */
+  healthStartPeriodMs?: number;
   buildConcurrency: number;
   relayPollMs?: number;
   resyncIntervalMs?: number;
@@ -122,7 +126,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       stalledIntervalMs: options.stalledIntervalMs,
     },
   );
-  const deploys = consumeJobs('deploy', (payload, ctx) => runDeployJob({ ...stores, logger }, payload.deploymentId, ctx), {
+  const deployDeps = { ...stores, images: options.runtime, logger };
+  const deploys = consumeJobs('deploy', (payload, ctx) => runDeployJob(deployDeps, payload.deploymentId, ctx), {
     connection: options.workerConnection,
     prefix: options.queuePrefix,
     // A deploy job writes desired state and may wait for a linked service: short, mostly waiting.
@@ -151,6 +156,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     workload: options.workload,
     networks: options.containers,
     instance: options.instance,
+    baseDomain: options.baseDomain,
+    healthStartPeriodMs: options.healthStartPeriodMs,
     logger,
     intervalMs: options.reconcileIntervalMs,
     leaseMs: options.reconcileLeaseMs,

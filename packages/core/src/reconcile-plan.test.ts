@@ -174,6 +174,12 @@ describe('a rollout', () => {
       [`fail ro1 by n2: ${EXITED}`],
     ],
     [
+      'names the exit code when the runtime gave one',
+      rolling(),
+      [replica('a'), starting('n1', pending, { container: 'stopped', exitCode: 3 })],
+      ['fail ro1 by n1: the container exited with code 3 before it passed its health check'],
+    ],
+    [
       'an exited container not probed yet fails it too',
       rolling(),
       [replica('a'), replica('b'), starting('n1', null, { container: 'stopped' }), starting('n2', pending)],

@@ -44,6 +44,8 @@ export interface ObservedReplica {
   releaseId: string;
   state: 'starting' | 'serving' | 'draining' | 'stopped' | null;
   container: ObservedContainerStatus;
+  /** The code its container exited with, when it did and the runtime said. */
+  exitCode?: number | null;
   healthy: boolean;
   /** How long the proxy has seen it failing; 0 when healthy. */
   unhealthyForMs: number;
@@ -312,7 +314,9 @@ function judge(
       }
       if (replica.gate?.state === 'failed') return { kind: 'gate-failed', replicaId, reason: replica.gate.reason, forRollout };
       if (replica.container === 'stopped') {
-        return { kind: 'gate-failed', replicaId, reason: 'the container exited before it passed its health check', forRollout };
+        const code = replica.exitCode === undefined || replica.exitCode === null ? '' : ` with code ${replica.exitCode}`;
+        const reason = `the container exited${code} before it passed its health check`;
+        return { kind: 'gate-failed', replicaId, reason, forRollout };
       }
       if (replica.gate === null) return { kind: 'gate', replicaId, forRollout };
       return { kind: 'new', replicaId, ready: replica.gate.state === 'passed', forRollout };

@@ -4,7 +4,7 @@ import type postgres from 'postgres';
 import { ROUTES_CHANNEL } from './channels.ts';
 import type { Db } from './client.ts';
 import { listenTo } from './listen.ts';
-import { apps, domains, environments, replicas } from './schema.ts';
+import { apps, domains, environments, releases, replicas } from './schema.ts';
 
 /**
  * RouteSource over Postgres: every deployed environment with its generated and
@@ -23,13 +23,13 @@ export class PostgresRouteSource implements RouteSource {
         id: environments.id,
         app: apps.name,
         env: environments.name,
-        healthPath: environments.healthPath,
+        health: releases.health,
         httpsRedirect: environments.httpsRedirect,
         hsts: environments.hsts,
       })
       .from(environments)
       .innerJoin(apps, eq(apps.id, environments.appId))
-      .where(isNotNull(environments.liveReleaseId));
+      .innerJoin(releases, eq(releases.id, environments.liveReleaseId));
     const serving = await this.db
       .select({ id: replicas.id, environmentId: replicas.environmentId, host: replicas.host, port: replicas.port })
       .from(replicas)
@@ -38,7 +38,8 @@ export class PostgresRouteSource implements RouteSource {
     return envs.map((env) => ({
       app: env.app,
       env: env.env,
-      healthPath: env.healthPath ?? undefined,
+      // The live release's check: a path or `tcp`; absent, automatic.
+      ...healthPathOf(env.health),
       hostnames: hostnamesFor(
         env.app,
         env.env,
@@ -58,4 +59,10 @@ export class PostgresRouteSource implements RouteSource {
     // A lost LISTEN is covered by the feed's periodic full reload.
     return listenTo(this.sql, ROUTES_CHANNEL)(onChange, onError);
   }
+}
+
+/** `{ healthPath }` of a release's health settings (`releases.health`), or nothing for the automatic check. */
+function healthPathOf(health: unknown): { healthPath?: string } {
+  const path = (health as { path?: unknown } | null)?.path;
+  return typeof path === 'string' ? { healthPath: path } : {};
 }

@@ -2,18 +2,20 @@ import type postgres from 'postgres';
 
 /**
  * What the internet-facing proxy may do in Pier's database, and nothing more:
- * read the route table (deployed environments, their serving replicas and
- * custom domains), the certificates it serves (keys sealed under
- * PIER_PROXY_KEY) and the ACME challenge answers, and record the health it
- * sees on replicas. Column by column, so that it never reads webhook secrets,
+ * read the route table (deployed environments, the health check of their
+ * live release, their serving replicas and custom domains), the certificates
+ * it serves (keys sealed under PIER_PROXY_KEY) and the ACME challenge answers,
+ * and record the health it sees on replicas. Column by column, so that it never reads webhook secrets,
  * variables, credentials or tokens.
  */
 export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly string[]; update?: readonly string[] }[] = [
   { table: 'apps', select: ['id', 'name'] },
   {
     table: 'environments',
-    select: ['id', 'app_id', 'name', 'health_path', 'https_redirect', 'hsts', 'live_release_id'],
+    select: ['id', 'app_id', 'name', 'https_redirect', 'hsts', 'live_release_id'],
   },
+  // The live release's health check (no variables: those are in config_ciphertext, never granted).
+  { table: 'releases', select: ['id', 'health'] },
   {
     table: 'replicas',
     select: ['id', 'environment_id', 'host', 'port', 'state', 'unhealthy_since'],

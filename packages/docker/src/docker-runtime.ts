@@ -14,6 +14,7 @@ import {
   type LogEntry,
   type LogOptions,
   type NetworkInfo,
+  NotFoundError,
   type PulledImage,
   type PullRequest,
 } from '@pier/core';
@@ -23,7 +24,7 @@ import { type BuildSetup, buildImage } from './build-image.ts';
 import { DEFAULT_BUILD_LIMITS, type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
 import { DockerContainers } from './docker-containers.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
-import { labelFilters, toImageSummary } from './image-summary.ts';
+import { exposedTcpPorts, labelFilters, toImageSummary } from './image-summary.ts';
 import { pullImage } from './pull-image.ts';
 
 /**
@@ -84,6 +85,12 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
     const info = (await this.docker.info()) as { DockerRootDir?: string };
     const stats = await statfs(info.DockerRootDir ?? '/').catch(() => statfs('/'));
     return stats.bavail * stats.bsize;
+  }
+
+  async imageExposedPorts(image: string): Promise<number[]> {
+    const info = await this.inspectImage(image);
+    if (!info) throw new NotFoundError(`image ${image} is not on this Docker Engine`);
+    return exposedTcpPorts(info.Config?.ExposedPorts);
   }
 
   /** The Engine's `reference` filter with a bare repository matches each of its tags. */

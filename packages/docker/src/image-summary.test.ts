@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { labelFilters, toImageSummary } from './image-summary.ts';
+import { exposedTcpPorts, labelFilters, toImageSummary } from './image-summary.ts';
 
 const info = (overrides: Partial<Dockerode.ImageInfo>): Dockerode.ImageInfo => ({
   Id: 'sha256:aa',
@@ -40,5 +40,18 @@ describe('labelFilters', () => {
     [{ 'pier.app': 'web', 'pier.env': 'a=b' }, { label: ['pier.app=web', 'pier.env=a=b'] }],
   ])('%j → %j', (labels, expected) => {
     expect(labelFilters(labels)).toEqual(expected);
+  });
+});
+
+describe('exposedTcpPorts', () => {
+  it.each<[string, Record<string, unknown> | null | undefined, number[]]>([
+    ['none', undefined, []],
+    ['null (an image without EXPOSE)', null, []],
+    ['one', { '3000/tcp': {} }, [3000]],
+    ['tcp only, ascending', { '9229/tcp': {}, '53/udp': {}, '3000/tcp': {} }, [3000, 9229]],
+    ['no protocol means tcp', { '8000': {} }, [8000]],
+    ['nonsense is skipped', { 'abc/tcp': {}, '70000/tcp': {}, '0/tcp': {} }, []],
+  ])('%s', (_what, exposed, ports) => {
+    expect(exposedTcpPorts(exposed)).toEqual(ports);
   });
 });

@@ -19,3 +19,13 @@ export function labelFilters(labels: Record<string, string>): { label: string[] 
   const pairs = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
   return pairs.length > 0 ? { label: pairs } : undefined;
 }
+
+/** `Config.ExposedPorts` of an image (`{ '3000/tcp': {}, '53/udp': {} }`) → its TCP ports, ascending. */
+export function exposedTcpPorts(exposed: Record<string, unknown> | null | undefined): number[] {
+  const ports = Object.keys(exposed ?? {}).flatMap((key) => {
+    const [number, protocol = 'tcp'] = key.split('/');
+    const port = Number(number);
+    return protocol === 'tcp' && Number.isInteger(port) && port >= 1 && port <= 65_535 ? [port] : [];
+  });
+  return [...new Set(ports)].sort((a, b) => a - b);
+}

@@ -61,12 +61,13 @@ function memoryRuntime(images: ImageSummary[], refused: string[] = []): Containe
       removed.push(imageId);
     },
     freeDiskBytes: async () => 0,
-    pullImage: () => Promise.reject(new Error('not used')),
-    imageDiskBytes: async () => 0,
+    imageExposedPorts: () => Promise.reject(new Error('not used')),
     imageTags: async (repository) =>
       images
         .flatMap((i) => i.tags.filter((t) => t.startsWith(`${repository}:`)).map((t) => t.slice(repository.length + 1)))
         .sort(),
+    pullImage: () => Promise.reject(new Error('not used')),
+    imageDiskBytes: async () => 0,
   };
 }
 

@@ -71,6 +71,25 @@ describe('HealthPoller', () => {
     ]);
   });
 
+  it('checks as the live release says (automatic when the route names no check), with the route’s hostname as Host', async () => {
+    const seen: string[] = [];
+    // No /health; / answers only its own hostname, as a framework checking allowed hosts does.
+    const upstream = await startUpstream((req, res) => {
+      seen.push(`${req.url} ${req.headers.host}`);
+      if (req.url === '/health') res.writeHead(404).end();
+      else res.writeHead(req.headers.host === 'web.pier.test' ? 200 : 500).end();
+    });
+    servers.push(upstream);
+    const table = new RouteTable();
+    table.replace([route('web', 'production', ['web.pier.test', 'www.example.org'], [upstream.upstream('a')])]);
+    const poller = new HealthPoller({ targets: () => table.healthTargets(), intervalMs: INTERVAL, timeoutMs: 150 });
+    pollers.push(poller);
+    poller.start();
+    await expect.poll(() => poller.report()[0]?.last?.status, { timeout: INTERVAL * 2, interval: 10 }).toBe(200);
+    expect(poller.isHealthy('a')).toBe(true);
+    expect(seen.slice(0, 2)).toEqual(['/health web.pier.test', '/ web.pier.test']);
+  });
+
   it('counts a dead listener and a hung one as failing, and forgets upstreams no longer routed', async () => {
     const hung = await startUpstream(() => {});
     servers.push(hung);

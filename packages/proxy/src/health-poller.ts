@@ -49,8 +49,9 @@ interface TargetState {
 }
 
 /**
- * Polls every upstream actively (HTTP GET of its route's health path) and
- * keeps the result for routing. A check that disagrees with the current state
+ * Polls every upstream actively (its live release's health check, as the
+ * deploy's gate makes it, with the route's hostname as `Host`) and keeps the
+ * result for routing. A check that disagrees with the current state
  * is confirmed half an interval later, so with the default thresholds a dead
  * upstream leaves rotation within 1.5 intervals plus one timeout, and a
  * recovered one comes back as fast. New upstreams start healthy: the deploy
@@ -142,9 +143,10 @@ export class HealthPoller implements UpstreamHealth {
     if (state.checking || this.#abort.signal.aborted) return;
     state.checking = true;
     clearTimeout(state.recheck);
-    const { upstream, path } = state.target;
+    const { upstream, check: healthCheck, hostname } = state.target;
     const startedAt = performance.now();
-    const check = this.#probe(upstream, path, this.#timeoutMs, this.#abort.signal).then((result) => {
+    const options = { check: healthCheck, hostname, timeoutMs: this.#timeoutMs, signal: this.#abort.signal };
+    const check = this.#probe(upstream, options).then((result) => {
       state.checking = false;
       this.#checks.delete(check);
       if (this.#abort.signal.aborted || this.#states.get(upstream.id) !== state) return;

@@ -19,7 +19,7 @@ export {
   type UpgradeOutcome,
 } from './forwarder.ts';
 export { HealthPoller, type HealthPollerOptions, type UpstreamHealth, type UpstreamHealthReport } from './health-poller.ts';
-export { type HealthCheckResult, probeUpstream } from './health-probe.ts';
+export { type HealthCheckResult, type HealthProbeOptions, type ProbeAddress, probeUpstream } from './health-probe.ts';
 export { canonicalHostname, hostFromHeader, hostnamesFor, PRODUCTION_ENV } from './hostnames.ts';
 export { HttpProxyForwarder, type HttpProxyForwarderOptions } from './http-proxy-forwarder.ts';
 export { ProxyMetrics, upstreamHealthLines } from './metrics.ts';
@@ -27,6 +27,6 @@ export { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 export { RoundRobin } from './round-robin.ts';
 export { RouteFeed, type RouteFeedOptions, type RouteFeedStatus, type RouteOrigin } from './route-feed.ts';
 export { readSnapshot, SnapshotError, writeFileAtomically, writeSnapshot } from './route-snapshot.ts';
-export { DEFAULT_HEALTH_PATH, type HealthTarget, type HostnameConflict, RouteTable } from './route-table.ts';
+export { type HealthTarget, type HostnameConflict, RouteTable } from './route-table.ts';
 export { UndiciForwarder, type UndiciForwarderOptions } from './undici-forwarder.ts';
 export { isWebSocketUpgrade, responseOnSocket } from './upgrade-requests.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Route } from '@pier/core';
+import { healthCheckPathProblem, type Route } from '@pier/core';
 import { z } from 'zod';
 
 const SNAPSHOT_VERSION = 1;
@@ -17,7 +17,10 @@ const routeSchema = z.object({
   env: z.string().min(1),
   hostnames: z.array(z.string().min(1)),
   upstreams: z.array(upstreamSchema),
-  healthPath: z.string().startsWith('/').optional(),
+  healthPath: z
+    .string()
+    .refine((value) => healthCheckPathProblem(value) === undefined)
+    .optional(),
 });
 
 const snapshotSchema = z.object({

@@ -51,13 +51,13 @@ describe('RouteTable', () => {
     expect(table.lookup('web-staging.pier.test')).toBe(staging);
   });
 
-  it('lists every upstream once as a health target, with its route health path', () => {
+  it('lists every upstream once as a health target, with its route’s check (null: automatic) and first hostname', () => {
     const table = new RouteTable();
-    table.replace([web, staging]);
-    expect(table.healthTargets().map((t) => [t.upstream.id, t.path])).toEqual([
-      ['a', '/health'],
-      ['b', '/health'],
-      ['c', '/up'],
+    table.replace([web, staging, { ...staging, env: 'copy', hostnames: [], healthPath: 'tcp' }]);
+    expect(table.healthTargets().map((t) => [t.upstream.id, t.check, t.hostname])).toEqual([
+      ['a', null, 'web.pier.test'],
+      ['b', null, 'web.pier.test'],
+      ['c', '/up', 'web-staging.pier.test'],
     ]);
   });
 });

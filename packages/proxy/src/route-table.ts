@@ -1,7 +1,5 @@
-import type { Route, RouteUpstream } from '@pier/core';
+import type { HealthCheckPath, Route, RouteUpstream } from '@pier/core';
 import { canonicalHostname, hostFromHeader } from './hostnames.ts';
-
-export const DEFAULT_HEALTH_PATH = '/health';
 
 /** A hostname that two routes claim; the first route in the list keeps it. */
 export interface HostnameConflict {
@@ -13,7 +11,10 @@ export interface HostnameConflict {
 /** One upstream to health-check, with the route it serves. */
 export interface HealthTarget {
   upstream: RouteUpstream;
-  path: string;
+  /** The live release's check: a path, `tcp`, or null: automatic. */
+  check: HealthCheckPath;
+  /** Sent as `Host`: the route's first hostname (the environment's generated one). */
+  hostname?: string;
   app: string;
   env: string;
 }
@@ -57,13 +58,15 @@ export class RouteTable {
     return this.#byHost.size;
   }
 
-  /** Every upstream once, with its route's health path. */
+  /** Every upstream once, with its route's health check and hostname. */
   healthTargets(): HealthTarget[] {
     const targets = new Map<string, HealthTarget>();
     for (const route of this.#routes) {
-      const path = route.healthPath ?? DEFAULT_HEALTH_PATH;
+      const check = route.healthPath ?? null;
+      const [hostname] = route.hostnames;
       for (const upstream of route.upstreams) {
-        if (!targets.has(upstream.id)) targets.set(upstream.id, { upstream, path, app: route.app, env: route.env });
+        if (targets.has(upstream.id)) continue;
+        targets.set(upstream.id, { upstream, check, ...(hostname ? { hostname } : {}), app: route.app, env: route.env });
       }
     }
     return [...targets.values()];

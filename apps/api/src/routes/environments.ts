@@ -10,8 +10,9 @@ import type { EnvironmentSettings } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
-import { environmentResponse, presentEnvironment } from '../presenters.ts';
+import { deploymentResponse, environmentResponse, presentDeployment, presentEnvironment } from '../presenters.ts';
 import { appParams, createEnvironmentBody, envParams, updateEnvironmentBody } from '../schemas.ts';
+import { redeployWithSettings, runSettingsChanged } from './run-settings-redeploy.ts';
 
 type SettingsBody = z.output<typeof updateEnvironmentBody>;
 
@@ -22,6 +23,7 @@ function settings(body: SettingsBody): EnvironmentSettings {
     branch: body.branch,
     tagPattern: body.tagPattern,
     replicas: body.replicas,
+    port: body.port,
     healthPath: health.path,
     healthIntervalMs: health.intervalMs,
     healthTimeoutMs: health.timeoutMs,
@@ -88,12 +90,20 @@ export function environmentRoutes(deps: ApiDeps) {
       tag: 'environments',
       params: envParams,
       body: updateEnvironmentBody,
-      response: environmentResponse,
+      response: environmentResponse.extend({
+        deployment: deploymentResponse
+          .nullable()
+          .describe('the redeploy of the running image that a changed port or health check started; null: none'),
+      }),
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
-        return presentEnvironment(
-          await environments.update(app.id, params.env, settings(body), deps.quotas ?? DEFAULT_APP_QUOTAS),
-        );
+        const before = await environments.get(app.id, params.env);
+        const env = await environments.update(app.id, params.env, settings(body), deps.quotas ?? DEFAULT_APP_QUOTAS);
+        const deployment = runSettingsChanged(before, env) ? await redeployWithSettings(deps, env) : null;
+        return {
+          ...presentEnvironment(env),
+          deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null,
+        };
       },
     }),
     route({

@@ -1,4 +1,14 @@
-import { createSecretMask } from '@pier/core';
+import {
+  type ContainerRuntime,
+  createSecretMask,
+  describeHealthCheck,
+  describePort,
+  NotFoundError,
+  type RepoSettings,
+  repoConfigFor,
+  resolveRunSettings,
+  runSettingsRecord,
+} from '@pier/core';
 import type {
   AppStore,
   DeploymentStore,
@@ -22,6 +32,8 @@ export interface DeployJobDeps {
   releases: ReleaseStore;
   rollouts: RolloutStore;
   services: ServiceStore;
+  /** Reads the image's EXPOSEd ports, for a release's port. */
+  images: Pick<ContainerRuntime, 'imageExposedPorts'>;
   logger: Logger;
 }
 
@@ -56,7 +68,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
       });
       return;
     }
-    const target = release ?? (await newRelease(deps, deployment, env));
+    const target = release ?? (await newRelease(deps, deployment, env, (line) => log.write(line, 'system')));
     await deps.deployments.setRelease(deploymentId, target.id);
     log.write(`release v${target.version}: ${target.imageRef}`, 'system');
     const rollout = await deps.rollouts.begin({ environmentId: env.id, deploymentId, toReleaseId: target.id });
@@ -72,13 +84,21 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
 
 async function newRelease(
   deps: DeployJobDeps,
-  deployment: { imageId: string | null; commitSha: string | null; image: string | null },
+  deployment: { imageId: string | null; commitSha: string | null; image: string | null; repoConfig: unknown },
   env: Awaited<ReturnType<EnvironmentStore['get']>>,
+  log: (line: string) => void,
 ): Promise<ReleaseRow> {
   if (!deployment.imageId) throw new Error('the deployment has no image');
   const app = await deps.apps.byId(env.appId);
   // The networks of the services linked now are recorded; their URLs are added at every start, never stored here.
   const injection = await deps.services.injection(env.id);
+  const run = resolveRunSettings({
+    api: env,
+    file: repoConfigFor((deployment.repoConfig as RepoSettings | null)?.pierJson ?? null, env.name),
+    exposedPorts: await exposedPorts(deps.images, deployment.imageId),
+  });
+  for (const note of run.notes) log(note);
+  log(`port ${describePort(run.port, run.sources.port)}; health check ${describeHealthCheck(run.health.path)}`);
   return deps.releases.create({
     environmentId: env.id,
     imageId: deployment.imageId,
@@ -88,14 +108,20 @@ async function newRelease(
     networks: injection.networks,
     configVersion: env.configVersion,
     replicas: env.replicas,
-    health: {
-      path: env.healthPath ?? '/health',
-      intervalMs: env.healthIntervalMs,
-      timeoutMs: env.healthTimeoutMs,
-      healthyThreshold: env.healthyThreshold,
-      deadlineMs: env.healthDeadlineMs,
-    },
+    port: run.port,
+    health: run.health,
+    settings: runSettingsRecord(run),
   });
+}
+
+/** The TCP ports an image EXPOSEs; none when the image is gone (its replicas then fail to start, saying so). */
+async function exposedPorts(images: DeployJobDeps['images'], imageId: string): Promise<number[]> {
+  try {
+    return await images.imageExposedPorts(imageId);
+  } catch (err) {
+    if (err instanceof NotFoundError) return [];
+    throw err;
+  }
 }
 
 /** How long a deployment waits for linked services that are still being made (a preview's own database). */

@@ -1,39 +1,68 @@
+import { type Address, nothingListensReason, type SettingSource } from '@pier/core';
 import type { HealthSettings } from '@pier/db';
+import { probeUpstream } from '@pier/proxy';
 
 export interface HealthGateResult {
   healthy: boolean;
-  /** The last few probe results, e.g. `503 Service Unavailable` or `connect ECONNREFUSED`, for a failure reason. */
+  /** The last few probe results, e.g. `503 Service Unavailable` or `ECONNREFUSED`, for a failure reason. */
   responses: string[];
   /** Why it gave up, when it did. */
   reason?: string;
 }
 
+/** How a replica's container is, between probes. */
+export interface ContainerState {
+  running: boolean;
+  exitCode: number | null;
+}
+
 export interface HealthGateOptions {
-  /** Where the replica answers, `http://<host>:<port><path>` of the address its runtime reported. */
-  url: string;
+  /** Where the replica answers: the address its runtime reported. */
+  address: Address;
   settings: HealthSettings;
+  /** Sent as `Host`: the environment's own generated hostname, for apps that check it. */
+  hostname: string;
+  /** What the app is expected to listen on, where that came from, and whose settings change it, for the reason. */
+  expected: { port: number; source: SettingSource | undefined; app: string; env: string };
+  /** Nothing listening (every probe refused) for this long fails the gate before its deadline. */
+  startPeriodMs: number;
   /** Checked between probes: a container that exited will never get healthy. */
-  isRunning: () => Promise<boolean>;
+  container: () => Promise<ContainerState>;
   signal?: AbortSignal;
 }
 
 /**
- * Polls a replica from outside its container (no curl needed in the image)
- * until `healthyThreshold` probes in a row answer 2xx/3xx, or the deadline
- * passes, or the container stops.
+ * Probes a replica from outside its container (no curl needed in the image),
+ * as the edge proxy will once it serves, until `healthyThreshold` probes in a
+ * row pass, or the deadline passes. It gives up early when the container
+ * exits, or when nothing has listened on the port for the whole start period.
  */
 export async function waitUntilHealthy(options: HealthGateOptions): Promise<HealthGateResult> {
   const { settings } = options;
-  const deadline = Date.now() + settings.deadlineMs;
+  const started = Date.now();
+  const deadline = started + settings.deadlineMs;
+  const startPeriodEnd = started + Math.min(options.startPeriodMs, settings.deadlineMs);
   const responses: string[] = [];
   let streak = 0;
+  let answered = false;
   while (Date.now() < deadline && !options.signal?.aborted) {
-    const result = await probe(options.url, settings.timeoutMs);
+    const result = await probeUpstream(options.address, {
+      check: settings.path,
+      hostname: options.hostname,
+      timeoutMs: settings.timeoutMs,
+      signal: options.signal,
+    });
     responses.push(result.detail);
     if (responses.length > 5) responses.shift();
     streak = result.ok ? streak + 1 : 0;
+    answered ||= !result.refused;
     if (streak >= settings.healthyThreshold) return { healthy: true, responses };
-    if (!(await options.isRunning())) return { healthy: false, responses, reason: 'the container exited' };
+    const container = await options.container();
+    if (!container.running) return { healthy: false, responses, reason: exitedReason(container.exitCode) };
+    if (!answered && Date.now() >= startPeriodEnd) {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      return { healthy: false, responses, reason: nothingListensReason({ ...options.expected, seconds }) };
+    }
     await new Promise((resolve) => setTimeout(resolve, settings.intervalMs));
   }
   const why = options.signal?.aborted
@@ -42,13 +71,7 @@ export async function waitUntilHealthy(options: HealthGateOptions): Promise<Heal
   return { healthy: false, responses, reason: why };
 }
 
-async function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel().catch(() => {});
-    return { ok: res.status >= 200 && res.status < 400, detail: `${res.status} ${res.statusText}`.trim() };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, detail: cause ?? (err as Error).name ?? 'error' };
-  }
+/** `the container exited with code 1`, or without one when the runtime did not say. */
+export function exitedReason(exitCode: number | null): string {
+  return exitCode === null ? 'the container exited' : `the container exited with code ${exitCode}`;
 }

@@ -44,6 +44,10 @@ export interface ReconcilerOptions {
   networks: Pick<ContainerOperations, 'ensureNetwork' | 'removeNetwork' | 'listNetworks'>;
   /** Only replicas labelled with this installation are looked at. */
   instance: string;
+  /** The installation's base domain (PIER_BASE_DOMAIN): health probes send each environment's generated hostname. */
+  baseDomain: string;
+  /** Nothing listening on a new replica's port for this long fails its gate early: default 30 s (tests shorten it). */
+  healthStartPeriodMs?: number;
   logger: Logger;
   /** How often a pass runs when nothing is under way (a rollout, a gate, a start, a drain): default 5 s. */
   intervalMs?: number;
@@ -94,6 +98,8 @@ export class Reconciler {
     this.#gates = new HealthGates({
       releases: options.stores.releases,
       workload: options.workload,
+      baseDomain: options.baseDomain,
+      startPeriodMs: options.healthStartPeriodMs,
       onSettled: () => this.kick(),
     });
     this.#lease = new ReconcilerLease({
@@ -206,7 +212,8 @@ export class Reconciler {
         return this.#start(action, context);
       case 'gate': {
         const row = context.rows.get(action.replicaId);
-        if (row) this.#gates.probe(row);
+        const target = context.targets.get(action.environmentId);
+        if (row && target) this.#gates.probe(row, target);
         return;
       }
       case 'serve':

@@ -50,6 +50,7 @@ export function observeReplicas(
       releaseId: row.releaseId,
       state: row.state,
       container: instance ? (instance.status === 'exited' ? 'stopped' : 'running') : 'missing',
+      exitCode: instance?.exitCode ?? null,
       healthy: row.healthy,
       unhealthyForMs: row.unhealthySince ? now.getTime() - row.unhealthySince.getTime() : 0,
       ageMs: now.getTime() - row.updatedAt.getTime(),

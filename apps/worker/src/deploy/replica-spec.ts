@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type ContainerFile,
   type ContainerSpec,
+  DEFAULT_APP_PORT,
   LABEL_APP,
   LABEL_ENV,
   LABEL_RELEASE,
@@ -9,8 +10,8 @@ import {
   type ResourceLimits,
 } from '@pier/core';
 
-/** Port every app process listens on inside its container, given to it as PORT. */
-export const APP_PORT = 8080;
+/** Port an app process listens on inside its container, given to it as PORT, unless its release says another. */
+export const APP_PORT = DEFAULT_APP_PORT;
 export const LABEL_ENVIRONMENT_ID = 'pier.environment-id';
 /** Which Pier installation owns a container: reconcilers sharing one Docker Engine leave each other's alone. */
 export const LABEL_INSTANCE = 'pier.instance';
@@ -21,9 +22,12 @@ export interface ReplicaSpecInput {
   app: string;
   env: string;
   environmentId: string;
-  /** `networks`: those of the services linked when the release was made. */
-  release: { id: string; version: number; imageId: string; networks?: readonly string[] };
-  /** The release's variables; PORT is added. */
+  /**
+   * `networks`: those of the services linked when the release was made;
+   * `port`: the one its app listens on (null on releases made before it was kept: 8080).
+   */
+  release: { id: string; version: number; imageId: string; networks?: readonly string[]; port?: number | null };
+  /** The release's variables; PORT (the release's port) is added. */
   config: Record<string, string>;
   limits?: ResourceLimits;
   /** The installation's name (PIER_INSTANCE). */
@@ -42,10 +46,11 @@ export function environmentNetwork(app: string, env: string): string {
 /** One replica of a release as a container: pure, so every label and variable is checked in a table test. */
 export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
   const suffix = input.suffix ?? randomBytes(3).toString('hex');
+  const port = input.release.port ?? APP_PORT;
   return {
     name: `${`pier-${input.app}-${input.env}`.slice(0, 100)}-v${input.release.version}-${suffix}`,
     image: input.release.imageId,
-    env: { ...input.config, PORT: String(APP_PORT) },
+    env: { ...input.config, PORT: String(port) },
     labels: {
       [LABEL_APP]: input.app,
       [LABEL_ENV]: input.env,
@@ -54,7 +59,7 @@ export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
       [LABEL_ROLE]: 'web',
       [LABEL_INSTANCE]: input.instance,
     },
-    containerPort: APP_PORT,
+    containerPort: port,
     networks: [environmentNetwork(input.app, input.env), ...(input.release.networks ?? [])],
     limits: input.limits ?? DEFAULT_LIMITS,
     ...(input.files?.length ? { files: [...input.files] } : {}),

@@ -19,7 +19,11 @@ export interface Route {
   hostnames: string[];
   /** Replicas of the live release that passed their health check; may be empty. */
   upstreams: RouteUpstream[];
-  /** Path the proxy polls on every upstream (HTTP GET, 2xx/3xx is healthy); `/health` when absent. */
+  /**
+   * The live release's health check, which the proxy polls on every upstream
+   * as the deploy's gate did: a path (GET, 2xx/3xx is healthy) or `tcp`;
+   * automatic when absent (health-check.ts).
+   */
   healthPath?: string;
   /**
    * Plain HTTP is redirected to HTTPS for each hostname that has a valid

@@ -40,7 +40,10 @@ export interface EnvironmentSettings {
   branch?: string | null;
   tagPattern?: string | null;
   replicas?: number;
-  healthPath?: string;
+  /** A path, `tcp`, or null: automatic. */
+  healthPath?: string | null;
+  /** Port the app listens on; null: pier.json, else the image's one EXPOSEd port, else 8080. */
+  port?: number | null;
   healthIntervalMs?: number;
   healthTimeoutMs?: number;
   healthyThreshold?: number;
@@ -233,11 +236,12 @@ export async function deletePreviewEnvironment(
   return environment;
 }
 
-/** A new preview: one replica, no branch or tag trigger, the template's health check and drain timeout. */
+/** A new preview: one replica, no branch or tag trigger, the template's health check, port and drain timeout. */
 function previewSettings(template: EnvironmentRow | undefined) {
   const health = template
     ? {
         healthPath: template.healthPath,
+        port: template.port,
         healthIntervalMs: template.healthIntervalMs,
         healthTimeoutMs: template.healthTimeoutMs,
         healthyThreshold: template.healthyThreshold,

@@ -1,17 +1,17 @@
-import { NotFoundError, type SecretBox } from '@pier/core';
+import { NotFoundError, type ReleaseHealth, type SecretBox, type SettingSource } from '@pier/core';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { environments, releases } from '../schema.ts';
 
 export type ReleaseRow = typeof releases.$inferSelect;
 
-/** Health-check settings a release was made with. */
-export interface HealthSettings {
-  path: string;
-  intervalMs: number;
-  timeoutMs: number;
-  healthyThreshold: number;
-  deadlineMs: number;
+/** Health-check settings a release was made with: `path` is a path, `tcp`, or null (automatic). */
+export type HealthSettings = ReleaseHealth;
+
+/** A setting of a release and where it came from (`releases.settings`, keyed by setting name). */
+export interface ReleaseSetting {
+  value: unknown;
+  source: SettingSource;
 }
 
 export interface NewRelease {
@@ -25,6 +25,10 @@ export interface NewRelease {
   health: HealthSettings;
   /** Networks of the linked services; replicas join them. */
   networks?: string[];
+  /** Port the app listens on inside its containers (absent: 8080). */
+  port?: number;
+  /** The settings it runs with and where each came from. */
+  settings?: Record<string, ReleaseSetting>;
 }
 
 /** Immutable releases: an image plus the configuration it runs with, numbered per environment. */
@@ -58,6 +62,8 @@ export class ReleaseStore {
           replicas: input.replicas,
           health: input.health,
           networks: input.networks ?? [],
+          port: input.port ?? null,
+          settings: input.settings ?? {},
         })
         .returning();
       if (!row) throw new Error('insert returned no row');
@@ -98,6 +104,11 @@ export class ReleaseStore {
 
   health(release: ReleaseRow): HealthSettings {
     return release.health as HealthSettings;
+  }
+
+  /** The settings a release runs with and where each came from (empty on releases made before they were kept). */
+  settings(release: ReleaseRow): Record<string, ReleaseSetting> {
+    return (release.settings ?? {}) as Record<string, ReleaseSetting>;
   }
 }
 
