@@ -76,8 +76,8 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   const access = repo?.access ?? null;
   const secrets = await deps.variables.valuesOfApp(app.id);
   if (access?.credentials?.kind === 'token') secrets.push(access.credentials.token);
-  secrets.push(...registrySecrets(deps.apps, app));
   secrets.push(...registryCredentials(deps.settings.registries ?? {}));
+  secrets.push(...registrySecrets(deps.apps, app));
   const mask = createSecretMask(secrets);
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, {
     mask,

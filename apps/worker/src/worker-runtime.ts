@@ -126,7 +126,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       stalledIntervalMs: options.stalledIntervalMs,
     },
   );
-  const deployDeps = { ...stores, images: options.runtime, logger };
+  const deployDeps = {
+    ...stores,
+    images: options.runtime,
+    logger,
+    releasePhase: { stores, workload: options.workload, networks: options.containers, instance: options.instance },
+  };
   const deploys = consumeJobs('deploy', (payload, ctx) => runDeployJob(deployDeps, payload.deploymentId, ctx), {
     connection: options.workerConnection,
     prefix: options.queuePrefix,

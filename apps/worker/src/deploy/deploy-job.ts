@@ -16,13 +16,17 @@ import type {
   ReleaseRow,
   ReleaseStore,
   RolloutStore,
+  ServiceOperationStore,
   ServiceStore,
   VariableStore,
 } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { JobContext } from '@pier/queue';
 import { DeploymentLogWriter } from '../deployment-log-writer.ts';
+import { waitForLinkedServices } from './linked-services-ready.ts';
+import { type ReleasePhaseDeps, runReleasePhase } from './release-command.ts';
 import { replicaSecrets } from './replica-config.ts';
+import { releaseTimeoutMs, repoReleaseSettings } from './repo-release-settings.ts';
 
 export interface DeployJobDeps {
   apps: AppStore;
@@ -32,6 +36,9 @@ export interface DeployJobDeps {
   releases: ReleaseStore;
   rollouts: RolloutStore;
   services: ServiceStore;
+  serviceOperations: Pick<ServiceOperationStore, 'operations'>;
+  /** Runs a new release's release command (after a backup of its linked Postgres). */
+  releasePhase: ReleasePhaseDeps;
   /** Reads the image's EXPOSEd ports, for a release's port. */
   images: Pick<ContainerRuntime, 'imageExposedPorts'>;
   logger: Logger;
@@ -58,7 +65,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
   const mask = createSecretMask(await replicaSecrets(deps, deployment.appId, env.id, release));
   const log = new DeploymentLogWriter(deps.deployments, deploymentId, { mask });
   try {
-    const notReady = await waitForLinkedServices(deps.services, env.id, (line) => log.write(line, 'system'));
+    const notReady = await waitForLinkedServices(deps, env.id, (line) => log.write(line, 'system'));
     if (notReady) {
       log.write(notReady, 'system');
       await log.close();
@@ -71,6 +78,25 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
     const target = release ?? (await newRelease(deps, deployment, env, (line) => log.write(line, 'system')));
     await deps.deployments.setRelease(deploymentId, target.id);
     log.write(`release v${target.version}: ${target.imageRef}`, 'system');
+    // A new release's command runs once, before any replica of it starts; a rollback's release ran its own.
+    if (!release && target.releaseCommand) {
+      const phase = await runReleasePhase(deps.releasePhase, {
+        target: { environmentId: env.id, appName: app.name, name: env.name },
+        release: target,
+        deploymentId,
+        command: target.releaseCommand,
+        timeoutMs: releaseTimeoutMs(deps.releases.settings(target)),
+        log: (line, stream) => log.write(line, stream),
+      });
+      if (!phase.ok) {
+        log.write(phase.reason, 'system');
+        const reason = mask([phase.reason, ...log.tail().slice(-20)].join('\n'));
+        await log.close();
+        await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason, finishedAt: new Date() });
+        deps.logger.info({ deploymentId, app: app.name, env: env.name }, 'release command failed');
+        return;
+      }
+    }
     const rollout = await deps.rollouts.begin({ environmentId: env.id, deploymentId, toReleaseId: target.id });
     if (!rollout) log.write('superseded: a newer deployment of this environment is already rolling out or live', 'system');
     await log.close();
@@ -84,7 +110,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
 
 async function newRelease(
   deps: DeployJobDeps,
-  deployment: { imageId: string | null; commitSha: string | null; image: string | null; repoConfig: unknown },
+  deployment: { imageId: string | null; commitSha: string | null; repoConfig: unknown; image: string | null },
   env: Awaited<ReturnType<EnvironmentStore['get']>>,
   log: (line: string) => void,
 ): Promise<ReleaseRow> {
@@ -92,9 +118,13 @@ async function newRelease(
   const app = await deps.apps.byId(env.appId);
   // The networks of the services linked now are recorded; their URLs are added at every start, never stored here.
   const injection = await deps.services.injection(env.id);
+  // A promotion, a config change or a redeploy of an image uses the pier.json of the build that made it.
+  const repo =
+    (deployment.repoConfig as RepoSettings | null) ?? (await deps.deployments.repoSettingsOfImage(app.id, deployment.imageId));
+  const file = repoConfigFor(repo?.pierJson ?? null, env.name);
   const run = resolveRunSettings({
     api: env,
-    file: repoConfigFor((deployment.repoConfig as RepoSettings | null)?.pierJson ?? null, env.name),
+    file,
     exposedPorts: await exposedPorts(deps.images, deployment.imageId),
   });
   for (const note of run.notes) log(note);
@@ -110,7 +140,8 @@ async function newRelease(
     replicas: env.replicas,
     port: run.port,
     health: run.health,
-    settings: runSettingsRecord(run),
+    settings: { ...runSettingsRecord(run), ...repoReleaseSettings(file, repo) },
+    releaseCommand: file.release?.command ?? repo?.procfileRelease ?? null,
   });
 }
 
@@ -121,33 +152,5 @@ async function exposedPorts(images: DeployJobDeps['images'], imageId: string): P
   } catch (err) {
     if (err instanceof NotFoundError) return [];
     throw err;
-  }
-}
-
-/** How long a deployment waits for linked services that are still being made (a preview's own database). */
-const SERVICE_WAIT_MS = 180_000;
-
-/** Waits until every linked service, and the database role of each link, is ready; the reason it cannot deploy, or null. */
-async function waitForLinkedServices(
-  services: ServiceStore,
-  environmentId: string,
-  log: (line: string) => void,
-): Promise<string | null> {
-  const deadline = Date.now() + SERVICE_WAIT_MS;
-  let announced = false;
-  for (;;) {
-    // A new link's database role is created by the worker before any replica gets a URL naming it.
-    const pending = (await services.links(environmentId)).filter(
-      (l) => l.service.state !== 'ready' || (l.role !== null && l.role.readyAt === null),
-    );
-    if (pending.length === 0) return null;
-    const failed = pending.find((l) => l.service.state === 'failed' || l.service.state === 'deleting');
-    if (failed)
-      return `linked service ${failed.service.name} is ${failed.service.state}${failed.service.lastError ? `: ${failed.service.lastError}` : ''}`;
-    if (Date.now() > deadline)
-      return `linked service ${pending[0]?.service.name} was not ready within ${SERVICE_WAIT_MS / 1000} s`;
-    if (!announced) log(`waiting for linked service ${pending.map((l) => l.service.name).join(', ')} to be ready`);
-    announced = true;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

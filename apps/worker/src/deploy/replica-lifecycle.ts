@@ -2,6 +2,7 @@ import { ConflictError, type ContainerOperations, type ContainerSpec, LABEL_APP,
 import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
 import { replicaConfig } from './replica-config.ts';
 import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
+import { releaseLimits } from './repo-release-settings.ts';
 
 /** SIGTERM, then SIGKILL after this long, for a replica that served. */
 export const STOP_GRACE_SECONDS = 10;
@@ -14,7 +15,7 @@ export const STOP_GRACE_SECONDS = 10;
  */
 export async function prepareReplicas(
   deps: { stores: Pick<Stores, 'releases' | 'services'>; networks: Pick<ContainerOperations, 'ensureNetwork'>; instance: string },
-  target: ReconcileTarget,
+  target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>,
   release: ReleaseRow,
   count: number,
 ): Promise<ContainerSpec[]> {
@@ -34,6 +35,7 @@ export async function prepareReplicas(
       release: { ...release, networks },
       config,
       files,
+      limits: releaseLimits(deps.stores.releases.settings(release)),
     }),
   );
 }

@@ -85,6 +85,8 @@ export interface PulledImage {
  * - `freeDiskBytes` is the free space where the engine stores images.
  * - `imageExposedPorts` lists the TCP ports an image EXPOSEs (any image,
  *   by id or reference), ascending; an image not there is a NotFoundError.
+ * - `imageTags` lists the tags of the local images of one repository (no
+ *   pulling): generated builds choose a version tag from them.
  * - `pullImage` pulls `reference` with `auth`, streaming progress lines to
  *   `onLine` (never a credential), and keeps it as a config-only image FROM the
  *   pulled one carrying `labels` under `tag`; the reference's own tag goes when
@@ -93,8 +95,6 @@ export interface PulledImage {
  *   rejected, image not found, registry unreachable, timed out, cancelled).
  * - `imageDiskBytes` is what the engine's image layers take on disk, each
  *   layer counted once: the difference around removals is the space freed.
- * - `imageTags` lists the tags of the local images of one repository (no
- *   pulling): generated builds choose a version tag from them.
  */
 export interface ContainerRuntime {
   buildImage(request: BuildRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<BuiltImage>;
@@ -102,10 +102,10 @@ export interface ContainerRuntime {
   removeImage(imageId: string): Promise<void>;
   freeDiskBytes(): Promise<number>;
   imageExposedPorts(image: string): Promise<number[]>;
-  pullImage(request: PullRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<PulledImage>;
-  imageDiskBytes(): Promise<number>;
   /** Tags of the local images of `repository` (`pier-local/node` → `['18', 'latest']`), sorted; none: []. */
   imageTags(repository: string): Promise<string[]>;
+  pullImage(request: PullRequest, onLine: (line: string) => void, signal?: AbortSignal): Promise<PulledImage>;
+  imageDiskBytes(): Promise<number>;
 }
 
 /** CPU, memory and process limits of one container. */

@@ -29,6 +29,8 @@ export interface NewRelease {
   port?: number;
   /** The settings it runs with and where each came from. */
   settings?: Record<string, ReleaseSetting>;
+  /** Runs once before any of its replicas starts (null: none). */
+  releaseCommand?: string | null;
 }
 
 /** Immutable releases: an image plus the configuration it runs with, numbered per environment. */
@@ -64,6 +66,7 @@ export class ReleaseStore {
           networks: input.networks ?? [],
           port: input.port ?? null,
           settings: input.settings ?? {},
+          releaseCommand: input.releaseCommand ?? null,
         })
         .returning();
       if (!row) throw new Error('insert returned no row');
@@ -95,6 +98,11 @@ export class ReleaseStore {
       .orderBy(desc(releases.version))
       .limit(1);
     return row ?? null;
+  }
+
+  /** Records the verified backup taken right before the release's command ran. */
+  async setBackup(id: string, backupId: string): Promise<void> {
+    await this.db.update(releases).set({ backupId }).where(eq(releases.id, id));
   }
 
   /** The variables the release runs with. Never logged, never put in a job payload. */

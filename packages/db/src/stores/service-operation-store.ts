@@ -150,7 +150,11 @@ export class ServiceOperationStore {
   // ---- backups ------------------------------------------------------------------------------
 
   /** A pending backup and the operation that makes it; a scheduled slot is taken once (null when already taken). */
-  async requestBackup(service: ServiceRef, trigger: 'manual' | 'scheduled' | 'release', scheduledFor?: Date): Promise<BackupRow | null> {
+  async requestBackup(
+    service: ServiceRef,
+    trigger: 'manual' | 'scheduled' | 'release',
+    scheduledFor?: Date,
+  ): Promise<BackupRow | null> {
     return this.db.transaction(async (tx) => {
       const [backup] = await tx
         .insert(serviceBackups)
