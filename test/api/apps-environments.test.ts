@@ -33,6 +33,7 @@ describe('apps', () => {
       repository: REPOSITORY,
       defaultBranch: 'main',
       dockerfilePath: 'Dockerfile',
+      configPath: 'pier.json',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       environments: [
@@ -59,8 +60,17 @@ describe('apps', () => {
   });
 
   it('points staging at the default branch it is given', async () => {
-    const app = await createApp({ name: 'develop-first', defaultBranch: 'develop', dockerfilePath: 'docker/Dockerfile.prod' });
-    expect(app).toMatchObject({ defaultBranch: 'develop', dockerfilePath: 'docker/Dockerfile.prod' });
+    const app = await createApp({
+      name: 'develop-first',
+      defaultBranch: 'develop',
+      dockerfilePath: 'docker/Dockerfile.prod',
+      configPath: 'deploy/pier.json',
+    });
+    expect(app).toMatchObject({
+      defaultBranch: 'develop',
+      dockerfilePath: 'docker/Dockerfile.prod',
+      configPath: 'deploy/pier.json',
+    });
     const staging = app.environments.find((e: { name: string }) => e.name === 'staging');
     const production = app.environments.find((e: { name: string }) => e.name === 'production');
     expect(staging).toMatchObject({ branch: 'develop', tagPattern: null });

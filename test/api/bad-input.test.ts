@@ -168,6 +168,7 @@ const CASES: [string, Case][] = [
   [
     'an absolute Dockerfile path',
     { method: 'PATCH', url: '/apps/web', payload: { dockerfilePath: '/etc/passwd' }, field: 'body.dockerfilePath' },
+    { method: 'PATCH', url: '/apps/web', payload: { configPath: '../pier.json' }, field: 'body.configPath' },
   ],
   [
     'a clone URL that is an option',

@@ -133,6 +133,20 @@ describe('pier.json', () => {
     expect(await docker.listImages({ [LABEL_APP]: app.name })).toEqual([]);
   }, 120_000);
 
+  it('reads pier.json from the path set on the app', async () => {
+    const app = await newApp('path');
+    const patch = await api.request({ method: 'PATCH', url: `/apps/${app.name}`, payload: { configPath: 'deploy/pier.json' } });
+    expect(patch.statusCode, patch.body).toBe(200);
+    const { deployment } = await pushAndWait(app, {
+      'deploy/pier.json': JSON.stringify({ port: 0 }),
+      // At the root, and valid: not the one read.
+      'pier.json': '{}',
+      Dockerfile: 'FROM pier-local/debian:bookworm\nRUN echo never-built\n',
+    });
+    expect(deployment.state).toBe('failed');
+    expect(deployment.reason).toContain('deploy/pier.json.port: Too small');
+  }, 120_000);
+
   it('refuses a release whose required variables are missing, listing them, and builds once they are set', async () => {
     const app = await newApp('required');
     const files = {

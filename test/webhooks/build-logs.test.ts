@@ -272,6 +272,7 @@ describe('the lists', () => {
             'finishedAt',
             'id',
             'image',
+            'prebuiltImage',
             'queuedAt',
             'reason',
             'ref',

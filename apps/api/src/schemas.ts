@@ -73,6 +73,7 @@ export const createAppBody = z.strictObject({
   repository: appRepository.optional(),
   defaultBranch: branch.optional(),
   dockerfilePath: repoPath.optional(),
+  configPath: repoPath.optional().describe('where the app’s pier.json is in the repository (default pier.json)'),
 });
 
 export const updateAppBody = z
@@ -80,6 +81,7 @@ export const updateAppBody = z
     repository: appRepository.nullable().optional(),
     defaultBranch: branch.optional(),
     dockerfilePath: repoPath.optional(),
+    configPath: repoPath.optional().describe('where the app’s pier.json is in the repository (default pier.json)'),
     previewsEnabled: z.boolean().optional().describe('pull requests get a pr-<number> preview environment'),
     forkPreviews: z.boolean().optional().describe('pull requests from forks are previewed too, never with the app’s variables'),
     previewDatabase: z

@@ -66,6 +66,7 @@ export function appRoutes(deps: ApiDeps) {
           repoCloneUrl: body.repository?.cloneUrl ?? null,
           ...(body.defaultBranch ? { defaultBranch: body.defaultBranch } : {}),
           ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
+          ...(body.configPath ? { configPath: body.configPath } : {}),
         });
         const envs = await environments.list(app.id);
         return { ...presentApp(app), environments: envs.map(presentEnvironment), webhookSecret };
@@ -96,7 +97,7 @@ export function appRoutes(deps: ApiDeps) {
       method: 'PATCH',
       url: '/apps/:app',
       summary:
-        'Change an app’s repository, default branch, Dockerfile path or pull request previews (repository, forkPreviews and previewDatabase: admin only)',
+        'Change an app’s repository, default branch, Dockerfile path, pier.json path or pull request previews (repository, forkPreviews and previewDatabase: admin only)',
       tag: 'apps',
       params: appParams,
       body: updateAppBody,
@@ -117,6 +118,7 @@ export function appRoutes(deps: ApiDeps) {
             : {}),
           ...(body.defaultBranch ? { defaultBranch: body.defaultBranch } : {}),
           ...(body.dockerfilePath ? { dockerfilePath: body.dockerfilePath } : {}),
+          ...(body.configPath ? { configPath: body.configPath } : {}),
           ...(body.previewsEnabled !== undefined ? { previewsEnabled: body.previewsEnabled } : {}),
           ...(body.forkPreviews !== undefined ? { forkPreviews: body.forkPreviews } : {}),
           ...(body.previewDatabase !== undefined ? { previewDatabase: body.previewDatabase } : {}),

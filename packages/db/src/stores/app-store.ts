@@ -29,6 +29,8 @@ export interface NewApp {
   repoCloneUrl?: string | null;
   defaultBranch?: string;
   dockerfilePath?: string;
+  /** Where the app's `pier.json` is in its repository. */
+  configPath?: string;
 }
 
 export type AppPatch = Partial<Omit<NewApp, 'name' | 'webhookSecret'>> & {
