@@ -168,6 +168,9 @@ const CASES: [string, Case][] = [
   [
     'an absolute Dockerfile path',
     { method: 'PATCH', url: '/apps/web', payload: { dockerfilePath: '/etc/passwd' }, field: 'body.dockerfilePath' },
+  ],
+  [
+    'a pier.json path outside the repository',
     { method: 'PATCH', url: '/apps/web', payload: { configPath: '../pier.json' }, field: 'body.configPath' },
   ],
   [
