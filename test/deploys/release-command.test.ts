@@ -4,7 +4,7 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
 import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { serviceApp } from '../support/service-app.ts';
-import { serviceReaches } from '../support/services.ts';
+import { removeServicesFromDocker, serviceReaches } from '../support/services.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
@@ -90,13 +90,7 @@ afterAll(async () => {
   await worker?.stop();
   if (worker) {
     await removeAppFromDocker(worker.docker, app);
-    for (const c of await worker.docker.listContainers({ 'pier.app': '@services', 'pier.instance': worker.prefix }))
-      await worker.docker.removeContainer(c.id).catch(() => {});
-    await worker.docker.removeNetwork(`pier-svc-${db}`).catch(() => {});
-    for (const volume of await worker.docker.docker
-      .listVolumes({ filters: { label: ['pier.app=@services'] } })
-      .then((v) => v.Volumes ?? []))
-      if (volume.Name.startsWith(`pier-svc-${db}-`)) await worker.docker.removeVolume(volume.Name).catch(() => {});
+    await removeServicesFromDocker(worker, [db]);
   }
   await api?.close();
   repo?.remove();

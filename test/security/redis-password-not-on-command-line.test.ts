@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
+import { removeServicesFromDocker } from '../support/services.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
 /**
@@ -42,12 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   if (worker) {
-    for (const c of await worker.docker.listContainers({ 'pier.app': '@services', 'pier.instance': worker.prefix }))
-      await worker.docker.removeContainer(c.id).catch(() => {});
-    await worker.docker.removeNetwork(`pier-svc-${cache}`).catch(() => {});
-    const volumes = await worker.docker.docker.listVolumes({ filters: { label: ['pier.app=@services'] } });
-    for (const volume of volumes.Volumes ?? [])
-      if (volume.Name.startsWith(`pier-svc-${cache}-`)) await worker.docker.removeVolume(volume.Name).catch(() => {});
+    await removeServicesFromDocker(worker, [cache]);
   }
   await api?.close();
 }, 60_000);

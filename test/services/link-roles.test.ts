@@ -5,7 +5,7 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, waitForDeployment } from '../support/deploy-app.ts';
 import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { serviceApp } from '../support/service-app.ts';
-import { backupFinished, operationFinished, serviceReaches } from '../support/services.ts';
+import { backupFinished, operationFinished, removeServicesFromDocker, serviceReaches } from '../support/services.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
 import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
@@ -47,13 +47,7 @@ afterAll(async () => {
   if (worker) {
     await removeAppFromDocker(worker.docker, app);
     await worker.docker.removeNetwork(`pier-${app}-production`).catch(() => {});
-    for (const c of await worker.docker.listContainers({ 'pier.app': '@services', 'pier.instance': worker.prefix }))
-      await worker.docker.removeContainer(c.id).catch(() => {});
-    await worker.docker.removeNetwork(`pier-svc-${db}`).catch(() => {});
-    for (const volume of await worker.docker.docker
-      .listVolumes({ filters: { label: ['pier.app=@services'] } })
-      .then((v) => v.Volumes ?? []))
-      if (volume.Name.startsWith(`pier-svc-${db}-`)) await worker.docker.removeVolume(volume.Name).catch(() => {});
+    await removeServicesFromDocker(worker, [db]);
   }
   await api?.close();
   repo?.remove();

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { TestApi } from './api.ts';
+import type { TestWorker } from './worker.ts';
 
 /** Polls GET /services/:name until it is `state`; a service that fails meanwhile fails the wait with its error. */
 export async function serviceReaches(api: TestApi, name: string, state = 'ready', timeoutMs = 120_000): Promise<void> {
@@ -57,4 +58,19 @@ export async function operationFinished(
     )
     .toMatch(/done|failed/);
   return op as { state: string; error: string | null };
+}
+
+/**
+ * Removes what a test's managed services left in Docker: every service
+ * container of the worker's installation, and the networks and volumes of
+ * the services named.
+ */
+export async function removeServicesFromDocker(worker: TestWorker, services: string[]): Promise<void> {
+  for (const c of await worker.docker.listContainers({ 'pier.app': '@services', 'pier.instance': worker.prefix }))
+    await worker.docker.removeContainer(c.id).catch(() => {});
+  for (const name of services) await worker.docker.removeNetwork(`pier-svc-${name}`).catch(() => {});
+  const volumes = (await worker.docker.docker.listVolumes({ filters: { label: ['pier.app=@services'] } })).Volumes ?? [];
+  for (const volume of volumes)
+    if (services.some((name) => volume.Name.startsWith(`pier-svc-${name}-`)))
+      await worker.docker.removeVolume(volume.Name).catch(() => {});
 }

@@ -1,3 +1,4 @@
+import { DEPLOYMENT_STATES } from '@pier/core';
 import type { AppRow, DeploymentRow, EnvironmentRow } from '@pier/db';
 import { z } from 'zod';
 
@@ -135,17 +136,7 @@ export const deploymentResponse = z.object({
   id: z.string(),
   app: z.string(),
   environment: z.string(),
-  state: z.enum([
-    'waiting_for_checks',
-    'queued',
-    'building',
-    'deploying',
-    'live',
-    'failed',
-    'cancelled',
-    'superseded',
-    'skipped',
-  ]),
+  state: z.enum(DEPLOYMENT_STATES),
   trigger: z.string(),
   ref: z.string().nullable(),
   commit: z.string().nullable(),

@@ -11,7 +11,14 @@ import { and, eq, like, lte, sql } from 'drizzle-orm';
 import { OUTBOX_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deployments, environments, outbox, refEvents } from '../schema.ts';
-import { type DeploymentRow, type NewDeployment, recordTransition, supersedeQueued, type Tx } from './deployment-store.ts';
+import {
+  type DeploymentRow,
+  type NewDeployment,
+  recordTransition,
+  supersededEvents,
+  supersedeQueued,
+  type Tx,
+} from './deployment-store.ts';
 
 /**
  * GitHub's checks of each commit, as its webhooks report them, and the
@@ -47,12 +54,7 @@ export class CommitCheckStore {
         .returning();
       if (!row) throw new Error('insert returned no row');
       await t.insert(deploymentEvents).values([
-        ...older.map((o) => ({
-          deploymentId: o.id,
-          fromState: o.state,
-          toState: 'superseded' as const,
-          message: `superseded by ${row.id}`,
-        })),
+        ...supersededEvents(older, row.id),
         {
           deploymentId: row.id,
           fromState: null,

@@ -1,8 +1,9 @@
-import { assertTransition, ConflictError, type DeploymentState, NotFoundError, type RepoSettings } from '@pier/core';
+import { ConflictError, type DeploymentState, NotFoundError, type RepoSettings } from '@pier/core';
 import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { CANCEL_CHANNEL, OUTBOX_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deploymentLogLines, deployments, environments, outbox } from '../schema.ts';
+import { markLiveIn, recordTransition, supersededEvents, supersedeQueued } from './deployment-transitions.ts';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type DeploymentTrigger = DeploymentRow['trigger'];
@@ -48,12 +49,7 @@ export class DeploymentStore {
       const [row] = await t.insert(deployments).values(input).returning();
       if (!row) throw new Error('insert returned no row');
       const events = [
-        ...older.map((o) => ({
-          deploymentId: o.id,
-          fromState: o.state,
-          toState: 'superseded' as const,
-          message: `superseded by ${row.id}`,
-        })),
+        ...supersededEvents(older, row.id),
         { deploymentId: row.id, fromState: null, toState: 'queued' as const, message: `queued by ${input.trigger}` },
       ];
       await t.insert(deploymentEvents).values(events);
@@ -94,12 +90,7 @@ export class DeploymentStore {
         .returning();
       if (!row) throw new Error('insert returned no row');
       await t.insert(deploymentEvents).values([
-        ...older.map((o) => ({
-          deploymentId: o.id,
-          fromState: o.state,
-          toState: 'superseded' as const,
-          message: `superseded by ${row.id}`,
-        })),
+        ...supersededEvents(older, row.id),
         {
           deploymentId: row.id,
           fromState: null,
@@ -338,70 +329,4 @@ export class DeploymentStore {
   }
 }
 
-/**
- * Locks the environment and supersedes its queued deployments and those
- * waiting for checks: the one about to be written wins. Returns them with
- * the state each was in.
- */
-export async function supersedeQueued(t: Tx, environmentId: string): Promise<{ id: string; state: DeploymentState }[]> {
-  await t.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
-  const older = await t
-    .select({ id: deployments.id, state: deployments.state })
-    .from(deployments)
-    .where(and(eq(deployments.environmentId, environmentId), inArray(deployments.state, ['queued', 'waiting_for_checks'])))
-    .for('update');
-  if (older.length === 0) return [];
-  await t
-    .update(deployments)
-    .set({ state: 'superseded', finishedAt: new Date(), reason: 'a newer deployment of this environment was queued' })
-    .where(
-      inArray(
-        deployments.id,
-        older.map((o) => o.id),
-      ),
-    );
-  return older;
-}
-
-/** Moves a deployment row (read for update in `tx`) to `to`, with its event. */
-export async function recordTransition(
-  tx: Tx,
-  row: DeploymentRow,
-  to: DeploymentState,
-  patch: Partial<Omit<DeploymentRow, 'id' | 'state'>> = {},
-  message?: string,
-): Promise<void> {
-  assertTransition(row.state, to);
-  await tx
-    .update(deployments)
-    .set({ ...patch, state: to })
-    .where(eq(deployments.id, row.id));
-  await tx.insert(deploymentEvents).values({
-    deploymentId: row.id,
-    fromState: row.state,
-    toState: to,
-    message: message ?? patch.reason ?? null,
-  });
-}
-
-/** The deployment went live (in `tx`); the environment's previously live deployments are superseded. */
-export async function markLiveIn(tx: Tx, id: string, message: string): Promise<void> {
-  const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
-  if (row?.state !== 'deploying') return;
-  const previous = await tx
-    .update(deployments)
-    .set({ state: 'superseded' })
-    .where(and(eq(deployments.environmentId, row.environmentId), eq(deployments.state, 'live')))
-    .returning({ id: deployments.id });
-  if (previous.length > 0) {
-    await tx.insert(deploymentEvents).values(
-      previous.map((p) => ({
-        deploymentId: p.id,
-        fromState: 'live' as const,
-        toState: 'superseded' as const,
-        message: `replaced by ${id}`,
-      })),
-    );
-  }
-  await recordTransition(tx, row, 'live', { finishedAt: new Date() }, message);
-}
+export { markLiveIn, recordTransition, supersededEvents, supersedeQueued };
