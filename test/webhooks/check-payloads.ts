@@ -23,15 +23,17 @@ export function checkSuitePayload(
   return forRepository(payload, fullName);
 }
 
-/** `check_run` created (conclusion null: pending) or completed. */
+/** `check_run` created (conclusion null: pending) or completed, in the example's suite unless `suite` names another. */
 export function checkRunPayload(
   fullName: string,
   sha: string,
   name: string,
   conclusion: string | null,
   at = new Date().toISOString(),
+  suite?: number,
 ): Record<string, any> {
   const payload = examplePayload(conclusion === null ? 'checkRunCreated' : 'checkRunSucceeded') as Record<string, any>;
+  if (suite !== undefined) payload.check_run.check_suite.id = suite;
   payload.check_run.head_sha = sha;
   payload.check_run.name = name;
   payload.check_run.conclusion = conclusion;

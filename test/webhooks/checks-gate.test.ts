@@ -171,7 +171,7 @@ describe('old check results', () => {
     await api.database.sql`insert into ref_events (app_id, key, at, identity)
       select id, 'refs/heads/old', '2001-01-01', ${fakeSha('old-push')} from apps where name = ${app.name}`;
     const before = await api.database.sql`select key from ref_events where at < '2002-01-01'`;
-    expect(before.map((r) => r.key).sort()).toEqual([`check:${sha}:check_run:ancient`, 'refs/heads/old']);
+    expect(before.map((r) => r.key).sort()).toEqual([`check:${sha}:check_run:suite-118578147:ancient`, 'refs/heads/old']);
     expect(await checks.deleteReportedBefore(new Date('2002-01-01T00:00:00Z'), 100)).toBe(1);
     const after = await api.database.sql`select key from ref_events where at < '2002-01-01'`;
     expect(after.map((r) => r.key)).toEqual(['refs/heads/old']);
@@ -193,6 +193,43 @@ describe('required checks', () => {
     expect((await getDeployment(id)).checks).toMatchObject({ required: ['test', 'build'], waitingFor: ['build'] });
     await sendNamed('build', 'success');
     expect(await row(id)).toMatchObject({ state: 'queued', outbox: ['build'] });
+  });
+
+  it('a name two workflows share passes only when each one’s run passed; a re-run replaces its own run’s result', async () => {
+    const named = await createApp(api, uniqueAppName('gate-twice'), { fullName: 'acme-gate/twice', cloneUrl: 'file:///x.git' });
+    await patchStaging(named.name, { waitForChecks: true, requiredChecks: ['build'] });
+    // GitHub Actions makes a check suite per workflow run: suites 11 and 12 are two workflows, each with a job `build`.
+    const sendBuild = (sha: string, suite: number, conclusion: string | null, at: string) =>
+      send('check_run', checkRunPayload('acme-gate/twice', sha, 'build', conclusion, at, suite), named.secret);
+    const pushNamed = async (sha: string) => (await push(sha, named.secret, 'acme-gate/twice')).deployments[0].id as string;
+
+    // Workflow 11's build failed, then workflow 12's passed: the failure still counts.
+    const hidden = fakeSha('gate-twice-hidden');
+    await sendBuild(hidden, 11, 'failure', '2030-01-01T00:00:01Z');
+    await sendBuild(hidden, 12, 'success', '2030-01-01T00:00:02Z');
+    expect(await row(await pushNamed(hidden))).toMatchObject({
+      state: 'skipped',
+      reason: 'check run "build" did not pass (failure): not built',
+      outbox: [],
+    });
+
+    // One workflow's passed build does not pass the commit while the other's still runs.
+    const running = fakeSha('gate-twice-running');
+    await sendBuild(running, 11, null, '2030-01-01T00:00:01Z');
+    const id = await pushNamed(running);
+    await sendBuild(running, 12, 'success', '2030-01-01T00:00:02Z');
+    expect(await row(id)).toMatchObject({ state: 'waiting_for_checks', outbox: [] });
+    expect((await getDeployment(id)).checks).toMatchObject({ waitingFor: ['build'] });
+    await sendBuild(running, 11, 'success', '2030-01-01T00:00:03Z');
+    expect(await row(id)).toMatchObject({ state: 'queued', outbox: ['build'] });
+
+    // Re-running workflow 11's failed job makes a new run of `build` in the same suite: its success replaces the failure.
+    const rerun = fakeSha('gate-twice-rerun');
+    await sendBuild(rerun, 11, 'failure', '2030-01-01T00:00:01Z');
+    await sendBuild(rerun, 12, 'success', '2030-01-01T00:00:01Z');
+    await sendBuild(rerun, 11, null, '2030-01-01T00:00:05Z');
+    await sendBuild(rerun, 11, 'success', '2030-01-01T00:00:09Z');
+    expect(await row(await pushNamed(rerun))).toMatchObject({ state: 'queued', outbox: ['build'] });
   });
 });
 

@@ -68,6 +68,24 @@ describe('checksVerdict', () => {
       { kind: 'failed', check: run('test', 'timed_out') },
     ],
     ['required: nothing reported', [], ['test'], { kind: 'waiting', waitingFor: ['test'] }],
+    [
+      'required: a name two workflows share fails when one of its runs failed, whichever came last',
+      [run('build', 'failure'), run('build', 'success')],
+      ['build'],
+      { kind: 'failed', check: run('build', 'failure') },
+    ],
+    [
+      'required: a name two workflows share waits while one of its runs is pending',
+      [run('build', 'success'), run('build', 'pending')],
+      ['build'],
+      { kind: 'waiting', waitingFor: ['build'] },
+    ],
+    [
+      'required: a name two workflows share passes once each run passed',
+      [run('build', 'success'), run('build', 'success')],
+      ['build'],
+      { kind: 'passed' },
+    ],
   ])('%s', (_, results, required, verdict) => {
     expect(checksVerdict(results, required)).toEqual(verdict);
   });

@@ -22,7 +22,12 @@ export interface CheckResult {
 export interface CheckReport extends CheckResult {
   /** Lower-case hex commit id the check ran on. */
   commit: string;
-  /** Tells this check apart from the commit's others of its kind: the name, or a check suite's id (one app may run several). */
+  /**
+   * Tells this check apart from the commit's others of its kind, so that its
+   * newer report replaces only its own: a check suite's id (one app may run
+   * several), a check run's suite and name (two workflows may each have a job
+   * `build`; a re-run in the same suite replaces the earlier run), else the name.
+   */
   key: string;
   /** When GitHub says it happened: a report older than the one kept is a replay or late, and changes nothing. Null: now. */
   at: Date | null;
@@ -50,8 +55,8 @@ export type ChecksVerdict =
  * Null (every check): it fails as soon as one reported check fails, and
  * passes once at least one has reported and none is pending. A list: only
  * those names count, and each must have reported and passed (a name
- * reported by several events, say a check run and a status, passes only when
- * all of them did).
+ * reported several times, say by a check run and a status, or by two
+ * workflows' jobs of that name, passes only when all of them did).
  */
 export function checksVerdict(results: readonly CheckResult[], required: readonly string[] | null): ChecksVerdict {
   const counted = required === null ? [...results] : results.filter((r) => required.includes(r.name));

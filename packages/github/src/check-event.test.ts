@@ -35,7 +35,7 @@ describe('check events', () => {
         kind: 'check_run',
         commit: SUITE_SHA,
         name: 'Octocoders-linter',
-        key: 'Octocoders-linter',
+        key: 'suite-118578147:Octocoders-linter',
         conclusion: 'pending',
         at: new Date('2019-05-15T15:21:12Z'),
       },
@@ -48,7 +48,7 @@ describe('check events', () => {
         kind: 'check_run',
         commit: SUITE_SHA,
         name: 'Octocoders-linter',
-        key: 'Octocoders-linter',
+        key: 'suite-118578147:Octocoders-linter',
         conclusion: 'failure',
         at: new Date('2019-05-15T15:21:12Z'),
       },
@@ -148,6 +148,52 @@ describe('check events', () => {
     const decision = route(event, payload());
     expect(decision.kind).toBe('ignored');
     expect(decision.kind === 'ignored' && decision.reason).toContain(reason);
+  });
+
+  describe('check runs are kept per suite and name', () => {
+    /** A completed check run of `name` with GitHub's ids as given (null: the field left out). */
+    const runKey = (name: string, ids: { run: number; suite: number | null; app: number | null }) => {
+      const payload = examplePayload('checkRunSucceeded') as Record<string, any>;
+      payload.check_run.id = ids.run;
+      payload.check_run.name = name;
+      if (ids.suite === null) delete payload.check_run.check_suite;
+      else payload.check_run.check_suite.id = ids.suite;
+      if (ids.app === null) delete payload.check_run.app;
+      else payload.check_run.app.id = ids.app;
+      const decision = route('check_run', payload);
+      if (decision.kind !== 'check') throw new Error(JSON.stringify(decision));
+      return decision.report.key;
+    };
+
+    it.each([
+      ['in a suite', { run: 1, suite: 7, app: 15368 }, 'suite-7:build'],
+      ['without a suite: per app', { run: 1, suite: null, app: 15368 }, 'app-15368:build'],
+      ['without a suite or app: by name', { run: 1, suite: null, app: null }, 'build'],
+    ])('%s', (_, ids, key) => {
+      expect(runKey('build', ids)).toBe(key);
+    });
+
+    it('two workflows’ jobs of one name are two checks (GitHub Actions makes a suite per workflow run)', () => {
+      const first = runKey('build', { run: 1, suite: 7, app: 15368 });
+      const second = runKey('build', { run: 2, suite: 8, app: 15368 });
+      expect(first).not.toBe(second);
+    });
+
+    it('a re-run of a job (a new check run in the same suite) is the same check: its result replaces the earlier one', () => {
+      expect(runKey('build', { run: 2, suite: 7, app: 15368 })).toBe(runKey('build', { run: 1, suite: 7, app: 15368 }));
+    });
+
+    it('a malformed suite id counts as absent', () => {
+      const payload = examplePayload('checkRunSucceeded') as Record<string, any>;
+      payload.check_run.check_suite.id = 'seven';
+      const decision = route('check_run', payload);
+      expect(decision.kind === 'check' && decision.report.key).toBe('app-29310:Octocoders-linter');
+    });
+
+    it('a name capped at 200 characters keeps its whole scope', () => {
+      const key = runKey('x'.repeat(300), { run: 1, suite: 7, app: 15368 });
+      expect(key).toBe(`suite-7:${'x'.repeat(200)}`);
+    });
   });
 
   it('keeps a name printable and at most 200 characters', () => {

@@ -30,6 +30,9 @@ const suitePayload = z.looseObject({
   }),
 });
 
+/** An id GitHub gives a check run's suite or app; a malformed one counts as absent. */
+const owner = z.looseObject({ id: z.number().int().positive() }).nullish().catch(undefined);
+
 const runPayload = z.looseObject({
   check_run: z.looseObject({
     name: z.string(),
@@ -37,6 +40,8 @@ const runPayload = z.looseObject({
     conclusion: word,
     started_at: githubTime,
     completed_at: githubTime,
+    check_suite: owner,
+    app: owner,
   }),
 });
 
@@ -88,7 +93,13 @@ function checkSuite(payload: unknown): CheckDecision | IgnoredDecision {
   return check('check_suite', suite.head_sha, name, `suite-${suite.id}`, suite.conclusion, suite.updated_at);
 }
 
-/** A check run created (pending until its completed event) or completed. Re-runs keep the name: the newest counts. */
+/**
+ * A check run created (pending until its completed event) or completed, kept
+ * per suite and name: two workflows' jobs named `build` are two checks (each
+ * workflow run is a suite of its own), while a re-run of a job, a new check
+ * run of the same name in the same suite, replaces its earlier result (the
+ * newest counts). Without a suite, per app and name; without either, by name.
+ */
 function checkRun(payload: unknown, completed: boolean): CheckDecision | IgnoredDecision {
   const parsed = runPayload.safeParse(payload);
   if (!parsed.success) return ignored(payloadProblem('check_run', parsed.error));
@@ -96,7 +107,8 @@ function checkRun(payload: unknown, completed: boolean): CheckDecision | Ignored
   if (completed && !run.conclusion) return ignored('completed check_run has no conclusion');
   const conclusion = completed ? (run.conclusion as string) : 'pending';
   const at = completed ? (run.completed_at ?? run.started_at) : run.started_at;
-  return check('check_run', run.head_sha, run.name, run.name, conclusion, at);
+  const scope = run.check_suite ? `suite-${run.check_suite.id}:` : run.app ? `app-${run.app.id}:` : '';
+  return check('check_run', run.head_sha, run.name, `${scope}${cleanName(run.name)}`, conclusion, at);
 }
 
 /** A commit status (`context` is its name): `pending`, `success`, `failure` or `error`. */
@@ -134,12 +146,16 @@ function check(
 ): CheckDecision | IgnoredDecision {
   const name = cleanName(rawName);
   if (!name) return ignored(`${kind} has no name`);
-  const report: CheckReport = { kind, commit, name, key: cleanName(rawKey) || name, conclusion, at: at ?? null };
+  const key = cleanName(rawKey, CHECK_KEY_MAX) || name;
+  const report: CheckReport = { kind, commit, name, key, conclusion, at: at ?? null };
   return { kind: 'check', report };
 }
 
+/** A key is a name with room for what scopes it (`suite-<id>:`), so that a capped name is never cut twice. */
+const CHECK_KEY_MAX = CHECK_NAME_MAX + 40;
+
 /** Control characters out, trimmed, capped: a name reaches reasons and the API's answers, never a shell. */
-function cleanName(value: string): string {
+function cleanName(value: string, max = CHECK_NAME_MAX): string {
   const clean = value.replace(/\p{Cc}/gu, ' ').trim();
-  return clean.length > CHECK_NAME_MAX ? clean.slice(0, CHECK_NAME_MAX) : clean;
+  return clean.length > max ? clean.slice(0, max) : clean;
 }
