@@ -296,6 +296,37 @@ describe('settings and names', () => {
     }
   });
 
+  it('a preview database is linked with the URL parameters of staging’s DATABASE_URL link (sslmode=require)', async () => {
+    const stagingDb = `sdb-${Date.now().toString(36)}`;
+    const made = await api.request({ method: 'POST', url: '/services', payload: { type: 'postgres', name: stagingDb } });
+    expect(made.statusCode, made.body).toBe(202);
+    // No worker here: the service is made ready by hand, as the worker would.
+    await api.database.sql`update managed_services set state = 'ready', ready_at = now() where name = ${stagingDb}`;
+    const links = `/apps/${app.name}/environments/staging/links`;
+    const linked = await api.request({
+      method: 'POST',
+      url: links,
+      payload: { service: stagingDb, urlParams: { sslmode: 'require' } },
+    });
+    expect(linked.statusCode, linked.body).toBe(201);
+    await api.request({ method: 'PATCH', url: `/apps/${app.name}`, payload: { previewDatabase: true } });
+    try {
+      const opened = await pull({ number: 71, action: 'opened', sha: fakeSha('pr-71') });
+      expect(opened.statusCode, opened.body).toBe(202);
+      expect((await get(`/apps/${app.name}/environments/pr-71/links`)).links).toEqual([
+        expect.objectContaining({
+          variable: 'DATABASE_URL',
+          service: `pr-71-${app.name}`,
+          urlParams: { sslmode: 'require' },
+          variables: expect.arrayContaining(['DATABASE_URL', 'PGSSLMODE']),
+        }),
+      ]);
+    } finally {
+      await api.request({ method: 'PATCH', url: `/apps/${app.name}`, payload: { previewDatabase: false } });
+      await api.request({ method: 'DELETE', url: `${links}/${stagingDb}` });
+    }
+  });
+
   it('a preview whose hostname another app already has is refused with the reason, and the delivery kept', async () => {
     const other = `${app.name}-pr-61`;
     expect((await api.request({ method: 'POST', url: '/apps', payload: { name: other } })).statusCode).toBe(201);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, serviceImage } from '@pier/core';
+import { ConflictError, injectedVariableKey, serviceImage, type UrlParams } from '@pier/core';
 import { type AppRow, type DeliveryTransaction, type EnvironmentRow, scheduleOwnedServiceDeletion } from '@pier/db';
 import type { ApiDeps } from './deps.ts';
 
@@ -7,6 +7,8 @@ import type { ApiDeps } from './deps.ts';
 export interface PreviewHookInput {
   app: AppRow;
   environment: EnvironmentRow;
+  /** Staging, whose settings a new preview copies; absent or null: none. */
+  template?: EnvironmentRow | null;
 }
 
 /** What the preview hooks need besides the transaction. */
@@ -17,9 +19,11 @@ export type PreviewHookDeps = Pick<ApiDeps, 'services' | 'serviceImages'>;
  * (never for a redelivery). With `apps.preview_database` on, the preview gets a
  * fresh managed Postgres of its own (`managed_services.owner_environment_id`),
  * linked while it is still being made: the first deployment waits until it is
- * ready. Service, provision operation, link and preview commit together, so a
- * crash never leaves a preview without its database. Returns the service's
- * name, or undefined when the app has no preview databases.
+ * ready. The link takes the URL parameters of staging's own DATABASE_URL link
+ * (say `sslmode=require`), so the app connects to its preview database as it
+ * does in staging. Service, provision operation, link and preview commit
+ * together, so a crash never leaves a preview without its database. Returns
+ * the service's name, or undefined when the app has no preview databases.
  */
 export async function onPreviewCreated(
   tx: DeliveryTransaction,
@@ -37,8 +41,16 @@ export async function onPreviewCreated(
     if (!(err instanceof ConflictError)) throw err;
     return create(`${name.slice(0, 49).replace(/-+$/, '')}-${randomBytes(2).toString('hex')}`);
   });
-  await deps.services.link(preview.environment.id, service.id, { allowProvisioning: true }, tx);
+  const urlParams = preview.template ? await databaseUrlParams(deps, preview.template.id) : {};
+  await deps.services.link(preview.environment.id, service.id, { allowProvisioning: true, urlParams }, tx);
   return service.name;
+}
+
+/** The URL parameters of the environment's Postgres link that injects DATABASE_URL, the one a preview's own replaces; none without one. */
+async function databaseUrlParams(deps: PreviewHookDeps, environmentId: string): Promise<UrlParams> {
+  const variable = injectedVariableKey('postgres', '', true);
+  const links = await deps.services.links(environmentId);
+  return links.find((l) => l.service.type === 'postgres' && l.variable === variable)?.urlParams ?? {};
 }
 
 /**

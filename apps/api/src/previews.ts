@@ -26,7 +26,14 @@ export function previewRefusal(app: AppRow, decision: PreviewDecision): string |
 }
 
 export type PreviewBuild =
-  | { kind: 'build'; environment: EnvironmentRow; created: boolean; deployment: NewDeployment }
+  | {
+      kind: 'build';
+      environment: EnvironmentRow;
+      created: boolean;
+      /** Staging, which a new preview copies; null when the app has none. */
+      template: EnvironmentRow | null;
+      deployment: NewDeployment;
+    }
   | { kind: 'refused'; reason: string };
 
 /**
@@ -63,6 +70,7 @@ export async function preparePreviewBuild(
     kind: 'build',
     environment,
     created,
+    template: template ?? null,
     deployment: {
       appId: app.id,
       environmentId: environment.id,
@@ -122,7 +130,9 @@ export async function applyPreviews(
     }
     const name = { app: app.name, environment: build.environment.name };
     changes.queued.push({ deployment: build.deployment, name });
-    const service = build.created ? await onPreviewCreated(tx, deps, { app, environment: build.environment }) : undefined;
+    const service = build.created
+      ? await onPreviewCreated(tx, deps, { app, environment: build.environment, template: build.template })
+      : undefined;
     if (service) changes.databases.push({ ...name, service });
   }
   for (const { app, decision } of work.closes) {
