@@ -85,6 +85,40 @@ describe('POST …/deployments { image }', () => {
     expect(message).toContain(problem);
   });
 
+  describe('from a registry on this host or a private network', () => {
+    const deployShipped = (image: string, token?: string) =>
+      api.request({
+        method: 'POST',
+        url: '/apps/shipped/environments/staging/deployments',
+        payload: { image },
+        ...(token ? { token } : {}),
+      });
+    const images = async () =>
+      (await api.database.sql`select image from deployments where image is not null`).map((r) => r.image as string);
+
+    it.each([
+      ['127.0.0.1:4000/x', 'is a loopback address'],
+      ['169.254.169.254/x', 'is a link-local address'],
+      ['10.0.0.5:5000/x', 'is a private address'],
+      ['192.168.1.2/team/web:1', 'is a private address'],
+      ['localhost:5000/x', 'is this machine (localhost)'],
+      ['0.0.0.0:5000/x', 'is the unspecified address'],
+      ['127.1:5000/x', 'is a loopback address'],
+    ])('refuses an app token %s (403 naming image and why), queueing nothing', async (image, reason) => {
+      const message = expectError(await deployShipped(image, appToken), 403, 'forbidden', 'image: the registry');
+      expect(message).toContain(reason);
+      expect(message).toContain('only an admin token');
+      expect(await images()).not.toContain(image);
+    });
+
+    it('lets an app token pull from a public registry, and an admin from its own on loopback', async () => {
+      expect((await deployShipped('ghcr.io/acme/web:2', appToken)).statusCode).toBe(202);
+      const admin = await deployShipped('127.0.0.1:4000/x');
+      expect(admin.statusCode, admin.body).toBe(202);
+      expect(admin.json()).toMatchObject({ prebuiltImage: '127.0.0.1:4000/x' });
+    });
+  });
+
   it('refuses an image together with a branch, tag or commit', async () => {
     for (const other of [{ branch: 'main' }, { tag: 'v1' }, { commit: 'a'.repeat(40) }]) {
       expectError(await deploy({ image: 'ghcr.io/acme/web:1', ...other }), 422, 'validation_failed', 'body.image');

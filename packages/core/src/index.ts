@@ -24,6 +24,7 @@ export * from './ports/workload.ts';
 export * from './principal.ts';
 export * from './quotas.ts';
 export * from './reconcile-plan.ts';
+export * from './registry-reach.ts';
 export * from './release-settings.ts';
 export * from './repo-config.ts';
 export * from './repository-origin.ts';

@@ -1,4 +1,13 @@
-import { assertAdmin, imageReferenceProblem, NotFoundError, type Principal, registryServer, ValidationError } from '@pier/core';
+import {
+  assertAdmin,
+  assertMayPullFrom,
+  imageReferenceProblem,
+  NotFoundError,
+  type Principal,
+  parseImageReference,
+  registryServer,
+  ValidationError,
+} from '@pier/core';
 import type { DeploymentRow } from '@pier/db';
 import { generateWebhookSecret } from '@pier/github';
 import { z } from 'zod';
@@ -38,7 +47,9 @@ const manualDeployBody = z
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional()
-      .describe('an image built elsewhere, `[registry/]name[:tag][@sha256:…]`, pulled with the app’s registry credentials'),
+      .describe(
+        'an image built elsewhere, `[registry/]name[:tag][@sha256:…]`, pulled with the app’s registry credentials; only an admin token may name a registry on localhost or a loopback, link-local or private address',
+      ),
   })
   .refine((b) => !(b.image && (b.branch || b.tag || b.commit || b.waitForChecks)), {
     message: 'give either image or a branch, tag or commit, not both',
@@ -127,6 +138,8 @@ export function deploymentRoutes(deps: ApiDeps) {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
         if (body.image) {
+          // The Engine contacts the registry from the host: an app token may not point it at loopback or private addresses.
+          assertMayPullFrom(principal, parseImageReference(body.image));
           // Pulled by the build job instead of built; from there on the same release path as a build.
           const row = await deployments.enqueue({
             appId: app.id,
