@@ -122,6 +122,18 @@ describe('/openapi.json', () => {
     expect(document.paths['/tokens'].get.security).toBeUndefined();
   });
 
+  it('documents every success status a route answers with', () => {
+    const remove = document.paths['/apps/{app}'].delete.responses;
+    expect(Object.keys(remove).sort()).toEqual(['200', '202', 'default']);
+    expect(remove['202'].description).toContain('had not reported within `wait` seconds');
+    expect(remove['202'].content).toEqual(remove['200'].content);
+  });
+
+  it('says that skipChecks changes nothing for a promotion (it never waits for checks)', () => {
+    const promote = document.paths['/apps/{app}/environments/{env}/promote'].post.requestBody.content['application/json'].schema;
+    expect(promote.properties.skipChecks.description).toMatch(/^changes nothing: a promotion .* never waits for GitHub’s checks/);
+  });
+
   it('documents request bodies from the validating schemas', () => {
     for (const [path, method] of [
       ['/apps', 'post'],
@@ -135,7 +147,7 @@ describe('/openapi.json', () => {
     }
     const createApp = document.paths['/apps'].post.requestBody.content['application/json'].schema;
     expect(createApp.required).toEqual(['name']);
-    expect(Object.keys(createApp.properties).sort()).toEqual(['defaultBranch', 'dockerfilePath', 'name', 'repository']);
+    expect(Object.keys(createApp.properties).sort()).toEqual(['configPath', 'defaultBranch', 'dockerfilePath', 'name', 'repository']);
     expect(createApp.additionalProperties).toBe(false);
   });
 });

@@ -60,7 +60,7 @@ describe('pier.json on a real deploy', () => {
         build: { dockerfile: 'web/Dockerfile', context: 'web' },
         port: 3000,
         healthCheck: '/ready-now',
-        environments: { production: { port: 3001 } },
+        environments: { production: { port: 3001, requiredVariables: ['PROD_SECRET'] } },
       }),
       // The root Dockerfile is not the one: building it fails.
       Dockerfile: 'FROM pier-local/debian:bookworm\nRUN exit 9\n',
@@ -84,7 +84,22 @@ describe('pier.json on a real deploy', () => {
     expect(status.liveRelease.settings.health.source).toBe('pier.json');
   }, 240_000);
 
-  it('a promotion runs the image with production’s own override of the port', async () => {
+  it('a promotion is refused while production lacks a variable its pier.json requires, then runs with production’s own port', async () => {
+    const refused = await api.request({
+      method: 'POST',
+      url: `/apps/${app}/environments/production/promote`,
+      payload: { from: 'staging' },
+    });
+    expect(refused.statusCode, refused.body).toBe(202);
+    const failed = await waitForDeployment(api, refused.json().id, ['live', 'failed'], 120_000);
+    expect(failed.state).toBe('failed');
+    expect(failed.reason).toContain('required variable is not set in production: PROD_SECRET');
+    const set = await api.request({
+      method: 'PATCH',
+      url: `/apps/${app}/environments/production/variables`,
+      payload: { set: { PROD_SECRET: 'p-secret-value' } },
+    });
+    expect(set.statusCode, set.body).toBe(200);
     const res = await api.request({
       method: 'POST',
       url: `/apps/${app}/environments/production/promote`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { injectedVariableKey } from './environment-defaults.ts';
 import {
+  asksForTls,
   authorityInjection,
   authorityVariableKeys,
   CA_CERT_PATH,
@@ -142,6 +143,17 @@ describe('authorityInjection', () => {
     expect(injection.files).toHaveLength(files);
     if (files) expect(injection.files[0]).toEqual({ path: '/etc/pier/ca.crt', content: pem, mode: 0o644 });
     expect(authorityVariableKeys(types).sort()).toEqual(Object.keys(variables).sort());
+  });
+
+  it('points libpq at the CA only when a Postgres link asks for TLS (else another server’s sslmode=require would be checked against it)', () => {
+    expect(authorityInjection(['postgres'], pem, false).variables).toEqual({ PIER_CA_CERT: pem });
+    expect(authorityInjection(['postgres'], pem, false).files).toHaveLength(1);
+    expect([
+      asksForTls({ sslmode: 'require' }),
+      asksForTls({ sslmode: 'verify-full' }),
+      asksForTls({ sslmode: 'prefer' }),
+      asksForTls({}),
+    ]).toEqual([true, true, false, false]);
   });
 
   it('offers nothing before the installation has its CA', () => {

@@ -78,19 +78,31 @@ export function linkVariableKeys(type: ServiceType, urlVariable: string, urlPara
   return Object.keys(linkVariables(type, urlVariable, endpoint, urlParams));
 }
 
-/** The CA's variables and file, when one of `linkedTypes` speaks TLS and the installation has its CA. */
+/**
+ * The CA's variables and file, when one of `linkedTypes` speaks TLS and the
+ * installation has its CA. `PGSSLROOTCERT` only when a Postgres link asks
+ * for TLS (`postgresTls`: its `sslmode` URL parameter): libpq then checks
+ * every server that requires TLS against that file, so setting it always
+ * would break an app's `sslmode=require` connections to another Postgres.
+ */
 export function authorityInjection(
   linkedTypes: readonly ServiceType[],
   caCertificatePem: string | null,
+  postgresTls = true,
 ): { variables: Record<string, string>; files: ContainerFile[] } {
   if (!caCertificatePem || !linkedTypes.some((type) => serviceEngine(type).tls)) return { variables: {}, files: [] };
   return {
     variables: {
       [CA_CERT_VARIABLE]: caCertificatePem,
-      ...(linkedTypes.includes('postgres') ? { [CA_CERT_LIBPQ_VARIABLE]: CA_CERT_PATH } : {}),
+      ...(linkedTypes.includes('postgres') && postgresTls ? { [CA_CERT_LIBPQ_VARIABLE]: CA_CERT_PATH } : {}),
     },
     files: [{ path: CA_CERT_PATH, content: caCertificatePem, mode: 0o644 }],
   };
+}
+
+/** Whether a link's URL parameters ask libpq for TLS (`sslmode` require, verify-ca or verify-full). */
+export function asksForTls(urlParams: UrlParams): boolean {
+  return ['require', 'verify-ca', 'verify-full'].includes(urlParams.sslmode ?? '');
 }
 
 /** The names `authorityInjection` may set for these links. */

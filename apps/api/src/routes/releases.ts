@@ -1,4 +1,4 @@
-import { ConflictError, hostnamesFor, type RequiredVariable, rollbackTarget } from '@pier/core';
+import { ConflictError, ForbiddenError, hostnamesFor, type Principal, type RequiredVariable, rollbackTarget } from '@pier/core';
 import type { ReleaseRow } from '@pier/db';
 import { z } from 'zod';
 import { waitingForChecksView } from '../checks-gate.ts';
@@ -55,7 +55,7 @@ async function requiredVariablesNow(deps: ApiDeps, environmentId: string, releas
   if (!required?.length) return [];
   const present = new Set([
     ...(await deps.variables.list(environmentId, false)).map((v) => v.key),
-    ...Object.keys((await deps.services.injection(environmentId)).variables),
+    ...(await deps.services.injectedVariableNames(environmentId)),
     'PORT',
   ]);
   return required.map((v) => ({ name: v.name, description: v.description ?? null, set: present.has(v.name) }));
@@ -66,7 +66,13 @@ async function requiredVariablesNow(deps: ApiDeps, environmentId: string, releas
  * `target` ran: the verified backup taken right before the release command of
  * the first later release that has one. Refused (naming why) when there is none.
  */
-async function requestDataRestore(deps: ApiDeps, all: ReleaseRow[], target: ReleaseRow) {
+async function requestDataRestore(
+  deps: ApiDeps,
+  principal: Principal,
+  where: { app: string; env: string },
+  all: ReleaseRow[],
+  target: ReleaseRow,
+) {
   const later = all.filter((r) => r.version > target.version && r.backupId !== null).sort((a, b) => a.version - b.version)[0];
   if (!later?.backupId)
     throw new ConflictError(
@@ -76,6 +82,15 @@ async function requestDataRestore(deps: ApiDeps, all: ReleaseRow[], target: Rele
   if (backup?.state !== 'good' || !backup.serviceId)
     throw new ConflictError(
       `restoreData: the backup taken before v${later.version}'s release command is no longer available (deleted, pruned, or its service is gone)`,
+    );
+  // Only the environment's own database, and one another app also uses only with an admin token.
+  const linked = await deps.services.linkedEnvironments(backup.serviceId);
+  if (!linked.includes(`${where.app}/${where.env}`))
+    throw new ConflictError(`restoreData: ${backup.serviceName} is no longer linked to ${where.env}; restore its backup by hand`);
+  const others = linked.filter((name) => !name.startsWith(`${where.app}/`));
+  if (others.length > 0 && principal.role !== 'admin')
+    throw new ForbiddenError(
+      `restoreData: ${backup.serviceName} is also linked to ${others.join(', ')}; only an admin token may restore it`,
     );
   await deps.serviceOperations.requestRestore(backup.serviceId, backup.id);
   return { backup: backup.id, service: backup.serviceName, takenBefore: later.version };
@@ -119,7 +134,9 @@ export function releaseRoutes(deps: ApiDeps) {
         const all = await releases.list(env.id, 1000);
         const target = rollbackTarget(all, live, body.release);
         // The restore is queued first: the rollback's deploy job waits for it before any old replica starts.
-        const restore = body.restoreData ? await requestDataRestore(deps, all, target) : null;
+        const restore = body.restoreData
+          ? await requestDataRestore(deps, principal, { app: app.name, env: env.name }, all, target)
+          : null;
         const row = await deployments.enqueueRelease({
           appId: app.id,
           environmentId: env.id,

@@ -3,11 +3,14 @@ import {
   createSecretMask,
   describeHealthCheck,
   describePort,
+  missingVariables,
+  missingVariablesReason,
   NotFoundError,
   type RepoSettings,
   repoConfigFor,
   resolveRunSettings,
   runSettingsRecord,
+  ValidationError,
 } from '@pier/core';
 import type {
   AppStore,
@@ -78,8 +81,9 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
     const target = release ?? (await newRelease(deps, deployment, env, (line) => log.write(line, 'system')));
     await deps.deployments.setRelease(deploymentId, target.id);
     log.write(`release v${target.version}: ${target.imageRef}`, 'system');
-    // A new release's command runs once, before any replica of it starts; a rollback's release ran its own.
-    if (!release && target.releaseCommand) {
+    // A new release's command runs before any replica of it starts; a rollback's release ran its own. A job
+    // retried after its worker died (no rollout yet) runs it again: release commands are to be idempotent.
+    if (deployment.trigger !== 'rollback' && target.releaseCommand && !(await deps.rollouts.ofDeployment(deploymentId))) {
       const phase = await runReleasePhase(deps.releasePhase, {
         target: { environmentId: env.id, appName: app.name, name: env.name },
         release: target,
@@ -96,6 +100,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
         deps.logger.info({ deploymentId, app: app.name, env: env.name }, 'release command failed');
         return;
       }
+      if (phase.skipped) log.write(phase.skipped, 'system');
     }
     const rollout = await deps.rollouts.begin({ environmentId: env.id, deploymentId, toReleaseId: target.id });
     if (!rollout) log.write('superseded: a newer deployment of this environment is already rolling out or live', 'system');
@@ -104,6 +109,14 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
   } catch (err) {
     log.write(`deploy failed: ${(err as Error).message}`, 'system');
     await log.close();
+    if (err instanceof ValidationError) {
+      // Refused (a required variable is missing): trying again changes nothing.
+      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', {
+        reason: mask(err.message),
+        finishedAt: new Date(),
+      });
+      return;
+    }
     throw err; // BullMQ retries; beginning the same deployment's rollout again changes nothing
   }
 }
@@ -122,11 +135,16 @@ async function newRelease(
   const repo =
     (deployment.repoConfig as RepoSettings | null) ?? (await deps.deployments.repoSettingsOfImage(app.id, deployment.imageId));
   const file = repoConfigFor(repo?.pierJson ?? null, env.name);
+  // As a build checks them before building: a promotion or config change into an environment that lacks one is refused.
+  const config = await deps.variables.plain(env.id);
+  const missing = missingVariables(file.requiredVariables, [...Object.keys(config), ...Object.keys(injection.variables), 'PORT']);
+  if (missing.length > 0) throw new ValidationError(missingVariablesReason(app.name, env.name, missing), 'requiredVariables');
   const run = resolveRunSettings({
     api: env,
     file,
     exposedPorts: await exposedPorts(deps.images, deployment.imageId),
   });
+  const repoSettings = repoReleaseSettings(file, repo);
   for (const note of run.notes) log(note);
   log(`port ${describePort(run.port, run.sources.port)}; health check ${describeHealthCheck(run.health.path)}`);
   return deps.releases.create({
@@ -134,14 +152,14 @@ async function newRelease(
     imageId: deployment.imageId,
     // A prebuilt image is named as it was given (`POST …/deployments { image }`).
     imageRef: deployment.image ?? (deployment.commitSha ? `pier/${app.name}:${deployment.commitSha}` : deployment.imageId),
-    config: await deps.variables.plain(env.id),
+    config,
     networks: injection.networks,
     configVersion: env.configVersion,
     replicas: env.replicas,
     port: run.port,
     health: run.health,
-    settings: { ...runSettingsRecord(run), ...repoReleaseSettings(file, repo) },
-    releaseCommand: file.release?.command ?? repo?.procfileRelease ?? null,
+    settings: { ...runSettingsRecord(run), ...repoSettings },
+    releaseCommand: (repoSettings.release?.value as { command: string } | undefined)?.command ?? null,
   });
 }
 

@@ -7,7 +7,7 @@ import { LABEL_INSTANCE } from './replica-spec.ts';
 export const RELEASE_BACKUP_TIMEOUT_MS = 900_000;
 
 export interface ReleasePhaseDeps {
-  stores: Pick<Stores, 'releases' | 'services' | 'serviceOperations'>;
+  stores: Pick<Stores, 'releases' | 'services' | 'serviceOperations' | 'leases' | 'rollouts'>;
   workload: Workload;
   networks: Pick<ContainerOperations, 'ensureNetwork'>;
   instance: string;
@@ -25,7 +25,8 @@ export interface ReleasePhaseInput {
   pollMs?: number;
 }
 
-export type ReleasePhaseResult = { ok: true } | { ok: false; reason: string };
+/** `skipped`: a newer deployment of the environment began rolling out first, so this one's command is not run. */
+export type ReleasePhaseResult = { ok: true; skipped?: string } | { ok: false; reason: string };
 
 /**
  * The release phase of a new release, before any of its replicas starts: a
@@ -37,11 +38,37 @@ export type ReleasePhaseResult = { ok: true } | { ok: false; reason: string };
  * deployment and the live release keeps serving. A worker that dies during
  * the command runs it again when the job is retried (release commands are
  * expected to be idempotent, as on Heroku); the container it left is removed first.
+ *
+ * One release phase runs at a time per environment (a lease in Postgres,
+ * held for the longest a phase may take): a second deployment waits, and
+ * does not run its command at all when a newer deployment has begun rolling
+ * out meanwhile (its backup would be taken mid-migration, and an older
+ * migration would run after a newer one).
  */
 export async function runReleasePhase(deps: ReleasePhaseDeps, input: ReleasePhaseInput): Promise<ReleasePhaseResult> {
-  const backup = await backUpLinkedPostgres(deps, input);
-  if (!backup.ok) return backup;
-  return runCommand(deps, input);
+  const lease = `release-phase:${input.target.environmentId}`;
+  const ttlMs = input.timeoutMs + RELEASE_BACKUP_TIMEOUT_MS + 60_000;
+  const giveUpAt = Date.now() + ttlMs;
+  let announced = false;
+  while (!(await deps.stores.leases.acquire(lease, input.deploymentId, ttlMs))) {
+    if (Date.now() > giveUpAt)
+      return { ok: false, reason: 'the release phase of another deployment of this environment did not end in time' };
+    if (!announced) input.log('waiting for the release command of another deployment of this environment to finish', 'system');
+    announced = true;
+    await new Promise((resolve) => setTimeout(resolve, input.pollMs ?? 1000));
+  }
+  try {
+    if (await deps.stores.rollouts.newerBegun(input.target.environmentId, input.deploymentId))
+      return {
+        ok: true,
+        skipped: 'a newer deployment of this environment has begun rolling out: its release command is not run',
+      };
+    const backup = await backUpLinkedPostgres(deps, input);
+    if (!backup.ok) return backup;
+    return await runCommand(deps, input);
+  } finally {
+    await deps.stores.leases.release(lease, input.deploymentId);
+  }
 }
 
 async function backUpLinkedPostgres(deps: ReleasePhaseDeps, input: ReleasePhaseInput): Promise<ReleasePhaseResult> {

@@ -19,11 +19,26 @@ export async function replicaConfig(
   release: Parameters<ConfigStores['releases']['config']>[0],
 ): Promise<ReplicaConfig> {
   const injection = await stores.services.injection(environmentId);
+  const own = stores.releases.config(release);
   return {
-    config: { ...stores.releases.config(release), ...injection.variables },
+    config: { ...own, ...injection.variables, ...userKept(own, injection) },
     networks: injection.networks,
     files: injection.files,
   };
+}
+
+/**
+ * The variables of the release that a link's newer names (`PGHOST`,
+ * `REDIS_PASSWORD`, `PGSSLROOTCERT`…) would replace: an environment that set
+ * one before links injected it keeps its own value (new links refuse such
+ * clashes). A link's URL variable always wins, as it always has.
+ */
+export function userKept(
+  own: Record<string, string>,
+  injection: { variables: Record<string, string>; urlVariables: string[] },
+): Record<string, string> {
+  const urls = new Set(injection.urlVariables);
+  return Object.fromEntries(Object.entries(own).filter(([key]) => key in injection.variables && !urls.has(key)));
 }
 
 /**

@@ -26,6 +26,22 @@ export class RolloutStore {
    * a crash, never rolls an environment back); it is superseded, and the
    * answer is null.
    */
+  /** True when a deployment of the environment queued after `deploymentId` has begun a rollout: `begin` would supersede it. */
+  async newerBegun(environmentId: string, deploymentId: string): Promise<boolean> {
+    const [mine] = await this.db
+      .select({ queuedAt: deployments.queuedAt })
+      .from(deployments)
+      .where(eq(deployments.id, deploymentId));
+    if (!mine) return false;
+    const [newer] = await this.db
+      .select({ id: deployments.id })
+      .from(rollouts)
+      .innerJoin(deployments, eq(deployments.id, rollouts.deploymentId))
+      .where(and(eq(rollouts.environmentId, environmentId), gt(deployments.queuedAt, mine.queuedAt)))
+      .limit(1);
+    return newer !== undefined;
+  }
+
   async begin(input: { environmentId: string; deploymentId: string | null; toReleaseId: string }): Promise<RolloutRow | null> {
     return this.db.transaction(async (tx) => {
       const [env] = await tx.select().from(environments).where(eq(environments.id, input.environmentId)).for('update');

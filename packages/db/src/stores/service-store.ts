@@ -1,4 +1,5 @@
 import {
+  asksForTls,
   authorityInjection,
   authorityVariableKeys,
   ConflictError,
@@ -65,6 +66,8 @@ export interface ServiceLink {
 /** What linked services add to a release: variables, the networks its replicas join, and files written into them. */
 export interface Injection {
   variables: Record<string, string>;
+  /** The URL variable of each link (`DATABASE_URL`, `SHOP_REDIS_URL`); its other variables came later and yield to a user's. */
+  urlVariables: string[];
   networks: string[];
   /** The installation's CA certificate (`/etc/pier/ca.crt`) when a service that speaks TLS is linked. */
   files: ContainerFile[];
@@ -289,6 +292,7 @@ export class ServiceStore {
     const authority = authorityInjection(
       types,
       types.length > 0 ? await authorityCertificate(this.db, SERVICES_AUTHORITY) : null,
+      links.some((l) => l.service.type === 'postgres' && asksForTls(l.urlParams)),
     );
     const variables: Record<string, string> = { ...authority.variables };
     const secrets: string[] = [];
@@ -303,6 +307,7 @@ export class ServiceStore {
     }
     return {
       variables,
+      urlVariables: links.map((l) => l.variable),
       networks: links.map((l) => serviceNetwork(l.service.name)),
       files: authority.files,
       secrets: [
@@ -311,6 +316,15 @@ export class ServiceStore {
         ...links.flatMap((l) => (l.role ? [linkRolePassword(this.box, l.role)] : [])),
       ],
     };
+  }
+
+  /** The names of the variables the environment's links inject (no value is opened). */
+  async injectedVariableNames(environmentId: string): Promise<string[]> {
+    const links = await this.links(environmentId);
+    return [
+      ...links.flatMap((l) => linkVariableKeys(l.service.type, l.variable, l.urlParams)),
+      ...authorityVariableKeys(links.map((l) => l.service.type)),
+    ];
   }
 
   /** Where and as whom a link connects: as the link's own role when it has one. */
