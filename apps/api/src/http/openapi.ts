@@ -34,15 +34,15 @@ export function openApiDocument(specs: readonly RouteSpec<any, any, any>[], vers
 }
 
 function operation(spec: RouteSpec<any, any, any>): object {
+  const content = spec.response ? { content: { 'application/json': { schema: jsonSchema(spec.response, 'output') } } } : {};
+  const others = Object.entries(spec.otherStatuses ?? {}).map(([status, description]) => [status, { description, ...content }]);
   const op: Record<string, unknown> = {
     summary: spec.summary,
     tags: [spec.tag],
     parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
     responses: {
-      [String(spec.status ?? 200)]: {
-        description: 'success',
-        ...(spec.response ? { content: { 'application/json': { schema: jsonSchema(spec.response, 'output') } } } : {}),
-      },
+      [String(spec.status ?? 200)]: { description: 'success', ...content },
+      ...Object.fromEntries(others),
       default: { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     },
   };

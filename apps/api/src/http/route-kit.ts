@@ -32,6 +32,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   /** Status on success (default 200) and a schema of what is returned, for the document. */
   status?: number;
   response?: z.ZodType;
+  /** Other success statuses the handler may answer with (`reply.code`), each with what it means; same `response`. */
+  otherStatuses?: Readonly<Record<number, string>>;
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>;
 }
 

@@ -136,6 +136,7 @@ export function appRoutes(deps: ApiDeps) {
       params: appParams,
       query: deleteAppQuery,
       response: deletedAppResponse,
+      otherStatuses: { 202: 'deleted; the worker had not reported within `wait` seconds: imagesRemoved and freedBytes are null' },
       handler: async ({ params, query, principal, reply }) => {
         assertAdmin(principal, 'delete apps');
         await apps.get(principal, params.app);

@@ -8,12 +8,13 @@ import {
   urlParamsSchema,
   ValidationError,
 } from '@pier/core';
-import type { DeploymentRow, ReleaseRow, ServiceLink } from '@pier/db';
+import type { ServiceLink } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { presentDeployment } from '../presenters.ts';
 import { envParams, name } from '../schemas.ts';
+import { builtCommit, redeployWithSettings } from './run-settings-redeploy.ts';
 
 const linkBody = z.strictObject({
   service: z.string().min(1).max(100).describe('service name or id'),
@@ -24,14 +25,14 @@ const linkBody = z.strictObject({
 const linkParams = envParams.extend({ service: z.string().min(1).max(100) });
 const promoteBody = z.strictObject({
   from: name.describe('environment whose live image is deployed here, e.g. staging'),
-  // A promotion deploys an image already built; it never waits for GitHub's checks, whatever this environment's gate says.
-  skipChecks: z.boolean().optional().describe('the CI gate is skipped (always, for a promotion: it builds nothing)'),
+  // Accepted as a deploy accepts it (the issue asks that promotions can skip the gate explicitly); a promotion never waits.
+  skipChecks: z
+    .boolean()
+    .optional()
+    .describe(
+      'changes nothing: a promotion deploys an image already built and never waits for GitHub’s checks, whatever this environment’s CI gate says (true or false alike)',
+    ),
 });
-
-/** The commit a release was built from, when its image ref says so (`pier/<app>:<sha>`). */
-function commitOf(release: ReleaseRow): string | null {
-  return /:([0-9a-f]{40})$/.exec(release.imageRef)?.[1] ?? null;
-}
 
 /** A linked service as the API shows it (never its credentials): the names it injects, not their values. */
 export function presentLink(link: ServiceLink) {
@@ -50,20 +51,6 @@ export function presentLink(link: ServiceLink) {
 /** Links, unlinks and promotion: each ends in a health-gated deployment of an image that already exists. */
 export function linkRoutes(deps: ApiDeps) {
   const { apps, environments, services, releases, deployments } = deps;
-
-  /** Redeploys the live image with the environment's current variables and links; null when nothing is deployed yet. */
-  async function redeploy(appId: string, environmentId: string, liveReleaseId: string | null): Promise<DeploymentRow | null> {
-    if (!liveReleaseId) return null;
-    const live = await releases.get(liveReleaseId);
-    return deployments.enqueueRelease({
-      appId,
-      environmentId,
-      trigger: 'config',
-      releaseId: null,
-      imageId: live.imageId,
-      commitSha: commitOf(live),
-    });
-  }
 
   return [
     route({
@@ -96,7 +83,7 @@ export function linkRoutes(deps: ApiDeps) {
           throw err;
         });
         const link = await services.link(env.id, service.id, { urlParams: body.urlParams ?? {} });
-        const deployment = await redeploy(app.id, env.id, env.desiredReleaseId);
+        const deployment = await redeployWithSettings(deps, env);
         return {
           service: service.name,
           variable: link.variable,
@@ -118,7 +105,7 @@ export function linkRoutes(deps: ApiDeps) {
         const env = await environments.get(app.id, params.env);
         const service = await services.get(params.service);
         await services.unlink(env.id, service.id);
-        const deployment = await redeploy(app.id, env.id, env.desiredReleaseId);
+        const deployment = await redeployWithSettings(deps, env);
         return { deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null };
       },
     }),
@@ -147,7 +134,7 @@ export function linkRoutes(deps: ApiDeps) {
           trigger: 'promote',
           releaseId: null,
           imageId: release.imageId,
-          commitSha: commitOf(release),
+          commitSha: builtCommit(release),
         });
         return presentDeployment(deployment, app.name, env.name);
       },

@@ -1,4 +1,4 @@
-import type { DeploymentRow, DeploymentStore, EnvironmentRow, ReleaseStore } from '@pier/db';
+import type { DeploymentRow, DeploymentStore, EnvironmentRow, ReleaseRow, ReleaseStore } from '@pier/db';
 
 /** Whether a settings change alters how the environment's replicas run (their port or health check). */
 export function runSettingsChanged(before: EnvironmentRow, after: EnvironmentRow): boolean {
@@ -7,7 +7,8 @@ export function runSettingsChanged(before: EnvironmentRow, after: EnvironmentRow
 
 /**
  * Redeploys the image the environment runs (or is rolling out) with its
- * settings as they are now: a new release, health-gated, trigger `config`.
+ * settings, variables and links as they are now: a new release,
+ * health-gated, trigger `config`.
  * Null when nothing is deployed yet: the first deploy takes the settings.
  */
 export async function redeployWithSettings(
@@ -22,6 +23,11 @@ export async function redeployWithSettings(
     trigger: 'config',
     releaseId: null,
     imageId: current.imageId,
-    commitSha: /:([0-9a-f]{40})$/.exec(current.imageRef)?.[1] ?? null,
+    commitSha: builtCommit(current),
   });
+}
+
+/** The commit a release was built from, when its image ref says so (`pier/<app>:<sha>`); null for a pulled image or an id. */
+export function builtCommit(release: Pick<ReleaseRow, 'imageRef'>): string | null {
+  return /:([0-9a-f]{40})$/.exec(release.imageRef)?.[1] ?? null;
 }

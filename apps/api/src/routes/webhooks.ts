@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { UnauthorizedError, ValidationError } from '@pier/core';
 import { type AppRow, type DeliveryTransaction, type DeploymentRow, type NewDeployment, recordRefEvent } from '@pier/db';
 import {
+  type CheckDecision,
   DELIVERY_HEADER,
   type DeliveryOrder,
   type DeployDecision,
@@ -276,10 +277,16 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
 }
 
 /**
- * Files one app's routing decision into the plan. `checksTimeouts`: the
+ * Files one app's routing decision into the plan (a check report is filed by
+ * `answerDelivery` with the app's environments). `checksTimeouts`: the
  * environments whose pushes wait for their commit's checks, and how long.
  */
-function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision, checksTimeouts: Map<string, number>): void {
+function addDecision(
+  plan: DeliveryPlan,
+  app: AppRow,
+  decision: Exclude<RouteDecision, CheckDecision>,
+  checksTimeouts: Map<string, number>,
+): void {
   switch (decision.kind) {
     case 'ping':
       plan.ping = true;
@@ -299,8 +306,6 @@ function addDecision(plan: DeliveryPlan, app: AppRow, decision: RouteDecision, c
     case 'preview-close':
       plan.closes.push({ app, decision });
       addDecision(plan, app, decision.merge, checksTimeouts);
-      return;
-    case 'check':
       return;
   }
 }
