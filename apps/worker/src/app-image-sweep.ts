@@ -23,7 +23,8 @@ const ADMIN = { role: 'admin', tokenId: null } as const;
  * Removes the images of deleted apps. The API deletes an app's rows and
  * notifies; the reconciler then removes its replicas (orphans now); once
  * none of its containers is left, this removes every image labelled with
- * the app (built or pulled: pull-image.ts labels what it pulls), measures how
+ * the app (built or pulled: pull-image.ts labels what it pulls; the install
+ * stages of generated builds label themselves), measures how
  * much the image store shrank, and notifies the API, which answers the DELETE
  * with it. It changes no container: the reconciler alone does. An app created
  * again under the same name meanwhile keeps them (retention prunes them with
@@ -88,21 +89,35 @@ export class AppImageSweeper {
   }
 
   async #removeImages(name: string): Promise<void> {
-    const { runtime, logger } = this.options;
-    const images = await runtime.listImages({ [LABEL_APP]: name });
-    const before = await runtime.imageDiskBytes();
-    let removed = 0;
-    for (const image of images) {
-      try {
-        await runtime.removeImage(image.imageId);
-        removed++;
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        logger.warn({ err, app: name, imageId: image.imageId }, 'an image of a deleted app is still in use; left');
-      }
-    }
-    const freedBytes = Math.max(0, before - (await runtime.imageDiskBytes()));
-    logger.info({ app: name, images: removed, freedBytes }, 'images of a deleted app removed');
-    await notifyAppImagesRemoved(this.options.sql, { app: name, images: removed, freedBytes });
+    const { images, freedBytes } = await removeAppImages(this.options.runtime, name, this.options.logger);
+    await notifyAppImagesRemoved(this.options.sql, { app: name, images, freedBytes });
   }
+}
+
+/**
+ * Removes every image labelled with the app `name`: its built and pulled
+ * images and the install stages of its generated builds (each with the
+ * untagged layers under it); one a container still uses is left, with a
+ * warning. Returns how many went and how much the image store shrank.
+ */
+export async function removeAppImages(
+  runtime: AppImageSweeperOptions['runtime'],
+  name: string,
+  logger: Logger,
+): Promise<{ images: number; freedBytes: number }> {
+  const images = await runtime.listImages({ [LABEL_APP]: name });
+  const before = await runtime.imageDiskBytes();
+  let removed = 0;
+  for (const image of images) {
+    try {
+      await runtime.removeImage(image.imageId);
+      removed++;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      logger.warn({ err, app: name, imageId: image.imageId }, 'an image of a deleted app is still in use; left');
+    }
+  }
+  const freedBytes = Math.max(0, before - (await runtime.imageDiskBytes()));
+  logger.info({ app: name, images: removed, freedBytes }, 'images of a deleted app removed');
+  return { images: removed, freedBytes };
 }

@@ -5,6 +5,7 @@ import {
   type BuildRegistrySettings,
   detectBuild,
   parseProcfile,
+  planBuildArgs,
   readBuildSnapshot,
   readRepositoryFile,
   registryBuildArgs,
@@ -74,6 +75,7 @@ export async function buildCommit(
     const pierJson = await readPierJson(directory, request.configPath, log);
     const layout = await buildLayout(directory, request, pierJson);
     const snapshot = await readBuildSnapshot(layout.contextDirectory, layout.dockerfile);
+    refuseDockerfileSettings(pierJson?.build ?? {}, layout, snapshot.dockerfile !== undefined, request.configPath);
     const procfileRelease = snapshot.procfile === undefined ? undefined : parseProcfile(snapshot.procfile).get('release');
     await request.prepare?.({ pierJson, ...(procfileRelease === undefined ? {} : { procfileRelease }) });
     const build = pierJson?.build ?? {};
@@ -103,8 +105,12 @@ export async function buildCommit(
         contextDirectory: layout.contextDirectory,
         dockerfile,
         ...(build.target === undefined ? {} : { target: build.target }),
-        // The operator's proxies and registries win over the repository's build args of the same name.
-        buildArgs: { ...build.args, ...registryBuildArgs(request.registries, plan.kind === 'generated') },
+        // The operator's proxies and registries, and Pier's own, win over the repository's build args of the same name.
+        buildArgs: {
+          ...build.args,
+          ...registryBuildArgs(request.registries, plan.kind === 'generated'),
+          ...planBuildArgs(plan, request.appName),
+        },
         contextFiles,
         tag: `pier/${request.appName}:${request.sha}`,
         labels: request.labels,
@@ -137,6 +143,8 @@ interface BuildLayout {
   contextDirectory: string;
   /** The Dockerfile's path inside the context. */
   dockerfile: string;
+  /** The Dockerfile's path from the repository root. */
+  dockerfilePath: string;
   /** e.g. `web/Dockerfile (context web, from pier.json)`, for the log. */
   describe: string;
 }
@@ -166,6 +174,31 @@ async function buildLayout(directory: string, request: BuildCommitRequest, pierJ
   return {
     contextDirectory,
     dockerfile,
+    dockerfilePath,
     describe: `${dockerfilePath} (${context === '' ? 'repository root' : `context ${context}`}, ${setting})`,
   };
+}
+
+/**
+ * `pier.json` settings only a Dockerfile build can honour, refused when the
+ * commit has no Dockerfile where they point: an explicit `build.dockerfile`
+ * that is missing (rather than generating a build in its place), and
+ * `build.target` for a generated build, whose stages are Pier's (the install
+ * stage holds the build's CA bundle and registry arguments, never to ship).
+ */
+function refuseDockerfileSettings(
+  build: NonNullable<RepoConfig['build']>,
+  layout: BuildLayout,
+  dockerfileFound: boolean,
+  configPath: string,
+): void {
+  if (dockerfileFound) return;
+  if (build.dockerfile !== undefined)
+    throw new BuildError(
+      `the Dockerfile ${layout.dockerfilePath} (build.dockerfile in ${configPath}) is not a file of the repository at this commit: add it, or correct or remove build.dockerfile`,
+    );
+  if (build.target !== undefined)
+    throw new BuildError(
+      `build.target (in ${configPath}) is only for a Dockerfile build: there is no ${layout.dockerfilePath} at this commit, so Pier generates the build; remove build.target or add the Dockerfile`,
+    );
 }

@@ -1,6 +1,6 @@
 import { BuildError, repoPathProblem, ValidationError } from '@pier/core';
 import type { BuildImages, BuildOptions, BuildPlan, BuildSnapshot, GeneratedRuntime } from './build-plan.ts';
-import { assertImage } from './dockerfile-text.ts';
+import { APP_BUILD_ARG, assertImage } from './dockerfile-text.ts';
 import { nodeDockerfile } from './node-dockerfile.ts';
 import { nodeStartCommand } from './node-start.ts';
 import { packageManagerSteps } from './package-manager.ts';
@@ -44,6 +44,15 @@ export function detectBuild(snapshot: BuildSnapshot, options: BuildOptions): Bui
   if (snapshot.dockerfile !== undefined) return { kind: 'dockerfile', dockerfilePath: options.dockerfilePath };
   const [runtime, generated] = generate(snapshot, options);
   return { kind: 'generated', runtime, dockerfile: generated.dockerfile, notes: [...notFoundNote(options), ...generated.notes] };
+}
+
+/**
+ * Build args a plan's Dockerfile takes from the build itself: the app's name,
+ * which labels the install stage of a two-stage generated build (Node, Python;
+ * see `installStageStart`). None for a repository's own Dockerfile.
+ */
+export function planBuildArgs(plan: BuildPlan, appName: string): Record<string, string> {
+  return plan.kind === 'generated' && plan.runtime !== 'procfile' ? { [APP_BUILD_ARG]: appName } : {};
 }
 
 function generate(snapshot: BuildSnapshot, options: BuildOptions): [GeneratedRuntime, Generated] {

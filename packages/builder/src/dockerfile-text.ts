@@ -1,4 +1,4 @@
-import { ValidationError } from '@pier/core';
+import { LABEL_APP, LABEL_ROLE, ROLE_BUILD_STAGE, ValidationError } from '@pier/core';
 import { BUILD_CA_FILE } from './registry-settings.ts';
 
 /** The uid:gid generated images run as; needs no user database in the image. */
@@ -44,15 +44,36 @@ export const BUILD_CA_PATH = '/etc/ssl/pier-build-ca.crt';
 /** The stage of a two-stage generated Dockerfile that installs dependencies; the final stage copies its result. */
 export const INSTALL_STAGE = 'install';
 
+/** The build arg a generated build passes the app's name in, for its install stage's label. */
+export const APP_BUILD_ARG = 'PIER_APP';
+
+/**
+ * The first lines of a two-stage generated Dockerfile's install stage. The
+ * classic builder keeps each stage's images, untagged, and the build's labels
+ * reach only the final one: this stage labels itself as the app's build stage
+ * (from APP_BUILD_ARG) before anything else, so every image of it, including
+ * what a failed build leaves, is one pruning and app deletion find.
+ */
+export function installStageStart(image: string): string[] {
+  return stageStart(image, INSTALL_STAGE, [
+    `ARG ${APP_BUILD_ARG}`,
+    `LABEL ${LABEL_APP}="$${APP_BUILD_ARG}" ${LABEL_ROLE}=${ROLE_BUILD_STAGE}`,
+  ]);
+}
+
 /** The lines every generated Dockerfile starts with: base image, working directory, a home for the app user. */
 export function preamble(comment: string, image: string): string[] {
   return [`# ${comment}`, ...stageStart(image)];
 }
 
-/** The first lines of a stage (named when `name` is given): base image, working directory, a home for the app user. */
-export function stageStart(image: string, name?: string): string[] {
+/**
+ * The first lines of a stage (named when `name` is given): base image, then
+ * `first` (if any), working directory, a home for the app user.
+ */
+export function stageStart(image: string, name?: string, first: readonly string[] = []): string[] {
   return [
     name === undefined ? `FROM ${image}` : `FROM ${image} AS ${name}`,
+    ...first,
     `WORKDIR ${APP_DIRECTORY}`,
     `RUN mkdir -p ${HOME_DIRECTORY} && chown ${APP_USER} ${APP_DIRECTORY} ${HOME_DIRECTORY}`,
   ];

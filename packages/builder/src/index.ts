@@ -1,5 +1,5 @@
 export * from './build-plan.ts';
-export { detectBuild, NOTHING_TO_BUILD } from './detect-build.ts';
+export { detectBuild, NOTHING_TO_BUILD, planBuildArgs } from './detect-build.ts';
 export { APP_USER } from './dockerfile-text.ts';
 export { parseProcfile, webCommand } from './procfile.ts';
 export { BUILD_CA_FILE, type BuildRegistrySettings, registryBuildArgs, registryCredentials } from './registry-settings.ts';

@@ -34,17 +34,17 @@ const variableName = z
 
 const build = z
   .strictObject({
-    dockerfile: repoPath('a path that').optional().describe('Dockerfile path, relative to the repository root'),
+    dockerfile: repoPath('a path that')
+      .optional()
+      .describe('Dockerfile path, relative to the repository root; it must exist at the built commit'),
     context: repoPath('a folder that')
       .optional()
-      .describe(
-        'Build context folder, relative to the repository root (default: the root, or the Dockerfile’s folder when it has its own .dockerignore)',
-      ),
+      .describe('Build context folder, relative to the repository root (default: the root); the Dockerfile must be inside it'),
     target: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be a stage name (letters, digits, _ . -)')
       .optional()
-      .describe('Multi-stage Dockerfile target stage'),
+      .describe('Target stage of a multi-stage Dockerfile (only for a Dockerfile build, not a generated one)'),
     args: z
       .record(z.string().regex(ENV_KEY_PATTERN, 'must be an upper-case name'), z.string().max(4096))
       .optional()

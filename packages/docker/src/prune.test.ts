@@ -13,6 +13,11 @@ function image(id: string, app: string | undefined, minute: number): ImageSummar
   };
 }
 
+/** An install stage of a generated build of `app`, labelled as the stage labels itself. */
+function stage(id: string, app: string, minute: number): ImageSummary {
+  return { ...image(id, app, minute), labels: { 'pier.app': app, 'pier.role': 'build-stage' } };
+}
+
 const web1 = image('w1', 'web', 1);
 const web2 = image('w2', 'web', 2);
 const web3 = image('w3', 'web', 3);
@@ -20,6 +25,10 @@ const web4 = image('w4', 'web', 4);
 const api1 = image('a1', 'api', 1);
 const api2 = image('a2', 'api', 2);
 const base = image('base', undefined, 0);
+const webStage1 = stage('ws1', 'web', 1);
+const webStage2 = stage('ws2', 'web', 2);
+const webStage3 = stage('ws3', 'web', 3);
+const apiStage1 = stage('as1', 'api', 1);
 
 describe('pruneCandidates', () => {
   const cases: { name: string; images: ImageSummary[]; keep: number; inUse?: string[]; expected: ImageSummary[] }[] = [
@@ -31,6 +40,18 @@ describe('pruneCandidates', () => {
     { name: 'in-use ids without sha256: prefix', images: [web1, web2, web3], keep: 1, inUse: ['w2'], expected: [web1] },
     { name: 'in use among the newest changes nothing', images: [web1, web2], keep: 1, inUse: ['sha256:w2'], expected: [web1] },
     { name: 'empty', images: [], keep: 3, expected: [] },
+    {
+      name: 'the newest install stage per app is kept, not counted among the images kept',
+      images: [webStage1, web1, webStage3, web2, webStage2, apiStage1],
+      keep: 2,
+      expected: [webStage2, webStage1],
+    },
+    {
+      name: 'install stages and images are each pruned to their own count',
+      images: [web1, webStage1, web2, webStage2, web3],
+      keep: 1,
+      expected: [web2, web1, webStage1],
+    },
   ];
   it.each(cases)('$name', ({ images, keep, inUse, expected }) => {
     expect(pruneCandidates(images, keep, inUse)).toEqual(expected);

@@ -1,16 +1,36 @@
-import { ConflictError, type ContainerRuntime, type ImageSummary, LABEL_APP, ValidationError } from '@pier/core';
+import {
+  ConflictError,
+  type ContainerRuntime,
+  type ImageSummary,
+  LABEL_APP,
+  LABEL_ROLE,
+  ROLE_BUILD_STAGE,
+  ValidationError,
+} from '@pier/core';
+
+/** Install stages of generated builds (ROLE_BUILD_STAGE) kept per app: the newest, the next build's cache. */
+export const BUILD_STAGES_KEPT = 1;
 
 /**
  * The images to delete when keeping the newest `keep` per app (grouped by the
- * `pier.app` label). Never an image without that label, never one in `inUse`
- * (ids, with or without `sha256:`). Newest first by `createdAt`, ties by id.
+ * `pier.app` label) and its newest install stage (BUILD_STAGES_KEPT), which
+ * does not count among the `keep`. Never an image without that label, never
+ * one in `inUse` (ids, with or without `sha256:`). Newest first by
+ * `createdAt`, ties by id.
  */
 export function pruneCandidates(images: readonly ImageSummary[], keep: number, inUse: Iterable<string> = []): ImageSummary[] {
   if (!Number.isInteger(keep) || keep < 1) throw new ValidationError(`keep must be a whole number ≥ 1, not ${keep}`, 'keep');
   const used = new Set([...inUse].map(bareId));
   const candidates: ImageSummary[] = [];
   for (const group of groupByApp(images).values()) {
-    const older = [...group].sort(newestFirst).slice(keep);
+    const stages = group.filter(isBuildStage);
+    const older = [
+      ...olderThan(
+        keep,
+        group.filter((image) => !isBuildStage(image)),
+      ),
+      ...olderThan(BUILD_STAGES_KEPT, stages),
+    ];
     candidates.push(...older.filter((image) => !used.has(bareId(image.imageId))));
   }
   return candidates;
@@ -55,6 +75,15 @@ function groupByApp(images: readonly ImageSummary[]): Map<string, ImageSummary[]
     groups.set(app, [...(groups.get(app) ?? []), image]);
   }
   return groups;
+}
+
+/** The images after the newest `keep`, newest first. */
+function olderThan(keep: number, images: readonly ImageSummary[]): ImageSummary[] {
+  return [...images].sort(newestFirst).slice(keep);
+}
+
+function isBuildStage(image: ImageSummary): boolean {
+  return image.labels[LABEL_ROLE] === ROLE_BUILD_STAGE;
 }
 
 function newestFirst(a: ImageSummary, b: ImageSummary): number {

@@ -7,6 +7,13 @@ export const LABEL_RELEASE = 'pier.release';
 export const LABEL_ROLE = 'pier.role';
 export const LABEL_DEPLOYMENT = 'pier.deployment';
 export const LABEL_COMMIT = 'pier.commit';
+/**
+ * `pier.role` of the install stage of a generated build: the build's labels
+ * reach only its final image, so the generated Dockerfile labels that stage
+ * itself (see the builder's `installStageStart`). Pruning keeps the newest
+ * per app as build cache; deleting the app removes them all.
+ */
+export const ROLE_BUILD_STAGE = 'build-stage';
 
 export interface BuildRequest {
   /** Directory whose files are the build context. */
