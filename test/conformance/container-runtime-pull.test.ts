@@ -16,12 +16,17 @@ describeImagePullConformance(
       `conformance/app-${randomBytes(4).toString('hex')}:1`,
       perlAppDockerfile('pulled', 8 * MiB),
     );
+    const onBuildReference = await registry.pushBuilt(
+      `conformance/onbuild-${randomBytes(4).toString('hex')}:1`,
+      'FROM pier-local/debian:bookworm\nONBUILD RUN touch /onbuild-ran\n',
+    );
     return {
       host: registry.host,
       username: registry.username,
       password: registry.password,
       reference,
       uniqueBytes: 8 * MiB,
+      onBuildReference,
       hasLocalName: (name) =>
         docker
           .getImage(name)

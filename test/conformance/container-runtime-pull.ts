@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BuildError, type ContainerRuntime, LABEL_APP, type PullRequest } from '@pier/core';
+import { BuildError, type ContainerRuntime, LABEL_APP, type PullRequest, parseImageReference } from '@pier/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** A registry the suite pulls from, holding one image at `reference`, that wants `username`/`password`. */
@@ -11,6 +11,8 @@ export interface PullFixture {
   /** An image on it (no Pier labels), not present locally, with at least `uniqueBytes` of layers no other image has. */
   reference: string;
   uniqueBytes: number;
+  /** An image on it whose ONBUILD triggers would write `/onbuild-ran` in a build FROM it. */
+  onBuildReference: string;
   /** True when the runtime holds an image by this name (the pulled reference's own tag). */
   hasLocalName(name: string): Promise<boolean>;
   stop(): Promise<void>;
@@ -118,5 +120,55 @@ export function describeImagePullConformance(
       },
       SLOW,
     );
+
+    it(
+      'pulled by digest: keeps nothing under the digest, so removing the kept image frees its layers',
+      async () => {
+        const byTag = await runtime.pullImage(request({ tag: `pier/${app}:by-tag` }), () => {});
+        await runtime.removeImage(byTag.imageId);
+        const { registry, repository } = parseImageReference(fixture.reference);
+        const byDigest = `${registry}/${repository}@${byTag.digest}`;
+        const pulled = await runtime.pullImage(request({ reference: byDigest, tag: `pier/${app}:by-digest` }), () => {});
+        const before = await runtime.imageDiskBytes();
+        await runtime.removeImage(pulled.imageId);
+        expect(pulled.pulledId).toBe(byTag.pulledId);
+        expect(await fixture.hasLocalName(byDigest)).toBe(false);
+        expect(before - (await runtime.imageDiskBytes())).toBeGreaterThanOrEqual(fixture.uniqueBytes);
+      },
+      SLOW,
+    );
+
+    it(
+      'two pulls of one reference at once each keep their image, and the pulled name still goes',
+      async () => {
+        // The second starts as the first has kept its image and is about to remove the name its pull made;
+        // when the two race, which of them sees that name first varies: a few rounds.
+        for (const round of [1, 2, 3]) {
+          const first = request({ tag: `pier/${app}:first-${round}` });
+          const second = request({ tag: `pier/${app}:second-${round}` });
+          let secondPull: Promise<unknown> | undefined;
+          await runtime.pullImage(first, (line) => {
+            if (line.startsWith('kept as ')) secondPull = runtime.pullImage(second, () => {});
+          });
+          await secondPull;
+          const kept = await runtime.listImages(labels);
+          for (const image of kept) await runtime.removeImage(image.imageId);
+          expect(kept.flatMap((image) => image.tags).sort()).toEqual([first.tag, second.tag]);
+          expect(await fixture.hasLocalName(fixture.reference)).toBe(false);
+        }
+      },
+      SLOW,
+    );
+
+    it('refuses an image with ONBUILD triggers, naming them, and keeps nothing of it', async () => {
+      const { error, lines } = await pullFailure(request({ reference: fixture.onBuildReference }));
+      expect(error.message).toBe(
+        `pull failed: ${fixture.onBuildReference} has ONBUILD triggers (ONBUILD RUN), which would run when Pier keeps it; ` +
+          'deploy an image built without ONBUILD instructions (an application image, not a base image)',
+      );
+      expect(lines.at(-1)).toBe(error.message.slice('pull failed: '.length));
+      expect(await runtime.listImages(labels)).toEqual([]);
+      expect(await fixture.hasLocalName(fixture.onBuildReference)).toBe(false);
+    });
   });
 }

@@ -2,6 +2,8 @@ export interface BuildDiskWatchOptions {
   /** Free bytes where images are written (ContainerRuntime.freeDiskBytes). */
   freeDiskBytes: () => Promise<number>;
   minFreeBytes: number;
+  /** What is watched, for the reason: a build (default) or the pull of a prebuilt image. */
+  activity?: DiskActivity;
   /** Default 5 s. */
   intervalMs?: number;
   /** Called once, with a reason a user can act on, when free space falls below the minimum. */
@@ -12,16 +14,27 @@ export interface BuildDiskWatchOptions {
 
 const MiB = 1024 * 1024;
 
-/** Why a build may not go on with `free` bytes left, or undefined when it may. */
-export function diskSpaceProblem(free: number, minFree: number, phase: 'before' | 'during'): string | undefined {
+/** What writes layers while the disk is watched. */
+export type DiskActivity = 'build' | 'pull';
+
+/** Why a build (or pull) may not go on with `free` bytes left, or undefined when it may. */
+export function diskSpaceProblem(
+  free: number,
+  minFree: number,
+  phase: 'before' | 'during',
+  activity: DiskActivity = 'build',
+): string | undefined {
   if (free >= minFree) return undefined;
   const mib = (n: number) => `${Math.floor(n / MiB)} MiB`;
-  const start = phase === 'before' ? 'not enough free disk space to build' : 'the build was stopped: free disk space ran low';
+  const start =
+    phase === 'before'
+      ? `not enough free disk space to ${activity === 'pull' ? 'pull an image' : 'build'}`
+      : `the ${activity} was stopped: free disk space ran low`;
   return `${start}: ${mib(free)} free, at least ${mib(minFree)} required; remove unused images or grow the disk`;
 }
 
 /**
- * Checks free disk space every few seconds while one build runs (a build
+ * Checks free disk space every few seconds while one build or pull runs (it
  * writes layers as it goes, and others may be writing too) and reports the
  * first time it is below the minimum, so the build can be stopped before the
  * disk is full for every app on the host.
@@ -57,7 +70,8 @@ export class BuildDiskWatch {
 
   async #check(): Promise<void> {
     if (this.#reported || this.#timer === null) return;
-    const problem = diskSpaceProblem(await this.options.freeDiskBytes(), this.options.minFreeBytes, 'during');
+    const { freeDiskBytes, minFreeBytes, activity } = this.options;
+    const problem = diskSpaceProblem(await freeDiskBytes(), minFreeBytes, 'during', activity);
     if (problem === undefined || this.#timer === null) return;
     this.#reported = true;
     this.options.onLow(problem);

@@ -17,12 +17,12 @@ import {
   type SourceFetcher,
 } from '@pier/core';
 import type { AppStore, DeploymentRow, DeploymentStore, EnvironmentStore, ServiceStore, VariableStore } from '@pier/db';
-import { pruneImages } from '@pier/docker';
 import type { Logger } from '@pier/log';
 import type { JobContext } from '@pier/queue';
 import { buildCommit } from './build-commit.ts';
-import { BuildDiskWatch, diskSpaceProblem } from './build-disk-watch.ts';
+import { BuildDiskWatch, type DiskActivity, diskSpaceProblem } from './build-disk-watch.ts';
 import { DeploymentLogWriter } from './deployment-log-writer.ts';
+import { pruneAppImages } from './prune-app-images.ts';
 import { pullPrebuiltImage, registrySecrets } from './pull-image.ts';
 
 export interface BuildSettings {
@@ -86,19 +86,21 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
   });
   const abort = new AbortController();
   const watcher = watchForCancel(deps, deploymentId, abort);
-  const diskWatch = watchDiskSpace(deps, deploymentId, abort);
+  const activity: DiskActivity = deployment.image ? 'pull' : 'build';
+  const diskWatch = watchDiskSpace(deps, deploymentId, abort, activity);
   try {
     // A prebuilt image (`POST …/deployments { image }`) is pulled instead of built (pull-image.ts).
-    if (deployment.image)
+    if (deployment.image) {
+      await guardDiskSpace(deps, diskWatch, activity);
       return await pullPrebuiltImage(deps, { ...deployment, image: deployment.image }, app, log, abort.signal);
+    }
     if (!access) throw new BuildError('the app has no repository configured');
     if (repo?.withheld) {
       // Bound to another origin than the clone URL's: never sent there (only a direct database change gets here).
       deps.logger.warn({ deploymentId, app: app.name, boundTo: repo.withheld.boundTo }, 'repository credentials withheld');
       log.write(`repository credentials are for ${repo.withheld.boundTo}, not this repository's origin: not sent`, 'system');
     }
-    await assertDiskSpace(deps);
-    diskWatch.start();
+    await guardDiskSpace(deps, diskWatch, activity);
     const sha = deployment.commitSha ?? (await resolveCommit(deps, deployment, access, log, abort.signal));
     const image = await buildCommit(
       deps,
@@ -132,7 +134,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
       { job: 'deploy' },
     );
     deps.logger.info({ deploymentId, app: app.name, imageId: image.imageId }, 'build finished');
-    await pruneOldImages(deps, app.id, app.name);
+    await pruneAppImages(deps, app);
   } catch (err) {
     await finishUnbuilt(deps, deploymentId, stopCause(err, abort.signal), log, mask);
   } finally {
@@ -185,16 +187,24 @@ function parseRef(gitRef: string | null): GitRef {
   throw new BuildError(`the deployment names neither a commit nor a branch or tag (${gitRef ?? 'nothing'})`);
 }
 
-async function assertDiskSpace(deps: BuildJobDeps): Promise<void> {
-  const problem = diskSpaceProblem(await deps.runtime.freeDiskBytes(), deps.settings.minFreeDiskBytes, 'before');
+/** Refuses to begin below the minimum free disk space, then watches it while the build or pull runs. */
+async function guardDiskSpace(deps: BuildJobDeps, watch: BuildDiskWatch, activity: DiskActivity): Promise<void> {
+  const problem = diskSpaceProblem(await deps.runtime.freeDiskBytes(), deps.settings.minFreeDiskBytes, 'before', activity);
   if (problem) throw new BuildError(problem);
+  watch.start();
 }
 
-/** Stops the build (through `abort`) when free disk space falls below the minimum while it runs. */
-function watchDiskSpace(deps: BuildJobDeps, deploymentId: string, abort: AbortController): BuildDiskWatch {
+/** Stops the build or pull (through `abort`) when free disk space falls below the minimum while it runs. */
+function watchDiskSpace(
+  deps: BuildJobDeps,
+  deploymentId: string,
+  abort: AbortController,
+  activity: DiskActivity,
+): BuildDiskWatch {
   return new BuildDiskWatch({
     freeDiskBytes: () => deps.runtime.freeDiskBytes(),
     minFreeBytes: deps.settings.minFreeDiskBytes,
+    activity,
     intervalMs: deps.settings.diskCheckIntervalMs,
     onLow: (reason) => {
       deps.logger.warn({ deploymentId }, reason);
@@ -248,18 +258,4 @@ async function finishUnbuilt(
     buildFinishedAt: now,
     finishedAt: now,
   });
-}
-
-async function pruneOldImages(deps: BuildJobDeps, appId: string, appName: string): Promise<void> {
-  try {
-    const inUse = await deps.deployments.imagesInUse(appId);
-    const { removed } = await pruneImages(deps.runtime, {
-      keep: deps.settings.keepImages,
-      inUse,
-      labels: { [LABEL_APP]: appName },
-    });
-    if (removed.length > 0) deps.logger.info({ app: appName, removed: removed.map((i) => i.imageId) }, 'old images removed');
-  } catch (err) {
-    deps.logger.warn({ err, app: appName }, 'image pruning failed');
-  }
 }

@@ -1,5 +1,4 @@
 import {
-  BuildError,
   type ContainerRuntime,
   LABEL_APP,
   LABEL_DEPLOYMENT,
@@ -9,10 +8,9 @@ import {
   registryServer,
 } from '@pier/core';
 import type { AppRow, AppStore, DeploymentRow, DeploymentStore } from '@pier/db';
-import { pruneImages } from '@pier/docker';
 import type { Logger } from '@pier/log';
-import { diskSpaceProblem } from './build-disk-watch.ts';
 import type { DeploymentLogWriter } from './deployment-log-writer.ts';
+import { pruneAppImages } from './prune-app-images.ts';
 
 /** The reference a kept image was pulled from, on the image: what `docker image ls` shows of its origin. */
 export const LABEL_PULLED_FROM = 'pier.pulled-from';
@@ -21,7 +19,7 @@ export interface PullJobDeps {
   apps: Pick<AppStore, 'registryCredentials'>;
   deployments: Pick<DeploymentStore, 'transition' | 'imagesInUse'>;
   runtime: ContainerRuntime;
-  settings: { timeoutMs: number; minFreeDiskBytes: number; keepImages: number };
+  settings: { timeoutMs: number; keepImages: number };
   logger: Logger;
 }
 
@@ -54,7 +52,8 @@ export function credentialsFor(reference: string, stored: RegistryAuth | null): 
  * the app's, and hands it to the deploy job exactly as a built image, so the
  * release path (deploy job → reconciler) is the same. Pruning, retention and
  * app deletion find it by its `pier.app` label. Throws a BuildError with a
- * reason on failure; the build job records it.
+ * reason on failure; the build job records it, and watches free disk space
+ * before and while the pull runs, as for a build.
  */
 export async function pullPrebuiltImage(
   deps: PullJobDeps,
@@ -63,8 +62,6 @@ export async function pullPrebuiltImage(
   log: DeploymentLogWriter,
   signal: AbortSignal,
 ): Promise<void> {
-  const problem = diskSpaceProblem(await deps.runtime.freeDiskBytes(), deps.settings.minFreeDiskBytes, 'before');
-  if (problem) throw new BuildError(problem.replace('to build', 'to pull an image'));
   const { auth, note } = credentialsFor(deployment.image, deps.apps.registryCredentials(app));
   if (note) log.write(note, 'system');
   const pulled = await deps.runtime.pullImage(
@@ -94,14 +91,5 @@ export async function pullPrebuiltImage(
     { job: 'deploy' },
   );
   deps.logger.info({ deploymentId: deployment.id, app: app.name, imageId: pulled.imageId }, 'prebuilt image pulled');
-  await pruneAfterPull(deps, app);
-}
-
-async function pruneAfterPull(deps: PullJobDeps, app: AppRow): Promise<void> {
-  try {
-    const inUse = await deps.deployments.imagesInUse(app.id);
-    await pruneImages(deps.runtime, { keep: deps.settings.keepImages, inUse, labels: { [LABEL_APP]: app.name } });
-  } catch (err) {
-    deps.logger.warn({ err, app: app.name }, 'image pruning failed');
-  }
+  await pruneAppImages(deps, app);
 }

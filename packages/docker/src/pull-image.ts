@@ -6,27 +6,28 @@ import { BuildError, type PulledImage, type PullRequest, parseImageReference, pu
 import type Dockerode from 'dockerode';
 import { BuildDeadline } from './build-deadline.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
+import { OneAtATime } from './one-at-a-time.ts';
+import { followProgress, ProgressError, progressLine } from './progress-stream.ts';
 import { pullFailureReason } from './pull-errors.ts';
 
-/** One message of the Engine's JSON progress stream (`POST /images/create`, `POST /build`). */
-interface ProgressEvent {
-  status?: string;
-  id?: string;
-  progress?: string;
-  stream?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-  aux?: { ID?: string };
-}
+/**
+ * Pulls of one repository run one at a time in this process (whatever the
+ * DockerRuntime): one pull removing the name it made must not fall between
+ * another's pull and its inspection of that name, nor make the other believe
+ * the name was there before it (and leave it behind).
+ */
+const pullTurns = new OneAtATime();
 
 /**
  * `ContainerRuntime.pullImage` over the Engine API: pulls the reference (the
  * credentials go in the X-Registry-Auth header, never into a URL or a line),
  * then keeps it as Pier's own: a config-only build `FROM <pulled id>` whose
  * labels come from the request (as query parameters, never Dockerfile text)
- * and whose tag is the request's, on no network. The reference's own tag is
- * removed when the pull created it, so the kept image is the only name of its
- * layers and removing it frees them.
+ * and whose tag is the request's, on no network. An image with ONBUILD
+ * triggers is refused (that build would run them). The name the pull created
+ * (the reference's tag, or its digest) is removed, so the kept image is the
+ * only name of its layers and removing it frees them; a refused or failed
+ * pull leaves nothing.
  */
 export async function pullImage(
   docker: Dockerode,
@@ -36,51 +37,105 @@ export async function pullImage(
 ): Promise<PulledImage> {
   const reference = parseImageReference(request.reference);
   const { fromImage, tag } = pullArguments(reference);
-  const pulledName = reference.digest ? `${fromImage}@${reference.digest}` : `${fromImage}:${tag}`;
+  const pull: PullTarget = {
+    fromImage,
+    tag,
+    name: reference.digest ? `${fromImage}@${reference.digest}` : `${fromImage}:${tag}`,
+    registry: reference.registry,
+  };
   const deadline = new BuildDeadline(request.timeoutMs, signal);
-  const stopped = (): BuildError =>
-    new BuildError(
-      deadline.reason === 'timeout' ? `pull timed out after ${Math.round(request.timeoutMs / 1000)} s` : 'pull cancelled',
-    );
   try {
-    if (deadline.reason) throw stopped();
-    const existed = await imageExists(docker, pulledName);
-    onLine(`pulling ${request.reference}${request.auth ? ` as ${request.auth.username}` : ''}`);
-    const auth = request.auth
-      ? { username: request.auth.username, password: request.auth.password, serveraddress: request.auth.server }
-      : undefined;
-    const attempt = { reference: request.reference, registry: reference.registry, authSent: request.auth !== null };
-    let digest: string | null = null;
-    try {
-      const stream = (await docker.createImage(auth, { fromImage, tag, abortSignal: deadline.signal })) as Readable;
-      await followProgress(stream, deadline.signal, (event) => {
-        const line = progressLine(event);
-        if (!line) return;
-        digest = /^Digest: (sha256:[a-f0-9]{64})$/.exec(event.status ?? '')?.[1] ?? digest;
-        onLine(line);
-      });
-    } catch (error) {
-      if (deadline.reason) throw stopped();
-      const reason = pullFailureReason(error instanceof ProgressError ? error.message : engineMessage(error), attempt);
-      onLine(reason);
-      throw new BuildError(`pull failed: ${reason}`);
-    }
-    const pulled = await docker.getImage(pulledName).inspect();
-    try {
-      const imageId = await keepAsPiers(docker, pulled.Id, request, deadline.signal);
-      onLine(`kept as ${request.tag} (${imageId})`);
-      return { imageId, pulledId: pulled.Id, tag: request.tag, digest };
-    } finally {
-      // The kept image holds the layers now (or the pull is abandoned): a name the pull made goes.
-      if (!existed && !reference.digest) await untag(docker, pulledName);
-    }
+    if (deadline.reason) throw stopped(request, deadline);
+    return await pullTurns.run(fromImage, deadline.signal, () => pullAndKeep(docker, request, pull, deadline, onLine));
   } catch (error) {
     if (error instanceof BuildError) throw error;
-    if (deadline.reason) throw stopped();
+    if (deadline.reason) throw stopped(request, deadline);
     throw new BuildError(`pull failed: ${engineMessage(error)}`, [], { cause: error });
   } finally {
     deadline.dispose();
   }
+}
+
+/** What `POST /images/create` is asked for, and the local name it makes. */
+interface PullTarget {
+  fromImage: string;
+  tag: string;
+  name: string;
+  registry: string;
+}
+
+async function pullAndKeep(
+  docker: Dockerode,
+  request: PullRequest,
+  pull: PullTarget,
+  deadline: BuildDeadline,
+  onLine: (line: string) => void,
+): Promise<PulledImage> {
+  const existed = await imageExists(docker, pull.name);
+  const digest = await pullReference(docker, request, pull, deadline, onLine);
+  try {
+    const pulled = await docker.getImage(pull.name).inspect();
+    refuseTriggers(request.reference, pulled.Config?.OnBuild ?? [], onLine);
+    const imageId = await keepAsPiers(docker, pulled.Id, request, deadline.signal);
+    onLine(`kept as ${request.tag} (${imageId})`);
+    return { imageId, pulledId: pulled.Id, tag: request.tag, digest };
+  } finally {
+    // The kept image holds the layers now (or nothing does, and they go): a name the pull made goes.
+    if (!existed) await untag(docker, pull.name);
+  }
+}
+
+/** `POST /images/create` to its end; the digest the registry served, when it said. */
+async function pullReference(
+  docker: Dockerode,
+  request: PullRequest,
+  pull: PullTarget,
+  deadline: BuildDeadline,
+  onLine: (line: string) => void,
+): Promise<string | null> {
+  onLine(`pulling ${request.reference}${request.auth ? ` as ${request.auth.username}` : ''}`);
+  const auth = request.auth
+    ? { username: request.auth.username, password: request.auth.password, serveraddress: request.auth.server }
+    : undefined;
+  let digest: string | null = null;
+  try {
+    const options = { fromImage: pull.fromImage, tag: pull.tag, abortSignal: deadline.signal };
+    const stream = (await docker.createImage(auth, options)) as Readable;
+    await followProgress(stream, deadline.signal, (event) => {
+      const line = progressLine(event);
+      if (!line) return;
+      digest = /^Digest: (sha256:[a-f0-9]{64})$/.exec(event.status ?? '')?.[1] ?? digest;
+      onLine(line);
+    });
+    return digest;
+  } catch (error) {
+    if (deadline.reason) throw stopped(request, deadline);
+    const attempt = { reference: request.reference, registry: pull.registry, authSent: request.auth !== null };
+    const reason = pullFailureReason(error instanceof ProgressError ? error.message : engineMessage(error), attempt);
+    onLine(reason);
+    throw new BuildError(`pull failed: ${reason}`);
+  }
+}
+
+/**
+ * ONBUILD triggers of the pulled image would run in the build that keeps it
+ * (as in any build FROM it): commands of someone else's choosing, unbounded,
+ * possibly fetching from the host's network. Refused, naming the instructions.
+ */
+function refuseTriggers(reference: string, triggers: readonly string[], onLine: (line: string) => void): void {
+  if (triggers.length === 0) return;
+  const kinds = [...new Set(triggers.map((trigger) => `ONBUILD ${trigger.trim().split(/\s/)[0]?.toUpperCase()}`))];
+  const reason =
+    `${reference} has ONBUILD triggers (${kinds.join(', ')}), which would run when Pier keeps it; ` +
+    'deploy an image built without ONBUILD instructions (an application image, not a base image)';
+  onLine(reason);
+  throw new BuildError(`pull failed: ${reason}`);
+}
+
+function stopped(request: PullRequest, deadline: BuildDeadline): BuildError {
+  return new BuildError(
+    deadline.reason === 'timeout' ? `pull timed out after ${Math.round(request.timeoutMs / 1000)} s` : 'pull cancelled',
+  );
 }
 
 /** A config-only image FROM `pulledId` with the request's labels and tag; its id. */
@@ -114,58 +169,6 @@ async function keepAsPiers(docker: Dockerode, pulledId: string, request: PullReq
   }
 }
 
-/** A line for the deployment's log: statuses, not the byte counters of each layer. */
-export function progressLine(event: ProgressEvent): string | null {
-  if (!event.status || event.progress) return null;
-  if (/^(Downloading|Extracting|Waiting|Verifying Checksum)$/.test(event.status)) return null;
-  return event.id && !event.status.startsWith(event.id) ? `${event.id}: ${event.status}` : event.status;
-}
-
-/** An error the Engine reported inside its progress stream. */
-class ProgressError extends Error {}
-
-/** Reads a JSON-lines progress stream to its end; an error message in it rejects, an abort destroys it. */
-function followProgress(stream: Readable, signal: AbortSignal, onEvent: (event: ProgressEvent) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    let failed: string | undefined;
-    const onAbort = (): void => {
-      stream.destroy();
-      reject(new Error('aborted'));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const handle = (line: string): void => {
-      if (line.trim() === '') return;
-      let event: ProgressEvent;
-      try {
-        event = JSON.parse(line) as ProgressEvent;
-      } catch {
-        return;
-      }
-      if (event.error) failed ??= event.errorDetail?.message ?? event.error;
-      else onEvent(event);
-    };
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) handle(line);
-    });
-    stream.on('error', (error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(error);
-    });
-    stream.on('end', () => {
-      signal.removeEventListener('abort', onAbort);
-      handle(buffered);
-      if (failed) reject(new ProgressError(failed));
-      else resolve();
-    });
-  });
-}
-
 async function imageExists(docker: Dockerode, name: string): Promise<boolean> {
   try {
     await docker.getImage(name).inspect();
@@ -176,10 +179,14 @@ async function imageExists(docker: Dockerode, name: string): Promise<boolean> {
   }
 }
 
-/** Removes one name of an image (the image itself stays while the kept one is its child). */
+/**
+ * Removes one name (tag or digest) of an image. The image itself goes only
+ * when nothing else names or needs it: while the kept image is its child, or
+ * a container uses it, the Engine just untags it.
+ */
 async function untag(docker: Dockerode, name: string): Promise<void> {
   await docker
     .getImage(name)
-    .remove({ noprune: true })
+    .remove()
     .catch(() => {});
 }

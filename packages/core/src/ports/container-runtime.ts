@@ -96,10 +96,12 @@ export interface PulledImage {
  *   pulling): generated builds choose a version tag from them.
  * - `pullImage` pulls `reference` with `auth`, streaming progress lines to
  *   `onLine` (never a credential), and keeps it as a config-only image FROM the
- *   pulled one carrying `labels` under `tag`; the reference's own tag goes when
- *   the pull made it, so the kept image alone holds the layers. It rejects
+ *   pulled one carrying `labels` under `tag`; the name the pull made (the
+ *   reference's tag or digest) goes, so the kept image alone holds the layers.
+ *   Concurrent pulls of one reference each keep their image. It rejects
  *   with a BuildError whose message says why in the user's terms (credentials
- *   rejected, image not found, registry unreachable, timed out, cancelled).
+ *   rejected, image not found, registry unreachable, ONBUILD triggers, timed
+ *   out, cancelled), keeping nothing of a refused image.
  * - `imageDiskBytes` is what the engine's image layers take on disk, each
  *   layer counted once: the difference around removals is the space freed.
  */
