@@ -47,7 +47,7 @@ export interface BuildSettings {
 export interface BuildJobDeps {
   apps: AppStore;
   environments: Pick<EnvironmentStore, 'byId'>;
-  services: Pick<ServiceStore, 'injection'>;
+  services: Pick<ServiceStore, 'injectedVariableNames'>;
   variables: VariableStore;
   deployments: DeploymentStore;
   fetcher: SourceFetcher;
@@ -160,7 +160,7 @@ async function acceptRepoSettings(
   if (required.length === 0) return;
   const present = [
     ...Object.keys(await deps.variables.plain(env.id)),
-    ...Object.keys((await deps.services.injection(env.id)).variables),
+    ...(await deps.services.injectedVariableNames(env.id)),
     'PORT',
   ];
   const missing = missingVariables(required, present);
