@@ -147,7 +147,13 @@ describe('/openapi.json', () => {
     }
     const createApp = document.paths['/apps'].post.requestBody.content['application/json'].schema;
     expect(createApp.required).toEqual(['name']);
-    expect(Object.keys(createApp.properties).sort()).toEqual(['configPath', 'defaultBranch', 'dockerfilePath', 'name', 'repository']);
+    expect(Object.keys(createApp.properties).sort()).toEqual([
+      'configPath',
+      'defaultBranch',
+      'dockerfilePath',
+      'name',
+      'repository',
+    ]);
     expect(createApp.additionalProperties).toBe(false);
   });
 });
