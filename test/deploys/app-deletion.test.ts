@@ -51,6 +51,13 @@ describe('deleting an app', () => {
   it('removes its replicas, then its built images, and answers with the disk freed', async () => {
     await liveBuiltApp(apps.waited, 6 * MiB);
     expect(await worker.docker.listContainers({ [LABEL_APP]: apps.waited })).toHaveLength(1);
+    // A release command's one-off container that a dying worker left behind: no replica, and no reason to keep the images.
+    const [image] = await worker.docker.listImages({ [LABEL_APP]: apps.waited });
+    await worker.docker.docker.createContainer({
+      Image: image?.imageId,
+      Cmd: ['true'],
+      Labels: { [LABEL_APP]: apps.waited, 'pier.role': 'release', 'pier.instance': worker.prefix },
+    });
     const res = await api.request({ method: 'DELETE', url: `/apps/${apps.waited}` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ app: apps.waited, imagesRemoved: 1 });

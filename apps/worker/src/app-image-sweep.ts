@@ -1,4 +1,12 @@
-import { ConflictError, type ContainerOperations, type ContainerRuntime, LABEL_APP, NotFoundError, PassLoop } from '@pier/core';
+import {
+  ConflictError,
+  type ContainerOperations,
+  type ContainerRuntime,
+  LABEL_APP,
+  LABEL_ROLE,
+  NotFoundError,
+  PassLoop,
+} from '@pier/core';
 import { type AppStore, notifyAppImagesRemoved, onAppDeleted } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
@@ -7,7 +15,7 @@ import { LABEL_INSTANCE } from './deploy/replica-spec.ts';
 export interface AppImageSweeperOptions {
   apps: Pick<AppStore, 'get'>;
   runtime: Pick<ContainerRuntime, 'listImages' | 'removeImage' | 'imageDiskBytes'>;
-  containers: Pick<ContainerOperations, 'listContainers'>;
+  containers: Pick<ContainerOperations, 'listContainers' | 'removeContainer'>;
   /** Hears deleted apps (`APP_DELETED_CHANNEL`) and tells the API what was removed (`APP_IMAGES_REMOVED_CHANNEL`). */
   sql: postgres.Sql;
   /** Only this installation's containers are waited for. */
@@ -72,7 +80,10 @@ export class AppImageSweeper {
         continue;
       }
       const left = await this.options.containers.listContainers({ [LABEL_APP]: name, [LABEL_INSTANCE]: this.options.instance });
-      if (left.length > 0) continue; // the reconciler is removing them
+      // A release command's one-off container left by a worker that died is no replica: nothing else removes it.
+      const oneOffs = left.filter((c) => c.labels[LABEL_ROLE] === 'release');
+      for (const c of oneOffs) await this.options.containers.removeContainer(c.id);
+      if (left.length > oneOffs.length) continue; // the reconciler is removing the replicas
       await this.#removeImages(name);
       this.#pending.delete(name);
     }
