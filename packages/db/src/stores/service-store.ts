@@ -21,10 +21,10 @@ import {
   type UrlParams,
   ValidationError,
 } from '@pier/core';
-import { and, asc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
-import { environments, managedServices, serviceLinkRoles, serviceLinks, variables } from '../schema.ts';
+import { environments, managedServices, serviceLinks, variables } from '../schema.ts';
 import { isUniqueViolation } from './pg-errors.ts';
 import {
   authorityCertificate,
@@ -33,8 +33,11 @@ import {
   readAuthority,
   SERVICES_AUTHORITY,
 } from './service-authority.ts';
+import { linkedEnvironmentNames, linksOf, type ServiceLink } from './service-links.ts';
 import { addOperation } from './service-operation-store.ts';
-import { addLinkRole, type LinkRoleRow, linkRolePassword, retireLinkRoles } from './service-role-store.ts';
+import { addLinkRole, linkRolePassword, retireLinkRoles } from './service-role-store.ts';
+
+export type { ServiceLink };
 
 export type ServiceRow = typeof managedServices.$inferSelect;
 
@@ -48,22 +51,6 @@ export interface NewService {
   ownerEnvironmentId?: string | null;
 }
 
-export interface ServiceLink {
-  service: ServiceRow;
-  /** The URL variable it injects into the environment; its other variables are prefixed like it (`SHOP_PGHOST`). */
-  variable: string;
-  /** Query parameters added to its URL, e.g. `{ sslmode: 'require' }`. */
-  urlParams: UrlParams;
-  /**
-   * The link's own Postgres role, which its URL names: `readyAt` null until
-   * the worker has created it (deployments wait for that). Null for Redis, and
-   * for a link made before link roles, which uses the superuser until the worker gives it one.
-   */
-  role: LinkRoleRow | null;
-  createdAt: Date;
-}
-
-/** What linked services add to a release: variables, the networks its replicas join, and files written into them. */
 export interface Injection {
   variables: Record<string, string>;
   /** The URL variable of each link (`DATABASE_URL`, `SHOP_REDIS_URL`); its other variables came later and yield to a user's. */
@@ -365,42 +352,4 @@ export async function scheduleOwnedServiceDeletion(tx: Tx, environmentId: string
 
 function credentialsContext(serviceId: string): string {
   return `service-credentials:${serviceId}`;
-}
-
-async function linksOf(db: Db | Tx, environmentId: string): Promise<ServiceLink[]> {
-  const rows = await db
-    .select({
-      service: managedServices,
-      role: serviceLinkRoles,
-      createdAt: serviceLinks.createdAt,
-      variable: serviceLinks.variable,
-      urlParams: serviceLinks.urlParams,
-    })
-    .from(serviceLinks)
-    .innerJoin(managedServices, eq(serviceLinks.serviceId, managedServices.id))
-    .leftJoin(
-      serviceLinkRoles,
-      and(
-        eq(serviceLinkRoles.serviceId, serviceLinks.serviceId),
-        eq(serviceLinkRoles.environmentId, serviceLinks.environmentId),
-        isNull(serviceLinkRoles.unlinkedAt),
-      ),
-    )
-    .where(eq(serviceLinks.environmentId, environmentId))
-    .orderBy(asc(serviceLinks.createdAt), asc(managedServices.name));
-  const seen = new Set<string>();
-  return rows.map((row) => {
-    // Links made before the name was stored get it by link order, as then.
-    const variable = row.variable ?? injectedVariableKey(row.service.type, row.service.name, !seen.has(row.service.type));
-    seen.add(row.service.type);
-    return { service: row.service, variable, urlParams: row.urlParams as UrlParams, role: row.role, createdAt: row.createdAt };
-  });
-}
-
-async function linkedEnvironmentNames(db: Db | Tx, serviceId: string): Promise<string[]> {
-  const rows = await db.execute<{ name: string }>(sql`
-    select a.name || '/' || e.name as name from service_links l
-    join environments e on e.id = l.environment_id join apps a on a.id = e.app_id
-    where l.service_id = ${serviceId} order by 1`);
-  return rows.map((r) => r.name);
 }
