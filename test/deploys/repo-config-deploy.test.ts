@@ -60,6 +60,8 @@ describe('pier.json on a real deploy', () => {
         build: { dockerfile: 'web/Dockerfile', context: 'web' },
         port: 3000,
         healthCheck: '/ready-now',
+        // Runs in each environment with that environment's own variables and settings.
+        release: 'echo "release sees PORT=$PORT PROD_SECRET=${PROD_SECRET:+set}"',
         environments: { production: { port: 3001, requiredVariables: ['PROD_SECRET'] } },
       }),
       // The root Dockerfile is not the one: building it fails.
@@ -76,6 +78,8 @@ describe('pier.json on a real deploy', () => {
     expect(res.statusCode, res.body).toBe(202);
     const done = await waitForDeployment(api, res.json().deployments[0].id, ['live', 'failed'], 180_000);
     expect(done.state, done.reason).toBe('live');
+    const lines = (await api.request({ method: 'GET', url: `/deployments/${done.id}/logs` })).json().lines as { line: string }[];
+    expect(lines.map((l) => l.line)).toContain('release sees PORT=3000 PROD_SECRET=');
     await expect.poll(async () => (await get('staging', '/where')).body, { timeout: 20_000, interval: 500 }).toBe('port 3000');
 
     const status = (await api.request({ method: 'GET', url: `/apps/${app}/environments/staging/status` })).json();
@@ -84,7 +88,7 @@ describe('pier.json on a real deploy', () => {
     expect(status.liveRelease.settings.health.source).toBe('pier.json');
   }, 240_000);
 
-  it('a promotion is refused while production lacks a variable its pier.json requires, then runs with production’s own port', async () => {
+  it('a promotion is refused while production lacks a variable its pier.json requires, then runs its release command and replicas with production’s own variables and port', async () => {
     const refused = await api.request({
       method: 'POST',
       url: `/apps/${app}/environments/production/promote`,
@@ -107,6 +111,10 @@ describe('pier.json on a real deploy', () => {
     });
     expect(res.statusCode, res.body).toBe(202);
     const done = await waitForDeployment(api, res.json().id, ['live', 'failed'], 180_000);
+    const log = (await api.request({ method: 'GET', url: `/deployments/${res.json().id}/logs` })).json().lines as {
+      line: string;
+    }[];
+    expect(log.map((l) => l.line)).toContain('release sees PORT=3001 PROD_SECRET=set');
     expect(done.state, done.reason).toBe('live');
     await expect.poll(async () => (await get('production', '/where')).body, { timeout: 20_000, interval: 500 }).toBe('port 3001');
     const status = (await api.request({ method: 'GET', url: `/apps/${app}/environments/production/status` })).json();
