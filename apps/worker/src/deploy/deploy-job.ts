@@ -93,8 +93,9 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
         log: (line, stream) => log.write(line, stream),
       });
       if (!phase.ok) {
-        log.write(phase.reason, 'system');
+        // The reason, then the command's last lines (read before the reason is logged too).
         const reason = mask([phase.reason, ...log.tail().slice(-20)].join('\n'));
+        log.write(phase.reason, 'system');
         await log.close();
         await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason, finishedAt: new Date() });
         deps.logger.info({ deploymentId, app: app.name, env: env.name }, 'release command failed');
