@@ -1,3 +1,4 @@
+import { DEPLOYMENT_STATES } from '@pier/core';
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
@@ -15,17 +16,7 @@ import {
 import { apps, environments } from './apps.ts';
 import { createdAt, id, updatedAt } from './columns.ts';
 
-export const deploymentState = pgEnum('deployment_state', [
-  'waiting_for_checks',
-  'queued',
-  'building',
-  'deploying',
-  'live',
-  'failed',
-  'cancelled',
-  'superseded',
-  'skipped',
-]);
+export const deploymentState = pgEnum('deployment_state', DEPLOYMENT_STATES);
 export const deploymentTrigger = pgEnum('deployment_trigger', ['push', 'tag', 'manual', 'rollback', 'promote', 'config']);
 export const logStream = pgEnum('log_stream', ['stdout', 'stderr', 'system']);
 
