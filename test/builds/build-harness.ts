@@ -2,7 +2,7 @@ import { LABEL_APP } from '@pier/core';
 import type { DockerRuntime } from '@pier/docker';
 import type Dockerode from 'dockerode';
 import { expect } from 'vitest';
-import type { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
+import { type TestFile, TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import type { TestApi } from '../support/api.ts';
 import { waitForHttp } from '../support/processes.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
@@ -171,4 +171,65 @@ export async function answerOf(docker: DockerRuntime, image: string, appName: st
   } finally {
     await container.remove({ force: true }).catch(() => {});
   }
+}
+
+/** An app of a build test: created through the API, with a repository of its own. */
+export interface BuildTestApp {
+  name: string;
+  fullName: string;
+  secret: string;
+  repo: TestGitRepository;
+}
+
+/** The apps one test file creates (named `<prefix>-<kind>`), removed from Docker and disk together. */
+export class BuildTestApps {
+  readonly #apps: BuildTestApp[] = [];
+
+  constructor(private readonly prefix: string) {}
+
+  /** Creates `<prefix>-<kind>` with a new repository; `configure` runs before anything is pushed. */
+  async create(api: TestApi, kind: string, configure?: (name: string) => Promise<void>): Promise<BuildTestApp> {
+    const name = `${this.prefix}-${kind}`;
+    const fullName = `acme/${name}`;
+    const repo = new TestGitRepository();
+    const app = { name, fullName, repo, secret: '' };
+    this.#apps.push(app);
+    app.secret = await createApp(api, name, fullName, repo);
+    await configure?.(name);
+    return app;
+  }
+
+  async remove(docker: DockerRuntime): Promise<void> {
+    await removeAppObjects(
+      docker,
+      this.#apps.map((a) => a.name),
+    );
+    for (const app of this.#apps) app.repo.remove();
+  }
+}
+
+/** A build pushed and finished: its deployment as the API shows it, and its stored log. */
+export interface PushedBuild {
+  id: string;
+  sha: string;
+  deployment: DeploymentView;
+  log: string;
+}
+
+/**
+ * Commits `files` to the app's repository, sends the signed push, and waits
+ * until the build is over; `whileBuilding` runs once the push is queued.
+ */
+export async function pushAndWait(
+  api: TestApi,
+  app: BuildTestApp,
+  files: Record<string, TestFile>,
+  options: { timeoutMs?: number; message?: string; whileBuilding?: (name: string) => Promise<void> } = {},
+): Promise<PushedBuild> {
+  const sha = app.repo.commit(files, options.message);
+  app.repo.push();
+  const id = await pushCommit(api, app.fullName, app.secret, sha);
+  await options.whileBuilding?.(app.name);
+  const deployment = await waitForState(api, id, BUILD_OVER, options.timeoutMs ?? 90_000);
+  return { id, sha, deployment, log: await buildLog(api, id) };
 }

@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { LABEL_APP, LABEL_COMMIT } from '@pier/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestFile, TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
+import type { TestFile } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import type { TestWorker } from '../support/worker.ts';
 import {
   answerOf,
   BUILD_OVER,
+  BuildTestApps,
   buildLog,
-  createApp,
   type DeploymentView,
   expectBuilt,
-  pushCommit,
-  removeAppObjects,
+  pushAndWait,
   startBuildWorker,
   waitForState,
 } from './build-harness.ts';
@@ -26,8 +25,7 @@ import {
 const run = randomBytes(3).toString('hex');
 let api: TestApi;
 let worker: TestWorker;
-const repos: TestGitRepository[] = [];
-const apps: string[] = [];
+const testApps = new BuildTestApps(`det-${run}`);
 
 beforeAll(async () => {
   api = await createTestApi();
@@ -36,9 +34,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  if (worker) await removeAppObjects(worker.docker, apps);
+  if (worker) await testApps.remove(worker.docker);
   await api?.close();
-  for (const repo of repos) repo.remove();
 });
 
 interface Built {
@@ -54,18 +51,9 @@ async function pushApp(
   files: Record<string, TestFile>,
   configure?: (app: string) => Promise<void>,
 ): Promise<Built> {
-  const app = `det-${kind}-${run}`;
-  const fullName = `acme/${app}`;
-  const repo = new TestGitRepository();
-  repos.push(repo);
-  apps.push(app);
-  const secret = await createApp(api, app, fullName, repo);
-  await configure?.(app);
-  const sha = repo.commit(files, `${kind} app`);
-  repo.push();
-  const id = await pushCommit(api, fullName, secret, sha);
-  const deployment = await waitForState(api, id, BUILD_OVER, 150_000);
-  return { app, sha, deployment, log: await buildLog(api, id) };
+  const app = await testApps.create(api, kind, configure);
+  const { sha, deployment, log } = await pushAndWait(api, app, files, { message: `${kind} app`, timeoutMs: 150_000 });
+  return { app: app.name, sha, deployment, log };
 }
 
 /** Asserts the build succeeded and its image is tagged and labelled for the app and commit. */

@@ -4,21 +4,16 @@ import { createStores } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSettings } from '../../apps/worker/src/build-job.ts';
-import { type TestFile, TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import type { TestWorker } from '../support/worker.ts';
 import {
   announcedContainers,
-  BUILD_OVER,
-  buildLog,
+  BuildTestApps,
   containerExists,
   containersWithCommand,
-  createApp,
-  pushCommit,
-  removeAppObjects,
+  pushAndWait,
   startBuildWorker,
   tinyDockerfile,
-  waitForState,
 } from './build-harness.ts';
 
 /**
@@ -30,8 +25,7 @@ import {
 const run = randomBytes(3).toString('hex');
 let api: TestApi;
 let worker: TestWorker | undefined;
-const repos: TestGitRepository[] = [];
-const apps: string[] = [];
+const testApps = new BuildTestApps(`fail-${run}`);
 
 beforeAll(async () => {
   api = await createTestApi();
@@ -43,9 +37,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await removeAppObjects(new DockerRuntime(), apps);
+  await testApps.remove(new DockerRuntime());
   await api?.close();
-  for (const repo of repos) repo.remove();
 });
 
 async function useWorker(settings: Partial<BuildSettings> = {}): Promise<TestWorker> {
@@ -53,36 +46,13 @@ async function useWorker(settings: Partial<BuildSettings> = {}): Promise<TestWor
   return worker;
 }
 
-interface TestApp {
-  name: string;
-  fullName: string;
-  secret: string;
-  repo: TestGitRepository;
-}
-
-async function newApp(kind: string): Promise<TestApp> {
-  const name = `fail-${kind}-${run}`;
-  const fullName = `acme/${name}`;
-  const repo = new TestGitRepository();
-  repos.push(repo);
-  apps.push(name);
-  return { name, fullName, secret: await createApp(api, name, fullName, repo), repo };
-}
-
-/** Commits `files`, pushes, and waits until the build is over. */
-async function pushAndWait(app: TestApp, files: Record<string, TestFile>, timeoutMs = 60_000) {
-  const sha = app.repo.commit(files);
-  app.repo.push();
-  const id = await pushCommit(api, app.fullName, app.secret, sha);
-  const deployment = await waitForState(api, id, BUILD_OVER, timeoutMs);
-  return { sha, deployment, log: await buildLog(api, id) };
-}
+const newApp = (kind: string) => testApps.create(api, kind);
 
 describe('build failures', () => {
   it('a failing Dockerfile fails the deployment with the build’s last lines as the reason', async () => {
     const w = await useWorker();
     const app = await newApp('dockerfile');
-    const { deployment, log } = await pushAndWait(app, {
+    const { deployment, log } = await pushAndWait(api, app, {
       Dockerfile: 'FROM pier-local/debian:bookworm\nRUN echo about-to-fail && exit 3\n',
     });
     expect(deployment.state).toBe('failed');
@@ -100,7 +70,7 @@ describe('build failures', () => {
   it('a symlink to /etc/passwd fails the deployment naming the link, before any build', async () => {
     const w = await useWorker();
     const app = await newApp('symlink');
-    const { deployment, log } = await pushAndWait(app, {
+    const { deployment, log } = await pushAndWait(api, app, {
       Dockerfile: 'FROM pier-local/debian:bookworm\nCOPY config /config\nRUN cat /config/passwd\n',
       'config/app.conf': 'port = 8080\n',
       'config/passwd': { symlink: '/etc/passwd' },
@@ -115,7 +85,7 @@ describe('build failures', () => {
   it('a checkout over the context size limit fails with a reason naming the limit', async () => {
     const w = await useWorker({ maxContextBytes: 64 * 1024 });
     const app = await newApp('context');
-    const { deployment, log } = await pushAndWait(app, {
+    const { deployment, log } = await pushAndWait(api, app, {
       Dockerfile: tinyDockerfile('never-built'),
       'assets/big.txt': randomBytes(150 * 1024).toString('base64'),
     });
@@ -128,7 +98,7 @@ describe('build failures', () => {
   it('refuses to build while free disk space is under the threshold', async () => {
     const w = await useWorker({ minFreeDiskBytes: 1e15 });
     const app = await newApp('disk');
-    const { deployment, log } = await pushAndWait(app, { Dockerfile: tinyDockerfile('never-built') });
+    const { deployment, log } = await pushAndWait(api, app, { Dockerfile: tinyDockerfile('never-built') });
     expect(deployment.state).toBe('failed');
     expect(deployment.reason).toMatch(/^not enough free disk space to build: \d+ MiB free, at least \d+ MiB required/);
     expect(log).not.toContain('fetching commit');
@@ -140,7 +110,7 @@ describe('build failures', () => {
     const app = await newApp('timeout');
     const marker = `timeout-marker-${run}`;
     const started = Date.now();
-    const { deployment, log } = await pushAndWait(app, {
+    const { deployment, log } = await pushAndWait(api, app, {
       Dockerfile: `FROM pier-local/debian:bookworm\nRUN echo ${marker} && sleep 30\n`,
     });
     expect(deployment.state).toBe('failed');
@@ -160,7 +130,7 @@ describe('build failures', () => {
     const app = await newApp('prune');
     const images: string[] = [];
     for (const name of ['a', 'b', 'c', 'd']) {
-      const { deployment } = await pushAndWait(app, { Dockerfile: tinyDockerfile(`prune-${run}-${name}`) });
+      const { deployment } = await pushAndWait(api, app, { Dockerfile: tinyDockerfile(`prune-${run}-${name}`) });
       expect(deployment.state, deployment.reason ?? '').toBe('deploying');
       images.push(deployment.image?.id ?? '');
       // What the deploy phase would do: a is live (in use), b and c fail to roll out (not in use).

@@ -3,20 +3,10 @@ import { readFileSync } from 'node:fs';
 import { LABEL_APP, LABEL_ROLE } from '@pier/core';
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestFile, TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
+import type { TestFile } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import type { TestWorker } from '../support/worker.ts';
-import {
-  answerOf,
-  BUILD_OVER,
-  buildLog,
-  createApp,
-  type DeploymentView,
-  pushCommit,
-  removeAppObjects,
-  startBuildWorker,
-  waitForState,
-} from './build-harness.ts';
+import { answerOf, BuildTestApps, type DeploymentView, pushAndWait, startBuildWorker } from './build-harness.ts';
 
 /**
  * Builds that fit real apps (issue 12), through the real worker and Docker:
@@ -37,8 +27,7 @@ const INDEX_URL = `http://${INDEX_HOST}:8080/simple/`;
 const NO_PROXY_MARKER = `no-proxy-${run}.invalid`;
 let api: TestApi;
 let worker: TestWorker;
-const repos: TestGitRepository[] = [];
-const apps: string[] = [];
+const testApps = new BuildTestApps(`real-${run}`);
 
 beforeAll(async () => {
   api = await createTestApi();
@@ -57,9 +46,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  if (worker) await removeAppObjects(worker.docker, apps);
+  if (worker) await testApps.remove(worker.docker);
   await api?.close();
-  for (const repo of repos) repo.remove();
 });
 
 interface Built {
@@ -74,21 +62,15 @@ async function pushApp(
   files: Record<string, TestFile>,
   duringBuild?: (app: string) => Promise<void>,
 ): Promise<Built> {
-  const app = `real-${kind}-${run}`;
-  const fullName = `acme/${app}`;
-  const repo = new TestGitRepository();
-  repos.push(repo);
-  apps.push(app);
-  const secret = await createApp(api, app, fullName, repo);
-  const sha = repo.commit(files, `${kind} app`);
-  repo.push();
-  const id = await pushCommit(api, fullName, secret, sha);
-  await duringBuild?.(app);
-  const deployment = await waitForState(api, id, BUILD_OVER, 240_000);
-  const log = await buildLog(api, id);
+  const app = await testApps.create(api, kind);
+  const { deployment, log } = await pushAndWait(api, app, files, {
+    message: `${kind} app`,
+    timeoutMs: 240_000,
+    whileBuilding: duringBuild,
+  });
   expect(deployment.reason, log).toBeNull();
   expect(deployment.state).toBe('deploying');
-  return { app, deployment, log };
+  return { app: app.name, deployment, log };
 }
 
 /** What the final image records: its history (every layer's instruction) and its configuration. */

@@ -2,19 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { LABEL_APP } from '@pier/core';
 import { DockerRuntime } from '@pier/docker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestFile, TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import type { TestWorker } from '../support/worker.ts';
-import {
-  announcedContainers,
-  BUILD_OVER,
-  buildLog,
-  createApp,
-  pushCommit,
-  removeAppObjects,
-  startBuildWorker,
-  waitForState,
-} from './build-harness.ts';
+import { announcedContainers, BuildTestApps, pushAndWait, startBuildWorker } from './build-harness.ts';
 
 /**
  * `pier.json` at the built commit: build settings (a sub-folder Dockerfile
@@ -27,8 +17,7 @@ const run = randomBytes(3).toString('hex');
 let api: TestApi;
 let worker: TestWorker;
 const docker = new DockerRuntime();
-const repos: TestGitRepository[] = [];
-const apps: string[] = [];
+const testApps = new BuildTestApps(`rc-${run}`);
 
 beforeAll(async () => {
   api = await createTestApi();
@@ -37,36 +26,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  await removeAppObjects(docker, apps);
+  await testApps.remove(docker);
   await api?.close();
-  for (const repo of repos) repo.remove();
 });
 
-interface TestApp {
-  name: string;
-  fullName: string;
-  secret: string;
-  repo: TestGitRepository;
-}
+const newApp = (kind: string) => testApps.create(api, kind);
 
-async function newApp(kind: string): Promise<TestApp> {
-  const name = `rc-${kind}-${run}`;
-  const fullName = `acme/${name}`;
-  const repo = new TestGitRepository();
-  repos.push(repo);
-  apps.push(name);
-  return { name, fullName, secret: await createApp(api, name, fullName, repo), repo };
-}
-
-async function pushAndWait(app: TestApp, files: Record<string, TestFile>) {
-  const sha = app.repo.commit(files);
-  app.repo.push();
-  const id = await pushCommit(api, app.fullName, app.secret, sha);
-  const deployment = await waitForState(api, id, BUILD_OVER, 90_000);
-  return { id, sha, deployment, log: await buildLog(api, id) };
-}
-
-/** The text of `path` inside `image`, read by a throwaway container. */
+/** The text of `path` inside `image` (ending with a newline), read by a throwaway container. */
 async function fileInImage(image: string, path: string): Promise<string> {
   const container = await docker.docker.createContainer({
     Image: image,
@@ -76,15 +42,9 @@ async function fileInImage(image: string, path: string): Promise<string> {
   try {
     await container.start();
     await container.wait();
-    const output = await container.logs({ stdout: true, stderr: true });
-    // Without a TTY the stream is multiplexed: 8-byte frame headers before each chunk.
-    let text = '';
-    for (let offset = 0; offset + 8 <= output.length; ) {
-      const size = output.readUInt32BE(offset + 4);
-      text += output.subarray(offset + 8, offset + 8 + size).toString('utf8');
-      offset += 8 + size;
-    }
-    return text;
+    const lines: string[] = [];
+    for await (const entry of docker.containerLogs(container.id, {})) lines.push(entry.line);
+    return lines.map((line) => `${line}\n`).join('');
   } finally {
     await container.remove({ force: true });
   }
@@ -96,7 +56,7 @@ describe('pier.json', () => {
     const pierJson = {
       build: { dockerfile: 'services/web/Dockerfile', context: 'services/web', target: 'runtime', args: { GREETING: 'hello' } },
     };
-    const { deployment, log } = await pushAndWait(app, {
+    const { deployment, log } = await pushAndWait(api, app, {
       'pier.json': JSON.stringify(pierJson),
       // Only the sub-folder as context has page.txt at its root; the stage after `runtime` fails if built.
       'services/web/Dockerfile': [
@@ -121,7 +81,7 @@ describe('pier.json', () => {
 
   it('refuses an invalid pier.json before the build, naming the field', async () => {
     const app = await newApp('invalid');
-    const { deployment, log } = await pushAndWait(app, {
+    const { deployment, log } = await pushAndWait(api, app, {
       'pier.json': JSON.stringify({ port: 'eighty', build: { dockerfile: '../outside/Dockerfile' } }),
       Dockerfile: 'FROM pier-local/debian:bookworm\nRUN echo never-built\n',
     });
@@ -137,7 +97,7 @@ describe('pier.json', () => {
     const app = await newApp('path');
     const patch = await api.request({ method: 'PATCH', url: `/apps/${app.name}`, payload: { configPath: 'deploy/pier.json' } });
     expect(patch.statusCode, patch.body).toBe(200);
-    const { deployment } = await pushAndWait(app, {
+    const { deployment } = await pushAndWait(api, app, {
       'deploy/pier.json': JSON.stringify({ port: 0 }),
       // At the root, and valid: not the one read.
       'pier.json': '{}',
@@ -156,7 +116,7 @@ describe('pier.json', () => {
       }),
       Dockerfile: `FROM pier-local/debian:bookworm\nRUN echo built-${run}\n`,
     };
-    const first = await pushAndWait(app, files);
+    const first = await pushAndWait(api, app, files);
     expect(first.deployment.state).toBe('failed');
     expect(first.deployment.reason).toContain(
       `required variables are not set in staging: SECRET_KEY (signs sessions), MAIL_FROM; set them with PATCH /apps/${app.name}/environments/staging/variables`,
@@ -168,7 +128,7 @@ describe('pier.json', () => {
       payload: { set: { SECRET_KEY: 's3cret-value', MAIL_FROM: 'ops@example.org' } },
     });
     expect(set.statusCode, set.body).toBe(200);
-    const second = await pushAndWait(app, { 'pier.json': files['pier.json'], Dockerfile: `${files.Dockerfile}RUN true\n` });
+    const second = await pushAndWait(api, app, { 'pier.json': files['pier.json'], Dockerfile: `${files.Dockerfile}RUN true\n` });
     expect(second.deployment.state, `${second.deployment.reason}`).toBe('deploying');
   }, 180_000);
 });
