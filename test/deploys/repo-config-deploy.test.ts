@@ -61,6 +61,7 @@ describe('pier.json on a real deploy', () => {
         port: 3000,
         healthCheck: '/ready-now',
         // Runs in each environment with that environment's own variables and settings.
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, run by the app's own container
         release: 'echo "release sees PORT=$PORT PROD_SECRET=${PROD_SECRET:+set}"',
         environments: { production: { port: 3001, requiredVariables: ['PROD_SECRET'] } },
       }),
