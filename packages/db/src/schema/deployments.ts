@@ -8,6 +8,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -47,6 +48,10 @@ export const releases = pgTable(
     settings: jsonb('settings').notNull().default({}),
     /** The verified backup of the linked Postgres taken right before its release command: `rollback { restoreData }` restores it. */
     backupId: uuid('backup_id'),
+    /** Process type → its command (null: the image's own command), from the Procfile or `pier.json`; `web` gets the routes. */
+    processes: jsonb('processes').notNull().default({ web: null }),
+    /** The cron jobs of the repository's `pier.json` for this environment. */
+    cron: jsonb('cron').notNull().default([]),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('releases_environment_version').on(t.environmentId, t.version)],
@@ -158,6 +163,11 @@ export const replicas = pgTable(
       .references(() => releases.id, { onDelete: 'cascade' }),
     containerId: text('container_id'),
     containerName: text('container_name').notNull().unique(),
+    /** `web` (routed, health-gated) or another process type of its release. */
+    processType: text('process_type').notNull().default('web'),
+    /** Its memory limit and CPUs when it was started: what the capacity guard counts as reserved. */
+    memoryMb: integer('memory_mb'),
+    cpus: real('cpus'),
     /** Where the replica answers, as the runtime reported it: the proxy and the health gate use it as it is. */
     host: text('host'),
     port: integer('port'),
