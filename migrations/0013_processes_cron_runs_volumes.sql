@@ -97,6 +97,7 @@ CREATE TABLE "volumes" (
 	"name" text NOT NULL,
 	"mount_path" text NOT NULL,
 	"process_types" text[] DEFAULT '{web}'::text[] NOT NULL,
+	"shared" boolean DEFAULT false NOT NULL,
 	"docker_name" text NOT NULL,
 	"backup_schedule" text DEFAULT '0 4 * * *' NOT NULL,
 	"backup_retention" integer DEFAULT 7 NOT NULL,

@@ -5,4 +5,5 @@
 export * from './schema/apps.ts';
 export * from './schema/deployments.ts';
 export * from './schema/https.ts';
+export * from './schema/processes.ts';
 export * from './schema/services.ts';

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -148,6 +149,11 @@ export const volumes = pgTable(
     name: text('name').notNull(),
     mountPath: text('mount_path').notNull(),
     processTypes: text('process_types').array().notNull().default(sql`'{web}'::text[]`),
+    /**
+     * False (default): single-writer. A type that mounts it runs one replica, and a rollout stops the old
+     * replica before it starts the new one (the proxy holds requests meanwhile). True: replicas share it.
+     */
+    shared: boolean('shared').notNull().default(false),
     /** The Docker volume's name. */
     dockerName: text('docker_name').notNull().unique(),
     backupSchedule: text('backup_schedule').notNull().default('0 4 * * *'),
