@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, latestDueSlot, nextCronTime, parseCron } from './cron.ts';
+import { cronProblem, latestDueSlot, nextCronTime, parseCron, timeZoneProblem } from './cron.ts';
 
 const next = (expr: string, after: string) => nextCronTime(parseCron(expr), new Date(after))?.toISOString();
 
@@ -47,5 +47,40 @@ describe('latestDueSlot', () => {
     expect(latestDueSlot(daily, since, new Date('2026-01-02T02:59:59Z'))).toBeNull();
     expect(latestDueSlot(daily, since, new Date('2026-01-02T03:00:00Z'))?.toISOString()).toBe('2026-01-02T03:00:00.000Z');
     expect(latestDueSlot(daily, since, new Date('2026-01-09T12:00:00Z'))?.toISOString()).toBe('2026-01-09T03:00:00.000Z');
+  });
+});
+
+describe('cron in a time zone', () => {
+  const inZone = (expr: string, zone: string, after: string) => nextCronTime(parseCron(expr, zone), new Date(after))?.toISOString();
+
+  it.each([
+    // Winter and summer time of one wall-clock slot.
+    ['0 9 * * *', 'Europe/Berlin', '2026-01-01T00:00:00Z', '2026-01-01T08:00:00.000Z'],
+    ['0 9 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', '2026-03-29T07:00:00.000Z'],
+    // 02:30 does not exist in New York on 8 March 2026 (02:00 -> 03:00): that day has no run.
+    ['30 2 * * *', 'America/New_York', '2026-03-07T12:00:00Z', '2026-03-09T06:30:00.000Z'],
+    ['0 3 * * *', 'America/New_York', '2026-03-07T12:00:00Z', '2026-03-08T07:00:00.000Z'],
+    // 01:30 happens twice on 1 November 2026 (02:00 -> 01:00): it runs at the first, then the next day.
+    ['30 1 * * *', 'America/New_York', '2026-10-31T12:00:00Z', '2026-11-01T05:30:00.000Z'],
+    ['30 1 * * *', 'America/New_York', '2026-11-01T05:30:00Z', '2026-11-02T06:30:00.000Z'],
+    // Every hour through the repeated hour: 01:00 once (EDT), then 02:00 EST.
+    ['0 * * * *', 'America/New_York', '2026-11-01T05:00:00Z', '2026-11-01T07:00:00.000Z'],
+    // Half-hour offsets, and UTC spelled out.
+    ['0 0 * * *', 'Asia/Kolkata', '2026-06-01T00:00:00Z', '2026-06-01T18:30:00.000Z'],
+    ['0 0 * * *', 'UTC', '2026-06-01T00:00:00Z', '2026-06-02T00:00:00.000Z'],
+  ])('%s in %s after %s is %s', (expr, zone, after, expected) => {
+    expect(inZone(expr, zone, after)).toBe(expected);
+  });
+
+  it('names an unknown zone, and parseCron refuses it on the timeZone field', () => {
+    expect(timeZoneProblem('Europe/Berlin')).toBeUndefined();
+    expect(timeZoneProblem('Mars/Olympus')).toContain('"Mars/Olympus" is not a known IANA time zone');
+    expect(() => parseCron('* * * * *', 'Mars/Olympus')).toThrow(expect.objectContaining({ field: 'timeZone' }));
+  });
+
+  it('latestDueSlot reads the zone too', () => {
+    const berlin = parseCron('0 9 * * *', 'Europe/Berlin');
+    const slot = latestDueSlot(berlin, new Date('2026-03-27T12:00:00Z'), new Date('2026-03-30T12:00:00Z'));
+    expect(slot?.toISOString()).toBe('2026-03-30T07:00:00.000Z');
   });
 });
