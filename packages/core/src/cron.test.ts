@@ -51,7 +51,8 @@ describe('latestDueSlot', () => {
 });
 
 describe('cron in a time zone', () => {
-  const inZone = (expr: string, zone: string, after: string) => nextCronTime(parseCron(expr, zone), new Date(after))?.toISOString();
+  const inZone = (expr: string, zone: string, after: string) =>
+    nextCronTime(parseCron(expr, zone), new Date(after))?.toISOString();
 
   it.each([
     // Winter and summer time of one wall-clock slot.
