@@ -4,6 +4,10 @@ import { describeWorkloadConformance, type ProgramSpec, SPOKEN } from './workloa
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 const IMAGE = 'pier-local/node:latest';
+const PYTHON = 'pier-local/python:latest';
+/** Takes 200 MiB (touched, so really resident) and holds it until stopped. */
+const ALLOCATE =
+  'import signal, sys, time\nb = bytearray(200 * 1024 * 1024)\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\nprint("allocated", flush=True)\ntime.sleep(3600)';
 const GAP_MS = 400;
 
 /** Answers every request with $GREETING on $PORT and writes `ready` once listening; then `more`. */
@@ -22,6 +26,7 @@ describeWorkloadConformance('DockerWorkload', () => new DockerWorkload({ docker 
   ignoresTerm: greeter("process.on('SIGTERM',()=>{})"),
   // Late enough that `run`, which inspects the container once started, still sees it running.
   crashes: greeter('setTimeout(()=>process.exit(3),1500)'),
+  outOfMemory: { image: PYTHON, command: ['python3', '-c', ALLOCATE] },
   speaker: { image: IMAGE, command: ['node', '-e', SPEAK, String(GAP_MS), ...SPOKEN.map((e) => `${e.stream}:${e.line}`)] },
   speakerGapMs: GAP_MS,
   graceScale: 1,

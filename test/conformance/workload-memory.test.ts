@@ -13,6 +13,7 @@ const workload = new MemoryWorkload({
     'ignores-term': { serve: greets, logs: ['ready'], ignoresSigterm: true },
     crashes: { serve: greets, logs: ['ready'], exitAfterMs: 30, exitCode: 3 },
     speaker: { logs: [...SPOKEN], logGapMs: GAP_MS, exitAfterMs: GAP_MS * SPOKEN.length },
+    allocates: { allocatesMb: 200, logs: ['allocated'] },
   },
 });
 afterAll(() => workload.close());
@@ -21,6 +22,7 @@ describeWorkloadConformance('MemoryWorkload', () => workload, {
   greeter: { image: 'greeter' },
   ignoresTerm: { image: 'ignores-term' },
   crashes: { image: 'crashes' },
+  outOfMemory: { image: 'allocates' },
   speaker: { image: 'speaker' },
   speakerGapMs: GAP_MS,
   graceScale: 0.01,
@@ -78,6 +80,16 @@ describe('MemoryWorkload programs', () => {
     const lines = [];
     for await (const entry of fake.logs(started.id, {})) lines.push(entry.line);
     expect(lines).toEqual(['bad config']);
+  });
+
+  it('outOfMemory simulates the OOM killer: exited 137, out of memory; a plain kill is not', async () => {
+    const web = await fake.run(spec('pier/web:abc123'));
+    fake.outOfMemory(web.id);
+    expect(await fake.inspect(web.id)).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: true, address: null });
+    const other = await fake.run(spec('pier/web:abc123'));
+    fake.kill(other.id);
+    expect(await fake.inspect(other.id)).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: false });
+    expect(() => fake.outOfMemory('nobody')).toThrow('does not exist');
   });
 
   it('kill simulates a crash: exited with the code, its server closed', async () => {

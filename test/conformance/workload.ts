@@ -29,6 +29,8 @@ export interface WorkloadPrograms {
   ignoresTerm: ProgramSpec;
   /** The greeter, but it exits with code 3 a while after it starts: late enough that `run` still sees it running. */
   crashes: ProgramSpec;
+  /** Allocates 200 MiB at once and holds it: past a 64 MiB limit the runtime kills it out of memory. */
+  outOfMemory: ProgramSpec;
   /** Writes SPOKEN in order, each to its stream, `speakerGapMs` apart (the first at once), then exits 0. */
   speaker: ProgramSpec;
   speakerGapMs: number;
@@ -204,7 +206,12 @@ export function describeWorkloadConformance(
         expect(ignoredMs).toBeGreaterThanOrEqual(2_000 * scale * 0.95);
         expect(ignoredMs).toBeLessThan(Math.max(10_000 * scale, 1_000));
         expect(await workload.inspect(handles.id)).toMatchObject({ status: 'exited', exitCode: 0, address: null });
-        expect(await workload.inspect(ignores.id)).toMatchObject({ status: 'exited', exitCode: 137, address: null });
+        expect(await workload.inspect(ignores.id)).toMatchObject({
+          status: 'exited',
+          exitCode: 137,
+          oomKilled: false,
+          address: null,
+        });
         expect(lines(await logs(handles.id))).toContain('bye');
         await expect(workload.stop(handles.id, 1)).resolves.toBeUndefined();
         await expect(workload.stop(MISSING_ID, 1)).resolves.toBeUndefined();
@@ -218,7 +225,29 @@ export function describeWorkloadConformance(
       async () => {
         const started = await workload.run(spec('crash', programs.crashes));
         expect(started).toMatchObject({ status: 'running', address: expect.anything() });
-        expect(await exited(started.id)).toMatchObject({ status: 'exited', exitCode: 3, address: null });
+        expect(await exited(started.id)).toMatchObject({ status: 'exited', exitCode: 3, oomKilled: false, address: null });
+      },
+      timeout,
+    );
+
+    it(
+      'reports a replica killed for going past its memory limit as out of memory; one within its limit is not',
+      async () => {
+        const tight = { ...LIMITS, memoryBytes: 64 * MiB };
+        const roomy = { ...LIMITS, memoryBytes: 512 * MiB };
+        const [killed, fits] = await Promise.all([
+          workload.run(spec('oom', programs.outOfMemory, { containerPort: null, limits: tight })),
+          workload.run(spec('fits', programs.outOfMemory, { containerPort: null, limits: roomy })),
+        ]);
+        expect(await exited(killed.id)).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: true, address: null });
+        const running = await workload.inspect(fits.id);
+        expect(running).toMatchObject({ oomKilled: false });
+        expect(running?.status).not.toBe('exited');
+        // Listed alike: the reconciler reads replicas through `list`.
+        const listed = (await workload.list({ ...labels, [LABEL_ROLE]: 'oom' })).find((instance) => instance.id === killed.id);
+        expect(listed).toMatchObject({ oomKilled: true });
+        await workload.stop(fits.id, 1);
+        expect(await workload.inspect(fits.id)).toMatchObject({ status: 'exited', oomKilled: false });
       },
       timeout,
     );

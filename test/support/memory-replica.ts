@@ -45,6 +45,12 @@ export interface Program {
   termDelayMs?: number;
   /** SIGTERM does nothing: `stop` kills it (exit 137) once the grace has passed. */
   ignoresSigterm?: boolean;
+  /**
+   * Allocates this many MiB just after it starts: past the spec's memory
+   * limit it is killed out of memory (exit 137, `oomKilled`), as the kernel
+   * does; within it nothing happens.
+   */
+  allocatesMb?: number;
 }
 
 /** Something a program does at a time, ms after it started. */
@@ -65,6 +71,7 @@ const LOOPBACK = '127.0.0.1';
 export class MemoryReplica {
   status: WorkloadStatus = 'starting';
   exitCode: number | null = null;
+  oomKilled = false;
   startedAt: Date | null = null;
   address: Address | null = null;
   removed = false;
@@ -102,6 +109,10 @@ export class MemoryReplica {
     const later = lines.filter((timed) => timed.at > 0);
     const { exitAfterMs } = this.program;
     if (exitAfterMs !== undefined) later.push({ at: exitAfterMs, run: () => this.exit(this.program.exitCode ?? 0) });
+    const { allocatesMb } = this.program;
+    if (allocatesMb !== undefined && allocatesMb * 1024 * 1024 > this.spec.limits.memoryBytes) {
+      later.push({ at: 1, run: () => this.outOfMemory() });
+    }
     // Stable: a line due when it exits is written first.
     this.play(
       later.sort((a, b) => a.at - b.at),
@@ -138,6 +149,13 @@ export class MemoryReplica {
     this.wake();
   }
 
+  /** The kernel's OOM killer: ended at once (137), marked as out of memory. */
+  outOfMemory(): void {
+    if (this.status === 'exited') return;
+    this.oomKilled = true;
+    this.exit(KILLED);
+  }
+
   hasExited(): boolean {
     return this.status === 'exited';
   }
@@ -149,6 +167,7 @@ export class MemoryReplica {
       labels: { ...this.spec.labels },
       status: this.status,
       exitCode: this.exitCode,
+      oomKilled: this.oomKilled,
       startedAt: this.startedAt,
       address: this.address ? { ...this.address } : null,
     };

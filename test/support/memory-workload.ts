@@ -131,6 +131,13 @@ export class MemoryWorkload implements Workload {
     replica.exit(exitCode);
   }
 
+  /** Simulates the kernel's OOM killer: the replica exits 137 at once, reported with `oomKilled`. */
+  outOfMemory(id: string): void {
+    const replica = this.#find(id);
+    if (!replica) throw new NotFoundError(`container ${id} does not exist`);
+    replica.outOfMemory();
+  }
+
   /** Ends every replica still running (killed), closing their servers. */
   close(): void {
     for (const replica of this.#replicas) replica.exit(KILLED);

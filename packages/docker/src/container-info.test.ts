@@ -30,6 +30,7 @@ describe('toContainerInfo', () => {
       labels: { 'pier.app': 'web' },
       status: 'running',
       exitCode: null,
+      oomKilled: false,
       startedAt: new Date('2025-03-01T10:00:00.123Z'),
       finishedAt: null,
       hostPort: 32768,
@@ -52,6 +53,16 @@ describe('toContainerInfo', () => {
       expected: { status: 'created', exitCode: null, startedAt: null, hostPort: null },
     },
     { name: 'dead', inspect: inspect({ Status: 'dead', ExitCode: 137 }), expected: { status: 'dead', exitCode: 137 } },
+    {
+      name: 'killed out of memory',
+      inspect: inspect({ Status: 'exited', ExitCode: 137, OOMKilled: true }),
+      expected: { status: 'exited', exitCode: 137, oomKilled: true },
+    },
+    {
+      name: 'running again after an out-of-memory kill: the old flag does not count',
+      inspect: inspect({ Status: 'running', OOMKilled: true }),
+      expected: { status: 'running', oomKilled: false },
+    },
     {
       name: 'a port bound elsewhere than 127.0.0.1 is not reported',
       inspect: inspect({}, { Ports: { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '80' }] } }),

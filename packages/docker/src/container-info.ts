@@ -21,6 +21,8 @@ export function toContainerInfo(inspect: Dockerode.ContainerInspectInfo): Contai
     labels: { ...(inspect.Config.Labels ?? {}) },
     status,
     exitCode: status === 'exited' || status === 'dead' ? inspect.State.ExitCode : null,
+    // The Engine keeps the flag of the last exit while the container is started again: only a stopped one's counts.
+    oomKilled: (status === 'exited' || status === 'dead') && inspect.State.OOMKilled === true,
     startedAt: toDate(inspect.State.StartedAt),
     finishedAt: toDate(inspect.State.FinishedAt),
     hostPort: publishedHostPort(inspect.NetworkSettings.Ports),

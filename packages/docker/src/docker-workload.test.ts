@@ -12,6 +12,7 @@ function info(overrides: Partial<ContainerInfo>): ContainerInfo {
     labels: { 'pier.app': 'web' },
     status: 'running',
     exitCode: null,
+    oomKilled: false,
     startedAt: STARTED,
     finishedAt: null,
     hostPort: 32768,
@@ -28,6 +29,7 @@ describe('toWorkloadInstance', () => {
       labels: { 'pier.app': 'web' },
       status: 'running',
       exitCode: null,
+      oomKilled: false,
       startedAt: STARTED,
       address: { host: '127.0.0.1', port: 32768 },
     });
@@ -63,6 +65,16 @@ describe('toWorkloadInstance', () => {
       name: 'dead: exited',
       info: info({ status: 'dead', exitCode: 137, hostPort: null }),
       expected: { status: 'exited', exitCode: 137, address: null },
+    },
+    {
+      name: 'killed for its memory: exited, out of memory',
+      info: info({ status: 'exited', exitCode: 137, oomKilled: true, hostPort: null }),
+      expected: { status: 'exited', exitCode: 137, oomKilled: true },
+    },
+    {
+      name: 'killed by a stop: exited, not out of memory',
+      info: info({ status: 'exited', exitCode: 137, oomKilled: false, hostPort: null }),
+      expected: { status: 'exited', exitCode: 137, oomKilled: false },
     },
     {
       name: 'removing: exited, even if a port were still reported',

@@ -44,6 +44,7 @@ export function toWorkloadInstance(info: ContainerInfo): WorkloadInstance {
     labels: info.labels,
     status,
     exitCode: info.exitCode,
+    oomKilled: status === 'exited' && info.oomKilled,
     startedAt: info.startedAt,
     address,
   };

@@ -171,6 +171,8 @@ export interface ContainerInfo {
   status: ContainerStatus;
   /** Set once the container has stopped (exited or dead). */
   exitCode: number | null;
+  /** The kernel ended it for going past its memory limit (the Engine's State.OOMKilled). */
+  oomKilled: boolean;
   startedAt: Date | null;
   finishedAt: Date | null;
   /** Host port on 127.0.0.1 that reaches `containerPort`, when published and the container runs (a new one on each start). */

@@ -21,6 +21,12 @@ export interface WorkloadInstance {
   status: WorkloadStatus;
   /** Set once it has exited. */
   exitCode: number | null;
+  /**
+   * It was killed for going past its memory limit (the kernel's OOM killer in
+   * its cgroup), not a crash of its own: "out of memory at 512 MiB" is what a
+   * user can act on. False while it runs and for every other exit.
+   */
+  oomKilled: boolean;
   startedAt: Date | null;
   /** Where `spec.containerPort` is reached, while it runs; null otherwise or when nothing is published. */
   address: Address | null;
@@ -41,6 +47,9 @@ export interface WorkloadInstance {
  *   fine.
  * - `list` returns the replicas (in every status) carrying the `pier.app`
  *   label and every label in `labels`; `inspect` one, or null when gone.
+ *   A replica killed for going past `spec.limits.memoryBytes` is `exited`
+ *   with `oomKilled` true (its exit code is the kill's, 137); any other exit,
+ *   a stop's kill included, has `oomKilled` false.
  * - `logs` yields its output lines in order within each stream; with
  *   `follow` it ends when the replica exits or `signal` aborts. A missing one
  *   is a NotFoundError.
