@@ -17,6 +17,7 @@ import { releaseRoutes } from './routes/releases.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { variableRoutes } from './routes/variables.ts';
+import { volumeRoutes } from './routes/volumes.ts';
 import { registerWebhookRoute, webhookRouteDoc } from './routes/webhooks.ts';
 
 /**
@@ -76,6 +77,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...serviceRoutes(deps),
     ...backupRoutes(deps),
     ...linkRoutes(deps),
+    ...volumeRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();
   const schemaRoute = route({

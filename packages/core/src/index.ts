@@ -33,4 +33,5 @@ export * from './rollback.ts';
 export * from './secret-box.ts';
 export * from './secret-mask.ts';
 export * from './service-engines.ts';
+export * from './volumes.ts';
 export * from './zod-issues.ts';

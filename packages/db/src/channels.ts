@@ -13,6 +13,8 @@ export const ROUTES_CHANNEL = 'pier_routes';
 export const ROLLOUTS_CHANNEL = 'pier_rollouts';
 /** A managed-service operation was queued: the service operator picks it up at once. */
 export const SERVICE_OPS_CHANNEL = 'pier_service_ops';
+/** A volume operation (backup, restore, delete) was queued: the volume operator picks it up at once. */
+export const VOLUME_OPS_CHANNEL = 'pier_volume_ops';
 /** A certificate was issued, renewed or removed: the proxy reloads its certificates. */
 export const CERTIFICATES_CHANNEL = 'pier_certificates';
 /** An app was deleted (payload: its name): the worker removes its images once its containers are gone. */

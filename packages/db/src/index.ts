@@ -27,4 +27,5 @@ export * from './stores/service-role-store.ts';
 export * from './stores/service-store.ts';
 export * from './stores/token-store.ts';
 export * from './stores/variable-store.ts';
+export * from './stores/volume-store.ts';
 export * from './stores/webhook-delivery-store.ts';

@@ -16,6 +16,7 @@ import { ServiceRoleStore } from './service-role-store.ts';
 import { ServiceStore } from './service-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
+import { VolumeStore } from './volume-store.ts';
 import { WebhookDeliveryStore } from './webhook-delivery-store.ts';
 
 export interface Stores {
@@ -38,6 +39,8 @@ export interface Stores {
   serviceOperations: ServiceOperationStore;
   serviceRoles: ServiceRoleStore;
   sealedValues: SealedValueStore;
+  /** Environments' Docker volumes, their backups and operations. */
+  volumes: VolumeStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -63,5 +66,6 @@ export function createStores(db: Db, box: SecretBox): Stores {
     serviceOperations: new ServiceOperationStore(db),
     serviceRoles: new ServiceRoleStore(db, box),
     sealedValues: new SealedValueStore(db, box),
+    volumes: new VolumeStore(db),
   };
 }
