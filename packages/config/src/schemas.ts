@@ -18,6 +18,7 @@ import {
   redisUrl,
   secretKey,
 } from './fields.ts';
+import { capacitySettings } from './capacity-config.ts';
 
 /**
  * The proxy's own key: certificate private keys reach it sealed under this
@@ -103,6 +104,8 @@ export const apiConfigSchema = z.object({
   PIER_QUOTA_REPLICAS: positiveInt(DEFAULT_APP_QUOTAS.replicas),
   /** Custom domains per app (each is a certificate order). */
   PIER_QUOTA_DOMAINS: positiveInt(DEFAULT_APP_QUOTAS.domains),
+  /** A scale-up the host's memory cannot hold is refused with the figures (see capacity-config.ts). */
+  ...capacitySettings,
 });
 
 /** Certificates (the worker orders them; the proxy serves them). */
@@ -184,8 +187,8 @@ export const workerConfigSchema = z
     PIER_BUILD_CONCURRENCY: positiveInt(1),
     /** A build is stopped and fails after this long. */
     PIER_BUILD_TIMEOUT_MS: durationMs(15 * 60_000),
-    /** Memory limit of build containers, so a build cannot starve running apps. */
-    PIER_BUILD_MEMORY_MB: positiveInt(2048),
+    /** PIER_BUILD_MEMORY_MB (the memory limit of build containers) and the capacity guard's settings. */
+    ...capacitySettings,
     /** CPUs one build's RUN steps may use at once (e.g. 1.5), so a build cannot take every core from running apps. */
     PIER_BUILD_CPUS: z.coerce
       .number({ error: 'must be a number of CPUs' })

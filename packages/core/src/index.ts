@@ -1,4 +1,5 @@
 export * from './api-token.ts';
+export * from './capacity.ts';
 export * from './certificate-policy.ts';
 export * from './checks-gate.ts';
 export * from './control-route.ts';

@@ -1,4 +1,5 @@
 export * from './app-deletion-notices.ts';
+export * from './capacity-guard.ts';
 export * from './channels.ts';
 export * from './client.ts';
 export * from './listen.ts';
@@ -19,6 +20,7 @@ export * from './stores/lease-store.ts';
 export * from './stores/pull-request-events.ts';
 export * from './stores/ref-events.ts';
 export * from './stores/release-store.ts';
+export * from './stores/reservations.ts';
 export * from './stores/replica-store.ts';
 export * from './stores/rollout-store.ts';
 export * from './stores/sealed-value-store.ts';

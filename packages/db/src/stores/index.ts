@@ -9,6 +9,7 @@ import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts
 import { LeaseStore } from './lease-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
+import { ReservationStore } from './reservations.ts';
 import { RolloutStore } from './rollout-store.ts';
 import { SealedValueStore } from './sealed-value-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
@@ -41,6 +42,8 @@ export interface Stores {
   sealedValues: SealedValueStore;
   /** Environments' Docker volumes, their backups and operations. */
   volumes: VolumeStore;
+  /** The memory limits reserved by everything Pier runs, for the capacity guard. */
+  reservations: ReservationStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -66,6 +69,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     serviceOperations: new ServiceOperationStore(db),
     serviceRoles: new ServiceRoleStore(db, box),
     sealedValues: new SealedValueStore(db, box),
+    reservations: new ReservationStore(db),
     volumes: new VolumeStore(db),
   };
 }

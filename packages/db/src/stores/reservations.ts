@@ -1,0 +1,65 @@
+import { DEFAULT_PROCESS_MEMORY_MB, MANAGED_SERVICE_MEMORY_MB } from '@pier/core';
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { environmentProcesses } from '../schema.ts';
+
+const MiB = 1024 * 1024;
+
+/** What is reserved already, by what holds it, in bytes of memory limits. */
+export interface Reserved {
+  /** Replicas starting, serving or draining (a draining one still holds its memory). */
+  replicas: number;
+  /** Managed Postgres and Redis containers (every service but a failed one). */
+  services: number;
+  /** Builds running (a prebuilt image's pull runs no build container). */
+  builds: number;
+  /** One-off and cron runs running. */
+  runs: number;
+  total: number;
+}
+
+/** One process type's replicas and memory as the environment sets them (null: the default). */
+export interface ProcessReservation {
+  replicas: number | null;
+  memoryMb: number | null;
+}
+
+/**
+ * The capacity guard's reserved sum, from Postgres: the memory limits of
+ * everything Pier runs or is about to, whichever worker started it. A limit
+ * not recorded (replicas started before limits were kept, runs without
+ * their own) counts as the default's 512 MiB.
+ */
+export class ReservationStore {
+  constructor(private readonly db: Db) {}
+
+  /** Reserved memory; `buildMemoryBytes` is each running build's (PIER_BUILD_MEMORY_MB: not kept per build). */
+  async reserved(options: { buildMemoryBytes: number }): Promise<Reserved> {
+    const [row] = await this.db.execute<{ replica_mb: number; services: number; builds: number; run_mb: number }>(sql`
+      select
+        (select coalesce(sum(coalesce(memory_mb, ${DEFAULT_PROCESS_MEMORY_MB})), 0)
+           from replicas where state in ('starting', 'serving', 'draining'))::bigint as replica_mb,
+        (select count(*) from managed_services where state <> 'failed')::bigint as services,
+        (select count(*) from deployments where state = 'building' and image is null)::bigint as builds,
+        (select coalesce(sum(coalesce(memory_mb, ${DEFAULT_PROCESS_MEMORY_MB})), 0)
+           from runs where state = 'running')::bigint as run_mb`);
+    const replicas = Number(row?.replica_mb ?? 0) * MiB;
+    const services = Number(row?.services ?? 0) * MANAGED_SERVICE_MEMORY_MB * MiB;
+    const builds = Number(row?.builds ?? 0) * options.buildMemoryBytes;
+    const runs = Number(row?.run_mb ?? 0) * MiB;
+    return { replicas, services, builds, runs, total: replicas + services + builds + runs };
+  }
+
+  /** The replicas and memory each process type of the environment has set (types without a row are absent). */
+  async processes(environmentId: string): Promise<Map<string, ProcessReservation>> {
+    const rows = await this.db
+      .select({
+        type: environmentProcesses.type,
+        replicas: environmentProcesses.replicas,
+        memoryMb: environmentProcesses.memoryMb,
+      })
+      .from(environmentProcesses)
+      .where(eq(environmentProcesses.environmentId, environmentId));
+    return new Map(rows.map((row) => [row.type, { replicas: row.replicas, memoryMb: row.memoryMb }]));
+  }
+}
