@@ -25,6 +25,7 @@ if [ ! -f .env ]; then
     -e "s#^PIER_HTTPS_PORT=.*#PIER_HTTPS_PORT=8443#" \
     -e "s#^PIER_IMAGE_\(NODE\|PYTHON\|POSTGRES\|REDIS\)=.*#PIER_IMAGE_\1=pier-local/\L\1#" \
     -e "s#^PIER_IMAGE_PROCFILE=.*#PIER_IMAGE_PROCFILE=pier-local/debian:bookworm#" \
+    -e "s#^PIER_IMAGE_VOLUME_TOOLS=.*#PIER_IMAGE_VOLUME_TOOLS=pier-local/debian:bookworm#" \
     .env.example >.env
   umask 022
   echo "[up] admin token: ${admin_token}"

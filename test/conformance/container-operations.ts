@@ -389,6 +389,23 @@ export function describeContainerOperationsConformance(
     );
 
     it(
+      'mounts the volumes named in readOnlyVolumes read-only',
+      async () => {
+        const volume = `${app}-ro`;
+        await ops.ensureVolume(volume, labels);
+        const tryWrite = "try{require('fs').writeFileSync('/data/x','no');console.log('written')}catch(e){console.log(e.code)}";
+        const mount = { volumes: { [volume]: '/data' } };
+        const readOnly = await runToEnd(spec('vol-ro', ['node', '-e', tryWrite], { ...mount, readOnlyVolumes: [volume] }));
+        expect(readOnly.lines).toEqual(['EROFS']);
+        const writable = await runToEnd(spec('vol-rw', ['node', '-e', tryWrite], mount));
+        expect(writable.lines).toEqual(['written']);
+        for (const { info } of [readOnly, writable]) await ops.removeContainer(info.id);
+        await ops.removeVolume(volume);
+      },
+      SLOW,
+    );
+
+    it(
       'writes its files before the process starts, in its filesystem and in a fresh volume, with their modes',
       async () => {
         const volume = `${app}-files`;

@@ -30,6 +30,7 @@ export function workerProcessEnv(base: WorkerProcessBase, more: Record<string, s
     PIER_IMAGE_NODE: LOCAL_IMAGES.node,
     PIER_IMAGE_PYTHON: LOCAL_IMAGES.python,
     PIER_IMAGE_PROCFILE: LOCAL_IMAGES.procfile,
+    PIER_IMAGE_VOLUME_TOOLS: LOCAL_IMAGES.procfile,
     PIER_IMAGE_POSTGRES: 'pier-local/postgres',
     PIER_IMAGE_REDIS: 'pier-local/redis',
     PIER_WORK_DIR: base.workDirectory,

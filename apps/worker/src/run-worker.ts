@@ -86,6 +86,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     instance: config.PIER_INSTANCE,
     baseDomain: config.PIER_BASE_DOMAIN,
     backupDirectory: config.PIER_BACKUP_DIR,
+    volumeOperator: { image: config.PIER_IMAGE_VOLUME_TOOLS },
     buildConcurrency: config.PIER_BUILD_CONCURRENCY,
     lockDurationMs: config.PIER_BUILD_LOCK_MS,
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,

@@ -15,6 +15,7 @@ import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
 import { SecretResealer, type SecretResealerOptions } from './secret-resealer.ts';
 import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
+import { VolumeOperator, type VolumeOperatorOptions } from './volumes/volume-operator.ts';
 
 export interface WorkerRuntimeOptions {
   stores: Pick<
@@ -22,6 +23,7 @@ export interface WorkerRuntimeOptions {
     | 'apps'
     | 'environments'
     | 'environmentHealth'
+    | 'volumes'
     | 'variables'
     | 'deployments'
     | 'releases'
@@ -69,6 +71,8 @@ export interface WorkerRuntimeOptions {
   backupDirectory: string;
   /** Timings of the managed-service loop (tests shorten them). */
   serviceTimings?: Pick<ServiceOperatorOptions, 'pollIntervalMs' | 'reconcileIntervalMs' | 'leaseMs' | 'readyTimeoutMs'>;
+  /** App volumes' backups, restores and deletions: the helper image (PIER_IMAGE_VOLUME_TOOLS) and timings; absent: not run here. */
+  volumeOperator?: Pick<VolumeOperatorOptions, 'image' | 'pollIntervalMs' | 'reconcileIntervalMs' | 'leaseMs'>;
   /** Passed to the reconcile planner (tests shorten the backoff). */
   reconcilePlan?: ConstructorParameters<typeof Reconciler>[0]['plan'];
   /** The certificate loop (ACME orders and renewals); absent: this worker orders no certificates. */
@@ -88,6 +92,7 @@ export interface WorkerRuntime {
   deploys: Worker;
   reconciler: Reconciler;
   serviceOperator: ServiceOperator;
+  volumeOperator: VolumeOperator | null;
   certificates: CertificateRenewer | null;
   retention: RecordRetention | null;
   resealer: SecretResealer;
@@ -184,6 +189,18 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   await relay.start();
   reconciler.start();
   await serviceOperator.start();
+  const volumeOperator = options.volumeOperator
+    ? new VolumeOperator({
+        ...options.volumeOperator,
+        volumes: stores.volumes,
+        containers: options.containers,
+        sql: options.sql,
+        logger,
+        instance: options.instance,
+        backupDirectory: options.backupDirectory,
+      })
+    : null;
+  volumeOperator?.start();
   const certificates = options.certificates
     ? new CertificateRenewer({ ...options.certificates, logger, sql: options.sql })
     : null;
@@ -218,6 +235,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     deploys,
     reconciler,
     serviceOperator,
+    volumeOperator,
     certificates,
     retention,
     resealer,
@@ -229,6 +247,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await resealer.stop();
       await retention?.stop();
       await certificates?.stop();
+      await volumeOperator?.stop();
       await serviceOperator.stop();
       await reconciler.stop();
       await relay.stop();

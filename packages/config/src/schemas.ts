@@ -175,6 +175,8 @@ export const workerConfigSchema = z
     PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
     /** Base image for apps that have only a Procfile (no package.json or requirements.txt). */
     PIER_IMAGE_PROCFILE: imageName('debian:bookworm-slim'),
+    /** Image of the helper containers that back up and restore app volumes (tar and find); never pulled. */
+    PIER_IMAGE_VOLUME_TOOLS: imageName('debian:bookworm-slim'),
     /** Docker Engine socket. */
     PIER_DOCKER_SOCKET: dockerSocket,
     /** Where to serve the api's logs-only Docker socket (mode 660): the systemd units give the api no Docker group. */

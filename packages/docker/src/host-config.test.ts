@@ -55,6 +55,14 @@ describe('buildHostConfig', () => {
     ]);
   });
 
+  it('mounts the volumes named in readOnlyVolumes read-only', () => {
+    const mounts = buildHostConfig({ ...input, volumes: { 'vol-a': '/a', 'vol-b': '/b' }, readOnlyVolumes: ['vol-b'] }).Mounts;
+    expect(mounts).toEqual([
+      { Type: 'volume', Source: 'vol-a', Target: '/a' },
+      { Type: 'volume', Source: 'vol-b', Target: '/b', ReadOnly: true },
+    ]);
+  });
+
   const invalid: { name: string; input: HostConfigInput; field: string }[] = [
     {
       name: 'memory below 6 MiB',

@@ -6,7 +6,7 @@ import { assertSafeHostConfig } from './host-config-safety.ts';
 export { assertSafeHostConfig } from './host-config-safety.ts';
 
 /** What of a ContainerSpec decides its HostConfig. */
-export type HostConfigInput = Pick<ContainerSpec, 'limits' | 'containerPort' | 'networks' | 'volumes'>;
+export type HostConfigInput = Pick<ContainerSpec, 'limits' | 'containerPort' | 'networks' | 'volumes' | 'readOnlyVolumes'>;
 
 /** The only address ports are ever published on: the proxy reaches containers from this host. */
 export const PUBLISH_HOST_IP = '127.0.0.1';
@@ -35,7 +35,7 @@ export function buildHostConfig(input: HostConfigInput): Dockerode.HostConfig {
     NanoCpus: input.limits.nanoCpus,
     PidsLimit: input.limits.pids,
     ...portBindings(input.containerPort),
-    Mounts: volumeMounts(input.volumes ?? {}),
+    Mounts: volumeMounts(input.volumes ?? {}, input.readOnlyVolumes ?? []),
     Init: true,
     // Raw sockets would let code forge packets (ARP, or to 127.0.0.1 on the bridge) past the host firewall's view.
     CapDrop: ['NET_RAW'],
@@ -71,7 +71,7 @@ function portBindings(containerPort: number | null): Pick<Dockerode.HostConfig, 
   return { PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: PUBLISH_HOST_IP, HostPort: '' }] } };
 }
 
-function volumeMounts(volumes: Record<string, string>): Dockerode.MountSettings[] {
+function volumeMounts(volumes: Record<string, string>, readOnly: readonly string[]): Dockerode.MountSettings[] {
   return Object.entries(volumes).map(([name, target]) => {
     if (!VOLUME_NAME.test(name))
       throw new ValidationError(`volume name ${JSON.stringify(name)} is not a valid volume name`, 'volumes');
@@ -81,6 +81,6 @@ function volumeMounts(volumes: Record<string, string>): Dockerode.MountSettings[
         'volumes',
       );
     }
-    return { Type: 'volume', Source: name, Target: target };
+    return { Type: 'volume', Source: name, Target: target, ...(readOnly.includes(name) ? { ReadOnly: true } : {}) };
   });
 }

@@ -141,6 +141,8 @@ export interface ContainerSpec {
   limits: ResourceLimits;
   /** Named volumes (never host paths): volume name → mount path. */
   volumes?: Record<string, string>;
+  /** Of `volumes`, the names of those mounted read-only (a backup's helper only reads). */
+  readOnlyVolumes?: readonly string[];
   command?: string[];
   /**
    * Files written into the container after it is created and before it

@@ -390,6 +390,8 @@ async function createVolume(
     .insert(volumes)
     .values({ environmentId: owner.environmentId, ...input, dockerName })
     .returning();
+  // The volume operator makes the Docker volume, labelled, before a replica mounts it (Docker would make it unlabelled).
+  await tx.execute(sql`select pg_notify(${VOLUME_OPS_CHANNEL}, ${(row as VolumeRow).id})`);
   return row as VolumeRow;
 }
 

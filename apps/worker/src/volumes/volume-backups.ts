@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ContainerOperations, volumeLabels } from '@pier/core';
+import type { VolumeBackupRow, VolumeOperationRow, VolumeStore, VolumeWithOwner } from '@pier/db';
+import type { Logger } from '@pier/log';
+import { fileChunks, fileExists, sha256Of, writeAtomically } from '../services/backup-files.ts';
+import { lastLine } from '../services/service-commands.ts';
+import { countTarEntries, type TarCount } from './tar-entries.ts';
+import { HELPER_MOUNT, type HelperRole, MEASURE_COMMAND, measuredFrom, volumeHelperSpec } from './volume-helper-spec.ts';
+
+export interface VolumeBackupsOptions {
+  volumes: VolumeStore;
+  containers: ContainerOperations;
+  logger: Logger;
+  instance: string;
+  /** The helper containers' image (PIER_IMAGE_VOLUME_TOOLS): tar and find. */
+  image: string;
+  /** Backup files live here (PIER_BACKUP_DIR), under `volumes/`. */
+  backupDirectory: string;
+  /** Longest a tar of one volume (or its restore) may take. */
+  commandTimeoutMs?: number;
+}
+
+/** A volume backup's file: `<dir>/volumes/<app>/<env>/<volume>/<time>-<id>.tar` (validated names and an id). */
+export function volumeBackupPath(directory: string, volume: VolumeWithOwner, backupId: string, at = new Date()): string {
+  const stamp = at.toISOString().replace(/[:.]/g, '-');
+  return join(directory, 'volumes', volume.app, volume.env, volume.name, `${stamp}-${backupId}.tar`);
+}
+
+/**
+ * Backups and restores of app volumes: a tar of the volume made in a helper
+ * container that mounts it read-only, written atomically with its SHA-256,
+ * then verified by reading the file back (its checksum, every tar header and
+ * block) against the files and bytes measured in the volume. Only good
+ * backups, unchanged on disk, are restored.
+ */
+export class VolumeBackups {
+  constructor(private readonly options: VolumeBackupsOptions) {}
+
+  private get timeoutMs(): number {
+    return this.options.commandTimeoutMs ?? 60 * 60_000;
+  }
+
+  async backup(volume: VolumeWithOwner, op: VolumeOperationRow): Promise<void> {
+    const { volumes, logger } = this.options;
+    if (!op.backupId) throw new Error('backup operation without a backup');
+    const backup = await volumes.backup(op.backupId);
+    try {
+      const measured = await this.dump(volume, backup);
+      await volumes.updateBackup(backup.id, { state: 'verifying' });
+      const problems = await this.verify(await volumes.backup(backup.id), measured);
+      await volumes.updateBackup(backup.id, {
+        state: problems.length === 0 ? 'good' : 'failed',
+        verification: { ...measured, verifiedAt: new Date().toISOString() },
+        error: problems.length === 0 ? null : problems.join('; '),
+        finishedAt: new Date(),
+      });
+      logger.info({ volume: volume.dockerName, backup: backup.id, ...measured, problems }, 'volume backup verified');
+    } catch (err) {
+      await volumes.updateBackup(backup.id, { state: 'failed', error: (err as Error).message, finishedAt: new Date() });
+      throw err;
+    }
+    await this.prune(volume);
+  }
+
+  /** Measures the volume and writes its tar; returns what was measured. */
+  private async dump(volume: VolumeWithOwner, backup: VolumeBackupRow): Promise<TarCount> {
+    const { volumes, containers } = this.options;
+    await volumes.updateBackup(backup.id, { state: 'running' });
+    const path = volumeBackupPath(this.options.backupDirectory, volume, backup.id);
+    return this.withHelper(volume, 'volume-backup', async (helper) => {
+      const measured = await this.measure(helper);
+      const written = await writeAtomically(path, async (out) => {
+        const result = await containers.exec(helper, ['tar', '--numeric-owner', '-C', HELPER_MOUNT, '-cf', '-', '.'], {
+          stdout: out,
+          timeoutMs: this.timeoutMs,
+        });
+        if (result.exitCode !== 0) throw new Error(`tar exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
+      });
+      await volumes.updateBackup(backup.id, {
+        fileName: path.slice(this.options.backupDirectory.length + 1),
+        sizeBytes: written.sizeBytes,
+        sha256: written.sha256,
+      });
+      return measured;
+    });
+  }
+
+  /** Reads the file back: unchanged (SHA-256), a whole archive, with the files and bytes the volume had. */
+  private async verify(backup: VolumeBackupRow, measured: TarCount): Promise<string[]> {
+    if (!backup.fileName) return ['the backup has no file'];
+    const file = join(this.options.backupDirectory, backup.fileName);
+    if (!(await fileExists(file))) return [`the file ${backup.fileName} is missing`];
+    const problems: string[] = [];
+    if ((await sha256Of(file)) !== backup.sha256) problems.push('the file has changed since it was written (SHA-256 differs)');
+    try {
+      const found = await countTarEntries(createReadStream(file, { highWaterMark: 256 * 1024 }));
+      if (found.files !== measured.files || found.bytes !== measured.bytes) {
+        problems.push(
+          `the archive holds ${found.files} files (${found.bytes} bytes) but the volume had ${measured.files} (${measured.bytes} bytes): ` +
+            'it changed while it was read, or the archive is incomplete; back it up again',
+        );
+      }
+    } catch (err) {
+      problems.push(`the archive cannot be read back: ${(err as Error).message}`);
+    }
+    return problems;
+  }
+
+  private async prune(volume: VolumeWithOwner): Promise<void> {
+    for (const old of await this.options.volumes.pruneBackups(volume.id, volume.backupRetention)) {
+      if (old.fileName) await rm(join(this.options.backupDirectory, old.fileName), { force: true });
+    }
+  }
+
+  /**
+   * A restore operation: a good backup of `source`, unchanged on disk, into
+   * `source` itself (none of its replicas may run) or into the new volume
+   * the operation names (`intoVolumeId`); the target's files are replaced,
+   * then measured against the backup's.
+   */
+  async restore(source: VolumeWithOwner, op: VolumeOperationRow): Promise<void> {
+    const { volumes, containers, logger } = this.options;
+    if (!op.backupId) throw new Error('restore operation without a backup');
+    const backup = await volumes.backup(op.backupId);
+    if (backup.state !== 'good') throw new Error(`backup ${backup.id} is ${backup.state}; only verified backups are restored`);
+    const intoId = (op.options as { intoVolumeId?: string }).intoVolumeId;
+    const target = intoId ? await volumes.byId(intoId) : source;
+    if (!target || target.deletingAt) throw new Error('the volume to restore into was deleted');
+    const running = await volumes.activeReplicaCount(target.environmentId, target.processTypes);
+    if (running > 0 && target.id === source.id) {
+      throw new Error(
+        `volume ${target.name} is mounted by ${running} running replicas: scale them to 0 before restoring into it`,
+      );
+    }
+    const file = join(this.options.backupDirectory, backup.fileName as string);
+    if (!(await fileExists(file))) throw new Error(`the file ${backup.fileName} is missing`);
+    if ((await sha256Of(file)) !== backup.sha256) throw new Error('the file has changed since it was verified (SHA-256 differs)');
+    await containers.ensureVolume(target.dockerName, volumeLabels(target, this.options.instance));
+    const expected = backup.verification as TarCount;
+    await this.withHelper(target, 'volume-restore', async (helper) => {
+      await this.run(helper, ['find', HELPER_MOUNT, '-xdev', '-mindepth', '1', '-delete']);
+      const result = await containers.exec(helper, ['tar', '--numeric-owner', '-C', HELPER_MOUNT, '-xpf', '-'], {
+        stdin: fileChunks(file),
+        timeoutMs: this.timeoutMs,
+      });
+      if (result.exitCode !== 0) throw new Error(`tar exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
+      const found = await this.measure(helper);
+      if (found.files !== expected.files || found.bytes !== expected.bytes) {
+        throw new Error(
+          `the restored volume holds ${found.files} files (${found.bytes} bytes), the backup ${expected.files} (${expected.bytes} bytes)`,
+        );
+      }
+    });
+    logger.info({ volume: target.dockerName, backup: backup.id }, 'volume restored');
+  }
+
+  private async measure(helper: string): Promise<TarCount> {
+    return measuredFrom(await this.run(helper, MEASURE_COMMAND));
+  }
+
+  private async run(helper: string, command: string[]): Promise<string> {
+    const result = await this.options.containers.exec(helper, command, { timeoutMs: this.timeoutMs });
+    if (result.exitCode !== 0) throw new Error(`${command[0]} exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
+    return result.stdout;
+  }
+
+  /** Runs `work` with a helper container on `volume`, removed afterwards (a dead worker's is swept). */
+  private async withHelper<T>(volume: VolumeWithOwner, role: HelperRole, work: (helper: string) => Promise<T>): Promise<T> {
+    const { containers, instance, image } = this.options;
+    const spec = volumeHelperSpec({ volume, image, instance, role, suffix: randomBytes(3).toString('hex') });
+    const helper = await containers.runContainer(spec);
+    try {
+      return await work(helper.id);
+    } finally {
+      await containers.removeContainer(helper.id).catch(() => {});
+    }
+  }
+}

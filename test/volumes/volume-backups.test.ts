@@ -1,0 +1,210 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStores } from '@pier/db';
+import { DockerRuntime } from '@pier/docker';
+import { createLogger } from '@pier/log';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VolumeOperator } from '../../apps/worker/src/volumes/volume-operator.ts';
+import { createTestApi, type TestApi } from '../support/api.ts';
+import { LOCAL_IMAGES } from '../support/worker.ts';
+
+/**
+ * Volume backups, restores and deletion with the real volume operator, real
+ * Docker and Postgres: a backup is a verified tar; a restore into a fresh
+ * volume has the same files (checksums compared); a restore in place puts
+ * the files back; a changed file is never restored; deleteData removes the
+ * Docker volume, else it is kept.
+ */
+
+const instance = `pier-test-vol-${randomBytes(3).toString('hex')}`;
+const URL = '/apps/vault/environments/production/volumes';
+let api: TestApi;
+let docker: DockerRuntime;
+let operator: VolumeOperator;
+let backupDirectory: string;
+let writer: string;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  docker = new DockerRuntime();
+  backupDirectory = mkdtempSync(join(tmpdir(), 'pier-volume-backups-'));
+  operator = new VolumeOperator({
+    volumes: createStores(api.database.db, api.box).volumes,
+    containers: docker,
+    sql: api.database.sql,
+    logger: createLogger({ name: 'worker', level: 'silent', format: 'json' }),
+    instance,
+    image: LOCAL_IMAGES.procfile,
+    backupDirectory,
+    pollIntervalMs: 300,
+    reconcileIntervalMs: 60_000,
+  });
+  operator.start();
+  expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'vault' } })).statusCode).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  for (const c of await docker.listContainers({ 'pier.instance': instance })) await docker.removeContainer(c.id).catch(() => {});
+  const volumes = (await docker.docker.listVolumes({ filters: { label: [`pier.instance=${instance}`] } })).Volumes ?? [];
+  for (const volume of volumes) await docker.removeVolume(volume.Name).catch(() => {});
+  await api?.close();
+  rmSync(backupDirectory, { recursive: true, force: true });
+}, 60_000);
+
+async function createVolume(name: string): Promise<string> {
+  const res = await api.request({ method: 'POST', url: URL, payload: { name, mountPath: '/data' } });
+  expect(res.statusCode).toBe(201);
+  const dockerName = res.json().dockerVolume as string;
+  // The operator makes the Docker volume, labelled, as soon as the row exists (NOTIFY).
+  await expect.poll(async () => (await volumeLabels(dockerName))?.['pier.volume'], { timeout: 20_000 }).toBe(name);
+  return dockerName;
+}
+
+async function volumeLabels(name: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await docker.docker.getVolume(name).inspect()).Labels ?? {};
+  } catch {
+    return undefined;
+  }
+}
+
+/** A container of the test's own with `dockerName` at /data, to write and read files with exec. */
+async function mountIn(dockerName: string): Promise<string> {
+  const info = await docker.runContainer({
+    name: `pier-voltest-${randomBytes(4).toString('hex')}`,
+    image: LOCAL_IMAGES.procfile,
+    env: {},
+    labels: { 'pier.app': 'vault', 'pier.role': 'test', 'pier.instance': instance },
+    containerPort: null,
+    networks: ['none'],
+    limits: { memoryBytes: 128 * 1024 * 1024, nanoCpus: 500_000_000, pids: 64 },
+    volumes: { [dockerName]: '/data' },
+    command: ['sleep', 'infinity'],
+  });
+  return info.id;
+}
+
+async function sh(container: string, script: string): Promise<string> {
+  const result = await docker.exec(container, ['sh', '-c', script]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return result.stdout;
+}
+
+/** Every file of /data with its SHA-256, sorted. */
+const CHECKSUMS = 'cd /data && find . -type f -exec sha256sum {} + | sort';
+
+async function operationDone(id: string): Promise<{ state: string; error: string | null }> {
+  let row: { state: string; error: string | null } | undefined;
+  await expect
+    .poll(
+      async () => {
+        [row] = await api.database.sql<{ state: string; error: string | null }[]>`
+          select state, error from volume_operations where id = ${id}`;
+        return row?.state;
+      },
+      { timeout: 60_000, interval: 300 },
+    )
+    .toMatch(/done|failed/);
+  return row as { state: string; error: string | null };
+}
+
+async function backupFinished(volume: string, id: string) {
+  let backup:
+    | { state: string; error: string | null; verification: Record<string, unknown>; file: string; sha256: string }
+    | undefined;
+  await expect
+    .poll(
+      async () => {
+        const list = (await api.request({ method: 'GET', url: `${URL}/${volume}/backups` })).json().backups;
+        backup = list.find((b: { id: string }) => b.id === id);
+        return ['good', 'failed'].includes(backup?.state ?? '');
+      },
+      { timeout: 60_000, interval: 300 },
+    )
+    .toBe(true);
+  return backup as NonNullable<typeof backup>;
+}
+
+describe('volume backups', () => {
+  let original: string;
+  let backupId: string;
+  let dataVolume: string;
+
+  it('backs a volume up as a tar, verified by reading it back against the files and bytes in the volume', async () => {
+    dataVolume = await createVolume('data');
+    writer = await mountIn(dataVolume);
+    await sh(
+      writer,
+      'mkdir -p /data/sub/deeper && echo hello > /data/a.txt && head -c 100000 /dev/urandom > /data/sub/deeper/blob && : > /data/empty',
+    );
+    original = await sh(writer, CHECKSUMS);
+    expect(original.trim().split('\n')).toHaveLength(3);
+
+    const res = await api.request({ method: 'POST', url: `${URL}/data/backups` });
+    expect(res.statusCode).toBe(202);
+    backupId = res.json().id;
+    const backup = await backupFinished('data', backupId);
+    expect(backup).toMatchObject({ state: 'good', error: null, verification: { files: 3, bytes: 6 + 100_000 } });
+    const file = await readFile(join(backupDirectory, backup.file));
+    expect(createHash('sha256').update(file).digest('hex')).toBe(backup.sha256);
+    expect(backup.file).toMatch(/^volumes\/vault\/production\/data\/.+\.tar$/);
+
+    const listed = (await api.request({ method: 'GET', url: URL })).json().volumes[0];
+    expect(listed).toMatchObject({ name: 'data', sizeBytes: 100_006, lastBackup: { id: backupId, state: 'good' } });
+  }, 90_000);
+
+  it('restores into a fresh volume with the same files', async () => {
+    const res = await api.request({ method: 'POST', url: `${URL}/data/restore`, payload: { backupId, into: 'copy' } });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ volume: { name: 'copy', mountPath: '/data', processTypes: [] }, redeploy: false });
+    expect(await operationDone(res.json().operation.id)).toEqual({ state: 'done', error: null });
+    const reader = await mountIn(res.json().volume.dockerVolume);
+    expect(await sh(reader, CHECKSUMS)).toBe(original);
+    await docker.removeContainer(reader);
+  }, 90_000);
+
+  it('restores in place: changed and added files are put back as they were', async () => {
+    await sh(writer, 'echo changed > /data/a.txt && echo extra > /data/extra && rm /data/empty');
+    expect(await sh(writer, CHECKSUMS)).not.toBe(original);
+    const res = await api.request({ method: 'POST', url: `${URL}/data/restore`, payload: { backupId } });
+    expect(res.statusCode).toBe(202);
+    expect(await operationDone(res.json().operation.id)).toEqual({ state: 'done', error: null });
+    expect(await sh(writer, CHECKSUMS)).toBe(original);
+  }, 90_000);
+
+  it('never restores a backup file that changed on disk', async () => {
+    const backup = await backupFinished('data', backupId);
+    await appendFile(join(backupDirectory, backup.file), 'tampered');
+    const res = await api.request({ method: 'POST', url: `${URL}/data/restore`, payload: { backupId, into: 'copy-two' } });
+    const op = await operationDone(res.json().operation.id);
+    expect(op.state).toBe('failed');
+    expect(op.error).toContain('SHA-256 differs');
+  }, 90_000);
+});
+
+describe('volume deletion', () => {
+  it('without deleteData keeps the Docker volume; with it, removes the volume and its backup files', async () => {
+    await docker.removeContainer(writer);
+    const kept = await api.request({ method: 'DELETE', url: `${URL}/copy` });
+    expect(kept.statusCode).toBe(202);
+    await expect
+      .poll(async () => (await api.database.sql`select 1 from volumes where name = 'copy'`).length, { timeout: 30_000 })
+      .toBe(0);
+    expect(await volumeLabels(kept.json().dockerVolume)).toBeDefined();
+
+    const files = (await api.request({ method: 'GET', url: `${URL}/data/backups` }))
+      .json()
+      .backups.map((b: { file: string }) => b.file);
+    const gone = await api.request({ method: 'DELETE', url: `${URL}/data?deleteData=true` });
+    expect(gone.json()).toMatchObject({ deleteData: true });
+    await expect.poll(async () => volumeLabels(gone.json().dockerVolume), { timeout: 30_000 }).toBeUndefined();
+    await expect
+      .poll(async () => (await api.database.sql`select 1 from volumes where name = 'data'`).length, { timeout: 30_000 })
+      .toBe(0);
+    for (const file of files) await expect(readFile(join(backupDirectory, file))).rejects.toThrow('ENOENT');
+  }, 90_000);
+});
