@@ -76,8 +76,7 @@ export async function buildCommit(
     const layout = await buildLayout(directory, request, pierJson);
     const snapshot = await readBuildSnapshot(layout.contextDirectory, layout.dockerfile);
     refuseDockerfileSettings(pierJson?.build ?? {}, layout, snapshot.dockerfile !== undefined, request.configPath);
-    const procfileRelease = snapshot.procfile === undefined ? undefined : parseProcfile(snapshot.procfile).get('release');
-    await request.prepare?.({ pierJson, ...(procfileRelease === undefined ? {} : { procfileRelease }) });
+    await request.prepare?.({ pierJson, ...procfileSettings(snapshot.procfile) });
     const build = pierJson?.build ?? {};
     const plan = detectBuild(snapshot, {
       dockerfilePath: layout.dockerfile,
@@ -201,4 +200,16 @@ function refuseDockerfileSettings(
     throw new BuildError(
       `build.target (in ${configPath}) is only for a Dockerfile build: there is no ${layout.dockerfilePath} at this commit, so Pier generates the build; remove build.target or add the Dockerfile`,
     );
+}
+
+/** What a deployment keeps of the Procfile: its `release:` line, and its process types. */
+function procfileSettings(procfile: string | undefined): Omit<RepoSettings, 'pierJson'> {
+  if (procfile === undefined) return {};
+  const processes = parseProcfile(procfile);
+  const release = processes.get('release');
+  processes.delete('release');
+  return {
+    ...(release === undefined ? {} : { procfileRelease: release }),
+    ...(processes.size === 0 ? {} : { procfileProcesses: Object.fromEntries(processes) }),
+  };
 }

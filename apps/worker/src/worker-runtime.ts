@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
 import type { Stores } from '@pier/db';
-import { listenTo, ROLLOUTS_CHANNEL } from '@pier/db';
+import { listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
@@ -13,6 +15,8 @@ import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
+import { CronScheduler } from './runs/cron-scheduler.ts';
+import { RunExecutor, type RunExecutorOptions } from './runs/run-executor.ts';
 import { SecretResealer, type SecretResealerOptions } from './secret-resealer.ts';
 import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
 import { VolumeOperator, type VolumeOperatorOptions } from './volumes/volume-operator.ts';
@@ -23,6 +27,7 @@ export interface WorkerRuntimeOptions {
     | 'apps'
     | 'environments'
     | 'environmentHealth'
+    | 'processes'
     | 'volumes'
     | 'variables'
     | 'deployments'
@@ -36,6 +41,8 @@ export interface WorkerRuntimeOptions {
     | 'sealedValues'
     | 'deliveries'
     | 'checks'
+    | 'runs'
+    | 'cron'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -83,6 +90,8 @@ export interface WorkerRuntimeOptions {
   checksDeadlineIntervalMs?: number;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
   resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
+  /** Timings of the one-off run executor and the cron scheduler (tests shorten them). */
+  runTimings?: Pick<RunExecutorOptions, 'leaseMs' | 'pollIntervalMs' | 'concurrency'> & { cronIntervalMs?: number };
 }
 
 export interface WorkerRuntime {
@@ -99,6 +108,10 @@ export interface WorkerRuntime {
   /** Removes deleted apps' images once their containers are gone. */
   imageSweeper: AppImageSweeper;
   checksDeadline: ChecksDeadline;
+  /** Starts queued one-off and cron runs. */
+  runs: RunExecutor;
+  /** Queues cron runs at their slots. */
+  cron: CronScheduler;
   stop(): Promise<void>;
 }
 
@@ -205,12 +218,27 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ? new CertificateRenewer({ ...options.certificates, logger, sql: options.sql })
     : null;
   certificates?.start();
+  const runs = new RunExecutor({
+    stores,
+    workload: options.workload,
+    networks: options.containers,
+    instance: options.instance,
+    logger,
+    holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    wakeOn: listenTo(options.sql, RUNS_CHANNEL),
+    logMaxBytes: options.settings.logMaxBytes,
+    ...options.runTimings,
+  });
+  runs.start();
+  const cron = new CronScheduler({ stores, logger, intervalMs: options.runTimings?.cronIntervalMs });
+  cron.start();
   const retention = options.retention
     ? new RecordRetention({
         ...options.retention,
         deployments: stores.deployments,
         deliveries: stores.deliveries,
         checks: stores.checks,
+        runs: stores.runs,
         logger,
       })
     : null;
@@ -240,6 +268,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     retention,
     resealer,
     checksDeadline,
+    runs,
+    cron,
     imageSweeper,
     stop: async () => {
       await imageSweeper.stop();
@@ -248,6 +278,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await retention?.stop();
       await certificates?.stop();
       await volumeOperator?.stop();
+      await cron.stop();
+      await runs.stop();
       await serviceOperator.stop();
       await reconciler.stop();
       await relay.stop();

@@ -533,6 +533,10 @@ describe('crash backoff', () => {
       crashedAt: now,
       nextRestartAt: at(delayMs),
       crashLooping,
+      reason: 'its container is stopped',
+      oomKilled: false,
+      exitCode: null,
+      memoryMb: null,
     });
   });
 

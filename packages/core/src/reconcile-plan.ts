@@ -14,101 +14,30 @@
  * replicas are removed, the desired release goes back to the live one, which
  * kept serving. Crash restarts and scaling are the same steps without a
  * rollout: a replacement of the live release starts, is gated, then serves.
+ *
+ * Only `web` replicas take that path. Every other process type of the live
+ * release (a worker, a clock) is planned by `planProcesses`
+ * (process-plan.ts): no route and no gate, started from the live release once
+ * it is live, restarted with its own backoff, stopped with SIGTERM and a grace.
+ * An environment whose web process mounts a single-writer volume never runs two
+ * releases on it: its rollout takes the old replica out of the route and stops
+ * it before the new one starts (the proxy holds requests meanwhile).
  */
+import { planProcesses } from './process-plan.ts';
+import {
+  backoffDelay,
+  type DesiredEnvironment,
+  exitOf,
+  exitReason,
+  type ObservedReplica,
+  type PlanOptions,
+  type ReconcileAction,
+  remove,
+  singleWriter,
+  WEB_PROCESS,
+} from './reconcile-model.ts';
 
-export interface DesiredEnvironment {
-  environmentId: string;
-  /** The release the environment should run; null when nothing is deployed. */
-  desiredReleaseId: string | null;
-  /** The release serving traffic; null until a first rollout succeeds. */
-  liveReleaseId: string | null;
-  /** The rollout under way (its target is the desired release), if any. */
-  rollout: { id: string; toReleaseId: string } | null;
-  replicas: number;
-  drainTimeoutMs: number;
-  restartStreak: number;
-  nextRestartAt: Date | null;
-  lastCrashAt: Date | null;
-}
-
-export type ObservedContainerStatus = 'running' | 'stopped' | 'missing';
-
-/** A `starting` replica's health gate as this reconciler has probed it. */
-export type GateStatus = { state: 'pending' } | { state: 'passed' } | { state: 'failed'; reason: string };
-
-export interface ObservedReplica {
-  /** The replica's row; null for a labelled container no row knows (an orphan). */
-  replicaId: string | null;
-  containerId: string | null;
-  environmentId: string;
-  releaseId: string;
-  state: 'starting' | 'serving' | 'draining' | 'stopped' | null;
-  container: ObservedContainerStatus;
-  /** The code its container exited with, when it did and the runtime said. */
-  exitCode?: number | null;
-  healthy: boolean;
-  /** How long the proxy has seen it failing; 0 when healthy. */
-  unhealthyForMs: number;
-  /** How long since it last changed state (drain start, creation). */
-  ageMs: number;
-  /** Its start or removal is under way in this reconciler: leave it alone. */
-  busy: boolean;
-  /** Its health gate, when it is `starting`; null: not probed yet by this reconciler. */
-  gate: GateStatus | null;
-}
-
-export type ReconcileAction =
-  | { kind: 'start'; environmentId: string; releaseId: string; count: number; rolloutId: string | null }
-  | { kind: 'gate'; environmentId: string; replicaId: string }
-  | { kind: 'serve'; environmentId: string; replicaIds: string[] }
-  | { kind: 'switch'; environmentId: string; rolloutId: string; releaseId: string; replicaIds: string[] }
-  | { kind: 'fail'; environmentId: string; rolloutId: string; replicaId: string | null; reason: string }
-  | { kind: 'drain'; environmentId: string; replicaId: string; reason: string }
-  | {
-      kind: 'remove';
-      environmentId: string;
-      replicaId: string | null;
-      containerId: string | null;
-      reason: string;
-      /**
-       * SIGTERM and a grace period first: a replica that served (drained, crashed, unhealthy) or an orphan,
-       * out of the route before it stops. Otherwise (a starting one, which never took traffic) removed at once.
-       */
-      graceful: boolean;
-    }
-  | { kind: 'backoff'; environmentId: string; restartStreak: number; crashedAt: Date; nextRestartAt: Date; crashLooping: boolean }
-  | { kind: 'recovered'; environmentId: string };
-
-export interface PlanOptions {
-  now: Date;
-  /** A serving replica failing health checks this long is replaced. */
-  unhealthyAfterMs: number;
-  /** Backoff of restarts: first delay, doubling up to max; reset after `resetAfterMs` without a crash. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  resetAfterMs: number;
-  /** Streak at which an environment is reported crash-looping. */
-  crashLoopStreak: number;
-  /**
-   * A starting replica with no container yet, whose start is not under way
-   * here, may be another reconciler's (one that lost the lease mid-start):
-   * it counts as starting this long before it is judged an interrupted start.
-   */
-  startGraceMs: number;
-}
-
-export const DEFAULT_PLAN_OPTIONS: Omit<PlanOptions, 'now'> = {
-  unhealthyAfterMs: 30_000,
-  backoffBaseMs: 10_000,
-  backoffMaxMs: 5 * 60_000,
-  resetAfterMs: 10 * 60_000,
-  crashLoopStreak: 3,
-  startGraceMs: 60_000,
-};
-
-export function backoffDelay(streak: number, options: Pick<PlanOptions, 'backoffBaseMs' | 'backoffMaxMs'>): number {
-  return Math.min(options.backoffBaseMs * 2 ** Math.max(0, streak - 1), options.backoffMaxMs);
-}
+export * from './reconcile-model.ts';
 
 export function plan(
   desired: readonly DesiredEnvironment[],
@@ -122,15 +51,21 @@ export function plan(
       actions.push(remove(replica, 'its environment no longer exists', false));
   }
   for (const env of desired) {
+    const replicas = observed.filter((r) => r.environmentId === env.environmentId);
+    actions.push(...planEnvironment(env, replicas.filter(isWeb), options));
     actions.push(
-      ...planEnvironment(
+      ...planProcesses(
         env,
-        observed.filter((r) => r.environmentId === env.environmentId),
+        replicas.filter((r) => !isWeb(r)),
         options,
       ),
     );
   }
   return actions;
+}
+
+function isWeb(replica: ObservedReplica): boolean {
+  return (replica.processType ?? WEB_PROCESS) === WEB_PROCESS;
 }
 
 /** What one replica means for its environment this pass. */
@@ -144,16 +79,27 @@ type Verdict =
   | { kind: 'remove'; reason: string; crash: boolean; graceful: boolean }
   | { kind: 'drain'; replicaId: string; reason: string };
 
+/**
+ * An old replica on a single-writer volume is out of the route this long
+ * before it is stopped (requests in flight finish; the proxy holds new ones),
+ * instead of the environment's whole drain timeout: the new one waits for it.
+ */
+export const SINGLE_WRITER_DRAIN_MS = 2000;
+
 function planEnvironment(env: DesiredEnvironment, replicas: readonly ObservedReplica[], options: PlanOptions): ReconcileAction[] {
   const actions: ReconcileAction[] = [];
   const rollout = env.rollout && env.rollout.toReleaseId !== env.liveReleaseId ? env.rollout : null;
   let crashes = 0;
+  let crash: { reason: string; replica: ObservedReplica } | null = null;
   const alive: string[] = [];
+  /** Web replicas of another release than the rollout's: a single-writer rollout starts nothing while one is left. */
+  let others = 0;
   const rolloutNew: { replicaId: string; ready: boolean }[] = [];
   const replacements: { replicaId: string; ready: boolean }[] = [];
   let rolloutFailure: { replicaId: string; reason: string } | null = null;
 
   for (const replica of replicas) {
+    if (rollout && replica.releaseId !== rollout.toReleaseId) others += 1;
     const verdict = judge(env, rollout, replica, options);
     switch (verdict.kind) {
       case 'keep':
@@ -175,11 +121,15 @@ function planEnvironment(env: DesiredEnvironment, replicas: readonly ObservedRep
           // A replacement that never gets healthy is a crash like any other: removed, and the next one waits longer.
           actions.push(remove(replica, verdict.reason, false));
           crashes += 1;
+          crash = { reason: verdict.reason, replica };
         }
         break;
       case 'remove':
         actions.push(remove(replica, verdict.reason, verdict.graceful));
-        if (verdict.crash) crashes += 1;
+        if (verdict.crash) {
+          crashes += 1;
+          crash = { reason: verdict.reason, replica };
+        }
         break;
       case 'drain':
         actions.push({ kind: 'drain', environmentId: env.environmentId, replicaId: verdict.replicaId, reason: verdict.reason });
@@ -198,6 +148,14 @@ function planEnvironment(env: DesiredEnvironment, replicas: readonly ObservedRep
     });
   }
   if (rollout) {
+    if (singleWriter(env, WEB_PROCESS)) {
+      // Never two releases on one single-writer volume: the old replicas leave the route and stop first.
+      for (const replicaId of alive) {
+        const reason = 'the new release needs its single-writer volume';
+        actions.push({ kind: 'drain', environmentId: env.environmentId, replicaId, reason });
+      }
+      if (others > 0) return actions;
+    }
     actions.push(...planRollout(env, rollout, rolloutNew, rolloutFailure));
     // The live release keeps serving meanwhile; what crashed in it is replaced by the rollout, not restarted.
     return actions;
@@ -216,6 +174,7 @@ function planEnvironment(env: DesiredEnvironment, replicas: readonly ObservedRep
       crashedAt: options.now,
       nextRestartAt: new Date(now + backoffDelay(streak, options)),
       crashLooping: streak >= options.crashLoopStreak,
+      ...(crash ? { reason: crash.reason, ...exitOf(crash.replica) } : {}),
     });
     return actions;
   }
@@ -281,8 +240,7 @@ function judge(
     case 'serving':
       if (replica.releaseId !== env.liveReleaseId)
         return { kind: 'drain', replicaId, reason: 'serves a release that is not live' };
-      if (replica.container !== 'running')
-        return { kind: 'remove', reason: `its container is ${replica.container}`, crash: true, graceful: true };
+      if (replica.container !== 'running') return { kind: 'remove', reason: exitReason(replica), crash: true, graceful: true };
       if (!replica.healthy && replica.unhealthyForMs >= options.unhealthyAfterMs) {
         return {
           kind: 'remove',
@@ -293,7 +251,7 @@ function judge(
       }
       return { kind: 'alive', replicaId };
     case 'draining':
-      return replica.ageMs >= env.drainTimeoutMs
+      return replica.ageMs >= drainTimeoutMs(env, rollout)
         ? { kind: 'remove', reason: 'drained', crash: false, graceful: true }
         : { kind: 'keep' };
     case 'starting': {
@@ -315,7 +273,10 @@ function judge(
       if (replica.gate?.state === 'failed') return { kind: 'gate-failed', replicaId, reason: replica.gate.reason, forRollout };
       if (replica.container === 'stopped') {
         const code = replica.exitCode === undefined || replica.exitCode === null ? '' : ` with code ${replica.exitCode}`;
-        const reason = `the container exited${code} before it passed its health check`;
+        const limit = replica.memoryMb ? ` at ${replica.memoryMb} MiB` : '';
+        const reason = replica.oomKilled
+          ? `the container ran out of memory${limit} before it passed its health check: raise memoryMb`
+          : `the container exited${code} before it passed its health check`;
         return { kind: 'gate-failed', replicaId, reason, forRollout };
       }
       if (replica.gate === null) return { kind: 'gate', replicaId, forRollout };
@@ -326,13 +287,6 @@ function judge(
   }
 }
 
-function remove(replica: ObservedReplica, reason: string, graceful: boolean): ReconcileAction {
-  return {
-    kind: 'remove',
-    environmentId: replica.environmentId,
-    replicaId: replica.replicaId,
-    containerId: replica.containerId,
-    reason,
-    graceful,
-  };
+function drainTimeoutMs(env: DesiredEnvironment, rollout: { toReleaseId: string } | null): number {
+  return rollout && singleWriter(env, WEB_PROCESS) ? Math.min(env.drainTimeoutMs, SINGLE_WRITER_DRAIN_MS) : env.drainTimeoutMs;
 }

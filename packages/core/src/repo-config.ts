@@ -141,6 +141,8 @@ export type RepoConfig = z.infer<typeof repoConfigSchema>;
 export interface RepoSettings {
   pierJson: RepoConfig | null;
   procfileRelease?: string;
+  /** The Procfile's process types and commands, `release` excepted. */
+  procfileProcesses?: Record<string, string>;
 }
 
 /** The settings of one environment: the file's, with that environment's overrides applied. */

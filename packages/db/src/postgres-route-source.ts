@@ -33,7 +33,9 @@ export class PostgresRouteSource implements RouteSource {
     const serving = await this.db
       .select({ id: replicas.id, environmentId: replicas.environmentId, host: replicas.host, port: replicas.port })
       .from(replicas)
-      .where(and(eq(replicas.state, 'serving'), isNotNull(replicas.host), isNotNull(replicas.port)));
+      .where(
+        and(eq(replicas.state, 'serving'), eq(replicas.processType, 'web'), isNotNull(replicas.host), isNotNull(replicas.port)),
+      );
     const custom = await this.db.select({ hostname: domains.hostname, environmentId: domains.environmentId }).from(domains);
     return envs.map((env) => ({
       app: env.app,

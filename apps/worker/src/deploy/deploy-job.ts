@@ -29,7 +29,7 @@ import { DeploymentLogWriter } from '../deployment-log-writer.ts';
 import { waitForLinkedServices } from './linked-services-ready.ts';
 import { type ReleasePhaseDeps, runReleasePhase } from './release-command.ts';
 import { replicaSecrets } from './replica-config.ts';
-import { releaseTimeoutMs, repoReleaseSettings } from './repo-release-settings.ts';
+import { releaseProcesses, releaseTimeoutMs, repoReleaseSettings } from './repo-release-settings.ts';
 
 export interface DeployJobDeps {
   apps: AppStore;
@@ -146,8 +146,10 @@ async function newRelease(
     exposedPorts: await exposedPorts(deps.images, deployment.imageId),
   });
   const repoSettings = repoReleaseSettings(file, repo);
+  const processes = releaseProcesses(file, repo);
   for (const note of run.notes) log(note);
   log(`port ${describePort(run.port, run.sources.port)}; health check ${describeHealthCheck(run.health.path)}`);
+  log(`processes: ${Object.keys(processes.processes).join(', ')} (${processes.source})`);
   return deps.releases.create({
     environmentId: env.id,
     imageId: deployment.imageId,
@@ -159,8 +161,14 @@ async function newRelease(
     replicas: env.replicas,
     port: run.port,
     health: run.health,
-    settings: { ...runSettingsRecord(run), ...repoSettings },
+    settings: {
+      ...runSettingsRecord(run),
+      ...repoSettings,
+      processes: { value: processes.processes, source: processes.source },
+    },
     releaseCommand: (repoSettings.release?.value as { command: string } | undefined)?.command ?? null,
+    processes: processes.processes,
+    cron: file.cron ?? [],
   });
 }
 

@@ -9,6 +9,8 @@ export interface ReconcilerOptions {
     | 'apps'
     | 'environments'
     | 'environmentHealth'
+    | 'processes'
+    | 'volumes'
     | 'replicas'
     | 'releases'
     | 'services'

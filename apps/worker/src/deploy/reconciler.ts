@@ -7,9 +7,10 @@ import {
   PassLoop,
   plan,
   type ReconcileAction,
+  WEB_PROCESS,
   type WorkloadInstance,
 } from '@pier/core';
-import type { ReconcileTarget, ReplicaRow } from '@pier/db';
+import type { ProcessExit, ReconcileTarget, ReplicaRow } from '@pier/db';
 import { HealthGates } from './health-gates.ts';
 import { sweepEmptyNetworks } from './network-sweep.ts';
 import { ReconcilerLease } from './reconciler-lease.ts';
@@ -17,7 +18,7 @@ import type { ReconcilerOptions } from './reconciler-options.ts';
 import { replicaSecrets } from './replica-config.ts';
 import { prepareReplicas, tearDownReplica } from './replica-lifecycle.ts';
 import { adoptUnattached, observeReplicas } from './replica-observation.ts';
-import { environmentNetwork, LABEL_INSTANCE } from './replica-spec.ts';
+import { environmentNetwork, LABEL_INSTANCE, ROLE_PROCESS, ROLE_WEB } from './replica-spec.ts';
 import { appendRolloutLog, lastLogLines, rolloutFailureReason } from './rollout-report.ts';
 
 export type { ReconcilerOptions };
@@ -119,7 +120,10 @@ export class Reconciler {
     const [targets, rows, running] = await Promise.all([
       stores.environmentHealth.targets(),
       stores.replicas.all(),
-      workload.list({ [LABEL_ROLE]: 'web', [LABEL_INSTANCE]: instance }),
+      // Replicas of every process type; the one-off containers (release commands, runs) are not the reconciler's.
+      workload
+        .list({ [LABEL_INSTANCE]: instance })
+        .then((all) => all.filter((c) => c.labels[LABEL_ROLE] === ROLE_WEB || c.labels[LABEL_ROLE] === ROLE_PROCESS)),
     ]);
     await adoptUnattached(stores.replicas, rows, running, this.#busy);
     this.#gates.keepOnly(new Set(rows.map((r) => r.id)), this.#busy);
@@ -199,16 +203,16 @@ export class Reconciler {
           },
           'replica crashed; restarting after backoff',
         );
-        await stores.environmentHealth.backoff(
-          action.environmentId,
-          action.restartStreak,
-          action.crashedAt,
-          action.nextRestartAt,
-          action.crashLooping,
-        );
+        await stores.environmentHealth.backoff(action.environmentId, action.processType ?? WEB_PROCESS, {
+          restartStreak: action.restartStreak,
+          crashedAt: action.crashedAt,
+          nextRestartAt: action.nextRestartAt,
+          crashLooping: action.crashLooping,
+          exit: crashExit(action),
+        });
         return;
       case 'recovered':
-        await stores.environmentHealth.recovered(action.environmentId);
+        await stores.environmentHealth.recovered(action.environmentId, action.processType ?? WEB_PROCESS);
         return;
     }
   }
@@ -219,12 +223,17 @@ export class Reconciler {
     const target = context.targets.get(action.environmentId);
     if (!target) return;
     const release = await stores.releases.get(action.releaseId);
-    const specs = await prepareReplicas(this.options, target, release, action.count);
+    const processType = action.processType ?? WEB_PROCESS;
+    const specs = await prepareReplicas(this.options, target, release, action.count, { processType });
     const what = `${action.count} replica${action.count === 1 ? '' : 's'} of release v${release.version}`;
     if (action.rolloutId) await this.#rolloutLog(target, [`starting ${what}`]);
-    else logger.info({ app: target.appName, env: target.name, count: action.count }, 'starting replacement replicas');
+    else logger.info({ app: target.appName, env: target.name, processType, count: action.count }, 'starting replicas');
     for (const spec of specs) {
-      const row = await stores.replicas.add(target.environmentId, release.id, spec.name);
+      const row = await stores.replicas.add(target.environmentId, release.id, spec.name, {
+        type: processType,
+        memoryMb: Math.round(spec.limits.memoryBytes / 1024 / 1024),
+        cpus: spec.limits.nanoCpus / 1e9,
+      });
       this.#background(row.id, async () => {
         try {
           const started = await workload.run(spec);
@@ -361,6 +370,18 @@ export class Reconciler {
       this.kick();
     }, this.options.activeIntervalMs ?? 1000);
   }
+}
+
+/** How the crashed replica ended, as the planner saw it. */
+function crashExit(action: Extract<ReconcileAction, { kind: 'backoff' }>): ProcessExit | null {
+  if (!action.reason) return null;
+  return {
+    at: action.crashedAt.toISOString(),
+    exitCode: action.exitCode ?? null,
+    oomKilled: action.oomKilled ?? false,
+    memoryMb: action.memoryMb ?? null,
+    reason: action.reason,
+  };
 }
 
 interface PassContext {

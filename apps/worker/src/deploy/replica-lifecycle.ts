@@ -1,8 +1,8 @@
 import { ConflictError, type ContainerOperations, type ContainerSpec, LABEL_APP, LABEL_ENV, type Workload } from '@pier/core';
 import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
+import { processLimits } from './process-limits.ts';
 import { replicaConfig } from './replica-config.ts';
 import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
-import { releaseLimits } from './repo-release-settings.ts';
 
 /** SIGTERM, then SIGKILL after this long, for a replica that served. */
 export const STOP_GRACE_SECONDS = 10;
@@ -11,14 +11,25 @@ export const STOP_GRACE_SECONDS = 10;
  * What `count` new replicas of `release` need before they start: the
  * environment's network (made once, labelled with the installation, which
  * sweeps only its own) and their specs, with the release's variables and the
- * services linked now.
+ * services linked now, the process type's command (the release's; web's
+ * default is the image's own) and limits, and the volumes the type mounts.
+ * `processType` (default web) may also be a one-off's (`release`, `run`):
+ * those get the web type's limits and no command of their own.
  */
 export async function prepareReplicas(
-  deps: { stores: Pick<Stores, 'releases' | 'services'>; networks: Pick<ContainerOperations, 'ensureNetwork'>; instance: string },
+  deps: {
+    stores: Pick<Stores, 'releases' | 'services' | 'volumes' | 'processes'>;
+    networks: Pick<ContainerOperations, 'ensureNetwork'>;
+    instance: string;
+  },
   target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>,
   release: ReleaseRow,
   count: number,
+  options: { processType?: string } = {},
 ): Promise<ContainerSpec[]> {
+  const type = options.processType ?? 'web';
+  const commands = (release.processes ?? {}) as Record<string, string | null>;
+  const ownType = type in commands || type === 'web';
   await deps.networks.ensureNetwork(environmentNetwork(target.appName, target.name), {
     [LABEL_APP]: target.appName,
     [LABEL_ENV]: target.name,
@@ -26,6 +37,8 @@ export async function prepareReplicas(
     [LABEL_INSTANCE]: deps.instance,
   });
   const { config, networks, files } = await replicaConfig(deps.stores, target.environmentId, release);
+  const limits = await processLimits(deps.stores, target.environmentId, release, ownType ? type : 'web');
+  const volumes = ownType ? await deps.stores.volumes.mounts(target.environmentId, type) : {};
   return Array.from({ length: count }, () =>
     replicaSpec({
       instance: deps.instance,
@@ -35,7 +48,8 @@ export async function prepareReplicas(
       release: { ...release, networks },
       config,
       files,
-      limits: releaseLimits(deps.stores.releases.settings(release)),
+      limits,
+      ...(ownType ? { processType: type, command: commands[type] ?? null, volumes } : {}),
     }),
   );
 }

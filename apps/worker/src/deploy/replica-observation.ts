@@ -1,6 +1,6 @@
 import { type GateStatus, LABEL_RELEASE, type ObservedReplica, type WorkloadInstance } from '@pier/core';
 import type { ReplicaRow, ReplicaStore } from '@pier/db';
-import { LABEL_ENVIRONMENT_ID } from './replica-spec.ts';
+import { LABEL_ENVIRONMENT_ID, LABEL_PROCESS } from './replica-spec.ts';
 
 /** What the reconciler itself knows of each replica: a start or removal under way, a health gate. */
 export interface ReconcilerState {
@@ -25,7 +25,10 @@ export async function adoptUnattached(
 ): Promise<void> {
   for (const row of rows) {
     if (row.containerId || busy.has(row.id)) continue;
-    const instance = running.find((c) => c.name === row.containerName && c.status === 'running' && c.address);
+    // A web replica is adopted once it answers somewhere; the other types publish nothing.
+    const instance = running.find(
+      (c) => c.name === row.containerName && c.status === 'running' && (c.address || row.processType !== 'web'),
+    );
     if (!instance) continue;
     await replicas.attach(row.id, instance.id, instance.address);
     Object.assign(row, { containerId: instance.id, host: instance.address?.host ?? null, port: instance.address?.port ?? null });
@@ -48,9 +51,12 @@ export function observeReplicas(
       containerId: row.containerId,
       environmentId: row.environmentId,
       releaseId: row.releaseId,
+      processType: row.processType,
       state: row.state,
       container: instance ? (instance.status === 'exited' ? 'stopped' : 'running') : 'missing',
       exitCode: instance?.exitCode ?? null,
+      oomKilled: instance?.oomKilled ?? false,
+      memoryMb: row.memoryMb,
       healthy: row.healthy,
       unhealthyForMs: row.unhealthySince ? now.getTime() - row.unhealthySince.getTime() : 0,
       ageMs: now.getTime() - row.updatedAt.getTime(),
@@ -67,6 +73,7 @@ export function observeReplicas(
       containerId: instance.id,
       environmentId,
       releaseId: instance.labels[LABEL_RELEASE] ?? '',
+      processType: instance.labels[LABEL_PROCESS] ?? 'web',
       state: null,
       container: instance.status === 'exited' ? 'stopped' : 'running',
       healthy: false,

@@ -42,4 +42,27 @@ describe('replicaSpec', () => {
     const spec = replicaSpec({ ...input, config: { PORT: '1234' }, release: { ...input.release, port: 3000 } });
     expect(spec.env.PORT).toBe('3000');
   });
+
+  it('a worker: its own name, role and process label, its command through the shell, no published port, its volumes', () => {
+    const spec = replicaSpec({
+      ...input,
+      processType: 'worker',
+      command: 'node worker.js --queue "a b"',
+      volumes: { 'pier-vol-1': '/data' },
+    });
+    expect(spec).toMatchObject({
+      name: 'pier-web-staging-v3-worker-1a2b3c',
+      labels: { 'pier.role': 'process', 'pier.process': 'worker' },
+      containerPort: null,
+      command: ['/bin/sh', '-c', 'node worker.js --queue "a b"'],
+      volumes: { 'pier-vol-1': '/data' },
+    });
+    expect(spec.env.PORT).toBe('8080');
+  });
+
+  it('web with no command of its own runs the image’s command', () => {
+    const spec = replicaSpec({ ...input, processType: 'web', command: null });
+    expect(spec.command).toBeUndefined();
+    expect(spec.labels['pier.process']).toBe('web');
+  });
 });

@@ -15,6 +15,11 @@ export const APP_PORT = DEFAULT_APP_PORT;
 export const LABEL_ENVIRONMENT_ID = 'pier.environment-id';
 /** Which Pier installation owns a container: reconcilers sharing one Docker Engine leave each other's alone. */
 export const LABEL_INSTANCE = 'pier.instance';
+/** The process type of a replica (`web`, `worker`, …). */
+export const LABEL_PROCESS = 'pier.process';
+/** `pier.role` of a web replica (routed, health-gated) and of a replica of any other process type. */
+export const ROLE_WEB = 'web';
+export const ROLE_PROCESS = 'process';
 
 export const DEFAULT_LIMITS: ResourceLimits = { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pids: 512 };
 
@@ -27,6 +32,12 @@ export interface ReplicaSpecInput {
    * `port`: the one its app listens on (null on releases made before it was kept: 8080).
    */
   release: { id: string; version: number; imageId: string; networks?: readonly string[]; port?: number | null };
+  /** `web` (default: published port, routes) or another process type (no port). */
+  processType?: string;
+  /** The process type's command, run by `/bin/sh -c` (null or absent: the image's own command). */
+  command?: string | null;
+  /** Named volumes mounted into it: Docker volume name → mount path. */
+  volumes?: Record<string, string>;
   /** The release's variables; PORT (the release's port) is added. */
   config: Record<string, string>;
   limits?: ResourceLimits;
@@ -47,8 +58,10 @@ export function environmentNetwork(app: string, env: string): string {
 export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
   const suffix = input.suffix ?? randomBytes(3).toString('hex');
   const port = input.release.port ?? APP_PORT;
+  const type = input.processType ?? 'web';
+  const web = type === 'web';
   return {
-    name: `${`pier-${input.app}-${input.env}`.slice(0, 100)}-v${input.release.version}-${suffix}`,
+    name: `${`pier-${input.app}-${input.env}`.slice(0, 100)}-v${input.release.version}-${web ? '' : `${type.slice(0, 30)}-`}${suffix}`,
     image: input.release.imageId,
     env: { ...input.config, PORT: String(port) },
     labels: {
@@ -56,12 +69,16 @@ export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
       [LABEL_ENV]: input.env,
       [LABEL_ENVIRONMENT_ID]: input.environmentId,
       [LABEL_RELEASE]: input.release.id,
-      [LABEL_ROLE]: 'web',
+      [LABEL_ROLE]: web ? ROLE_WEB : ROLE_PROCESS,
+      [LABEL_PROCESS]: type,
       [LABEL_INSTANCE]: input.instance,
     },
-    containerPort: port,
+    // Only web is reached from outside; the others still get PORT, as a Procfile's processes do.
+    containerPort: web ? port : null,
     networks: [environmentNetwork(input.app, input.env), ...(input.release.networks ?? [])],
     limits: input.limits ?? DEFAULT_LIMITS,
     ...(input.files?.length ? { files: [...input.files] } : {}),
+    ...(input.command ? { command: ['/bin/sh', '-c', input.command] } : {}),
+    ...(input.volumes && Object.keys(input.volumes).length > 0 ? { volumes: { ...input.volumes } } : {}),
   };
 }

@@ -41,5 +41,10 @@ describe('releaseTimeoutMs and releaseLimits', () => {
       pids: DEFAULT_LIMITS.pids,
     });
     expect(releaseLimits({})).toEqual(DEFAULT_LIMITS);
+    const settings = repoReleaseSettings(file({ resources: { memoryMb: 256, cpus: 0.5 } }), null);
+    expect(releaseLimits(settings, { memoryMb: 1024, cpus: null })).toMatchObject({
+      memoryBytes: 1024 * 1024 * 1024,
+      nanoCpus: 500_000_000,
+    });
   });
 });

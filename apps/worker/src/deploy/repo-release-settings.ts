@@ -19,18 +19,44 @@ export function repoReleaseSettings(file: EnvironmentRepoConfig, repo: RepoSetti
   return settings;
 }
 
+/**
+ * A release's process types and their commands (null: the image's own), and
+ * where they came from: `pier.json`'s `processes` (this environment's view),
+ * else the Procfile's types, else one `web` process. Web runs the image's
+ * command unless `pier.json` names one: a generated image already runs the
+ * Procfile's `web:` line, and a Dockerfile's CMD is the app's own choice.
+ */
+export function releaseProcesses(
+  file: EnvironmentRepoConfig,
+  repo: RepoSettings | null,
+): { processes: Record<string, string | null>; source: 'pier.json' | 'Procfile' | 'default' } {
+  if (file.processes && Object.keys(file.processes).length > 0) return { processes: { ...file.processes }, source: 'pier.json' };
+  const procfile = repo?.procfileProcesses;
+  if (procfile && Object.keys(procfile).length > 0) {
+    const processes: Record<string, string | null> = { ...procfile };
+    if ('web' in processes) processes.web = null;
+    return { processes, source: 'Procfile' };
+  }
+  return { processes: { web: null }, source: 'default' };
+}
+
 /** The release command's time limit as the release recorded it. */
 export function releaseTimeoutMs(settings: Record<string, ReleaseSetting>): number {
   const seconds = (settings.release?.value as { timeoutSeconds?: number } | undefined)?.timeoutSeconds;
   return seconds ? seconds * 1000 : RELEASE_COMMAND_TIMEOUT_MS;
 }
 
-/** Each replica's limits: the release's `resources` (pier.json) over the defaults. */
-export function releaseLimits(settings: Record<string, ReleaseSetting>): ResourceLimits {
+/** Each replica's limits, field by field: `own` (the process type's, set through the API), the release's `resources` (pier.json), the defaults. */
+export function releaseLimits(
+  settings: Record<string, ReleaseSetting>,
+  own: { memoryMb?: number | null; cpus?: number | null } = {},
+): ResourceLimits {
   const resources = settings.resources?.value as { memoryMb?: number; cpus?: number } | undefined;
+  const memoryMb = own.memoryMb ?? resources?.memoryMb;
+  const cpus = own.cpus ?? resources?.cpus;
   return {
-    memoryBytes: resources?.memoryMb ? resources.memoryMb * 1024 * 1024 : DEFAULT_LIMITS.memoryBytes,
-    nanoCpus: resources?.cpus ? Math.round(resources.cpus * 1e9) : DEFAULT_LIMITS.nanoCpus,
+    memoryBytes: memoryMb ? memoryMb * 1024 * 1024 : DEFAULT_LIMITS.memoryBytes,
+    nanoCpus: cpus ? Math.round(cpus * 1e9) : DEFAULT_LIMITS.nanoCpus,
     pids: DEFAULT_LIMITS.pids,
   };
 }

@@ -31,6 +31,10 @@ export interface NewRelease {
   settings?: Record<string, ReleaseSetting>;
   /** Runs once before any of its replicas starts (null: none). */
   releaseCommand?: string | null;
+  /** Process type → command (null: the image's own); absent: one web process. */
+  processes?: Record<string, string | null>;
+  /** The cron jobs of its `pier.json` for the environment. */
+  cron?: unknown[];
 }
 
 /** Immutable releases: an image plus the configuration it runs with, numbered per environment. */
@@ -67,6 +71,8 @@ export class ReleaseStore {
           port: input.port ?? null,
           settings: input.settings ?? {},
           releaseCommand: input.releaseCommand ?? null,
+          processes: input.processes ?? { web: null },
+          cron: input.cron ?? [],
         })
         .returning();
       if (!row) throw new Error('insert returned no row');

@@ -14,8 +14,24 @@ export type ReplicaState = ReplicaRow['state'];
 export class ReplicaStore {
   constructor(private readonly db: Db) {}
 
-  async add(environmentId: string, releaseId: string, containerName: string): Promise<ReplicaRow> {
-    const [row] = await this.db.insert(replicas).values({ environmentId, releaseId, containerName }).returning();
+  /** A new replica of `processType` (default web) with the limits it starts with (what the capacity guard counts). */
+  async add(
+    environmentId: string,
+    releaseId: string,
+    containerName: string,
+    process: { type?: string; memoryMb?: number; cpus?: number } = {},
+  ): Promise<ReplicaRow> {
+    const [row] = await this.db
+      .insert(replicas)
+      .values({
+        environmentId,
+        releaseId,
+        containerName,
+        processType: process.type ?? 'web',
+        memoryMb: process.memoryMb ?? null,
+        cpus: process.cpus ?? null,
+      })
+      .returning();
     if (!row) throw new Error('insert returned no row');
     return row;
   }

@@ -136,6 +136,8 @@ export class RolloutStore {
           and(
             eq(replicas.environmentId, rollout.environmentId),
             eq(replicas.state, 'serving'),
+            // The other process types follow the live release on their own (stopped with a grace, not drained).
+            eq(replicas.processType, 'web'),
             ne(replicas.releaseId, rollout.toReleaseId),
           ),
         )
