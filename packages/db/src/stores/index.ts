@@ -3,14 +3,18 @@ import type { Db } from '../client.ts';
 import { AppStore } from './app-store.ts';
 import { CertificateStore } from './certificate-store.ts';
 import { CommitCheckStore } from './commit-checks.ts';
+import { CronStore } from './cron-store.ts';
 import { DeploymentStore } from './deployment-store.ts';
 import { DomainStore } from './domain-store.ts';
-import { EnvironmentHealthStore, EnvironmentStore } from './environment-store.ts';
+import { EnvironmentHealthStore } from './environment-health-store.ts';
+import { EnvironmentStore } from './environment-store.ts';
 import { LeaseStore } from './lease-store.ts';
+import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
 import { ReservationStore } from './reservations.ts';
 import { RolloutStore } from './rollout-store.ts';
+import { RunStore } from './run-store.ts';
 import { SealedValueStore } from './sealed-value-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
 import { ServiceRoleStore } from './service-role-store.ts';
@@ -34,12 +38,18 @@ export interface Stores {
   rollouts: RolloutStore;
   leases: LeaseStore;
   environmentHealth: EnvironmentHealthStore;
+  /** Replicas, limits and crash streak of each process type. */
+  processes: ProcessStore;
   domains: DomainStore;
   certificates: CertificateStore;
   services: ServiceStore;
   serviceOperations: ServiceOperationStore;
   serviceRoles: ServiceRoleStore;
   sealedValues: SealedValueStore;
+  /** One-off runs and cron runs, with their output. */
+  runs: RunStore;
+  /** Cron jobs declared through the API (with the live release's: every job of an environment). */
+  cron: CronStore;
   /** Environments' Docker volumes, their backups and operations. */
   volumes: VolumeStore;
   /** The memory limits reserved by everything Pier runs, for the capacity guard. */
@@ -63,13 +73,16 @@ export function createStores(db: Db, box: SecretBox): Stores {
     rollouts: new RolloutStore(db),
     leases: new LeaseStore(db),
     environmentHealth: new EnvironmentHealthStore(db),
+    processes: new ProcessStore(db),
     domains: new DomainStore(db),
     certificates: new CertificateStore(db, box),
     services: new ServiceStore(db, box),
     serviceOperations: new ServiceOperationStore(db),
     serviceRoles: new ServiceRoleStore(db, box),
     sealedValues: new SealedValueStore(db, box),
+    runs: new RunStore(db),
     reservations: new ReservationStore(db),
+    cron: new CronStore(db),
     volumes: new VolumeStore(db),
   };
 }
