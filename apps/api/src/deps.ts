@@ -1,4 +1,4 @@
-import type { AppQuotas, ServiceType } from '@pier/core';
+import type { AppQuotas, CapacityCheck, ServiceType } from '@pier/core';
 import type { AppImagesWatch, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { LogReader } from './routes/environment-log-stream.ts';
@@ -30,4 +30,6 @@ export interface ApiDeps extends Stores {
   appDeletions?: (app: string) => Promise<AppImagesWatch>;
   /** Webhook deliveries per minute from one source address (PIER_WEBHOOK_RATE_LIMIT). */
   webhookRateLimitPerMinute?: number;
+  /** The capacity guard: a scale-up the host cannot hold is refused (409) with the figures; absent, none is. */
+  capacity?: CapacityCheck;
 }

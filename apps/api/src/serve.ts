@@ -1,6 +1,6 @@
-import { type ApiConfig, exitOnStartupError, onShutdownSignal } from '@pier/config';
+import { type ApiConfig, capacityPolicyFrom, exitOnStartupError, onShutdownSignal, readHostResources } from '@pier/config';
 import { SecretBox } from '@pier/core';
-import { assertMigrated, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
+import { assertMigrated, CapacityGuard, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
@@ -22,6 +22,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
   redis.connect().catch(() => {}); // /ready reports it; ioredis keeps retrying
 
   const box = new SecretBox(config.PIER_SECRET_KEY, config.PIER_SECRET_KEYS_PREVIOUS);
+  const stores = createStores(database.db, box);
   const app = buildApp({
     logger,
     adminToken: config.PIER_ADMIN_TOKEN,
@@ -39,7 +40,14 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     },
     // The worker's logs-only socket when there is one (the systemd units): the api gets no root-equivalent Docker access.
     logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_LOGS_SOCKET ?? config.PIER_DOCKER_SOCKET }),
-    ...createStores(database.db, box),
+    ...stores,
+    // The api sees `/` only (Docker's data root is the worker's to weigh, before a build or a rollout).
+    capacity: new CapacityGuard({
+      reservations: stores.reservations,
+      host: () => readHostResources({ paths: ['/'] }),
+      policy: capacityPolicyFrom(config),
+      buildMemoryBytes: config.PIER_BUILD_MEMORY_MB * 1024 * 1024,
+    }),
     appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
     readiness: {
       postgres: () => pingDatabase(database.sql),

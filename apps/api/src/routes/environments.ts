@@ -8,6 +8,7 @@ import {
 } from '@pier/core';
 import type { EnvironmentSettings } from '@pier/db';
 import { z } from 'zod';
+import { assertScaleFits } from '../capacity/scale-capacity.ts';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, environmentResponse, presentDeployment, presentEnvironment } from '../presenters.ts';
@@ -98,6 +99,17 @@ export function environmentRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
         const before = await environments.get(app.id, params.env);
+        if (body.replicas !== undefined && body.replicas > before.replicas) {
+          await assertScaleFits(deps.capacity, {
+            app: app.name,
+            env: before.name,
+            type: 'web',
+            from: before.replicas,
+            to: body.replicas,
+            memoryMb: await deps.reservations.memoryMbOf(before.id, 'web'),
+            field: 'body.replicas',
+          });
+        }
         const env = await environments.update(app.id, params.env, settings(body), deps.quotas ?? DEFAULT_APP_QUOTAS);
         const deployment = runSettingsChanged(before, env) ? await redeployWithSettings(deps, env) : null;
         return {

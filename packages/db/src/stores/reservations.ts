@@ -1,7 +1,7 @@
 import { DEFAULT_PROCESS_MEMORY_MB, MANAGED_SERVICE_MEMORY_MB } from '@pier/core';
-import { eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { environmentProcesses } from '../schema.ts';
+import { environmentProcesses, replicas } from '../schema.ts';
 
 const MiB = 1024 * 1024;
 
@@ -61,5 +61,31 @@ export class ReservationStore {
       .from(environmentProcesses)
       .where(eq(environmentProcesses.environmentId, environmentId));
     return new Map(rows.map((row) => [row.type, { replicas: row.replicas, memoryMb: row.memoryMb }]));
+  }
+
+  /**
+   * The memory limit, in MiB, of a new replica of the type: the type's own
+   * (set through the API), else that of its newest live replica (started
+   * with the release's limits), else the default.
+   */
+  async memoryMbOf(environmentId: string, type: string): Promise<number> {
+    const [own] = await this.db
+      .select({ memoryMb: environmentProcesses.memoryMb })
+      .from(environmentProcesses)
+      .where(and(eq(environmentProcesses.environmentId, environmentId), eq(environmentProcesses.type, type)));
+    if (own?.memoryMb) return own.memoryMb;
+    const [live] = await this.db
+      .select({ memoryMb: replicas.memoryMb })
+      .from(replicas)
+      .where(
+        and(
+          eq(replicas.environmentId, environmentId),
+          eq(replicas.processType, type),
+          inArray(replicas.state, ['starting', 'serving']),
+        ),
+      )
+      .orderBy(desc(replicas.createdAt))
+      .limit(1);
+    return live?.memoryMb ?? DEFAULT_PROCESS_MEMORY_MB;
   }
 }
