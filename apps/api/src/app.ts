@@ -8,12 +8,14 @@ import { requestId } from './http/request-id.ts';
 import { registerRoutes, route } from './http/route-kit.ts';
 import { appRoutes } from './routes/apps.ts';
 import { backupRoutes } from './routes/backups.ts';
+import { cronRoutes } from './routes/cron.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
 import { releaseRoutes } from './routes/releases.ts';
+import { runRoutes } from './routes/runs.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { variableRoutes } from './routes/variables.ts';
@@ -77,6 +79,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...serviceRoutes(deps),
     ...backupRoutes(deps),
     ...linkRoutes(deps),
+    ...runRoutes(deps),
+    ...cronRoutes(deps),
     ...volumeRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();

@@ -37,7 +37,8 @@ export class DeploymentLogWriter {
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: DeploymentStore,
+    /** Where the lines go: a deployment's log, or (through the same shape) a run's output. */
+    private readonly store: Pick<DeploymentStore, 'appendLogs'>,
     private readonly deploymentId: string,
     private readonly options: LogWriterOptions,
   ) {

@@ -1,5 +1,5 @@
 import { PassLoop } from '@pier/core';
-import type { CommitCheckStore, DeploymentStore, WebhookDeliveryStore } from '@pier/db';
+import type { CommitCheckStore, DeploymentStore, RunStore, WebhookDeliveryStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 
 export interface RecordRetentionOptions {
@@ -7,6 +7,10 @@ export interface RecordRetentionOptions {
   deliveries: Pick<WebhookDeliveryStore, 'deleteReceivedBefore'>;
   /** GitHub's check results of commits: kept as long as the webhook deliveries that reported them. */
   checks?: Pick<CommitCheckStore, 'deleteReportedBefore'>;
+  /** One-off and cron runs: the newest `keepRuns` of each environment's one-off runs and of each cron job stay. */
+  runs?: Pick<RunStore, 'deleteOld'>;
+  /** Default 100. */
+  keepRuns?: number;
   logger: Logger;
   /** Output of deployments that ended longer ago than this is deleted (PIER_DEPLOYMENT_LOG_RETENTION_DAYS). */
   logRetentionDays: number;
@@ -28,7 +32,8 @@ const DAY_MS = 24 * 60 * 60_000;
  * lines of deployments that ended (failed, cancelled, superseded) more than
  * the log retention ago, keeping the deployments themselves, and webhook
  * delivery records (with the check results GitHub reported) older than
- * theirs. In bounded batches; several workers doing it at once only delete
+ * theirs, and one-off and cron runs beyond the newest 100 of each
+ * environment and job. In bounded batches; several workers doing it at once only delete
  * the same rows once.
  */
 export class RecordRetention {
@@ -66,6 +71,9 @@ export class RecordRetention {
     const deleted = await this.#inBatches((limit) => deliveries.deleteReceivedBefore(deliveriesBefore, limit));
     const { checks } = this.options;
     if (checks) await this.#inBatches((limit) => checks.deleteReportedBefore(deliveriesBefore, limit));
+    const { runs } = this.options;
+    const oldRuns = runs ? await this.#inBatches((limit) => runs.deleteOld(this.options.keepRuns ?? 100, limit)) : 0;
+    if (oldRuns > 0) logger.info({ runs: oldRuns }, 'old runs deleted');
     if (logLines > 0 || deleted > 0) logger.info({ logLines, deliveries: deleted }, 'old records deleted');
     return { logLines, deliveries: deleted };
   }

@@ -21,3 +21,5 @@ export const CERTIFICATES_CHANNEL = 'pier_certificates';
 export const APP_DELETED_CHANNEL = 'pier_app_deleted';
 /** The worker removed a deleted app's images (payload: JSON of `AppImagesRemoved`): the API answers the DELETE with it. */
 export const APP_IMAGES_REMOVED_CHANNEL = 'pier_app_images_removed';
+/** A one-off run or a cron run was queued, or a cancel was asked for: the run executors look at once. */
+export const RUNS_CHANNEL = 'pier_runs';

@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment } from '../presenters.ts';
 import { envParams } from '../schemas.ts';
+import { cronStatus } from './cron.ts';
 import { streamEnvironmentLogs } from './environment-log-stream.ts';
 import { mirrorReport, presentLink } from './links.ts';
 
@@ -191,6 +192,8 @@ export function releaseRoutes(deps: ApiDeps) {
           mirror: await mirrorReport(deps, app.id, env),
           // A push held by the CI gate: which commit, and the checks it still waits for.
           waitingForChecks: await waitingForChecksView(deps, app.id, env.id),
+          // Each cron job and how its last run went (failed and skipped ones show here).
+          cron: await cronStatus(deps, env.id),
           replicas: rows.map((r) => ({
             id: r.id,
             name: r.containerName,

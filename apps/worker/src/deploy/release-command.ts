@@ -1,16 +1,13 @@
-import { type ContainerOperations, LABEL_DEPLOYMENT, LABEL_ROLE, type Workload } from '@pier/core';
+import { LABEL_DEPLOYMENT, LABEL_ROLE } from '@pier/core';
 import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
-import { prepareReplicas, STOP_GRACE_SECONDS } from './replica-lifecycle.ts';
+import { type OneOffDeps, runOneOffContainer } from '../runs/one-off-container.ts';
 import { LABEL_INSTANCE } from './replica-spec.ts';
 
 /** How long the verified backup taken before a release command may take. */
 export const RELEASE_BACKUP_TIMEOUT_MS = 900_000;
 
-export interface ReleasePhaseDeps {
-  stores: Pick<Stores, 'releases' | 'services' | 'serviceOperations' | 'leases' | 'rollouts'>;
-  workload: Workload;
-  networks: Pick<ContainerOperations, 'ensureNetwork'>;
-  instance: string;
+export interface ReleasePhaseDeps extends OneOffDeps {
+  stores: OneOffDeps['stores'] & Pick<Stores, 'releases' | 'serviceOperations' | 'leases' | 'rollouts'>;
 }
 
 export interface ReleasePhaseInput {
@@ -104,54 +101,23 @@ async function backUpLinkedPostgres(deps: ReleasePhaseDeps, input: ReleasePhaseI
 }
 
 async function runCommand(deps: ReleasePhaseDeps, input: ReleasePhaseInput): Promise<ReleasePhaseResult> {
-  const labels = { [LABEL_ROLE]: 'release', [LABEL_DEPLOYMENT]: input.deploymentId, [LABEL_INSTANCE]: deps.instance };
-  for (const leftover of await deps.workload.list(labels)) await deps.workload.remove(leftover.id);
-  const [replica] = await prepareReplicas(deps, input.target, input.release, 1);
-  if (!replica) throw new Error('no container spec for the release command');
-  const spec = {
-    ...replica,
-    name: replica.name.replace(/-v(\d+)-([0-9a-f]+)$/, '-v$1-release-$2'),
+  input.log(`running the release command: ${input.command}`, 'system');
+  const outcome = await runOneOffContainer(deps, {
+    target: input.target,
+    release: input.release,
     // The app's own command, in its own container (with the image's entrypoint, as `docker run <image> <command>`).
     command: ['/bin/sh', '-c', input.command],
-    labels: { ...replica.labels, ...labels },
-    containerPort: null,
-  };
-  input.log(`running the release command: ${input.command}`, 'system');
-  const started = Date.now();
-  const instance = await deps.workload.run(spec);
-  const timer = new AbortController();
-  const timeout = setTimeout(() => timer.abort(), input.timeoutMs);
-  try {
-    const output = deps.workload.logs(instance.id, { follow: true, signal: timer.signal });
-    try {
-      for await (const entry of output) input.log(entry.line, entry.stream === 'stderr' ? 'stderr' : 'stdout');
-    } catch (err) {
-      if (!timer.signal.aborted) throw err;
-    }
-    if (timer.signal.aborted) {
-      await deps.workload.stop(instance.id, STOP_GRACE_SECONDS);
-      return { ok: false, reason: `the release command did not finish within ${Math.round(input.timeoutMs / 1000)} s` };
-    }
-    const exitCode = await exitCodeOf(deps.workload, instance.id);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    if (exitCode === 0) {
-      input.log(`the release command succeeded in ${seconds} s`, 'system');
-      return { ok: true };
-    }
-    return { ok: false, reason: `the release command exited with code ${exitCode ?? 'unknown'} after ${seconds} s` };
-  } finally {
-    clearTimeout(timeout);
-    await deps.workload.remove(instance.id).catch(() => {});
+    labels: { [LABEL_ROLE]: 'release', [LABEL_DEPLOYMENT]: input.deploymentId, [LABEL_INSTANCE]: deps.instance },
+    kind: 'release',
+    timeoutMs: input.timeoutMs,
+    log: input.log,
+  });
+  if (outcome.kind !== 'exited')
+    return { ok: false, reason: `the release command did not finish within ${Math.round(input.timeoutMs / 1000)} s` };
+  const seconds = (outcome.durationMs / 1000).toFixed(1);
+  if (outcome.exitCode === 0) {
+    input.log(`the release command succeeded in ${seconds} s`, 'system');
+    return { ok: true };
   }
-}
-
-/** The exit code once the container has exited (its log stream can end a moment before the Engine says so). */
-async function exitCodeOf(workload: Workload, id: string): Promise<number | null> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const instance = await workload.inspect(id);
-    if (!instance) return null;
-    if (instance.status === 'exited') return instance.exitCode;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return null;
+  return { ok: false, reason: `the release command exited with code ${outcome.exitCode ?? 'unknown'} after ${seconds} s` };
 }
