@@ -14,7 +14,7 @@ interface Options {
 
 /**
  * The logs of several replicas, merged: a JSON list, or with `follow` an SSE
- * stream (`event: line`, data `{ replica, stream, line, at }`) that lasts
+ * stream (`event: line`, data `{ replica, process, stream, line, at }`) that lasts
  * until the client goes away.
  */
 export async function streamEnvironmentLogs(
@@ -26,6 +26,7 @@ export async function streamEnvironmentLogs(
 ): Promise<unknown> {
   const tagged = (replica: ReplicaRow, entry: LogEntry) => ({
     replica: replica.containerName,
+    process: replica.processType,
     stream: entry.stream,
     line: entry.line,
     at: entry.at?.toISOString() ?? null,

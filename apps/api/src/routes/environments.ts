@@ -13,6 +13,7 @@ import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, environmentResponse, presentDeployment, presentEnvironment } from '../presenters.ts';
 import { appParams, createEnvironmentBody, envParams, updateEnvironmentBody } from '../schemas.ts';
+import { assertSingleWriterFits } from './processes.ts';
 import { redeployWithSettings, runSettingsChanged } from './run-settings-redeploy.ts';
 
 type SettingsBody = z.output<typeof updateEnvironmentBody>;
@@ -99,6 +100,7 @@ export function environmentRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const app = await apps.get(principal, params.app);
         const before = await environments.get(app.id, params.env);
+        await assertSingleWriterFits(deps, before.id, 'web', body.replicas);
         if (body.replicas !== undefined && body.replicas > before.replicas) {
           await assertScaleFits(deps.capacity, {
             app: app.name,

@@ -9,6 +9,7 @@ import { envParams } from '../schemas.ts';
 import { cronStatus } from './cron.ts';
 import { streamEnvironmentLogs } from './environment-log-stream.ts';
 import { mirrorReport, presentLink } from './links.ts';
+import { processesView } from './processes.ts';
 
 const rollbackBody = z.strictObject({
   release: z.number().int().min(1).optional().describe('release version to go back to; default: the one before the live release'),
@@ -24,6 +25,11 @@ const logsQuery = z.strictObject({
   follow: z.enum(['1', 'true', '0', 'false']).optional(),
   tail: z.coerce.number().int().min(0).max(10_000).optional().describe('lines per replica from the end (default 100)'),
   since: z.iso.datetime({ offset: true }).optional().describe('only lines after this time (ISO 8601)'),
+  process: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a process type name')
+    .optional()
+    .describe('only the replicas of this process type (web, worker, …)'),
 });
 
 function presentRelease(release: ReleaseRow) {
@@ -194,9 +200,14 @@ export function releaseRoutes(deps: ApiDeps) {
           waitingForChecks: await waitingForChecksView(deps, app.id, env.id),
           // Each cron job and how its last run went (failed and skipped ones show here).
           cron: await cronStatus(deps, env.id),
+          // Each process type of the live release: replicas wanted and running, limits, how one last ended.
+          processes: processesView(env, live, await deps.processes.list(env.id), rows),
           replicas: rows.map((r) => ({
             id: r.id,
             name: r.containerName,
+            process: r.processType,
+            memoryMb: r.memoryMb,
+            cpus: r.cpus,
             release: versions.get(r.releaseId) ?? null,
             state: r.state,
             healthy: r.healthy,
@@ -212,14 +223,16 @@ export function releaseRoutes(deps: ApiDeps) {
       method: 'GET',
       url: '/apps/:app/environments/:env/logs',
       summary:
-        'stdout/stderr of every serving replica as Server-Sent Events (or JSON without follow), each line tagged with its replica',
+        'stdout/stderr of every running replica (of one process type with `process`) as Server-Sent Events (or JSON without follow), each line tagged with its replica and process type',
       tag: 'releases',
       params: envParams,
       query: logsQuery,
       handler: async ({ params, query, principal, request, reply }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
-        const rows = (await replicas.list(env.id, ['serving', 'draining'])).filter((r) => r.containerId);
+        const rows = (await replicas.list(env.id, ['serving', 'draining'])).filter(
+          (r) => r.containerId && (!query.process || r.processType === query.process),
+        );
         const options = {
           tail: query.tail ?? 100,
           since: query.since ? new Date(query.since) : undefined,

@@ -26,7 +26,8 @@ export async function lockAppUsage(tx: Tx, appId: string): Promise<AppUsage> {
       count(*) filter (where e.pull_request is null)::int as environments,
       count(*) filter (where e.pull_request is not null)::int as previews,
       count(*) filter (where e.pull_request is not null and e.from_fork)::int as fork_previews,
-      coalesce(sum(e.replicas), 0)::int as replicas,
+      (coalesce(sum(e.replicas), 0) + (select coalesce(sum(p.replicas), 0) from environment_processes p
+        join environments pe on pe.id = p.environment_id where pe.app_id = ${appId} and p.type <> 'web'))::int as replicas,
       (select count(*) from domains d join environments de on de.id = d.environment_id where de.app_id = ${appId})::int as domains
     from environments e where e.app_id = ${appId}`);
   return {

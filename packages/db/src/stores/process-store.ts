@@ -1,6 +1,9 @@
-import { and, eq } from 'drizzle-orm';
+import { type AppQuotas, ConflictError, quotaProblem } from '@pier/core';
+import { and, eq, sql } from 'drizzle-orm';
+import { ROLLOUTS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { environmentProcesses, environments } from '../schema.ts';
+import { lockAppUsage } from './app-usage.ts';
 import type { ProcessExit } from './environment-health-store.ts';
 
 export type ProcessRow = typeof environmentProcesses.$inferSelect;
@@ -32,9 +35,23 @@ export class ProcessStore {
     return row ?? null;
   }
 
-  /** Changes one type's replicas and limits, and tells the reconciler (the caller NOTIFYs). */
-  async set(environmentId: string, type: string, change: ProcessChange): Promise<ProcessRow> {
+  /**
+   * Changes one type's replicas and limits within the app's replica quota
+   * (`current`: the type's replicas now, as the caller counted them), and
+   * wakes the reconciler.
+   */
+  async set(
+    environmentId: string,
+    type: string,
+    change: ProcessChange,
+    quota?: { appId: string; quotas: AppQuotas; current: number },
+  ): Promise<ProcessRow> {
     return this.db.transaction(async (tx) => {
+      if (quota && change.replicas !== undefined && change.replicas > quota.current) {
+        const usage = await lockAppUsage(tx, quota.appId);
+        const problem = quotaProblem(quota.quotas, usage, { replicas: change.replicas - quota.current });
+        if (problem) throw new ConflictError(`body.replicas: ${problem}`);
+      }
       const own = {
         ...(change.replicas !== undefined && type !== 'web' ? { replicas: change.replicas } : {}),
         ...(change.memoryMb !== undefined ? { memoryMb: change.memoryMb } : {}),
@@ -55,6 +72,7 @@ export class ProcessStore {
         })
         .returning();
       if (!row) throw new Error('upsert returned no row');
+      await tx.execute(sql`select pg_notify(${ROLLOUTS_CHANNEL}, ${environmentId})`);
       return row;
     });
   }
