@@ -1,0 +1,141 @@
+import type { Principal } from '@pier/core';
+import { createStores, type RunStore, schema } from '@pier/db';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, type TestApi } from '../support/api.ts';
+
+/** RunStore against real Postgres: claims, one run per cron slot, forbid, expired locks, retention. */
+
+let api: TestApi;
+let runs: RunStore;
+let appId: string;
+let environmentId: string;
+const ADMIN: Principal = { role: 'admin', tokenId: null };
+
+beforeAll(async () => {
+  api = await createTestApi();
+  const stores = createStores(api.database.db, api.box);
+  runs = stores.runs;
+  expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'store' } })).statusCode).toBe(201);
+  const app = await stores.apps.get(ADMIN, 'store');
+  appId = app.id;
+  environmentId = (await stores.environments.get(app.id, 'staging')).id;
+});
+afterAll(async () => api?.close());
+
+async function clear() {
+  await api.database.db.delete(schema.runs);
+}
+
+const oneOff = (command: string) => ({ appId, environmentId, kind: 'run' as const, command, timeoutSeconds: 60, startedBy: 't' });
+const slotOf = (cronName: string, slot: string, concurrency: 'forbid' | 'allow' = 'forbid') => ({
+  appId,
+  environmentId,
+  cronName,
+  slot: new Date(slot),
+  command: 'date',
+  timeoutSeconds: 60,
+  concurrency,
+});
+
+describe('RunStore', () => {
+  it('claims each queued run once, oldest first, however many claim at once', async () => {
+    await clear();
+    const a = await runs.create(oneOff('a'));
+    const b = await runs.create(oneOff('b'));
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => runs.claim(`worker-${i}`, 30_000)));
+    const claimed = claims.filter((c) => c !== null);
+    expect(claimed.map((c) => c.id).sort()).toEqual([a.id, b.id].sort());
+    expect(claimed.every((c) => c.state === 'running' && c.lockedBy?.startsWith('worker-') && c.startedAt)).toBe(true);
+    expect(await runs.claim('late', 30_000)).toBeNull();
+  });
+
+  it('skips a queued run another transaction has locked, and claims the next', async () => {
+    await clear();
+    const locked = await runs.create(oneOff('locked'));
+    const free = await runs.create(oneOff('free'));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let lockTaken!: () => void;
+    const taken = new Promise<void>((resolve) => {
+      lockTaken = resolve;
+    });
+    const holder = api.database.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from runs where id = ${locked.id} for update`);
+      lockTaken();
+      await held;
+    });
+    await taken;
+    const claimed = await runs.claim('w', 30_000);
+    release();
+    await holder;
+    expect(claimed?.id).toBe(free.id);
+    expect((await runs.claim('w', 30_000))?.id).toBe(locked.id);
+  });
+
+  it('records a cron slot once however many schedulers try; the next slot is skipped under forbid while one runs', async () => {
+    await clear();
+    const tries = await Promise.all(Array.from({ length: 8 }, () => runs.recordCronSlot(slotOf('tick', '2026-05-01T12:01:00Z'))));
+    const recorded = tries.filter((t) => t !== null);
+    expect(recorded.map((r) => r.state)).toEqual(['queued']);
+    await runs.claim('w', 30_000);
+    const next = await runs.recordCronSlot(slotOf('tick', '2026-05-01T12:02:00Z'));
+    expect(next).toMatchObject({
+      state: 'skipped',
+      reason: expect.stringContaining('2026-05-01T12:01:00.000Z was still running'),
+    });
+    expect(next?.finishedAt).toBeInstanceOf(Date);
+    // allow: runs may overlap.
+    expect(await runs.recordCronSlot(slotOf('tick', '2026-05-01T12:03:00Z', 'allow'))).toMatchObject({ state: 'queued' });
+    expect((await runs.lastCronSlots(environmentId)).get('tick')?.toISOString()).toBe('2026-05-01T12:03:00.000Z');
+    expect((await runs.lastCronRuns(environmentId)).get('tick')?.slot?.toISOString()).toBe('2026-05-01T12:03:00.000Z');
+  });
+
+  it('fails a running run whose lock ran out; its worker then cannot renew or finish it', async () => {
+    await clear();
+    const run = await runs.create(oneOff('sleep'));
+    await runs.claim('dead-worker', 30_000);
+    expect(await runs.renew(run.id, 'other', 30_000)).toBe(false);
+    await api.database.db
+      .update(schema.runs)
+      .set({ lockedUntil: new Date(Date.now() - 1000) })
+      .where(eq(schema.runs.id, run.id));
+    const expired = await runs.failExpired('the worker running it stopped answering');
+    expect(expired.map((r) => r.id)).toEqual([run.id]);
+    expect(await runs.renew(run.id, 'dead-worker', 30_000)).toBe(false);
+    expect(await runs.finish(run.id, { state: 'succeeded', exitCode: 0 }, 'dead-worker')).toBe(false);
+    expect(await runs.get(run.id)).toMatchObject({ state: 'failed', reason: 'the worker running it stopped answering' });
+  });
+
+  it('cancels a queued run at once and marks a running one for its worker', async () => {
+    await clear();
+    const queued = await runs.create(oneOff('q'));
+    expect(await runs.requestCancel(queued.id)).toMatchObject({ state: 'cancelled' });
+    const running = await runs.create(oneOff('r'));
+    await runs.claim('w', 30_000);
+    const marked = await runs.requestCancel(running.id);
+    expect(marked.state).toBe('running');
+    expect(marked.cancelRequestedAt).toBeInstanceOf(Date);
+  });
+
+  it('keeps the newest runs of each kind and job, and never deletes a queued or running one', async () => {
+    await clear();
+    for (let i = 0; i < 4; i++) {
+      const r = await runs.create(oneOff(`old-${i}`));
+      await runs.finish(r.id, { state: 'succeeded', exitCode: 0 });
+    }
+    const active = await runs.create(oneOff('active'));
+    for (let i = 0; i < 3; i++) {
+      const r = await runs.recordCronSlot(slotOf('job', `2026-05-01T12:0${i}:00Z`, 'allow'));
+      await runs.finish(r?.id as string, { state: 'failed', exitCode: 1 });
+    }
+    await runs.appendLines(active.id, [{ stream: 'stdout', line: 'kept' }]);
+    expect(await runs.deleteOld(2, 100)).toBe(3 + 1);
+    const left = await runs.list(environmentId);
+    expect(left.filter((r) => r.kind === 'run').map((r) => r.command)).toEqual(['active', 'old-3']);
+    expect(left.filter((r) => r.kind === 'cron')).toHaveLength(2);
+    expect((await runs.lines(active.id)).map((l) => l.line)).toEqual(['kept']);
+  });
+});
