@@ -67,9 +67,8 @@ describe('detectBuild: errors', () => {
     ['package.json an array', { packageJson: '[]' }, options, ValidationError, /JSON object/, 'package.json'],
     ['main with a newline', { packageJson: '{"main":"a\\nRUN x"}' }, options, ValidationError, /control/, 'package.json'],
     ['Python without Procfile', { requirementsTxt: 'flask' }, options, BuildError, /add a Procfile with a web: line/],
-    ['Python, Procfile without web', { requirementsTxt: 'x', procfile: 'worker: x' }, options, BuildError, /web: line/],
     ['pyproject without a project', { pyprojectToml: '[tool.black]', procfile: 'web: x' }, options, BuildError, /requirements/],
-    ['Procfile without web', { procfile: 'worker: ./w' }, options, BuildError, /no web: line/],
+    ['Procfile with only a release line', { procfile: 'release: ./migrate' }, options, BuildError, /no web: line/],
     ['Procfile, no image configured', { procfile: 'web: ./s' }, noProcfileImage, BuildError, /no base image is configured/],
     [
       'malformed Procfile',
@@ -253,7 +252,18 @@ describe('detectBuild: Node Dockerfile', () => {
     expect(JSON.parse(cmd.slice('CMD '.length))).toBeInstanceOf(Array);
   });
 
-  it('notes which file decided, the start command, a Node version it cannot honour and ignored process types', () => {
+  it.each<[string, BuildSnapshot]>([
+    ['Procfile only', { procfile: 'release: ./migrate\nworker: ./work --queue a' }],
+    ['Python', { requirementsTxt: 'redis', procfile: 'worker: ./work --queue a' }],
+  ])('%s without web: the image runs the first other type (the app serves no traffic), with a note', (_, snapshot) => {
+    const plan = generated(snapshot);
+    expect(plan.dockerfile.trimEnd().split('\n').at(-1)).toBe('CMD ["/bin/sh", "-c", "./work --queue a"]');
+    expect(plan.notes).toContain(
+      'Procfile process types other than web run in replicas of their own: worker; there is no web: line, so the app serves no traffic',
+    );
+  });
+
+  it('notes which file decided, the start command, a Node version it cannot honour and the other process types', () => {
     const plan = generated({
       packageJson: startScript,
       nodeVersionFile: '20\n',
@@ -264,7 +274,7 @@ describe('detectBuild: Node Dockerfile', () => {
       'package.json decided: a Node.js app, installed with npm, no lockfile',
       'started by the Procfile web: line',
       'warning: .nvmrc asks for Node 20, but the configured images offer no version tags (scripts/base-images.sh makes them): building FROM pier-local/node instead',
-      'Procfile process types other than web are ignored: worker, clock',
+      'Procfile process types other than web run in replicas of their own: worker, clock',
     ]);
   });
 

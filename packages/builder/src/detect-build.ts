@@ -61,9 +61,11 @@ function generate(snapshot: BuildSnapshot, options: BuildOptions): [GeneratedRun
   const web = processes?.get('web');
   if (snapshot.packageJson !== undefined)
     return ['node', withNotes(nodeBuild(snapshot, snapshot.packageJson, options, web), notes)];
+  // A Procfile without web (only workers) is an app that serves no traffic: the image's command is its first type's.
+  const command = web ?? firstOtherProcess(processes);
   if (snapshot.requirementsTxt !== undefined || snapshot.pyprojectToml !== undefined)
-    return ['python', withNotes(pythonBuild(snapshot, options, web), notes)];
-  if (processes !== undefined) return ['procfile', withNotes(procfileBuild(options.images, web), notes)];
+    return ['python', withNotes(pythonBuild(snapshot, options, command), notes)];
+  if (processes !== undefined) return ['procfile', withNotes(procfileBuild(options.images, command), notes)];
   throw new BuildError(`${NOTHING_TO_BUILD} at the root of the build context: set ${DOCKERFILE_SETTINGS}`);
 }
 
@@ -189,8 +191,15 @@ function withNotes(generated: Generated, notes: string[]): Generated {
 }
 
 function otherProcessesNote(processes: Map<string, string> | undefined): string[] {
-  const others = [...(processes?.keys() ?? [])].filter((name) => name !== 'web');
-  return others.length === 0 ? [] : [`Procfile process types other than web are ignored: ${others.join(', ')}`];
+  const others = [...(processes?.keys() ?? [])].filter((name) => name !== 'web' && name !== 'release');
+  if (others.length === 0) return [];
+  const web = processes?.has('web') ? '' : '; there is no web: line, so the app serves no traffic';
+  return [`Procfile process types other than web run in replicas of their own: ${others.join(', ')}${web}`];
+}
+
+/** The command of the Procfile's first type besides web and release, if any. */
+function firstOtherProcess(processes: Map<string, string> | undefined): string | undefined {
+  return [...(processes?.entries() ?? [])].find(([name]) => name !== 'web' && name !== 'release')?.[1];
 }
 
 function notFoundNote(options: BuildOptions): string[] {
