@@ -197,11 +197,13 @@ export class Reconciler {
         logger.warn(
           {
             environmentId: action.environmentId,
+            processType: action.processType ?? WEB_PROCESS,
+            reason: action.reason,
             streak: action.restartStreak,
             nextRestartAt: action.nextRestartAt,
             crashLooping: action.crashLooping,
           },
-          'replica crashed; restarting after backoff',
+          'replica ended; restarting after backoff',
         );
         await stores.environmentHealth.backoff(action.environmentId, action.processType ?? WEB_PROCESS, {
           restartStreak: action.restartStreak,
