@@ -77,12 +77,15 @@ describe('ReservationStore', () => {
       state,
       image,
     });
-    await database.db.insert(schema.deployments).values([
-      deployment('building', null),
-      deployment('building', 'registry.example/app:1'), // a pull: no build container
-      deployment('queued', null),
-      deployment('deploying', null),
-    ]);
+    const [building] = await database.db
+      .insert(schema.deployments)
+      .values([
+        deployment('building', null),
+        deployment('building', 'registry.example/app:1'), // a pull: no build container
+        deployment('queued', null),
+        deployment('deploying', null),
+      ])
+      .returning({ id: schema.deployments.id });
     const run = (state: string, memoryMb: number | null) => ({
       appId: app.id,
       environmentId: env.id,
@@ -93,9 +96,10 @@ describe('ReservationStore', () => {
       state,
       memoryMb,
     });
-    await database.db
+    const [running] = await database.db
       .insert(schema.runs)
-      .values([run('running', 300), run('running', null), run('queued', 4096), run('failed', 4096)]);
+      .values([run('running', 300), run('running', null), run('queued', 4096), run('failed', 4096)])
+      .returning({ id: schema.runs.id });
 
     const reserved = await stores.reservations.reserved({ buildMemoryBytes: BUILD });
     expect(reserved).toEqual({
@@ -104,6 +108,13 @@ describe('ReservationStore', () => {
       builds: BUILD,
       runs: (300 + 512) * MiB,
       total: (256 + 1024 + 512 + 2048 + 2048 + 300 + 512) * MiB,
+    });
+    // The build or run being weighed, already marked running, is not counted against itself.
+    const except = { deploymentId: building?.id, runId: running?.id };
+    expect(await stores.reservations.reserved({ buildMemoryBytes: BUILD, except })).toMatchObject({
+      builds: 0,
+      runs: 512 * MiB,
+      total: (256 + 1024 + 512 + 2048 + 512) * MiB,
     });
   });
 

@@ -1,6 +1,7 @@
 import { type BuildImages, type BuildRegistrySettings, registryCredentials } from '@pier/builder';
 import {
   BuildError,
+  type CapacityCheck,
   type ContainerRuntime,
   createSecretMask,
   type GitRef,
@@ -56,6 +57,8 @@ export interface BuildJobDeps {
   logger: Logger;
   /** How often a running build checks for a cancel request. */
   cancelPollMs?: number;
+  /** The capacity guard: a build whose memory the host cannot hold now fails with the figures; absent, none does. */
+  capacity?: CapacityCheck;
 }
 
 /** How long a job waits before trying again while another build of its environment runs. */
@@ -100,6 +103,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
       deps.logger.warn({ deploymentId, app: app.name, boundTo: repo.withheld.boundTo }, 'repository credentials withheld');
       log.write(`repository credentials are for ${repo.withheld.boundTo}, not this repository's origin: not sent`, 'system');
     }
+    await guardCapacity(deps, deploymentId, app.name);
     await guardDiskSpace(deps, diskWatch, activity);
     const sha = deployment.commitSha ?? (await resolveCommit(deps, deployment, access, log, abort.signal));
     const image = await buildCommit(
@@ -185,6 +189,19 @@ function parseRef(gitRef: string | null): GitRef {
   if (gitRef?.startsWith('refs/heads/')) return { kind: 'branch', name: gitRef.slice('refs/heads/'.length) };
   if (gitRef?.startsWith('refs/tags/')) return { kind: 'tag', name: gitRef.slice('refs/tags/'.length) };
   throw new BuildError(`the deployment names neither a commit nor a branch or tag (${gitRef ?? 'nothing'})`);
+}
+
+/** Refuses to begin a build whose memory limit (PIER_BUILD_MEMORY_MB) the host cannot hold besides what is reserved. */
+async function guardCapacity(deps: BuildJobDeps, deploymentId: string, appName: string): Promise<void> {
+  if (!deps.capacity) return;
+  const decision = await deps.capacity.check({
+    kind: 'build',
+    action: `building ${appName}`,
+    memoryBytes: deps.settings.memoryBytes,
+    // Claimed already: this build is `building`, and not counted against itself.
+    own: { deploymentId },
+  });
+  if (!decision.ok) throw new BuildError(`not enough capacity: ${decision.reason}`);
 }
 
 /** Refuses to begin below the minimum free disk space, then watches it while the build or pull runs. */

@@ -1,5 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
+import { capacityPolicyFrom, exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
 import { type DockerReadSocket, DockerRuntime, DockerWorkload } from '@pier/docker';
@@ -7,6 +7,7 @@ import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
 import { buildRegistriesFromConfig } from './build-registries.ts';
+import { workerCapacityGuard } from './capacity/worker-capacity.ts';
 import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
 import { serveDockerLogsSocket } from './docker-logs-socket.ts';
 import { enforceHostFirewall } from './host-firewall.ts';
@@ -53,8 +54,15 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     networkPool: { cidr: config.PIER_NETWORK_POOL, size: config.PIER_NETWORK_SUBNET_SIZE },
     buildLimits: { cpus: config.PIER_BUILD_CPUS, pids: config.PIER_BUILD_PIDS },
   });
+  const stores = createStores(database.db, box);
   const runtime = await startWorkerRuntime({
-    stores: createStores(database.db, box),
+    stores,
+    capacity: workerCapacityGuard({
+      reservations: stores.reservations,
+      policy: capacityPolicyFrom(config),
+      buildMemoryBytes: config.PIER_BUILD_MEMORY_MB * MiB,
+      dockerFreeBytes: () => docker.freeDiskBytes(),
+    }),
     sql: database.sql,
     fetcher: new GitSourceFetcher({
       allowFileUrls: config.PIER_ALLOW_FILE_REPOS,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
+import type { CapacityCheck, ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
 import type { Stores } from '@pier/db';
 import { listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
@@ -43,6 +43,7 @@ export interface WorkerRuntimeOptions {
     | 'checks'
     | 'runs'
     | 'cron'
+    | 'reservations'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -52,6 +53,8 @@ export interface WorkerRuntimeOptions {
   /** Networks, volumes and exec, for managed services and environment networks. */
   containers: ContainerOperations;
   settings: BuildSettings;
+  /** The capacity guard of builds, rollouts and runs (absent: nothing is refused for capacity). */
+  capacity?: CapacityCheck;
   logger: Logger;
   /** For adding jobs: should fail fast while Redis is down (the relay retries). */
   queueConnection: ConnectionOptions;
@@ -132,7 +135,14 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     'build',
     (payload, ctx) =>
       runBuildJob(
-        { ...stores, fetcher: options.fetcher, runtime: options.runtime, settings: options.settings, logger },
+        {
+          ...stores,
+          fetcher: options.fetcher,
+          runtime: options.runtime,
+          settings: options.settings,
+          capacity: options.capacity,
+          logger,
+        },
         payload.deploymentId,
         ctx,
       ),
@@ -148,6 +158,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ...stores,
     images: options.runtime,
     logger,
+    capacity: options.capacity,
     releasePhase: { stores, workload: options.workload, networks: options.containers, instance: options.instance },
   };
   const deploys = consumeJobs('deploy', (payload, ctx) => runDeployJob(deployDeps, payload.deploymentId, ctx), {

@@ -48,6 +48,8 @@ export interface CapacityRequest {
   memoryBytes: number;
   /** Disk it will write (a build's image layers), on top of the headroom. */
   diskBytes?: number;
+  /** The request's own row when it is already recorded as running (a claimed build, a started run): left out of the reserved sum. */
+  own?: { deploymentId?: string; runId?: string };
 }
 
 export type CapacityDecision = { ok: true } | { ok: false; reason: string };

@@ -30,7 +30,7 @@ export class CapacityGuard implements CapacityCheck {
     if (policy.overcommit === null) return { ok: true };
     const [host, reserved] = await Promise.all([
       this.options.host(),
-      this.options.reservations.reserved({ buildMemoryBytes: this.options.buildMemoryBytes }),
+      this.options.reservations.reserved({ buildMemoryBytes: this.options.buildMemoryBytes, except: request.own }),
     ]);
     return decideCapacity({ host, reservedBytes: reserved.total, policy, request });
   }

@@ -1,4 +1,5 @@
 import {
+  type CapacityCheck,
   type ContainerRuntime,
   createSecretMask,
   describeHealthCheck,
@@ -18,6 +19,7 @@ import type {
   EnvironmentStore,
   ReleaseRow,
   ReleaseStore,
+  ReservationStore,
   RolloutStore,
   ServiceOperationStore,
   ServiceStore,
@@ -25,6 +27,7 @@ import type {
 } from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { JobContext } from '@pier/queue';
+import { rolloutCapacityProblem } from '../capacity/rollout-capacity.ts';
 import { DeploymentLogWriter } from '../deployment-log-writer.ts';
 import { waitForLinkedServices } from './linked-services-ready.ts';
 import { type ReleasePhaseDeps, runReleasePhase } from './release-command.ts';
@@ -45,6 +48,9 @@ export interface DeployJobDeps {
   /** Reads the image's EXPOSEd ports, for a release's port. */
   images: Pick<ContainerRuntime, 'imageExposedPorts'>;
   logger: Logger;
+  /** The capacity guard, with the process types' limits: a rollout the host cannot hold fails with the figures. */
+  capacity?: CapacityCheck;
+  reservations?: Pick<ReservationStore, 'processes'>;
 }
 
 /**
@@ -81,6 +87,15 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
     const target = release ?? (await newRelease(deps, deployment, env, (line) => log.write(line, 'system')));
     await deps.deployments.setRelease(deploymentId, target.id);
     log.write(`release v${target.version}: ${target.imageRef}`, 'system');
+    const noRoom = (await deps.rollouts.ofDeployment(deploymentId))
+      ? null // begun already (a retried job): its replicas are counted as reserved
+      : await rolloutCapacityProblem(deps, { appName: app.name, envName: env.name, environmentId: env.id, deploymentId }, target);
+    if (noRoom) {
+      log.write(noRoom, 'system');
+      await log.close();
+      await deps.deployments.transition(deploymentId, ['deploying'], 'failed', { reason: mask(noRoom), finishedAt: new Date() });
+      return;
+    }
     // A new release's command runs before any replica of it starts; a rollback's release ran its own. A job
     // retried after its worker died (no rollout yet) runs it again: release commands are to be idempotent.
     if (deployment.trigger !== 'rollback' && target.releaseCommand && !(await deps.rollouts.ofDeployment(deploymentId))) {

@@ -33,16 +33,22 @@ export interface ProcessReservation {
 export class ReservationStore {
   constructor(private readonly db: Db) {}
 
-  /** Reserved memory; `buildMemoryBytes` is each running build's (PIER_BUILD_MEMORY_MB: not kept per build). */
-  async reserved(options: { buildMemoryBytes: number }): Promise<Reserved> {
+  /**
+   * Reserved memory; `buildMemoryBytes` is each running build's (PIER_BUILD_MEMORY_MB: not kept per build).
+   * The build or run of `except` is left out: the request being weighed, already marked running.
+   */
+  async reserved(options: { buildMemoryBytes: number; except?: { deploymentId?: string; runId?: string } }): Promise<Reserved> {
+    const { deploymentId, runId } = options.except ?? {};
+    const otherBuild = deploymentId ? sql`and id <> ${deploymentId}` : sql``;
+    const otherRun = runId ? sql`and id <> ${runId}` : sql``;
     const [row] = await this.db.execute<{ replica_mb: number; services: number; builds: number; run_mb: number }>(sql`
       select
         (select coalesce(sum(coalesce(memory_mb, ${DEFAULT_PROCESS_MEMORY_MB})), 0)
            from replicas where state in ('starting', 'serving', 'draining'))::bigint as replica_mb,
         (select count(*) from managed_services where state <> 'failed')::bigint as services,
-        (select count(*) from deployments where state = 'building' and image is null)::bigint as builds,
+        (select count(*) from deployments where state = 'building' and image is null ${otherBuild})::bigint as builds,
         (select coalesce(sum(coalesce(memory_mb, ${DEFAULT_PROCESS_MEMORY_MB})), 0)
-           from runs where state = 'running')::bigint as run_mb`);
+           from runs where state = 'running' ${otherRun})::bigint as run_mb`);
     const replicas = Number(row?.replica_mb ?? 0) * MiB;
     const services = Number(row?.services ?? 0) * MANAGED_SERVICE_MEMORY_MB * MiB;
     const builds = Number(row?.builds ?? 0) * options.buildMemoryBytes;
