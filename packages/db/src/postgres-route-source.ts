@@ -4,7 +4,7 @@ import type postgres from 'postgres';
 import { ROUTES_CHANNEL } from './channels.ts';
 import type { Db } from './client.ts';
 import { listenTo } from './listen.ts';
-import { apps, domains, environments, releases, replicas } from './schema.ts';
+import { apps, domains, environments, releases, replicas, rollouts } from './schema.ts';
 
 /**
  * RouteSource over Postgres: every deployed environment with its generated and
@@ -37,6 +37,11 @@ export class PostgresRouteSource implements RouteSource {
         and(eq(replicas.state, 'serving'), eq(replicas.processType, 'web'), isNotNull(replicas.host), isNotNull(replicas.port)),
       );
     const custom = await this.db.select({ hostname: domains.hostname, environmentId: domains.environmentId }).from(domains);
+    const swapping = new Set(
+      (await this.db.select({ environmentId: rollouts.environmentId }).from(rollouts).where(eq(rollouts.state, 'active'))).map(
+        (r) => r.environmentId,
+      ),
+    );
     return envs.map((env) => ({
       app: env.app,
       env: env.env,
@@ -54,6 +59,8 @@ export class PostgresRouteSource implements RouteSource {
       // Written only when they differ from the defaults, so routes stay small and comparable.
       ...(env.httpsRedirect ? {} : { httpsRedirect: false }),
       ...(env.hsts ? { hsts: true } : {}),
+      // A rollout is under way: while it has no upstream (a single-writer volume's old replica stopped first), hold.
+      ...(swapping.has(env.id) ? { hold: true } : {}),
     }));
   }
 

@@ -6,6 +6,7 @@ import {
   BAD_GATEWAY,
   errorResponse,
   NO_HEALTHY_UPSTREAM,
+  NO_UPSTREAM_YET,
   type ProxyErrorKind,
   UNKNOWN_HOST,
   UPSTREAM_TIMEOUT,
@@ -23,6 +24,7 @@ import type { UpstreamHealth } from './health-poller.ts';
 import { NO_ROUTE, type ProxyMetrics } from './metrics.ts';
 import { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 import { RoundRobin } from './round-robin.ts';
+import { RouteHold, type RouteHoldOptions } from './route-hold.ts';
 import type { RouteTable } from './route-table.ts';
 import { isWebSocketUpgrade, responseOnSocket, TOO_MANY_TUNNELS, UPGRADE_WITH_BODY } from './upgrade-requests.ts';
 
@@ -36,6 +38,8 @@ export interface EdgeProxyOptions {
   maxTunnels?: number;
   /** Of those, most from one client address, so that one client cannot take them all. */
   maxTunnelsPerClient?: number;
+  /** How long, and how many, requests are held while a route has no upstream (default 30 s, 1000 per route). */
+  hold?: RouteHoldOptions;
 }
 
 /**
@@ -91,6 +95,7 @@ export class EdgeProxy {
   /** The client side of every open tunnel: a server's close() waits for them, so shutdown ends them. */
   readonly #tunnelSockets = new Set<Duplex>();
   readonly #balancer = new RoundRobin();
+  readonly #hold: RouteHold;
   #draining = false;
 
   constructor(options: EdgeProxyOptions) {
@@ -101,6 +106,8 @@ export class EdgeProxy {
     this.#log = options.log ?? silentLogger;
     this.#maxTunnels = options.maxTunnels ?? DEFAULT_MAX_TUNNELS;
     this.#maxTunnelsPerClient = options.maxTunnelsPerClient ?? DEFAULT_MAX_TUNNELS_PER_CLIENT;
+    this.#hold = new RouteHold(options.hold);
+    this.#routes.onReplace(() => this.#hold.wake());
   }
 
   /** Serves `server`'s requests and upgrades. */
@@ -116,6 +123,11 @@ export class EdgeProxy {
 
   get inFlight(): number {
     return this.#metrics.inFlight;
+  }
+
+  /** Requests held right now, waiting for their route to get an upstream. */
+  get held(): number {
+    return this.#hold.held;
   }
 
   /**
@@ -163,10 +175,17 @@ export class EdgeProxy {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#metrics.requestStarted();
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    const route = this.#routes.lookup(req.headers.host);
+    let route = this.#routes.lookup(req.headers.host);
     // 499 (nginx's "client closed request") when the client left before any answer.
     res.once('close', () => this.#metrics.requestFinished(route ?? NO_ROUTE, res.headersSent ? res.statusCode : 499));
     if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
+    if (route.upstreams.length === 0 && route.hold === true) {
+      // Its replicas are being swapped: held until the routes bring an upstream, instead of refused.
+      const held = await this.#held(req, res, route);
+      if (held === 'gone') return;
+      if (typeof held === 'string') return this.#answer(req, res, held === 'unknown' ? UNKNOWN_HOST : NO_UPSTREAM_YET, requestId);
+      route = held;
+    }
     const request: ForwardRequest = { headers: upstreamRequestHeaders(req.headers, this.#context(req, requestId)), requestId };
     let refused: RouteUpstream | undefined;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -262,6 +281,17 @@ export class EdgeProxy {
   }
 
   #isHealthy = (upstream: RouteUpstream): boolean => this.#health.isHealthy(upstream.id);
+
+  /** Holds a request of a route without upstreams: the route once it has one; `unknown` once it is gone. */
+  #held(req: IncomingMessage, res: ServerResponse, route: Route): Promise<Route | 'unknown' | 'full' | 'timeout' | 'gone'> {
+    const host = req.headers.host;
+    const now = (): Route | 'unknown' | undefined => {
+      const current = this.#routes.lookup(host);
+      if (!current) return 'unknown';
+      return current.upstreams.length > 0 ? current : undefined;
+    };
+    return this.#hold.hold(`${route.app}/${route.env}`, now, res);
+  }
 
   #context(req: IncomingMessage, requestId: string) {
     const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;

@@ -3,6 +3,8 @@ export interface ProxyErrorKind {
   status: number;
   code: string;
   message: string;
+  /** Sent as Retry-After: when the client may try again. */
+  retryAfterSeconds?: number;
 }
 
 export const UNKNOWN_HOST: ProxyErrorKind = { status: 404, code: 'not_found', message: 'No app is served at this address.' };
@@ -15,6 +17,13 @@ export const UPSTREAM_TIMEOUT: ProxyErrorKind = {
   status: 504,
   code: 'upstream_timeout',
   message: 'The app did not answer in time.',
+};
+/** A request held while the app's replicas were swapped, for longer than the hold allows (or beyond its queue). */
+export const NO_UPSTREAM_YET: ProxyErrorKind = {
+  status: 503,
+  code: 'no_upstream',
+  message: 'The app is restarting and is not answering yet. Try again shortly.',
+  retryAfterSeconds: 5,
 };
 export const BAD_GATEWAY: ProxyErrorKind = { status: 502, code: 'bad_gateway', message: 'The app could not be reached.' };
 
@@ -42,6 +51,7 @@ export function errorResponse(kind: ProxyErrorKind, accept: string | undefined, 
       'content-length': String(Buffer.byteLength(body)),
       'cache-control': 'no-store',
       'x-request-id': requestId,
+      ...(kind.retryAfterSeconds === undefined ? {} : { 'retry-after': String(kind.retryAfterSeconds) }),
     },
     body,
   };

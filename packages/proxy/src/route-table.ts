@@ -27,6 +27,7 @@ export interface HealthTarget {
 export class RouteTable {
   #byHost = new Map<string, Route>();
   #routes: readonly Route[] = [];
+  readonly #listeners = new Set<() => void>();
 
   /** Swaps in a new table; returns the hostnames claimed twice (first claim wins). */
   replace(routes: readonly Route[]): HostnameConflict[] {
@@ -42,7 +43,14 @@ export class RouteTable {
     }
     this.#byHost = byHost;
     this.#routes = routes;
+    for (const listener of this.#listeners) listener();
     return conflicts;
+  }
+
+  /** Calls `listener` after each replace (the edge proxy's held requests look again); returns the unsubscribe. */
+  onReplace(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The route serving a `Host` header's hostname, if any. */

@@ -32,6 +32,12 @@ export interface Route {
   httpsRedirect?: boolean;
   /** HTTPS responses carry Strict-Transport-Security; false when absent (only `true` is ever written). */
   hsts?: boolean;
+  /**
+   * The environment's replicas are being swapped (a rollout is under way): a
+   * request that finds no upstream is held until one appears, within a bound,
+   * instead of refused. False when absent (only `true` is ever written).
+   */
+  hold?: boolean;
 }
 
 /**

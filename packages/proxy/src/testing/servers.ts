@@ -6,6 +6,7 @@ import { EdgeProxy } from '../edge-proxy.ts';
 import type { Forwarder } from '../forwarder.ts';
 import type { UpstreamHealth } from '../health-poller.ts';
 import { ProxyMetrics } from '../metrics.ts';
+import type { RouteHoldOptions } from '../route-hold.ts';
 import { RouteTable } from '../route-table.ts';
 
 /** A real HTTP server on 127.0.0.1 that tracks its sockets, for tests. */
@@ -76,6 +77,7 @@ export async function startEdge(options: {
   health?: UpstreamHealth;
   maxTunnels?: number;
   maxTunnelsPerClient?: number;
+  hold?: RouteHoldOptions;
 }): Promise<TestEdge> {
   const table = new RouteTable();
   table.replace(options.routes);
@@ -87,6 +89,7 @@ export async function startEdge(options: {
     metrics,
     maxTunnels: options.maxTunnels,
     maxTunnelsPerClient: options.maxTunnelsPerClient,
+    hold: options.hold,
   });
   const server = createServer();
   proxy.attach(server);
