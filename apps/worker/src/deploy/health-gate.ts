@@ -14,6 +14,10 @@ export interface HealthGateResult {
 export interface ContainerState {
   running: boolean;
   exitCode: number | null;
+  /** The kernel ended it for going past its memory limit. */
+  oomKilled: boolean;
+  /** Its memory limit in MiB, for the reason; null when not known. */
+  memoryMb: number | null;
 }
 
 export interface HealthGateOptions {
@@ -58,7 +62,7 @@ export async function waitUntilHealthy(options: HealthGateOptions): Promise<Heal
     answered ||= !result.refused;
     if (streak >= settings.healthyThreshold) return { healthy: true, responses };
     const container = await options.container();
-    if (!container.running) return { healthy: false, responses, reason: exitedReason(container.exitCode) };
+    if (!container.running) return { healthy: false, responses, reason: exitedReason(container) };
     if (!answered && Date.now() >= startPeriodEnd) {
       const seconds = Math.round((Date.now() - started) / 1000);
       return { healthy: false, responses, reason: nothingListensReason({ ...options.expected, seconds }) };
@@ -71,7 +75,15 @@ export async function waitUntilHealthy(options: HealthGateOptions): Promise<Heal
   return { healthy: false, responses, reason: why };
 }
 
-/** `the container exited with code 1`, or without one when the runtime did not say. */
-export function exitedReason(exitCode: number | null): string {
-  return exitCode === null ? 'the container exited' : `the container exited with code ${exitCode}`;
+/**
+ * `the container ran out of memory at 64 MiB: raise memoryMb` when the kernel
+ * killed it for its limit, else `the container exited with code 1`, or
+ * without a code when the runtime did not say.
+ */
+export function exitedReason(container: Pick<ContainerState, 'exitCode' | 'oomKilled' | 'memoryMb'>): string {
+  if (container.oomKilled) {
+    const limit = container.memoryMb === null ? '' : ` at ${container.memoryMb} MiB`;
+    return `the container ran out of memory${limit}: raise memoryMb`;
+  }
+  return container.exitCode === null ? 'the container exited' : `the container exited with code ${container.exitCode}`;
 }

@@ -79,7 +79,12 @@ export class HealthGates {
         startPeriodMs: this.options.startPeriodMs ?? DEFAULT_START_PERIOD_MS,
         container: async () => {
           const instance = await workload.inspect(containerId);
-          return { running: instance !== null && instance.status !== 'exited', exitCode: instance?.exitCode ?? null };
+          return {
+            running: instance !== null && instance.status !== 'exited',
+            exitCode: instance?.exitCode ?? null,
+            oomKilled: instance?.oomKilled ?? false,
+            memoryMb: row.memoryMb,
+          };
         },
         signal: gate.abort.signal,
       });
