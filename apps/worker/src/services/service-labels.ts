@@ -3,6 +3,7 @@ import {
   LABEL_ROLE,
   LABEL_SERVICE,
   LABEL_SERVICE_ID,
+  MANAGED_SERVICE_MEMORY_MB,
   type ResourceLimits,
   SERVICES_APP_LABEL,
   type ServiceType,
@@ -13,7 +14,12 @@ import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 export const LABEL_SERVICE_CA = 'pier.service-ca';
 
 const MiB = 1024 * 1024;
-export const SERVICE_LIMITS: ResourceLimits = { memoryBytes: 1024 * MiB, nanoCpus: 1_000_000_000, pids: 1024 };
+/** The capacity guard counts each service at this memory limit (MANAGED_SERVICE_MEMORY_MB): one figure for both. */
+export const SERVICE_LIMITS: ResourceLimits = {
+  memoryBytes: MANAGED_SERVICE_MEMORY_MB * MiB,
+  nanoCpus: 1_000_000_000,
+  pids: 1024,
+};
 /** Throwaway containers that check a backup: smaller, and gone within minutes. */
 export const VERIFY_LIMITS: ResourceLimits = { memoryBytes: 512 * MiB, nanoCpus: 1_000_000_000, pids: 512 };
 
