@@ -9,6 +9,7 @@ import type { JobContext } from '@pier/queue';
 import { GitSourceFetcher } from '@pier/source';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBuildJob } from '../../apps/worker/src/build-job.ts';
+import { rolloutMemoryBytes } from '../../apps/worker/src/capacity/rollout-capacity.ts';
 import { runDeployJob } from '../../apps/worker/src/deploy/deploy-job.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { MemoryNetworks } from '../support/memory-networks.ts';
@@ -166,5 +167,46 @@ describe('the capacity guard in the worker', () => {
     expect(fits.reason).toBeNull();
     expect(fits.state).toBe('deploying'); // the reconciler (not running here) takes it from there
     expect(await stores.rollouts.ofDeployment(fits.id)).toBeTruthy();
+  });
+
+  it("counts all of a new release's web replicas, and of another type only what its live replicas do not hold already", async () => {
+    const created = await api.request({ method: 'POST', url: '/apps', payload: { name: 'cap-types' } });
+    const staging = await stores.environments.get(created.json().id, 'staging');
+    const release = await stores.releases.create({
+      environmentId: staging.id,
+      imageId: IMAGE_ID,
+      imageRef: 'pier/cap-types:1',
+      config: {},
+      configVersion: 0,
+      replicas: 2,
+      health: { path: '/', intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 10_000 },
+      processes: { web: null, worker: 'node worker.js', clock: 'node clock.js' },
+    });
+    await api.database.db.insert(schema.environmentProcesses).values([
+      { environmentId: staging.id, type: 'worker', replicas: 3, memoryMb: 1024 },
+      { environmentId: staging.id, type: 'clock', replicas: 1, memoryMb: 256 },
+    ]);
+    const deps = { reservations: stores.reservations, releases: stores.releases };
+    // Nothing live: 2 web × 512 MiB + 3 workers × 1 GiB + 1 clock × 256 MiB.
+    expect(await rolloutMemoryBytes(deps, staging.id, release)).toBe((1024 + 3072 + 256) * MiB);
+    // Two workers of the live release hold 2 GiB (they stop as the new ones start), the clock its 256 MiB; web doubles.
+    const replica = (type: string, memoryMb: number, n: number) => ({
+      environmentId: staging.id,
+      releaseId: release.id,
+      containerName: `pier-cap-types-staging-${type}-${n}`,
+      processType: type,
+      state: 'serving' as const,
+      memoryMb,
+    });
+    await api.database.db
+      .insert(schema.replicas)
+      .values([
+        replica('web', 512, 1),
+        replica('web', 512, 2),
+        replica('worker', 1024, 1),
+        replica('worker', 1024, 2),
+        replica('clock', 256, 1),
+      ]);
+    expect(await rolloutMemoryBytes(deps, staging.id, release)).toBe((1024 + 1024 + 0) * MiB);
   });
 });

@@ -2,30 +2,38 @@ import type { CapacityCheck } from '@pier/core';
 import type { ReleaseRow, ReleaseStore, ReservationStore } from '@pier/db';
 import { releaseLimits } from '../deploy/repo-release-settings.ts';
 
+const MiB = 1024 * 1024;
+
 export interface RolloutCapacityDeps {
   capacity?: CapacityCheck;
-  reservations?: Pick<ReservationStore, 'processes'>;
+  reservations?: Pick<ReservationStore, 'processes' | 'liveMemoryMbByType'>;
   releases: Pick<ReleaseStore, 'settings'>;
 }
 
 /**
- * The memory a release's rollout reserves: the replicas of every process type
- * of the release, each at its limit, started while the old release's still
- * run (they are reserved already). Web's count is the release's; another
- * type's is the environment's (1 by default); limits as the replicas get them.
+ * The memory a release's rollout reserves besides what is reserved already:
+ * its web replicas, each at its limit, all of them (they start while the old
+ * release's still serve); of each other type only what it needs beyond the
+ * type's live replicas, which stop as the new ones start. Web's count is the
+ * release's; another type's is the environment's (1 by default); limits as
+ * the replicas get them.
  */
 export async function rolloutMemoryBytes(
   deps: Required<Pick<RolloutCapacityDeps, 'reservations'>> & RolloutCapacityDeps,
   environmentId: string,
   release: ReleaseRow,
 ): Promise<number> {
-  const own = await deps.reservations.processes(environmentId);
+  const [own, live] = await Promise.all([
+    deps.reservations.processes(environmentId),
+    deps.reservations.liveMemoryMbByType(environmentId),
+  ]);
   const settings = deps.releases.settings(release);
   let total = 0;
   for (const type of Object.keys((release.processes ?? { web: null }) as Record<string, unknown>)) {
     const row = own.get(type);
     const replicas = type === 'web' ? release.replicas : (row?.replicas ?? 1);
-    total += replicas * releaseLimits(settings, { memoryMb: row?.memoryMb ?? null }).memoryBytes;
+    const needed = replicas * releaseLimits(settings, { memoryMb: row?.memoryMb ?? null }).memoryBytes;
+    total += type === 'web' ? needed : Math.max(0, needed - (live.get(type) ?? 0) * MiB);
   }
   return total;
 }

@@ -50,7 +50,7 @@ export interface DeployJobDeps {
   logger: Logger;
   /** The capacity guard, with the process types' limits: a rollout the host cannot hold fails with the figures. */
   capacity?: CapacityCheck;
-  reservations?: Pick<ReservationStore, 'processes'>;
+  reservations?: Pick<ReservationStore, 'processes' | 'liveMemoryMbByType'>;
 }
 
 /**

@@ -69,6 +69,19 @@ export class ReservationStore {
     return new Map(rows.map((row) => [row.type, { replicas: row.replicas, memoryMb: row.memoryMb }]));
   }
 
+  /** The memory limits, in MiB, of the environment's live replicas (starting, serving, draining), by process type. */
+  async liveMemoryMbByType(environmentId: string): Promise<Map<string, number>> {
+    const rows = await this.db
+      .select({
+        type: replicas.processType,
+        memoryMb: sql<number>`coalesce(sum(coalesce(${replicas.memoryMb}, ${DEFAULT_PROCESS_MEMORY_MB})), 0)::int`,
+      })
+      .from(replicas)
+      .where(and(eq(replicas.environmentId, environmentId), inArray(replicas.state, ['starting', 'serving', 'draining'])))
+      .groupBy(replicas.processType);
+    return new Map(rows.map((row) => [row.type, Number(row.memoryMb)]));
+  }
+
   /**
    * The memory limit, in MiB, of a new replica of the type: the type's own
    * (set through the API), else that of its newest live replica (started
