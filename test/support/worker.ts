@@ -72,6 +72,8 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     containers: docker,
     backupDirectory: options.backupDirectory ?? mkdtempSync(join(tmpdir(), 'pier-backups-')),
     serviceTimings: { pollIntervalMs: 500, reconcileIntervalMs: 2000, readyTimeoutMs: 90_000, ...options.serviceTimings },
+    // As run-worker.ts does: app volumes' Docker volumes (labelled), backups, restores and deletions.
+    volumeOperator: { image: LOCAL_IMAGES.procfile, pollIntervalMs: 500 },
     settings: {
       images: LOCAL_IMAGES,
       workDirectory,

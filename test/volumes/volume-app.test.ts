@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createStores } from '@pier/db';
-import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VolumeOperator } from '../../apps/worker/src/volumes/volume-operator.ts';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { createFastApp, removeAppFromDocker, servingPorts, waitForDeployment } from '../support/deploy-app.ts';
 import { type LoadSample, startLoad, summarize } from '../support/load-client.ts';
 import { getViaProxy, startTestProxy, type TestProxy } from '../support/proxy.ts';
 import { pushPayload, sendWebhook } from '../support/webhooks.ts';
-import { LOCAL_IMAGES, startTestWorker, type TestWorker } from '../support/worker.ts';
+import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
 /**
  * Issue 13's volume "done means", with real builds, replicas, Docker volumes
@@ -24,11 +18,9 @@ import { LOCAL_IMAGES, startTestWorker, type TestWorker } from '../support/worke
 
 let api: TestApi;
 let worker: TestWorker;
-let operator: VolumeOperator;
 let repo: TestGitRepository;
 let proxy: TestProxy;
 let secret: string;
-let backupDirectory: string;
 const app = `vol-${Date.now().toString(36)}`;
 const host = `${app}-staging.pier.test`;
 const fullName = 'acme/volume-app';
@@ -39,19 +31,6 @@ beforeAll(async () => {
     reconcileIntervalMs: 1000,
     reconcilePlan: { backoffBaseMs: 1000, unhealthyAfterMs: 3000 },
   });
-  backupDirectory = mkdtempSync(join(tmpdir(), 'pier-volume-app-'));
-  // The worker process runs this beside the reconciler (run-worker.ts); here it is started on its own.
-  operator = new VolumeOperator({
-    volumes: createStores(api.database.db, api.box).volumes,
-    containers: worker.docker,
-    sql: api.database.sql,
-    logger: createLogger({ name: 'worker', level: 'silent', format: 'json' }),
-    instance: worker.prefix,
-    image: LOCAL_IMAGES.procfile,
-    backupDirectory,
-    pollIntervalMs: 300,
-  });
-  operator.start();
   repo = new TestGitRepository();
   secret = await createFastApp(api, { name: app, fullName, cloneUrl: repo.url, replicas: 1, drainTimeoutMs: 1000 });
   proxy = await startTestProxy(api.database.url);
@@ -59,7 +38,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
-  await operator?.stop();
   await worker?.stop();
   if (worker) {
     await removeAppFromDocker(worker.docker, app);
@@ -68,7 +46,6 @@ afterAll(async () => {
   }
   await api?.close();
   repo?.remove();
-  if (backupDirectory) rmSync(backupDirectory, { recursive: true, force: true });
 }, 90_000);
 
 /**

@@ -139,16 +139,16 @@ describe('volume backups', () => {
     writer = await mountIn(dataVolume);
     await sh(
       writer,
-      'mkdir -p /data/sub/deeper && echo hello > /data/a.txt && head -c 100000 /dev/urandom > /data/sub/deeper/blob && : > /data/empty',
+      'mkdir -p /data/sub/deeper && echo hello > /data/a.txt && head -c 100000 /dev/urandom > /data/sub/deeper/blob && : > /data/empty && ln /data/a.txt /data/sub/hard',
     );
     original = await sh(writer, CHECKSUMS);
-    expect(original.trim().split('\n')).toHaveLength(3);
+    expect(original.trim().split('\n')).toHaveLength(4);
 
     const res = await api.request({ method: 'POST', url: `${URL}/data/backups` });
     expect(res.statusCode).toBe(202);
     backupId = res.json().id;
     const backup = await backupFinished('data', backupId);
-    expect(backup).toMatchObject({ state: 'good', error: null, verification: { files: 3, bytes: 6 + 100_000 } });
+    expect(backup).toMatchObject({ state: 'good', error: null, verification: { files: 4, bytes: 6 + 100_000 } }); // the hard link's bytes once
     const file = await readFile(join(backupDirectory, backup.file));
     expect(createHash('sha256').update(file).digest('hex')).toBe(backup.sha256);
     expect(backup.file).toMatch(/^volumes\/vault\/production\/data\/.+\.tar$/);
@@ -183,6 +183,29 @@ describe('volume backups', () => {
     const op = await operationDone(res.json().operation.id);
     expect(op.state).toBe('failed');
     expect(op.error).toContain('SHA-256 differs');
+  }, 90_000);
+});
+
+describe('scheduled backups and retention', () => {
+  it('takes one backup per due slot, and keeps the newest good ones (backup_retention), removing the others’ files', async () => {
+    const later = new Date(Date.now() + 2 * 86_400_000);
+    await operator.reconcile(later);
+    await operator.reconcile(later); // the same slot again: taken once
+    const scheduled = (await api.request({ method: 'GET', url: `${URL}/data/backups` }))
+      .json()
+      .backups.filter((b: { trigger: string }) => b.trigger === 'scheduled');
+    expect(scheduled).toHaveLength(1);
+    expect(new Date(scheduled[0].scheduledFor).toISOString()).toMatch(/T04:00:00.000Z$/); // the default 0 4 * * *
+    expect((await backupFinished('data', scheduled[0].id)).state).toBe('good');
+
+    await api.database.sql`update volumes set backup_retention = 1 where name = 'data'`;
+    const older = (await api.request({ method: 'GET', url: `${URL}/data/backups` })).json().backups;
+    const newest = (await api.request({ method: 'POST', url: `${URL}/data/backups` })).json();
+    expect((await backupFinished('data', newest.id)).state).toBe('good');
+    const left = (await api.request({ method: 'GET', url: `${URL}/data/backups` })).json().backups;
+    expect(left.map((b: { id: string }) => b.id)).toEqual([newest.id]);
+    for (const old of older) await expect(readFile(join(backupDirectory, old.file))).rejects.toThrow('ENOENT');
+    await expect(readFile(join(backupDirectory, left[0].file))).resolves.toBeInstanceOf(Buffer);
   }, 90_000);
 });
 

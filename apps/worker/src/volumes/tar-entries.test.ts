@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,10 +43,11 @@ describe('countTarEntries', () => {
         await writeFile(join(root, 'sub', 'deeper', `${'long-name-'.repeat(8)}.bin`), Buffer.alloc(70_000, 7));
         await writeFile(join(root, 'sub', 'empty'), '');
         await symlink('a.txt', join(root, 'link'));
+        await link(join(root, 'a.txt'), join(root, 'sub', 'hard')); // a second name: a file, its bytes once
       },
       format,
     );
-    expect(await countTarEntries(once(tar, chunk))).toEqual({ files: 3, bytes: 6 + 70_000 });
+    expect(await countTarEntries(once(tar, chunk))).toEqual({ files: 4, bytes: 6 + 70_000 });
   });
 
   it('counts an empty archive', async () => {

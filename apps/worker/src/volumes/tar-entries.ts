@@ -8,9 +8,10 @@ const BLOCK = 512;
 
 /**
  * Reads a tar archive (ustar, GNU and pax headers, as GNU tar writes them)
- * from `chunks` and counts its regular files and their bytes, reading every
- * block: a truncated or malformed archive is an error. Directories, links and
- * other entries are not counted; GNU long names and pax records are read
+ * from `chunks` and counts its regular files (a hard link is a file, its
+ * bytes counted once) and their bytes, reading every block: a truncated or
+ * malformed archive is an error. Directories, symbolic links and other
+ * entries are not counted; GNU long names and pax records are read
  * (a pax `size` overrides the header's).
  */
 export async function countTarEntries(chunks: AsyncIterable<Uint8Array>): Promise<TarCount> {
@@ -51,7 +52,7 @@ export async function countTarEntries(chunks: AsyncIterable<Uint8Array>): Promis
       if (type === '0' || type === '\0' || type === '7') {
         count.files += 1;
         count.bytes += size;
-      }
+      } else if (type === '1') count.files += 1; // another name of a file stored before: its bytes are counted there
       // Hard and symbolic links, directories and devices have no data; the rest (files, long names, pax) has `size` bytes.
       const hasData = !['1', '2', '3', '4', '5', '6'].includes(type);
       skip = hasData ? Math.ceil(size / BLOCK) * BLOCK : 0;

@@ -32,8 +32,9 @@ describe('volumeHelperSpec', () => {
 describe('measuredFrom', () => {
   it.each([
     ['', { files: 0, bytes: 0 }],
-    ['5\n', { files: 1, bytes: 5 }],
-    ['5\n0\n70000\n', { files: 3, bytes: 70_005 }],
+    ['11 5\n', { files: 1, bytes: 5 }],
+    ['11 5\n12 0\n13 70000\n', { files: 3, bytes: 70_005 }],
+    ['11 5\n13 70000\n13 70000\n', { files: 3, bytes: 70_005 }], // a hard link: two names, its bytes once
   ])('%j → %j', (output, expected) => {
     expect(measuredFrom(output)).toEqual(expected);
   });

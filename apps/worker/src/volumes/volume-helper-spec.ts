@@ -39,11 +39,20 @@ export function volumeHelperSpec(input: {
   };
 }
 
-/** `find` printing the size of each regular file of the volume, one per line (`measure`). */
-export const MEASURE_COMMAND = ['find', HELPER_MOUNT, '-xdev', '-type', 'f', '-printf', '%s\\n'];
+/** `find` printing the inode and size of each regular file of the volume, one per line (`measure`). */
+export const MEASURE_COMMAND = ['find', HELPER_MOUNT, '-xdev', '-type', 'f', '-printf', '%i %s\\n'];
 
-/** The volume's files and bytes from MEASURE_COMMAND's output. */
+/**
+ * The volume's files and bytes from MEASURE_COMMAND's output, as a tar of it
+ * counts them: every name of a regular file is a file, and the bytes of a
+ * file with several names (hard links) count once, as tar stores them once.
+ */
 export function measuredFrom(output: string): { files: number; bytes: number } {
-  const sizes = output.split('\n').filter((line) => line !== '');
-  return { files: sizes.length, bytes: sizes.reduce((sum, size) => sum + Number(size), 0) };
+  const lines = output.split('\n').filter((line) => line !== '');
+  const sizes = new Map<string, number>();
+  for (const line of lines) {
+    const [inode = '', size = '0'] = line.split(' ');
+    sizes.set(inode, Number(size));
+  }
+  return { files: lines.length, bytes: [...sizes.values()].reduce((sum, size) => sum + size, 0) };
 }

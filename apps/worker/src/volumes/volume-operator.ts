@@ -40,6 +40,8 @@ export class VolumeOperator {
   #operationLoop: PassLoop | undefined;
   #reconcileLoop: PassLoop | undefined;
   readonly #backups: VolumeBackups;
+  /** Docker volumes this process has made sure of: a NOTIFY's pass looks only for new ones, the reconcile pass at all. */
+  readonly #ensured = new Set<string>();
 
   constructor(private readonly options: VolumeOperatorOptions) {
     this.#backups = new VolumeBackups(options);
@@ -74,7 +76,9 @@ export class VolumeOperator {
 
   private async drain(signal: AbortSignal): Promise<void> {
     // A new volume wakes this loop too: its Docker volume is made before its replicas are.
-    await this.ensureDockerVolumes();
+    await this.ensureDockerVolumes({ onlyNew: true }).catch((err: unknown) =>
+      this.options.logger.warn({ err }, 'volume operator: cannot list volumes'),
+    );
     while (!signal.aborted) {
       let op: VolumeOperationRow | null;
       try {
@@ -125,20 +129,23 @@ export class VolumeOperator {
   }
 
   /** Every volume's Docker volume, labelled, created once (also when a replica is about to mount it). */
-  private async ensureDockerVolumes(): Promise<void> {
+  private async ensureDockerVolumes(options: { onlyNew: boolean }): Promise<void> {
     const { volumes, containers, instance, logger } = this.options;
     for (const volume of await volumes.listAll()) {
-      if (volume.deletingAt) continue;
-      await containers
-        .ensureVolume(volume.dockerName, volumeLabels(volume, instance))
-        .catch((err: unknown) => logger.warn({ err, volume: volume.dockerName }, 'cannot create the Docker volume'));
+      if (volume.deletingAt || (options.onlyNew && this.#ensured.has(volume.dockerName))) continue;
+      try {
+        await containers.ensureVolume(volume.dockerName, volumeLabels(volume, instance));
+        this.#ensured.add(volume.dockerName);
+      } catch (err) {
+        logger.warn({ err, volume: volume.dockerName }, 'cannot create the Docker volume');
+      }
     }
   }
 
   /** Docker volumes, due scheduled backups, helper containers left by a dead worker. */
   async reconcile(now = new Date()): Promise<void> {
     const { volumes, logger } = this.options;
-    await this.ensureDockerVolumes();
+    await this.ensureDockerVolumes({ onlyNew: false });
     await this.sweepHelpers().catch((err: unknown) => logger.warn({ err }, 'volume operator: cannot sweep helpers'));
     for (const volume of await volumes.listAll()) {
       if (volume.deletingAt) continue;
@@ -184,6 +191,7 @@ export class VolumeOperator {
       await volumes.failUnfinishedBackups(volume.id);
     }
     await volumes.remove(volume.id);
+    this.#ensured.delete(volume.dockerName);
     this.options.logger.info({ volume: volume.dockerName, deleteData }, 'volume deleted');
   }
 }
