@@ -60,6 +60,12 @@ beforeAll(async () => {
     payload: { server: 'registry.example.invalid', username: 'ci', password: 'not-a-real-password' },
   });
   expect(credentials.statusCode, credentials.body).toBe(204);
+  const volume = await api.request({
+    method: 'POST',
+    url: '/apps/web/environments/production/volumes',
+    payload: { name: 'data', mountPath: '/data' },
+  });
+  expect(volume.statusCode, volume.body).toBe(201);
 
   // Real values, so that a route is refused for the token and not for a bad path.
   const pathValues: Record<string, string> = {
@@ -71,6 +77,7 @@ beforeAll(async () => {
     '{service}': 'orders',
     '{backup}': backup.json().id,
     '{hostname}': 'www.example.com',
+    '{volume}': 'data',
   };
   document = (await api.request({ method: 'GET', url: '/openapi.json', token: null })).json();
   operations = Object.entries(document.paths).flatMap(([path, methods]) =>
