@@ -135,6 +135,15 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
+/** The JSON log entries of a worker with this message. */
+function logged(worker: RunningProcess, msg: string): Record<string, unknown>[] {
+  return worker
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${msg}"`))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>);
+}
+
 interface RunView {
   id: string;
   state: string;
@@ -265,6 +274,12 @@ describe('cron jobs with two workers', () => {
     expect(new Set(slow.map((r) => r.slot)).size).toBe(slow.length);
     expect(slow.filter((r) => r.state === 'running').length).toBeLessThanOrEqual(1);
     expect(await docker.listContainers({ 'pier.app': app, 'pier.role': 'cron' }).then((c) => c.length)).toBeLessThanOrEqual(2);
+
+    // Each run that ended was started by exactly one of the two workers (their 'run started' log lines).
+    const started = workers.flatMap((w) => logged(w, 'run started').map((entry) => entry.runId));
+    const ended = [...(await runsOf('tick')), ...slow].filter((r) => r.state === 'succeeded' || r.state === 'failed');
+    expect(ended.length).toBeGreaterThanOrEqual(2);
+    for (const r of ended) expect(started.filter((id) => id === r.id)).toHaveLength(1);
 
     // The linked Postgres has one row per slot of `tick` (with two workers scheduling), and the run-now row.
     const succeeded = (await runsOf('tick')).filter((r) => r.state === 'succeeded').length;

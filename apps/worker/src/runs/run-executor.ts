@@ -101,6 +101,10 @@ export class RunExecutor {
       const run = await stores.runs.claim(this.options.holder, this.#leaseMs);
       if (!run) break;
       const cancel = new AbortController();
+      logger.info(
+        { runId: run.id, kind: run.kind, cron: run.cronName, slot: run.slot, holder: this.options.holder },
+        'run started',
+      );
       const done = this.#execute(run, cancel.signal)
         .catch((err: unknown) => logger.error({ err, runId: run.id }, 'run failed in the worker'))
         .finally(() => this.#active.delete(run.id));
@@ -152,6 +156,7 @@ export class RunExecutor {
       log.write(reason, 'system');
       await log.close();
       await stores.runs.finish(run.id, { state, exitCode: end.exitCode, reason: mask(reason) }, holder);
+      this.options.logger.info({ runId: run.id, state, exitCode: end.exitCode }, 'run finished');
     } catch (err) {
       await log.close();
       await stores.runs.finish(run.id, { state: 'failed', reason: mask((err as Error).message) }, holder);
