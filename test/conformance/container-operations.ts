@@ -393,11 +393,12 @@ export function describeContainerOperationsConformance(
       async () => {
         const volume = `${app}-ro`;
         await ops.ensureVolume(volume, labels);
+        // (Role names without "-vol-": the volume test beside it removes such containers.)
         const tryWrite = "try{require('fs').writeFileSync('/data/x','no');console.log('written')}catch(e){console.log(e.code)}";
         const mount = { volumes: { [volume]: '/data' } };
-        const readOnly = await runToEnd(spec('vol-ro', ['node', '-e', tryWrite], { ...mount, readOnlyVolumes: [volume] }));
+        const readOnly = await runToEnd(spec('ro-mount', ['node', '-e', tryWrite], { ...mount, readOnlyVolumes: [volume] }));
         expect(readOnly.lines).toEqual(['EROFS']);
-        const writable = await runToEnd(spec('vol-rw', ['node', '-e', tryWrite], mount));
+        const writable = await runToEnd(spec('rw-mount', ['node', '-e', tryWrite], mount));
         expect(writable.lines).toEqual(['written']);
         for (const { info } of [readOnly, writable]) await ops.removeContainer(info.id);
         await ops.removeVolume(volume);
