@@ -131,6 +131,17 @@ describe('web and worker from one build, with a linked Redis', () => {
     // The worker's container did it (its hostname is its id's first 12 characters), from release v1.
     expect(result).toBe(`processed-by-${consumer?.id.slice(0, 12)}/v1`);
 
+    // Logs of one type: each line tagged with it.
+    const logs = async (type: string) => {
+      const res = await api.request({ method: 'GET', url: `${ENV}/logs?process=${type}` });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().lines as { process: string; line: string }[];
+    };
+    await expect
+      .poll(async () => (await logs('worker')).map((l) => `${l.process}: ${l.line}`), { timeout: 15_000, interval: 500 })
+      .toEqual(['worker: worker v1 waiting for jobs', 'worker: processed job-1']);
+    expect((await logs('web')).filter((l) => l.process !== 'web')).toEqual([]);
+
     const shown = await status();
     expect(shown.processes.map((p) => [p.type, p.replicas, p.running])).toEqual([
       ['web', 1, 1],
