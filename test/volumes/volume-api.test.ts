@@ -112,6 +112,31 @@ describe('creating and listing volumes', () => {
     expect(worker.statusCode).toBe(201);
   });
 
+  it('PATCH moves a volume or changes its types (redeploying), with the same checks as POST', async () => {
+    expectError(
+      await api.request({ method: 'PATCH', url: `${URL}/jobs`, payload: { processTypes: ['web', 'worker'] } }),
+      409,
+      'conflict',
+      'body.mountPath',
+    );
+    expectError(await api.request({ method: 'PATCH', url: `${URL}/jobs`, payload: {} }), 422, 'validation_failed', 'body');
+    expectError(
+      await api.request({ method: 'PATCH', url: `${URL}/jobs`, payload: { mountPath: '/proc/x' } }),
+      422,
+      'validation_failed',
+      'body.mountPath',
+    );
+    const moved = await api.request({
+      method: 'PATCH',
+      url: `${URL}/jobs`,
+      payload: { mountPath: '/jobs', processTypes: ['web', 'worker'] },
+    });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json()).toMatchObject({ name: 'jobs', mountPath: '/jobs', processTypes: ['web', 'worker'], redeploy: true });
+    const env = await stores.environments.get((await stores.apps.get(ADMIN, 'files')).id, 'production');
+    expect(Object.values(await stores.volumes.mounts(env.id, 'web')).sort()).toEqual(['/data', '/jobs', '/var/cache/app']);
+  });
+
   it('an app token reaches only its own app’s volumes', async () => {
     const token = (await api.request({ method: 'POST', url: '/tokens', payload: { name: 'other ci', app: 'other' } })).json()
       .token;
@@ -175,7 +200,7 @@ describe('bad input', () => {
       url: `${URL}/data/restore`,
       payload: { backupId: '00000000-0000-4000-8000-000000000000', mountPath: '/x' },
     });
-    expectError(stray, 422, 'validation_failed', 'body.into');
+    expectError(stray, 422, 'validation_failed', 'mountPath');
   });
 });
 

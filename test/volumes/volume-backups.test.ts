@@ -160,7 +160,7 @@ describe('volume backups', () => {
   it('restores into a fresh volume with the same files', async () => {
     const res = await api.request({ method: 'POST', url: `${URL}/data/restore`, payload: { backupId, into: 'copy' } });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ volume: { name: 'copy', mountPath: '/data', processTypes: [] }, redeploy: false });
+    expect(res.json()).toMatchObject({ volume: { name: 'copy', mountPath: '/data', processTypes: [] } });
     expect(await operationDone(res.json().operation.id)).toEqual({ state: 'done', error: null });
     const reader = await mountIn(res.json().volume.dockerVolume);
     expect(await sh(reader, CHECKSUMS)).toBe(original);

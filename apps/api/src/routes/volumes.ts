@@ -1,4 +1,4 @@
-import { ConflictError, isName, mountPathProblem, ValidationError, volumeNameProblem } from '@pier/core';
+import { ConflictError, isName, mountPathProblem, volumeNameProblem } from '@pier/core';
 import type { EnvironmentRow, VolumeBackupRow, VolumeOperationRow, VolumeRow } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -34,15 +34,25 @@ const volumeParams = envParams.extend({ volume: volumeName });
 const deleteQuery = z.strictObject({
   deleteData: z.enum(['true', 'false', '1', '0']).optional().describe('also remove the Docker volume and its backups'),
 });
+const updateVolumeBody = z
+  .strictObject({
+    mountPath: mountPath.optional().describe('where it is mounted'),
+    processTypes: z
+      .array(z.string().refine(isName, 'must be a process type name (a-z, 0-9, single dashes, at most 63)'))
+      .max(20)
+      .refine((types) => new Set(types).size === types.length, 'must not name a type twice')
+      .optional()
+      .describe('the process types whose replicas mount it ([]: none, e.g. a restored copy kept aside)'),
+    shared: z.boolean().optional().describe('false: single-writer; true: every replica mounts it at once'),
+  })
+  .refine((body) => Object.values(body).some((v) => v !== undefined), 'give mountPath, processTypes or shared');
 const restoreBody = z.strictObject({
   backupId: z.uuid().describe('a good (verified) backup of this volume'),
-  into: volumeName.optional().describe('a new volume to restore into (default: this volume, whose replicas must be stopped)'),
-  mountPath: mountPath.optional().describe('with `into`: where the new volume is mounted (default: this volume’s path)'),
-  processTypes: z
-    .array(z.string().refine(isName, 'must be a process type name (a-z, 0-9, single dashes, at most 63)'))
-    .max(20)
+  into: volumeName
     .optional()
-    .describe('with `into`: the process types that mount the new volume (default: none, until it is attached)'),
+    .describe(
+      'a new volume to restore into, mounted nowhere until PATCHed (default: this volume, whose replicas must be stopped)',
+    ),
 });
 
 const truthy = (value: string | undefined) => value === 'true' || value === '1';
@@ -150,6 +160,20 @@ export function volumeRoutes(deps: ApiDeps) {
       },
     }),
     route({
+      method: 'PATCH',
+      url: '/apps/:app/environments/:env/volumes/:volume',
+      summary:
+        'Change where a volume is mounted, into which process types, or whether it is shared (redeploys the running image)',
+      tag: 'volumes',
+      params: volumeParams,
+      body: updateVolumeBody,
+      handler: async ({ params, body, principal }) => {
+        const { app, env } = await environmentOf(principal, params.app, params.env);
+        const volume = await volumes.update(await volumes.get(env.id, params.volume), body);
+        return { ...presentVolume(volume), ...(await redeploy(app.name, env)) };
+      },
+    }),
+    route({
       method: 'DELETE',
       url: '/apps/:app/environments/:env/volumes/:volume',
       summary:
@@ -213,12 +237,6 @@ export function volumeRoutes(deps: ApiDeps) {
       body: restoreBody,
       status: 202,
       handler: async ({ params, body, principal }) => {
-        if (!body.into && (body.mountPath !== undefined || body.processTypes !== undefined)) {
-          throw new ValidationError(
-            'body.into: mountPath and processTypes are for a restore into a new volume (`into`)',
-            'body.into',
-          );
-        }
         const { app, env } = await environmentOf(principal, params.app, params.env);
         const volume = await volumes.get(env.id, params.volume);
         const backup = await volumes.backup(body.backupId);
@@ -236,14 +254,12 @@ export function volumeRoutes(deps: ApiDeps) {
               'or restore into a new volume with `into`',
           );
         }
-        const into = body.into ? { name: body.into, mountPath: body.mountPath, processTypes: body.processTypes } : undefined;
-        const { operation, target } = await volumes.requestRestore({ ...volume, app: app.name, env: env.name }, backup.id, into);
-        const mounted = into !== undefined && target.processTypes.length > 0;
-        return {
-          volume: presentVolume(target),
-          operation: presentVolumeOperation(operation),
-          ...(mounted ? await redeploy(app.name, env) : { redeploy: false, deployment: null }),
-        };
+        const { operation, target } = await volumes.requestRestore(
+          { ...volume, app: app.name, env: env.name },
+          backup.id,
+          body.into ? { name: body.into } : undefined,
+        );
+        return { volume: presentVolume(target), operation: presentVolumeOperation(operation) };
       },
     }),
   ];

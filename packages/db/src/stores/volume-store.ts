@@ -45,6 +45,28 @@ export class VolumeStore {
     }
   }
 
+  /**
+   * Changes where a volume is mounted, into which process types, or whether
+   * it is shared; the same checks as `create` (ConflictError).
+   */
+  async update(volume: VolumeRow, change: Partial<Omit<NewVolume, 'name'>>): Promise<VolumeRow> {
+    return this.db.transaction(async (tx) => {
+      const others = (await lockedVolumesOf(tx, volume.environmentId)).filter((v) => v.id !== volume.id);
+      assertMountFree(others, {
+        mountPath: change.mountPath ?? volume.mountPath,
+        processTypes: change.processTypes ?? volume.processTypes,
+      });
+      const set = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
+      const [row] = await tx
+        .update(volumes)
+        .set(set)
+        .where(and(eq(volumes.id, volume.id), isNull(volumes.deletingAt)))
+        .returning();
+      if (!row) throw new NotFoundError(`volume ${volume.name} not found`);
+      return row;
+    });
+  }
+
   /** The environment's volumes (not those being deleted), by name. */
   async list(environmentId: string): Promise<VolumeRow[]> {
     return this.db
@@ -245,14 +267,14 @@ export class VolumeStore {
 
   /**
    * A restore of a good backup of `volume`: into the volume itself, or into
-   * a fresh volume `into` of the same environment, made here (with the
-   * source's mount path unless another is given; mounted into `processTypes`,
-   * default none) and filled by the worker.
+   * a fresh volume `into` of the same environment, made here (the source's
+   * mount path, mounted into no process type until `update` says so) and
+   * filled by the worker.
    */
   async requestRestore(
     volume: VolumeWithOwner,
     backupId: string,
-    into?: { name: string; mountPath?: string; processTypes?: string[] },
+    into?: { name: string },
   ): Promise<{ operation: VolumeOperationRow; target: VolumeRow }> {
     try {
       return await this.db.transaction(async (tx) => {
@@ -260,12 +282,7 @@ export class VolumeStore {
           ? await createVolume(
               tx,
               { environmentId: volume.environmentId, app: volume.app, env: volume.env },
-              {
-                name: into.name,
-                mountPath: into.mountPath ?? volume.mountPath,
-                processTypes: into.processTypes ?? [],
-                shared: volume.shared,
-              },
+              { name: into.name, mountPath: volume.mountPath, processTypes: [], shared: volume.shared },
             )
           : volume;
         const operation = await addOperation(tx, volume.id, 'restore', {
@@ -371,20 +388,9 @@ async function createVolume(
   owner: { environmentId: string; app: string; env: string },
   input: NewVolume,
 ): Promise<VolumeRow> {
-  await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, owner.environmentId)).for('update');
-  const others = await tx
-    .select()
-    .from(volumes)
-    .where(and(eq(volumes.environmentId, owner.environmentId), isNull(volumes.deletingAt)));
+  const others = await lockedVolumesOf(tx, owner.environmentId);
   if (others.some((v) => v.name === input.name)) throw new ConflictError(`volume ${input.name} already exists`);
-  const clash = others.find(
-    (v) => v.processTypes.some((t) => input.processTypes.includes(t)) && mountPathsOverlap(v.mountPath, input.mountPath),
-  );
-  if (clash) {
-    throw new ConflictError(
-      `body.mountPath: ${input.mountPath} overlaps ${clash.mountPath}, where volume ${clash.name} is already mounted`,
-    );
-  }
+  assertMountFree(others, input);
   const dockerName = volumeDockerName(owner.app, owner.env, input.name, randomBytes(3).toString('hex'));
   const [row] = await tx
     .insert(volumes)
@@ -393,6 +399,27 @@ async function createVolume(
   // The volume operator makes the Docker volume, labelled, before a replica mounts it (Docker would make it unlabelled).
   await tx.execute(sql`select pg_notify(${VOLUME_OPS_CHANNEL}, ${(row as VolumeRow).id})`);
   return row as VolumeRow;
+}
+
+/** The environment's volumes (not being deleted), with the environment locked until `tx` ends: one change at a time. */
+async function lockedVolumesOf(tx: Tx, environmentId: string): Promise<VolumeRow[]> {
+  await tx.select({ id: environments.id }).from(environments).where(eq(environments.id, environmentId)).for('update');
+  return tx
+    .select()
+    .from(volumes)
+    .where(and(eq(volumes.environmentId, environmentId), isNull(volumes.deletingAt)));
+}
+
+/** Refuses a mount path that overlaps one of `others` mounted into one of the same process types. */
+function assertMountFree(others: readonly VolumeRow[], mount: Pick<NewVolume, 'mountPath' | 'processTypes'>): void {
+  const clash = others.find(
+    (v) => v.processTypes.some((t) => mount.processTypes.includes(t)) && mountPathsOverlap(v.mountPath, mount.mountPath),
+  );
+  if (clash) {
+    throw new ConflictError(
+      `body.mountPath: ${mount.mountPath} overlaps ${clash.mountPath}, where volume ${clash.name} is already mounted`,
+    );
+  }
 }
 
 /** Queues an operation in `tx` and wakes the workers (NOTIFY). */
