@@ -237,6 +237,18 @@ describe('one-off runs', () => {
     expect(Date.now() - started).toBeLessThan(40_000);
     expect(await docker.listContainers({ 'pier.run': res.json().id })).toEqual([]);
   }, 90_000);
+
+  it('a cancel stops a running command (SIGTERM, then SIGKILL after the grace)', async () => {
+    const res = await api.request({ method: 'POST', url: `${env}/runs`, payload: { command: 'sleep 600' } });
+    const id = res.json().id as string;
+    await expect
+      .poll(async () => (await docker.listContainers({ 'pier.run': id })).length, { timeout: 30_000, interval: 300 })
+      .toBe(1);
+    const cancel = await api.request({ method: 'POST', url: `${env}/runs/${id}/cancel` });
+    expect(cancel.statusCode).toBe(202);
+    expect(await runEnded(id, 40_000)).toMatchObject({ state: 'cancelled', reason: expect.stringContaining('cancelled after') });
+    expect(await docker.listContainers({ 'pier.run': id })).toEqual([]);
+  }, 90_000);
 });
 
 describe('cron jobs with two workers', () => {
@@ -301,4 +313,32 @@ describe('cron jobs with two workers', () => {
       expect((await api.request({ method: 'DELETE', url: `${env}/cron/${name}` })).statusCode).toBe(204);
     }
   }, 240_000);
+});
+
+describe('a worker that dies during a run', () => {
+  it('has its run failed by the other worker once its lock runs out, and the run’s container removed', async () => {
+    const res = await api.request({ method: 'POST', url: `${env}/runs`, payload: { command: 'sleep 600' } });
+    const id = res.json().id as string;
+    let holder: RunningProcess | undefined;
+    await expect
+      .poll(
+        () => {
+          holder = workers.find((w) => logged(w, 'run started').some((entry) => entry.runId === id));
+          return holder !== undefined;
+        },
+        { timeout: 30_000, interval: 300 },
+      )
+      .toBe(true);
+    await expect
+      .poll(async () => (await docker.listContainers({ 'pier.run': id })).length, { timeout: 30_000, interval: 300 })
+      .toBe(1);
+    signalGroup(holder as RunningProcess, 'SIGKILL');
+    await (holder as RunningProcess).exited;
+    // The lock (30 s, renewed every 10 s) runs out, then the survivor's next pass (5 s) fails the run.
+    const view = await runEnded(id, 60_000);
+    expect(view).toMatchObject({ state: 'failed', reason: 'the worker running it stopped answering; its container was removed' });
+    await expect
+      .poll(async () => (await docker.listContainers({ 'pier.run': id })).length, { timeout: 15_000, interval: 300 })
+      .toBe(0);
+  }, 120_000);
 });
