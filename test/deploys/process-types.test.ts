@@ -3,6 +3,7 @@ import { LABEL_RELEASE, SecretBox } from '@pier/core';
 import { createStores, type HealthSettings, listenTo, type ReleaseRow, ROLLOUTS_CHANNEL, type Stores } from '@pier/db';
 import { createLogger } from '@pier/log';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { processCommand } from '../../apps/worker/src/deploy/process-command.ts';
 import { Reconciler } from '../../apps/worker/src/deploy/reconciler.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { MemoryNetworks } from '../support/memory-networks.ts';
@@ -111,7 +112,7 @@ describe('process types other than web', () => {
     const liveAt = await deploy(v1);
     await expect.poll(() => running('worker', v1).length, POLL).toBe(1);
     const [worker] = running('worker', v1);
-    expect(worker?.spec).toMatchObject({ containerPort: null, command: ['/bin/sh', '-c', 'python3 worker.py'] });
+    expect(worker?.spec).toMatchObject({ containerPort: null, command: processCommand('python3 worker.py') });
     expect(worker?.labels['pier.role']).toBe('process');
     expect(worker?.address).toBeNull();
     // Started after the web replica passed its gate and the release went live (within one sampling tick).

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROCESS_SHELL } from './process-command.ts';
 import { replicaSpec } from './replica-spec.ts';
 
 const input = {
@@ -54,7 +55,7 @@ describe('replicaSpec', () => {
       name: 'pier-web-staging-v3-worker-1a2b3c',
       labels: { 'pier.role': 'process', 'pier.process': 'worker' },
       containerPort: null,
-      command: ['/bin/sh', '-c', 'node worker.js --queue "a b"'],
+      command: ['/bin/sh', '-c', PROCESS_SHELL, 'pier-process', 'node worker.js --queue "a b"'],
       volumes: { 'pier-vol-1': '/data' },
     });
     expect(spec.env.PORT).toBe('8080');

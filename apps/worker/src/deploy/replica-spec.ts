@@ -9,6 +9,7 @@ import {
   LABEL_ROLE,
   type ResourceLimits,
 } from '@pier/core';
+import { processCommand } from './process-command.ts';
 
 /** Port an app process listens on inside its container, given to it as PORT, unless its release says another. */
 export const APP_PORT = DEFAULT_APP_PORT;
@@ -34,7 +35,7 @@ export interface ReplicaSpecInput {
   release: { id: string; version: number; imageId: string; networks?: readonly string[]; port?: number | null };
   /** `web` (default: published port, routes) or another process type (no port). */
   processType?: string;
-  /** The process type's command, run by `/bin/sh -c` (null or absent: the image's own command). */
+  /** The process type's command, run by the shell with SIGTERM passed on (process-command.ts); null or absent: the image's own command. */
   command?: string | null;
   /** Named volumes mounted into it: Docker volume name → mount path. */
   volumes?: Record<string, string>;
@@ -78,7 +79,7 @@ export function replicaSpec(input: ReplicaSpecInput): ContainerSpec {
     networks: [environmentNetwork(input.app, input.env), ...(input.release.networks ?? [])],
     limits: input.limits ?? DEFAULT_LIMITS,
     ...(input.files?.length ? { files: [...input.files] } : {}),
-    ...(input.command ? { command: ['/bin/sh', '-c', input.command] } : {}),
+    ...(input.command ? { command: processCommand(input.command) } : {}),
     ...(input.volumes && Object.keys(input.volumes).length > 0 ? { volumes: { ...input.volumes } } : {}),
   };
 }
