@@ -6,7 +6,8 @@
  *   web     GET /health                  200
  *           POST /enqueue?id=X           LPUSH jobs X
  *           GET /result?id=X             GET result:X (empty when unset)
- *   worker  BRPOP jobs, then SET result:<id> processed-by-<hostname>/<version>
+ *   worker  BRPOP jobs, then SET result:<id> processed-by-<hostname>/<version>;
+ *           on SIGTERM, SET result:stopped-<hostname> SIGTERM before it exits
  *
  * `version` is baked into both files, so that each commit is a new release
  * and the result names the release whose worker did the job.
@@ -124,5 +125,11 @@ async function main() {
   }
 }
 main().catch((err) => { console.error('worker failed: ' + err.message); process.exit(1); });
-process.on('SIGTERM', () => process.exit(0));
+// Says it was asked to stop (on a connection of its own: the other waits in BRPOP), then exits.
+process.on('SIGTERM', () => {
+  const redis = connect();
+  redis.ready
+    .then(() => redis.command('SET', 'result:stopped-' + os.hostname(), 'SIGTERM'))
+    .finally(() => process.exit(0));
+});
 `;

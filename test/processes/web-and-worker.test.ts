@@ -199,6 +199,10 @@ describe('web and worker from one build, with a linked Redis', () => {
     const oldWorkers = () =>
       worker.docker.listContainers({ [LABEL_APP]: app, [LABEL_PROCESS]: 'worker', [LABEL_RELEASE]: oldRelease ?? '' });
     await expect.poll(oldWorkers, { timeout: 30_000, interval: 500 }).toEqual([]);
+    // It was stopped with SIGTERM (and had time to say so), not killed outright.
+    const port = await webPort();
+    const stopped = await fetch(`http://127.0.0.1:${port}/result?id=stopped-${oldWorker?.id.slice(0, 12)}`);
+    expect(await stopped.text()).toBe('SIGTERM');
 
     expect(await processed('job-2')).toBe(`processed-by-${newWorker?.id.slice(0, 12)}/v2`);
   }, 300_000);
