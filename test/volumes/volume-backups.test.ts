@@ -32,7 +32,7 @@ beforeAll(async () => {
   docker = new DockerRuntime();
   backupDirectory = mkdtempSync(join(tmpdir(), 'pier-volume-backups-'));
   operator = new VolumeOperator({
-    volumes: createStores(api.database.db, api.box).volumes,
+    ...(({ volumes, volumeOperations }) => ({ volumes, operations: volumeOperations }))(createStores(api.database.db, api.box)),
     containers: docker,
     sql: api.database.sql,
     logger: createLogger({ name: 'worker', level: 'silent', format: 'json' }),

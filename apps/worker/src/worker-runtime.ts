@@ -29,6 +29,7 @@ export interface WorkerRuntimeOptions {
     | 'environmentHealth'
     | 'processes'
     | 'volumes'
+    | 'volumeOperations'
     | 'variables'
     | 'deployments'
     | 'releases'
@@ -217,6 +218,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ? new VolumeOperator({
         ...options.volumeOperator,
         volumes: stores.volumes,
+        operations: stores.volumeOperations,
         containers: options.containers,
         sql: options.sql,
         logger,

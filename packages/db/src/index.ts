@@ -33,5 +33,6 @@ export * from './stores/service-role-store.ts';
 export * from './stores/service-store.ts';
 export * from './stores/token-store.ts';
 export * from './stores/variable-store.ts';
+export * from './stores/volume-operation-store.ts';
 export * from './stores/volume-store.ts';
 export * from './stores/webhook-delivery-store.ts';

@@ -109,7 +109,7 @@ function presentVolumeOperation(op: VolumeOperationRow) {
  * replicas mount: the running image is redeployed (`redeploy: true`).
  */
 export function volumeRoutes(deps: ApiDeps) {
-  const { apps, environments, volumes } = deps;
+  const { apps, environments, volumes, volumeOperations: operations } = deps;
   async function environmentOf(principal: Parameters<typeof apps.get>[0], appName: string, envName: string) {
     const app = await apps.get(principal, appName);
     return { app, env: await environments.get(app.id, envName) };
@@ -155,7 +155,7 @@ export function volumeRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const { env } = await environmentOf(principal, params.app, params.env);
         const rows = await volumes.list(env.id);
-        const last = await volumes.lastBackups(rows.map((v) => v.id));
+        const last = await operations.lastBackups(rows.map((v) => v.id));
         return { volumes: rows.map((v) => presentVolume(v, last.get(v.id))) };
       },
     }),
@@ -210,7 +210,7 @@ export function volumeRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const { env } = await environmentOf(principal, params.app, params.env);
         const volume = await volumes.get(env.id, params.volume);
-        const made = await volumes.requestBackup(volume, 'manual');
+        const made = await operations.requestBackup(volume, 'manual');
         if (!made) throw new ConflictError(`a backup of volume ${volume.name} could not be queued`);
         return presentVolumeBackup(made.backup);
       },
@@ -224,7 +224,7 @@ export function volumeRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const { env } = await environmentOf(principal, params.app, params.env);
         const volume = await volumes.get(env.id, params.volume);
-        return { backups: (await volumes.backups(volume.id)).map(presentVolumeBackup) };
+        return { backups: (await operations.backups(volume.id)).map(presentVolumeBackup) };
       },
     }),
     route({
@@ -239,7 +239,7 @@ export function volumeRoutes(deps: ApiDeps) {
       handler: async ({ params, body, principal }) => {
         const { app, env } = await environmentOf(principal, params.app, params.env);
         const volume = await volumes.get(env.id, params.volume);
-        const backup = await volumes.backup(body.backupId);
+        const backup = await operations.backup(body.backupId);
         if (backup.volumeId !== volume.id) {
           throw new ConflictError(`body.backupId: backup ${backup.id} is not a backup of volume ${volume.name}`);
         }
@@ -254,7 +254,7 @@ export function volumeRoutes(deps: ApiDeps) {
               'or restore into a new volume with `into`',
           );
         }
-        const { operation, target } = await volumes.requestRestore(
+        const { operation, target } = await operations.requestRestore(
           { ...volume, app: app.name, env: env.name },
           backup.id,
           body.into ? { name: body.into } : undefined,

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ContainerOperations, volumeLabels } from '@pier/core';
-import type { VolumeBackupRow, VolumeOperationRow, VolumeStore, VolumeWithOwner } from '@pier/db';
+import type { VolumeBackupRow, VolumeOperationRow, VolumeOperationStore, VolumeStore, VolumeWithOwner } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { fileChunks, fileExists, sha256Of, writeAtomically } from '../services/backup-files.ts';
 import { lastLine } from '../services/service-commands.ts';
@@ -12,6 +12,7 @@ import { HELPER_MOUNT, type HelperRole, MEASURE_COMMAND, measuredFrom, volumeHel
 
 export interface VolumeBackupsOptions {
   volumes: VolumeStore;
+  operations: VolumeOperationStore;
   containers: ContainerOperations;
   logger: Logger;
   instance: string;
@@ -44,14 +45,14 @@ export class VolumeBackups {
   }
 
   async backup(volume: VolumeWithOwner, op: VolumeOperationRow): Promise<void> {
-    const { volumes, logger } = this.options;
+    const { operations, logger } = this.options;
     if (!op.backupId) throw new Error('backup operation without a backup');
-    const backup = await volumes.backup(op.backupId);
+    const backup = await operations.backup(op.backupId);
     try {
       const measured = await this.dump(volume, backup);
-      await volumes.updateBackup(backup.id, { state: 'verifying' });
-      const problems = await this.verify(await volumes.backup(backup.id), measured);
-      await volumes.updateBackup(backup.id, {
+      await operations.updateBackup(backup.id, { state: 'verifying' });
+      const problems = await this.verify(await operations.backup(backup.id), measured);
+      await operations.updateBackup(backup.id, {
         state: problems.length === 0 ? 'good' : 'failed',
         verification: { ...measured, verifiedAt: new Date().toISOString() },
         error: problems.length === 0 ? null : problems.join('; '),
@@ -59,7 +60,7 @@ export class VolumeBackups {
       });
       logger.info({ volume: volume.dockerName, backup: backup.id, ...measured, problems }, 'volume backup verified');
     } catch (err) {
-      await volumes.updateBackup(backup.id, { state: 'failed', error: (err as Error).message, finishedAt: new Date() });
+      await operations.updateBackup(backup.id, { state: 'failed', error: (err as Error).message, finishedAt: new Date() });
       throw err;
     }
     await this.prune(volume);
@@ -67,8 +68,8 @@ export class VolumeBackups {
 
   /** Measures the volume and writes its tar; returns what was measured. */
   private async dump(volume: VolumeWithOwner, backup: VolumeBackupRow): Promise<TarCount> {
-    const { volumes, containers } = this.options;
-    await volumes.updateBackup(backup.id, { state: 'running' });
+    const { operations, containers } = this.options;
+    await operations.updateBackup(backup.id, { state: 'running' });
     const path = volumeBackupPath(this.options.backupDirectory, volume, backup.id);
     return this.withHelper(volume, 'volume-backup', async (helper) => {
       const measured = await this.measure(helper);
@@ -79,7 +80,7 @@ export class VolumeBackups {
         });
         if (result.exitCode !== 0) throw new Error(`tar exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
       });
-      await volumes.updateBackup(backup.id, {
+      await operations.updateBackup(backup.id, {
         fileName: path.slice(this.options.backupDirectory.length + 1),
         sizeBytes: written.sizeBytes,
         sha256: written.sha256,
@@ -110,7 +111,7 @@ export class VolumeBackups {
   }
 
   private async prune(volume: VolumeWithOwner): Promise<void> {
-    for (const old of await this.options.volumes.pruneBackups(volume.id, volume.backupRetention)) {
+    for (const old of await this.options.operations.pruneBackups(volume.id, volume.backupRetention)) {
       if (old.fileName) await rm(join(this.options.backupDirectory, old.fileName), { force: true });
     }
   }
@@ -122,9 +123,9 @@ export class VolumeBackups {
    * then measured against the backup's.
    */
   async restore(source: VolumeWithOwner, op: VolumeOperationRow): Promise<void> {
-    const { volumes, containers, logger } = this.options;
+    const { volumes, operations, containers, logger } = this.options;
     if (!op.backupId) throw new Error('restore operation without a backup');
-    const backup = await volumes.backup(op.backupId);
+    const backup = await operations.backup(op.backupId);
     if (backup.state !== 'good') throw new Error(`backup ${backup.id} is ${backup.state}; only verified backups are restored`);
     const intoId = (op.options as { intoVolumeId?: string }).intoVolumeId;
     const target = intoId ? await volumes.byId(intoId) : source;

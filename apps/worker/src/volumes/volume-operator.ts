@@ -1,7 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ContainerOperations, LABEL_VOLUME, latestDueSlot, PassLoop, parseCron, volumeLabels } from '@pier/core';
-import { listenTo, VOLUME_OPS_CHANNEL, type VolumeOperationRow, type VolumeStore, type VolumeWithOwner } from '@pier/db';
+import {
+  listenTo,
+  VOLUME_OPS_CHANNEL,
+  type VolumeOperationRow,
+  type VolumeOperationStore,
+  type VolumeStore,
+  type VolumeWithOwner,
+} from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 import { lastLine } from '../services/service-commands.ts';
@@ -10,6 +17,8 @@ import { HELPER_ROLES } from './volume-helper-spec.ts';
 
 export interface VolumeOperatorOptions {
   volumes: VolumeStore;
+  /** Their backups and operations. */
+  operations: VolumeOperationStore;
   containers: ContainerOperations;
   sql: postgres.Sql;
   logger: Logger;
@@ -82,7 +91,7 @@ export class VolumeOperator {
     while (!signal.aborted) {
       let op: VolumeOperationRow | null;
       try {
-        op = await this.options.volumes.claimOperation(this.leaseMs);
+        op = await this.options.operations.claimOperation(this.leaseMs);
       } catch (err) {
         this.options.logger.warn({ err }, 'volume operator: cannot claim operations');
         return;
@@ -93,12 +102,13 @@ export class VolumeOperator {
   }
 
   private async runOperation(op: VolumeOperationRow): Promise<void> {
-    const { volumes, logger } = this.options;
-    const renew = setInterval(() => void volumes.renewOperation(op.id, this.leaseMs).catch(() => {}), this.leaseMs / 3);
+    const { volumes, operations, logger } = this.options;
+    const renew = setInterval(() => void operations.renewOperation(op.id, this.leaseMs).catch(() => {}), this.leaseMs / 3);
     try {
       const volume = await volumes.byId(op.volumeId);
-      if (!volume) return await volumes.finishOperation(op.id, 'the volume no longer exists');
-      if (volume.deletingAt && op.kind !== 'delete') return await volumes.finishOperation(op.id, 'the volume is being deleted');
+      if (!volume) return await operations.finishOperation(op.id, 'the volume no longer exists');
+      if (volume.deletingAt && op.kind !== 'delete')
+        return await operations.finishOperation(op.id, 'the volume is being deleted');
       logger.info({ volume: volume.dockerName, operation: op.kind, attempt: op.attempts }, 'volume operation');
       switch (op.kind) {
         case 'backup':
@@ -113,16 +123,16 @@ export class VolumeOperator {
         default:
           throw new Error(`unknown volume operation ${op.kind}`);
       }
-      await volumes.finishOperation(op.id);
+      await operations.finishOperation(op.id);
     } catch (err) {
       const message = (err as Error).message;
       logger.warn({ operation: op.kind, volumeId: op.volumeId, err }, 'volume operation failed');
       if (op.kind === 'delete') {
         // Typically the old replicas still mount it while the redeploy replaces them: again, a little later.
-        await volumes.retryOperation(op.id, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
+        await operations.retryOperation(op.id, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
         return;
       }
-      await volumes.finishOperation(op.id, message).catch(() => {});
+      await operations.finishOperation(op.id, message).catch(() => {});
     } finally {
       clearInterval(renew);
     }
@@ -144,15 +154,15 @@ export class VolumeOperator {
 
   /** Docker volumes, due scheduled backups, helper containers left by a dead worker. */
   async reconcile(now = new Date()): Promise<void> {
-    const { volumes, logger } = this.options;
+    const { volumes, operations, logger } = this.options;
     await this.ensureDockerVolumes({ onlyNew: false });
     await this.sweepHelpers().catch((err: unknown) => logger.warn({ err }, 'volume operator: cannot sweep helpers'));
     for (const volume of await volumes.listAll()) {
       if (volume.deletingAt) continue;
       try {
-        const since = (await volumes.lastScheduledSlot(volume.id)) ?? volume.createdAt;
+        const since = (await operations.lastScheduledSlot(volume.id)) ?? volume.createdAt;
         const slot = latestDueSlot(parseCron(volume.backupSchedule), since, now);
-        if (slot) await volumes.requestBackup(volume, 'scheduled', slot);
+        if (slot) await operations.requestBackup(volume, 'scheduled', slot);
       } catch (err) {
         logger.warn({ err, volume: volume.dockerName }, 'cannot queue a scheduled volume backup');
       }
@@ -160,14 +170,14 @@ export class VolumeOperator {
   }
 
   private async sweepHelpers(): Promise<void> {
-    const { containers, volumes, instance } = this.options;
+    const { containers, volumes, operations, instance } = this.options;
     for (const role of HELPER_ROLES) {
       for (const helper of await containers.listContainers({ 'pier.role': role, 'pier.instance': instance })) {
         if (Date.now() - (helper.startedAt?.getTime() ?? 0) < HELPER_MIN_AGE_MS) continue;
         const volume = (await volumes.listAll()).find(
           (v) => v.name === helper.labels[LABEL_VOLUME] && v.environmentId === helper.labels['pier.environment-id'],
         );
-        const ops = volume ? await volumes.operations(volume.id, 5) : [];
+        const ops = volume ? await operations.operations(volume.id, 5) : [];
         if (ops.some((o) => o.state === 'running' && o.lockedUntil && o.lockedUntil > new Date())) continue;
         await containers.removeContainer(helper.id);
       }
@@ -176,19 +186,19 @@ export class VolumeOperator {
 
   /** Removes the Docker volume (with `deleteData`, and its backups' files), then the row. */
   private async remove(volume: VolumeWithOwner, deleteData: boolean): Promise<void> {
-    const { containers, volumes } = this.options;
+    const { containers, volumes, operations } = this.options;
     if (deleteData) {
       try {
         await containers.removeVolume(volume.dockerName);
       } catch (err) {
         throw new Error(`the volume is still in use (${lastLine((err as Error).message)}); will retry`);
       }
-      for (const backup of await volumes.allBackupRecordsOf(volume.id)) {
+      for (const backup of await operations.allBackupRecordsOf(volume.id)) {
         if (backup.fileName) await rm(join(this.options.backupDirectory, backup.fileName), { force: true });
       }
-      await volumes.deleteBackupsOf(volume.id);
+      await operations.deleteBackupsOf(volume.id);
     } else {
-      await volumes.failUnfinishedBackups(volume.id);
+      await operations.failUnfinishedBackups(volume.id);
     }
     await volumes.remove(volume.id);
     this.#ensured.delete(volume.dockerName);

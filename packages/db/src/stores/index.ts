@@ -21,6 +21,7 @@ import { ServiceRoleStore } from './service-role-store.ts';
 import { ServiceStore } from './service-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
+import { VolumeOperationStore } from './volume-operation-store.ts';
 import { VolumeStore } from './volume-store.ts';
 import { WebhookDeliveryStore } from './webhook-delivery-store.ts';
 
@@ -50,8 +51,10 @@ export interface Stores {
   runs: RunStore;
   /** Cron jobs declared through the API (with the live release's: every job of an environment). */
   cron: CronStore;
-  /** Environments' Docker volumes, their backups and operations. */
+  /** Environments' Docker volumes: what replicas mount. */
   volumes: VolumeStore;
+  /** Their backups and the operations (backup, restore, delete) workers claim. */
+  volumeOperations: VolumeOperationStore;
   /** The memory limits reserved by everything Pier runs, for the capacity guard. */
   reservations: ReservationStore;
 }
@@ -84,5 +87,6 @@ export function createStores(db: Db, box: SecretBox): Stores {
     reservations: new ReservationStore(db),
     cron: new CronStore(db),
     volumes: new VolumeStore(db),
+    volumeOperations: new VolumeOperationStore(db),
   };
 }
