@@ -142,11 +142,17 @@ describe('web and worker from one build, with a linked Redis', () => {
       .toEqual(['worker: worker v1 waiting for jobs', 'worker: processed job-1']);
     expect((await logs('web')).filter((l) => l.process !== 'web')).toEqual([]);
 
+    // A replica counts as running once the reconciler marked it so (the pass after its container started).
+    await expect
+      .poll(async () => (await status()).processes.map((p) => [p.type, p.replicas, p.running]), {
+        timeout: 15_000,
+        interval: 500,
+      })
+      .toEqual([
+        ['web', 1, 1],
+        ['worker', 1, 1],
+      ]);
     const shown = await status();
-    expect(shown.processes.map((p) => [p.type, p.replicas, p.running])).toEqual([
-      ['web', 1, 1],
-      ['worker', 1, 1],
-    ]);
     expect(shown.replicas.map((r) => [r.process, r.release]).sort()).toEqual([
       ['web', 1],
       ['worker', 1],
