@@ -55,8 +55,8 @@ afterAll(async () => {
   rmSync(backupDirectory, { recursive: true, force: true });
 }, 60_000);
 
-async function createVolume(name: string): Promise<string> {
-  const res = await api.request({ method: 'POST', url: URL, payload: { name, mountPath: '/data' } });
+async function createVolume(name: string, mountPath = '/data'): Promise<string> {
+  const res = await api.request({ method: 'POST', url: URL, payload: { name, mountPath } });
   expect(res.statusCode).toBe(201);
   const dockerName = res.json().dockerVolume as string;
   // The operator makes the Docker volume, labelled, as soon as the row exists (NOTIFY).
@@ -183,6 +183,21 @@ describe('volume backups', () => {
     const op = await operationDone(res.json().operation.id);
     expect(op.state).toBe('failed');
     expect(op.error).toContain('SHA-256 differs');
+  }, 90_000);
+});
+
+describe('verification', () => {
+  it('fails a backup of a volume whose files change while it is read, with the figures', async () => {
+    const busy = await createVolume('busy', '/busy');
+    const writer = await mountIn(busy);
+    // A new empty file every few milliseconds: what tar finds is never what was measured just before.
+    await docker.exec(writer, ['sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); : > /data/f$i; done >/dev/null 2>&1 &']);
+    await expect.poll(async () => Number((await sh(writer, 'ls /data | wc -l')).trim()), { timeout: 10_000 }).toBeGreaterThan(50);
+    const res = await api.request({ method: 'POST', url: `${URL}/busy/backups` });
+    const backup = await backupFinished('busy', res.json().id);
+    await docker.removeContainer(writer);
+    expect(backup.state).toBe('failed');
+    expect(backup.error).toMatch(/the archive holds \d+ files \(0 bytes\) but the volume had \d+ \(0 bytes\)/);
   }, 90_000);
 });
 
