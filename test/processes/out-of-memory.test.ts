@@ -29,11 +29,15 @@ for (let i = 0; i < 15; i++) chunks.push(Buffer.alloc(10 * 1024 * 1024, 1));
 console.log('holding ' + chunks.length * 10 + ' MiB');
 `;
 
-/** A web process that answers its health check; `hogFirst`: it allocates 150 MiB before it listens. */
+/** A web process that answers its health check (and allocates 150 MiB on /hog); `hogFirst`: it does so before it listens. */
 function server(hogFirst: boolean): string {
   return `${hogFirst ? HOG : ''}
 const http = require('http');
-const server = http.createServer((req, res) => res.end('ok'));
+const held = [];
+const server = http.createServer((req, res) => {
+  if (req.url === '/hog') for (let i = 0; i < 15; i++) held.push(Buffer.alloc(10 * 1024 * 1024, 1));
+  res.end('ok');
+});
 server.listen(process.env.PORT);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
@@ -128,5 +132,22 @@ describe('a replica killed for going past its memory limit', () => {
     expect(failed.reason).not.toContain('exited with code');
     // The release before it still serves.
     expect((await processes()).web).toMatchObject({ memoryMb: 512, running: 1 });
+  }, 240_000);
+
+  it('a serving web replica that goes past its limit is reported as out of memory, and replaced', async () => {
+    const res = await api.request({ method: 'PATCH', url: `${ENV}/processes/web`, payload: { memoryMb: 64 } });
+    expect(res.statusCode, res.body).toBe(200);
+    const done = await waitForDeployment(api, res.json().deployment.id, ['live', 'failed'], 120_000);
+    expect(done.state, done.reason).toBe('live');
+    const [web] = (await worker.docker.listContainers({ [LABEL_APP]: app, [LABEL_PROCESS]: 'web' })).filter(
+      (c) => c.status === 'running' && c.hostPort,
+    );
+    // The request dies with the process.
+    await fetch(`http://127.0.0.1:${web?.hostPort}/hog`, { signal: AbortSignal.timeout(10_000) }).catch(() => {});
+    await expect
+      .poll(async () => (await processes()).web?.lastExit?.reason, { timeout: 60_000, interval: 500 })
+      .toBe('out of memory at 64 MiB: raise memoryMb');
+    expect((await processes()).web?.lastExit).toMatchObject({ oomKilled: true, memoryMb: 64 });
+    await expect.poll(async () => (await processes()).web?.running, { timeout: 60_000, interval: 500 }).toBe(1);
   }, 240_000);
 });
