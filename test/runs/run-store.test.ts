@@ -1,5 +1,5 @@
 import type { Principal } from '@pier/core';
-import { createStores, type RunStore, schema } from '@pier/db';
+import { type CronStore, createStores, type RunStore, schema } from '@pier/db';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
@@ -8,6 +8,7 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
 let runs: RunStore;
+let cron: CronStore;
 let appId: string;
 let environmentId: string;
 const ADMIN: Principal = { role: 'admin', tokenId: null };
@@ -16,6 +17,7 @@ beforeAll(async () => {
   api = await createTestApi();
   const stores = createStores(api.database.db, api.box);
   runs = stores.runs;
+  cron = stores.cron;
   expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'store' } })).statusCode).toBe(201);
   const app = await stores.apps.get(ADMIN, 'store');
   appId = app.id;
@@ -118,6 +120,18 @@ describe('RunStore', () => {
     const marked = await runs.requestCancel(running.id);
     expect(marked.state).toBe('running');
     expect(marked.cancelRequestedAt).toBeInstanceOf(Date);
+  });
+
+  it('keeps a command as it was given, also a string that reads as JSON (true, 42, null, "x")', async () => {
+    await clear();
+    for (const command of ['true', '42', 'null', '"x"', 'echo hi', ['node', '-e', '1']]) {
+      const created = await runs.create({ ...oneOff('x'), command });
+      expect([created.command, (await runs.get(created.id)).command]).toEqual([command, command]);
+    }
+    const { job } = await cron.put(environmentId, { name: 'flag', schedule: '@daily', command: 'true' });
+    expect(job.command).toBe('true');
+    expect((await cron.jobs(environmentId)).find((j) => j.name === 'flag')?.command).toBe('true');
+    await cron.delete(environmentId, 'flag');
   });
 
   it('keeps the newest runs of each kind and job, and never deletes a queued or running one', async () => {

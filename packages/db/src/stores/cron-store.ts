@@ -1,9 +1,12 @@
-import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { cronJobs, environments, releases } from '../schema.ts';
-import type { RunCommand } from './run-store.ts';
+import { jsonText, type RunCommand } from './run-store.ts';
 
 export type CronJobRow = typeof cronJobs.$inferSelect;
+
+/** Every column of `cron_jobs`, the command read safely (see `jsonText`). */
+const JOB = { ...getTableColumns(cronJobs), command: jsonText(cronJobs.command) };
 
 export interface CronJobInput {
   name: string;
@@ -66,7 +69,7 @@ export class CronStore {
       .insert(cronJobs)
       .values({ environmentId, name: input.name, ...values })
       .onConflictDoUpdate({ target: [cronJobs.environmentId, cronJobs.name], set: values })
-      .returning();
+      .returning(JOB);
     if (!job) throw new Error('upsert returned no row');
     const created = !existing;
     return { job, created };
@@ -89,7 +92,7 @@ export class CronStore {
       .leftJoin(releases, eq(releases.id, environments.liveReleaseId))
       .where(eq(environments.id, environmentId));
     const api = await this.db
-      .select()
+      .select(JOB)
       .from(cronJobs)
       .where(eq(cronJobs.environmentId, environmentId))
       .orderBy(asc(cronJobs.name));
@@ -115,7 +118,7 @@ export class CronStore {
       );
     if (live.length === 0) return [];
     const api = await this.db
-      .select()
+      .select(JOB)
       .from(cronJobs)
       .where(
         inArray(

@@ -1,5 +1,6 @@
 import { NotFoundError } from '@pier/core';
-import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { RUNS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { apps, environmentProcesses, environments, runLogLines, runs } from '../schema.ts';
@@ -46,6 +47,18 @@ export interface RunTarget {
 const ACTIVE = ['queued', 'running'];
 
 /**
+ * A jsonb column that may hold a bare JSON string, read as text and parsed
+ * once: drizzle parses postgres.js's already parsed value again, so a string
+ * command such as `"true"` or `"42"` would come back as a boolean or a number.
+ */
+export function jsonText(column: AnyPgColumn) {
+  return sql<unknown>`${column}::text`.mapWith((text: string) => JSON.parse(text));
+}
+
+/** Every column of `runs`, the command read safely. */
+const RUN = { ...getTableColumns(runs), command: jsonText(runs.command) };
+
+/**
  * One-off runs and cron runs: queued by the API or the cron scheduler,
  * claimed by one worker (`for update skip locked`) that holds them with a
  * renewed lock while their container runs, and ended with an exit code and
@@ -71,7 +84,7 @@ export class RunStore {
           cpus: input.cpus ?? null,
           startedBy: input.startedBy,
         })
-        .returning();
+        .returning(RUN);
       await tx.execute(sql`select pg_notify(${RUNS_CHANNEL}, '')`);
       return row as RunRow;
     });
@@ -122,7 +135,7 @@ export class RunStore {
             : {}),
         })
         .onConflictDoNothing()
-        .returning();
+        .returning(RUN);
       if (row && row.state === 'queued') await tx.execute(sql`select pg_notify(${RUNS_CHANNEL}, '')`);
       return row ?? null;
     });
@@ -158,8 +171,11 @@ export class RunStore {
     return rows.length > 0;
   }
 
-  /** The release a run uses and its container, once it is made. */
-  async setStarted(id: string, change: { releaseId: string; containerId?: string | null }): Promise<void> {
+  /** The release a run uses, the limits it gets, and its container once it is made. */
+  async setStarted(
+    id: string,
+    change: { releaseId: string; containerId?: string | null; memoryMb?: number; cpus?: number },
+  ): Promise<void> {
     await this.db.update(runs).set(change).where(eq(runs.id, id));
   }
 
@@ -188,7 +204,7 @@ export class RunStore {
       .update(runs)
       .set({ state: 'failed', reason, finishedAt: new Date(), lockedUntil: null })
       .where(and(eq(runs.state, 'running'), sql`${runs.lockedUntil} < now()`))
-      .returning();
+      .returning(RUN);
   }
 
   /**
@@ -211,7 +227,7 @@ export class RunStore {
   }
 
   async get(id: string): Promise<RunRow> {
-    const [row] = await this.db.select().from(runs).where(eq(runs.id, id));
+    const [row] = await this.db.select(RUN).from(runs).where(eq(runs.id, id));
     if (!row) throw new NotFoundError(`run ${id} not found`);
     return row;
   }
@@ -219,7 +235,7 @@ export class RunStore {
   /** A run of the environment; another environment's run is not found. */
   async ofEnvironment(environmentId: string, id: string): Promise<RunRow> {
     const [row] = await this.db
-      .select()
+      .select(RUN)
       .from(runs)
       .where(and(eq(runs.id, id), eq(runs.environmentId, environmentId)));
     if (!row) throw new NotFoundError(`run ${id} not found`);
@@ -229,7 +245,7 @@ export class RunStore {
   /** Runs of an environment, newest first: all, or those of one cron job (`cronName`). */
   list(environmentId: string, options: { cronName?: string; limit?: number } = {}): Promise<RunRow[]> {
     return this.db
-      .select()
+      .select(RUN)
       .from(runs)
       .where(and(eq(runs.environmentId, environmentId), options.cronName ? eq(runs.cronName, options.cronName) : undefined))
       .orderBy(desc(runs.createdAt), desc(runs.id))
@@ -239,7 +255,7 @@ export class RunStore {
   /** Per cron job of the environment, its newest run (by slot or, run by hand, by creation). */
   async lastCronRuns(environmentId: string): Promise<Map<string, RunRow>> {
     const rows = await this.db
-      .selectDistinctOn([runs.cronName])
+      .selectDistinctOn([runs.cronName], RUN)
       .from(runs)
       .where(and(eq(runs.environmentId, environmentId), eq(runs.kind, 'cron')))
       .orderBy(runs.cronName, desc(runs.createdAt));
