@@ -136,9 +136,6 @@ export function processRoutes(deps: ApiDeps) {
         const rows = await processes.list(env.id);
         const before = processesView(env, release, rows, []).find((p) => p.type === params.type);
         const from = before?.replicas ?? 0;
-        // What the app's usage counts of this type now: web's replicas, another type's own row; a type without a
-        // row runs its default replica uncounted, so the quota must see all of its new replicas as added.
-        const counted = params.type === 'web' ? from : (rows.find((r) => r.type === params.type)?.replicas ?? 0);
         await assertSingleWriterFits(deps, env.id, params.type, body.replicas);
         const memoryMb = body.memoryMb ?? before?.memoryMb ?? DEFAULT_MEMORY_MB;
         if (body.replicas !== undefined) {
@@ -155,7 +152,7 @@ export function processRoutes(deps: ApiDeps) {
         await processes.set(env.id, params.type, body, {
           appId: app.id,
           quotas: deps.quotas ?? DEFAULT_APP_QUOTAS,
-          current: counted,
+          current: from,
         });
         // New limits reach running replicas by replacing them: a redeploy of the running image.
         const limitsChanged = body.memoryMb !== undefined || body.cpus !== undefined;

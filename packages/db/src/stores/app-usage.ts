@@ -26,8 +26,14 @@ export async function lockAppUsage(tx: Tx, appId: string): Promise<AppUsage> {
       count(*) filter (where e.pull_request is null)::int as environments,
       count(*) filter (where e.pull_request is not null)::int as previews,
       count(*) filter (where e.pull_request is not null and e.from_fork)::int as fork_previews,
-      (coalesce(sum(e.replicas), 0) + (select coalesce(sum(p.replicas), 0) from environment_processes p
-        join environments pe on pe.id = p.environment_id where pe.app_id = ${appId} and p.type <> 'web'))::int as replicas,
+      (coalesce(sum(e.replicas), 0) + (
+        -- Every other process type of each live release, at its own count or the default one replica.
+        select coalesce(sum(coalesce(p.replicas, 1)), 0)
+        from environments pe
+        join releases r on r.id = pe.live_release_id
+        cross join lateral jsonb_object_keys(r.processes) as t(type)
+        left join environment_processes p on p.environment_id = pe.id and p.type = t.type
+        where pe.app_id = ${appId} and t.type <> 'web'))::int as replicas,
       (select count(*) from domains d join environments de on de.id = d.environment_id where de.app_id = ${appId})::int as domains
     from environments e where e.app_id = ${appId}`);
   return {
