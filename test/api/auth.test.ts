@@ -66,6 +66,19 @@ beforeAll(async () => {
     payload: { name: 'data', mountPath: '/data' },
   });
   expect(volume.statusCode, volume.body).toBe(201);
+  const cron = await api.request({
+    method: 'PUT',
+    url: '/apps/web/environments/production/cron/nightly',
+    payload: { schedule: '0 3 * * *', command: 'true' },
+  });
+  expect(cron.statusCode, cron.body).toBeLessThan(300);
+  // A run that ended, as a worker leaves one (starting one needs a live release, which this app has not): its
+  // output is history, not a stream that waits.
+  const [run] = await api.database.sql<{ id: string }[]>`
+    insert into runs (app_id, environment_id, kind, command, timeout_seconds, started_by, state, exit_code, finished_at)
+    select a.id, e.id, 'run', '"true"'::jsonb, 60, 'test', 'succeeded', 0, now()
+    from apps a join environments e on e.app_id = a.id
+    where a.name = 'web' and e.name = 'production' returning id`;
 
   // Real values, so that a route is refused for the token and not for a bad path.
   const pathValues: Record<string, string> = {
@@ -78,6 +91,9 @@ beforeAll(async () => {
     '{backup}': backup.json().id,
     '{hostname}': 'www.example.com',
     '{volume}': 'data',
+    '{type}': 'web',
+    '{name}': 'nightly',
+    '{run}': run?.id ?? '',
   };
   document = (await api.request({ method: 'GET', url: '/openapi.json', token: null })).json();
   operations = Object.entries(document.paths).flatMap(([path, methods]) =>
@@ -202,7 +218,8 @@ function registeredRoutes(app: FastifyInstance): string[] {
   const routes: string[] = [];
   const segments: string[] = [];
   for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^(.*?)(\/\S*)(?: \(([^)]+)\))?$/.exec(line);
+    // A segment may not begin with `/`: `/run` and `/runs` print as `/run` with a child `s`.
+    const match = /^([│├└─\s]*)([^\s│├└─]\S*)(?: \(([^)]+)\))?$/.exec(line);
     if (!match) continue;
     const [, indent = '', segment = '', methods = ''] = match;
     segments.length = indent.length / 4 - 1;
