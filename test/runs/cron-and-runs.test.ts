@@ -238,6 +238,25 @@ describe('one-off runs', () => {
     expect(await docker.listContainers({ 'pier.run': res.json().id })).toEqual([]);
   }, 90_000);
 
+  it('a run whose memory limit the host cannot hold is refused by the capacity guard with the figures; the limits a run gets are recorded', async () => {
+    const big = await api.request({ method: 'POST', url: `${env}/runs`, payload: { command: 'true', memoryMb: 1_048_576 } });
+    const refused = await runEnded(big.json().id);
+    expect(refused).toMatchObject({ state: 'failed', exitCode: null });
+    expect(refused.reason).toMatch(
+      /^not enough capacity: a one-off run \(1048576 MiB\) reserves 1024\.0 GiB of memory, but .* is left/,
+    );
+    expect(await docker.listContainers({ 'pier.run': big.json().id })).toEqual([]);
+    const small = await api.request({
+      method: 'POST',
+      url: `${env}/runs`,
+      payload: { command: 'true', memoryMb: 64, cpus: 0.5 },
+    });
+    expect(await runEnded(small.json().id)).toMatchObject({ state: 'succeeded', memoryMb: 64, cpus: 0.5 });
+    const plain = await api.request({ method: 'POST', url: `${env}/runs`, payload: { command: 'true' } });
+    // The web type's limits when the run asks for none: here the defaults.
+    expect(await runEnded(plain.json().id)).toMatchObject({ state: 'succeeded', memoryMb: 512, cpus: 1 });
+  }, 90_000);
+
   it('a cancel stops a running command (SIGTERM, then SIGKILL after the grace)', async () => {
     const res = await api.request({ method: 'POST', url: `${env}/runs`, payload: { command: 'sleep 600' } });
     const id = res.json().id as string;

@@ -240,6 +240,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     wakeOn: listenTo(options.sql, RUNS_CHANNEL),
     logMaxBytes: options.settings.logMaxBytes,
+    capacity: options.capacity,
     ...options.runTimings,
   });
   runs.start();

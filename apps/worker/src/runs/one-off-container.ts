@@ -21,6 +21,8 @@ export interface OneOffInput {
   log: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Aborted: the container is stopped (SIGTERM, then SIGKILL after the grace) and the outcome is `cancelled`. */
   cancel?: AbortSignal;
+  /** Called with the container's spec before it is made; a throw refuses it (the capacity guard of a run). */
+  admit?: (spec: ContainerSpec) => Promise<void>;
   /** Called once the container runs, with its id. */
   started?: (containerId: string) => Promise<void>;
 }
@@ -49,6 +51,7 @@ export async function runOneOffContainer(deps: OneOffDeps, input: OneOffInput): 
     limits: { ...replica.limits, ...input.limits },
     containerPort: null,
   };
+  await input.admit?.(spec);
   const started = Date.now();
   const instance = await deps.workload.run(spec);
   const stop = new AbortController();

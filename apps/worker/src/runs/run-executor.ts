@@ -1,4 +1,4 @@
-import { createSecretMask, LABEL_ROLE, PassLoop, type Subscribe } from '@pier/core';
+import { type CapacityCheck, type ContainerSpec, createSecretMask, LABEL_ROLE, PassLoop, type Subscribe } from '@pier/core';
 import type { RunRow, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { replicaSecrets } from '../deploy/replica-config.ts';
@@ -23,6 +23,8 @@ export interface RunExecutorOptions extends OneOffDeps {
   pollIntervalMs?: number;
   /** Runs this worker runs at once. Default 4. */
   concurrency?: number;
+  /** The capacity guard: a run whose memory limit the host cannot hold now fails with the figures. */
+  capacity?: CapacityCheck;
   /** Bytes of a run's output stored at most (PIER_DEPLOYMENT_LOG_MAX_MB). */
   logMaxBytes?: number;
 }
@@ -112,6 +114,21 @@ export class RunExecutor {
     }
   }
 
+  /** Records the limits the run gets (the reserved sum counts them) and asks the capacity guard. */
+  async #admit(run: RunRow, releaseId: string, spec: ContainerSpec): Promise<void> {
+    const memoryMb = Math.round(spec.limits.memoryBytes / (1024 * 1024));
+    await this.options.stores.runs.setStarted(run.id, { releaseId, memoryMb, cpus: spec.limits.nanoCpus / 1e9 });
+    if (!this.options.capacity) return;
+    const what = run.cronName ? `cron job ${run.cronName}` : 'a one-off run';
+    const decision = await this.options.capacity.check({
+      kind: 'run',
+      action: `${what} (${memoryMb} MiB)`,
+      memoryBytes: spec.limits.memoryBytes,
+      own: { runId: run.id },
+    });
+    if (!decision.ok) throw new CapacityRefusal(`not enough capacity: ${decision.reason}`);
+  }
+
   async #renew(): Promise<void> {
     for (const [id, active] of this.#active) {
       const held = await this.options.stores.runs.renew(id, this.options.holder, this.#leaseMs).catch(() => true);
@@ -147,6 +164,7 @@ export class RunExecutor {
         timeoutMs: run.timeoutSeconds * 1000,
         log: (line, stream) => log.write(line, stream),
         cancel,
+        admit: (spec) => this.#admit(run, releaseId, spec),
         started: (containerId) => stores.runs.setStarted(run.id, { releaseId, containerId }),
       });
       if (cancel.reason === 'lost') return;
@@ -158,11 +176,16 @@ export class RunExecutor {
       await stores.runs.finish(run.id, { state, exitCode: end.exitCode, reason: mask(reason) }, holder);
       this.options.logger.info({ runId: run.id, state, exitCode: end.exitCode }, 'run finished');
     } catch (err) {
+      log.write((err as Error).message, 'system');
       await log.close();
       await stores.runs.finish(run.id, { state: 'failed', reason: mask((err as Error).message) }, holder);
-      throw err;
+      if (!(err instanceof CapacityRefusal)) throw err;
+      this.options.logger.warn({ runId: run.id, reason: err.message }, 'run refused for capacity');
     } finally {
       await log.close();
     }
   }
 }
+
+/** A run the capacity guard refused: failed with the figures, not an error of the worker. */
+class CapacityRefusal extends Error {}
