@@ -26,6 +26,7 @@ let database: TestDatabase;
 let stores: Stores;
 let workload: MemoryWorkload;
 let reconciler: Reconciler;
+let networks: MemoryNetworks;
 let appId: string;
 let environmentId: string;
 
@@ -40,6 +41,7 @@ beforeEach(async () => {
       'img-2': { serve: () => ({ status: 200, body: 'ok' }) },
     },
   });
+  networks = new MemoryNetworks({ attached: () => 0 });
   const app = await stores.apps.create({ name: 'shop', webhookSecret: 'x'.repeat(40) });
   const production = await stores.environments.update(app.id, 'production', { replicas: 1, drainTimeoutMs: 300 });
   appId = app.id;
@@ -47,7 +49,7 @@ beforeEach(async () => {
   reconciler = new Reconciler({
     stores,
     workload,
-    networks: new MemoryNetworks({ attached: () => 0 }),
+    networks,
     instance: INSTANCE,
     baseDomain: 'pier.test',
     logger: createLogger({ name: 'worker', level: 'silent', format: 'json' }),
@@ -176,6 +178,9 @@ describe('process types other than web', () => {
     await deploy(v1);
     const [old] = running('web', v1);
     expect(Object.values(old?.spec.volumes ?? {})).toEqual(['/data']);
+    // Made with Pier's labels before the replica mounted it.
+    const [dockerName] = Object.keys(old?.spec.volumes ?? {});
+    expect(networks.volumes().get(dockerName ?? '')).toMatchObject({ 'pier.app': 'shop', 'pier.volume': 'data' });
     const overlap: number[] = [];
     const watch = setInterval(() => {
       const releases = new Set(running('web').map((i) => i.labels[LABEL_RELEASE]));

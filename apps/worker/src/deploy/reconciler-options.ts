@@ -22,7 +22,7 @@ export interface ReconcilerOptions {
   /** App replicas: started, gated, stopped and removed here and nowhere else. */
   workload: Workload;
   /** Each environment's network, made before its first replica and swept after the environment is gone. */
-  networks: Pick<ContainerOperations, 'ensureNetwork' | 'removeNetwork' | 'listNetworks'>;
+  networks: Pick<ContainerOperations, 'ensureNetwork' | 'removeNetwork' | 'listNetworks' | 'ensureVolume'>;
   /** Only replicas labelled with this installation are looked at. */
   instance: string;
   /** The installation's base domain (PIER_BASE_DOMAIN): health probes send each environment's generated hostname. */

@@ -1,4 +1,12 @@
-import { ConflictError, type ContainerOperations, type ContainerSpec, LABEL_APP, LABEL_ENV, type Workload } from '@pier/core';
+import {
+  ConflictError,
+  type ContainerOperations,
+  type ContainerSpec,
+  LABEL_APP,
+  LABEL_ENV,
+  volumeLabels,
+  type Workload,
+} from '@pier/core';
 import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
 import { processLimits } from './process-limits.ts';
 import { replicaConfig } from './replica-config.ts';
@@ -19,7 +27,8 @@ export const STOP_GRACE_SECONDS = 10;
 export async function prepareReplicas(
   deps: {
     stores: Pick<Stores, 'releases' | 'services' | 'volumes' | 'processes'>;
-    networks: Pick<ContainerOperations, 'ensureNetwork'>;
+    /** `ensureVolume` makes each volume the replicas mount, with Pier's labels, if the volume operator has not yet. */
+    networks: Pick<ContainerOperations, 'ensureNetwork'> & Partial<Pick<ContainerOperations, 'ensureVolume'>>;
     instance: string;
   },
   target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>,
@@ -38,7 +47,7 @@ export async function prepareReplicas(
   });
   const { config, networks, files } = await replicaConfig(deps.stores, target.environmentId, release);
   const limits = await processLimits(deps.stores, target.environmentId, release, ownType ? type : 'web');
-  const volumes = ownType ? await deps.stores.volumes.mounts(target.environmentId, type) : {};
+  const volumes = ownType ? await mountVolumes(deps, target, type) : {};
   return Array.from({ length: count }, () =>
     replicaSpec({
       instance: deps.instance,
@@ -52,6 +61,26 @@ export async function prepareReplicas(
       ...(ownType ? { processType: type, command: commands[type] ?? null, volumes } : {}),
     }),
   );
+}
+
+/**
+ * The volumes a process type mounts (Docker volume → mount path), each made
+ * with Pier's labels first: Docker would otherwise make an unlabelled one on
+ * the replica's start, which nothing of Pier's would ever back up or remove.
+ */
+async function mountVolumes(
+  deps: Parameters<typeof prepareReplicas>[0],
+  target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>,
+  type: string,
+): Promise<Record<string, string>> {
+  const mounts = await deps.stores.volumes.mounts(target.environmentId, type);
+  if (Object.keys(mounts).length === 0) return mounts;
+  const owner = { app: target.appName, env: target.name, environmentId: target.environmentId };
+  for (const volume of await deps.stores.volumes.list(target.environmentId)) {
+    if (volume.dockerName in mounts)
+      await deps.networks.ensureVolume?.(volume.dockerName, volumeLabels({ ...owner, name: volume.name }, deps.instance));
+  }
+  return mounts;
 }
 
 /**
