@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROCESS_SHELL } from '../deploy/process-command.ts';
 import { runArgv, runEnd, runLimits } from './run-outcome.ts';
 
 describe('runEnd', () => {
@@ -30,7 +31,7 @@ describe('runEnd', () => {
 
 describe('runArgv and runLimits', () => {
   it.each([
-    ['echo hi && exit 3', ['/bin/sh', '-c', 'echo hi && exit 3']],
+    ['echo hi && exit 3', ['/bin/sh', '-c', PROCESS_SHELL, 'pier-process', 'echo hi && exit 3']],
     [
       ['python', 'manage.py', 'migrate'],
       ['python', 'manage.py', 'migrate'],

@@ -1,4 +1,5 @@
 import type { RunEnd } from '@pier/db';
+import { processCommand } from '../deploy/process-command.ts';
 import type { OneOffOutcome } from './one-off-container.ts';
 
 /** How a run's container ended, as the run's record says it: state, exit code, and the reason in words. */
@@ -22,9 +23,13 @@ export function runEnd(outcome: OneOffOutcome, timeoutSeconds: number): RunEnd &
   }
 }
 
-/** A run's command as the container's: a string through `/bin/sh -c`, an argument list as it is. */
+/**
+ * A run's command as the container's: a string through `/bin/sh` under the
+ * process types' script (which passes the stop's SIGTERM on to the command:
+ * a bare `/bin/sh -c` as PID 1 would ignore it), an argument list as it is.
+ */
 export function runArgv(command: string | string[]): string[] {
-  return typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command];
+  return typeof command === 'string' ? processCommand(command) : [...command];
 }
 
 const MiB = 1024 * 1024;
