@@ -14,6 +14,7 @@ import { domainRoutes } from './routes/domains.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
+import { processRoutes } from './routes/processes.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { runRoutes } from './routes/runs.ts';
 import { serviceRoutes } from './routes/services.ts';
@@ -71,6 +72,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...healthRoutes(deps),
     ...appRoutes(deps),
     ...environmentRoutes(deps),
+    ...processRoutes(deps),
     ...variableRoutes(deps),
     ...tokenRoutes(deps),
     ...deploymentRoutes(deps),

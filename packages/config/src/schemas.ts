@@ -1,5 +1,6 @@
 import { DEFAULT_APP_QUOTAS, DEFAULT_NETWORK_POOL, networkPoolProblem, networkPoolRangeProblem } from '@pier/core';
 import { z } from 'zod';
+import { capacitySettings } from './capacity-config.ts';
 import {
   bearerSecret,
   booleanFlag,
@@ -18,7 +19,6 @@ import {
   redisUrl,
   secretKey,
 } from './fields.ts';
-import { capacitySettings } from './capacity-config.ts';
 
 /**
  * The proxy's own key: certificate private keys reach it sealed under this

@@ -23,6 +23,7 @@ export * from './ports/route-source.ts';
 export * from './ports/source-fetcher.ts';
 export * from './ports/workload.ts';
 export * from './principal.ts';
+export * from './process-plan.ts';
 export * from './quotas.ts';
 export * from './reconcile-plan.ts';
 export * from './registry-reach.ts';

@@ -1,6 +1,7 @@
 import { LABEL_DEPLOYMENT, LABEL_ROLE } from '@pier/core';
 import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
 import { type OneOffDeps, runOneOffContainer } from '../runs/one-off-container.ts';
+import { processCommand } from './process-command.ts';
 import { LABEL_INSTANCE } from './replica-spec.ts';
 
 /** How long the verified backup taken before a release command may take. */
@@ -105,8 +106,9 @@ async function runCommand(deps: ReleasePhaseDeps, input: ReleasePhaseInput): Pro
   const outcome = await runOneOffContainer(deps, {
     target: input.target,
     release: input.release,
-    // The app's own command, in its own container (with the image's entrypoint, as `docker run <image> <command>`).
-    command: ['/bin/sh', '-c', input.command],
+    // The app's own command, in its own container (with the image's entrypoint, as `docker run <image> <command>`),
+    // under the shell that passes the time limit's SIGTERM on to it.
+    command: processCommand(input.command),
     labels: { [LABEL_ROLE]: 'release', [LABEL_DEPLOYMENT]: input.deploymentId, [LABEL_INSTANCE]: deps.instance },
     kind: 'release',
     timeoutMs: input.timeoutMs,
