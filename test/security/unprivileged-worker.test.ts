@@ -235,7 +235,9 @@ describe('the worker and the api as their systemd units run them', () => {
     const answer = await fetch(logsUrl(apiPort), { headers });
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({
-      lines: [{ replica: `${appName}-web`, stream: 'stdout', line: 'hello from the app', at: expect.any(String) }],
+      lines: [
+        { replica: `${appName}-web`, process: 'web', stream: 'stdout', line: 'hello from the app', at: expect.any(String) },
+      ],
     });
     for (const proc of [blind, api]) signalGroup(proc, 'SIGTERM');
 

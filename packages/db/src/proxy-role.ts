@@ -3,7 +3,8 @@ import type postgres from 'postgres';
 /**
  * What the internet-facing proxy may do in Pier's database, and nothing more:
  * read the route table (deployed environments, the health check of their
- * live release, their serving replicas and custom domains), the certificates
+ * live release, their serving web replicas, custom domains and whether a
+ * rollout is under way), the certificates
  * it serves (keys sealed under PIER_PROXY_KEY) and the ACME challenge answers,
  * and record the health it sees on replicas. Column by column, so that it never reads webhook secrets,
  * variables, credentials or tokens.
@@ -18,10 +19,12 @@ export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly s
   { table: 'releases', select: ['id', 'health'] },
   {
     table: 'replicas',
-    select: ['id', 'environment_id', 'host', 'port', 'state', 'unhealthy_since'],
+    select: ['id', 'environment_id', 'host', 'port', 'state', 'process_type', 'unhealthy_since'],
     update: ['healthy', 'unhealthy_since'],
   },
   { table: 'domains', select: ['hostname', 'environment_id'] },
+  // Which environments are mid-rollout: their routes hold requests while they have no upstream.
+  { table: 'rollouts', select: ['environment_id', 'state'] },
   {
     table: 'certificates',
     select: ['hostname', 'certificate_pem', 'private_key_ciphertext', 'key_id', 'not_before', 'not_after'],
