@@ -165,6 +165,22 @@ describe('cron jobs through the API', () => {
     });
   });
 
+  it('GET lists a pier.json job whose time zone Pier cannot read with its problem, beside the others', async () => {
+    // Kept by a release made before pier.json's timeZone was checked.
+    await appWithLiveStaging('zones', [
+      { name: 'good', schedule: '@daily', command: 'true' },
+      { name: 'mars', schedule: '@daily', command: 'true', timeZone: 'Mars/Olympus' },
+    ]);
+    const res = await api.request({ method: 'GET', url: '/apps/zones/environments/staging/cron' });
+    expect(res.statusCode).toBe(200);
+    const jobs = res.json().jobs;
+    expect(jobs.find((j: { name: string }) => j.name === 'good')).toMatchObject({ problem: null, nextRunAt: expect.any(String) });
+    expect(jobs.find((j: { name: string }) => j.name === 'mars')).toMatchObject({
+      nextRunAt: null,
+      problem: expect.stringContaining('"Mars/Olympus" is not a known IANA time zone'),
+    });
+  });
+
   it('POST …/run queues a run now (no slot), listed under the job and shown in the status as its last run', async () => {
     await appWithLiveStaging('manual', [{ name: 'tick', schedule: '* * * * *', command: 'date' }]);
     const res = await api.request({ method: 'POST', url: '/apps/manual/environments/staging/cron/tick/run' });

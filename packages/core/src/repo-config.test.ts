@@ -47,6 +47,11 @@ describe('parseRepoConfig', () => {
     ['{"healthCheck": "health"}', 'pier.json:healthCheck', /must be a path starting with \/ or "tcp"/],
     ['{"release": ""}', 'pier.json:release', /must not be empty/],
     ['{"cron": [{"name": "x", "schedule": "61 * * * *", "command": "true"}]}', 'pier.json:cron.0.schedule', /minute/],
+    [
+      '{"cron": [{"name": "x", "schedule": "@daily", "command": "true", "timeZone": "Mars/Olympus"}]}',
+      'pier.json:cron.0.timeZone',
+      /"Mars\/Olympus" is not a known IANA time zone/,
+    ],
     ['{"requiredVariables": ["secret"]}', 'pier.json:requiredVariables.0', /must match/],
     ['{"environments": {"production": {"build": {}}}}', 'pier.json:environments.production', /unknown field build/],
   ])('%s is refused naming %s', (text, field, message) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cronProblem } from './cron.ts';
+import { cronProblem, timeZoneProblem } from './cron.ts';
 import { ValidationError } from './errors.ts';
 import { ENV_KEY_PATTERN, envKeyProblem, NAME_PATTERN, repoPathProblem } from './names.ts';
 import { describeIssues } from './zod-issues.ts';
@@ -94,7 +94,14 @@ const cronJob = z.strictObject({
   }),
   command,
   timeout: z.int().min(1).max(86_400).optional().describe('Seconds'),
-  timeZone: z.string().max(64).optional(),
+  timeZone: z
+    .string()
+    .max(64)
+    .refine((value) => timeZoneProblem(value) === undefined, {
+      error: (issue) => `${timeZoneProblem(String(issue.input))}`,
+    })
+    .optional()
+    .describe('IANA time zone the schedule is read in (default UTC)'),
   concurrency: z.enum(['forbid', 'allow']).optional(),
 });
 
@@ -143,6 +150,8 @@ export interface RepoSettings {
   procfileRelease?: string;
   /** The Procfile's process types and commands, `release` excepted. */
   procfileProcesses?: Record<string, string>;
+  /** The image was generated from a Procfile without `web:` (its command is another type's): the app has no web. */
+  procfileWebless?: true;
 }
 
 /** The settings of one environment: the file's, with that environment's overrides applied. */

@@ -39,6 +39,8 @@ const jobResponse = z.object({
   timeoutSeconds: z.number(),
   concurrency: z.string(),
   nextRunAt: z.string().nullable(),
+  /** Why the scheduler cannot run the job (a schedule or time zone it cannot read, kept by an older release), or null. */
+  problem: z.string().nullable(),
   lastRun: lastRunResponse,
 });
 
@@ -46,6 +48,16 @@ function presentLastRun(run: RunRow | undefined) {
   return run
     ? { id: run.id, state: run.state, slot: run.slot?.toISOString() ?? null, exitCode: run.exitCode, reason: run.reason }
     : null;
+}
+
+/** The job's next slot after `now`, or why it has none: a job the scheduler cannot read is listed with its problem. */
+function nextRun(job: CronJob, now: Date): { nextRunAt: string | null; problem: string | null } {
+  try {
+    const next = nextCronTime(parseCron(job.schedule, job.timeZone ?? undefined), now);
+    return { nextRunAt: next?.toISOString() ?? null, problem: null };
+  } catch (err) {
+    return { nextRunAt: null, problem: `${(err as Error).message}; the scheduler does not run it` };
+  }
 }
 
 function presentJob(job: CronJob, last: RunRow | undefined, now: Date) {
@@ -57,7 +69,7 @@ function presentJob(job: CronJob, last: RunRow | undefined, now: Date) {
     command: job.command,
     timeoutSeconds: job.timeoutSeconds ?? CRON_DEFAULT_TIMEOUT_SECONDS,
     concurrency: job.concurrency,
-    nextRunAt: nextCronTime(parseCron(job.schedule, job.timeZone ?? undefined), now)?.toISOString() ?? null,
+    ...nextRun(job, now),
     lastRun: presentLastRun(last),
   };
 }
