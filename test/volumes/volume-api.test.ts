@@ -114,7 +114,7 @@ describe('creating and listing volumes', () => {
 
   it('PATCH moves a volume or changes its types (redeploying), with the same checks as POST', async () => {
     expectError(
-      await api.request({ method: 'PATCH', url: `${URL}/jobs`, payload: { processTypes: ['web', 'worker'] } }),
+      await api.request({ method: 'PATCH', url: `${URL}/jobs`, payload: { processTypes: ['web', 'worker'], shared: true } }),
       409,
       'conflict',
       'body.mountPath',
@@ -129,10 +129,16 @@ describe('creating and listing volumes', () => {
     const moved = await api.request({
       method: 'PATCH',
       url: `${URL}/jobs`,
-      payload: { mountPath: '/jobs', processTypes: ['web', 'worker'] },
+      payload: { mountPath: '/jobs', processTypes: ['web', 'worker'], shared: true },
     });
     expect(moved.statusCode).toBe(200);
-    expect(moved.json()).toMatchObject({ name: 'jobs', mountPath: '/jobs', processTypes: ['web', 'worker'], redeploy: true });
+    expect(moved.json()).toMatchObject({
+      name: 'jobs',
+      mountPath: '/jobs',
+      processTypes: ['web', 'worker'],
+      shared: true,
+      redeploy: true,
+    });
     const env = await stores.environments.get((await stores.apps.get(ADMIN, 'files')).id, 'production');
     expect(Object.values(await stores.volumes.mounts(env.id, 'web')).sort()).toEqual(['/data', '/jobs', '/var/cache/app']);
   });
@@ -149,6 +155,72 @@ describe('creating and listing volumes', () => {
       token,
     });
     expect(own.statusCode).toBe(201);
+  });
+});
+
+describe('a single-writer volume has one writer', () => {
+  const OTHER = '/apps/other/environments/production/volumes';
+
+  it('refuses one mounted by several process types (422 naming body.processTypes), on POST and PATCH', async () => {
+    const before = await snapshotState(api.database.sql);
+    const res = await api.request({
+      method: 'POST',
+      url: OTHER,
+      payload: { name: 'pair', mountPath: '/pair', processTypes: ['web', 'worker'] },
+    });
+    expectError(res, 422, 'validation_failed', 'body.processTypes');
+    expect(res.json().error.message).toContain('set shared: true to mount it in several');
+    expect(await snapshotState(api.database.sql)).toEqual(before);
+    expectError(
+      await api.request({ method: 'PATCH', url: `${OTHER}/data`, payload: { processTypes: ['web', 'worker'] } }),
+      422,
+      'validation_failed',
+      'body.processTypes',
+    );
+    const shared = await api.request({ method: 'PATCH', url: `${URL}/jobs`, payload: { shared: false } });
+    expectError(shared, 422, 'validation_failed', 'body.processTypes'); // jobs is shared by web and worker
+  });
+
+  it('refuses one whose process type runs more than one replica now (409 naming body.shared)', async () => {
+    const app = await stores.apps.get(ADMIN, 'other');
+    const env = await stores.environments.get(app.id, 'production');
+    await stores.processes.set(env.id, 'worker', { replicas: 3 });
+    await api.database.sql`update environments set replicas = 2 where id = ${env.id}`;
+    try {
+      expectError(
+        await api.request({ method: 'POST', url: OTHER, payload: { name: 'webby', mountPath: '/w' } }),
+        409,
+        'conflict',
+        'body.shared',
+      );
+      expectError(
+        await api.request({ method: 'POST', url: OTHER, payload: { name: 'q', mountPath: '/q', processTypes: ['worker'] } }),
+        409,
+        'conflict',
+        'body.shared',
+      );
+      expectError(
+        await api.request({ method: 'PATCH', url: `${OTHER}/data`, payload: { processTypes: ['worker'] } }),
+        409,
+        'conflict',
+        'body.shared',
+      );
+      // Shared, or a type with one replica (no processes row: 1), is fine.
+      const ok = await api.request({
+        method: 'POST',
+        url: OTHER,
+        payload: { name: 'q', mountPath: '/q', processTypes: ['worker'], shared: true },
+      });
+      expect(ok.statusCode).toBe(201);
+      const clock = await api.request({
+        method: 'POST',
+        url: OTHER,
+        payload: { name: 'c', mountPath: '/c', processTypes: ['clock'] },
+      });
+      expect(clock.statusCode).toBe(201);
+    } finally {
+      await api.database.sql`update environments set replicas = 1 where id = ${env.id}`;
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { ConflictError, isName, mountPathProblem, volumeNameProblem } from '@pier/core';
+import { ConflictError, isName, mountPathProblem, ValidationError, volumeNameProblem } from '@pier/core';
 import type { EnvironmentRow, VolumeBackupRow, VolumeOperationRow, VolumeRow } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -114,6 +114,30 @@ export function volumeRoutes(deps: ApiDeps) {
     const app = await apps.get(principal, appName);
     return { app, env: await environments.get(app.id, envName) };
   }
+  /**
+   * A single-writer volume has exactly one writer: it is mounted into one
+   * process type (422 naming body.processTypes), and that type runs at most
+   * one replica now (409 naming body.shared): web's count is the
+   * environment's `replicas`, another type's its processes row (else 1).
+   */
+  async function assertOneWriter(env: EnvironmentRow, volume: { shared: boolean; processTypes: readonly string[] }) {
+    if (volume.shared) return;
+    if (volume.processTypes.length > 1) {
+      throw new ValidationError(
+        'body.processTypes: a single-writer volume is mounted by one process type; set shared: true to mount it in several',
+        'body.processTypes',
+      );
+    }
+    const [type] = volume.processTypes;
+    if (type === undefined) return;
+    const replicas = type === 'web' ? env.replicas : ((await deps.processes.get(env.id, type))?.replicas ?? 1);
+    if (replicas > 1) {
+      throw new ConflictError(
+        `body.shared: process type ${type} runs ${replicas} replicas, and a single-writer volume has one writer: ` +
+          `scale ${type} to 1 first, or set shared: true`,
+      );
+    }
+  }
   /** The redeploy that makes the replicas mount what they now should; null when nothing is deployed. */
   async function redeploy(appName: string, env: EnvironmentRow) {
     const deployment = await redeployWithSettings(deps, env);
@@ -134,14 +158,11 @@ export function volumeRoutes(deps: ApiDeps) {
       status: 201,
       handler: async ({ params, body, principal }) => {
         const { app, env } = await environmentOf(principal, params.app, params.env);
+        const wanted = { processTypes: body.processTypes ?? ['web'], shared: body.shared ?? false };
+        await assertOneWriter(env, wanted);
         const volume = await volumes.create(
           { environmentId: env.id, app: app.name, env: env.name },
-          {
-            name: body.name,
-            mountPath: body.mountPath,
-            processTypes: body.processTypes ?? ['web'],
-            shared: body.shared ?? false,
-          },
+          { name: body.name, mountPath: body.mountPath, ...wanted },
         );
         return { ...presentVolume(volume), ...(await redeploy(app.name, env)) };
       },
@@ -169,7 +190,12 @@ export function volumeRoutes(deps: ApiDeps) {
       body: updateVolumeBody,
       handler: async ({ params, body, principal }) => {
         const { app, env } = await environmentOf(principal, params.app, params.env);
-        const volume = await volumes.update(await volumes.get(env.id, params.volume), body);
+        const current = await volumes.get(env.id, params.volume);
+        await assertOneWriter(env, {
+          processTypes: body.processTypes ?? current.processTypes,
+          shared: body.shared ?? current.shared,
+        });
+        const volume = await volumes.update(current, body);
         return { ...presentVolume(volume), ...(await redeploy(app.name, env)) };
       },
     }),
