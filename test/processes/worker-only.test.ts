@@ -9,7 +9,7 @@ import { startTestWorker, type TestWorker } from '../support/worker.ts';
 
 /**
  * A release without web, on real Docker through the worker's real loops: a
- * Procfile with only `worker` goes live with no health gate and no route,
+ * generated build from a Procfile with only `worker` goes live with no health gate and no route,
  * its worker runs, and the next release replaces it.
  */
 
@@ -20,11 +20,14 @@ let secret: string;
 const app = `ponly-${Date.now().toString(36)}`;
 const ENV = `/apps/${app}/environments/staging`;
 
+/**
+ * A Procfile alone (a generated build FROM the Procfile base image) whose only type is a worker: the image's
+ * command is the worker's, and the release has no web. (With a Dockerfile or a package.json, the image's own
+ * command stays the web process.)
+ */
 function files(version: string): Record<string, string> {
   return {
-    Dockerfile: 'FROM pier-local/node\nWORKDIR /app\nCOPY . .\nCMD ["node", "worker.js"]\n',
-    Procfile: 'worker: node worker.js\n',
-    'worker.js': `console.log('worker ${version} up');\nsetInterval(() => {}, 60_000);\nprocess.on('SIGTERM', () => process.exit(0));\n`,
+    Procfile: `worker: echo 'worker ${version} up'; trap 'exit 0' TERM; while true; do sleep 1; done\n`,
   };
 }
 

@@ -76,7 +76,7 @@ export async function buildCommit(
     const layout = await buildLayout(directory, request, pierJson);
     const snapshot = await readBuildSnapshot(layout.contextDirectory, layout.dockerfile);
     refuseDockerfileSettings(pierJson?.build ?? {}, layout, snapshot.dockerfile !== undefined, request.configPath);
-    await request.prepare?.({ pierJson, ...procfileSettings(snapshot.procfile) });
+    await request.prepare?.({ pierJson, ...procfileSettings(snapshot) });
     const build = pierJson?.build ?? {};
     const plan = detectBuild(snapshot, {
       dockerfilePath: layout.dockerfile,
@@ -202,14 +202,26 @@ function refuseDockerfileSettings(
     );
 }
 
-/** What a deployment keeps of the Procfile: its `release:` line, and its process types. */
-function procfileSettings(procfile: string | undefined): Omit<RepoSettings, 'pierJson'> {
-  if (procfile === undefined) return {};
-  const processes = parseProcfile(procfile);
+/**
+ * What a deployment keeps of the Procfile: its `release:` line, its process
+ * types, and whether the image will have no web (a generated build, neither
+ * a Dockerfile nor a package.json to start a web, from a Procfile without
+ * `web:`: detect-build gives the image the first other type's command).
+ */
+function procfileSettings(snapshot: {
+  procfile?: string;
+  dockerfile?: string;
+  packageJson?: string;
+}): Omit<RepoSettings, 'pierJson'> {
+  if (snapshot.procfile === undefined) return {};
+  const processes = parseProcfile(snapshot.procfile);
   const release = processes.get('release');
   processes.delete('release');
+  const webless =
+    processes.size > 0 && !processes.has('web') && snapshot.dockerfile === undefined && snapshot.packageJson === undefined;
   return {
     ...(release === undefined ? {} : { procfileRelease: release }),
     ...(processes.size === 0 ? {} : { procfileProcesses: Object.fromEntries(processes) }),
+    ...(webless ? { procfileWebless: true as const } : {}),
   };
 }

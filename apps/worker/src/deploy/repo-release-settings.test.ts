@@ -1,7 +1,13 @@
-import { parseRepoConfig, repoConfigFor } from '@pier/core';
+import { parseRepoConfig, type RepoSettings, repoConfigFor } from '@pier/core';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from './replica-spec.ts';
-import { releaseLimits, releaseTimeoutMs, repoReleaseSettings } from './repo-release-settings.ts';
+import {
+  MAX_PROCESS_TYPES,
+  releaseLimits,
+  releaseProcesses,
+  releaseTimeoutMs,
+  repoReleaseSettings,
+} from './repo-release-settings.ts';
 
 const file = (json: object, env = 'staging') => repoConfigFor(parseRepoConfig(JSON.stringify(json)), env);
 
@@ -46,5 +52,56 @@ describe('releaseTimeoutMs and releaseLimits', () => {
       memoryBytes: 1024 * 1024 * 1024,
       nanoCpus: 500_000_000,
     });
+  });
+});
+
+describe('releaseProcesses', () => {
+  const none = file({});
+  it.each<[string, ReturnType<typeof file>, RepoSettings | null, Record<string, string | null>, string]>([
+    ['nothing declared: one web', none, null, { web: null }, 'default'],
+    [
+      'a Procfile: its types, web on the image’s command',
+      none,
+      { pierJson: null, procfileProcesses: { web: 'gunicorn app:app', worker: 'celery worker' } },
+      { web: null, worker: 'celery worker' },
+      'Procfile',
+    ],
+    [
+      'a Procfile with only a worker (a Dockerfile or package.json starts web): web stays',
+      none,
+      { pierJson: null, procfileProcesses: { worker: 'node worker.js' } },
+      { web: null, worker: 'node worker.js' },
+      'Procfile',
+    ],
+    [
+      'a generated image from a Procfile without web: no web',
+      none,
+      { pierJson: null, procfileProcesses: { worker: './work' }, procfileWebless: true },
+      { worker: './work' },
+      'Procfile',
+    ],
+    [
+      'pier.json wins, and may name web’s command',
+      file({ processes: { web: 'node server.js', clock: 'node clock.js' } }),
+      { pierJson: null, procfileProcesses: { worker: 'x' } },
+      { web: 'node server.js', clock: 'node clock.js' },
+      'pier.json',
+    ],
+    [
+      'pier.json listing only a worker keeps the image’s web',
+      file({ processes: { worker: 'node worker.js' } }),
+      null,
+      { web: null, worker: 'node worker.js' },
+      'pier.json',
+    ],
+  ])('%s', (_what, settings, repo, processes, source) => {
+    expect(releaseProcesses(settings, repo)).toEqual({ processes, source });
+  });
+
+  it(`refuses more than ${MAX_PROCESS_TYPES} types, naming processes`, () => {
+    const many = Object.fromEntries(Array.from({ length: MAX_PROCESS_TYPES }, (_, i) => [`w${i}`, 'x']));
+    expect(() => releaseProcesses(none, { pierJson: null, procfileProcesses: many })).toThrow(
+      expect.objectContaining({ field: 'processes', message: expect.stringContaining('at most 10') }),
+    );
   });
 });

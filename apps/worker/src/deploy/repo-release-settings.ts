@@ -1,4 +1,4 @@
-import type { EnvironmentRepoConfig, RepoSettings, ResourceLimits } from '@pier/core';
+import { type EnvironmentRepoConfig, type RepoSettings, type ResourceLimits, ValidationError } from '@pier/core';
 import type { ReleaseSetting } from '@pier/db';
 import { DEFAULT_LIMITS } from './replica-spec.ts';
 
@@ -19,25 +19,43 @@ export function repoReleaseSettings(file: EnvironmentRepoConfig, repo: RepoSetti
   return settings;
 }
 
+/** Process types a release may run: each is one or more replicas on one box. */
+export const MAX_PROCESS_TYPES = 10;
+
 /**
  * A release's process types and their commands (null: the image's own), and
  * where they came from: `pier.json`'s `processes` (this environment's view),
  * else the Procfile's types, else one `web` process. Web runs the image's
- * command unless `pier.json` names one: a generated image already runs the
- * Procfile's `web:` line, and a Dockerfile's CMD is the app's own choice.
+ * command unless `pier.json` names one (a generated image already runs the
+ * Procfile's `web:` line; a Dockerfile's CMD is the app's own choice), and is
+ * there even when not declared: a `pier.json` or Procfile that lists only a
+ * worker adds it to the app's web. Only a generated image built from a
+ * Procfile without `web:` (its command is a worker's) has no web: it serves
+ * no traffic. More than MAX_PROCESS_TYPES types is refused.
  */
 export function releaseProcesses(
   file: EnvironmentRepoConfig,
   repo: RepoSettings | null,
 ): { processes: Record<string, string | null>; source: 'pier.json' | 'Procfile' | 'default' } {
-  if (file.processes && Object.keys(file.processes).length > 0) return { processes: { ...file.processes }, source: 'pier.json' };
-  const procfile = repo?.procfileProcesses;
-  if (procfile && Object.keys(procfile).length > 0) {
-    const processes: Record<string, string | null> = { ...procfile };
-    if ('web' in processes) processes.web = null;
-    return { processes, source: 'Procfile' };
+  const fromFile = file.processes && Object.keys(file.processes).length > 0 ? file.processes : undefined;
+  const fromProcfile =
+    repo?.procfileProcesses && Object.keys(repo.procfileProcesses).length > 0 ? repo.procfileProcesses : undefined;
+  const declared = fromFile ?? fromProcfile;
+  if (!declared) return { processes: { web: null }, source: 'default' };
+  const { web, ...others } = declared;
+  const withWeb = web !== undefined || !repo?.procfileWebless;
+  const processes: Record<string, string | null> = {
+    ...(withWeb ? { web: fromFile && web !== undefined ? web : null } : {}),
+    ...others,
+  };
+  const source = fromFile ? 'pier.json' : 'Procfile';
+  if (Object.keys(processes).length > MAX_PROCESS_TYPES) {
+    throw new ValidationError(
+      `${source} declares ${Object.keys(processes).length} process types; at most ${MAX_PROCESS_TYPES} run per release`,
+      'processes',
+    );
   }
-  return { processes: { web: null }, source: 'default' };
+  return { processes, source };
 }
 
 /** The release command's time limit as the release recorded it. */
