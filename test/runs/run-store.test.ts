@@ -1,7 +1,7 @@
 import type { Principal } from '@pier/core';
 import { type CronStore, createStores, type RunStore, schema } from '@pier/db';
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
 
 /** RunStore against real Postgres: claims, one run per cron slot, forbid, expired locks, retention. */
@@ -109,6 +109,26 @@ describe('RunStore', () => {
     expect(await runs.renew(run.id, 'dead-worker', 30_000)).toBe(false);
     expect(await runs.finish(run.id, { state: 'succeeded', exitCode: 0 }, 'dead-worker')).toBe(false);
     expect(await runs.get(run.id)).toMatchObject({ state: 'failed', reason: 'the worker running it stopped answering' });
+  });
+
+  it('holds a run by the clock of Postgres: a worker whose clock is an hour behind renews a lock others do not see as run out', async () => {
+    await clear();
+    const run = await runs.create(oneOff('slow-clock'));
+    await runs.claim('behind', 30_000);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() - 3600_000);
+      expect(await runs.renew(run.id, 'behind', 30_000)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await runs.failExpired('expired')).toEqual([]);
+    expect((await runs.get(run.id)).state).toBe('running');
+    const [{ left }] = (await api.database.db.execute(
+      sql`select extract(epoch from locked_until - now()) as left from runs where id = ${run.id}`,
+    )) as unknown as [{ left: string }];
+    expect(Number(left)).toBeGreaterThan(20);
+    expect(Number(left)).toBeLessThanOrEqual(30);
   });
 
   it('cancels a queued run at once and marks a running one for its worker', async () => {

@@ -131,6 +131,7 @@ export class RunExecutor {
 
   async #renew(): Promise<void> {
     for (const [id, active] of this.#active) {
+      // Renewed only while it is still this worker's (the lock's end is by Postgres's clock, as the claims read it).
       const held = await this.options.stores.runs.renew(id, this.options.holder, this.#leaseMs).catch(() => true);
       // Another worker failed it (this one did not renew in time): its container goes, and nothing more is written.
       if (!held) active.cancel.abort('lost');
@@ -176,6 +177,8 @@ export class RunExecutor {
       await stores.runs.finish(run.id, { state, exitCode: end.exitCode, reason: mask(reason) }, holder);
       this.options.logger.info({ runId: run.id, state, exitCode: end.exitCode }, 'run finished');
     } catch (err) {
+      // Lost to another worker (which failed it): its result stays as that worker wrote it.
+      if (cancel.reason === 'lost') return;
       log.write((err as Error).message, 'system');
       await log.close();
       await stores.runs.finish(run.id, { state: 'failed', reason: mask((err as Error).message) }, holder);

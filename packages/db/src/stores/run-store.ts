@@ -161,11 +161,16 @@ export class RunStore {
     return id ? this.get(id) : null;
   }
 
-  /** Extends the lock; false when the run is no longer this worker's (it expired and was failed meanwhile). */
+  /**
+   * Extends the lock by `leaseMs` from Postgres's now() (as `claim` and
+   * `failExpired` read it: a worker whose clock is behind would otherwise set
+   * a lock that others see as run out); false when the run is no longer this
+   * worker's (it expired and was failed meanwhile).
+   */
   async renew(id: string, lockedBy: string, leaseMs: number): Promise<boolean> {
     const rows = await this.db
       .update(runs)
-      .set({ lockedUntil: new Date(Date.now() + leaseMs) })
+      .set({ lockedUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
       .where(and(eq(runs.id, id), eq(runs.state, 'running'), eq(runs.lockedBy, lockedBy)))
       .returning({ id: runs.id });
     return rows.length > 0;
