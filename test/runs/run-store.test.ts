@@ -172,4 +172,18 @@ describe('RunStore', () => {
     expect(left.filter((r) => r.kind === 'cron')).toHaveLength(2);
     expect((await runs.lines(active.id)).map((l) => l.line)).toEqual(['kept']);
   });
+
+  it('keeps the newest slotted run of a cron job when runs by hand fill its retention, so its last slot is not run again', async () => {
+    await clear();
+    const slotted = await runs.recordCronSlot(slotOf('hand', '2026-05-01T12:00:00Z', 'allow'));
+    await runs.finish(slotted?.id as string, { state: 'succeeded', exitCode: 0 });
+    for (let i = 0; i < 3; i++) {
+      const r = await runs.create({ ...oneOff(`by-hand-${i}`), kind: 'cron', cronName: 'hand' });
+      await runs.finish(r.id, { state: 'succeeded', exitCode: 0 });
+    }
+    expect(await runs.deleteOld(2, 100)).toBe(1);
+    const left = await runs.list(environmentId, { cronName: 'hand' });
+    expect(left.map((r) => r.command)).toEqual(['by-hand-2', 'by-hand-1', 'date']);
+    expect((await runs.lastCronSlots(environmentId)).get('hand')?.toISOString()).toBe('2026-05-01T12:00:00.000Z');
+  });
 });

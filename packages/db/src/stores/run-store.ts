@@ -320,7 +320,9 @@ export class RunStore {
   /**
    * Deletes up to `limit` ended runs (with their output) beyond the newest
    * `keep` of each environment's one-off runs and of each of its cron jobs.
-   * Returns how many went.
+   * A job's newest run with a slot always stays, however many runs by hand
+   * came after it: the scheduler reads its last slot from it, and without it
+   * would run a slot again. Returns how many went.
    */
   async deleteOld(keep: number, limit: number): Promise<number> {
     const rows = await this.db.execute<{ id: string }>(sql`
@@ -332,6 +334,11 @@ export class RunStore {
           from runs
         ) ranked
         where n > ${keep} and state not in ('queued', 'running')
+          and id not in (
+            select distinct on (environment_id, cron_name) id from runs
+            where kind = 'cron' and slot is not null
+            order by environment_id, cron_name, slot desc
+          )
         limit ${limit}
       )
       returning id`);
