@@ -167,6 +167,9 @@ describe('process types other than web', () => {
     expect((await stores.processes.get(environmentId, 'worker'))?.restartStreak).toBe(1);
     // Web's own streak is untouched.
     expect((await stores.environments.byId(environmentId)).restartStreak).toBe(0);
+    // A new release starts its workers afresh: the old release's streak does not delay them.
+    await deploy(await release('img-2', { web: null, worker: 'python3 worker.py' }));
+    expect((await stores.processes.get(environmentId, 'worker'))?.restartStreak).toBe(0);
   });
 
   it('web on a single-writer volume: the old replica is stopped before the new release’s starts', async () => {

@@ -176,6 +176,35 @@ describe('process types other than web', () => {
       ['start 1×next web'],
     ],
     [
+      'a worker whose start the runtime refused is a crash: removed, and its type backs off with the reason',
+      env(),
+      [
+        w('w1'),
+        w('w2', {
+          state: 'starting',
+          container: 'missing',
+          containerId: null,
+          gate: { state: 'failed', reason: 'the replica could not start: range of CPUs is from 0.01 to 2.00' },
+        }),
+      ],
+      [
+        'remove w2: the replica could not start: range of CPUs is from 0.01 to 2.00',
+        'backoff worker streak 1: the replica could not start: range of CPUs is from 0.01 to 2.00',
+      ],
+    ],
+    [
+      'on a single-writer volume a type runs one replica, whatever its count says',
+      env({ singleWriterTypes: ['worker'], processes: [worker({ replicas: 3 })] }),
+      [w('w1'), w('w2')],
+      ['remove w2 gracefully: scaled down'],
+    ],
+    [
+      'on a single-writer volume, a replica still being stopped (scaled to 0 and back) holds the volume: no start yet',
+      env({ singleWriterTypes: ['worker'], processes: [worker({ replicas: 1 })] }),
+      [w('w1', { busy: true })],
+      [],
+    ],
+    [
       'a type the live release no longer has stops',
       env({ processes: [] }),
       [w('w1')],
@@ -195,6 +224,14 @@ describe('process types other than web', () => {
     const desired = env({ replicas: 1, desiredReleaseId: 'next', rollout: { id: 'ro1', toReleaseId: 'next' } });
     const web: ObservedReplica = { ...w('a'), processType: 'web' };
     expect(steps(desired, [web, w('w1'), w('w2')])).toEqual(['start 1×next web']);
+  });
+
+  it('web on a single-writer volume runs one replica: the others drain', () => {
+    const desired = env({ replicas: 3, processes: [], singleWriterTypes: ['web'] });
+    const web = (id: string): ObservedReplica => ({ ...w(id), processType: 'web' });
+    expect(plan([desired], [web('a'), web('b')], options).map((a) => `${a.kind} ${'replicaId' in a ? a.replicaId : ''}`)).toEqual(
+      ['drain b'],
+    );
   });
 
   it('web on a single-writer volume: the rollout drains the old replica first and starts the new one once it is gone', () => {

@@ -58,12 +58,15 @@ function planType(
   const starting: string[] = [];
   const started: string[] = [];
   let stale = 0;
-  let crash: ObservedReplica | null = null;
+  let crash: { replica: ObservedReplica; reason: string } | null = null;
   for (const replica of replicas) {
     if (replica.busy) {
       if (replica.replicaId && replica.state === 'starting' && replica.releaseId === env.liveReleaseId && desired) {
         starting.push(replica.replicaId);
-      } else if (replica.releaseId !== env.liveReleaseId) stale += 1;
+      } else {
+        // Being stopped (of any release, or an orphan): a single-writer volume is not free until it is gone.
+        stale += 1;
+      }
       continue;
     }
     if (replica.replicaId === null) {
@@ -77,18 +80,24 @@ function planType(
       stale += 1;
       continue;
     }
+    if (replica.gate?.state === 'failed') {
+      // Its start failed (the runtime refused the container): a crash like an exit, so the next one backs off.
+      actions.push(remove(replica, replica.gate.reason, false));
+      crash = { replica, reason: replica.gate.reason };
+      continue;
+    }
     if (replica.container === 'missing') {
       if (replica.state === 'starting' && replica.containerId === null && replica.ageMs < options.startGraceMs) {
         starting.push(replica.replicaId);
       } else {
         actions.push(remove(replica, replica.state === 'starting' ? 'its start was interrupted' : exitReason(replica), false));
-        if (replica.state !== 'starting') crash = replica;
+        if (replica.state !== 'starting') crash = { replica, reason: exitReason(replica) };
       }
       continue;
     }
     if (replica.container === 'stopped') {
       actions.push(remove(replica, exitReason(replica), false));
-      crash = replica;
+      crash = { replica, reason: exitReason(replica) };
       continue;
     }
     if (replica.state === 'starting') started.push(replica.replicaId);
@@ -109,18 +118,20 @@ function planType(
       crashedAt: options.now,
       nextRestartAt: new Date(now + backoffDelay(streak, options)),
       crashLooping: streak >= options.crashLoopStreak,
-      reason: exitReason(crash),
-      ...exitOf(crash),
+      reason: crash.reason,
+      ...exitOf(crash.replica),
     });
     return actions;
   }
   const alive = [...running, ...started];
+  // A single-writer volume has one writer: never more than one replica of a type that mounts one.
+  const wanted = singleWriter(env, type) ? Math.min(desired.replicas, 1) : desired.replicas;
   for (const replica of replicas) {
-    if (replica.replicaId && alive.slice(desired.replicas).includes(replica.replicaId)) {
+    if (replica.replicaId && alive.slice(wanted).includes(replica.replicaId)) {
       actions.push(remove(replica, 'scaled down', true));
     }
   }
-  const missing = desired.replicas - alive.length - starting.length;
+  const missing = wanted - alive.length - starting.length;
   const mayRestart = desired.nextRestartAt === null || desired.nextRestartAt.getTime() <= now;
   const volumeFree = !singleWriter(env, type) || stale === 0;
   if (missing > 0 && mayRestart && volumeFree) {

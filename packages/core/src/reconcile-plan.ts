@@ -52,7 +52,9 @@ export function plan(
   }
   for (const env of desired) {
     const replicas = observed.filter((r) => r.environmentId === env.environmentId);
-    actions.push(...planEnvironment(env, replicas.filter(isWeb), options));
+    // A single-writer volume has one writer: web runs one replica while it mounts one.
+    const web = singleWriter(env, WEB_PROCESS) ? { ...env, replicas: Math.min(env.replicas, 1) } : env;
+    actions.push(...planEnvironment(web, replicas.filter(isWeb), options));
     actions.push(
       ...planProcesses(
         env,

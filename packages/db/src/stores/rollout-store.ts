@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
 import { ROLLOUTS_CHANNEL, ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
-import { deployments, environments, replicas, rollouts } from '../schema.ts';
+import { deployments, environmentProcesses, environments, replicas, rollouts } from '../schema.ts';
 import { markLiveIn, recordTransition, type Tx } from './deployment-store.ts';
 import type { ReplicaRow } from './replica-store.ts';
 
@@ -146,6 +146,11 @@ export class RolloutStore {
         .update(environments)
         .set({ liveReleaseId: rollout.toReleaseId, desiredReleaseId: rollout.toReleaseId, updatedAt: now })
         .where(eq(environments.id, rollout.environmentId));
+      // The other process types start afresh with the new release: an old release's crash streak does not delay them.
+      await tx
+        .update(environmentProcesses)
+        .set({ restartStreak: 0, nextRestartAt: null, health: 'ok', updatedAt: now })
+        .where(eq(environmentProcesses.environmentId, rollout.environmentId));
       await tx.update(rollouts).set({ state: 'succeeded', finishedAt: now }).where(eq(rollouts.id, rolloutId));
       if (rollout.deploymentId) await markLiveIn(tx, rollout.deploymentId, message);
       await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${rollout.environmentId})`);
