@@ -24,6 +24,9 @@ export interface VolumeBackupsOptions {
   commandTimeoutMs?: number;
 }
 
+/** A backup's tar is made this many times at most while files change under it (tar exits 1), then it fails. */
+export const DUMP_ATTEMPTS = 3;
+
 /** A volume backup's file: `<dir>/volumes/<app>/<env>/<volume>/<time>-<id>.tar` (validated names and an id). */
 export function volumeBackupPath(directory: string, volume: VolumeWithOwner, backupId: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[:.]/g, '-');
@@ -66,27 +69,44 @@ export class VolumeBackups {
     await this.prune(volume);
   }
 
-  /** Measures the volume and writes its tar; returns what was measured. */
+  /**
+   * Measures the volume and writes its tar; returns what was measured. GNU
+   * tar exits 1 when a file changed while it was read: that archive is torn
+   * (a file half old, half new), so it is made again, at most
+   * DUMP_ATTEMPTS times in all, then the backup fails saying why.
+   */
   private async dump(volume: VolumeWithOwner, backup: VolumeBackupRow): Promise<TarCount> {
     const { operations, containers } = this.options;
     await operations.updateBackup(backup.id, { state: 'running' });
     const path = volumeBackupPath(this.options.backupDirectory, volume, backup.id);
     return this.withHelper(volume, 'volume-backup', async (helper) => {
-      const measured = await this.measure(helper);
-      const written = await writeAtomically(path, async (out) => {
-        const result = await containers.exec(helper, ['tar', '--numeric-owner', '-C', HELPER_MOUNT, '-cf', '-', '.'], {
-          stdout: out,
-          timeoutMs: this.timeoutMs,
+      for (let attempt = 1; ; attempt++) {
+        const measured = await this.measure(helper);
+        let torn = false;
+        const written = await writeAtomically(path, async (out) => {
+          // --hard-dereference is not given: a file with several names is stored once, its other names as links.
+          const result = await containers.exec(helper, ['tar', '--numeric-owner', '-C', HELPER_MOUNT, '-cf', '-', '.'], {
+            stdout: out,
+            timeoutMs: this.timeoutMs,
+          });
+          if (result.exitCode === 1) torn = true;
+          else if (result.exitCode !== 0) throw new Error(`tar exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
         });
-        // 1 is GNU tar's "a file changed as it was read": the archive is whole, and the verification says whether it matches.
-        if (result.exitCode > 1) throw new Error(`tar exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
-      });
-      await operations.updateBackup(backup.id, {
-        fileName: path.slice(this.options.backupDirectory.length + 1),
-        sizeBytes: written.sizeBytes,
-        sha256: written.sha256,
-      });
-      return measured;
+        if (torn) {
+          await rm(path, { force: true });
+          if (attempt < DUMP_ATTEMPTS) continue;
+          throw new Error(
+            `files of the volume changed while they were read, in each of ${DUMP_ATTEMPTS} attempts (tar exited with 1): ` +
+              'the archive would not be a consistent copy; scale the process types that write to it to 0 for a consistent backup',
+          );
+        }
+        await operations.updateBackup(backup.id, {
+          fileName: path.slice(this.options.backupDirectory.length + 1),
+          sizeBytes: written.sizeBytes,
+          sha256: written.sha256,
+        });
+        return measured;
+      }
     });
   }
 
