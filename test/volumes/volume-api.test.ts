@@ -222,6 +222,29 @@ describe('a single-writer volume has one writer', () => {
       await api.database.sql`update environments set replicas = 1 where id = ${env.id}`;
     }
   });
+
+  it('a volume a restore is still filling cannot be mounted yet (409)', async () => {
+    const app = await stores.apps.get(ADMIN, 'other');
+    const env = await stores.environments.get(app.id, 'production');
+    const source = await stores.volumes.get(env.id, 'data');
+    const backup = (await stores.volumeOperations.requestBackup(source, 'manual'))?.backup;
+    await stores.volumeOperations.updateBackup(backup?.id as string, { state: 'good', verification: { files: 0, bytes: 0 } });
+    const restore = await api.request({
+      method: 'POST',
+      url: `${OTHER}/data/restore`,
+      payload: { backupId: backup?.id, into: 'copy' },
+    });
+    expect(restore.statusCode).toBe(202);
+    expectError(
+      await api.request({ method: 'PATCH', url: `${OTHER}/copy`, payload: { processTypes: ['web'] } }),
+      409,
+      'conflict',
+      'restore',
+    );
+    await api.database.sql`update volume_operations set state = 'done' where id = ${restore.json().operation.id}`;
+    const mounted = await api.request({ method: 'PATCH', url: `${OTHER}/copy`, payload: { processTypes: ['clock'] } });
+    expect(mounted.statusCode).toBe(200);
+  });
 });
 
 describe('bad input', () => {

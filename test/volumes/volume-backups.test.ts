@@ -1,12 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStores } from '@pier/db';
+import { createStores, type VolumeOperationRow, type VolumeWithOwner } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VolumeBackups } from '../../apps/worker/src/volumes/volume-backups.ts';
 import { VolumeOperator } from '../../apps/worker/src/volumes/volume-operator.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { LOCAL_IMAGES } from '../support/worker.ts';
@@ -32,10 +33,10 @@ beforeAll(async () => {
   docker = new DockerRuntime();
   backupDirectory = mkdtempSync(join(tmpdir(), 'pier-volume-backups-'));
   operator = new VolumeOperator({
-    ...(({ volumes, volumeOperations }) => ({ volumes, operations: volumeOperations }))(createStores(api.database.db, api.box)),
+    ...operatorStores(),
     containers: docker,
     sql: api.database.sql,
-    logger: createLogger({ name: 'worker', level: 'silent', format: 'json' }),
+    logger: SILENT,
     instance,
     image: LOCAL_IMAGES.procfile,
     backupDirectory,
@@ -55,6 +56,12 @@ afterAll(async () => {
   rmSync(backupDirectory, { recursive: true, force: true });
 }, 60_000);
 
+const SILENT = createLogger({ name: 'worker', level: 'silent', format: 'json' });
+function operatorStores() {
+  const { volumes, volumeOperations } = createStores(api.database.db, api.box);
+  return { volumes, operations: volumeOperations };
+}
+
 async function createVolume(name: string, mountPath = '/data'): Promise<string> {
   const res = await api.request({ method: 'POST', url: URL, payload: { name, mountPath } });
   expect(res.statusCode).toBe(201);
@@ -72,13 +79,18 @@ async function volumeLabels(name: string): Promise<Record<string, string> | unde
   }
 }
 
+/** The labels of a replica of `processType` in the environment (what the worker looks for before a restore). */
+function replicaLabels(environmentId: string, processType: string): Record<string, string> {
+  return { 'pier.environment-id': environmentId, 'pier.process': processType, 'pier.role': 'process' };
+}
+
 /** A container of the test's own with `dockerName` at /data, to write and read files with exec. */
-async function mountIn(dockerName: string): Promise<string> {
+async function mountIn(dockerName: string, labels: Record<string, string> = {}): Promise<string> {
   const info = await docker.runContainer({
     name: `pier-voltest-${randomBytes(4).toString('hex')}`,
     image: LOCAL_IMAGES.procfile,
     env: {},
-    labels: { 'pier.app': 'vault', 'pier.role': 'test', 'pier.instance': instance },
+    labels: { 'pier.app': 'vault', 'pier.role': 'test', ...labels, 'pier.instance': instance },
     containerPort: null,
     networks: ['none'],
     limits: { memoryBytes: 128 * 1024 * 1024, nanoCpus: 500_000_000, pids: 64 },
@@ -174,6 +186,35 @@ describe('volume backups', () => {
     expect(res.statusCode).toBe(202);
     expect(await operationDone(res.json().operation.id)).toEqual({ state: 'done', error: null });
     expect(await sh(writer, CHECKSUMS)).toBe(original);
+  }, 90_000);
+
+  it('never restores into a new volume that running containers mount', async () => {
+    // A volume that a clock replica mounts (made so here: the API refuses to mount a volume a restore is filling).
+    const res = await api.request({
+      method: 'POST',
+      url: URL,
+      payload: { name: 'busy-target', mountPath: '/t', processTypes: ['clock'] },
+    });
+    expect(res.statusCode).toBe(201);
+    const stores = createStores(api.database.db, api.box);
+    const [target] = (await stores.volumes.listAll()).filter((v) => v.name === 'busy-target');
+    const source = (await stores.volumes.listAll()).find((v) => v.name === 'data' && !v.deletingAt);
+    const replica = await mountIn(res.json().dockerVolume, replicaLabels(target?.environmentId as string, 'clock'));
+    await sh(replica, 'echo mine > /data/own');
+    const backups = new VolumeBackups({
+      ...operatorStores(),
+      containers: docker,
+      logger: SILENT,
+      instance,
+      image: LOCAL_IMAGES.procfile,
+      backupDirectory,
+    });
+    const op = { id: randomUUID(), kind: 'restore', backupId, options: { intoVolumeId: target?.id } } as VolumeOperationRow;
+    await expect(backups.restore(source as VolumeWithOwner, op)).rejects.toThrow(
+      'volume busy-target is mounted by 1 running containers: a restore fills a volume nothing mounts',
+    );
+    expect(await sh(replica, 'cat /data/own')).toBe('mine\n');
+    await docker.removeContainer(replica);
   }, 90_000);
 
   it('never restores a backup file that changed on disk', async () => {

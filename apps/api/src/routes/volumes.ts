@@ -195,6 +195,9 @@ export function volumeRoutes(deps: ApiDeps) {
           processTypes: body.processTypes ?? current.processTypes,
           shared: body.shared ?? current.shared,
         });
+        if (body.processTypes && body.processTypes.length > 0 && (await operations.restoringInto(current.id))) {
+          throw new ConflictError(`volume ${current.name} is still being filled by a restore: mount it once the restore is done`);
+        }
         const volume = await volumes.update(current, body);
         return { ...presentVolume(volume), ...(await redeploy(app.name, env)) };
       },

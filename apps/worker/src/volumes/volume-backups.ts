@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerOperations, volumeLabels } from '@pier/core';
+import { type ContainerOperations, type ContainerStatus, volumeLabels } from '@pier/core';
 import type { VolumeBackupRow, VolumeOperationRow, VolumeOperationStore, VolumeStore, VolumeWithOwner } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, LABEL_PROCESS } from '../deploy/replica-spec.ts';
 import { fileChunks, fileExists, sha256Of, writeAtomically } from '../services/backup-files.ts';
 import { lastLine } from '../services/service-commands.ts';
 import { countTarEntries, type TarCount } from './tar-entries.ts';
@@ -26,6 +27,9 @@ export interface VolumeBackupsOptions {
 
 /** A backup's tar is made this many times at most while files change under it (tar exits 1), then it fails. */
 export const DUMP_ATTEMPTS = 3;
+
+/** Container states in which nothing of it runs any more (its mounts write nothing). */
+const STOPPED: readonly ContainerStatus[] = ['exited', 'dead'];
 
 /** A volume backup's file: `<dir>/volumes/<app>/<env>/<volume>/<time>-<id>.tar` (validated names and an id). */
 export function volumeBackupPath(directory: string, volume: VolumeWithOwner, backupId: string, at = new Date()): string {
@@ -157,6 +161,12 @@ export class VolumeBackups {
         `volume ${target.name} is mounted by ${running} running replicas: scale them to 0 before restoring into it`,
       );
     }
+    const mounting = await this.mountedBy(target);
+    if (mounting > 0 && target.id !== source.id) {
+      throw new Error(
+        `volume ${target.name} is mounted by ${mounting} running containers: a restore fills a volume nothing mounts`,
+      );
+    }
     const file = join(this.options.backupDirectory, backup.fileName as string);
     if (!(await fileExists(file))) throw new Error(`the file ${backup.fileName} is missing`);
     if ((await sha256Of(file)) !== backup.sha256) throw new Error('the file has changed since it was verified (SHA-256 differs)');
@@ -177,6 +187,21 @@ export class VolumeBackups {
       }
     });
     logger.info({ volume: target.dockerName, backup: backup.id }, 'volume restored');
+  }
+
+  /**
+   * Containers of this installation that still mount `volume` (not yet
+   * exited): the replicas of its environment of the process types it is
+   * mounted into, as their labels say; a replica's row may be gone while its
+   * container still runs out its stop grace.
+   */
+  private async mountedBy(volume: VolumeWithOwner): Promise<number> {
+    if (volume.processTypes.length === 0) return 0;
+    const found = await this.options.containers.listContainers({
+      [LABEL_ENVIRONMENT_ID]: volume.environmentId,
+      [LABEL_INSTANCE]: this.options.instance,
+    });
+    return found.filter((c) => !STOPPED.includes(c.status) && volume.processTypes.includes(c.labels[LABEL_PROCESS] ?? '')).length;
   }
 
   private async measure(helper: string): Promise<TarCount> {

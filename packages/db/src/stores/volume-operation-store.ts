@@ -71,6 +71,22 @@ export class VolumeOperationStore {
       .where(eq(volumeOperations.id, id));
   }
 
+  /** Whether a restore into this volume (a new one, `into`) is pending or running: it is being filled. */
+  async restoringInto(volumeId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: volumeOperations.id })
+      .from(volumeOperations)
+      .where(
+        and(
+          eq(volumeOperations.kind, 'restore'),
+          inArray(volumeOperations.state, ['pending', 'running']),
+          sql`${volumeOperations.options}->>'intoVolumeId' = ${volumeId}`,
+        ),
+      )
+      .limit(1);
+    return row !== undefined;
+  }
+
   async operation(id: string): Promise<VolumeOperationRow | null> {
     const [row] = await this.db.select().from(volumeOperations).where(eq(volumeOperations.id, id));
     return row ?? null;
