@@ -95,6 +95,33 @@ describe('RunStore', () => {
     expect((await runs.lastCronRuns(environmentId)).get('tick')?.slot?.toISOString()).toBe('2026-05-01T12:03:00.000Z');
   });
 
+  it('queues one run under forbid when schedulers record different slots of a job at once (the others are skipped or superseded)', async () => {
+    for (let round = 0; round < 10; round++) {
+      await clear();
+      const slots = Array.from({ length: 10 }, (_, i) => new Date(Date.UTC(2026, 4, 1, 12, i)).toISOString());
+      // Newest first: each later slot is older, so none supersedes a queued one; only the lock keeps them apart.
+      await Promise.all(slots.reverse().map((slot) => runs.recordCronSlot(slotOf('race', slot))));
+      const left = await runs.list(environmentId, { cronName: 'race' });
+      expect(left).toHaveLength(10);
+      expect(left.filter((r) => r.state === 'queued')).toHaveLength(1);
+    }
+  });
+
+  it('after an outage, a queued run of an old slot is superseded by the latest slot under forbid; a started one is not', async () => {
+    await clear();
+    const old = await runs.recordCronSlot(slotOf('late', '2026-05-01T12:00:00Z'));
+    const latest = await runs.recordCronSlot(slotOf('late', '2026-05-01T15:00:00Z'));
+    expect(latest).toMatchObject({ state: 'queued' });
+    expect(await runs.get(old?.id as string)).toMatchObject({
+      state: 'cancelled',
+      reason: 'superseded by the run of 2026-05-01T15:00:00.000Z',
+    });
+    expect((await runs.claim('w', 30_000))?.id).toBe(latest?.id);
+    // Started: the next slot is skipped while it runs, not superseding it.
+    expect(await runs.recordCronSlot(slotOf('late', '2026-05-01T16:00:00Z'))).toMatchObject({ state: 'skipped' });
+    expect((await runs.get(latest?.id as string)).state).toBe('running');
+  });
+
   it('fails a running run whose lock ran out; its worker then cannot renew or finish it', async () => {
     await clear();
     const run = await runs.create(oneOff('sleep'));

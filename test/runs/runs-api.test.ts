@@ -200,6 +200,35 @@ describe('cron jobs through the API', () => {
     expectError(await api.request({ method: 'POST', url: '/apps/manual/environments/staging/cron/nope/run' }), 404, 'not_found');
   });
 
+  it('POST …/run of a forbid job is refused (409) while a run of it is queued or running; an allow job runs again', async () => {
+    const { env } = await appWithLiveStaging('busy', [
+      { name: 'once', schedule: '0 * * * *', command: 'date' },
+      { name: 'many', schedule: '0 * * * *', command: 'date', concurrency: 'allow' },
+    ]);
+    const queued = await stores.runs.recordCronSlot({
+      appId: env.appId,
+      environmentId: env.id,
+      cronName: 'once',
+      slot: new Date('2026-05-01T12:00:00Z'),
+      command: 'date',
+      timeoutSeconds: 60,
+      concurrency: 'forbid',
+    });
+    const url = '/apps/busy/environments/staging/cron';
+    const before = await snapshotState(api.database.sql);
+    expectError(
+      await api.request({ method: 'POST', url: `${url}/once/run` }),
+      409,
+      'conflict',
+      'the run of 2026-05-01T12:00:00.000Z is still running',
+    );
+    expect(await snapshotState(api.database.sql)).toEqual(before);
+    expect((await api.request({ method: 'POST', url: `${url}/many/run` })).statusCode).toBe(202);
+    expect((await api.request({ method: 'POST', url: `${url}/many/run` })).statusCode).toBe(202);
+    await stores.runs.finish(queued?.id as string, { state: 'succeeded', exitCode: 0 });
+    expect((await api.request({ method: 'POST', url: `${url}/once/run` })).statusCode).toBe(202);
+  });
+
   it.each([
     [{ schedule: '61 * * * *', command: 'ls' }, 'body.schedule', 'minute field "61" is out of range 0-59'],
     [{ schedule: '* * *', command: 'ls' }, 'body.schedule', 'must have 5 fields'],

@@ -171,7 +171,8 @@ export function cronRoutes(deps: ApiDeps) {
     route({
       method: 'POST',
       url: '/apps/:app/environments/:env/cron/:name/run',
-      summary: 'Run a cron job now, outside its schedule (in the live release)',
+      summary:
+        'Run a cron job now, outside its schedule (in the live release); under forbid, 409 while a run of it is queued or running',
       tag: 'cron',
       params: cronParams,
       status: 202,
@@ -179,7 +180,8 @@ export function cronRoutes(deps: ApiDeps) {
         const { app, env } = await environmentOf(principal, params.app, params.env);
         const job = await jobOf(env.id, params.name, `${params.app}/${params.env}`);
         if (!env.liveReleaseId) throw noLiveRelease(app.name, env.name);
-        const run = await runs.create({
+        // Under forbid, refused (409) while a run of the job is queued or running, as the scheduler skips a slot then.
+        const run = await runs.createCronRun({
           appId: app.id,
           environmentId: env.id,
           kind: 'cron',
@@ -187,6 +189,7 @@ export function cronRoutes(deps: ApiDeps) {
           command: job.command,
           timeoutSeconds: job.timeoutSeconds ?? CRON_DEFAULT_TIMEOUT_SECONDS,
           startedBy: await principalName(deps, principal),
+          concurrency: job.concurrency,
         });
         return presentRun(run, await releaseVersions(deps, env.id));
       },

@@ -1,5 +1,5 @@
-import { NotFoundError } from '@pier/core';
-import { and, asc, desc, eq, getTableColumns, gt, inArray, sql } from 'drizzle-orm';
+import { ConflictError, NotFoundError } from '@pier/core';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { RUNS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
@@ -69,52 +69,84 @@ export class RunStore {
 
   /** Queues a run and wakes the executors. */
   async create(input: NewRun): Promise<RunRow> {
+    return this.db.transaction((tx) => this.#insert(tx, input));
+  }
+
+  /**
+   * Queues a run of a cron job by hand (no slot). Under `forbid` it is
+   * refused (ConflictError) while a run of the job is queued or running, as
+   * the scheduler skips a slot then; checked under the job's lock, as slots
+   * are recorded.
+   */
+  async createCronRun(input: NewRun & { cronName: string; concurrency: 'forbid' | 'allow' }): Promise<RunRow> {
+    const { concurrency, ...run } = input;
     return this.db.transaction(async (tx) => {
-      const [row] = await tx
-        .insert(runs)
-        .values({
-          appId: input.appId,
-          environmentId: input.environmentId,
-          releaseId: input.releaseId ?? null,
-          kind: input.kind,
-          cronName: input.cronName ?? null,
-          command: input.command,
-          timeoutSeconds: input.timeoutSeconds,
-          memoryMb: input.memoryMb ?? null,
-          cpus: input.cpus ?? null,
-          startedBy: input.startedBy,
-        })
-        .returning(RUN);
-      await tx.execute(sql`select pg_notify(${RUNS_CHANNEL}, '')`);
-      return row as RunRow;
+      await lockJob(tx, input.environmentId, input.cronName);
+      if (concurrency === 'forbid') {
+        const running = await activeRunOfJob(tx, input.environmentId, input.cronName);
+        if (running) {
+          throw new ConflictError(
+            `the run of ${(running.slot ?? running.createdAt).toISOString()} is still running (concurrency: forbid); cancel it or wait for it to end`,
+          );
+        }
+      }
+      return this.#insert(tx, { ...run, kind: 'cron' });
     });
+  }
+
+  /** Inserts a queued run and wakes the executors (NOTIFY at commit). */
+  async #insert(tx: Tx, input: NewRun): Promise<RunRow> {
+    const [row] = await tx
+      .insert(runs)
+      .values({
+        appId: input.appId,
+        environmentId: input.environmentId,
+        releaseId: input.releaseId ?? null,
+        kind: input.kind,
+        cronName: input.cronName ?? null,
+        command: input.command,
+        timeoutSeconds: input.timeoutSeconds,
+        memoryMb: input.memoryMb ?? null,
+        cpus: input.cpus ?? null,
+        startedBy: input.startedBy,
+      })
+      .returning(RUN);
+    await tx.execute(sql`select pg_notify(${RUNS_CHANNEL}, '')`);
+    return row as RunRow;
   }
 
   /**
    * Records the run of a cron job's slot, once per slot however many
    * schedulers try (the unique index `runs_cron_slot`): queued, or, under
    * `forbid` while another run of the job is queued or running, skipped with
-   * the reason. Null when the slot was recorded already.
+   * the reason. Under `forbid`, queued runs of older slots that have not
+   * started (their workers were down) are cancelled first, superseded by this
+   * one: after an outage the latest missed slot runs, not an old one. The
+   * job's slots are recorded one at a time (a transaction lock on the
+   * environment and job), so two schedulers cannot both queue under `forbid`.
+   * Null when the slot was recorded already.
    */
   async recordCronSlot(input: CronSlot): Promise<RunRow | null> {
     return this.db.transaction(async (tx) => {
-      const busy =
-        input.concurrency === 'forbid'
-          ? await tx
-              .select({ slot: runs.slot, createdAt: runs.createdAt })
-              .from(runs)
-              .where(
-                and(
-                  eq(runs.environmentId, input.environmentId),
-                  eq(runs.cronName, input.cronName),
-                  eq(runs.kind, 'cron'),
-                  inArray(runs.state, ACTIVE),
-                ),
-              )
-              .orderBy(asc(runs.createdAt))
-              .limit(1)
-          : [];
-      const running = busy[0];
+      await lockJob(tx, input.environmentId, input.cronName);
+      const ofJob = and(eq(runs.environmentId, input.environmentId), eq(runs.cronName, input.cronName), eq(runs.kind, 'cron'));
+      const [recorded] = await tx
+        .select({ id: runs.id })
+        .from(runs)
+        .where(and(ofJob, eq(runs.slot, input.slot)));
+      if (recorded) return null;
+      let running: Awaited<ReturnType<typeof activeRunOfJob>>;
+      if (input.concurrency === 'forbid') {
+        await tx
+          .update(runs)
+          .set({
+            state: 'cancelled',
+            reason: `superseded by the run of ${input.slot.toISOString()}`,
+            finishedAt: new Date(),
+          })
+          .where(and(ofJob, eq(runs.state, 'queued'), lt(runs.slot, input.slot)));
+        running = await activeRunOfJob(tx, input.environmentId, input.cronName);
+      }
       const [row] = await tx
         .insert(runs)
         .values({
@@ -344,4 +376,24 @@ export class RunStore {
       returning id`);
     return rows.length;
   }
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** Until the transaction ends, the one who records a cron job's slots or runs it by hand (per environment and job). */
+async function lockJob(tx: Tx, environmentId: string, cronName: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`pier-cron:${environmentId}:${cronName}`}, 0))`);
+}
+
+/** The oldest queued or running run of a cron job, or undefined. */
+async function activeRunOfJob(tx: Tx, environmentId: string, cronName: string) {
+  const [running] = await tx
+    .select({ slot: runs.slot, createdAt: runs.createdAt })
+    .from(runs)
+    .where(
+      and(eq(runs.environmentId, environmentId), eq(runs.cronName, cronName), eq(runs.kind, 'cron'), inArray(runs.state, ACTIVE)),
+    )
+    .orderBy(asc(runs.createdAt))
+    .limit(1);
+  return running;
 }
