@@ -42,6 +42,7 @@ beforeAll(async () => {
     backupDirectory,
     pollIntervalMs: 300,
     reconcileIntervalMs: 60_000,
+    busyRetryMs: 500,
   });
   operator.start();
   expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'vault' } })).statusCode).toBe(201);
@@ -185,6 +186,24 @@ describe('volume backups', () => {
     const res = await api.request({ method: 'POST', url: `${URL}/data/restore`, payload: { backupId } });
     expect(res.statusCode).toBe(202);
     expect(await operationDone(res.json().operation.id)).toEqual({ state: 'done', error: null });
+    expect(await sh(writer, CHECKSUMS)).toBe(original);
+  }, 90_000);
+
+  it('an in-place restore waits for a replica that still mounts the volume (its row gone, its container stopping)', async () => {
+    const stores = createStores(api.database.db, api.box);
+    const data = (await stores.volumes.listAll()).find((v) => v.name === 'data' && !v.deletingAt);
+    const stopping = await mountIn(data?.dockerName as string, replicaLabels(data?.environmentId as string, 'web'));
+    await sh(stopping, 'echo late > /data/late-write');
+    const res = await api.request({ method: 'POST', url: `${URL}/data/restore`, payload: { backupId } });
+    expect(res.statusCode).toBe(202); // no replica row: the API lets it through
+    const id = res.json().operation.id as string;
+    await expect
+      .poll(async () => (await stores.volumeOperations.operation(id))?.error ?? '', { timeout: 20_000, interval: 100 })
+      .toContain('still mounted by 1 stopping containers');
+    expect((await stores.volumeOperations.operation(id))?.state).toMatch(/pending|running/);
+    expect(await sh(stopping, 'cat /data/late-write')).toBe('late\n'); // nothing restored under it
+    await docker.removeContainer(stopping);
+    expect(await operationDone(id)).toEqual({ state: 'done', error: null });
     expect(await sh(writer, CHECKSUMS)).toBe(original);
   }, 90_000);
 

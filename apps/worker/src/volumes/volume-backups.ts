@@ -28,6 +28,11 @@ export interface VolumeBackupsOptions {
 /** A backup's tar is made this many times at most while files change under it (tar exits 1), then it fails. */
 export const DUMP_ATTEMPTS = 3;
 
+/** The operation cannot run yet (containers still mount the volume): it is tried again a little later. */
+export class VolumeBusyError extends Error {
+  override name = 'VolumeBusyError';
+}
+
 /** Container states in which nothing of it runs any more (its mounts write nothing). */
 const STOPPED: readonly ContainerStatus[] = ['exited', 'dead'];
 
@@ -165,6 +170,12 @@ export class VolumeBackups {
     if (mounting > 0 && target.id !== source.id) {
       throw new Error(
         `volume ${target.name} is mounted by ${mounting} running containers: a restore fills a volume nothing mounts`,
+      );
+    }
+    if (mounting > 0) {
+      // Their rows are gone (scaled to 0), their containers not yet: they are running out their stop grace.
+      throw new VolumeBusyError(
+        `volume ${target.name} is still mounted by ${mounting} stopping containers; the restore waits until they have stopped`,
       );
     }
     const file = join(this.options.backupDirectory, backup.fileName as string);

@@ -12,7 +12,7 @@ import {
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 import { lastLine } from '../services/service-commands.ts';
-import { VolumeBackups } from './volume-backups.ts';
+import { VolumeBackups, VolumeBusyError } from './volume-backups.ts';
 import { HELPER_ROLES } from './volume-helper-spec.ts';
 
 export interface VolumeOperatorOptions {
@@ -33,7 +33,12 @@ export interface VolumeOperatorOptions {
   reconcileIntervalMs?: number;
   /** How long a claimed operation is held before another worker may take it over. */
   leaseMs?: number;
+  /** How long a restore waits before it looks again for containers still mounting its volume. */
+  busyRetryMs?: number;
 }
+
+/** A restore waits for containers still mounting its volume this many tries at most (then fails, saying so). */
+const BUSY_ATTEMPTS = 30;
 
 /** Helper containers younger than this are never swept (their operation may still be starting). */
 const HELPER_MIN_AGE_MS = 5 * 60_000;
@@ -58,6 +63,10 @@ export class VolumeOperator {
 
   private get leaseMs(): number {
     return this.options.leaseMs ?? 60_000;
+  }
+
+  private get busyRetryMs(): number {
+    return this.options.busyRetryMs ?? 2000;
   }
 
   start(): void {
@@ -127,6 +136,11 @@ export class VolumeOperator {
     } catch (err) {
       const message = (err as Error).message;
       logger.warn({ operation: op.kind, volumeId: op.volumeId, err }, 'volume operation failed');
+      if (err instanceof VolumeBusyError && op.attempts < BUSY_ATTEMPTS) {
+        // Stays pending: claimed again once the containers had time to stop.
+        await operations.retryOperation(op.id, this.busyRetryMs, message).catch(() => {});
+        return;
+      }
       if (op.kind === 'delete') {
         // Typically the old replicas still mount it while the redeploy replaces them: again, a little later.
         await operations.retryOperation(op.id, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
