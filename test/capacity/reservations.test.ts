@@ -140,6 +140,25 @@ describe('CapacityGuard', () => {
     disks: [{ path: '/', freeBytes: 20 * GiB }],
   });
 
+  it("weighs a new replica at its type's own limit, else its live release's resources (pier.json), else 512 MiB", async () => {
+    const { env } = await staging('limits');
+    expect(await stores.reservations.memoryMbOf(env.id, 'web')).toBe(512);
+    const release = await stores.releases.create({
+      environmentId: env.id,
+      imageId: 'sha256:abc',
+      imageRef: 'pier/limits:2',
+      config: {},
+      configVersion: 0,
+      replicas: 1,
+      health,
+      settings: { resources: { value: { memoryMb: 4096 }, source: 'pier.json' } },
+    });
+    await database.sql`update environments set live_release_id = ${release.id} where id = ${env.id}`;
+    expect(await stores.reservations.memoryMbOf(env.id, 'web')).toBe(4096);
+    await stores.processes.set(env.id, 'web', { memoryMb: 256 });
+    expect(await stores.reservations.memoryMbOf(env.id, 'web')).toBe(256);
+  });
+
   it('weighs a request against the host and what Postgres says is reserved', async () => {
     // 8 GiB less the 819 MiB reserve: 7373 MiB allocatable; the first test reserved 6700 MiB: 673 MiB left.
     const guard = new CapacityGuard({

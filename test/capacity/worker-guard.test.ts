@@ -188,7 +188,7 @@ describe('the capacity guard in the worker', () => {
     ]);
     const deps = { reservations: stores.reservations, releases: stores.releases };
     // Nothing live: 2 web × 512 MiB + 3 workers × 1 GiB + 1 clock × 256 MiB.
-    expect(await rolloutMemoryBytes(deps, staging.id, release)).toBe((1024 + 3072 + 256) * MiB);
+    expect(await rolloutMemoryBytes(deps, staging.id, release, 2)).toBe((1024 + 3072 + 256) * MiB);
     // Two workers of the live release hold 2 GiB (they stop as the new ones start), the clock its 256 MiB; web doubles.
     const replica = (type: string, memoryMb: number, n: number) => ({
       environmentId: staging.id,
@@ -207,6 +207,6 @@ describe('the capacity guard in the worker', () => {
         replica('worker', 1024, 2),
         replica('clock', 256, 1),
       ]);
-    expect(await rolloutMemoryBytes(deps, staging.id, release)).toBe((1024 + 1024 + 0) * MiB);
+    expect(await rolloutMemoryBytes(deps, staging.id, release, 2)).toBe((1024 + 1024 + 0) * MiB);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { type AppQuotas, SecretBox } from '@pier/core';
+import { type AppQuotas, type CapacityCheck, SecretBox } from '@pier/core';
 import { createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
@@ -35,6 +35,8 @@ export interface TestApiOptions {
   controlHostname?: string;
   /** DELETE /apps/:app waits for a worker's report on the app's images, as the real api does; default: it answers 202 at once. */
   watchAppDeletions?: boolean;
+  /** The capacity guard; default none (every scale-up fits). */
+  capacity?: CapacityCheck;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -75,6 +77,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     logs: new DockerRuntime(),
     ...(options.webhookRateLimitPerMinute ? { webhookRateLimitPerMinute: options.webhookRateLimitPerMinute } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
+    ...(options.capacity ? { capacity: options.capacity } : {}),
     ...(options.controlHostname ? { controlHostname: options.controlHostname } : {}),
     ...createStores(database.db, box),
     ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),

@@ -1,7 +1,7 @@
-import { DEFAULT_APP_QUOTAS, ValidationError } from '@pier/core';
+import { availableParallelism } from 'node:os';
+import { ConflictError, DEFAULT_APP_QUOTAS, ValidationError } from '@pier/core';
 import type { EnvironmentRow, ProcessRow, ReleaseRow, ReplicaRow } from '@pier/db';
 import { z } from 'zod';
-import { assertScaleFits } from '../capacity/scale-capacity.ts';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { presentDeployment } from '../presenters.ts';
@@ -41,6 +41,21 @@ const changeProcessBody = z
 
 type Commands = Record<string, string | null>;
 
+const MiB = 1024 * 1024;
+
+/** A replica cannot have more CPUs than the host: the Engine would refuse every start. */
+function assertCpusFit(cpus: number | null | undefined): void {
+  const host = availableParallelism();
+  if (cpus !== undefined && cpus !== null && cpus > host) {
+    throw new ValidationError(`body.cpus: this host has ${host} CPUs; a replica cannot have ${cpus}`, 'body.cpus');
+  }
+}
+
+/** The `resources` of a release's pier.json, as it recorded them. */
+function resourcesOf(release: ReleaseRow | null): { memoryMb?: number; cpus?: number } | undefined {
+  return (release?.settings as { resources?: { value?: { memoryMb?: number; cpus?: number } } } | null)?.resources?.value;
+}
+
 /** The process types a release runs (one web process for a release made before types were kept). */
 function commandsOf(release: ReleaseRow | null): Commands {
   return (release?.processes as Commands | undefined) ?? { web: null };
@@ -53,8 +68,7 @@ export function processesView(
   rows: readonly ProcessRow[],
   replicas: readonly ReplicaRow[],
 ) {
-  const resources = (release?.settings as { resources?: { value?: { memoryMb?: number; cpus?: number } } } | null)?.resources
-    ?.value;
+  const resources = resourcesOf(release);
   return Object.entries(commandsOf(release)).map(([type, command]) => {
     const row = rows.find((r) => r.type === type);
     const own = replicas.filter((r) => r.processType === type && r.releaseId === release?.id);
@@ -137,17 +151,21 @@ export function processRoutes(deps: ApiDeps) {
         const before = processesView(env, release, rows, []).find((p) => p.type === params.type);
         const from = before?.replicas ?? 0;
         await assertSingleWriterFits(deps, env.id, params.type, body.replicas);
-        const memoryMb = body.memoryMb ?? before?.memoryMb ?? DEFAULT_MEMORY_MB;
-        if (body.replicas !== undefined) {
-          await assertScaleFits(deps.capacity, {
-            app: app.name,
-            env: env.name,
-            type: params.type,
-            from,
-            to: body.replicas,
-            memoryMb,
-            field: 'body.replicas',
+        assertCpusFit(body.cpus);
+        const oldMb = before?.memoryMb ?? DEFAULT_MEMORY_MB;
+        const newMb =
+          body.memoryMb === undefined ? oldMb : (body.memoryMb ?? resourcesOf(release)?.memoryMb ?? DEFAULT_MEMORY_MB);
+        const to = body.replicas ?? from;
+        // More replicas, or each one larger: what it adds must fit (a crash restart or a scale-up later starts them so).
+        const addedMb = to * newMb - from * oldMb;
+        if (addedMb > 0 && deps.capacity) {
+          const field = body.replicas !== undefined && to > from ? 'body.replicas' : 'body.memoryMb';
+          const decision = await deps.capacity.check({
+            kind: 'scale',
+            action: `${params.type} of ${app.name}-${env.name} at ${to} replicas of ${newMb} MiB (now ${from} of ${oldMb} MiB)`,
+            memoryBytes: addedMb * MiB,
           });
+          if (!decision.ok) throw new ConflictError(`${field}: ${decision.reason}`);
         }
         await processes.set(env.id, params.type, body, {
           appId: app.id,

@@ -15,13 +15,15 @@ export interface RolloutCapacityDeps {
  * its web replicas, each at its limit, all of them (they start while the old
  * release's still serve); of each other type only what it needs beyond the
  * type's live replicas, which stop as the new ones start. Web's count is the
- * release's; another type's is the environment's (1 by default); limits as
+ * environment's now (`webReplicas`: a rollback's release may have been made
+ * at another); another type's is the environment's (1 by default); limits as
  * the replicas get them.
  */
 export async function rolloutMemoryBytes(
   deps: Required<Pick<RolloutCapacityDeps, 'reservations'>> & RolloutCapacityDeps,
   environmentId: string,
   release: ReleaseRow,
+  webReplicas: number,
 ): Promise<number> {
   const [own, live] = await Promise.all([
     deps.reservations.processes(environmentId),
@@ -31,7 +33,7 @@ export async function rolloutMemoryBytes(
   let total = 0;
   for (const type of Object.keys((release.processes ?? { web: null }) as Record<string, unknown>)) {
     const row = own.get(type);
-    const replicas = type === 'web' ? release.replicas : (row?.replicas ?? 1);
+    const replicas = type === 'web' ? webReplicas : (row?.replicas ?? 1);
     const needed = replicas * releaseLimits(settings, { memoryMb: row?.memoryMb ?? null }).memoryBytes;
     total += type === 'web' ? needed : Math.max(0, needed - (live.get(type) ?? 0) * MiB);
   }
@@ -45,7 +47,7 @@ export async function rolloutMemoryBytes(
  */
 export async function rolloutCapacityProblem(
   deps: RolloutCapacityDeps,
-  target: { appName: string; envName: string; environmentId: string; deploymentId: string },
+  target: { appName: string; envName: string; environmentId: string; deploymentId: string; webReplicas: number },
   release: ReleaseRow,
 ): Promise<string | null> {
   const { capacity, reservations } = deps;
@@ -53,7 +55,7 @@ export async function rolloutCapacityProblem(
   const decision = await capacity.check({
     kind: 'rollout',
     action: `rolling out release v${release.version} of ${target.appName}-${target.envName}`,
-    memoryBytes: await rolloutMemoryBytes({ ...deps, reservations }, target.environmentId, release),
+    memoryBytes: await rolloutMemoryBytes({ ...deps, reservations }, target.environmentId, release, target.webReplicas),
     own: { deploymentId: target.deploymentId },
   });
   return decision.ok ? null : `not enough capacity: ${decision.reason}`;

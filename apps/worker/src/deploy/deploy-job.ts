@@ -89,7 +89,11 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
     log.write(`release v${target.version}: ${target.imageRef}`, 'system');
     const noRoom = (await deps.rollouts.ofDeployment(deploymentId))
       ? null // begun already (a retried job): its replicas are counted as reserved
-      : await rolloutCapacityProblem(deps, { appName: app.name, envName: env.name, environmentId: env.id, deploymentId }, target);
+      : await rolloutCapacityProblem(
+          deps,
+          { appName: app.name, envName: env.name, environmentId: env.id, deploymentId, webReplicas: env.replicas },
+          target,
+        );
     if (noRoom) {
       log.write(noRoom, 'system');
       await log.close();

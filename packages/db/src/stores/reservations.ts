@@ -83,9 +83,10 @@ export class ReservationStore {
   }
 
   /**
-   * The memory limit, in MiB, of a new replica of the type: the type's own
-   * (set through the API), else that of its newest live replica (started
-   * with the release's limits), else the default.
+   * The memory limit, in MiB, of a new replica of the type, as the worker
+   * will give it (process-limits.ts): the type's own (set through the API),
+   * else the `resources` of the environment's live (or desired) release,
+   * else the default.
    */
   async memoryMbOf(environmentId: string, type: string): Promise<number> {
     const [own] = await this.db
@@ -93,18 +94,10 @@ export class ReservationStore {
       .from(environmentProcesses)
       .where(and(eq(environmentProcesses.environmentId, environmentId), eq(environmentProcesses.type, type)));
     if (own?.memoryMb) return own.memoryMb;
-    const [live] = await this.db
-      .select({ memoryMb: replicas.memoryMb })
-      .from(replicas)
-      .where(
-        and(
-          eq(replicas.environmentId, environmentId),
-          eq(replicas.processType, type),
-          inArray(replicas.state, ['starting', 'serving']),
-        ),
-      )
-      .orderBy(desc(replicas.createdAt))
-      .limit(1);
-    return live?.memoryMb ?? DEFAULT_PROCESS_MEMORY_MB;
+    const [release] = await this.db.execute<{ memory_mb: number | null }>(sql`
+      select (r.settings -> 'resources' -> 'value' ->> 'memoryMb')::int as memory_mb
+      from environments e join releases r on r.id = coalesce(e.live_release_id, e.desired_release_id)
+      where e.id = ${environmentId}`);
+    return release?.memory_mb ?? DEFAULT_PROCESS_MEMORY_MB;
   }
 }
