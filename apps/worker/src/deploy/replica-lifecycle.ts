@@ -21,8 +21,9 @@ export const STOP_GRACE_SECONDS = 10;
  * sweeps only its own) and their specs, with the release's variables and the
  * services linked now, the process type's command (the release's; web's
  * default is the image's own) and limits, and the volumes the type mounts.
- * `processType` (default web) may also be a one-off's (`release`, `run`):
- * those get the web type's limits and no command of their own.
+ * `oneOff`: a one-off container (a release command, a run, a cron run): the
+ * web type's limits, no command of its own and no volumes, whatever
+ * `processType` says (a process type may be named `cron` or `run`).
  */
 export async function prepareReplicas(
   deps: {
@@ -34,11 +35,11 @@ export async function prepareReplicas(
   target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>,
   release: ReleaseRow,
   count: number,
-  options: { processType?: string } = {},
+  options: { processType?: string; oneOff?: boolean } = {},
 ): Promise<ContainerSpec[]> {
   const type = options.processType ?? 'web';
   const commands = (release.processes ?? {}) as Record<string, string | null>;
-  const ownType = type in commands || type === 'web';
+  const ownType = !options.oneOff && (type in commands || type === 'web');
   await deps.networks.ensureNetwork(environmentNetwork(target.appName, target.name), {
     [LABEL_APP]: target.appName,
     [LABEL_ENV]: target.name,

@@ -12,7 +12,7 @@ export interface OneOffInput {
   command: string[];
   /** Added to the replica's labels; a container left with these (by a worker that died) is removed first. */
   labels: Record<string, string>;
-  /** Its kind (`release`, `run`, `cron`): the limits of the environment's web type apply; also in its name, `pier-<app>-<env>-v3-<kind>-<suffix>`. */
+  /** Its kind (`release`, `run`, `cron`), in its name, `pier-<app>-<env>-v3-<kind>-<suffix>`; the limits of the environment's web type apply, and no volume is mounted. */
   kind: string;
   /** In place of the release's limits. */
   limits?: Partial<ContainerSpec['limits']>;
@@ -41,7 +41,8 @@ export type OneOffOutcome =
  */
 export async function runOneOffContainer(deps: OneOffDeps, input: OneOffInput): Promise<OneOffOutcome> {
   for (const leftover of await deps.workload.list(input.labels)) await deps.workload.remove(leftover.id);
-  const [replica] = await prepareReplicas(deps, input.target, input.release, 1, { processType: input.kind });
+  // The web type's limits and no volumes, also when a process type is named like the kind (a Procfile's `cron:`).
+  const [replica] = await prepareReplicas(deps, input.target, input.release, 1, { oneOff: true });
   if (!replica) throw new Error('no container spec for a one-off container');
   const spec: ContainerSpec = {
     ...replica,
