@@ -229,7 +229,7 @@ describe('volume backups', () => {
       backupDirectory,
     });
     const op = { id: randomUUID(), kind: 'restore', backupId, options: { intoVolumeId: target?.id } } as VolumeOperationRow;
-    await expect(backups.restore(source as VolumeWithOwner, op)).rejects.toThrow(
+    await expect(backups.restore(source as VolumeWithOwner, op, new AbortController().signal)).rejects.toThrow(
       'volume busy-target is mounted by 1 running containers: a restore fills a volume nothing mounts',
     );
     expect(await sh(replica, 'cat /data/own')).toBe('mine\n');

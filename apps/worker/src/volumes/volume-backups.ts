@@ -56,14 +56,17 @@ export class VolumeBackups {
     return this.options.commandTimeoutMs ?? 60 * 60_000;
   }
 
-  async backup(volume: VolumeWithOwner, op: VolumeOperationRow): Promise<void> {
+  /** A backup operation; `signal` aborts when the operation's lease is lost, and nothing more is written then. */
+  async backup(volume: VolumeWithOwner, op: VolumeOperationRow, signal: AbortSignal): Promise<void> {
     const { operations, logger } = this.options;
     if (!op.backupId) throw new Error('backup operation without a backup');
     const backup = await operations.backup(op.backupId);
     try {
-      const measured = await this.dump(volume, backup);
+      const measured = await this.dump(volume, backup, signal);
+      signal.throwIfAborted();
       await operations.updateBackup(backup.id, { state: 'verifying' });
       const problems = await this.verify(await operations.backup(backup.id), measured);
+      signal.throwIfAborted();
       await operations.updateBackup(backup.id, {
         state: problems.length === 0 ? 'good' : 'failed',
         verification: { ...measured, verifiedAt: new Date().toISOString() },
@@ -72,9 +75,11 @@ export class VolumeBackups {
       });
       logger.info({ volume: volume.dockerName, backup: backup.id, ...measured, problems }, 'volume backup verified');
     } catch (err) {
+      if (signal.aborted) throw err;
       await operations.updateBackup(backup.id, { state: 'failed', error: (err as Error).message, finishedAt: new Date() });
       throw err;
     }
+    signal.throwIfAborted();
     await this.prune(volume);
   }
 
@@ -84,7 +89,7 @@ export class VolumeBackups {
    * (a file half old, half new), so it is made again, at most
    * DUMP_ATTEMPTS times in all, then the backup fails saying why.
    */
-  private async dump(volume: VolumeWithOwner, backup: VolumeBackupRow): Promise<TarCount> {
+  private async dump(volume: VolumeWithOwner, backup: VolumeBackupRow, signal: AbortSignal): Promise<TarCount> {
     const { operations, containers } = this.options;
     await operations.updateBackup(backup.id, { state: 'running' });
     const path = volumeBackupPath(this.options.backupDirectory, volume, backup.id);
@@ -98,6 +103,7 @@ export class VolumeBackups {
             stdout: out,
             timeoutMs: this.timeoutMs,
           });
+          signal.throwIfAborted(); // before the file takes the backup's name
           if (result.exitCode === 1) torn = true;
           else if (result.exitCode !== 0) throw new Error(`tar exited with ${result.exitCode}: ${lastLine(result.stderr)}`);
         });
@@ -109,6 +115,7 @@ export class VolumeBackups {
               'the archive would not be a consistent copy; scale the process types that write to it to 0 for a consistent backup',
           );
         }
+        signal.throwIfAborted();
         await operations.updateBackup(backup.id, {
           fileName: path.slice(this.options.backupDirectory.length + 1),
           sizeBytes: written.sizeBytes,
@@ -152,7 +159,7 @@ export class VolumeBackups {
    * the operation names (`intoVolumeId`); the target's files are replaced,
    * then measured against the backup's.
    */
-  async restore(source: VolumeWithOwner, op: VolumeOperationRow): Promise<void> {
+  async restore(source: VolumeWithOwner, op: VolumeOperationRow, signal: AbortSignal): Promise<void> {
     const { volumes, operations, containers, logger } = this.options;
     if (!op.backupId) throw new Error('restore operation without a backup');
     const backup = await operations.backup(op.backupId);
@@ -184,7 +191,9 @@ export class VolumeBackups {
     await containers.ensureVolume(target.dockerName, volumeLabels(target, this.options.instance));
     const expected = backup.verification as TarCount;
     await this.withHelper(target, 'volume-restore', async (helper) => {
+      signal.throwIfAborted();
       await this.run(helper, ['find', HELPER_MOUNT, '-xdev', '-mindepth', '1', '-delete']);
+      signal.throwIfAborted();
       const result = await containers.exec(helper, ['tar', '--numeric-owner', '-C', HELPER_MOUNT, '-xpf', '-'], {
         stdin: fileChunks(file),
         timeoutMs: this.timeoutMs,

@@ -110,43 +110,62 @@ export class VolumeOperator {
     }
   }
 
+  /**
+   * Runs one claimed operation. Its lease is renewed as it runs; when a
+   * renewal finds it lost (another worker claimed the operation after this
+   * one stalled), `lease` aborts and the operation stops before it writes
+   * anything more: the operation is its new holder's.
+   */
   private async runOperation(op: VolumeOperationRow): Promise<void> {
     const { volumes, operations, logger } = this.options;
-    const renew = setInterval(() => void operations.renewOperation(op.id, this.leaseMs).catch(() => {}), this.leaseMs / 3);
+    const lease = new AbortController();
+    const renew = setInterval(() => {
+      operations.renewOperation(op, this.leaseMs).then(
+        (held) => {
+          if (!held) lease.abort(new Error(`the lease of volume operation ${op.id} was lost`));
+        },
+        () => {}, // a database hiccup: the next renewal tries again
+      );
+    }, this.leaseMs / 3);
     try {
       const volume = await volumes.byId(op.volumeId);
-      if (!volume) return await operations.finishOperation(op.id, 'the volume no longer exists');
+      if (!volume) return void (await operations.finishOperation(op, 'the volume no longer exists'));
       if (volume.deletingAt && op.kind !== 'delete')
-        return await operations.finishOperation(op.id, 'the volume is being deleted');
+        return void (await operations.finishOperation(op, 'the volume is being deleted'));
       logger.info({ volume: volume.dockerName, operation: op.kind, attempt: op.attempts }, 'volume operation');
       switch (op.kind) {
         case 'backup':
-          await this.#backups.backup(volume, op);
+          await this.#backups.backup(volume, op, lease.signal);
           break;
         case 'restore':
-          await this.#backups.restore(volume, op);
+          await this.#backups.restore(volume, op, lease.signal);
           break;
         case 'delete':
-          await this.remove(volume, (op.options as { deleteData?: boolean }).deleteData === true);
+          await this.remove(volume, (op.options as { deleteData?: boolean }).deleteData === true, lease.signal);
           return; // the row and its operations are gone
         default:
           throw new Error(`unknown volume operation ${op.kind}`);
       }
-      await operations.finishOperation(op.id);
+      lease.signal.throwIfAborted();
+      await operations.finishOperation(op);
     } catch (err) {
+      if (lease.signal.aborted) {
+        logger.warn({ operation: op.kind, volumeId: op.volumeId }, 'volume operation: lease lost, left to its new holder');
+        return;
+      }
       const message = (err as Error).message;
       logger.warn({ operation: op.kind, volumeId: op.volumeId, err }, 'volume operation failed');
       if (err instanceof VolumeBusyError && op.attempts < BUSY_ATTEMPTS) {
         // Stays pending: claimed again once the containers had time to stop.
-        await operations.retryOperation(op.id, this.busyRetryMs, message).catch(() => {});
+        await operations.retryOperation(op, this.busyRetryMs, message).catch(() => {});
         return;
       }
       if (op.kind === 'delete') {
         // Typically the old replicas still mount it while the redeploy replaces them: again, a little later.
-        await operations.retryOperation(op.id, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
+        await operations.retryOperation(op, Math.min(op.attempts, 12) * 5000, message).catch(() => {});
         return;
       }
-      await operations.finishOperation(op.id, message).catch(() => {});
+      await operations.finishOperation(op, message).catch(() => {});
     } finally {
       clearInterval(renew);
     }
@@ -199,14 +218,16 @@ export class VolumeOperator {
   }
 
   /** Removes the Docker volume (with `deleteData`, and its backups' files), then the row. */
-  private async remove(volume: VolumeWithOwner, deleteData: boolean): Promise<void> {
+  private async remove(volume: VolumeWithOwner, deleteData: boolean, signal: AbortSignal): Promise<void> {
     const { containers, volumes, operations } = this.options;
+    signal.throwIfAborted();
     if (deleteData) {
       try {
         await containers.removeVolume(volume.dockerName);
       } catch (err) {
         throw new Error(`the volume is still in use (${lastLine((err as Error).message)}); will retry`);
       }
+      signal.throwIfAborted();
       for (const backup of await operations.allBackupRecordsOf(volume.id)) {
         if (backup.fileName) await rm(join(this.options.backupDirectory, backup.fileName), { force: true });
       }
@@ -214,6 +235,7 @@ export class VolumeOperator {
     } else {
       await operations.failUnfinishedBackups(volume.id);
     }
+    signal.throwIfAborted();
     await volumes.remove(volume.id);
     this.#ensured.delete(volume.dockerName);
     this.options.logger.info({ volume: volume.dockerName, deleteData }, 'volume deleted');

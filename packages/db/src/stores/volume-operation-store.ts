@@ -12,6 +12,18 @@ import {
   type VolumeWithOwner,
 } from './volume-rows.ts';
 
+/** A claimed operation as its holder knows it: `attempts` (incremented by each claim) fences out an earlier holder. */
+export type OperationClaim = Pick<VolumeOperationRow, 'id' | 'attempts'>;
+
+/** The operation is still running under this claim. */
+function held(claim: OperationClaim) {
+  return and(
+    eq(volumeOperations.id, claim.id),
+    eq(volumeOperations.state, 'running'),
+    eq(volumeOperations.attempts, claim.attempts),
+  );
+}
+
 /**
  * The durable work on app volumes (backup, restore, delete) as rows a worker
  * claims with a lease, and the backups it makes.
@@ -49,26 +61,38 @@ export class VolumeOperationStore {
     return row ?? null;
   }
 
-  async renewOperation(id: string, leaseMs: number): Promise<void> {
-    await this.db
+  /**
+   * Extends the lease of an operation this worker still holds: the claim's
+   * `attempts` is its fencing token (a later claim increments it). False
+   * when the lease was lost: the caller stops and writes nothing more.
+   */
+  async renewOperation(claim: OperationClaim, leaseMs: number): Promise<boolean> {
+    const rows = await this.db
       .update(volumeOperations)
-      .set({ lockedUntil: new Date(Date.now() + leaseMs) })
-      .where(and(eq(volumeOperations.id, id), eq(volumeOperations.state, 'running')));
+      .set({ lockedUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+      .where(held(claim))
+      .returning({ id: volumeOperations.id });
+    return rows.length > 0;
   }
 
-  /** Puts a failed operation back, to be claimed again no sooner than `delayMs` from now. */
-  async retryOperation(id: string, delayMs: number, error: string): Promise<void> {
-    await this.db
+  /** Puts a failed operation back, to be claimed again no sooner than `delayMs` from now; false when the lease was lost. */
+  async retryOperation(claim: OperationClaim, delayMs: number, error: string): Promise<boolean> {
+    const rows = await this.db
       .update(volumeOperations)
-      .set({ state: 'pending', error, lockedUntil: new Date(Date.now() + delayMs) })
-      .where(eq(volumeOperations.id, id));
+      .set({ state: 'pending', error, lockedUntil: sql`now() + ${`${delayMs} milliseconds`}::interval` })
+      .where(held(claim))
+      .returning({ id: volumeOperations.id });
+    return rows.length > 0;
   }
 
-  async finishOperation(id: string, error?: string): Promise<void> {
-    await this.db
+  /** Marks the operation done (or failed with `error`); false when the lease was lost. */
+  async finishOperation(claim: OperationClaim, error?: string): Promise<boolean> {
+    const rows = await this.db
       .update(volumeOperations)
       .set({ state: error ? 'failed' : 'done', error: error ?? null, finishedAt: new Date(), lockedUntil: null })
-      .where(eq(volumeOperations.id, id));
+      .where(held(claim))
+      .returning({ id: volumeOperations.id });
+    return rows.length > 0;
   }
 
   /** Whether a restore into this volume (a new one, `into`) is pending or running: it is being filled. */
