@@ -1,10 +1,10 @@
 import { hostnamesFor, type Route, type RouteSource } from '@pier/core';
-import { and, eq, isNotNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { ROUTES_CHANNEL } from './channels.ts';
 import type { Db } from './client.ts';
 import { listenTo } from './listen.ts';
-import { apps, domains, environments, releases, replicas, rollouts } from './schema.ts';
+import { apps, domains, environments, releases, replicas, rollouts, volumes } from './schema.ts';
 
 /**
  * RouteSource over Postgres: every deployed environment with its generated and
@@ -37,10 +37,23 @@ export class PostgresRouteSource implements RouteSource {
         and(eq(replicas.state, 'serving'), eq(replicas.processType, 'web'), isNotNull(replicas.host), isNotNull(replicas.port)),
       );
     const custom = await this.db.select({ hostname: domains.hostname, environmentId: domains.environmentId }).from(domains);
+    // Mid-rollout environments whose web process mounts a single-writer volume: the old replica stops before the
+    // new one starts, so for a moment there is no upstream (other rollouts start the new replicas first).
     const swapping = new Set(
-      (await this.db.select({ environmentId: rollouts.environmentId }).from(rollouts).where(eq(rollouts.state, 'active'))).map(
-        (r) => r.environmentId,
-      ),
+      (
+        await this.db
+          .selectDistinct({ environmentId: rollouts.environmentId })
+          .from(rollouts)
+          .innerJoin(volumes, eq(volumes.environmentId, rollouts.environmentId))
+          .where(
+            and(
+              eq(rollouts.state, 'active'),
+              isNull(volumes.deletingAt),
+              eq(volumes.shared, false),
+              sql`'web' = any(${volumes.processTypes})`,
+            ),
+          )
+      ).map((r) => r.environmentId),
     );
     return envs.map((env) => ({
       app: env.app,
@@ -59,7 +72,7 @@ export class PostgresRouteSource implements RouteSource {
       // Written only when they differ from the defaults, so routes stay small and comparable.
       ...(env.httpsRedirect ? {} : { httpsRedirect: false }),
       ...(env.hsts ? { hsts: true } : {}),
-      // A rollout is under way: while it has no upstream (a single-writer volume's old replica stopped first), hold.
+      // A single-writer web rollout is under way: while it has no upstream (the old replica stopped first), hold.
       ...(swapping.has(env.id) ? { hold: true } : {}),
     }));
   }

@@ -3,8 +3,9 @@ import type postgres from 'postgres';
 /**
  * What the internet-facing proxy may do in Pier's database, and nothing more:
  * read the route table (deployed environments, the health check of their
- * live release, their serving web replicas, custom domains and whether a
- * rollout is under way), the certificates
+ * live release, their serving web replicas, custom domains, whether a
+ * rollout is under way and whether their web process mounts a single-writer
+ * volume), the certificates
  * it serves (keys sealed under PIER_PROXY_KEY) and the ACME challenge answers,
  * and record the health it sees on replicas. Column by column, so that it never reads webhook secrets,
  * variables, credentials or tokens.
@@ -25,6 +26,8 @@ export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly s
   { table: 'domains', select: ['hostname', 'environment_id'] },
   // Which environments are mid-rollout: their routes hold requests while they have no upstream.
   { table: 'rollouts', select: ['environment_id', 'state'] },
+  // Whether an environment's web process mounts a single-writer volume (only those rollouts hold requests).
+  { table: 'volumes', select: ['environment_id', 'process_types', 'shared', 'deleting_at'] },
   {
     table: 'certificates',
     select: ['hostname', 'certificate_pem', 'private_key_ciphertext', 'key_id', 'not_before', 'not_after'],

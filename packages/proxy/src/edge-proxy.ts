@@ -282,13 +282,22 @@ export class EdgeProxy {
 
   #isHealthy = (upstream: RouteUpstream): boolean => this.#health.isHealthy(upstream.id);
 
-  /** Holds a request of a route without upstreams: the route once it has one; `unknown` once it is gone. */
-  #held(req: IncomingMessage, res: ServerResponse, route: Route): Promise<Route | 'unknown' | 'full' | 'timeout' | 'gone'> {
+  /**
+   * Holds a request of a route without upstreams: the route once it has one;
+   * `unknown` once it is gone; `released` once a reload no longer holds it
+   * (the rollout ended without an upstream, e.g. it failed): no use waiting.
+   */
+  #held(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+  ): Promise<Route | 'unknown' | 'released' | 'full' | 'timeout' | 'gone'> {
     const host = req.headers.host;
-    const now = (): Route | 'unknown' | undefined => {
+    const now = (): Route | 'unknown' | 'released' | undefined => {
       const current = this.#routes.lookup(host);
       if (!current) return 'unknown';
-      return current.upstreams.length > 0 ? current : undefined;
+      if (current.upstreams.length > 0) return current;
+      return current.hold === true ? undefined : 'released';
     };
     return this.#hold.hold(`${route.app}/${route.env}`, now, res);
   }

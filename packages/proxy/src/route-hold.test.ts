@@ -7,7 +7,7 @@ import { UndiciForwarder } from './undici-forwarder.ts';
 
 /**
  * The hold: while a route exists with no upstream and its replicas are being
- * swapped (`hold`: a rollout is under way), requests wait for a route reload that brings one, bounded in time
+ * swapped (`hold`: a rollout of a single-writer web process is under way), requests wait for a route reload that brings one, bounded in time
  * and in number; real HTTP servers on loopback.
  */
 
@@ -85,6 +85,20 @@ describe.each(forwarders)('RouteHold on %s', (_name, makeForwarder) => {
     await expect.poll(() => edge.proxy.held, { timeout: 5000, interval: 10 }).toBe(1);
     edge.table.replace([]);
     expect((await orphan).status).toBe(404);
+  });
+
+  it('answers 503 at once to held requests when a reload no longer holds the route (its rollout failed)', async () => {
+    const edge = await track(startEdge({ forwarder: makeForwarder(), routes: empty(), hold: { maxWaitMs: 60_000 } }));
+    const held = [send(edge.port, HOST, { headers: { accept: 'application/json' } }), send(edge.port, HOST)] as const;
+    await expect.poll(() => edge.proxy.held, { timeout: 5000, interval: 10 }).toBe(2);
+    const released = Date.now();
+    edge.table.replace([route('web', 'production', [HOST], [])]); // still no upstream, no longer hold
+    const [a, b] = await Promise.all(held);
+    expect(Date.now() - released).toBeLessThan(5000); // not the 60 s bound
+    expect([a.status, b.status]).toEqual([503, 503]);
+    expect(a.headers['retry-after']).toBe('5');
+    expect(JSON.parse(a.body).error.code).toBe('no_upstream');
+    expect(edge.proxy.held).toBe(0);
   });
 
   it('does not hold a route without upstreams when no rollout is under way (503 at once, as before)', async () => {
