@@ -33,7 +33,9 @@ export interface Route {
   /** HTTPS responses carry Strict-Transport-Security; false when absent (only `true` is ever written). */
   hsts?: boolean;
   /**
-   * The environment's replicas are being swapped (a rollout is under way): a
+   * The environment's replicas are being swapped (a rollout is under way and
+   * its web process mounts a single-writer volume, so the old replica stops
+   * before the new one starts): a
    * request that finds no upstream is held until one appears, within a bound,
    * instead of refused. False when absent (only `true` is ever written).
    */
