@@ -1,15 +1,8 @@
-import {
-  type AppQuotas,
-  ConflictError,
-  type DesiredEnvironment,
-  NotFoundError,
-  PROTECTED_ENVIRONMENTS,
-  quotaProblem,
-} from '@pier/core';
+import { type AppQuotas, ConflictError, NotFoundError, PROTECTED_ENVIRONMENTS, quotaProblem } from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
-import { apps, environments, rollouts } from '../schema.ts';
+import { apps, environments } from '../schema.ts';
 import { assertWithinQuotas, lockAppUsage } from './app-usage.ts';
 import { environmentNameClash, environmentNames, isEnvironmentNameClash } from './environment-names.ts';
 import { isUniqueViolation } from './pg-errors.ts';

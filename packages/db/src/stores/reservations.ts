@@ -1,5 +1,5 @@
 import { DEFAULT_PROCESS_MEMORY_MB, MANAGED_SERVICE_MEMORY_MB } from '@pier/core';
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { environmentProcesses, replicas } from '../schema.ts';
 
