@@ -7,7 +7,7 @@ import {
   volumeLabels,
   type Workload,
 } from '@pier/core';
-import type { ReconcileTarget, ReleaseRow, Stores } from '@pier/db';
+import { type ReconcileTarget, type ReleaseRow, type Stores, volumeMounts } from '@pier/db';
 import { processLimits } from './process-limits.ts';
 import { replicaConfig } from './replica-config.ts';
 import { environmentNetwork, LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, replicaSpec } from './replica-spec.ts';
@@ -74,14 +74,12 @@ async function mountVolumes(
   target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>,
   type: string,
 ): Promise<Record<string, string>> {
-  const mounts = await deps.stores.volumes.mounts(target.environmentId, type);
-  if (Object.keys(mounts).length === 0) return mounts;
+  const mounted = (await deps.stores.volumes.list(target.environmentId)).filter((v) => v.processTypes.includes(type));
   const owner = { app: target.appName, env: target.name, environmentId: target.environmentId };
-  for (const volume of await deps.stores.volumes.list(target.environmentId)) {
-    if (volume.dockerName in mounts)
-      await deps.networks.ensureVolume?.(volume.dockerName, volumeLabels({ ...owner, name: volume.name }, deps.instance));
+  for (const volume of mounted) {
+    await deps.networks.ensureVolume?.(volume.dockerName, volumeLabels({ ...owner, name: volume.name }, deps.instance));
   }
-  return mounts;
+  return volumeMounts(mounted, type);
 }
 
 /**

@@ -3,6 +3,7 @@ import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
+import { claimNextOperation } from './operation-claim.ts';
 import { sqlState } from './pg-errors.ts';
 
 export type BackupRow = typeof serviceBackups.$inferSelect;
@@ -92,25 +93,7 @@ export class ServiceOperationStore {
    * at a time, in order.
    */
   async claimOperation(leaseMs: number): Promise<OperationRow | null> {
-    const rows = await this.db.execute<{ id: string }>(sql`
-      update service_operations set state = 'running', attempts = attempts + 1,
-        locked_until = now() + ${`${leaseMs} milliseconds`}::interval
-      where id = (
-        select o.id from service_operations o
-        where ((o.state = 'pending' and (o.locked_until is null or o.locked_until < now()))
-            or (o.state = 'running' and o.locked_until < now()))
-          and not exists (
-            select 1 from service_operations p
-            where p.service_id = o.service_id and p.id <> o.id
-              and ((p.created_at < o.created_at and p.state in ('pending', 'running'))
-                or (p.state = 'running' and p.locked_until >= now()))
-          )
-        order by o.created_at
-        limit 1
-        for update skip locked
-      )
-      returning id`);
-    const id = rows[0]?.id;
+    const id = await claimNextOperation(this.db, 'service_operations', 'service_id', leaseMs);
     if (!id) return null;
     const [row] = await this.db.select().from(serviceOperations).where(eq(serviceOperations.id, id));
     return row ?? null;

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '@pier/core';
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { volumeBackups, volumeOperations } from '../schema.ts';
+import { claimNextOperation } from './operation-claim.ts';
 import { sqlState } from './pg-errors.ts';
 import {
   addVolumeOperation,
@@ -37,25 +38,7 @@ export class VolumeOperationStore {
    * at a time, in order.
    */
   async claimOperation(leaseMs: number): Promise<VolumeOperationRow | null> {
-    const rows = await this.db.execute<{ id: string }>(sql`
-      update volume_operations set state = 'running', attempts = attempts + 1,
-        locked_until = now() + ${`${leaseMs} milliseconds`}::interval
-      where id = (
-        select o.id from volume_operations o
-        where ((o.state = 'pending' and (o.locked_until is null or o.locked_until < now()))
-            or (o.state = 'running' and o.locked_until < now()))
-          and not exists (
-            select 1 from volume_operations p
-            where p.volume_id = o.volume_id and p.id <> o.id
-              and ((p.created_at < o.created_at and p.state in ('pending', 'running'))
-                or (p.state = 'running' and p.locked_until >= now()))
-          )
-        order by o.created_at
-        limit 1
-        for update skip locked
-      )
-      returning id`);
-    const id = rows[0]?.id;
+    const id = await claimNextOperation(this.db, 'volume_operations', 'volume_id', leaseMs);
     if (!id) return null;
     const [row] = await this.db.select().from(volumeOperations).where(eq(volumeOperations.id, id));
     return row ?? null;

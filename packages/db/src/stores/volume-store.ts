@@ -111,17 +111,7 @@ export class VolumeStore {
    * for the environment's volumes of that type that are not being deleted.
    */
   async mounts(environmentId: string, processType: string): Promise<Record<string, string>> {
-    const rows = await this.db
-      .select({ dockerName: volumes.dockerName, mountPath: volumes.mountPath })
-      .from(volumes)
-      .where(
-        and(
-          eq(volumes.environmentId, environmentId),
-          isNull(volumes.deletingAt),
-          sql`${processType} = any(${volumes.processTypes})`,
-        ),
-      );
-    return Object.fromEntries(rows.map((r) => [r.dockerName, r.mountPath]));
+    return volumeMounts(await this.list(environmentId), processType);
   }
 
   /** The process types that mount a single-writer (not shared) volume: one replica each, stopped before a new one starts. */
@@ -170,4 +160,12 @@ export class VolumeStore {
   async remove(id: string): Promise<void> {
     await this.db.delete(volumes).where(eq(volumes.id, id));
   }
+}
+
+/** What a replica of `processType` mounts of `rows` (an environment's volumes): Docker volume name → mount path. */
+export function volumeMounts(
+  rows: readonly Pick<VolumeRow, 'dockerName' | 'mountPath' | 'processTypes'>[],
+  processType: string,
+): Record<string, string> {
+  return Object.fromEntries(rows.filter((r) => r.processTypes.includes(processType)).map((r) => [r.dockerName, r.mountPath]));
 }
