@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { ConflictError, DEFAULT_APP_QUOTAS, ValidationError } from '@pier/core';
-import type { EnvironmentRow, ProcessRow, ReleaseRow, ReplicaRow } from '@pier/db';
+import { ConflictError, DEFAULT_APP_QUOTAS, DEFAULT_PROCESS_MEMORY_MB, ValidationError } from '@pier/core';
+import { DEFAULT_PROCESS_REPLICAS, type EnvironmentRow, type ProcessRow, type ReleaseRow, type ReplicaRow } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
@@ -10,10 +10,7 @@ import { redeployWithSettings } from './run-settings-redeploy.ts';
 
 /** The least memory a replica may be given: below it, no runtime of the base images starts. */
 export const MIN_MEMORY_MB = 32;
-const DEFAULT_MEMORY_MB = 512;
 const DEFAULT_CPUS = 1;
-/** Replicas of a non-web type when the environment does not say (as the reconciler). */
-const DEFAULT_REPLICAS = 1;
 
 const processParams = envParams.extend({
   type: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a process type name: letters, digits, - and _'),
@@ -76,9 +73,9 @@ export function processesView(
       type,
       // null: the image's own command.
       command,
-      replicas: type === 'web' ? env.replicas : (row?.replicas ?? DEFAULT_REPLICAS),
+      replicas: type === 'web' ? env.replicas : (row?.replicas ?? DEFAULT_PROCESS_REPLICAS),
       running: own.filter((r) => r.state === 'serving').length,
-      memoryMb: row?.memoryMb ?? resources?.memoryMb ?? DEFAULT_MEMORY_MB,
+      memoryMb: row?.memoryMb ?? resources?.memoryMb ?? DEFAULT_PROCESS_MEMORY_MB,
       cpus: row?.cpus ?? resources?.cpus ?? DEFAULT_CPUS,
       limitsSource: row?.memoryMb || row?.cpus ? 'api' : resources ? 'pier.json' : 'default',
       health: type === 'web' ? env.health : (row?.health ?? 'ok'),
@@ -152,9 +149,9 @@ export function processRoutes(deps: ApiDeps) {
         const from = before?.replicas ?? 0;
         await assertSingleWriterFits(deps, env.id, params.type, body.replicas);
         assertCpusFit(body.cpus);
-        const oldMb = before?.memoryMb ?? DEFAULT_MEMORY_MB;
+        const oldMb = before?.memoryMb ?? DEFAULT_PROCESS_MEMORY_MB;
         const newMb =
-          body.memoryMb === undefined ? oldMb : (body.memoryMb ?? resourcesOf(release)?.memoryMb ?? DEFAULT_MEMORY_MB);
+          body.memoryMb === undefined ? oldMb : (body.memoryMb ?? resourcesOf(release)?.memoryMb ?? DEFAULT_PROCESS_MEMORY_MB);
         const to = body.replicas ?? from;
         // More replicas, or each one larger: what it adds must fit (a crash restart or a scale-up later starts them so).
         const addedMb = to * newMb - from * oldMb;
