@@ -8,6 +8,7 @@ export * from './custom-domains.ts';
 export * from './deployment-state.ts';
 export * from './environment-defaults.ts';
 export * from './errors.ts';
+export * from './events.ts';
 export * from './feed.ts';
 export * from './health-check.ts';
 export * from './hostnames.ts';

@@ -23,3 +23,7 @@ export const APP_DELETED_CHANNEL = 'pier_app_deleted';
 export const APP_IMAGES_REMOVED_CHANNEL = 'pier_app_images_removed';
 /** A one-off run or a cron run was queued, or a cancel was asked for: the run executors look at once. */
 export const RUNS_CHANNEL = 'pier_runs';
+/** An event was recorded (payload: its id): the notifier fans it out at once. */
+export const EVENTS_CHANNEL = 'pier_events';
+/** Log lines were stored (payload: the environment's id): followers of that environment's logs read on. */
+export const LOGS_CHANNEL = 'pier_logs';

@@ -6,6 +6,14 @@ export * from './listen.ts';
 export * from './migrations.ts';
 export * from './postgres-route-source.ts';
 export * from './proxy-role.ts';
+export type {
+  EventRow,
+  LogDrainRow,
+  LogLineRow,
+  NotificationChannelRow,
+  NotificationDeliveryRow,
+  ReleaseWatchRow,
+} from './schema/observability.ts';
 export * as schema from './schema.ts';
 export * from './stores/acme-store.ts';
 export * from './stores/app-store.ts';
@@ -17,6 +25,7 @@ export * from './stores/deployment-store.ts';
 export * from './stores/domain-store.ts';
 export * from './stores/environment-health-store.ts';
 export * from './stores/environment-store.ts';
+export * from './stores/event-store.ts';
 export * from './stores/index.ts';
 export * from './stores/lease-store.ts';
 export * from './stores/process-store.ts';

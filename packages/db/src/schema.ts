@@ -5,5 +5,6 @@
 export * from './schema/apps.ts';
 export * from './schema/deployments.ts';
 export * from './schema/https.ts';
+export * from './schema/observability.ts';
 export * from './schema/processes.ts';
 export * from './schema/services.ts';

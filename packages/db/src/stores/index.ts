@@ -8,6 +8,7 @@ import { DeploymentStore } from './deployment-store.ts';
 import { DomainStore } from './domain-store.ts';
 import { EnvironmentHealthStore } from './environment-health-store.ts';
 import { EnvironmentStore } from './environment-store.ts';
+import { EventStore } from './event-store.ts';
 import { LeaseStore } from './lease-store.ts';
 import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
@@ -57,6 +58,8 @@ export interface Stores {
   volumeOperations: VolumeOperationStore;
   /** The memory limits reserved by everything Pier runs, for the capacity guard. */
   reservations: ReservationStore;
+  /** What happened to each app and to the host. */
+  events: EventStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -85,6 +88,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     sealedValues: new SealedValueStore(db, box),
     runs: new RunStore(db),
     reservations: new ReservationStore(db),
+    events: new EventStore(db),
     cron: new CronStore(db),
     volumes: new VolumeStore(db),
     volumeOperations: new VolumeOperationStore(db),

@@ -1,0 +1,79 @@
+import { EVENT_KINDS, type EventKind, type EventRecorder, type NewEvent } from '@pier/core';
+import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { EVENTS_CHANNEL } from '../channels.ts';
+import type { Db } from '../client.ts';
+import type { EventRow } from '../schema/observability.ts';
+import { events } from '../schema.ts';
+
+export interface EventPage {
+  events: EventRow[];
+  /** Pass as `before` for the next (older) page; null on the last one. */
+  next: number | null;
+}
+
+export interface EventQuery {
+  /** One app's events; `null`: the host's; absent: every event. */
+  appId?: string | null;
+  environmentId?: string;
+  kinds?: EventKind[];
+  /** Only events older than this id (paging backwards). */
+  before?: number;
+  limit: number;
+}
+
+/**
+ * The event log: one row per thing that happened, newest first when read.
+ * Recording never fails its caller's work (a recording that cannot be made is
+ * logged by `onError` and dropped), and a `dedupeKey` seen before records
+ * nothing. Each recording NOTIFYs `pier_events`, which wakes the notifier.
+ */
+export class EventStore implements EventRecorder {
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (error: unknown, event: NewEvent) => void = (error, event) =>
+      process.stderr.write(`pier: could not record a ${event.kind} event: ${(error as Error).message}\n`),
+  ) {}
+
+  async record(event: NewEvent): Promise<number | null> {
+    try {
+      const rows = await this.db
+        .insert(events)
+        .values({
+          kind: event.kind,
+          severity: EVENT_KINDS[event.kind].severity,
+          message: event.message,
+          appId: event.appId ?? null,
+          environmentId: event.environmentId ?? null,
+          envName: event.envName ?? null,
+          data: event.data ?? {},
+          dedupeKey: event.dedupeKey ?? null,
+        })
+        .onConflictDoNothing()
+        .returning({ id: events.id });
+      const id = rows[0]?.id ?? null;
+      if (id !== null) await this.db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${String(id)})`);
+      return id;
+    } catch (error) {
+      this.onError(error, event);
+      return null;
+    }
+  }
+
+  /** A page of events, newest first. */
+  async list(query: EventQuery): Promise<EventPage> {
+    const conditions = [];
+    if (query.appId === null) conditions.push(isNull(events.appId));
+    else if (query.appId !== undefined) conditions.push(eq(events.appId, query.appId));
+    if (query.environmentId) conditions.push(eq(events.environmentId, query.environmentId));
+    if (query.kinds?.length) conditions.push(inArray(events.kind, query.kinds));
+    if (query.before !== undefined) conditions.push(lt(events.id, query.before));
+    const rows = await this.db
+      .select()
+      .from(events)
+      .where(and(...conditions))
+      .orderBy(desc(events.id))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    return { events: page, next: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+  }
+}
