@@ -7,6 +7,7 @@ export * from './cron.ts';
 export * from './custom-domains.ts';
 export * from './deployment-state.ts';
 export * from './environment-defaults.ts';
+export * from './error-spike.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './feed.ts';
