@@ -59,7 +59,7 @@ export function assertMayPullFrom(principal: Principal, reference: ImageReferenc
  * four parts, each decimal, octal with a leading 0 or hex with 0x, the last
  * filling the remaining bytes); null when `host` is no such literal.
  */
-function ipv4Value(host: string): number | null {
+export function ipv4Value(host: string): number | null {
   const parts = host.split('.');
   if (parts.length > 4) return null;
   const values: number[] = [];
