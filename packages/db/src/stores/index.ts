@@ -10,6 +10,7 @@ import { EnvironmentHealthStore } from './environment-health-store.ts';
 import { EnvironmentStore } from './environment-store.ts';
 import { EventStore } from './event-store.ts';
 import { LeaseStore } from './lease-store.ts';
+import { LogStore } from './log-store.ts';
 import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReplicaStore } from './replica-store.ts';
@@ -60,6 +61,8 @@ export interface Stores {
   reservations: ReservationStore;
   /** What happened to each app and to the host. */
   events: EventStore;
+  /** Every line of every app container, kept after the container is gone. */
+  logs: LogStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -89,6 +92,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     runs: new RunStore(db),
     reservations: new ReservationStore(db),
     events: new EventStore(db),
+    logs: new LogStore(db),
     cron: new CronStore(db),
     volumes: new VolumeStore(db),
     volumeOperations: new VolumeOperationStore(db),
