@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logQuery } from './container-logs.ts';
+import { engineSeconds, logQuery } from './container-logs.ts';
 
 describe('logQuery', () => {
   const base = { stdout: true, stderr: true, timestamps: true };
@@ -21,5 +21,21 @@ describe('logQuery', () => {
 
   it.each([-1, 1.5])('refuses tail = %s', (tail) => {
     expect(() => logQuery({ tail })).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'tail' }));
+  });
+});
+
+describe('engineSeconds', () => {
+  it.each([
+    ['2025-03-01T10:00:00.123456789Z', '1740823200.123456789'],
+    ['2025-03-01T10:00:00.5Z', '1740823200.500000000'],
+    ['2025-03-01T10:00:00Z', '1740823200.000000000'],
+    ['2025-03-01T12:00:00.000000001+02:00', '1740823200.000000001'],
+  ])('%s is %s', (time, seconds) => {
+    expect(engineSeconds(time)).toBe(seconds);
+    expect(logQuery({ sinceTime: time }).since).toBe(seconds);
+  });
+
+  it('refuses what is not a timestamp', () => {
+    expect(() => engineSeconds('yesterday')).toThrow(expect.objectContaining({ field: 'sinceTime' }));
   });
 });

@@ -19,7 +19,11 @@ export function logQuery(options: LogOptions): Record<string, string | number | 
     timestamps: true,
     follow: options.follow === true,
     tail: options.tail === undefined ? 'all' : options.tail,
-    ...(options.since ? { since: unixSeconds(options.since) } : {}),
+    ...(options.sinceTime
+      ? { since: engineSeconds(options.sinceTime) }
+      : options.since
+        ? { since: unixSeconds(options.since) }
+        : {}),
   };
 }
 
@@ -28,7 +32,7 @@ export async function* containerLogs(docker: Dockerode, id: string, options: Log
   const { signal } = options;
   if (signal?.aborted) return;
   const source = await openLogs(docker.getContainer(id), logQuery(options));
-  const demuxer = new LogDemuxer();
+  const demuxer = new LogDemuxer({ times: true, ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}) });
   if (Buffer.isBuffer(source)) {
     yield* [...demuxer.push(source), ...demuxer.end()];
     return;
@@ -66,6 +70,15 @@ function unixSeconds(date: Date): string {
   const ms = date.getTime();
   const seconds = Math.floor(ms / 1000);
   return `${seconds}.${String((ms - seconds * 1000) * 1_000_000).padStart(9, '0')}`;
+}
+
+/** An engine timestamp (`2024-05-01T10:00:00.123456789Z`) as seconds.nanoseconds, the nanoseconds kept. */
+export function engineSeconds(time: string): string {
+  const match = /^(.*?)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : Number.NaN;
+  if (!match || !Number.isInteger(seconds))
+    throw new ValidationError(`sinceTime is not an engine timestamp: ${time}`, 'sinceTime');
+  return `${seconds}.${(match[2] ?? '').padEnd(9, '0')}`;
 }
 
 function isReadable(value: unknown): value is Readable {

@@ -120,6 +120,25 @@ describe('LogDemuxer', () => {
     expect(demux(rechunk(bytes, size)).map((entry) => entry.line)).toEqual(['first line', 'second', 'x'.repeat(100)]);
   });
 
+  it('keeps the engine timestamp of a line as written, when asked', () => {
+    const demuxer = new LogDemuxer({ times: true });
+    expect(demuxer.push(frame(1, `${T1} a\n${T2} b\n`))).toEqual([
+      { stream: 'stdout', line: 'a', at: at1, time: T1 },
+      { stream: 'stdout', line: 'b', at: at2, time: T2 },
+    ]);
+  });
+
+  it('cuts a line past maxLineBytes, holding none of the rest, and says how much was cut', () => {
+    const demuxer = new LogDemuxer({ maxLineBytes: 10 });
+    const lines = [
+      ...demuxer.push(frame(1, `${T1} ${'a'.repeat(8)}`)),
+      ...demuxer.push(frame(1, `${T2} ${'b'.repeat(16 * 1024)}`)),
+      ...demuxer.push(frame(1, `${T2} c\n${T2} short\n`)),
+    ];
+    expect(lines.map((l) => l.line)).toEqual([`aaaaaaaabb… [${16 * 1024 + 8 + 1 - 10} bytes cut]`, 'short']);
+    expect(lines[0]?.at).toEqual(at1);
+  });
+
   it('returns lines as soon as their frame is complete', () => {
     const demuxer = new LogDemuxer();
     const bytes = frame(1, `${T1} hello\n`);

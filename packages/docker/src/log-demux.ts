@@ -20,7 +20,11 @@ const NEWLINE = 0x0a;
 export class LogDemuxer {
   private pending: Buffer = Buffer.alloc(0);
   private raw = false;
-  private readonly lines = { stdout: new LineBuilder('stdout'), stderr: new LineBuilder('stderr') };
+  private readonly lines: Record<LogEntry['stream'], LineBuilder>;
+
+  constructor(options: DemuxOptions = {}) {
+    this.lines = { stdout: new LineBuilder('stdout', options), stderr: new LineBuilder('stderr', options) };
+  }
 
   /** The lines completed by this chunk. */
   push(chunk: Buffer): LogEntry[] {
@@ -58,12 +62,25 @@ function frameStream(buffer: Buffer): LogEntry['stream'] | undefined {
   return stream && buffer.readUInt8(1) === 0 && buffer.readUInt8(2) === 0 && buffer.readUInt8(3) === 0 ? stream : undefined;
 }
 
+export interface DemuxOptions {
+  /** Each entry also carries `time`, the engine's timestamp as written (nanoseconds). */
+  times?: boolean;
+  /** Bytes of a line kept; the rest is counted, never held, and a marker says how much was cut. */
+  maxLineBytes?: number;
+}
+
 /** The lines of one stream, assembled from the payloads of its frames. */
 class LineBuilder {
   private parts: Buffer[] = [];
   private at: Date | null = null;
+  private time: string | undefined;
+  /** Bytes of the line so far (kept or cut). */
+  private bytes = 0;
 
-  constructor(private readonly stream: LogEntry['stream']) {}
+  constructor(
+    private readonly stream: LogEntry['stream'],
+    private readonly options: DemuxOptions,
+  ) {}
 
   /** A frame's payload: one message (or part of a long one), each beginning with its timestamp. */
   push(payload: Buffer): LogEntry[] {
@@ -73,10 +90,10 @@ class LineBuilder {
       offset = this.skipTimestamp(payload, offset);
       const newline = payload.indexOf(NEWLINE, offset);
       if (newline === -1) {
-        this.parts.push(payload.subarray(offset));
+        this.keep(payload.subarray(offset));
         break;
       }
-      this.parts.push(payload.subarray(offset, newline));
+      this.keep(payload.subarray(offset, newline));
       entries.push(this.take());
       offset = newline + 1;
     }
@@ -84,22 +101,38 @@ class LineBuilder {
   }
 
   end(): LogEntry[] {
-    return this.parts.length > 0 ? [this.take()] : [];
+    return this.parts.length > 0 || this.bytes > 0 ? [this.take()] : [];
+  }
+
+  /** Adds a part of the line, as far as `maxLineBytes` allows. */
+  private keep(part: Buffer): void {
+    const room = (this.options.maxLineBytes ?? Number.POSITIVE_INFINITY) - this.bytes;
+    if (room > 0) this.parts.push(room >= part.length ? part : Buffer.from(part.subarray(0, room)));
+    this.bytes += part.length;
   }
 
   private skipTimestamp(payload: Buffer, offset: number): number {
     const head = payload.subarray(offset, offset + TIMESTAMP_MAX_BYTES).toString('latin1');
     const match = TIMESTAMP.exec(head);
     if (!match?.[1]) return offset;
-    if (this.parts.length === 0) this.at = parseTimestamp(match[1]);
+    if (this.parts.length === 0 && this.bytes === 0) {
+      this.at = parseTimestamp(match[1]);
+      this.time = match[1];
+    }
     return offset + match[0].length;
   }
 
   private take(): LogEntry {
-    const line = Buffer.concat(this.parts).toString('utf8').replace(/\r$/, '');
+    const max = this.options.maxLineBytes ?? Number.POSITIVE_INFINITY;
+    let line = Buffer.concat(this.parts).toString('utf8').replace(/\r$/, '');
+    // A character cut at the limit decodes as U+FFFD: the marker follows it.
+    if (this.bytes > max) line = `${line}… [${this.bytes - max} bytes cut]`;
     const entry: LogEntry = { stream: this.stream, line, at: this.at };
+    if (this.options.times && this.time) entry.time = this.time;
     this.parts = [];
     this.at = null;
+    this.time = undefined;
+    this.bytes = 0;
     return entry;
   }
 }

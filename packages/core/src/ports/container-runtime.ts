@@ -186,14 +186,20 @@ export interface ContainerInfo {
 export interface LogOptions {
   tail?: number;
   since?: Date;
+  /** An entry's `time`: lines from that instant on (that entry included), to the nanosecond; in place of `since`. */
+  sinceTime?: string;
   follow?: boolean;
   signal?: AbortSignal;
+  /** A longer line keeps its first `maxLineBytes` bytes and a `… [N bytes cut]` marker; the rest is never held. */
+  maxLineBytes?: number;
 }
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
   line: string;
   at: Date | null;
+  /** The engine's timestamp as it wrote it (RFC 3339, nanoseconds), where it gives one: resume with `sinceTime`. */
+  time?: string;
 }
 
 /** How to run a command inside a running container. */
