@@ -99,6 +99,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     lockDurationMs: config.PIER_BUILD_LOCK_MS,
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,
     reconcileLeaseMs: config.PIER_RECONCILER_LEASE_MS,
+    rollbackWatchIntervalMs: config.PIER_ROLLBACK_WATCH_INTERVAL_MS,
     certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });
 

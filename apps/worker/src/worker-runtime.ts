@@ -15,6 +15,7 @@ import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
+import { ReleaseWatcher } from './rollbacks/release-watcher.ts';
 import { CronScheduler } from './runs/cron-scheduler.ts';
 import { RunExecutor, type RunExecutorOptions } from './runs/run-executor.ts';
 import { SecretResealer, type SecretResealerOptions } from './secret-resealer.ts';
@@ -45,6 +46,8 @@ export interface WorkerRuntimeOptions {
     | 'runs'
     | 'cron'
     | 'reservations'
+    | 'releaseWatches'
+    | 'events'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -92,6 +95,8 @@ export interface WorkerRuntimeOptions {
   retention?: Omit<RecordRetentionOptions, 'deployments' | 'deliveries' | 'logger'>;
   /** How often deployments waiting for checks past their deadline are skipped (tests shorten it). */
   checksDeadlineIntervalMs?: number;
+  /** How often the watch after each rollout judges new releases (PIER_ROLLBACK_WATCH_INTERVAL_MS; tests shorten it). */
+  rollbackWatchIntervalMs?: number;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
   resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
   /** Timings of the one-off run executor and the cron scheduler (tests shorten them). */
@@ -112,6 +117,8 @@ export interface WorkerRuntime {
   /** Removes deleted apps' images once their containers are gone. */
   imageSweeper: AppImageSweeper;
   checksDeadline: ChecksDeadline;
+  /** Rolls a new release back on its own when it answers errors or restarts more than the one before. */
+  releaseWatcher: ReleaseWatcher;
   /** Starts queued one-off and cron runs. */
   runs: RunExecutor;
   /** Queues cron runs at their slots. */
@@ -270,6 +277,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   await imageSweeper.start();
   const checksDeadline = new ChecksDeadline({ checks: stores.checks, logger, intervalMs: options.checksDeadlineIntervalMs });
   checksDeadline.start();
+  const releaseWatcher = new ReleaseWatcher({ stores, logger, intervalMs: options.rollbackWatchIntervalMs });
+  releaseWatcher.start();
   return {
     queue,
     relay,
@@ -282,11 +291,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     retention,
     resealer,
     checksDeadline,
+    releaseWatcher,
     runs,
     cron,
     imageSweeper,
     stop: async () => {
       await imageSweeper.stop();
+      await releaseWatcher.stop();
       await checksDeadline.stop();
       await resealer.stop();
       await retention?.stop();

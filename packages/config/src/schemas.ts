@@ -231,6 +231,11 @@ export const workerConfigSchema = z
      * risk of a slow pass losing it.
      */
     PIER_RECONCILER_LEASE_MS: durationMs(15_000).refine((ms) => ms >= 3000, 'must be at least 3000 (three seconds)'),
+    /**
+     * How often the watch after each rollout judges a new release's errors and restarts against the one
+     * before it (automatic rollback on an error spike). Shorter: a broken release is rolled back sooner.
+     */
+    PIER_ROLLBACK_WATCH_INTERVAL_MS: durationMs(5000).refine((ms) => ms >= 500, 'must be at least 500'),
     /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
     PIER_ALLOW_FILE_REPOS: booleanFlag(false),
     /**

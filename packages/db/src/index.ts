@@ -33,6 +33,7 @@ export * from './stores/process-store.ts';
 export * from './stores/pull-request-events.ts';
 export * from './stores/ref-events.ts';
 export * from './stores/release-store.ts';
+export * from './stores/release-watch-store.ts';
 export * from './stores/replica-store.ts';
 export * from './stores/reservations.ts';
 export * from './stores/rollout-store.ts';

@@ -13,6 +13,7 @@ import { LeaseStore } from './lease-store.ts';
 import { LogStore } from './log-store.ts';
 import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
+import { ReleaseWatchStore } from './release-watch-store.ts';
 import { ReplicaStore } from './replica-store.ts';
 import { ReservationStore } from './reservations.ts';
 import { RolloutStore } from './rollout-store.ts';
@@ -37,6 +38,8 @@ export interface Stores {
   /** GitHub's checks of each commit, and the deployments waiting for them. */
   checks: CommitCheckStore;
   releases: ReleaseStore;
+  /** The watch after each rollout (automatic rollback on an error spike) and its settings per environment. */
+  releaseWatches: ReleaseWatchStore;
   replicas: ReplicaStore;
   rollouts: RolloutStore;
   leases: LeaseStore;
@@ -78,6 +81,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     deliveries: new WebhookDeliveryStore(db, deployments, checks),
     checks,
     releases: new ReleaseStore(db, box),
+    releaseWatches: new ReleaseWatchStore(db),
     replicas: new ReplicaStore(db),
     rollouts: new RolloutStore(db),
     leases: new LeaseStore(db),

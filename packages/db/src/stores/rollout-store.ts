@@ -3,6 +3,7 @@ import { ROLLOUTS_CHANNEL, ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deployments, environmentProcesses, environments, replicas, rollouts } from '../schema.ts';
 import { markLiveIn, recordTransition, type Tx } from './deployment-store.ts';
+import { beginReleaseWatch } from './release-watch-store.ts';
 import type { ReplicaRow } from './replica-store.ts';
 
 export type RolloutRow = typeof rollouts.$inferSelect;
@@ -113,7 +114,8 @@ export class RolloutStore {
   /**
    * The rollout passed its gates: `replicaIds` serve, every other serving
    * replica of the environment (of another release) drains, the release is
-   * live, and so is the deployment (the one live before is superseded). Null
+   * live, and so is the deployment (the one live before is superseded); the
+   * release's watch after its rollout begins (`beginReleaseWatch`). Null
    * when the rollout is no longer active (superseded meanwhile): nothing
    * changes. Otherwise the replicas now draining.
    */
@@ -153,6 +155,8 @@ export class RolloutStore {
         .where(eq(environmentProcesses.environmentId, rollout.environmentId));
       await tx.update(rollouts).set({ state: 'succeeded', finishedAt: now }).where(eq(rollouts.id, rolloutId));
       if (rollout.deploymentId) await markLiveIn(tx, rollout.deploymentId, message);
+      // The new release is watched for an error spike from now on (release-watch-store.ts).
+      await beginReleaseWatch(tx, rollout);
       await tx.execute(sql`select pg_notify(${ROUTES_CHANNEL}, ${rollout.environmentId})`);
       return draining;
     });

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { decideErrorSpike, PassLoop } from '@pier/core';
+import type { OpenWatch, Stores } from '@pier/db';
+import type { Logger } from '@pier/log';
+
+const LEASE = 'release-watcher';
+
+export interface ReleaseWatcherOptions {
+  stores: Pick<Stores, 'releaseWatches' | 'deployments' | 'leases' | 'events'>;
+  logger: Logger;
+  /** How often the watches are judged (PIER_ROLLBACK_WATCH_INTERVAL_MS). Default 5 s. */
+  intervalMs?: number;
+  /** Names this worker in the lease; default host, pid and a random tail. */
+  holder?: string;
+  now?: () => Date;
+}
+
+/**
+ * Watches each release for a while after its rollout made it live
+ * (`release_watches`, begun by `RolloutStore.succeed`): every pass it reads
+ * the new release's requests, 5xx and restarts since it went live and the
+ * previous release's over as long before, and asks core's
+ * `decideErrorSpike`. A release clearly worse than the one before is rolled
+ * back as `POST …/rollback` does (a deployment of the previous release,
+ * health-gated by the normal rollout), the watch keeps the reason, and a
+ * `deploy.auto_rollback` event says why (notifications follow from it).
+ *
+ * One worker of several judges at a time (the `release-watcher` lease). The
+ * decision is written first (`rolled_back`, the reason) and the rollback
+ * queued next, so a worker stopped in between leaves a watch the next pass
+ * queues the rollback of. While another deployment of the environment is on
+ * its way, nothing is rolled back (it would be superseded by the rollback).
+ */
+export class ReleaseWatcher {
+  readonly #loop: PassLoop;
+  readonly #holder: string;
+  readonly #intervalMs: number;
+
+  constructor(private readonly options: ReleaseWatcherOptions) {
+    this.#intervalMs = options.intervalMs ?? 5000;
+    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#loop = new PassLoop({
+      name: 'release-watcher',
+      intervalMs: this.#intervalMs,
+      logger: options.logger,
+      pass: () => this.pass(),
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+  }
+
+  /** One pass: nothing unless this worker holds the lease; else queues pending rollbacks, then judges open watches. */
+  async pass(): Promise<void> {
+    const { stores } = this.options;
+    // Three passes long: a worker that died stops judging, another takes over soon after.
+    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(3 * this.#intervalMs, 3000)))) return;
+    for (const watch of await stores.releaseWatches.rollbacksToQueue()) await this.queueRollback(watch);
+    for (const watch of await stores.releaseWatches.open()) await this.judge(watch);
+  }
+
+  private now(): Date {
+    return (this.options.now ?? (() => new Date()))();
+  }
+
+  private async judge(watch: OpenWatch): Promise<void> {
+    const { releaseWatches } = this.options.stores;
+    if (watch.liveReleaseId !== watch.releaseId) {
+      await releaseWatches.pass(watch.releaseId, 'another release is live');
+      return;
+    }
+    if (!watch.previousReleaseId || watch.previousVersion === null) {
+      await releaseWatches.pass(watch.releaseId, 'the previous release is gone: nothing to compare with or roll back to');
+      return;
+    }
+    const windowMs = watch.until.getTime() - watch.startedAt.getTime();
+    const settings = await releaseWatches.settings(watch.environmentId);
+    const [figures, baseline] = await Promise.all([
+      releaseWatches.figures(watch.environmentId, watch.releaseId, watch.startedAt, watch.until),
+      releaseWatches.figures(
+        watch.environmentId,
+        watch.previousReleaseId,
+        new Date(watch.startedAt.getTime() - windowMs),
+        watch.startedAt,
+      ),
+    ]);
+    const decision = decideErrorSpike({
+      settings,
+      release: { version: watch.version, startedAt: watch.startedAt, until: watch.until, figures },
+      previous: { version: watch.previousVersion, figures: baseline },
+      now: this.now(),
+    });
+    if (decision.kind === 'watching') return;
+    if (decision.kind === 'passed') {
+      if (await releaseWatches.pass(watch.releaseId)) {
+        this.options.logger.info({ environmentId: watch.environmentId, release: watch.version, figures }, 'release watch passed');
+      }
+      return;
+    }
+    if (await releaseWatches.deploymentInFlight(watch.environmentId)) {
+      this.options.logger.info(
+        { environmentId: watch.environmentId, release: watch.version, reason: decision.reason },
+        'error spike: not rolling back while another deployment of the environment is on its way',
+      );
+      return;
+    }
+    if (!(await releaseWatches.decideRollback(watch.releaseId, decision.reason))) return;
+    await this.queueRollback({ ...watch, state: 'rolled_back', reason: decision.reason });
+  }
+
+  /** Queues the deployment of the previous release, keeps its id on the watch, and records the event. */
+  private async queueRollback(watch: OpenWatch): Promise<void> {
+    const { deployments, releaseWatches, events } = this.options.stores;
+    if (!watch.previousReleaseId || !watch.previousImageId) return;
+    const deployment = await deployments.enqueueRelease({
+      appId: watch.appId,
+      environmentId: watch.environmentId,
+      trigger: 'rollback',
+      releaseId: watch.previousReleaseId,
+      imageId: watch.previousImageId,
+      commitSha: null,
+    });
+    await releaseWatches.setRollbackDeployment(watch.releaseId, deployment.id);
+    const reason = watch.reason ?? `release v${watch.version} was rolled back`;
+    this.options.logger.warn(
+      { environmentId: watch.environmentId, deploymentId: deployment.id, release: watch.version, reason },
+      `rolling back to v${watch.previousVersion} on its own`,
+    );
+    await events.record({
+      kind: 'deploy.auto_rollback',
+      message: `${reason}: rolling back to v${watch.previousVersion}`,
+      appId: watch.appId,
+      environmentId: watch.environmentId,
+      envName: watch.envName,
+      data: {
+        release: watch.version,
+        rolledBackTo: watch.previousVersion,
+        deploymentId: deployment.id,
+        reason,
+      },
+      dedupeKey: `auto-rollback:${watch.releaseId}`,
+    });
+  }
+}
