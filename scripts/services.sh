@@ -2,8 +2,10 @@
 # Installs (from Debian's packages) and starts the services Pier's tests and
 # benchmarks need on one Debian 12 machine: Docker Engine, PostgreSQL 15 (with a
 # `pier` role and database), Redis on 127.0.0.1:6379, plus pebble, git,
-# debootstrap, nginx, and docker-registry with apache2-utils' htpasswd (the
-# prebuilt-image test runs its own registry) (installed, never started).
+# debootstrap, nginx, docker-registry with apache2-utils' htpasswd (the
+# prebuilt-image test runs its own registry), and rsyslog with its TLS driver
+# rsyslog-gnutls (the log drain tests run their own rsyslogd) (installed,
+# never started).
 #
 # Works with or without systemd as PID 1: systemctl is used only when
 # /run/systemd/system exists. Idempotent: a second run only checks.
@@ -71,7 +73,7 @@ apt_install() {
 }
 
 missing=()
-for p in docker.io postgresql redis-server pebble git debootstrap docker-registry apache2-utils; do
+for p in docker.io postgresql redis-server pebble git debootstrap docker-registry apache2-utils rsyslog rsyslog-gnutls; do
   pkg_installed "$p" || missing+=("$p")
 done
 need_nginx=1
@@ -112,6 +114,10 @@ if [ "${#missing[@]}" -gt 0 ] || [ "$need_nginx" -eq 1 ]; then
   if have_systemd && pkg_installed docker-registry; then
     # Tests start a registry of their own, on a port of their own, and stop it.
     systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
+  if have_systemd && [[ " ${missing[*]} " == *" rsyslog "* ]]; then
+    # The drain tests start an rsyslogd of their own; one installed here for them stays off.
+    systemctl disable --now rsyslog >/dev/null 2>&1 || true
   fi
   cleanup; policy_rc_created=0
   rm -f "$apt_log"

@@ -66,6 +66,12 @@ beforeAll(async () => {
     payload: { name: 'data', mountPath: '/data' },
   });
   expect(volume.statusCode, volume.body).toBe(201);
+  const drain = await api.request({
+    method: 'POST',
+    url: '/apps/web/drains',
+    payload: { name: 'archive', url: 'syslog+tls://logs.example.com:6514' },
+  });
+  expect(drain.statusCode, drain.body).toBe(201);
   const cron = await api.request({
     method: 'PUT',
     url: '/apps/web/environments/production/cron/nightly',
@@ -91,6 +97,7 @@ beforeAll(async () => {
     '{backup}': backup.json().id,
     '{hostname}': 'www.example.com',
     '{volume}': 'data',
+    '{drain}': 'archive',
     '{type}': 'web',
     '{name}': 'nightly',
     '{run}': run?.id ?? '',

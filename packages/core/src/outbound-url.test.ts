@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
 import { addressReach, hostReach } from './outbound-address.ts';
 import { OutboundAddressRefused, outboundLookup } from './outbound-lookup.ts';
-import { checkOutboundUrl, type OutboundUrlOptions } from './outbound-url.ts';
+import { checkOutboundUrl, type OutboundUrlOptions, pierServicePorts } from './outbound-url.ts';
 
 const RESERVED = [3000, 8081, 5432, 6379];
 const drain = (allowLoopback = false): OutboundUrlOptions => ({
@@ -218,5 +218,13 @@ describe('outboundLookup', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('pierServicePorts', () => {
+  it('keeps the defaults and adds the ports the process knows', () => {
+    expect(
+      pierServicePorts({ ports: [4100], urls: ['postgres://u:p@127.0.0.1:5433/pier', 'redis://127.0.0.1/1', 'not a url'] }),
+    ).toEqual([4000, 4100, 5432, 5433, 6379, 9090]);
   });
 });

@@ -113,3 +113,23 @@ function checkSyslogParts(url: URL, fail: (why: string) => never): void {
     fail('a syslog URL is only scheme://host:port (no path, query or fragment)');
   }
 }
+
+/** The default ports of Pier's own services: the api, the proxy's admin port, Postgres, Redis. */
+export const DEFAULT_PIER_SERVICE_PORTS: readonly number[] = [4000, 9090, 5432, 6379];
+
+/**
+ * The `reservedPorts` of a process: the defaults, and the ports it knows its
+ * services really use (the api's own, those of its database and Redis URLs).
+ */
+export function pierServicePorts(known: { ports?: readonly number[]; urls?: readonly string[] }): number[] {
+  const ports = new Set<number>([...DEFAULT_PIER_SERVICE_PORTS, ...(known.ports ?? [])]);
+  for (const raw of known.urls ?? []) {
+    try {
+      const port = Number(new URL(raw).port);
+      if (port > 0) ports.add(port);
+    } catch {
+      // Not a URL: nothing to add.
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}

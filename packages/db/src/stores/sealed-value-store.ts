@@ -86,6 +86,7 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     ['directory_url'],
     (r) => `acme-account-key:${r.directory_url}`,
   ),
+  column('log_drains.config', 'log_drains', 'config_ciphertext', 'key_id', ['id'], (r) => `log-drain:${r.id}`),
 ];
 
 function column(
