@@ -12,6 +12,7 @@ import { cronRoutes } from './routes/cron.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { environmentRoutes } from './routes/environments.ts';
+import { eventRoutes, recordQuotaRefusals } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
 import { processRoutes } from './routes/processes.ts';
@@ -66,6 +67,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   installErrorHandler(app);
+  recordQuotaRefusals(app, deps);
   installAuth(app, { adminToken: deps.adminToken, tokens: deps.tokens });
 
   const specs = [
@@ -84,6 +86,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...runRoutes(deps),
     ...cronRoutes(deps),
     ...volumeRoutes(deps),
+    ...eventRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();
   const schemaRoute = route({

@@ -1,3 +1,5 @@
+import { ConflictError } from './errors.ts';
+
 /**
  * Per-app caps, so that one app (or a flood of pull requests against it)
  * cannot take the network pool, the memory or the certificates of the
@@ -53,4 +55,19 @@ export function quotaProblem(quotas: AppQuotas, usage: AppUsage, added: Partial<
     }
   }
   return undefined;
+}
+
+/**
+ * A request refused because it would break one of the app's quotas (409, as
+ * any conflict). It names the app so the refusal can be recorded as a
+ * `quota.refused` event where it is answered.
+ */
+export class QuotaRefusedError extends ConflictError {
+  constructor(
+    message: string,
+    readonly appId: string,
+    readonly envName: string | null = null,
+  ) {
+    super(message);
+  }
 }

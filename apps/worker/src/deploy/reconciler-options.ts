@@ -18,6 +18,7 @@ export interface ReconcilerOptions {
     | 'rollouts'
     | 'leases'
     | 'deployments'
+    | 'events'
   >;
   /** App replicas: started, gated, stopped and removed here and nowhere else. */
   workload: Workload;

@@ -11,6 +11,7 @@ import {
   type WorkloadInstance,
 } from '@pier/core';
 import type { ProcessExit, ReconcileTarget, ReplicaRow } from '@pier/db';
+import { ReplicaEvents } from '../events/replica-events.ts';
 import { HealthGates } from './health-gates.ts';
 import { sweepEmptyNetworks } from './network-sweep.ts';
 import { ReconcilerLease } from './reconciler-lease.ts';
@@ -46,6 +47,7 @@ export class Reconciler {
   #soon: NodeJS.Timeout | undefined;
   #stopped = true;
   #lastNetworkSweep = 0;
+  readonly #events: ReplicaEvents;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.#gates = new HealthGates({
@@ -55,6 +57,7 @@ export class Reconciler {
       startPeriodMs: options.healthStartPeriodMs,
       onSettled: () => this.kick(),
     });
+    this.#events = new ReplicaEvents(options.stores.events, options.plan?.crashLoopStreak);
     this.#lease = new ReconcilerLease({
       leases: options.stores.leases,
       holder: options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
@@ -146,6 +149,7 @@ export class Reconciler {
         );
       }
     }
+    await this.#events.failingHealth(rows, context.targets, now);
     if (now.getTime() - this.#lastNetworkSweep >= NETWORK_SWEEP_INTERVAL_MS) {
       this.#lastNetworkSweep = now.getTime();
       await this.sweepNetworks(new Set(targets.map((t) => environmentNetwork(t.appName, t.name))), now);
@@ -212,6 +216,7 @@ export class Reconciler {
           crashLooping: action.crashLooping,
           exit: crashExit(action),
         });
+        await this.#events.crash(action, context.targets.get(action.environmentId));
         return;
       case 'recovered':
         await stores.environmentHealth.recovered(action.environmentId, action.processType ?? WEB_PROCESS);

@@ -1,4 +1,4 @@
-import { type AppQuotas, type AppUsage, ConflictError, NotFoundError, quotaProblem } from '@pier/core';
+import { type AppQuotas, type AppUsage, NotFoundError, QuotaRefusedError, quotaProblem } from '@pier/core';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { apps } from '../schema.ts';
@@ -45,7 +45,7 @@ export async function lockAppUsage(tx: Tx, appId: string): Promise<AppUsage> {
   };
 }
 
-/** In the caller's transaction: throws ConflictError naming `field` when `added` breaks one of the app's quotas. */
+/** In the caller's transaction: throws QuotaRefusedError (a ConflictError) naming `field` when `added` breaks one of the app's quotas. */
 export async function assertWithinQuotas(
   tx: Tx,
   appId: string,
@@ -54,5 +54,5 @@ export async function assertWithinQuotas(
   field: string,
 ): Promise<void> {
   const problem = quotaProblem(quotas, await lockAppUsage(tx, appId), added);
-  if (problem) throw new ConflictError(`${field}: ${problem}`);
+  if (problem) throw new QuotaRefusedError(`${field}: ${problem}`, appId);
 }

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-or
 import { CANCEL_CHANNEL, OUTBOX_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deploymentLogLines, deployments, environments, outbox } from '../schema.ts';
+import { recordDeploymentEvent } from './deployment-event-log.ts';
 import { markLiveIn, recordTransition, supersededEvents, supersedeQueued } from './deployment-transitions.ts';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
@@ -53,6 +54,7 @@ export class DeploymentStore {
         { deploymentId: row.id, fromState: null, toState: 'queued' as const, message: `queued by ${input.trigger}` },
       ];
       await t.insert(deploymentEvents).values(events);
+      await recordDeploymentEvent(t, row.id, 'queued');
       await t.insert(outbox).values({ job: 'build', deploymentId: row.id });
       await t.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${row.id})`);
       return row;
@@ -98,6 +100,7 @@ export class DeploymentStore {
           message: `${input.trigger} of an existing image`,
         },
       ]);
+      await recordDeploymentEvent(t, row.id, 'queued');
       await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
       await t.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${row.id})`);
       return row;

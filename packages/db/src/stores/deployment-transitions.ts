@@ -2,6 +2,7 @@ import { assertTransition, type DeploymentState } from '@pier/core';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { deploymentEvents, deployments, environments } from '../schema.ts';
+import { recordDeploymentEvent } from './deployment-event-log.ts';
 
 type DeploymentRow = typeof deployments.$inferSelect;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -65,6 +66,8 @@ export async function recordTransition(
     toState: to,
     message: message ?? patch.reason ?? null,
   });
+  // The event log hears of every deployment queued (after its checks), live or failed, from this one place.
+  if (to === 'queued' || to === 'live' || to === 'failed') await recordDeploymentEvent(tx, row.id, to);
 }
 
 /** The deployment went live (in `tx`); the environment's previously live deployments are superseded. */

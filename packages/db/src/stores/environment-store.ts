@@ -1,4 +1,11 @@
-import { type AppQuotas, ConflictError, NotFoundError, PROTECTED_ENVIRONMENTS, quotaProblem } from '@pier/core';
+import {
+  type AppQuotas,
+  ConflictError,
+  NotFoundError,
+  PROTECTED_ENVIRONMENTS,
+  QuotaRefusedError,
+  quotaProblem,
+} from '@pier/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ROUTES_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
@@ -113,7 +120,7 @@ export class EnvironmentStore {
           .from(environments)
           .where(and(eq(environments.appId, appId), eq(environments.name, name)));
         const problem = current ? quotaProblem(quotas, usage, { replicas: settings.replicas - current.replicas }) : undefined;
-        if (problem) throw new ConflictError(`replicas: ${problem}`);
+        if (problem) throw new QuotaRefusedError(`replicas: ${problem}`, appId, name);
       }
       const [env] = await tx
         .update(environments)

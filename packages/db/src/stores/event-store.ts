@@ -1,5 +1,5 @@
 import { EVENT_KINDS, type EventKind, type EventRecorder, type NewEvent } from '@pier/core';
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { EVENTS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import type { EventRow } from '../schema/observability.ts';
@@ -18,6 +18,9 @@ export interface EventQuery {
   kinds?: EventKind[];
   /** Only events older than this id (paging backwards). */
   before?: number;
+  /** Only events recorded at or after `since` and before `until`. */
+  since?: Date;
+  until?: Date;
   limit: number;
 }
 
@@ -67,6 +70,8 @@ export class EventStore implements EventRecorder {
     if (query.environmentId) conditions.push(eq(events.environmentId, query.environmentId));
     if (query.kinds?.length) conditions.push(inArray(events.kind, query.kinds));
     if (query.before !== undefined) conditions.push(lt(events.id, query.before));
+    if (query.since) conditions.push(gte(events.createdAt, query.since));
+    if (query.until) conditions.push(lt(events.createdAt, query.until));
     const rows = await this.db
       .select()
       .from(events)

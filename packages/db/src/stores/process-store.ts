@@ -1,4 +1,4 @@
-import { type AppQuotas, ConflictError, quotaProblem } from '@pier/core';
+import { type AppQuotas, QuotaRefusedError, quotaProblem } from '@pier/core';
 import { and, eq, sql } from 'drizzle-orm';
 import { ROLLOUTS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
@@ -50,7 +50,7 @@ export class ProcessStore {
       if (quota && change.replicas !== undefined && change.replicas > quota.current) {
         const usage = await lockAppUsage(tx, quota.appId);
         const problem = quotaProblem(quota.quotas, usage, { replicas: change.replicas - quota.current });
-        if (problem) throw new ConflictError(`body.replicas: ${problem}`);
+        if (problem) throw new QuotaRefusedError(`body.replicas: ${problem}`, quota.appId);
       }
       const own = {
         ...(change.replicas !== undefined && type !== 'web' ? { replicas: change.replicas } : {}),
