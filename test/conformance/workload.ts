@@ -253,6 +253,27 @@ export function describeWorkloadConformance(
     );
 
     it(
+      'samples a running replica: memory in use within its limit, the limit, cumulative CPU and bytes that never fall; null once removed or missing',
+      async () => {
+        const instance = await sharedGreeter();
+        const first = await workload.stats(instance.id);
+        expect(first).toMatchObject({ memoryLimitBytes: LIMITS.memoryBytes });
+        expect(first?.memoryBytes).toBeGreaterThan(0);
+        expect(first?.memoryBytes).toBeLessThan(LIMITS.memoryBytes);
+        await fetch(addressUrl(instance.address as NonNullable<typeof instance.address>, '/'));
+        const second = await workload.stats(instance.id);
+        for (const key of ['cpuNanos', 'rxBytes', 'txBytes'] as const) {
+          expect(second?.[key]).toBeGreaterThanOrEqual(first?.[key] ?? Number.POSITIVE_INFINITY);
+        }
+        const gone = await workload.run(spec('stats-gone', programs.greeter));
+        await workload.remove(gone.id);
+        expect(await workload.stats(gone.id)).toBeNull();
+        expect(await workload.stats(MISSING_ID)).toBeNull();
+      },
+      timeout,
+    );
+
+    it(
       'removes a running replica: inspect gives null, it is not listed, removing again is fine',
       async () => {
         const instance = await workload.run(spec('removed', programs.greeter));

@@ -53,9 +53,12 @@ describe('PostgresRouteSource', () => {
     expect(route).toEqual({
       app: 'web',
       env: 'production',
+      // Requests are counted under the environment and the release of the replica that answered.
+      environmentId: web.environment.id,
       healthPath: '/up',
       hostnames: ['web.pier.test', 'www.example.org'],
-      upstreams: [{ id: web.replicas[0]?.id, host: '127.0.0.2', port: 40001 }], // the address the runtime reported
+      // The address the runtime reported.
+      upstreams: [{ id: web.replicas[0]?.id, host: '127.0.0.2', port: 40001, releaseId: web.release.id }],
     });
   });
 

@@ -9,16 +9,18 @@ export interface RouteSourceHarness {
   close?(): Promise<void>;
 }
 
-const upstream = (id: string, port: number) => ({ id, host: '127.0.0.1', port });
+const upstream = (id: string, port: number) => ({ id, host: '127.0.0.1', port, releaseId: `release-of-${id}` });
 const WEB: Route = {
   app: 'web',
   env: 'production',
+  environmentId: 'env-web-production',
   hostnames: ['web.pier.test', 'www.example.org'],
   upstreams: [upstream('c1', 40001), upstream('c2', 40002)],
 };
 const STAGING: Route = {
   app: 'web',
   env: 'staging',
+  environmentId: 'env-web-staging',
   hostnames: ['web-staging.pier.test'],
   upstreams: [upstream('c3', 40003)],
   healthPath: '/up',
@@ -62,6 +64,17 @@ export function describeRouteSourceConformance(
       expect(canonical(await h.source.load())).toEqual(canonical([WEB, STAGING]));
       await h.commit([STAGING]);
       expect(canonical(await h.source.load())).toEqual(canonical([STAGING]));
+    });
+
+    it("names each route's environment and each upstream's release (request metrics are kept under them)", async () => {
+      const h = await harness();
+      await h.commit([WEB, STAGING]);
+      const routes = await h.source.load();
+      const ids = routes.map((r) => r.environmentId);
+      expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+      expect(new Set(ids).size).toBe(routes.length);
+      const upstreams = routes.flatMap((r) => r.upstreams);
+      expect(upstreams.every((u) => typeof u.releaseId === 'string' && u.releaseId.length > 0)).toBe(true);
     });
 
     it('names every hostname in at most one route, lower-case', async () => {

@@ -6,6 +6,7 @@ import {
   type LogEntry,
   type LogOptions,
   NotFoundError,
+  type ReplicaStats,
   ValidationError,
   type Workload,
   type WorkloadInstance,
@@ -43,6 +44,8 @@ export class MemoryWorkload implements Workload {
   readonly #graceScale: number;
   /** Every replica ever run, in order; removed ones stay, marked. */
   readonly #replicas: MemoryReplica[] = [];
+  /** Use set by `setStats`, by replica id. */
+  readonly #stats = new Map<string, Partial<ReplicaStats>>();
 
   constructor(options: MemoryWorkloadOptions) {
     this.#programs = new Map(Object.entries(options.programs));
@@ -117,6 +120,29 @@ export class MemoryWorkload implements Workload {
       if (replica.status === 'exited' || replica.removed || signal?.aborted) return;
       await replica.changed(signal);
     }
+  }
+
+  /**
+   * A running replica's use: what `setStats` gave it, else 16 MiB of memory,
+   * its spec's limit, and a millisecond of CPU per second it has run.
+   */
+  async stats(id: string): Promise<ReplicaStats | null> {
+    const replica = this.#find(id);
+    if (replica?.status !== 'running') return null;
+    const ranMs = Date.now() - (replica.startedAt?.getTime() ?? Date.now());
+    return {
+      cpuNanos: Math.round(ranMs * 1_000),
+      memoryBytes: 16 * 1024 * 1024,
+      memoryLimitBytes: replica.spec.limits.memoryBytes ?? null,
+      rxBytes: 0,
+      txBytes: 0,
+      ...this.#stats.get(id),
+    };
+  }
+
+  /** Makes `stats` report these figures for a replica (cumulative ones as they are given). */
+  setStats(id: string, stats: Partial<ReplicaStats>): void {
+    this.#stats.set(id, { ...this.#stats.get(id), ...stats });
   }
 
   /** Every replica ever run, in order, removed ones too: how many ran, with what spec, and how each ended. */

@@ -1,5 +1,5 @@
 import type { ProxyConfig } from '@pier/config';
-import { type RouteSource, SecretBox } from '@pier/core';
+import { type RequestMetricsSink, type RouteSource, SecretBox } from '@pier/core';
 import {
   CERTIFICATES_CHANNEL,
   CertificateStore,
@@ -7,6 +7,7 @@ import {
   holdsMoreThanProxyNeeds,
   listenTo,
   PostgresChallengeResponses,
+  PostgresRequestMetrics,
   PostgresRouteSource,
   ReplicaStore,
 } from '@pier/db';
@@ -23,6 +24,8 @@ export interface ControlPlaneLink {
   challengeLookup: ChallengeLookup;
   /** Health as the proxy sees it, recorded on the replica so the reconciler replaces what stays unhealthy. */
   onUpstreamHealth: (upstreamId: string, healthy: boolean) => void;
+  /** Where the requests it counted go (request_metrics), flushed every PIER_PROXY_METRICS_FLUSH_MS. */
+  requestMetrics: RequestMetricsSink;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export function connectControlPlane(config: ProxyConfig, logger: Logger): Contro
         logger.warn({ err, upstreamId, healthy }, 'could not report upstream health');
       });
     },
+    requestMetrics: new PostgresRequestMetrics(database.sql),
     close: () => database.close(),
   };
 }

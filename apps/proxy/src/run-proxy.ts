@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 import { exitOnStartupError, onShutdownSignal, type ProxyConfig } from '@pier/config';
-import type { RouteSource } from '@pier/core';
+import type { RequestMetricsSink, RouteSource } from '@pier/core';
 import { createLogger, type Logger } from '@pier/log';
 import {
   EdgeProxy,
   type Forwarder,
   type HealthCheckResult,
   HealthPoller,
+  MetricsFlusher,
   ProxyMetrics,
   RouteFeed,
   RouteTable,
@@ -36,6 +37,8 @@ export interface ProxyDeps {
   certificateSource?: CertificateSource;
   /** ACME HTTP-01 answers; Postgres when absent (none with an injected routeSource). */
   challengeLookup?: ChallengeLookup;
+  /** Where request counts are flushed; Postgres when absent (none with an injected routeSource). */
+  requestMetrics?: RequestMetricsSink;
   /** Names of secrets the process was handed that it never needs (and dropped), to be reported. */
   handedSecrets?: readonly string[];
 }
@@ -58,6 +61,10 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
   const routeSource = deps.routeSource ?? controlPlane?.routeSource;
   const onUpstreamHealth = deps.onUpstreamHealth ?? controlPlane?.onUpstreamHealth;
   const metrics = new ProxyMetrics();
+  const requestMetrics = deps.requestMetrics ?? controlPlane?.requestMetrics;
+  const flusher = requestMetrics
+    ? new MetricsFlusher({ metrics, sink: requestMetrics, intervalMs: config.PIER_PROXY_METRICS_FLUSH_MS, log: logger })
+    : null;
   const forwarder = deps.forwarder ?? new UndiciForwarder({ tunnelIdleTimeoutMs: config.PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS });
   const poller = new HealthPoller({ targets: () => table.healthTargets(), onChange: onUpstreamHealth, log: logger });
   const feed = new RouteFeed({
@@ -100,11 +107,13 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
       closeGracefully(publicHttps, edge, DRAIN_TIMEOUT_MS),
     ]);
     await Promise.all([feed.stop(), certificates?.stop(), poller.stop(), forwarder.close(), close(admin)]);
+    await flusher?.stop(); // what the last requests counted, before the database goes
     await controlPlane?.close();
   });
 
   const [routes] = await Promise.all([feed.start(), certificates?.start()]);
   poller.start();
+  flusher?.start();
   await Promise.all([
     listen(publicHttp, config.PIER_HTTP_PORT, config.PIER_PROXY_HOST, logger, 'http'),
     listen(publicHttps, config.PIER_HTTPS_PORT, config.PIER_PROXY_HOST, logger, 'https'),

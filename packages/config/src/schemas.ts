@@ -236,6 +236,12 @@ export const workerConfigSchema = z
      * before it (automatic rollback on an error spike). Shorter: a broken release is rolled back sooner.
      */
     PIER_ROLLBACK_WATCH_INTERVAL_MS: durationMs(5000).refine((ms) => ms >= 500, 'must be at least 500'),
+    /**
+     * How often the worker samples each replica's CPU, memory and network (Docker's statistics) and the
+     * host's CPU, memory, load and disks into the per-minute metrics. Shorter than a minute adds samples
+     * to the same bucket; longer leaves minutes without replica figures.
+     */
+    PIER_METRICS_INTERVAL_MS: durationMs(60_000).refine((ms) => ms >= 500, 'must be at least 500'),
     /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
     PIER_ALLOW_FILE_REPOS: booleanFlag(false),
     /**
@@ -345,6 +351,13 @@ export const proxyConfigSchema = z.object({
   PIER_PROXY_MAX_TUNNELS: positiveInt(10_000),
   /** Of those, most from one client address, so that one client cannot take them all (an office behind one NAT opens a few hundred). */
   PIER_PROXY_MAX_TUNNELS_PER_CLIENT: positiveInt(500),
+  /**
+   * How often the proxy adds the requests it counted (per environment and
+   * release: status classes, bytes, latency) to request_metrics. Shorter:
+   * fresher per-minute figures and a faster automatic rollback, at one
+   * statement per flush.
+   */
+  PIER_PROXY_METRICS_FLUSH_MS: durationMs(10_000).refine((ms) => ms >= 100, 'must be at least 100'),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

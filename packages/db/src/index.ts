@@ -4,6 +4,7 @@ export * from './channels.ts';
 export * from './client.ts';
 export * from './listen.ts';
 export * from './migrations.ts';
+export * from './postgres-request-metrics.ts';
 export * from './postgres-route-source.ts';
 export * from './proxy-role.ts';
 export type {

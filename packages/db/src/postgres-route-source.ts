@@ -31,7 +31,13 @@ export class PostgresRouteSource implements RouteSource {
       .innerJoin(apps, eq(apps.id, environments.appId))
       .innerJoin(releases, eq(releases.id, environments.liveReleaseId));
     const serving = await this.db
-      .select({ id: replicas.id, environmentId: replicas.environmentId, host: replicas.host, port: replicas.port })
+      .select({
+        id: replicas.id,
+        environmentId: replicas.environmentId,
+        releaseId: replicas.releaseId,
+        host: replicas.host,
+        port: replicas.port,
+      })
       .from(replicas)
       .where(
         and(eq(replicas.state, 'serving'), eq(replicas.processType, 'web'), isNotNull(replicas.host), isNotNull(replicas.port)),
@@ -58,6 +64,7 @@ export class PostgresRouteSource implements RouteSource {
     return envs.map((env) => ({
       app: env.app,
       env: env.env,
+      environmentId: env.id,
       // The live release's check: a path or `tcp`; absent, automatic.
       ...healthPathOf(env.health),
       hostnames: hostnamesFor(
@@ -68,7 +75,7 @@ export class PostgresRouteSource implements RouteSource {
       ),
       upstreams: serving
         .filter((r) => r.environmentId === env.id)
-        .map((r) => ({ id: r.id, host: r.host as string, port: r.port as number })),
+        .map((r) => ({ id: r.id, host: r.host as string, port: r.port as number, releaseId: r.releaseId })),
       // Written only when they differ from the defaults, so routes stay small and comparable.
       ...(env.httpsRedirect ? {} : { httpsRedirect: false }),
       ...(env.hsts ? { hsts: true } : {}),

@@ -1,5 +1,19 @@
 import type postgres from 'postgres';
 
+/** What the proxy adds to per bucket (request_metrics' counters). */
+const REQUEST_METRIC_COUNTERS = [
+  'status_1xx',
+  'status_2xx',
+  'status_3xx',
+  'status_4xx',
+  'status_5xx',
+  'bytes_in',
+  'bytes_out',
+  'latency_buckets',
+  'latency_sum',
+];
+const REQUEST_METRIC_COLUMNS = ['environment_id', 'release_id', 'step', 'at', ...REQUEST_METRIC_COUNTERS];
+
 /**
  * What the internet-facing proxy may do in Pier's database, and nothing more:
  * read the route table (deployed environments, the health check of their
@@ -7,10 +21,16 @@ import type postgres from 'postgres';
  * rollout is under way and whether their web process mounts a single-writer
  * volume), the certificates
  * it serves (keys sealed under PIER_PROXY_KEY) and the ACME challenge answers,
- * and record the health it sees on replicas. Column by column, so that it never reads webhook secrets,
+ * record the health it sees on replicas, and add the requests it counted to
+ * request_metrics. Column by column, so that it never reads webhook secrets,
  * variables, credentials or tokens.
  */
-export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly string[]; update?: readonly string[] }[] = [
+export const PROXY_ROLE_PRIVILEGES: readonly {
+  table: string;
+  select: readonly string[];
+  update?: readonly string[];
+  insert?: readonly string[];
+}[] = [
   { table: 'apps', select: ['id', 'name'] },
   {
     table: 'environments',
@@ -20,7 +40,8 @@ export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly s
   { table: 'releases', select: ['id', 'health'] },
   {
     table: 'replicas',
-    select: ['id', 'environment_id', 'host', 'port', 'state', 'process_type', 'unhealthy_since'],
+    // release_id: requests are counted per release of the replica that answered.
+    select: ['id', 'environment_id', 'release_id', 'host', 'port', 'state', 'process_type', 'unhealthy_since'],
     update: ['healthy', 'unhealthy_since'],
   },
   { table: 'domains', select: ['hostname', 'environment_id'] },
@@ -33,6 +54,14 @@ export const PROXY_ROLE_PRIVILEGES: readonly { table: string; select: readonly s
     select: ['hostname', 'certificate_pem', 'private_key_ciphertext', 'key_id', 'not_before', 'not_after'],
   },
   { table: 'acme_challenges', select: ['token', 'hostname', 'key_authorization', 'expires_at'] },
+  // Its request counts, added per minute by `insert … on conflict do update set x = x + excluded.x`: Postgres asks
+  // for insert on what is inserted, update on what is set, and select on the conflict key and what the sums read.
+  {
+    table: 'request_metrics',
+    select: REQUEST_METRIC_COLUMNS,
+    insert: REQUEST_METRIC_COLUMNS,
+    update: REQUEST_METRIC_COUNTERS,
+  },
 ];
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -52,9 +81,10 @@ export async function grantProxyRole(sql: postgres.Sql, role: string): Promise<v
     await tx`revoke all on all tables in schema public from ${tx(role)}`;
     await tx`revoke all on all sequences in schema public from ${tx(role)}`;
     await tx`grant usage on schema public to ${tx(role)}`;
-    for (const { table, select, update } of PROXY_ROLE_PRIVILEGES) {
+    for (const { table, select, update, insert } of PROXY_ROLE_PRIVILEGES) {
       await tx`grant select (${tx(select as string[])}) on ${tx(table)} to ${tx(role)}`;
       if (update) await tx`grant update (${tx(update as string[])}) on ${tx(table)} to ${tx(role)}`;
+      if (insert) await tx`grant insert (${tx(insert as string[])}) on ${tx(table)} to ${tx(role)}`;
     }
   });
 }

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import {
   ConflictError,
   type ContainerInfo,
@@ -11,6 +12,7 @@ import {
   type NetworkInfo,
   type NetworkPool,
   NotFoundError,
+  type ReplicaStats,
   ValidationError,
 } from '@pier/core';
 import type Dockerode from 'dockerode';
@@ -18,6 +20,7 @@ import { containerCreateOptions, networkEndpoint } from './container-create.ts';
 import { checkFile, filesArchive, firstFileOf, passwdOwners } from './container-files.ts';
 import { toContainerInfo } from './container-info.ts';
 import { containerLogs } from './container-logs.ts';
+import { type EngineStats, toReplicaStats } from './container-stats.ts';
 import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
 import { engineMessage, isStatus } from './engine-errors.ts';
 import { execInContainer } from './exec.ts';
@@ -103,6 +106,23 @@ export class DockerContainers implements ContainerOperations {
     // The list lacks exit codes and times: inspect each; one removed meanwhile is left out.
     const inspected = await Promise.all(summaries.map((summary) => this.inspectContainer(summary.Id)));
     return inspected.filter((info): info is ContainerInfo => info !== null);
+  }
+
+  /**
+   * One sample of a running container's use (`GET /containers/{id}/stats`
+   * with `stream=false` and `one-shot=true`: no second sample for a CPU
+   * percentage, which the caller computes from cumulative figures). Null when
+   * it is gone or not running. Read-only, so no ownership check: callers
+   * sample containers they listed by Pier's labels.
+   */
+  async containerStats(id: string): Promise<ReplicaStats | null> {
+    try {
+      const stats = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true })) as EngineStats;
+      return toReplicaStats(stats, totalmem());
+    } catch (error) {
+      if (isStatus(error, 404) || isStatus(error, 409)) return null;
+      throw error;
+    }
   }
 
   containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry> {

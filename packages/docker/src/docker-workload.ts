@@ -5,6 +5,7 @@ import type {
   ContainerStatus,
   LogEntry,
   LogOptions,
+  ReplicaStats,
   Workload,
   WorkloadInstance,
   WorkloadStatus,
@@ -87,5 +88,9 @@ export class DockerWorkload implements Workload {
 
   logs(id: string, options: LogOptions): AsyncIterable<LogEntry> {
     return this.containers.containerLogs(id, options);
+  }
+
+  stats(id: string): Promise<ReplicaStats | null> {
+    return this.containers.containerStats(id);
   }
 }

@@ -52,6 +52,11 @@ export const DEFAULT_MAX_TUNNELS = 10_000;
 /** One address may hold this many: a browser opens a few; an office behind one NAT, a few hundred. */
 export const DEFAULT_MAX_TUNNELS_PER_CLIENT = 500;
 
+/** How much of a keep-alive connection's traffic earlier requests on it were counted for. */
+const COUNTED_IN = Symbol('pier.countedIn');
+const COUNTED_OUT = Symbol('pier.countedOut');
+type CountedSocket = IncomingMessage['socket'] & { [COUNTED_IN]?: number; [COUNTED_OUT]?: number };
+
 /**
  * Attempts per request: the first upstream, and one other when the first could not be connected to
  * (or, for an idempotent request without a body, when its connection broke before any answer).
@@ -176,8 +181,18 @@ export class EdgeProxy {
     this.#metrics.requestStarted();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     let route = this.#routes.lookup(req.headers.host);
+    /** The replica whose answer (or failure) ended the request; null when none was tried. */
+    let answeredBy: RouteUpstream | null = null;
     // 499 (nginx's "client closed request") when the client left before any answer.
-    res.once('close', () => this.#metrics.requestFinished(route ?? NO_ROUTE, res.headersSent ? res.statusCode : 499));
+    res.once('close', () => {
+      const socket = req.socket as CountedSocket;
+      // What the connection carried since the previous request on it ended: this request, headers included.
+      const bytesIn = socket.bytesRead - (socket[COUNTED_IN] ?? 0);
+      const bytesOut = socket.bytesWritten - (socket[COUNTED_OUT] ?? 0);
+      socket[COUNTED_IN] = socket.bytesRead;
+      socket[COUNTED_OUT] = socket.bytesWritten;
+      this.#metrics.requestFinished(route ?? NO_ROUTE, res.headersSent ? res.statusCode : 499, answeredBy, bytesIn, bytesOut);
+    });
     if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
     if (route.upstreams.length === 0 && route.hold === true) {
       // Its replicas are being swapped: held until the routes bring an upstream, instead of refused.
@@ -204,6 +219,7 @@ export class EdgeProxy {
         this.#metrics.retried();
         continue;
       }
+      answeredBy = upstream;
       return this.#conclude(req, res, route, upstream, outcome, requestId);
     }
   }
@@ -218,7 +234,7 @@ export class EdgeProxy {
   ): void {
     switch (outcome.kind) {
       case 'responded':
-        this.#metrics.upstreamLatency(route, outcome.headersMs / 1000);
+        this.#metrics.upstreamLatency(route, outcome.headersMs / 1000, upstream);
         return;
       case 'tunnelled':
       case 'answered':

@@ -22,7 +22,8 @@ export { HealthPoller, type HealthPollerOptions, type UpstreamHealth, type Upstr
 export { type HealthCheckResult, type HealthProbeOptions, type ProbeAddress, probeUpstream } from './health-probe.ts';
 export { canonicalHostname, hostFromHeader, hostnamesFor, PRODUCTION_ENV } from './hostnames.ts';
 export { HttpProxyForwarder, type HttpProxyForwarderOptions } from './http-proxy-forwarder.ts';
-export { ProxyMetrics, upstreamHealthLines } from './metrics.ts';
+export { LATENCY_BUCKETS, ProxyMetrics, type ProxyMetricsOptions, upstreamHealthLines } from './metrics.ts';
+export { MetricsFlusher, type MetricsFlusherOptions } from './metrics-flusher.ts';
 export { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 export { RoundRobin } from './round-robin.ts';
 export { RouteFeed, type RouteFeedOptions, type RouteFeedStatus, type RouteOrigin } from './route-feed.ts';

@@ -1,10 +1,12 @@
-/** Upstream latency buckets, seconds (time until the upstream's response headers). */
-export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+import { LATENCY_BUCKETS, type RequestBucket, type RouteUpstream } from '@pier/core';
 
-type RouteLabels = { app: string; env: string };
+export { LATENCY_BUCKETS };
+
+/** What a request is counted under: the route's names (Prometheus) and, for an app's route, its environment's id (request_metrics). */
+type RouteLabels = { app: string; env: string; environmentId?: string };
 type UpstreamErrorKind = 'connect' | 'timeout' | 'reset';
 
-/** Everything counted for one route (app + env). */
+/** Everything counted for one route (app + env), for Prometheus: totals since the process started. */
 interface RouteSeries {
   labels: RouteLabels;
   /** Requests by status class: index 1 = 1xx … 5xx. */
@@ -12,44 +14,134 @@ interface RouteSeries {
   latencyBuckets: number[];
   latencySum: number;
   latencyCount: number;
+  bytesIn: number;
+  bytesOut: number;
   errors: Record<UpstreamErrorKind, number>;
+}
+
+/**
+ * What one environment's release answered since the last `takeBuckets`, for
+ * request_metrics: zeroed in place when taken, so counting allocates nothing.
+ */
+interface ReleaseSeries {
+  environmentId: string;
+  releaseId: string | null;
+  byClass: number[];
+  latencyBuckets: number[];
+  latencySum: number;
+  bytesIn: number;
+  bytesOut: number;
+  requests: number;
+  /** Taken out of the map while empty: a cache still pointing at it makes a new one. */
+  retired: boolean;
 }
 
 /** Route labels for requests that matched no route. */
 export const NO_ROUTE: RouteLabels = Object.freeze({ app: '', env: '' });
 
+export interface ProxyMetricsOptions {
+  /** False: requests are not counted at all (in-flight and tunnels still are): the benchmark's baseline. Default true. */
+  count?: boolean;
+}
+
 /**
- * The proxy's Prometheus metrics, in memory, rendered in the text exposition
- * format for `/metrics`. Label sets stay small: route × status class. The
- * series of a route object is cached, so counting costs no string building.
+ * The proxy's metrics, in memory: totals per route rendered in Prometheus's
+ * text exposition format for `/metrics` (label sets stay small: route ×
+ * status class), and counts per environment and release since the last
+ * `takeBuckets`, which the flusher adds to request_metrics. The series of a
+ * route object and of an upstream object are cached, so counting costs no
+ * string building and no allocation.
  */
 export class ProxyMetrics {
   #series = new Map<string, RouteSeries>();
   #byRoute = new WeakMap<RouteLabels, RouteSeries>();
+  #releases = new Map<string, ReleaseSeries>();
+  /** The series of requests an upstream answered (its environment and release). */
+  #byUpstream = new WeakMap<RouteUpstream, ReleaseSeries>();
+  /** The series of a route's requests that no upstream answered (release null). */
+  #unanswered = new WeakMap<RouteLabels, ReleaseSeries>();
+  readonly #count: boolean;
   #retries = 0;
   #inFlight = 0;
   #tunnels = 0;
   #tunnelsRefused = 0;
 
+  constructor(options: ProxyMetricsOptions = {}) {
+    this.#count = options.count ?? true;
+  }
+
   requestStarted(): void {
     this.#inFlight++;
   }
 
-  /** A request ended (answered, failed or aborted) with this status code. */
-  requestFinished(route: RouteLabels, status: number): void {
+  /**
+   * A request ended (answered, failed or aborted) with this status code;
+   * `upstream` is the replica that answered (null: none did), `bytesIn` and
+   * `bytesOut` what the client connection carried for it.
+   */
+  requestFinished(route: RouteLabels, status: number, upstream: RouteUpstream | null = null, bytesIn = 0, bytesOut = 0): void {
     this.#inFlight--;
+    if (!this.#count) return;
     const series = this.#seriesOf(route);
     const statusClass = Math.min(5, Math.max(1, Math.floor(status / 100)));
     series.byClass[statusClass] = (series.byClass[statusClass] ?? 0) + 1;
+    series.bytesIn += bytesIn;
+    series.bytesOut += bytesOut;
+    const release = this.#releaseOf(route, upstream);
+    if (!release) return;
+    release.byClass[statusClass] = (release.byClass[statusClass] ?? 0) + 1;
+    release.bytesIn += bytesIn;
+    release.bytesOut += bytesOut;
+    release.requests++;
   }
 
-  upstreamLatency(route: RouteLabels, seconds: number): void {
+  /** Time until `upstream` sent its response headers. */
+  upstreamLatency(route: RouteLabels, seconds: number, upstream: RouteUpstream | null = null): void {
+    if (!this.#count) return;
     const series = this.#seriesOf(route);
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[bucket] ?? 0)) bucket++;
     series.latencyBuckets[bucket] = (series.latencyBuckets[bucket] ?? 0) + 1;
     series.latencySum += seconds;
     series.latencyCount++;
+    const release = this.#releaseOf(route, upstream);
+    if (!release) return;
+    release.latencyBuckets[bucket] = (release.latencyBuckets[bucket] ?? 0) + 1;
+    release.latencySum += seconds;
+  }
+
+  /**
+   * What was counted per environment and release since the last call, as
+   * buckets at `at`, and zeroes it. Series with nothing new are left out;
+   * series of environments no longer routed are forgotten once empty.
+   */
+  takeBuckets(at: Date): RequestBucket[] {
+    const buckets: RequestBucket[] = [];
+    for (const [key, s] of this.#releases) {
+      if (s.requests === 0 && s.latencySum === 0 && !s.latencyBuckets.some((n) => n > 0)) {
+        // Forgotten while empty (routes come and go): a route or upstream still in use makes it again.
+        this.#releases.delete(key);
+        s.retired = true;
+        continue;
+      }
+      buckets.push({
+        environmentId: s.environmentId,
+        releaseId: s.releaseId,
+        at,
+        byClass: [...s.byClass],
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        latencyBuckets: [...s.latencyBuckets],
+        latencySum: s.latencySum,
+      });
+      s.byClass.fill(0);
+      s.latencyBuckets.fill(0);
+      s.latencySum = 0;
+      s.bytesIn = 0;
+      s.bytesOut = 0;
+      s.requests = 0;
+    }
+    return buckets;
   }
 
   upstreamError(route: RouteLabels, kind: UpstreamErrorKind): void {
@@ -100,6 +192,12 @@ export class ProxyMetrics {
       '# HELP pier_proxy_upstream_latency_seconds Time until the upstream sent its response headers.',
       '# TYPE pier_proxy_upstream_latency_seconds histogram',
       ...series.filter((s) => s.latencyCount > 0).flatMap(histogramLines),
+      '# HELP pier_proxy_received_bytes_total Bytes received from clients (requests with their headers), by route.',
+      '# TYPE pier_proxy_received_bytes_total counter',
+      ...series.flatMap((s) => (s.bytesIn > 0 ? [`pier_proxy_received_bytes_total${labels(s.labels)} ${s.bytesIn}`] : [])),
+      '# HELP pier_proxy_sent_bytes_total Bytes sent to clients (responses with their headers), by route.',
+      '# TYPE pier_proxy_sent_bytes_total counter',
+      ...series.flatMap((s) => (s.bytesOut > 0 ? [`pier_proxy_sent_bytes_total${labels(s.labels)} ${s.bytesOut}`] : [])),
       '# HELP pier_proxy_upstream_errors_total Upstream failures, by route and kind (connect, timeout, reset).',
       '# TYPE pier_proxy_upstream_errors_total counter',
       ...series.flatMap((s) =>
@@ -132,11 +230,41 @@ export class ProxyMetrics {
         latencyBuckets: new Array(LATENCY_BUCKETS.length + 1).fill(0),
         latencySum: 0,
         latencyCount: 0,
+        bytesIn: 0,
+        bytesOut: 0,
         errors: { connect: 0, timeout: 0, reset: 0 },
       };
       this.#series.set(key, series);
     }
     this.#byRoute.set(route, series);
+    return series;
+  }
+
+  /** The release series of `upstream` (or, with none, of the route's unanswered requests); none for a route without environment. */
+  #releaseOf(route: RouteLabels, upstream: RouteUpstream | null): ReleaseSeries | undefined {
+    const environmentId = route.environmentId;
+    if (environmentId === undefined) return undefined;
+    const cached = upstream ? this.#byUpstream.get(upstream) : this.#unanswered.get(route);
+    if (cached && !cached.retired) return cached;
+    const releaseId = upstream?.releaseId ?? null;
+    const key = releaseKey(environmentId, releaseId);
+    let series = this.#releases.get(key);
+    if (!series) {
+      series = {
+        environmentId,
+        releaseId,
+        byClass: [0, 0, 0, 0, 0, 0],
+        latencyBuckets: new Array(LATENCY_BUCKETS.length + 1).fill(0),
+        latencySum: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        requests: 0,
+        retired: false,
+      };
+      this.#releases.set(key, series);
+    }
+    if (upstream) this.#byUpstream.set(upstream, series);
+    else this.#unanswered.set(route, series);
     return series;
   }
 }
@@ -165,6 +293,10 @@ function histogramLines(s: RouteSeries): string[] {
   lines.push(`pier_proxy_upstream_latency_seconds_sum${labels(s.labels)} ${s.latencySum}`);
   lines.push(`pier_proxy_upstream_latency_seconds_count${labels(s.labels)} ${s.latencyCount}`);
   return lines;
+}
+
+function releaseKey(environmentId: string, releaseId: string | null): string {
+  return `${environmentId}\0${releaseId ?? ''}`;
 }
 
 function labels(values: Readonly<Record<string, string>>): string {

@@ -10,11 +10,13 @@ const upstreamSchema = z.object({
   id: z.string().min(1),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65_535),
+  releaseId: z.string().min(1).optional(),
 });
 
 const routeSchema = z.object({
   app: z.string().min(1),
   env: z.string().min(1),
+  environmentId: z.string().min(1).optional(),
   hostnames: z.array(z.string().min(1)),
   upstreams: z.array(upstreamSchema),
   healthPath: z

@@ -5,12 +5,16 @@ export interface RouteUpstream {
   /** The address its runtime reported (`Workload.run`): loopback on one Docker Engine, a node's address on a cluster. */
   host: string;
   port: number;
+  /** The release it runs: the proxy counts requests per release (request metrics, the watch after a rollout). Absent for fixed upstreams. */
+  releaseId?: string;
 }
 
 /** Where one environment of an app is served, and by which replicas. */
 export interface Route {
   app: string;
   env: string;
+  /** The environment's id, under which the proxy records its request metrics; absent for fixed routes (the control route). */
+  environmentId?: string;
   /**
    * Every hostname that serves this environment, lower-case, without port or
    * trailing dot: the generated `<app>.<base>` / `<app>-<env>.<base>` and any

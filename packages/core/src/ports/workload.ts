@@ -33,6 +33,22 @@ export interface WorkloadInstance {
 }
 
 /**
+ * A replica's use as its runtime counts it: CPU time and network bytes since
+ * it started (cumulative: the collector takes differences), memory now.
+ */
+export interface ReplicaStats {
+  /** CPU time used since it started, nanoseconds. */
+  cpuNanos: number;
+  /** Memory in use without the page cache (what the kernel cannot simply drop), bytes. */
+  memoryBytes: number;
+  /** Its memory limit, bytes; null when it has none. */
+  memoryLimitBytes: number | null;
+  /** Bytes received and sent over all its networks since it started. */
+  rxBytes: number;
+  txBytes: number;
+}
+
+/**
  * Port: app replicas. The one thing the reconciler starts and stops, kept
  * narrow so that a second runtime (a cluster) is one more adapter and the
  * reconciler is tested against an in-memory fake. What managed services need
@@ -53,6 +69,8 @@ export interface WorkloadInstance {
  * - `logs` yields its output lines in order within each stream; with
  *   `follow` it ends when the replica exits or `signal` aborts. A missing one
  *   is a NotFoundError.
+ * - `stats` samples a running replica's use once (`ReplicaStats`); null when
+ *   it is gone or not running.
  */
 export interface Workload {
   run(spec: ContainerSpec): Promise<WorkloadInstance>;
@@ -61,6 +79,7 @@ export interface Workload {
   list(labels: Record<string, string>): Promise<WorkloadInstance[]>;
   inspect(id: string): Promise<WorkloadInstance | null>;
   logs(id: string, options: LogOptions): AsyncIterable<LogEntry>;
+  stats(id: string): Promise<ReplicaStats | null>;
 }
 
 /** `http://host:port/path`, with an IPv6 host in brackets. */

@@ -1,0 +1,53 @@
+import type { RequestBucket, RequestMetricsSink } from '@pier/core';
+import type postgres from 'postgres';
+
+/**
+ * RequestMetricsSink over Postgres: one `insert … on conflict
+ * (request_metrics_bucket) do update` statement adds every bucket to the row
+ * of the same environment, release, step and minute, counters summed and the
+ * latency histogram added element by element, so several proxies (and a
+ * flush retried after a failure) add up instead of overwriting each other.
+ * It needs only the proxy role's insert, update and select on request_metrics
+ * (proxy-role.ts).
+ */
+export class PostgresRequestMetrics implements RequestMetricsSink {
+  constructor(private readonly sql: postgres.Sql) {}
+
+  async add(buckets: readonly RequestBucket[], step: number): Promise<void> {
+    if (buckets.length === 0) return;
+    const rows = buckets.map((b) => ({
+      environment_id: b.environmentId,
+      release_id: b.releaseId,
+      step,
+      // A string: drizzle, sharing this client, turns postgres.js's Date serializer off.
+      at: b.at.toISOString(),
+      status_1xx: b.byClass[1] ?? 0,
+      status_2xx: b.byClass[2] ?? 0,
+      status_3xx: b.byClass[3] ?? 0,
+      status_4xx: b.byClass[4] ?? 0,
+      status_5xx: b.byClass[5] ?? 0,
+      bytes_in: b.bytesIn,
+      bytes_out: b.bytesOut,
+      // A Postgres array literal: postgres.js would otherwise guess the element type from the first value.
+      latency_buckets: `{${b.latencyBuckets.map((n) => Math.trunc(n)).join(',')}}`,
+      latency_sum: b.latencySum,
+    }));
+    const sql = this.sql;
+    await sql`
+      insert into request_metrics ${sql(rows)}
+      on conflict on constraint request_metrics_bucket do update set
+        status_1xx = request_metrics.status_1xx + excluded.status_1xx,
+        status_2xx = request_metrics.status_2xx + excluded.status_2xx,
+        status_3xx = request_metrics.status_3xx + excluded.status_3xx,
+        status_4xx = request_metrics.status_4xx + excluded.status_4xx,
+        status_5xx = request_metrics.status_5xx + excluded.status_5xx,
+        bytes_in = request_metrics.bytes_in + excluded.bytes_in,
+        bytes_out = request_metrics.bytes_out + excluded.bytes_out,
+        latency_sum = request_metrics.latency_sum + excluded.latency_sum,
+        latency_buckets = array(
+          select coalesce(old, 0) + coalesce(new, 0)
+          from unnest(request_metrics.latency_buckets, excluded.latency_buckets) with ordinality as t(old, new, i)
+          order by i
+        )`;
+  }
+}
