@@ -13,6 +13,7 @@ import {
 } from '@pier/core';
 import { isPreviewName } from '@pier/github';
 import { z } from 'zod';
+import { autoRollbackBody } from './routes/auto-rollback.ts';
 
 /** A zod string checked by one of core's `…Problem` functions. */
 function checked(problem: (value: string) => string | undefined, description: string) {
@@ -169,7 +170,10 @@ const newEnvironmentName = name.refine(
 
 export const createEnvironmentBody = z.strictObject({ name: newEnvironmentName, ...environmentSettings });
 export const updateEnvironmentBody = z
-  .strictObject(environmentSettings)
+  .strictObject({
+    ...environmentSettings,
+    autoRollback: autoRollbackBody.optional().describe('automatic rollback on an error spike after each rollout'),
+  })
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
 
 export const changeVariablesBody = z

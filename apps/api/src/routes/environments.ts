@@ -13,6 +13,7 @@ import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, environmentResponse, presentDeployment, presentEnvironment } from '../presenters.ts';
 import { appParams, createEnvironmentBody, envParams, updateEnvironmentBody } from '../schemas.ts';
+import { environmentWithRollbackResponse, presentEnvironmentWithRollback } from './auto-rollback.ts';
 import { assertSingleWriterFits } from './processes.ts';
 import { redeployWithSettings, runSettingsChanged } from './run-settings-redeploy.ts';
 
@@ -48,10 +49,11 @@ export function environmentRoutes(deps: ApiDeps) {
       summary: 'List an app’s environments',
       tag: 'environments',
       params: appParams,
-      response: z.object({ environments: z.array(environmentResponse) }),
+      response: z.object({ environments: z.array(environmentWithRollbackResponse) }),
       handler: async ({ params, principal }) => {
         const app = await apps.get(principal, params.app);
-        return { environments: (await environments.list(app.id)).map(presentEnvironment) };
+        const rows = await environments.list(app.id);
+        return { environments: await Promise.all(rows.map((env) => presentEnvironmentWithRollback(deps.releaseWatches, env))) };
       },
     }),
     route({
@@ -79,20 +81,20 @@ export function environmentRoutes(deps: ApiDeps) {
       summary: 'Show an environment',
       tag: 'environments',
       params: envParams,
-      response: environmentResponse,
+      response: environmentWithRollbackResponse,
       handler: async ({ params, principal }) => {
         const app = await apps.get(principal, params.app);
-        return presentEnvironment(await environments.get(app.id, params.env));
+        return presentEnvironmentWithRollback(deps.releaseWatches, await environments.get(app.id, params.env));
       },
     }),
     route({
       method: 'PATCH',
       url: '/apps/:app/environments/:env',
-      summary: 'Change an environment’s trigger, replicas, health check or CI gate',
+      summary: 'Change an environment’s trigger, replicas, health check, CI gate or automatic rollback',
       tag: 'environments',
       params: envParams,
       body: updateEnvironmentBody,
-      response: environmentResponse.extend({
+      response: environmentWithRollbackResponse.extend({
         deployment: deploymentResponse
           .nullable()
           .describe('the redeploy of the running image that a changed port or health check started; null: none'),
@@ -113,9 +115,10 @@ export function environmentRoutes(deps: ApiDeps) {
           });
         }
         const env = await environments.update(app.id, params.env, settings(body), deps.quotas ?? DEFAULT_APP_QUOTAS);
+        if (body.autoRollback) await deps.releaseWatches.updateSettings(env.id, body.autoRollback);
         const deployment = runSettingsChanged(before, env) ? await redeployWithSettings(deps, env) : null;
         return {
-          ...presentEnvironment(env),
+          ...(await presentEnvironmentWithRollback(deps.releaseWatches, env)),
           deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null,
         };
       },

@@ -8,12 +8,13 @@ import {
   urlParamsSchema,
   ValidationError,
 } from '@pier/core';
-import type { ServiceLink } from '@pier/db';
+import type { EnvironmentRow, ServiceLink } from '@pier/db';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { presentDeployment } from '../presenters.ts';
 import { envParams, name } from '../schemas.ts';
+import { assertNotRolledBack } from './auto-rollback.ts';
 import { builtCommit, redeployWithSettings } from './run-settings-redeploy.ts';
 
 const linkBody = z.strictObject({
@@ -25,6 +26,12 @@ const linkBody = z.strictObject({
 const linkParams = envParams.extend({ service: z.string().min(1).max(100) });
 const promoteBody = z.strictObject({
   from: name.describe('environment whose live image is deployed here, e.g. staging'),
+  release: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('version of the release of `from` to promote; default: its live release. One rolled back on its own is refused'),
   // Accepted as a deploy accepts it (the issue asks that promotions can skip the gate explicitly); a promotion never waits.
   skipChecks: z
     .boolean()
@@ -48,9 +55,20 @@ export function presentLink(link: ServiceLink) {
   };
 }
 
+/** The release of `source` a promotion deploys: the version asked for, else the live one. */
+async function promotedRelease(deps: Pick<ApiDeps, 'releases'>, source: EnvironmentRow, version: number | undefined) {
+  if (version !== undefined) {
+    const found = (await deps.releases.list(source.id, 1000)).find((r) => r.version === version);
+    if (!found) throw new NotFoundError(`release v${version} of ${source.name} not found`);
+    return found;
+  }
+  if (!source.liveReleaseId) throw new ConflictError(`environment ${source.name} has no live release to promote`);
+  return deps.releases.get(source.liveReleaseId);
+}
+
 /** Links, unlinks and promotion: each ends in a health-gated deployment of an image that already exists. */
 export function linkRoutes(deps: ApiDeps) {
-  const { apps, environments, services, releases, deployments } = deps;
+  const { apps, environments, services, deployments } = deps;
 
   return [
     route({
@@ -126,8 +144,9 @@ export function linkRoutes(deps: ApiDeps) {
         if (source.fromFork) {
           throw new ValidationError(`from: ${source.name} runs a fork's code, which is never promoted`, 'from');
         }
-        if (!source.liveReleaseId) throw new ConflictError(`environment ${source.name} has no live release to promote`);
-        const release = await releases.get(source.liveReleaseId);
+        const release = await promotedRelease(deps, source, body.release);
+        // A release that was rolled back on its own (an error spike after its rollout) is not promoted.
+        await assertNotRolledBack(deps.releaseWatches, release, source.name);
         const deployment = await deployments.enqueueRelease({
           appId: app.id,
           environmentId: env.id,

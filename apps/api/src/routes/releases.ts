@@ -1,11 +1,12 @@
 import { ConflictError, ForbiddenError, hostnamesFor, type Principal, type RequiredVariable, rollbackTarget } from '@pier/core';
-import type { ReleaseRow } from '@pier/db';
+import type { ReleaseRow, ReleaseWatchRow } from '@pier/db';
 import { z } from 'zod';
 import { waitingForChecksView } from '../checks-gate.ts';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment } from '../presenters.ts';
 import { envParams } from '../schemas.ts';
+import { rolledBackView, watchView } from './auto-rollback.ts';
 import { cronStatus } from './cron.ts';
 import { streamEnvironmentLogs } from './environment-log-stream.ts';
 import { mirrorReport, presentLink } from './links.ts';
@@ -47,6 +48,16 @@ function presentRelease(release: ReleaseRow) {
     settings: release.settings,
     createdAt: release.createdAt.toISOString(),
   };
+}
+
+/** The environment's newest release rolled back on its own, as the status shows it; null when none was. */
+function lastRolledBack(watches: Map<string, ReleaseWatchRow>, versions: Map<string, number>) {
+  const newest = [...watches.values()]
+    .filter((w) => w.state === 'rolled_back')
+    .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0))[0];
+  const view = rolledBackView(newest);
+  if (!newest || !view) return null;
+  return { release: versions.get(newest.releaseId) ?? null, ...view, deployment: newest.rollbackDeploymentId };
 }
 
 /** Releases made before the port was kept ran on 8080. */
@@ -116,7 +127,14 @@ export function releaseRoutes(deps: ApiDeps) {
       handler: async ({ params, principal }) => {
         const app = await apps.get(principal, params.app);
         const env = await environments.get(app.id, params.env);
-        return { releases: (await releases.list(env.id)).map(presentRelease) };
+        const watches = await deps.releaseWatches.ofEnvironment(env.id);
+        // A release rolled back on its own says when and why (`rolledBack`); such a release is not promoted.
+        return {
+          releases: (await releases.list(env.id)).map((r) => ({
+            ...presentRelease(r),
+            rolledBack: rolledBackView(watches.get(r.id)),
+          })),
+        };
       },
     }),
     route({
@@ -168,6 +186,8 @@ export function releaseRoutes(deps: ApiDeps) {
         const versions = new Map((await releases.list(env.id, 1000)).map((r) => [r.id, r.version]));
         const rows = await replicas.list(env.id);
         const rollout = await deps.rollouts.latest(env.id);
+        const watches = await deps.releaseWatches.ofEnvironment(env.id);
+        const watch = live ? (watches.get(live.id) ?? null) : null;
         return {
           app: app.name,
           environment: env.name,
@@ -178,7 +198,11 @@ export function releaseRoutes(deps: ApiDeps) {
           restartStreak: env.restartStreak,
           nextRestartAt: env.nextRestartAt?.toISOString() ?? null,
           desiredReplicas: env.replicas,
-          liveRelease: live ? presentRelease(live) : null,
+          liveRelease: live ? { ...presentRelease(live), rolledBack: rolledBackView(watch) } : null,
+          // The live release's watch after its rollout: `watching` until `until`, `passed`, or `rolled_back` and why.
+          watch: watchView(watch),
+          // The newest release rolled back on its own: which, when, why, and the rollback it queued.
+          rolledBack: lastRolledBack(watches, versions),
           requiredVariables: await requiredVariablesNow(deps, env.id, live),
           desiredRelease: env.desiredReleaseId ? (versions.get(env.desiredReleaseId) ?? null) : null,
           // The newest rollout: under way (`active`), or how the last one ended and why.
