@@ -44,6 +44,7 @@ export interface LogDrainView {
 export interface PendingLine {
   id: number;
   at: Date;
+  appName: string;
   envName: string;
   processType: string;
   replica: string;
@@ -145,8 +146,9 @@ export class LogDrainStore {
   /** Up to `limit` lines of the drain's app after its cursor, stored more than a second ago, in id order. */
   async pending(drainId: string, limit: number): Promise<PendingLine[]> {
     const rows = await this.db.execute<Record<string, unknown>>(sql`
-      select l.id, l.at, e.name as env_name, l.process_type, l.replica, l.release_version, l.stream, l.line
+      select l.id, l.at, a.name as app_name, e.name as env_name, l.process_type, l.replica, l.release_version, l.stream, l.line
       from ${logDrains} d
+      join apps a on a.id = d.app_id
       join environments e on e.app_id = d.app_id
       join log_lines l on l.environment_id = e.id and l.id > d.cursor
       where d.id = ${drainId} and l.stored_at < now() - interval '1 second'
@@ -154,6 +156,7 @@ export class LogDrainStore {
     return (rows as unknown as Record<string, unknown>[]).map((r) => ({
       id: Number(r.id),
       at: new Date(r.at as string),
+      appName: r.app_name as string,
       envName: r.env_name as string,
       processType: r.process_type as string,
       replica: r.replica as string,
