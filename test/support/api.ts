@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type AppQuotas, type CapacityCheck, SecretBox } from '@pier/core';
 import { createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
-import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -74,7 +73,6 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     adminToken,
     baseDomain: 'pier.test',
     serviceImages: { postgres: 'pier-local/postgres:latest', redis: 'pier-local/redis:latest' },
-    logs: new DockerRuntime(),
     ...(options.webhookRateLimitPerMinute ? { webhookRateLimitPerMinute: options.webhookRateLimitPerMinute } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
     ...(options.capacity ? { capacity: options.capacity } : {}),

@@ -11,6 +11,7 @@ import { backupRoutes } from './routes/backups.ts';
 import { cronRoutes } from './routes/cron.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
+import { environmentLogRoutes } from './routes/environment-logs.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { eventRoutes, recordQuotaRefusals } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -79,6 +80,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...tokenRoutes(deps),
     ...deploymentRoutes(deps),
     ...releaseRoutes(deps),
+    ...environmentLogRoutes(deps),
     ...domainRoutes(deps),
     ...serviceRoutes(deps),
     ...backupRoutes(deps),

@@ -1,7 +1,6 @@
 import type { AppQuotas, CapacityCheck, ServiceType } from '@pier/core';
 import type { AppImagesWatch, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import type { LogReader } from './routes/environment-log-stream.ts';
 
 /** Everything the API needs, built by main.ts (or a test) and handed to buildApp. */
 export interface ApiDeps extends Stores {
@@ -9,8 +8,6 @@ export interface ApiDeps extends Stores {
   adminToken: string;
   /** For generated URLs in status. */
   baseDomain: string;
-  /** Reads container logs (read-only); the API never creates, stops or removes containers. */
-  logs: LogReader;
   /** Readiness probes of the backing services; each rejects when its service is unreachable. */
   readiness: Record<string, () => Promise<void>>;
   /** Images of new managed services, by engine (PIER_IMAGE_POSTGRES / PIER_IMAGE_REDIS: `serviceImagesFrom`). */

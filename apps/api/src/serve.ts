@@ -1,7 +1,6 @@
 import { type ApiConfig, capacityPolicyFrom, exitOnStartupError, onShutdownSignal, readHostResources } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, CapacityGuard, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
-import { DockerRuntime } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
@@ -38,8 +37,6 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       replicas: config.PIER_QUOTA_REPLICAS,
       domains: config.PIER_QUOTA_DOMAINS,
     },
-    // The worker's logs-only socket when there is one (the systemd units): the api gets no root-equivalent Docker access.
-    logs: new DockerRuntime({ socketPath: config.PIER_DOCKER_LOGS_SOCKET ?? config.PIER_DOCKER_SOCKET }),
     ...stores,
     // The api sees `/` only (Docker's data root is the worker's to weigh, before a build or a rollout).
     capacity: new CapacityGuard({

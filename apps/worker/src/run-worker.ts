@@ -2,14 +2,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { capacityPolicyFrom, exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
 import { SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
-import { type DockerReadSocket, DockerRuntime, DockerWorkload } from '@pier/docker';
+import { DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
 import { GitSourceFetcher } from '@pier/source';
 import { Redis } from 'ioredis';
 import { buildRegistriesFromConfig } from './build-registries.ts';
 import { workerCapacityGuard } from './capacity/worker-capacity.ts';
 import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
-import { serveDockerLogsSocket } from './docker-logs-socket.ts';
 import { enforceHostFirewall } from './host-firewall.ts';
 import { sweepStaleCheckouts } from './stale-checkouts.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
@@ -20,7 +19,6 @@ const MiB = 1024 * 1024;
 export async function runWorker(config: WorkerConfig): Promise<void> {
   const logger = createLogger({ name: 'worker', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT });
   const database = connectDatabase(config.DATABASE_URL, { max: 5, applicationName: 'pier-worker' });
-  let logsSocket: DockerReadSocket | undefined;
   try {
     await assertMigrated(database.sql);
     await mkdir(config.PIER_WORK_DIR, { recursive: true, mode: 0o700 });
@@ -38,7 +36,6 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       logger.warn(
         'PIER_HOST_FIREWALL is off: containers can reach this host and 169.254.0.0/16 unless its own firewall stops them',
       );
-    logsSocket = await serveDockerLogsSocket(config, logger);
   } catch (err) {
     await database.close();
     exitOnStartupError('worker', err);
@@ -99,12 +96,12 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     lockDurationMs: config.PIER_BUILD_LOCK_MS,
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,
     reconcileLeaseMs: config.PIER_RECONCILER_LEASE_MS,
+    appLogs: { retentionDays: config.PIER_LOG_RETENTION_DAYS, retentionMb: config.PIER_LOG_RETENTION_MB },
     rollbackWatchIntervalMs: config.PIER_ROLLBACK_WATCH_INTERVAL_MS,
     certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });
 
   onShutdownSignal(logger, async () => {
-    await logsSocket?.stop();
     await runtime.stop();
     queueConnection.disconnect();
     workerConnection.disconnect();

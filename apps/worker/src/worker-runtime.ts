@@ -13,6 +13,8 @@ import { CertificateRenewer, type CertificateRenewerOptions } from './certificat
 import { ChecksDeadline } from './checks-deadline.ts';
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
+import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
+import { LogRetention } from './logs/log-retention.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
 import { ReleaseWatcher } from './rollbacks/release-watcher.ts';
@@ -46,6 +48,7 @@ export interface WorkerRuntimeOptions {
     | 'runs'
     | 'cron'
     | 'reservations'
+    | 'logs'
     | 'releaseWatches'
     | 'events'
   >;
@@ -101,6 +104,14 @@ export interface WorkerRuntimeOptions {
   resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
   /** Timings of the one-off run executor and the cron scheduler (tests shorten them). */
   runTimings?: Pick<RunExecutorOptions, 'leaseMs' | 'pollIntervalMs' | 'concurrency'> & { cronIntervalMs?: number };
+  /**
+   * The log collector (apps' container output into the log store, under a lease) and log retention
+   * (PIER_LOG_RETENTION_DAYS / _MB); absent: neither runs here (tests that do not read app logs).
+   */
+  appLogs?: { retentionDays: number; retentionMb: number } & Pick<
+    LogCollectorOptions,
+    'discoverIntervalMs' | 'batchLines' | 'flushMs' | 'leaseMs'
+  >;
 }
 
 export interface WorkerRuntime {
@@ -123,6 +134,8 @@ export interface WorkerRuntime {
   runs: RunExecutor;
   /** Queues cron runs at their slots. */
   cron: CronScheduler;
+  /** Follows apps' containers into the log store (when `appLogs` is given). */
+  logCollector: LogCollector | null;
   stop(): Promise<void>;
 }
 
@@ -277,6 +290,23 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   await imageSweeper.start();
   const checksDeadline = new ChecksDeadline({ checks: stores.checks, logger, intervalMs: options.checksDeadlineIntervalMs });
   checksDeadline.start();
+  const { retentionDays, retentionMb, ...collectorTimings } = options.appLogs ?? { retentionDays: 0, retentionMb: 0 };
+  const logCollector = options.appLogs
+    ? new LogCollector({
+        ...collectorTimings,
+        containers: options.containers,
+        logs: stores.logs,
+        leases: stores.leases,
+        holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+        instance: options.instance,
+        logger,
+      })
+    : null;
+  logCollector?.start();
+  const logRetention = options.appLogs
+    ? new LogRetention({ logs: stores.logs, maxAgeDays: retentionDays, maxMb: retentionMb, logger })
+    : null;
+  logRetention?.start();
   const releaseWatcher = new ReleaseWatcher({ stores, logger, intervalMs: options.rollbackWatchIntervalMs });
   releaseWatcher.start();
   return {
@@ -295,7 +325,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     runs,
     cron,
     imageSweeper,
+    logCollector,
     stop: async () => {
+      await logRetention?.stop();
       await imageSweeper.stop();
       await releaseWatcher.stop();
       await checksDeadline.stop();
@@ -307,6 +339,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await runs.stop();
       await serviceOperator.stop();
       await reconciler.stop();
+      // After the loops that stop containers, so that their last lines are read first.
+      await logCollector?.stop();
       await relay.stop();
       await Promise.all([builds.close(), deploys.close()]);
       await queue.close();

@@ -58,12 +58,6 @@ const common = {
 };
 
 const dockerSocket = z.string().startsWith('/', 'must be an absolute path').default('/var/run/docker.sock');
-/**
- * A Docker socket that reads only the logs of this installation's containers:
- * the worker serves it (it holds the Engine's root-equivalent socket) and the
- * api reads logs through it. Unset: nothing serves it, the api uses PIER_DOCKER_SOCKET.
- */
-const dockerLogsSocket = z.string().startsWith('/', 'must be an absolute path').optional();
 
 export const apiConfigSchema = z.object({
   ...common,
@@ -77,10 +71,6 @@ export const apiConfigSchema = z.object({
   PIER_IMAGE_POSTGRES: imageName('postgres:15-bookworm'),
   /** Image of managed Redis services. */
   PIER_IMAGE_REDIS: imageName('redis:7-bookworm'),
-  /** Docker Engine socket; the API only reads container logs through it. */
-  PIER_DOCKER_SOCKET: dockerSocket,
-  /** The worker's logs-only Docker socket; when set, the API reads logs there and never opens PIER_DOCKER_SOCKET. */
-  PIER_DOCKER_LOGS_SOCKET: dockerLogsSocket,
   /**
    * This host's public addresses, comma-separated, for the custom domains' DNS
    * check when they are not on an interface (behind NAT, as on many clouds).
@@ -179,8 +169,6 @@ export const workerConfigSchema = z
     PIER_IMAGE_VOLUME_TOOLS: imageName('debian:bookworm-slim'),
     /** Docker Engine socket. */
     PIER_DOCKER_SOCKET: dockerSocket,
-    /** Where to serve the api's logs-only Docker socket (mode 660): the systemd units give the api no Docker group. */
-    PIER_DOCKER_LOGS_SOCKET: dockerLogsSocket,
     /** Checkouts are made (and removed) here during builds. */
     PIER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/tmp/pier'),
     /** Backups of managed services (pg_dump files, Redis RDB copies) are kept here, one directory per service. */
@@ -214,6 +202,10 @@ export const workerConfigSchema = z
     PIER_DEPLOYMENT_LOG_MAX_MB: positiveInt(5),
     /** Output of deployments that ended (failed, cancelled, superseded) this many days ago is deleted; the deployments stay. */
     PIER_DEPLOYMENT_LOG_RETENTION_DAYS: positiveInt(30),
+    /** Apps' log lines (replicas, release commands, runs) older than this many days are deleted (per environment: PUT …/logs/retention). */
+    PIER_LOG_RETENTION_DAYS: positiveInt(7),
+    /** Above this many MB of log lines, an environment's oldest lines are deleted: the log store's bound on a small disk. */
+    PIER_LOG_RETENTION_MB: positiveInt(100),
     /** Records of webhook deliveries (kept so a redelivery changes nothing) are deleted after this many days. */
     PIER_WEBHOOK_DELIVERY_RETENTION_DAYS: positiveInt(14),
     /** Newest images kept per app; older ones that nothing runs are removed after each build. */

@@ -1,58 +1,126 @@
-import type { ContainerOperations, LogEntry } from '@pier/core';
-import type { ReplicaRow } from '@pier/db';
+import { PierError, ValidationError } from '@pier/core';
+import type { LogLineRow, LogQuery, LogStore } from '@pier/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { openEventStream, sendEvent } from '../http/event-stream.ts';
 
-/** Read-only access to container logs: the one thing the API asks of Docker. */
-export type LogReader = Pick<ContainerOperations, 'containerLogs'>;
+/** The widest time range one request may ask for. */
+export const MAX_RANGE_DAYS = 31;
+const DAY_MS = 86_400_000;
+/** How often a follower looks for new lines (a read of the (environment, id) index). */
+const POLL_MS = 250;
+const HEARTBEAT_MS = 15_000;
+const PAGE = 1000;
 
-interface Options {
-  tail: number;
-  since?: Date;
-  follow: boolean;
+export const logsQuery = z.strictObject({
+  follow: z.enum(['1', 'true', '0', 'false']).optional(),
+  tail: z.coerce.number().int().min(0).max(10_000).optional().describe('the newest N lines that match (default 100)'),
+  since: z.iso.datetime({ offset: true }).optional().describe('only lines written at or after this time (ISO 8601)'),
+  until: z.iso.datetime({ offset: true }).optional().describe('only lines written at or before this time (ISO 8601)'),
+  text: z.string().min(1).max(200).optional().describe('only lines containing this text (case-insensitive, literal)'),
+  process: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a process type name')
+    .optional()
+    .describe('only lines of this process type (web, worker, …; release, run and cron for those containers)'),
+  replica: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be a container name')
+    .optional()
+    .describe('only lines of this container'),
+  after: z.coerce.number().int().min(0).optional().describe('only lines after this id, oldest first (paging, resuming)'),
+});
+
+export type LogsQuery = z.infer<typeof logsQuery>;
+
+/** What a request asks of the store, checked: a range inverted or wider than MAX_RANGE_DAYS is refused naming the field. */
+export function storeQuery(environmentId: string, query: LogsQuery, now = new Date()): LogQuery {
+  const since = query.since ? new Date(query.since) : undefined;
+  const until = query.until ? new Date(query.until) : undefined;
+  if (since && until && until < since) throw new ValidationError('query.until: must not be before since', 'query.until');
+  if (since && (until ?? now).getTime() - since.getTime() > MAX_RANGE_DAYS * DAY_MS)
+    throw new ValidationError(`query.since: the range may span at most ${MAX_RANGE_DAYS} days`, 'query.since');
+  return {
+    environmentId,
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(query.text ? { text: query.text } : {}),
+    ...(query.process ? { processType: query.process } : {}),
+    ...(query.replica ? { replica: query.replica } : {}),
+    ...(query.after !== undefined ? { after: query.after } : {}),
+    limit: query.tail ?? 100,
+    // Without `after`: the newest lines (still oldest first); with it: the next lines after it.
+    order: query.after !== undefined ? 'asc' : 'desc',
+  };
 }
 
+/** One stored line as the API shows it. */
+export function presentLogLine(row: LogLineRow) {
+  return {
+    id: row.id,
+    at: row.at.toISOString(),
+    replica: row.replica,
+    process: row.processType,
+    release: row.releaseVersion,
+    stream: row.stream,
+    line: row.line,
+  };
+}
+
+export const logLineResponse = z.object({
+  id: z.number(),
+  at: z.string(),
+  replica: z.string(),
+  process: z.string(),
+  release: z.number().nullable(),
+  stream: z.string(),
+  line: z.string(),
+});
+
 /**
- * The logs of several replicas, merged: a JSON list, or with `follow` an SSE
- * stream (`event: line`, data `{ replica, process, stream, line, at }`) that lasts
- * until the client goes away.
+ * Server-Sent Events of an environment's stored logs: the lines of `query`
+ * (the newest, or those after `query.after`), then every new line that
+ * matches as the collector stores it, until the client goes away. Each
+ * event's id is the line's id: a client reconnecting with Last-Event-ID (or
+ * `after`) neither misses nor repeats lines. An error after the headers is
+ * an `event: error`.
  */
 export async function streamEnvironmentLogs(
-  reader: LogReader,
-  replicas: ReplicaRow[],
-  options: Options,
+  logs: Pick<LogStore, 'read'>,
+  query: LogQuery,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<unknown> {
-  const tagged = (replica: ReplicaRow, entry: LogEntry) => ({
-    replica: replica.containerName,
-    process: replica.processType,
-    stream: entry.stream,
-    line: entry.line,
-    at: entry.at?.toISOString() ?? null,
-  });
-  if (!options.follow) {
-    const lines = [];
-    for (const replica of replicas) {
-      for await (const entry of reader.containerLogs(replica.containerId as string, {
-        tail: options.tail,
-        since: options.since,
-      })) {
-        lines.push(tagged(replica, entry));
-      }
-    }
-    lines.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
-    return { lines };
-  }
+): Promise<void> {
   const { res, closed } = openEventStream(request, reply);
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  await Promise.allSettled(
-    replicas.map(async (replica) => {
-      const entries = reader.containerLogs(replica.containerId as string, { ...options, follow: true, signal: closed });
-      for await (const entry of entries) sendEvent(res, 'line', tagged(replica, entry));
-    }),
-  );
-  clearInterval(heartbeat);
-  res.end();
-  return reply;
+  let lastId = query.after ?? 0;
+  let lastWrite = Date.now();
+  const send = (rows: LogLineRow[]) => {
+    for (const row of rows) {
+      sendEvent(res, 'line', presentLogLine(row), row.id);
+      lastId = row.id;
+      lastWrite = Date.now();
+    }
+  };
+  try {
+    send(await logs.read(query));
+    while (!closed.aborted) {
+      const rows = await logs.read({ ...query, after: lastId, order: 'asc', limit: PAGE });
+      send(rows);
+      if (rows.length === PAGE) continue;
+      if (Date.now() - lastWrite > HEARTBEAT_MS) {
+        res.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  } catch (err) {
+    const known = err instanceof PierError;
+    if (!known) request.log.error({ err, environmentId: query.environmentId }, 'log stream failed');
+    const error = known
+      ? { code: err.code, message: err.message }
+      : { code: 'internal_error', message: `internal error (request ${request.id})` };
+    sendEvent(res, 'error', error);
+  } finally {
+    res.end();
+  }
 }

@@ -8,7 +8,6 @@ import { deploymentResponse, presentDeployment } from '../presenters.ts';
 import { envParams } from '../schemas.ts';
 import { rolledBackView, watchView } from './auto-rollback.ts';
 import { cronStatus } from './cron.ts';
-import { streamEnvironmentLogs } from './environment-log-stream.ts';
 import { mirrorReport, presentLink } from './links.ts';
 import { processesView } from './processes.ts';
 
@@ -20,17 +19,6 @@ const rollbackBody = z.strictObject({
     .describe(
       'also restore the linked Postgres as it was before the first release command after that release (the verified backup taken then); default false: code only',
     ),
-});
-
-const logsQuery = z.strictObject({
-  follow: z.enum(['1', 'true', '0', 'false']).optional(),
-  tail: z.coerce.number().int().min(0).max(10_000).optional().describe('lines per replica from the end (default 100)'),
-  since: z.iso.datetime({ offset: true }).optional().describe('only lines after this time (ISO 8601)'),
-  process: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a process type name')
-    .optional()
-    .describe('only the replicas of this process type (web, worker, …)'),
 });
 
 function presentRelease(release: ReleaseRow) {
@@ -241,28 +229,6 @@ export function releaseRoutes(deps: ApiDeps) {
             createdAt: r.createdAt.toISOString(),
           })),
         };
-      },
-    }),
-    route({
-      method: 'GET',
-      url: '/apps/:app/environments/:env/logs',
-      summary:
-        'stdout/stderr of every running replica (of one process type with `process`) as Server-Sent Events (or JSON without follow), each line tagged with its replica and process type',
-      tag: 'releases',
-      params: envParams,
-      query: logsQuery,
-      handler: async ({ params, query, principal, request, reply }) => {
-        const app = await apps.get(principal, params.app);
-        const env = await environments.get(app.id, params.env);
-        const rows = (await replicas.list(env.id, ['serving', 'draining'])).filter(
-          (r) => r.containerId && (!query.process || r.processType === query.process),
-        );
-        const options = {
-          tail: query.tail ?? 100,
-          since: query.since ? new Date(query.since) : undefined,
-          follow: query.follow === '1' || query.follow === 'true',
-        };
-        return streamEnvironmentLogs(deps.logs, rows, options, request, reply);
       },
     }),
   ];
