@@ -16,6 +16,7 @@ import { environmentRoutes } from './routes/environments.ts';
 import { eventRoutes, recordQuotaRefusals } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
+import { logDrainRoutes } from './routes/log-drains.ts';
 import { processRoutes } from './routes/processes.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -88,6 +89,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...runRoutes(deps),
     ...cronRoutes(deps),
     ...volumeRoutes(deps),
+    ...logDrainRoutes(deps),
     ...eventRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();

@@ -29,4 +29,9 @@ export interface ApiDeps extends Stores {
   webhookRateLimitPerMinute?: number;
   /** The capacity guard: a scale-up the host cannot hold is refused (409) with the figures; absent, none is. */
   capacity?: CapacityCheck;
+  /**
+   * Loopback ports of Pier's own services, never the target of a log drain or a notification channel
+   * (`checkOutboundUrl`); default DEFAULT_PIER_SERVICE_PORTS. serve.ts adds the api's and its URLs' ports.
+   */
+  reservedPorts?: readonly number[];
 }

@@ -1,5 +1,5 @@
 import { type ApiConfig, capacityPolicyFrom, exitOnStartupError, onShutdownSignal, readHostResources } from '@pier/config';
-import { SecretBox } from '@pier/core';
+import { pierServicePorts, SecretBox } from '@pier/core';
 import { assertMigrated, CapacityGuard, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
@@ -46,6 +46,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       buildMemoryBytes: config.PIER_BUILD_MEMORY_MB * 1024 * 1024,
     }),
     appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
+    reservedPorts: pierServicePorts({ ports: [config.PIER_API_PORT], urls: [config.DATABASE_URL, config.REDIS_URL] }),
     readiness: {
       postgres: () => pingDatabase(database.sql),
       redis: async () => {

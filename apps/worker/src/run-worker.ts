@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { capacityPolicyFrom, exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
-import { SecretBox } from '@pier/core';
+import { pierServicePorts, SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
 import { DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
@@ -98,6 +98,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     reconcileLeaseMs: config.PIER_RECONCILER_LEASE_MS,
     appLogs: { retentionDays: config.PIER_LOG_RETENTION_DAYS, retentionMb: config.PIER_LOG_RETENTION_MB },
     rollbackWatchIntervalMs: config.PIER_ROLLBACK_WATCH_INTERVAL_MS,
+    drains: { reservedPorts: pierServicePorts({ urls: [config.DATABASE_URL, config.REDIS_URL] }) },
     certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });
 

@@ -11,6 +11,7 @@ import { AppImageSweeper } from './app-image-sweep.ts';
 import { type BuildSettings, runBuildJob } from './build-job.ts';
 import { CertificateRenewer, type CertificateRenewerOptions } from './certificates/certificate-renewer.ts';
 import { ChecksDeadline } from './checks-deadline.ts';
+import { DrainForwarder, type DrainForwarderOptions } from './drains/drain-forwarder.ts';
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
@@ -49,6 +50,7 @@ export interface WorkerRuntimeOptions {
     | 'cron'
     | 'reservations'
     | 'logs'
+    | 'logDrains'
     | 'releaseWatches'
     | 'events'
   >;
@@ -100,6 +102,8 @@ export interface WorkerRuntimeOptions {
   checksDeadlineIntervalMs?: number;
   /** How often the watch after each rollout judges new releases (PIER_ROLLBACK_WATCH_INTERVAL_MS; tests shorten it). */
   rollbackWatchIntervalMs?: number;
+  /** The log drain forwarder (Pier's own ports it never sends to, timings); absent: this worker forwards no drains. */
+  drains?: Omit<DrainForwarderOptions, 'stores' | 'logger'>;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
   resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
   /** Timings of the one-off run executor and the cron scheduler (tests shorten them). */
@@ -136,6 +140,8 @@ export interface WorkerRuntime {
   cron: CronScheduler;
   /** Follows apps' containers into the log store (when `appLogs` is given). */
   logCollector: LogCollector | null;
+  /** Forwards apps' stored lines to their log drains (when `drains` is given). */
+  drainForwarder: DrainForwarder | null;
   stop(): Promise<void>;
 }
 
@@ -309,6 +315,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   logRetention?.start();
   const releaseWatcher = new ReleaseWatcher({ stores, logger, intervalMs: options.rollbackWatchIntervalMs });
   releaseWatcher.start();
+  const drainForwarder = options.drains ? new DrainForwarder({ ...options.drains, stores, logger }) : null;
+  drainForwarder?.start();
   return {
     queue,
     relay,
@@ -326,7 +334,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     cron,
     imageSweeper,
     logCollector,
+    drainForwarder,
     stop: async () => {
+      await drainForwarder?.stop();
       await logRetention?.stop();
       await imageSweeper.stop();
       await releaseWatcher.stop();

@@ -29,6 +29,7 @@ export * from './stores/environment-store.ts';
 export * from './stores/event-store.ts';
 export * from './stores/index.ts';
 export * from './stores/lease-store.ts';
+export * from './stores/log-drain-store.ts';
 export * from './stores/log-store.ts';
 export * from './stores/process-store.ts';
 export * from './stores/pull-request-events.ts';

@@ -10,6 +10,7 @@ import { EnvironmentHealthStore } from './environment-health-store.ts';
 import { EnvironmentStore } from './environment-store.ts';
 import { EventStore } from './event-store.ts';
 import { LeaseStore } from './lease-store.ts';
+import { LogDrainStore } from './log-drain-store.ts';
 import { LogStore } from './log-store.ts';
 import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
@@ -66,6 +67,8 @@ export interface Stores {
   events: EventStore;
   /** Every line of every app container, kept after the container is gone. */
   logs: LogStore;
+  /** Per app, where its lines are forwarded (URL sealed) and how far each drain got. */
+  logDrains: LogDrainStore;
 }
 
 /** Every store over one database, secrets sealed with `box`. */
@@ -97,6 +100,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     reservations: new ReservationStore(db),
     events: new EventStore(db),
     logs: new LogStore(db),
+    logDrains: new LogDrainStore(db, box),
     cron: new CronStore(db),
     volumes: new VolumeStore(db),
     volumeOperations: new VolumeOperationStore(db),
