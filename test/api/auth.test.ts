@@ -78,6 +78,15 @@ beforeAll(async () => {
     payload: { schedule: '0 3 * * *', command: 'true' },
   });
   expect(cron.statusCode, cron.body).toBeLessThan(300);
+  // Notification channels named like the cron job, so that `{name}` finds one under an app and on the host.
+  for (const url of ['/apps/web/notifications', '/notifications']) {
+    const channel = await api.request({
+      method: 'POST',
+      url,
+      payload: { name: 'nightly', kind: 'slack', url: 'https://hooks.example.com/services/x' },
+    });
+    expect(channel.statusCode, channel.body).toBe(201);
+  }
   // A run that ended, as a worker leaves one (starting one needs a live release, which this app has not): its
   // output is history, not a stream that waits.
   const [run] = await api.database.sql<{ id: string }[]>`

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { capacityPolicyFrom, exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
-import { pierServicePorts, SecretBox } from '@pier/core';
+import { DEFAULT_RETRY_POLICY, pierServicePorts, SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
 import { DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
@@ -98,6 +98,11 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     reconcileLeaseMs: config.PIER_RECONCILER_LEASE_MS,
     appLogs: { retentionDays: config.PIER_LOG_RETENTION_DAYS, retentionMb: config.PIER_LOG_RETENTION_MB },
     rollbackWatchIntervalMs: config.PIER_ROLLBACK_WATCH_INTERVAL_MS,
+    notifier: {
+      throttleWindowMs: config.PIER_NOTIFY_THROTTLE_SECONDS * 1000,
+      retry: { ...DEFAULT_RETRY_POLICY, giveUpMs: config.PIER_NOTIFY_GIVE_UP_SECONDS * 1000 },
+      reservedPorts: pierServicePorts({ urls: [config.DATABASE_URL, config.REDIS_URL] }),
+    },
     drains: { reservedPorts: pierServicePorts({ urls: [config.DATABASE_URL, config.REDIS_URL] }) },
     certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CapacityCheck, ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
 import type { Stores } from '@pier/db';
-import { listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
+import { EVENTS_CHANNEL, listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
@@ -16,6 +16,7 @@ import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
 import { LogRetention } from './logs/log-retention.ts';
+import { Notifier, type NotifierOptions } from './notifications/notifier.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
 import { ReleaseWatcher } from './rollbacks/release-watcher.ts';
@@ -53,6 +54,7 @@ export interface WorkerRuntimeOptions {
     | 'logDrains'
     | 'releaseWatches'
     | 'events'
+    | 'notificationQueue'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -102,6 +104,8 @@ export interface WorkerRuntimeOptions {
   checksDeadlineIntervalMs?: number;
   /** How often the watch after each rollout judges new releases (PIER_ROLLBACK_WATCH_INTERVAL_MS; tests shorten it). */
   rollbackWatchIntervalMs?: number;
+  /** The notifier (events to channels: throttle, retries, give-up age); absent: this worker sends no notifications. */
+  notifier?: Omit<NotifierOptions, 'queue' | 'logger' | 'wakeOn'>;
   /** The log drain forwarder (Pier's own ports it never sends to, timings); absent: this worker forwards no drains. */
   drains?: Omit<DrainForwarderOptions, 'stores' | 'logger'>;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
@@ -138,6 +142,8 @@ export interface WorkerRuntime {
   runs: RunExecutor;
   /** Queues cron runs at their slots. */
   cron: CronScheduler;
+  /** Sends events to notification channels (when `notifier` is given). */
+  notifier: Notifier | null;
   /** Follows apps' containers into the log store (when `appLogs` is given). */
   logCollector: LogCollector | null;
   /** Forwards apps' stored lines to their log drains (when `drains` is given). */
@@ -313,6 +319,15 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     ? new LogRetention({ logs: stores.logs, maxAgeDays: retentionDays, maxMb: retentionMb, logger })
     : null;
   logRetention?.start();
+  const notifier = options.notifier
+    ? new Notifier({
+        ...options.notifier,
+        queue: stores.notificationQueue,
+        logger,
+        wakeOn: listenTo(options.sql, EVENTS_CHANNEL),
+      })
+    : null;
+  notifier?.start();
   const releaseWatcher = new ReleaseWatcher({ stores, logger, intervalMs: options.rollbackWatchIntervalMs });
   releaseWatcher.start();
   const drainForwarder = options.drains ? new DrainForwarder({ ...options.drains, stores, logger }) : null;
@@ -335,7 +350,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     imageSweeper,
     logCollector,
     drainForwarder,
+    notifier,
     stop: async () => {
+      await notifier?.stop();
       await drainForwarder?.stop();
       await logRetention?.stop();
       await imageSweeper.stop();

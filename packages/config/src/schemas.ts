@@ -234,6 +234,14 @@ export const workerConfigSchema = z
      * to the same bucket; longer leaves minutes without replica figures.
      */
     PIER_METRICS_INTERVAL_MS: durationMs(60_000).refine((ms) => ms >= 500, 'must be at least 500'),
+    /**
+     * Notifications: after one message about an app's environment and an event kind, further events of
+     * the same app, environment and kind within this many seconds are held back and sent as one summary
+     * when it ends, so a crash loop sends one message and a summary, not one per restart.
+     */
+    PIER_NOTIFY_THROTTLE_SECONDS: positiveInt(900),
+    /** A notification that could not be delivered (retried with backoff) is dead after this many seconds. */
+    PIER_NOTIFY_GIVE_UP_SECONDS: positiveInt(86_400),
     /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
     PIER_ALLOW_FILE_REPOS: booleanFlag(false),
     /**

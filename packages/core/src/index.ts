@@ -21,6 +21,7 @@ export * from './metric-buckets.ts';
 export * from './metric-query.ts';
 export * from './names.ts';
 export * from './network-pool.ts';
+export * from './notifications.ts';
 export * from './outbound-address.ts';
 export * from './outbound-lookup.ts';
 export * from './outbound-url.ts';

@@ -15,8 +15,12 @@ export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 export const SMTP_TLS_MODES = ['starttls', 'tls', 'none'] as const;
 export type SmtpTlsMode = (typeof SMTP_TLS_MODES)[number];
 
-/** A channel's settings as sealed at rest (secrets included); never shown after creation. */
-export type ChannelSettings =
+/**
+ * A channel's settings as sealed at rest (secrets included); never shown
+ * after creation. `allowLoopback`: an admin made it, so its target may be on
+ * loopback or a private network (checked again when the sender connects).
+ */
+export type ChannelSettings = { allowLoopback?: boolean } & (
   | { kind: 'webhook'; url: string; secret: string }
   | { kind: 'slack'; url: string }
   | {
@@ -28,7 +32,8 @@ export type ChannelSettings =
       password?: string;
       from: string;
       to: string[];
-    };
+    }
+);
 
 /** Throws ValidationError naming `events` for the first kind that is not in EVENT_KINDS. */
 export function assertEventKinds(kinds: readonly string[], field = 'events'): EventKind[] {

@@ -31,6 +31,8 @@ export * from './stores/index.ts';
 export * from './stores/lease-store.ts';
 export * from './stores/log-drain-store.ts';
 export * from './stores/log-store.ts';
+export * from './stores/notification-queue.ts';
+export * from './stores/notification-store.ts';
 export * from './stores/process-store.ts';
 export * from './stores/pull-request-events.ts';
 export * from './stores/ref-events.ts';

@@ -12,6 +12,8 @@ import { EventStore } from './event-store.ts';
 import { LeaseStore } from './lease-store.ts';
 import { LogDrainStore } from './log-drain-store.ts';
 import { LogStore } from './log-store.ts';
+import { NotificationQueue } from './notification-queue.ts';
+import { NotificationStore } from './notification-store.ts';
 import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReleaseWatchStore } from './release-watch-store.ts';
@@ -65,6 +67,10 @@ export interface Stores {
   reservations: ReservationStore;
   /** What happened to each app and to the host. */
   events: EventStore;
+  /** Notification channels (settings sealed) and their subscriptions and deliveries. */
+  notifications: NotificationStore;
+  /** Events fanned out into deliveries, throttled and summed up; deliveries claimed, sent, retried. */
+  notificationQueue: NotificationQueue;
   /** Every line of every app container, kept after the container is gone. */
   logs: LogStore;
   /** Per app, where its lines are forwarded (URL sealed) and how far each drain got. */
@@ -99,6 +105,8 @@ export function createStores(db: Db, box: SecretBox): Stores {
     runs: new RunStore(db),
     reservations: new ReservationStore(db),
     events: new EventStore(db),
+    notifications: new NotificationStore(db, box),
+    notificationQueue: new NotificationQueue(db, box),
     logs: new LogStore(db),
     logDrains: new LogDrainStore(db, box),
     cron: new CronStore(db),

@@ -1,0 +1,106 @@
+import { afterFailure, PassLoop, type RetryPolicy, type Subscribe } from '@pier/core';
+import type { ClaimedDelivery, NotificationQueue } from '@pier/db';
+import type { Logger } from '@pier/log';
+import { type SendContext, scrubChannelSecrets, sendToChannel } from './channel-senders.ts';
+
+export interface NotifierOptions {
+  queue: NotificationQueue;
+  logger: Logger;
+  /** NOTIFY `pier_events` (`listenTo(sql, EVENTS_CHANNEL)`): a new event or test message is sent at once. */
+  wakeOn?: Subscribe;
+  /** A pass besides the wake-ups: retries that came due, summaries of windows that ended (default 3 s). */
+  pollIntervalMs?: number;
+  /** PIER_NOTIFY_THROTTLE_SECONDS in ms: one message per app, environment and kind in this window, then a summary. */
+  throttleWindowMs: number;
+  /** Backoff of failed deliveries and the age at which one is dead (PIER_NOTIFY_GIVE_UP_SECONDS). */
+  retry: RetryPolicy;
+  /** Loopback ports of Pier's own services, never a channel's target. */
+  reservedPorts: readonly number[];
+  /** Each send's limit (default 10 s). */
+  sendTimeoutMs?: number;
+  /** Deliveries sent at once (default 4). */
+  concurrency?: number;
+  /** Certificates trusted besides the system's (tests' HTTPS and SMTP receivers). */
+  extraCa?: readonly string[];
+}
+
+/** How many events one transaction fans out. */
+const FAN_OUT_BATCH = 100;
+
+/**
+ * The notifier: on each pass it fans out new events into deliveries (one per
+ * channel that hears them, throttled), records the summaries of throttle
+ * windows that ended, and sends the deliveries that are due, each claimed
+ * with a lease so several workers share them. A failed send is retried with
+ * backoff and jitter, and is dead once older than the give-up age; its last
+ * error is kept with the channel's secrets scrubbed. Every worker runs one.
+ */
+export class Notifier {
+  readonly #loop: PassLoop;
+  readonly #send: SendContext;
+
+  constructor(private readonly options: NotifierOptions) {
+    this.#send = {
+      reservedPorts: options.reservedPorts,
+      timeoutMs: options.sendTimeoutMs ?? 10_000,
+      extraCa: options.extraCa,
+    };
+    this.#loop = new PassLoop({
+      name: 'notifier',
+      intervalMs: options.pollIntervalMs ?? 3000,
+      logger: options.logger,
+      wakeOn: options.wakeOn,
+      wakeDelayMs: 50,
+      pass: (signal) => this.pass(signal),
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  kick(): void {
+    this.#loop.kick();
+  }
+
+  /** Fan out, sum up, send what is due. */
+  async pass(signal: AbortSignal): Promise<void> {
+    const { queue, throttleWindowMs } = this.options;
+    while (!signal.aborted && (await queue.fanOut(FAN_OUT_BATCH, throttleWindowMs)) === FAN_OUT_BATCH) {
+      // A full batch: there may be more.
+    }
+    await queue.summarise(throttleWindowMs);
+    const concurrency = this.options.concurrency ?? 4;
+    // The lease outlasts a send that times out, so no other worker sends it meanwhile.
+    const leaseMs = this.#send.timeoutMs * 2 + 5000;
+    while (!signal.aborted) {
+      const claimed = await queue.claim(concurrency, leaseMs);
+      if (claimed.length === 0) return;
+      await Promise.all(claimed.map((c) => this.#deliver(c)));
+    }
+  }
+
+  async #deliver({ delivery, channel }: ClaimedDelivery): Promise<void> {
+    const { queue, logger } = this.options;
+    const log = { deliveryId: delivery.id, channel: channel.name, kind: delivery.payload.kind };
+    try {
+      await sendToChannel(channel.settings, delivery.id, delivery.payload, this.#send);
+      await queue.sent(delivery.id, delivery.attempts);
+      logger.debug(log, 'notification sent');
+    } catch (err) {
+      const error = scrubChannelSecrets((err as Error).message || String(err), channel.settings);
+      const next = afterFailure(delivery, new Date(), this.options.retry);
+      if (next.state === 'dead') {
+        await queue.dead(delivery.id, delivery.attempts, error);
+        logger.warn({ ...log, attempts: delivery.attempts, error }, 'notification given up');
+      } else {
+        await queue.retry(delivery.id, delivery.attempts, next.nextAttemptAt, error);
+        logger.info({ ...log, attempts: delivery.attempts, error, retryAt: next.nextAttemptAt }, 'notification failed; retrying');
+      }
+    }
+  }
+}
