@@ -48,6 +48,14 @@ module.exports = {
       to: { path: '^packages/(db|docker|queue|builder|proxy|acme)/' },
     },
     {
+      name: 'api-has-no-docker',
+      comment:
+        'The api reads logs and state from Postgres only and never holds a Docker socket: it imports neither packages/docker nor dockerode.',
+      severity: 'error',
+      from: { path: '^apps/api/' },
+      to: { path: ['^packages/docker/', '(^|/)node_modules/(dockerode|docker-modem)/'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 UNITS=(pier-api pier-worker pier-proxy)
 UNIT_DIR=/etc/systemd/system
-# The worker's RuntimeDirectory=: the api's logs-only Docker socket lives here.
+# The worker's RuntimeDirectory=, pier's, which the proxy cannot see.
 RUNTIME_DIR=/run/pier
 TMPFILES=/etc/tmpfiles.d/pier.conf
 # The proxy's environment file: .env is pier's alone, and holds what the proxy must not.
@@ -115,13 +115,6 @@ snapshot=$(env_value PIER_PROXY_SNAPSHOT /var/lib/pier-proxy/proxy-routes.json)
 plain_path PIER_WORK_DIR "$work_dir"
 plain_path PIER_BACKUP_DIR "$backup_dir"
 plain_path PIER_PROXY_SNAPSHOT "$snapshot"
-# An empty assignment in the env file would override the units' Environment= and leave the api without logs.
-if grep -Eq '^[[:space:]]*(export[[:space:]]+)?PIER_DOCKER_LOGS_SOCKET=' "$env_file" && [ -z "$(env_value PIER_DOCKER_LOGS_SOCKET '')" ]; then
-  fail "PIER_DOCKER_LOGS_SOCKET is empty in $env_file: under the units the api reads container logs through it; remove the line or set it to $RUNTIME_DIR/docker-logs.sock"
-fi
-logs_socket=$(env_value PIER_DOCKER_LOGS_SOCKET "$RUNTIME_DIR/docker-logs.sock")
-[[ $logs_socket =~ ^$RUNTIME_DIR/[A-Za-z0-9._-]+$ && ! $logs_socket =~ $DOTS ]] ||
-  fail "PIER_DOCKER_LOGS_SOCKET must be a file directly in $RUNTIME_DIR (the worker's RuntimeDirectory=, which the api can reach and the proxy cannot), not '$logs_socket'"
 snapshot_dir=$(dirname -- "$snapshot")
 outside_homes PIER_WORK_DIR "$work_dir" "pick a directory under /var/lib"
 outside_homes PIER_BACKUP_DIR "$backup_dir" "pick a directory under /var/lib"
@@ -203,7 +196,6 @@ trap 'rm -rf "$rendered"' EXIT
 for unit in "${UNITS[@]}"; do
   sed -e "s|@PIER_ROOT@|$root|g" -e "s|@ENV_FILE@|$env_file|g" -e "s|@NODE@|$node|g" -e "s|@PROXY_ENV_FILE@|$PROXY_ENV|g" \
     -e "s|@WORKER_PATHS@|$worker_paths|g" -e "s|@PROXY_PATHS@|$snapshot_dir|g" -e "s|@HIDDEN_PATHS@|$hidden_paths|g" \
-    -e "s|@LOGS_SOCKET@|$logs_socket|g" \
     "deploy/systemd/$unit.service" >"$rendered/$unit.service"
 done
 if [ -n "$render_dir" ]; then
@@ -254,7 +246,7 @@ cmp -s "$rendered/proxy.env" "$PROXY_ENV" || proxy_env_changed=yes
 (umask 077 && install -m 0640 -o root -g pier-proxy -- "$rendered/proxy.env" "$PROXY_ENV")
 [ $proxy_env_changed = no ] || say "wrote $PROXY_ENV (the proxy's settings from $env_file)"
 
-# /run/pier now and at every boot (before the services start: the proxy's unit hides it, the worker serves in it).
+# /run/pier now and at every boot (before the services start: the proxy's unit hides it).
 if ! cmp -s deploy/systemd/pier.tmpfiles "$TMPFILES"; then
   install -m 0644 -o root -g root -- deploy/systemd/pier.tmpfiles "$TMPFILES"
   say "installed $TMPFILES"

@@ -160,10 +160,8 @@ describe('the systemd units', () => {
         expect(service[key], key).toBeUndefined();
     }
 
-    // The api's Docker socket is the worker's logs-only one, in /run/pier, which the proxy cannot see.
-    for (const service of [api, worker])
-      expect(service.Environment).toEqual(['PIER_DOCKER_LOGS_SOCKET=/run/pier/docker-logs.sock']);
-    expect(proxy.Environment).toBeUndefined();
+    // No Docker socket for the api (it reads logs from Postgres), nor any Environment= besides .env.
+    for (const service of [api, worker, proxy]) expect(service.Environment).toBeUndefined();
     expect(worker.RuntimeDirectory).toEqual(['pier']);
     expect(worker.RuntimeDirectoryMode).toEqual(['0750']);
     expect(worker.RuntimeDirectoryPreserve).toEqual(['yes']);
@@ -189,12 +187,6 @@ describe('the systemd units', () => {
     expect(units.api?.Service?.InaccessiblePaths).toEqual(['-/var/lib/pier/backups']);
     // The snapshot's default is written out: the unit does not depend on the schema's.
     expect(parseEnvironmentFile(proxyEnv).PIER_PROXY_SNAPSHOT).toBe('/var/lib/pier-proxy/proxy-routes.json');
-  });
-
-  it('a logs socket named in .env goes into both units, when it is in /run/pier', async () => {
-    const { units } = await render(`PIER_DOCKER_LOGS_SOCKET=/run/pier/logs.sock\n${PROXY_SETTINGS}`);
-    for (const name of ['api', 'worker'])
-      expect(units[name]?.Service?.Environment).toEqual(['PIER_DOCKER_LOGS_SOCKET=/run/pier/logs.sock']);
   });
 
   it('/run/pier exists at boot, pier’s, before the services start', () => {
@@ -304,22 +296,6 @@ describe('the installer refuses', () => {
       says: /PIER_BACKUP_DIR \(\/home\/me\/backups\) is under \/home.*ProtectHome=yes/,
     },
     { env: 'PIER_PROXY_SNAPSHOT=/var/lib/pier/backups/routes.json\n', says: /inside PIER_BACKUP_DIR or PIER_WORK_DIR/ },
-    {
-      env: 'PIER_DOCKER_LOGS_SOCKET=/var/run/docker.sock\n',
-      says: /PIER_DOCKER_LOGS_SOCKET must be a file directly in \/run\/pier/,
-    },
-    {
-      env: 'PIER_DOCKER_LOGS_SOCKET=/run/pier/../docker.sock\n',
-      says: /PIER_DOCKER_LOGS_SOCKET must be a file directly in \/run\/pier/,
-    },
-    {
-      env: 'PIER_DOCKER_LOGS_SOCKET=/run/pier/a/b.sock\n',
-      says: /PIER_DOCKER_LOGS_SOCKET must be a file directly in \/run\/pier/,
-    },
-    {
-      env: 'PIER_DOCKER_LOGS_SOCKET=/run/pier/x.sock\nPIER_DOCKER_LOGS_SOCKET=\n',
-      says: /PIER_DOCKER_LOGS_SOCKET is empty in .*remove the line/,
-    },
     // The proxy owns its snapshots' directory: one of its own, not one the system or the other processes use.
     {
       env: `${PROXY_SETTINGS}PIER_PROXY_SNAPSHOT=/var/lib/pier/proxy-routes.json\n`,

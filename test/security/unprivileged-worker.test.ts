@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LABEL_APP, SecretBox } from '@pier/core';
+import { LABEL_APP, LABEL_RELEASE, LABEL_ROLE, SecretBox } from '@pier/core';
 import { createStores } from '@pier/db';
 import { DockerRuntime, hostFirewallPlan, IptablesFirewall } from '@pier/docker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +30,9 @@ import { LOCAL_IMAGES } from '../support/worker.ts';
  * prepare-host`, which runs as root; the api with neither. The real
  * processes: prepare-host installs the host firewall for the pool; the worker
  * only checks it, refuses to start while a rule is missing (and says what to
- * run), and then starts and serves the logs-only Docker socket (mode 660),
- * through which the api answers `GET …/logs`, which it cannot without it.
+ * run), and then starts and collects the logs of this installation's
+ * containers into Postgres, from where the api, with no Docker socket at all,
+ * answers `GET …/logs`.
  */
 
 const run = randomBytes(3).toString('hex');
@@ -44,8 +45,6 @@ const firewall = new IptablesFirewall();
 const NOBODY = 65534;
 const dockerGroup = execFileSync('getent', ['group', 'docker'], { encoding: 'utf8' }).split(':')[2] as string;
 const root = mkdtempSync(join(tmpdir(), 'pier-unpriv-'));
-const runtimeDirectory = join(root, 'run');
-const socketPath = join(runtimeDirectory, 'docker-logs.sock');
 const engine = new DockerRuntime();
 const secretKey = randomBytes(32);
 const adminToken = randomBytes(32).toString('hex');
@@ -77,7 +76,6 @@ function workerEnv(): Record<string, string> {
     PIER_MIN_FREE_DISK_MB: '100',
     PIER_NETWORK_POOL: pool,
     PIER_NETWORK_SUBNET_SIZE: '24',
-    PIER_DOCKER_LOGS_SOCKET: socketPath,
   };
 }
 
@@ -89,8 +87,8 @@ function startUnprivilegedWorker(options: { noCapability?: boolean } = {}): Runn
   return startAsNobody('apps/worker/src/main.ts', workerEnv(), [`--groups=${dockerGroup}`, ...capability]);
 }
 
-/** The api's entry point as nobody with no group and no capability, as its unit runs it. */
-function startUnprivilegedApi(port: number, logsSocket?: string): RunningProcess {
+/** The api's entry point as nobody with no group, no capability and no Docker socket, as its unit runs it. */
+function startUnprivilegedApi(port: number): RunningProcess {
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -100,7 +98,8 @@ function startUnprivilegedApi(port: number, logsSocket?: string): RunningProcess
     PIER_ADMIN_TOKEN: adminToken,
     PIER_API_HOST: '127.0.0.1',
     PIER_API_PORT: String(port),
-    ...(logsSocket ? { PIER_DOCKER_LOGS_SOCKET: logsSocket } : {}),
+    // Were the api to open a Docker socket, this one does not exist.
+    PIER_DOCKER_SOCKET: join(root, 'no-docker.sock'),
   };
   return startAsNobody('apps/api/src/main.ts', env, ['--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
 }
@@ -113,8 +112,8 @@ function startAsNobody(entry: string, env: Record<string, string>, credentials: 
   return proc;
 }
 
-/** An app whose production environment serves one replica, `containerId`, as a deploy leaves it. */
-async function serveReplica(containerId: string): Promise<void> {
+/** An app's production environment and a release of it, as a deploy makes them. */
+async function newRelease(): Promise<{ environmentId: string; releaseId: string }> {
   const stores = createStores(database.db, new SecretBox(secretKey));
   const app = await stores.apps.create({ name: appName, webhookSecret: 'x'.repeat(40) });
   const environment = await stores.environments.get(app.id, 'production');
@@ -127,9 +126,15 @@ async function serveReplica(containerId: string): Promise<void> {
     replicas: 1,
     health: { path: '/health', intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 10_000 },
   } as Parameters<typeof stores.releases.create>[0]);
-  const replica = await stores.replicas.add(environment.id, release.id, `${appName}-web`);
+  return { environmentId: environment.id, releaseId: release.id };
+}
+
+/** The environment serves one replica, `containerId`, of the release, as a deploy leaves it. */
+async function serveReplica(containerId: string, { environmentId, releaseId }: { environmentId: string; releaseId: string }) {
+  const stores = createStores(database.db, new SecretBox(secretKey));
+  const replica = await stores.replicas.add(environmentId, releaseId, `${appName}-web`);
   await stores.replicas.attach(replica.id, containerId, null);
-  await makeLive(database.db, environment.id, release.id, [replica.id]);
+  await makeLive(database.db, environmentId, releaseId, [replica.id]);
 }
 
 async function waitForStart(proc: RunningProcess): Promise<void> {
@@ -145,7 +150,6 @@ beforeAll(async () => {
   database = await createTestDatabase();
   chmodSync(root, 0o755);
   for (const name of ['work', 'backups', 'cwd']) ownedByNobody(join(root, name));
-  ownedByNobody(runtimeDirectory);
 }, 60_000);
 
 afterAll(async () => {
@@ -180,7 +184,7 @@ describe('the worker and the api as their systemd units run them', () => {
     expect(worker.output()).toMatch(/cannot check the host firewall: .*Permission denied.*CAP_NET_ADMIN/);
   }, 90_000);
 
-  it('prepare-host (as root) installs the firewall and the build process limit; then the worker starts, and the api reads logs through it', async () => {
+  it('prepare-host (as root) installs the firewall and the build process limit; then the worker starts and collects logs, which the api serves with no Docker socket', async () => {
     const prepare = startScript('apps/worker/src/main.ts', workerEnv(), ['prepare-host']);
     started.push(prepare);
     expect(await exitWithin(prepare, 60_000), prepare.output()).toBe(0);
@@ -198,51 +202,52 @@ describe('the worker and the api as their systemd units run them', () => {
     await waitForStart(worker);
     expect(worker.output()).not.toMatch(/"level":(40|50)/);
 
-    // The api's Docker socket: the worker's, 660, reading this installation's logs and nothing else.
-    const socket = statSync(socketPath);
-    expect([socket.isSocket(), socket.uid, socket.mode & 0o777]).toEqual([true, NOBODY, 0o660]);
+    const release = await newRelease();
     const container = await engine.docker.createContainer({
       name: `${appName}-web`,
       Image: LOCAL_IMAGES.procfile,
       Cmd: ['sh', '-c', 'echo hello from the app; sleep 60'],
-      // A web replica of this installation: the worker's reconciler sees it running and keeps it serving.
-      Labels: { [LABEL_APP]: appName, 'pier.instance': instance, 'pier.role': 'web', 'pier.test': '1' },
+      // A web replica of this installation: the worker's reconciler keeps it serving, its collector reads it.
+      Labels: {
+        [LABEL_APP]: appName,
+        'pier.instance': instance,
+        [LABEL_ROLE]: 'web',
+        'pier.process': 'web',
+        'pier.environment-id': release.environmentId,
+        [LABEL_RELEASE]: release.releaseId,
+        'pier.test': '1',
+      },
       HostConfig: { NetworkMode: 'none' },
     });
     await container.start();
-    const reader = new DockerRuntime({ socketPath });
-    const lines = async (): Promise<string[]> => {
-      const read: string[] = [];
-      for await (const entry of reader.containerLogs(container.id, {})) read.push(entry.line);
-      return read;
-    };
-    await expect.poll(lines, { timeout: 15_000 }).toEqual(['hello from the app']);
-    await expect(reader.docker.createContainer({ Image: LOCAL_IMAGES.procfile })).rejects.toMatchObject({ statusCode: 403 });
+    await serveReplica(container.id, release);
 
-    // The api as its unit runs it (no docker group) answers GET …/logs through that socket, and cannot without it.
-    await serveReplica(container.id);
-    const logsUrl = (port: number) => `http://127.0.0.1:${port}/apps/${appName}/environments/production/logs`;
-    const headers = { authorization: `Bearer ${adminToken}` };
-    const blindPort = await freePort();
-    const blind = startUnprivilegedApi(blindPort);
-    await waitForHttp(`http://127.0.0.1:${blindPort}/health`);
-    const refused = await fetch(logsUrl(blindPort), { headers });
-    expect(refused.status).toBe(500);
-    expect(await refused.text()).not.toContain('hello from the app');
+    // The api as its unit runs it: no docker group, and no Docker socket it could open; it answers from Postgres.
     const apiPort = await freePort();
-    const api = startUnprivilegedApi(apiPort, socketPath);
+    const api = startUnprivilegedApi(apiPort);
     await waitForHttp(`http://127.0.0.1:${apiPort}/health`);
-    const answer = await fetch(logsUrl(apiPort), { headers });
-    expect(answer.status).toBe(200);
-    expect(await answer.json()).toEqual({
-      lines: [
-        { replica: `${appName}-web`, process: 'web', stream: 'stdout', line: 'hello from the app', at: expect.any(String) },
-      ],
-    });
-    for (const proc of [blind, api]) signalGroup(proc, 'SIGTERM');
+    const logsUrl = `http://127.0.0.1:${apiPort}/apps/${appName}/environments/production/logs`;
+    const headers = { authorization: `Bearer ${adminToken}` };
+    const lines = async () => {
+      const answer = await fetch(logsUrl, { headers });
+      expect(answer.status).toBe(200);
+      return ((await answer.json()) as { lines: unknown[] }).lines;
+    };
+    await expect.poll(lines, { timeout: 20_000, interval: 250 }).toEqual([
+      {
+        id: expect.any(Number),
+        at: expect.any(String),
+        replica: `${appName}-web`,
+        process: 'web',
+        release: 1,
+        stream: 'stdout',
+        line: 'hello from the app',
+      },
+    ]);
+    expect(api.output()).not.toMatch(/docker/i);
+    signalGroup(api, 'SIGTERM');
 
     signalGroup(worker, 'SIGTERM');
     expect(await exitWithin(worker, 30_000)).toBe(0);
-    expect(existsSync(socketPath)).toBe(false);
   }, 180_000);
 });

@@ -1,7 +1,6 @@
 export { type BuildCgroup, prepareBuildCgroup } from './build-cgroup.ts';
 export type { DockerRuntimeOptions } from './docker-client.ts';
 export { DockerContainers } from './docker-containers.ts';
-export { DockerReadSocket, type DockerReadSocketOptions } from './docker-read-socket.ts';
 export { DockerRuntime } from './docker-runtime.ts';
 export { DockerWorkload } from './docker-workload.ts';
 export { assertSafeHostConfig, buildHostConfig, type HostConfigInput } from './host-config.ts';
