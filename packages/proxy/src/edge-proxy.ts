@@ -206,6 +206,8 @@ export class EdgeProxy {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const upstream = this.#balancer.pick(route, this.#isHealthy, refused);
       if (!upstream) return this.#answer(req, res, attempt === 1 ? NO_HEALTHY_UPSTREAM : BAD_GATEWAY, requestId);
+      // Before forwarding: the response may end (and 'close' count it) before forward() resolves.
+      answeredBy = upstream;
       const outcome = await this.#forwarder.forward(req, res, upstream, request);
       if (outcome.kind === 'not-sent' && attempt < MAX_ATTEMPTS) {
         refused = upstream;
@@ -219,7 +221,6 @@ export class EdgeProxy {
         this.#metrics.retried();
         continue;
       }
-      answeredBy = upstream;
       return this.#conclude(req, res, route, upstream, outcome, requestId);
     }
   }
