@@ -28,7 +28,7 @@ const ENV = `/apps/${app}/environments/staging`;
 
 beforeAll(async () => {
   api = await createTestApi();
-  worker = await startTestWorker(api.database, api.box, { reconcileIntervalMs: 1000 });
+  worker = await startTestWorker(api.database, api.box, { reconcileIntervalMs: 1000, collectLogs: true });
   repo = new TestGitRepository();
   secret = await createFastApp(api, { name: app, fullName: `acme/${app}`, cloneUrl: repo.url, replicas: 1, drainTimeoutMs: 500 });
 }, 120_000);

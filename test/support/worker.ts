@@ -40,6 +40,8 @@ export interface TestWorkerOptions {
   serviceTimings?: Parameters<typeof startWorkerRuntime>[0]['serviceTimings'];
   /** How long nothing may listen on a new replica's port before its gate fails (default 30 s). */
   healthStartPeriodMs?: number;
+  /** Runs the log collector (apps' container output into the log store), as run-worker.ts does; default off. */
+  collectLogs?: boolean;
 }
 
 /** The real worker loops in this process, on a private queue prefix, building with the real Docker. */
@@ -98,6 +100,7 @@ export async function startTestWorker(database: Database, box: SecretBox, option
     reconcileIntervalMs: options.reconcileIntervalMs ?? 2000,
     reconcilePlan: options.reconcilePlan,
     reconcileLeaseMs: options.reconcileLeaseMs,
+    ...(options.collectLogs ? { appLogs: { retentionDays: 7, retentionMb: 100, discoverIntervalMs: 250 } } : {}),
   });
   return {
     runtime,
