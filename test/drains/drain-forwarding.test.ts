@@ -138,6 +138,25 @@ describe('a syslog drain over TLS to a real rsyslogd', () => {
   }, 90_000);
 });
 
+describe('a drain whose endpoint’s certificate is not trusted', () => {
+  it('sends nothing and says why', async () => {
+    const made = await api.request({
+      method: 'POST',
+      url: '/apps/shop/drains',
+      payload: { name: 'untrusted', url: `syslog+tls://localhost:${rsyslog.port}` },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const before = (await rsyslog.received()).length;
+    await writeLines(5000, 3);
+    await until(async () => (await drainState('untrusted')).failingSince !== null, 20_000, 'the drain to be marked failing');
+    const state = await drainState('untrusted');
+    expect(state.lastError).toMatch(/certificate/i);
+    expect(state.delivered).toBe(0);
+    expect(await rsyslog.received()).toHaveLength(before);
+    expect((await api.request({ method: 'DELETE', url: '/apps/shop/drains/untrusted' })).statusCode).toBe(204);
+  }, 30_000);
+});
+
 describe('an https drain to a local receiver', () => {
   it('resends a refused batch and what was written while the receiver was down, every line once, in order', async () => {
     const receiver = httpsReceiver(tls, await freePort());

@@ -28,6 +28,11 @@ describe('syslogMessage', () => {
       '<11>1 2026-12-07T17:00:01.250Z production shop shop-production-web-1a2b web [pier@32473 release="v3" stream="stderr"] boom',
     ],
     [
+      "Pier's own line: severity 5",
+      line({ stream: 'system', line: 'container exited' }),
+      '<13>1 2026-12-07T17:00:01.250Z production shop shop-production-web-1a2b web [pier@32473 release="v3" stream="system"] container exited',
+    ],
+    [
       'no release: no release parameter',
       line({ releaseVersion: null, processType: 'run', replica: 'shop-production-run-x' }),
       '<14>1 2026-12-07T17:00:01.250Z production shop shop-production-run-x run [pier@32473 stream="stdout"] GET / 200',

@@ -6,7 +6,7 @@ import type { PendingLine } from '@pier/db';
  * Syslog: one RFC 5424 message per line,
  *   `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [pier@32473 …] MSG`
  * with facility 1 (user) and severity 6 (informational) for stdout, 3
- * (error) for stderr; HOSTNAME is the environment, APP-NAME the app, PROCID
+ * (error) for stderr, 5 (notice) for Pier's own `system` lines; HOSTNAME is the environment, APP-NAME the app, PROCID
  * the replica (container name), MSGID the process type; the structured data
  * carries the release and the stream (SD-ID `pier@32473`: 32473 is the
  * private enterprise number RFC 5612 reserves for examples, Pier has none of
@@ -20,7 +20,7 @@ import type { PendingLine } from '@pier/db';
  */
 
 const FACILITY_USER = 1;
-const SEVERITY = { stdout: 6, stderr: 3 } as const;
+const SEVERITY = { stdout: 6, stderr: 3, system: 5 } as const;
 export const SD_ID = 'pier@32473';
 
 /** A header field: printable US-ASCII without spaces, at most `max` characters, `-` (nil) when empty. */

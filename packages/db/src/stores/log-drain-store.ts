@@ -49,12 +49,13 @@ export interface PendingLine {
   processType: string;
   replica: string;
   releaseVersion: number | null;
-  stream: 'stdout' | 'stderr';
+  /** `system` is Pier's own line about the container (the store's enum allows it). */
+  stream: 'stdout' | 'stderr' | 'system';
   line: string;
 }
 
 /** Lag counts stop here: a drain this far behind is skipped ahead by the forwarder anyway. */
-export const LAG_COUNT_LIMIT = 1_000_000;
+export const LAG_COUNT_LIMIT = 200_000;
 
 const configContext = (drainId: string) => `log-drain:${drainId}`;
 
@@ -161,7 +162,7 @@ export class LogDrainStore {
       processType: r.process_type as string,
       replica: r.replica as string,
       releaseVersion: r.release_version === null ? null : Number(r.release_version),
-      stream: r.stream as 'stdout' | 'stderr',
+      stream: r.stream as PendingLine['stream'],
       line: r.line as string,
     }));
   }
