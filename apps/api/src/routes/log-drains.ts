@@ -41,7 +41,7 @@ const createDrainBody = z.strictObject({
     .string()
     .max(CA_MAX_BYTES)
     .optional()
-    .describe('PEM certificate(s) trusted for the endpoint instead of the system bundle (an operator’s own CA)'),
+    .describe('PEM certificate(s) trusted for the endpoint instead of Node’s bundled CAs (an operator’s own CA)'),
 });
 const drainParams = appParams.extend({ drain: name });
 

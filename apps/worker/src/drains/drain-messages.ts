@@ -6,8 +6,9 @@ import type { PendingLine } from '@pier/db';
  * Syslog: one RFC 5424 message per line,
  *   `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [pier@32473 …] MSG`
  * with facility 1 (user) and severity 6 (informational) for stdout, 3
- * (error) for stderr, 5 (notice) for Pier's own `system` lines; HOSTNAME is the environment, APP-NAME the app, PROCID
- * the replica (container name), MSGID the process type; the structured data
+ * (error) for stderr, 5 (notice) for Pier's own `system` lines; HOSTNAME is
+ * the environment, APP-NAME the app, PROCID the replica (container name),
+ * MSGID the process type; the structured data
  * carries the release and the stream (SD-ID `pier@32473`: 32473 is the
  * private enterprise number RFC 5612 reserves for examples, Pier has none of
  * its own). Each message is framed with octet counting (RFC 6587 3.4.1,

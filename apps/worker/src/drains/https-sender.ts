@@ -8,7 +8,7 @@ import type { ConnectionSettings, DrainSender } from './drain-sender.ts';
  * An https drain: each batch one POST of a JSON array (`httpsBody`), with the
  * drain's headers, on a kept-alive connection; a 2xx answer takes the batch,
  * anything else (or no answer within the timeout) fails it. Certificates are
- * verified against the drain's CA or the system's. Plain http is only ever a
+ * verified against the drain's CA or Node's bundled ones (NODE_EXTRA_CA_CERTS adds to those). Plain http is only ever a
  * loopback URL (the URL check allows no other).
  */
 export class HttpsDrainSender implements DrainSender {

@@ -8,7 +8,8 @@ import type { ConnectionSettings, DrainSender } from './drain-sender.ts';
  * Syslog over TCP (RFC 6587) or TLS (RFC 5425): one connection kept across
  * batches, made again on the next batch after it broke (an error, the
  * server closing it). TLS verifies the server's certificate against the
- * drain's CA or the system's, for the URL's host name.
+ * drain's CA or Node's bundled CAs (NODE_EXTRA_CA_CERTS adds to those), for
+ * the URL's host name.
  *
  * A batch counts as sent once written on a connection that had not been
  * closed by then: syslog has no acknowledgement, so lines written at the very

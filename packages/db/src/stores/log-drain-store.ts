@@ -12,7 +12,7 @@ export interface LogDrainConfig {
   url: string;
   /** Sent with each https POST (an `Authorization`, an ingest key). */
   headers?: Record<string, string>;
-  /** PEM certificates trusted for the endpoint instead of the system's (an operator's own CA). */
+  /** PEM certificates trusted for the endpoint instead of Node's bundled CAs (an operator's own CA). */
   ca?: string;
 }
 
