@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '@pier/core';
-import { createStores, type LogDrainRow, type Stores, scrubbed } from '@pier/db';
+import { createStores, type LogDrainRow, SEALED_COLUMNS, type Stores, scrubbed } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 /** The drain store on a real Postgres: what the forwarder relies on. */
 let database: TestDatabase;
 let stores: Stores;
+const key = randomBytes(32);
 let appId: string;
 let environmentIds: string[];
 const PASSWORD = 'drain-password-0123456789';
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  stores = createStores(database.db, new SecretBox(randomBytes(32)));
+  stores = createStores(database.db, new SecretBox(key));
   appId = (await stores.apps.create({ name: 'shop', webhookSecret: 'w'.repeat(32) })).id;
   const otherApp = (await stores.apps.create({ name: 'other', webhookSecret: 'w'.repeat(32) })).id;
   const rows = await database.sql<{ id: string; app_id: string }[]>`select id, app_id from environments order by name`;
@@ -113,5 +114,22 @@ describe('LogDrainStore', () => {
     const [sealed] = await database.sql`select config_ciphertext as c from log_drains where name = 'd'`;
     expect(String(sealed?.c)).not.toContain(PASSWORD);
     expect(stores.logDrains.config(row).url).toContain(PASSWORD);
+  });
+
+  it('is re-sealed under a rotated key (the secret re-sealer knows the column), then opens with the new key alone', async () => {
+    const row = await drain('rotated');
+    const newKey = randomBytes(32);
+    const rotated = createStores(database.db, new SecretBox(newKey, [key]));
+    const column = SEALED_COLUMNS.find((c) => c.label === 'log_drains.config');
+    expect(column).toBeDefined();
+    const batch = await rotated.sealedValues.resealBatch(column as NonNullable<typeof column>, null, 100);
+    expect(batch).toMatchObject({ resealed: batch.seen, unreadable: 0 });
+    expect(batch.seen).toBeGreaterThan(0);
+    const [resealed] = await database.sql<
+      LogDrainRow[]
+    >`select id, key_id as "keyId", config_ciphertext as "configCiphertext" from log_drains where name = 'rotated'`;
+    const opened = createStores(database.db, new SecretBox(newKey)).logDrains.config({ ...row, ...(resealed as LogDrainRow) });
+    expect(opened.url).toContain(PASSWORD);
+    expect(() => stores.logDrains.config({ ...row, ...(resealed as LogDrainRow) })).toThrow();
   });
 });
