@@ -225,7 +225,6 @@ describe('automatic rollback on an error spike', () => {
         30_000,
       );
       await deploy(spikyApp('v2', true), 'v2 breaks / after its health gate');
-      expect(load.answers.some((a) => a.status === 500 && a.body === 'broken')).toBe(false); // not before v2 was live
 
       // The watcher sees the spike and queues the rollback; the live release is v1 again.
       const status = await until(
@@ -252,12 +251,17 @@ describe('automatic rollback on an error spike', () => {
       const rollback = await deployment(status.rolledBack.deployment, ['live'], 30_000);
       expect(rollback.trigger).toBe('rollback');
       // Decided within the window after v2 went live (the switch began the watch).
-      const [watch] = await database.sql<{ decided_after_ms: number; state: string }[]>`
-        select state, (extract(epoch from finished_at - started_at) * 1000)::float8 as decided_after_ms
+      const [watch] = await database.sql<{ decided_after_ms: number; started_ms: number; state: string }[]>`
+        select state, (extract(epoch from finished_at - started_at) * 1000)::float8 as decided_after_ms,
+          (extract(epoch from started_at) * 1000)::float8 as started_ms
         from release_watches w join releases r on r.id = w.release_id where r.version = 2`;
       expect(watch?.state).toBe('rolled_back');
       expect(watch?.decided_after_ms).toBeGreaterThan(0);
       expect(watch?.decided_after_ms).toBeLessThan(WINDOW_SECONDS * 1000);
+      // v2 answered 500 through the proxy, and only once the switch had made it live.
+      const broken = load.answers.filter((a) => a.status === 500 && a.body === 'broken');
+      expect(broken.length).toBeGreaterThan(0);
+      expect(Math.min(...broken.map((a) => a.endedAt))).toBeGreaterThanOrEqual(Math.floor(watch?.started_ms ?? 0));
       console.log(`rolled back ${Math.round(watch?.decided_after_ms ?? 0)} ms after v2 went live: ${status.rolledBack.reason}`);
       expect(status.rolledBack.reason).toMatch(
         /^release v2 answered 5xx to \d+% of requests \(\d+ of \d+\) within \d+ s of going live; v1 answered 0%$/,
