@@ -1,4 +1,5 @@
-import { createStores, type Stores } from '@pier/db';
+import type { CapacityCheck } from '@pier/core';
+import { CapacityGuard, createStores, type Stores } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
 
@@ -26,8 +27,21 @@ interface EventView {
 }
 
 beforeAll(async () => {
-  api = await createTestApi({ quotas: { environments: 10, previews: 10, forkPreviews: 3, replicas: 4, domains: 50 } });
+  // The real guard over a host of 1 GiB with nothing reserved for the system: 2 more replicas of 512 MiB fit, 3 do not.
+  let guard: CapacityGuard | undefined;
+  const capacity: CapacityCheck = { check: (request) => (guard as CapacityGuard).check(request) };
+  api = await createTestApi({
+    quotas: { environments: 2, previews: 10, forkPreviews: 3, replicas: 10, domains: 50 },
+    capacity,
+  });
   stores = createStores(api.database.db, api.box);
+  guard = new CapacityGuard({
+    reservations: stores.reservations,
+    host: async () => ({ memoryTotalBytes: 1024 ** 3, memoryAvailableBytes: 1024 ** 3, disks: [] }),
+    policy: { reserveBytes: 0, overcommit: 1 },
+    buildMemoryBytes: 0,
+    events: stores.events,
+  });
   for (const name of ['shop', 'other']) {
     const repository = { fullName: `acme/${name}`, cloneUrl: `https://git.example.invalid/acme/${name}.git` };
     expect((await api.request({ method: 'POST', url: '/apps', payload: { name, repository } })).statusCode).toBe(201);
@@ -145,12 +159,23 @@ describe('deployment events', () => {
 
 describe('refusals and scopes', () => {
   it('records a quota refusal in the app event log, with the refusal it answered', async () => {
-    const res = await api.request({ method: 'PATCH', url: '/apps/other/environments/production', payload: { replicas: 9 } });
+    // production and staging: the quota of 2 environments is reached.
+    const res = await api.request({ method: 'POST', url: '/apps/other/environments', payload: { name: 'qa' } });
     expect(res.statusCode, res.body).toBe(409);
     const { events: shown } = await events('/apps/other/events?kind=quota.refused');
     expect(shown).toHaveLength(1);
-    expect(shown[0]).toMatchObject({ app: 'other', env: 'production', severity: 'warning' });
-    expect(shown[0]?.message).toBe(`other production: refused for a quota: ${res.json().error.message}`);
+    expect(shown[0]).toMatchObject({ app: 'other', env: null, severity: 'warning' });
+    expect(shown[0]?.message).toBe(`other: refused for a quota: ${res.json().error.message}`);
+  });
+
+  it("records a refusal for the host's capacity in the app event log", async () => {
+    const res = await api.request({ method: 'PATCH', url: '/apps/shop/environments/staging', payload: { replicas: 4 } });
+    expect(res.statusCode, res.body).toBe(409);
+    const { events: shown } = await events('/apps/shop/events?kind=capacity.refused');
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatchObject({ app: 'shop', env: 'staging', severity: 'warning', data: { request: 'scale' } });
+    expect(res.json().error.message).toContain(String(shown[0]?.data.reason));
+    expect(shown[0]?.message).toMatch(/^Refused for the host's capacity: scaling web of shop-staging from 1 to 4 replicas/);
   });
 
   it("an admin sees every app's and the host's events; an app token only its app's", async () => {

@@ -44,6 +44,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       host: () => readHostResources({ paths: ['/'] }),
       policy: capacityPolicyFrom(config),
       buildMemoryBytes: config.PIER_BUILD_MEMORY_MB * 1024 * 1024,
+      events: stores.events,
     }),
     appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
     reservedPorts: pierServicePorts({ ports: [config.PIER_API_PORT], urls: [config.DATABASE_URL, config.REDIS_URL] }),

@@ -103,7 +103,7 @@ export async function runBuildJob(deps: BuildJobDeps, deploymentId: string, ctx:
       deps.logger.warn({ deploymentId, app: app.name, boundTo: repo.withheld.boundTo }, 'repository credentials withheld');
       log.write(`repository credentials are for ${repo.withheld.boundTo}, not this repository's origin: not sent`, 'system');
     }
-    await guardCapacity(deps, deploymentId, app.name);
+    await guardCapacity(deps, deployment, app.name);
     await guardDiskSpace(deps, diskWatch, activity);
     const sha = deployment.commitSha ?? (await resolveCommit(deps, deployment, access, log, abort.signal));
     const image = await buildCommit(
@@ -192,14 +192,19 @@ function parseRef(gitRef: string | null): GitRef {
 }
 
 /** Refuses to begin a build whose memory limit (PIER_BUILD_MEMORY_MB) the host cannot hold besides what is reserved. */
-async function guardCapacity(deps: BuildJobDeps, deploymentId: string, appName: string): Promise<void> {
+async function guardCapacity(
+  deps: BuildJobDeps,
+  deployment: { id: string; appId: string; environmentId: string },
+  appName: string,
+): Promise<void> {
   if (!deps.capacity) return;
   const decision = await deps.capacity.check({
     kind: 'build',
     action: `building ${appName}`,
     memoryBytes: deps.settings.memoryBytes,
     // Claimed already: this build is `building`, and not counted against itself.
-    own: { deploymentId },
+    own: { deploymentId: deployment.id },
+    subject: { appId: deployment.appId, environmentId: deployment.environmentId },
   });
   if (!decision.ok) throw new BuildError(`not enough capacity: ${decision.reason}`);
 }

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { capacityPolicyFrom, exitOnStartupError, onShutdownSignal, type WorkerConfig } from '@pier/config';
-import { DEFAULT_RETRY_POLICY, pierServicePorts, SecretBox } from '@pier/core';
+import { DEFAULT_HOST_ALERT_THRESHOLDS, DEFAULT_RETRY_POLICY, pierServicePorts, SecretBox } from '@pier/core';
 import { assertMigrated, connectDatabase, createStores } from '@pier/db';
 import { DockerRuntime, DockerWorkload } from '@pier/docker';
 import { createLogger } from '@pier/log';
@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { buildRegistriesFromConfig } from './build-registries.ts';
 import { workerCapacityGuard } from './capacity/worker-capacity.ts';
 import { certificateLoopFromConfig } from './certificates/acme-wiring.ts';
+import { readHostSample } from './events/host-sample.ts';
 import { enforceHostFirewall } from './host-firewall.ts';
 import { sweepStaleCheckouts } from './stale-checkouts.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
@@ -59,6 +60,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       policy: capacityPolicyFrom(config),
       buildMemoryBytes: config.PIER_BUILD_MEMORY_MB * MiB,
       dockerFreeBytes: () => docker.freeDiskBytes(),
+      events: stores.events,
     }),
     sql: database.sql,
     fetcher: new GitSourceFetcher({
@@ -104,6 +106,15 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       reservedPorts: pierServicePorts({ urls: [config.DATABASE_URL, config.REDIS_URL] }),
     },
     drains: { reservedPorts: pierServicePorts({ urls: [config.DATABASE_URL, config.REDIS_URL] }) },
+    hostAlerts: {
+      sample: () => readHostSample({ dockerRoot: () => docker.dataRoot() }),
+      thresholds: {
+        ...DEFAULT_HOST_ALERT_THRESHOLDS,
+        diskPercent: config.PIER_ALERT_DISK_PERCENT,
+        memoryAvailablePercent: config.PIER_ALERT_MEMORY_AVAILABLE_PERCENT,
+      },
+    },
+    missedSlots: { graceMs: config.PIER_MISSED_SLOT_GRACE_MS },
     certificates: await certificateLoopFromConfig(config, database.db, box, logger),
   });
 

@@ -12,6 +12,8 @@ import { type BuildSettings, runBuildJob } from './build-job.ts';
 import { CertificateRenewer, type CertificateRenewerOptions } from './certificates/certificate-renewer.ts';
 import { ChecksDeadline } from './checks-deadline.ts';
 import { DrainForwarder, type DrainForwarderOptions } from './drains/drain-forwarder.ts';
+import { HostAlertWatch, type HostAlertWatchOptions } from './events/host-alerts.ts';
+import { MissedSlotWatch, type MissedSlotWatchOptions } from './events/missed-slot-watch.ts';
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
 import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
@@ -55,6 +57,8 @@ export interface WorkerRuntimeOptions {
     | 'releaseWatches'
     | 'events'
     | 'notificationQueue'
+    | 'alertStates'
+    | 'scheduleWatches'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -106,6 +110,10 @@ export interface WorkerRuntimeOptions {
   rollbackWatchIntervalMs?: number;
   /** The notifier (events to channels: throttle, retries, give-up age); absent: this worker sends no notifications. */
   notifier?: Omit<NotifierOptions, 'queue' | 'logger' | 'wakeOn'>;
+  /** The host's disk and memory alerts (how the host is read, thresholds); absent: not watched here. */
+  hostAlerts?: Omit<HostAlertWatchOptions, 'stores' | 'logger'>;
+  /** The dead man's switch over backup and cron slots (timings; it always runs, one worker at a time). */
+  missedSlots?: Omit<MissedSlotWatchOptions, 'stores' | 'logger'>;
   /** The log drain forwarder (Pier's own ports it never sends to, timings); absent: this worker forwards no drains. */
   drains?: Omit<DrainForwarderOptions, 'stores' | 'logger'>;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
@@ -138,6 +146,10 @@ export interface WorkerRuntime {
   checksDeadline: ChecksDeadline;
   /** Rolls a new release back on its own when it answers errors or restarts more than the one before. */
   releaseWatcher: ReleaseWatcher;
+  /** Records the host's disk and memory alerts (when `hostAlerts` is given). */
+  hostAlerts: HostAlertWatch | null;
+  /** Records backup and cron slots that passed with nothing run. */
+  missedSlots: MissedSlotWatch;
   /** Starts queued one-off and cron runs. */
   runs: RunExecutor;
   /** Queues cron runs at their slots. */
@@ -330,6 +342,10 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   notifier?.start();
   const releaseWatcher = new ReleaseWatcher({ stores, logger, intervalMs: options.rollbackWatchIntervalMs });
   releaseWatcher.start();
+  const hostAlerts = options.hostAlerts ? new HostAlertWatch({ ...options.hostAlerts, stores, logger }) : null;
+  hostAlerts?.start();
+  const missedSlots = new MissedSlotWatch({ ...options.missedSlots, stores, logger });
+  missedSlots.start();
   const drainForwarder = options.drains ? new DrainForwarder({ ...options.drains, stores, logger }) : null;
   drainForwarder?.start();
   return {
@@ -345,6 +361,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     resealer,
     checksDeadline,
     releaseWatcher,
+    hostAlerts,
+    missedSlots,
     runs,
     cron,
     imageSweeper,
@@ -357,6 +375,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await logRetention?.stop();
       await imageSweeper.stop();
       await releaseWatcher.stop();
+      await hostAlerts?.stop();
+      await missedSlots.stop();
       await checksDeadline.stop();
       await resealer.stop();
       await retention?.stop();

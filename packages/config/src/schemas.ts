@@ -242,6 +242,15 @@ export const workerConfigSchema = z
     PIER_NOTIFY_THROTTLE_SECONDS: positiveInt(900),
     /** A notification that could not be delivered (retried with backoff) is dead after this many seconds. */
     PIER_NOTIFY_GIVE_UP_SECONDS: positiveInt(86_400),
+    /** A `host.disk` event fires when `/` or Docker's data root is this full (per cent used), and `host.recovered` once below. */
+    PIER_ALERT_DISK_PERCENT: positiveInt(90).refine((n) => n <= 100, 'must be at most 100'),
+    /** A `host.memory` event fires when the memory available stays below this share (per cent) for two samples a minute apart. */
+    PIER_ALERT_MEMORY_AVAILABLE_PERCENT: positiveInt(10).refine((n) => n < 100, 'must be below 100'),
+    /**
+     * A backup or cron slot that passed this long ago with no backup or run recorded is reported missed
+     * (the dead man's switch). Longer than the schedulers' passes, so a slot about to be taken is not.
+     */
+    PIER_MISSED_SLOT_GRACE_MS: durationMs(120_000).refine((ms) => ms >= 30_000, 'must be at least 30000 (30 seconds)'),
     /** Accept file:// repository URLs (local mirrors, tests). Off: they let an app read any repository on the host. */
     PIER_ALLOW_FILE_REPOS: booleanFlag(false),
     /**

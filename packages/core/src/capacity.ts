@@ -50,6 +50,8 @@ export interface CapacityRequest {
   diskBytes?: number;
   /** The request's own row when it is already recorded as running (a claimed build, a started run): left out of the reserved sum. */
   own?: { deploymentId?: string; runId?: string };
+  /** Whose request it is: a refusal is recorded as that app's `capacity.refused` event. */
+  subject?: { appId: string; environmentId?: string | null; envName?: string | null };
 }
 
 export type CapacityDecision = { ok: true } | { ok: false; reason: string };

@@ -4,6 +4,7 @@ import {
   type CapacityPolicy,
   type CapacityRequest,
   decideCapacity,
+  type EventRecorder,
   type HostResources,
 } from '@pier/core';
 import type { ReservationStore } from './stores/reservations.ts';
@@ -15,6 +16,8 @@ export interface CapacityGuardOptions {
   policy: CapacityPolicy;
   /** Memory limit of each build container (PIER_BUILD_MEMORY_MB), counted per running build. */
   buildMemoryBytes: number;
+  /** Where a refused request that names its app (`subject`) is recorded, as `capacity.refused`. */
+  events?: EventRecorder;
 }
 
 /**
@@ -32,6 +35,21 @@ export class CapacityGuard implements CapacityCheck {
       this.options.host(),
       this.options.reservations.reserved({ buildMemoryBytes: this.options.buildMemoryBytes, except: request.own }),
     ]);
-    return decideCapacity({ host, reservedBytes: reserved.total, policy, request });
+    const decision = decideCapacity({ host, reservedBytes: reserved.total, policy, request });
+    if (!decision.ok && request.subject) await this.#record(request, decision.reason);
+    return decision;
+  }
+
+  async #record(request: CapacityRequest, reason: string): Promise<void> {
+    const subject = request.subject;
+    if (!subject || !this.options.events) return;
+    await this.options.events.record({
+      kind: 'capacity.refused',
+      appId: subject.appId,
+      environmentId: subject.environmentId ?? null,
+      envName: subject.envName ?? null,
+      message: `Refused for the host's capacity: ${reason}`,
+      data: { request: request.kind, memoryBytes: request.memoryBytes, reason },
+    });
   }
 }

@@ -17,6 +17,7 @@ export type {
 } from './schema/observability.ts';
 export * as schema from './schema.ts';
 export * from './stores/acme-store.ts';
+export * from './stores/alert-state-store.ts';
 export * from './stores/app-store.ts';
 export * from './stores/app-usage.ts';
 export * from './stores/certificate-store.ts';
@@ -42,6 +43,7 @@ export * from './stores/replica-store.ts';
 export * from './stores/reservations.ts';
 export * from './stores/rollout-store.ts';
 export * from './stores/run-store.ts';
+export * from './stores/schedule-watch-store.ts';
 export * from './stores/sealed-value-store.ts';
 export * from './stores/service-operation-store.ts';
 export * from './stores/service-role-store.ts';

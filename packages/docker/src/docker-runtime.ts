@@ -80,6 +80,12 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
     for (const reference of [...(image.RepoTags ?? []), image.Id]) await this.removeReference(reference);
   }
 
+  /** Where the Engine keeps images, layers and volumes (DockerRootDir), for the host's disk alerts; null when it does not say. */
+  async dataRoot(): Promise<string | null> {
+    const info = (await this.docker.info()) as { DockerRootDir?: string };
+    return info.DockerRootDir ?? null;
+  }
+
   /** Free bytes on the filesystem of the Engine's data root (of `/` when that path is not visible from here). */
   async freeDiskBytes(): Promise<number> {
     const info = (await this.docker.info()) as { DockerRootDir?: string };

@@ -1,4 +1,4 @@
-import { type CapacityCheck, ConflictError } from '@pier/core';
+import { type CapacityCheck, type CapacityRequest, ConflictError } from '@pier/core';
 
 const MiB = 1024 * 1024;
 
@@ -13,6 +13,8 @@ export interface ScaleUp {
   memoryMb: number;
   /** The request field named in the refusal, e.g. `body.replicas`. */
   field: string;
+  /** The app (and environment) whose event log records a refusal. */
+  subject?: CapacityRequest['subject'];
 }
 
 /**
@@ -27,6 +29,7 @@ export async function assertScaleFits(capacity: CapacityCheck | undefined, scale
     kind: 'scale',
     action: `scaling ${scale.type} of ${scale.app}-${scale.env} from ${scale.from} to ${scale.to} replicas of ${scale.memoryMb} MiB`,
     memoryBytes: (scale.to - scale.from) * scale.memoryMb * MiB,
+    subject: scale.subject,
   });
   if (!decision.ok) throw new ConflictError(`${scale.field}: ${decision.reason}`);
 }

@@ -112,6 +112,7 @@ export function environmentRoutes(deps: ApiDeps) {
             to: body.replicas,
             memoryMb: await deps.reservations.memoryMbOf(before.id, 'web'),
             field: 'body.replicas',
+            subject: { appId: app.id, environmentId: before.id, envName: before.name },
           });
         }
         const env = await environments.update(app.id, params.env, settings(body), deps.quotas ?? DEFAULT_APP_QUOTAS);

@@ -161,6 +161,7 @@ export function processRoutes(deps: ApiDeps) {
             kind: 'scale',
             action: `${params.type} of ${app.name}-${env.name} at ${to} replicas of ${newMb} MiB (now ${from} of ${oldMb} MiB)`,
             memoryBytes: addedMb * MiB,
+            subject: { appId: app.id, environmentId: env.id, envName: env.name },
           });
           if (!decision.ok) throw new ConflictError(`${field}: ${decision.reason}`);
         }

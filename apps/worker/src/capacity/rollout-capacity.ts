@@ -47,7 +47,14 @@ export async function rolloutMemoryBytes(
  */
 export async function rolloutCapacityProblem(
   deps: RolloutCapacityDeps,
-  target: { appName: string; envName: string; environmentId: string; deploymentId: string; webReplicas: number },
+  target: {
+    appId: string;
+    appName: string;
+    envName: string;
+    environmentId: string;
+    deploymentId: string;
+    webReplicas: number;
+  },
   release: ReleaseRow,
 ): Promise<string | null> {
   const { capacity, reservations } = deps;
@@ -57,6 +64,7 @@ export async function rolloutCapacityProblem(
     action: `rolling out release v${release.version} of ${target.appName}-${target.envName}`,
     memoryBytes: await rolloutMemoryBytes({ ...deps, reservations }, target.environmentId, release, target.webReplicas),
     own: { deploymentId: target.deploymentId },
+    subject: { appId: target.appId, environmentId: target.environmentId, envName: target.envName },
   });
   return decision.ok ? null : `not enough capacity: ${decision.reason}`;
 }

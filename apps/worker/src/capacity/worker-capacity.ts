@@ -1,5 +1,5 @@
 import { readHostResources } from '@pier/config';
-import type { CapacityPolicy, HostResources } from '@pier/core';
+import type { CapacityPolicy, EventRecorder, HostResources } from '@pier/core';
 import { CapacityGuard, type ReservationStore } from '@pier/db';
 
 /**
@@ -13,6 +13,8 @@ export function workerCapacityGuard(options: {
   buildMemoryBytes: number;
   /** Free bytes of Docker's data root (DockerRuntime.freeDiskBytes). */
   dockerFreeBytes: () => Promise<number>;
+  /** Where refusals are recorded (`capacity.refused`). */
+  events?: EventRecorder;
 }): CapacityGuard {
   const host = async (): Promise<HostResources> => {
     const [read, docker] = await Promise.all([readHostResources({ paths: ['/'] }), options.dockerFreeBytes()]);
@@ -23,5 +25,6 @@ export function workerCapacityGuard(options: {
     host,
     policy: options.policy,
     buildMemoryBytes: options.buildMemoryBytes,
+    events: options.events,
   });
 }

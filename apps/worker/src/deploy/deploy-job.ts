@@ -91,7 +91,7 @@ export async function runDeployJob(deps: DeployJobDeps, deploymentId: string, _c
       ? null // begun already (a retried job): its replicas are counted as reserved
       : await rolloutCapacityProblem(
           deps,
-          { appName: app.name, envName: env.name, environmentId: env.id, deploymentId, webReplicas: env.replicas },
+          { appId: app.id, appName: app.name, envName: env.name, environmentId: env.id, deploymentId, webReplicas: env.replicas },
           target,
         );
     if (noRoom) {

@@ -125,6 +125,7 @@ export class RunExecutor {
       action: `${what} (${memoryMb} MiB)`,
       memoryBytes: spec.limits.memoryBytes,
       own: { runId: run.id },
+      subject: { appId: run.appId, environmentId: run.environmentId },
     });
     if (!decision.ok) throw new CapacityRefusal(`not enough capacity: ${decision.reason}`);
   }

@@ -1,5 +1,6 @@
 import type { SecretBox } from '@pier/core';
 import type { Db } from '../client.ts';
+import { AlertStateStore } from './alert-state-store.ts';
 import { AppStore } from './app-store.ts';
 import { CertificateStore } from './certificate-store.ts';
 import { CommitCheckStore } from './commit-checks.ts';
@@ -21,6 +22,7 @@ import { ReplicaStore } from './replica-store.ts';
 import { ReservationStore } from './reservations.ts';
 import { RolloutStore } from './rollout-store.ts';
 import { RunStore } from './run-store.ts';
+import { ScheduleWatchStore } from './schedule-watch-store.ts';
 import { SealedValueStore } from './sealed-value-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
 import { ServiceRoleStore } from './service-role-store.ts';
@@ -67,6 +69,10 @@ export interface Stores {
   reservations: ReservationStore;
   /** What happened to each app and to the host. */
   events: EventStore;
+  /** The host's conditions that fire and clear (disk, memory), for their events. */
+  alertStates: AlertStateStore;
+  /** How far the "missed" watch checked each backup and cron schedule, and which slots were taken. */
+  scheduleWatches: ScheduleWatchStore;
   /** Notification channels (settings sealed) and their subscriptions and deliveries. */
   notifications: NotificationStore;
   /** Events fanned out into deliveries, throttled and summed up; deliveries claimed, sent, retried. */
@@ -105,6 +111,8 @@ export function createStores(db: Db, box: SecretBox): Stores {
     runs: new RunStore(db),
     reservations: new ReservationStore(db),
     events: new EventStore(db),
+    alertStates: new AlertStateStore(db),
+    scheduleWatches: new ScheduleWatchStore(db),
     notifications: new NotificationStore(db, box),
     notificationQueue: new NotificationQueue(db, box),
     logs: new LogStore(db),

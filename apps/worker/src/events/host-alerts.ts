@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DEFAULT_HOST_ALERT_THRESHOLDS, decideHostAlerts, type HostAlertThresholds, type HostSample, PassLoop } from '@pier/core';
+import type { Stores } from '@pier/db';
+import type { Logger } from '@pier/log';
+
+const LEASE = 'host-alerts';
+
+export interface HostAlertWatchOptions {
+  stores: Pick<Stores, 'alertStates' | 'events' | 'leases'>;
+  /** Reads the host: memory and the disks of `/` and Docker's data root (`readHostSample`). */
+  sample: () => Promise<HostSample>;
+  thresholds?: HostAlertThresholds;
+  logger: Logger;
+  /** How often the host is read. Default a minute. */
+  intervalMs?: number;
+  /** Names this worker in the lease; default host, pid and a random tail. */
+  holder?: string;
+  now?: () => Date;
+}
+
+/**
+ * The host's disks and memory against their thresholds, every minute, in one
+ * worker at a time (the `host-alerts` lease): `host.disk` or `host.memory`
+ * when a condition starts, `host.recovered` when it clears, none while it
+ * stays (core's `decideHostAlerts` decides; `alert_states` remembers what
+ * fires).
+ */
+export class HostAlertWatch {
+  readonly #loop: PassLoop;
+  readonly #holder: string;
+  readonly #intervalMs: number;
+
+  constructor(private readonly options: HostAlertWatchOptions) {
+    this.#intervalMs = options.intervalMs ?? 60_000;
+    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#loop = new PassLoop({
+      name: 'host-alerts',
+      intervalMs: this.#intervalMs,
+      logger: options.logger,
+      pass: () => this.pass(),
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+  }
+
+  /** One look at the host: the events it recorded (none unless this worker holds the lease). */
+  async pass(): Promise<number> {
+    const { stores, logger } = this.options;
+    // Two passes long, at least a minute: a worker that died stops watching, another takes over.
+    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(2 * this.#intervalMs, 60_000)))) return 0;
+    const now = (this.options.now ?? (() => new Date()))();
+    const [sample, previous] = await Promise.all([this.options.sample(), stores.alertStates.read('host.')]);
+    const decision = decideHostAlerts(sample, previous, this.options.thresholds ?? DEFAULT_HOST_ALERT_THRESHOLDS, now);
+    // The state first: a pass that dies after it records no second event for the same start.
+    await stores.alertStates.write(decision.states);
+    for (const event of decision.events) {
+      logger.warn({ kind: event.kind, data: event.data }, event.message);
+      await stores.events.record(event);
+    }
+    return decision.events.length;
+  }
+}
