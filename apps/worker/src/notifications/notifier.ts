@@ -75,12 +75,19 @@ export class Notifier {
     }
     await queue.summarise(throttleWindowMs);
     const concurrency = this.options.concurrency ?? 4;
-    // The lease outlasts a send that times out, so no other worker sends it meanwhile.
-    const leaseMs = this.#send.timeoutMs * 2 + 5000;
+    // The lease outlasts a batch of one channel's sends that all time out, so no other worker sends them meanwhile.
+    const leaseMs = this.#send.timeoutMs * (concurrency + 1) + 5000;
     while (!signal.aborted) {
       const claimed = await queue.claim(concurrency, leaseMs);
       if (claimed.length === 0) return;
-      await Promise.all(claimed.map((c) => this.#deliver(c)));
+      // One channel's messages go out in order (one at a time); channels side by side.
+      const byChannel = new Map<string, ClaimedDelivery[]>();
+      for (const claim of claimed) byChannel.set(claim.channel.id, [...(byChannel.get(claim.channel.id) ?? []), claim]);
+      await Promise.all(
+        [...byChannel.values()].map(async (deliveries) => {
+          for (const claim of deliveries) await this.#deliver(claim);
+        }),
+      );
     }
   }
 

@@ -172,7 +172,7 @@ export class NotificationQueue {
       where id in (
         select id from notification_deliveries
         where state = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until <= now())
-        order by next_attempt_at
+        order by next_attempt_at, id
         limit ${limit}
         for update skip locked)
       returning id`);
@@ -192,6 +192,7 @@ export class NotificationQueue {
       .where(inArray(notificationChannels.id, [...new Set(deliveries.map((d) => d.channelId))]));
     const opened = new Map(channels.map((c) => [c.id, this.#channels.open(c)]));
     return deliveries
+      .sort((a, b) => a.id - b.id)
       .filter((d) => opened.has(d.channelId))
       .map((d) => ({
         delivery: d as ClaimedDelivery['delivery'],
