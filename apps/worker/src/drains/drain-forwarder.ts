@@ -4,7 +4,8 @@ import { PassLoop } from '@pier/core';
 import type { LogDrainRow, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { batchOf } from './drain-messages.ts';
-import { type DrainSender, senderFor } from './drain-sender.ts';
+import type { DrainSender } from './drain-sender.ts';
+import { senderFor } from './sender-for.ts';
 
 const LEASE = 'log-drains';
 
