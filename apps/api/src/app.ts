@@ -17,6 +17,7 @@ import { eventRoutes, recordQuotaRefusals } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
 import { logDrainRoutes } from './routes/log-drains.ts';
+import { metricRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { processRoutes } from './routes/processes.ts';
 import { releaseRoutes } from './routes/releases.ts';
@@ -92,6 +93,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...volumeRoutes(deps),
     ...logDrainRoutes(deps),
     ...eventRoutes(deps),
+    ...metricRoutes(deps),
     ...notificationRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();

@@ -108,6 +108,14 @@ export class EnvironmentHealthStore {
           target: [environmentProcesses.environmentId, environmentProcesses.type],
           set: { ...own, ...lastExit, updatedAt: new Date() },
         });
+      // Counted for metrics (and the watch after a rollout) in the same transaction: one restart per crash, of the live release.
+      const oomKills = crash.exit?.oomKilled ? 1 : 0;
+      await tx.execute(sql`
+        insert into restart_metrics (environment_id, process_type, release_id, step, at, restarts, oom_kills)
+        select id, ${processType}, live_release_id, 60, date_trunc('minute', ${crash.crashedAt.toISOString()}::timestamptz), 1, ${oomKills}
+        from environments where id = ${environmentId}
+        on conflict on constraint restart_metrics_bucket do update
+          set restarts = restart_metrics.restarts + 1, oom_kills = restart_metrics.oom_kills + excluded.oom_kills`);
     });
   }
 

@@ -13,6 +13,7 @@ import { EventStore } from './event-store.ts';
 import { LeaseStore } from './lease-store.ts';
 import { LogDrainStore } from './log-drain-store.ts';
 import { LogStore } from './log-store.ts';
+import { MetricStore } from './metric-store.ts';
 import { NotificationQueue } from './notification-queue.ts';
 import { NotificationStore } from './notification-store.ts';
 import { ProcessStore } from './process-store.ts';
@@ -79,6 +80,8 @@ export interface Stores {
   notificationQueue: NotificationQueue;
   /** Every line of every app container, kept after the container is gone. */
   logs: LogStore;
+  /** Requests, replicas' use, restarts and the host, per minute then per hour. */
+  metrics: MetricStore;
   /** Per app, where its lines are forwarded (URL sealed) and how far each drain got. */
   logDrains: LogDrainStore;
 }
@@ -116,6 +119,7 @@ export function createStores(db: Db, box: SecretBox): Stores {
     notifications: new NotificationStore(db, box),
     notificationQueue: new NotificationQueue(db, box),
     logs: new LogStore(db),
+    metrics: new MetricStore(db),
     logDrains: new LogDrainStore(db, box),
     cron: new CronStore(db),
     volumes: new VolumeStore(db),
