@@ -62,8 +62,17 @@ export class ReleaseWatcher {
     const { stores } = this.options;
     // Three passes long: a worker that died stops judging, another takes over soon after.
     if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(3 * this.#intervalMs, 3000)))) return;
-    for (const watch of await stores.releaseWatches.rollbacksToQueue()) await this.queueRollback(watch);
-    for (const watch of await stores.releaseWatches.open()) await this.judge(watch);
+    for (const watch of await stores.releaseWatches.rollbacksToQueue()) await this.each(watch, () => this.queueRollback(watch));
+    for (const watch of await stores.releaseWatches.open()) await this.each(watch, () => this.judge(watch));
+  }
+
+  /** One watch's work: a failure is logged and the others go on (the watch is tried again next pass). */
+  private async each(watch: OpenWatch, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      this.options.logger.warn({ err, environmentId: watch.environmentId, release: watch.version }, 'release watch failed');
+    }
   }
 
   private now(): Date {
