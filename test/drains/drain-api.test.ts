@@ -64,6 +64,9 @@ describe('log drains through the API', () => {
   it('let an admin point one at loopback, in clear text only there, never at Pier’s own ports', async () => {
     const made = await create({ name: 'local', url: 'syslog://127.0.0.1:5514' });
     expect(made.statusCode, made.body).toBe(201);
+    const http = await create({ name: 'local-http', url: 'http://127.0.0.1:8080/in' });
+    expect(http.statusCode, http.body).toBe(201);
+    expect(http.json()).toMatchObject({ kind: 'https', target: 'http://127.0.0.1:8080' });
     expectError(await create({ name: 'pg', url: 'syslog://127.0.0.1:5432' }), 422, 'validation_failed', 'body.url');
     expectError(await create({ name: 'redis', url: 'https://localhost:6379/' }), 422, 'validation_failed', 'body.url');
     expectError(await create({ name: 'api', url: 'https://127.0.0.1:4000/' }), 422, 'validation_failed', 'body.url');
@@ -71,7 +74,8 @@ describe('log drains through the API', () => {
 
   it.each([
     [{ name: 'a', url: 'ftp://logs.example.com/' }, 'body.url', /scheme ftp: is not allowed/],
-    [{ name: 'a', url: 'http://logs.example.com/' }, 'body.url', /scheme http: is not allowed/],
+    [{ name: 'a', url: 'http://logs.example.com/' }, 'body.url', /clear text/],
+    [{ name: 'a', url: 'http://127.0.0.1:8080/' }, 'body.url', /this machine; only an admin token/],
     [{ name: 'a', url: 'syslog://logs.example.com:514' }, 'body.url', /clear text/],
     [{ name: 'a', url: 'syslog://127.0.0.1:5514' }, 'body.url', /this machine; only an admin token/],
     [{ name: 'a', url: 'https://10.0.0.8/' }, 'body.url', /private network/],

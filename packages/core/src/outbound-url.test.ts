@@ -26,6 +26,7 @@ describe('checkOutboundUrl accepts', () => {
     ['syslog+tls://logs.example.com:6514', drain(), 'syslog+tls://logs.example.com:6514'],
     ['SYSLOG+TLS://Logs.Example.COM:6514/', drain(), 'syslog+tls://logs.example.com:6514'],
     ['syslog://127.0.0.1:5514', drain(true), 'syslog://127.0.0.1:5514'],
+    ['http://127.0.0.1:8080/in', drain(true), 'http://127.0.0.1:8080'],
     ['syslog://localhost:5514', drain(true), 'syslog://localhost:5514'],
     ['syslog+tls://10.0.0.5:6514', drain(true), 'syslog+tls://10.0.0.5:6514'],
     ['https://[::1]:8443/', drain(true), 'https://[::1]:8443'],
@@ -49,8 +50,8 @@ describe('checkOutboundUrl accepts', () => {
 describe('checkOutboundUrl refuses, naming the field', () => {
   it.each([
     ['not a url', drain(true), /must be an absolute URL/],
-    ['ftp://logs.example.com/', drain(true), /scheme ftp: is not allowed; use https:, syslog\+tls:, syslog:/],
-    ['http://logs.example.com/', drain(true), /scheme http: is not allowed/],
+    ['ftp://logs.example.com/', drain(true), /scheme ftp: is not allowed; use https:, syslog\+tls:, syslog:, http:/],
+    ['http://logs.example.com/', drain(true), /clear text and is allowed only to loopback; use https:/],
     ['syslog+tls://logs.example.com:6514', channel(true), /scheme syslog\+tls: is not allowed; use https:, http:/],
     ['syslog+tls://logs.example.com', drain(), /must name a port/],
     ['syslog+tls:///', drain(), /must name a host/],

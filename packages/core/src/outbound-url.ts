@@ -9,9 +9,9 @@ import { hostReach } from './outbound-address.ts';
  * DNS name is held to the same rules by what it resolves to.
  *
  * Contract:
- * - schemes per use: a drain takes `https:`, `syslog+tls:` (RFC 5425) and
- *   plain `syslog:` (TCP) to loopback only; a channel takes `https:` and plain
- *   `http:` to loopback only;
+ * - schemes per use: a drain takes `https:`, `syslog+tls:` (RFC 5425), and
+ *   plain `syslog:` (TCP) and `http:` to loopback only; a channel takes
+ *   `https:`, and plain `http:` to loopback only;
  * - a host is required; a syslog URL needs a port (there is no default) and
  *   carries no credentials, path, query or fragment;
  * - refused whoever asks: link-local and metadata targets (169.254.0.0/16,
@@ -55,7 +55,7 @@ export interface OutboundUrl {
 }
 
 const SCHEMES: Record<OutboundUse, readonly OutboundScheme[]> = {
-  drain: ['https', 'syslog+tls', 'syslog'],
+  drain: ['https', 'syslog+tls', 'syslog', 'http'],
   channel: ['https', 'http'],
 };
 

@@ -34,7 +34,7 @@ const createDrainBody = z.strictObject({
     .max(2048)
     .describe(
       'https://… (a POST of a JSON array of lines), syslog+tls://host:port (RFC 5424 over TLS); ' +
-        'plain syslog://127.0.0.1:port only to loopback, for admin tokens. Stored sealed; shown as scheme://host:port',
+        'plain syslog://127.0.0.1:port and http:// only to loopback, for admin tokens. Stored sealed; shown as scheme://host:port',
     ),
   headers: headers.optional(),
   ca: z
@@ -105,7 +105,7 @@ export function logDrainRoutes(deps: ApiDeps) {
           allowLoopback: principal.role === 'admin',
           reservedPorts,
         });
-        const kind: LogDrainKind = url.scheme === 'https' ? 'https' : 'syslog';
+        const kind: LogDrainKind = url.scheme === 'https' || url.scheme === 'http' ? 'https' : 'syslog';
         if (body.headers && kind !== 'https') {
           throw new ValidationError('body.headers: only an https drain sends headers', 'body.headers');
         }

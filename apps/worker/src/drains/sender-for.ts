@@ -32,6 +32,7 @@ export function senderFor(config: LogDrainConfig, settings: SenderSettings): Dra
     ...(config.ca ? { ca: config.ca } : {}),
     timeoutMs: settings.timeoutMs,
   };
-  if (url.scheme === 'https') return new HttpsDrainSender({ ...connection, url: url.url, headers: config.headers ?? {} });
+  if (url.scheme === 'https' || url.scheme === 'http')
+    return new HttpsDrainSender({ ...connection, url: url.url, headers: config.headers ?? {} });
   return new SyslogDrainSender({ ...connection, tls: url.scheme === 'syslog+tls' });
 }
