@@ -87,6 +87,14 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     (r) => `acme-account-key:${r.directory_url}`,
   ),
   column('log_drains.config', 'log_drains', 'config_ciphertext', 'key_id', ['id'], (r) => `log-drain:${r.id}`),
+  column(
+    'notification_channels.config',
+    'notification_channels',
+    'config_ciphertext',
+    'key_id',
+    ['id'],
+    (r) => `notification-channel:${r.id}`,
+  ),
 ];
 
 function column(

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '@pier/core';
+import { createStores, NotificationQueue, NotificationStore, SEALED_COLUMNS, SealedValueStore, type Stores } from '@pier/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+/**
+ * The notification stores on a real Postgres: fan-out by several workers at
+ * once makes each delivery once, host channels hear the apps they subscribe
+ * to (or every app), and channel settings re-seal under a rotated key.
+ */
+
+let database: TestDatabase;
+let stores: Stores;
+const keyA = randomBytes(32);
+const box = new SecretBox(keyA);
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stores = createStores(database.db, box);
+  for (const name of ['shop', 'blog']) {
+    const [row] = await database.sql<{ id: string }[]>`insert into apps (name) values (${name}) returning id`;
+    ids[name] = row?.id ?? '';
+  }
+  const slack = (url: string) => ({ kind: 'slack' as const, url });
+  await stores.notifications.create({
+    appId: ids.shop as string,
+    name: 'shop-chat',
+    settings: slack('https://hooks.example.com/shop'),
+    target: 'https://hooks.example.com:443',
+    subscriptions: [{ appId: ids.shop as string, kinds: [] }],
+  });
+  await stores.notifications.create({
+    appId: null,
+    name: 'ops',
+    settings: slack('https://hooks.example.com/ops'),
+    target: 'https://hooks.example.com:443',
+    subscriptions: [{ appId: null, kinds: ['host.disk', 'deploy.failed'] }],
+    allApps: true,
+  });
+  await stores.notifications.create({
+    appId: null,
+    name: 'blog-only',
+    settings: slack('https://hooks.example.com/blog'),
+    target: 'https://hooks.example.com:443',
+    subscriptions: [
+      { appId: null, kinds: [] },
+      { appId: ids.blog as string, kinds: [] },
+    ],
+  });
+}, 60_000);
+afterAll(async () => database?.destroy());
+
+async function deliveries() {
+  return database.sql<{ channel: string; kind: string; n: number }[]>`
+    select c.name as channel, e.kind, count(*)::int as n from notification_deliveries d
+    join notification_channels c on c.id = d.channel_id join events e on e.id = d.event_id
+    group by c.name, e.kind order by c.name, e.kind`;
+}
+
+describe('notification stores', () => {
+  it('fans each event out once per channel that hears it, with several workers at once', async () => {
+    await stores.events.record({ kind: 'deploy.failed', message: 'shop failed', appId: ids.shop, envName: 'production' });
+    await stores.events.record({ kind: 'crash.loop', message: 'blog loops', appId: ids.blog, envName: 'production' });
+    await stores.events.record({ kind: 'host.disk', message: 'disk full' });
+    const queues = Array.from({ length: 4 }, () => new NotificationQueue(database.db, box));
+    // Each worker tries until no event is left; the advisory lock and skip locked keep them apart.
+    await Promise.all(
+      queues.map(async (queue) => {
+        for (let i = 0; i < 20; i++) {
+          await queue.fanOut(1, 60_000);
+          const [left] = await database.sql<{ n: number }[]>`select count(*)::int as n from events where notified_at is null`;
+          if (left?.n === 0) return;
+        }
+      }),
+    );
+    expect(await deliveries()).toEqual([
+      { channel: 'blog-only', kind: 'crash.loop', n: 1 },
+      { channel: 'blog-only', kind: 'host.disk', n: 1 },
+      { channel: 'ops', kind: 'deploy.failed', n: 1 },
+      { channel: 'ops', kind: 'host.disk', n: 1 },
+      { channel: 'shop-chat', kind: 'deploy.failed', n: 1 },
+    ]);
+    const views = await stores.notifications.list(null);
+    expect(views.map((v) => [v.name, v.apps, v.events])).toEqual([
+      ['blog-only', ['blog'], []],
+      ['ops', ['*'], ['deploy.failed', 'host.disk']],
+    ]);
+  });
+
+  it('re-seals channel settings under a new key, and they open with it alone', async () => {
+    const keyB = randomBytes(32);
+    const column = SEALED_COLUMNS.find((c) => c.label === 'notification_channels.config');
+    expect(column).toBeDefined();
+    const resealed = await new SealedValueStore(database.db, new SecretBox(keyB, [keyA])).resealBatch(
+      column as (typeof SEALED_COLUMNS)[number],
+      null,
+      100,
+    );
+    expect(resealed).toMatchObject({ seen: 3, resealed: 3, unreadable: 0 });
+    const onlyB = new NotificationStore(database.db, new SecretBox(keyB));
+    const rows = await database.sql<{ id: string; name: string; kind: string; config_ciphertext: string; key_id: string }[]>`
+      select id, name, kind, config_ciphertext, key_id from notification_channels order by name`;
+    expect(
+      rows.map(
+        (r) =>
+          onlyB.open({ id: r.id, name: r.name, kind: r.kind, configCiphertext: r.config_ciphertext, keyId: r.key_id }).settings,
+      ),
+    ).toEqual([
+      { kind: 'slack', url: 'https://hooks.example.com/blog' },
+      { kind: 'slack', url: 'https://hooks.example.com/ops' },
+      { kind: 'slack', url: 'https://hooks.example.com/shop' },
+    ]);
+  });
+});
