@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createStores, type Stores } from '@pier/db';
 import { createLogger } from '@pier/log';
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrainForwarder } from '../../apps/worker/src/drains/drain-forwarder.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { httpsReceiver } from './https-receiver.ts';
-import { freePort, type Rsyslog, rsyslogOverTls } from './rsyslog.ts';
+import { freePort, type Rsyslog, rsyslogd } from './rsyslog.ts';
 import { makeTlsFixture, type TlsFixture } from './tls-fixture.ts';
 
 /**
@@ -27,7 +28,7 @@ beforeAll(async () => {
   api = await createTestApi();
   stores = createStores(api.database.db, api.box);
   tls = await makeTlsFixture();
-  rsyslog = await rsyslogOverTls(tls, await freePort());
+  rsyslog = await rsyslogd({ directory: tls.directory, port: await freePort(), tls });
   await rsyslog.start();
   expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'shop' } })).statusCode).toBe(201);
   const [env] = await api.database.sql<{ id: string }[]>`
@@ -136,6 +137,30 @@ describe('a syslog drain over TLS to a real rsyslogd', () => {
     expect(String(events[0]?.message)).toContain(`syslog+tls://localhost:${rsyslog.port}`);
     expect((await api.request({ method: 'DELETE', url: '/apps/shop/drains/rsyslog' })).statusCode).toBe(204);
   }, 90_000);
+});
+
+describe('a plain syslog drain to loopback', () => {
+  it('sends RFC 5424 messages over TCP, in order', async () => {
+    const plain = await rsyslogd({ directory: join(tls.directory, 'plain'), port: await freePort() });
+    await plain.start();
+    try {
+      const made = await api.request({
+        method: 'POST',
+        url: '/apps/shop/drains',
+        payload: { name: 'plain', url: `syslog://127.0.0.1:${plain.port}` },
+      });
+      expect(made.statusCode, made.body).toBe(201);
+      await writeLines(7000, 20);
+      await until(async () => (await plain.received()).length >= 20, 20_000, '20 lines at the plain rsyslogd');
+      expect((await plain.received()).map((l) => l.split(' ').slice(-2).join(' '))).toEqual(numbers(20, 7000));
+      expect((await plain.received())[0]).toBe(
+        'production shop shop-production-web-1 web [pier@32473 release="v3" stream="stdout"] line 7000',
+      );
+      expect((await api.request({ method: 'DELETE', url: '/apps/shop/drains/plain' })).statusCode).toBe(204);
+    } finally {
+      await plain.stop();
+    }
+  }, 30_000);
 });
 
 describe('a drain whose endpoint’s certificate is not trusted', () => {

@@ -8,7 +8,7 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 import { exitWithin, type RunningProcess, signalGroup, startScript } from '../support/processes.ts';
 import { workerProcessEnv } from '../support/worker-process.ts';
 import { httpsReceiver } from './https-receiver.ts';
-import { freePort, type Rsyslog, rsyslogOverTls } from './rsyslog.ts';
+import { freePort, type Rsyslog, rsyslogd } from './rsyslog.ts';
 import { makeTlsFixture, type TlsFixture } from './tls-fixture.ts';
 
 /**
@@ -74,7 +74,7 @@ beforeAll(async () => {
   api = await createTestApi({ secretKey });
   stores = createStores(api.database.db, api.box);
   tls = await makeTlsFixture();
-  rsyslog = await rsyslogOverTls(tls, await freePort());
+  rsyslog = await rsyslogd({ directory: tls.directory, port: await freePort(), tls });
   await rsyslog.start();
   expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'shop' } })).statusCode).toBe(201);
   const [env] = await api.database.sql<{ id: string }[]>`

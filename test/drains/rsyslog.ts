@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TlsFixture } from './tls-fixture.ts';
@@ -23,20 +23,26 @@ export interface Rsyslog {
 
 /**
  * Debian's rsyslogd, run by the test in the foreground on 127.0.0.1:`port`:
- * imtcp over TLS (the gtls driver, the fixture's certificate, no client
- * authentication), every message received over TCP written to a file with its
- * RFC 5424 fields (rsyslogd's own messages are not).
+ * imtcp, over TLS when `tls` is given (the gtls driver, the fixture's
+ * certificate, no client authentication), else plain TCP; every message
+ * received over TCP is written to a file in `directory` with its RFC 5424
+ * fields (rsyslogd's own messages are not).
  */
-export async function rsyslogOverTls(tls: TlsFixture, port: number): Promise<Rsyslog> {
-  const dir = tls.directory;
+export async function rsyslogd(options: { directory: string; port: number; tls?: TlsFixture }): Promise<Rsyslog> {
+  const { directory: dir, port, tls } = options;
+  await mkdir(dir, { recursive: true });
   const output = join(dir, 'received.log');
   const config = join(dir, 'rsyslog.conf');
+  const tlsGlobals = tls
+    ? ` defaultNetstreamDriver="gtls"
+  defaultNetstreamDriverCAFile="${tls.caFile}" defaultNetstreamDriverCertFile="${tls.certFile}"
+  defaultNetstreamDriverKeyFile="${tls.keyFile}"`
+    : '';
+  const tlsModule = tls ? ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"' : '';
   await writeFile(
     config,
-    `global(workDirectory="${dir}" defaultNetstreamDriver="gtls"
-  defaultNetstreamDriverCAFile="${tls.caFile}" defaultNetstreamDriverCertFile="${tls.certFile}"
-  defaultNetstreamDriverKeyFile="${tls.keyFile}")
-module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+    `global(workDirectory="${dir}"${tlsGlobals})
+module(load="imtcp"${tlsModule})
 input(type="imtcp" address="127.0.0.1" port="${port}")
 template(name="fields" type="string" string="%HOSTNAME% %APP-NAME% %PROCID% %MSGID% %STRUCTURED-DATA% %msg%\\n")
 if $inputname == "imtcp" then action(type="omfile" file="${output}" template="fields" asyncWriting="off" flushOnTXEnd="on")
