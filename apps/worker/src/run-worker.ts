@@ -99,6 +99,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     stalledIntervalMs: config.PIER_BUILD_STALLED_CHECK_MS,
     reconcileLeaseMs: config.PIER_RECONCILER_LEASE_MS,
     appLogs: { retentionDays: config.PIER_LOG_RETENTION_DAYS, retentionMb: config.PIER_LOG_RETENTION_MB },
+    metrics: { intervalMs: config.PIER_METRICS_INTERVAL_MS, dockerRoot: () => docker.dataRoot() },
     rollbackWatchIntervalMs: config.PIER_ROLLBACK_WATCH_INTERVAL_MS,
     notifier: {
       throttleWindowMs: config.PIER_NOTIFY_THROTTLE_SECONDS * 1000,

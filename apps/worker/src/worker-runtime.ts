@@ -11,13 +11,15 @@ import { AppImageSweeper } from './app-image-sweep.ts';
 import { type BuildSettings, runBuildJob } from './build-job.ts';
 import { CertificateRenewer, type CertificateRenewerOptions } from './certificates/certificate-renewer.ts';
 import { ChecksDeadline } from './checks-deadline.ts';
+import { runDeployJob } from './deploy/deploy-job.ts';
+import { Reconciler } from './deploy/reconciler.ts';
 import { DrainForwarder, type DrainForwarderOptions } from './drains/drain-forwarder.ts';
 import { HostAlertWatch, type HostAlertWatchOptions } from './events/host-alerts.ts';
 import { MissedSlotWatch, type MissedSlotWatchOptions } from './events/missed-slot-watch.ts';
-import { runDeployJob } from './deploy/deploy-job.ts';
-import { Reconciler } from './deploy/reconciler.ts';
 import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
 import { LogRetention } from './logs/log-retention.ts';
+import { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.ts';
+import { MetricsRollup } from './metrics/metrics-rollup.ts';
 import { Notifier, type NotifierOptions } from './notifications/notifier.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
@@ -59,6 +61,7 @@ export interface WorkerRuntimeOptions {
     | 'notificationQueue'
     | 'alertStates'
     | 'scheduleWatches'
+    | 'metrics'
   >;
   sql: postgres.Sql;
   fetcher: SourceFetcher;
@@ -114,6 +117,11 @@ export interface WorkerRuntimeOptions {
   hostAlerts?: Omit<HostAlertWatchOptions, 'stores' | 'logger'>;
   /** The dead man's switch over backup and cron slots (timings; it always runs, one worker at a time). */
   missedSlots?: Omit<MissedSlotWatchOptions, 'stores' | 'logger'>;
+  /**
+   * The metrics collector (replicas' Docker statistics and the host, every PIER_METRICS_INTERVAL_MS, under a
+   * lease) and the hourly roll-up; absent: neither runs here (tests that read no metrics).
+   */
+  metrics?: Pick<MetricsCollectorOptions, 'intervalMs' | 'dockerRoot'> & { rollupIntervalMs?: number };
   /** The log drain forwarder (Pier's own ports it never sends to, timings); absent: this worker forwards no drains. */
   drains?: Omit<DrainForwarderOptions, 'stores' | 'logger'>;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
@@ -158,6 +166,8 @@ export interface WorkerRuntime {
   notifier: Notifier | null;
   /** Follows apps' containers into the log store (when `appLogs` is given). */
   logCollector: LogCollector | null;
+  /** Samples replicas and the host into the metrics (when `metrics` is given). */
+  metricsCollector: MetricsCollector | null;
   /** Forwards apps' stored lines to their log drains (when `drains` is given). */
   drainForwarder: DrainForwarder | null;
   stop(): Promise<void>;
@@ -327,6 +337,14 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       })
     : null;
   logCollector?.start();
+  const metricsCollector = options.metrics
+    ? new MetricsCollector({ ...options.metrics, stores, workload: options.workload, instance: options.instance, logger })
+    : null;
+  metricsCollector?.start();
+  const metricsRollup = options.metrics
+    ? new MetricsRollup({ stores, logger, intervalMs: options.metrics.rollupIntervalMs })
+    : null;
+  metricsRollup?.start();
   const logRetention = options.appLogs
     ? new LogRetention({ logs: stores.logs, maxAgeDays: retentionDays, maxMb: retentionMb, logger })
     : null;
@@ -367,10 +385,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     cron,
     imageSweeper,
     logCollector,
+    metricsCollector,
     drainForwarder,
     notifier,
     stop: async () => {
       await notifier?.stop();
+      await metricsCollector?.stop();
+      await metricsRollup?.stop();
       await drainForwarder?.stop();
       await logRetention?.stop();
       await imageSweeper.stop();
