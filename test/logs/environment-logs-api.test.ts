@@ -101,13 +101,14 @@ describe('GET /apps/:app/environments/:env/logs', () => {
     const seen: SseEvent[] = [];
     stream.onEvent((e) => seen.push(e));
     await expect.poll(() => seen.length, { timeout: 5000 }).toBe(2);
-    await store.append([line(5, { line: 'live one' }), line(6, { processType: 'worker', line: 'not web' }), line(7, { line: 'live two' })]);
-    await expect.poll(() => seen.map((e) => JSON.parse(e.data).line), { timeout: 5000 }).toEqual([
-      'ERROR boom',
-      'line 4',
-      'live one',
-      'live two',
+    await store.append([
+      line(5, { line: 'live one' }),
+      line(6, { processType: 'worker', line: 'not web' }),
+      line(7, { line: 'live two' }),
     ]);
+    await expect
+      .poll(() => seen.map((e) => JSON.parse(e.data).line), { timeout: 5000 })
+      .toEqual(['ERROR boom', 'line 4', 'live one', 'live two']);
     stream.close();
     await stream.events.catch(() => []);
     const lastId = seen[2]?.id as string;

@@ -34,12 +34,19 @@ export class LogBatcher {
     return this.#lines.length + this.#cursors.size;
   }
 
-  async add(line: NewLogLine, cursor: LogCursor): Promise<void> {
-    while (this.#lines.length >= this.options.batchLines && !this.#stopped) await this.flush();
+  /** Takes a line: at once (undefined) while the batch has room, else a promise of the room (await it). */
+  add(line: NewLogLine, cursor: LogCursor): Promise<void> | undefined {
+    if (this.#lines.length >= this.options.batchLines && !this.#stopped) return this.#addWhenRoom(line, cursor);
     this.#lines.push(line);
     this.#cursors.set(cursor.containerId, cursor);
-    if (this.#lines.length >= this.options.batchLines) await this.flush();
-    else this.#schedule();
+    if (this.#lines.length >= this.options.batchLines) return this.flush();
+    this.#schedule();
+    return undefined;
+  }
+
+  async #addWhenRoom(line: NewLogLine, cursor: LogCursor): Promise<void> {
+    while (this.#lines.length >= this.options.batchLines && !this.#stopped) await this.flush();
+    await this.add(line, cursor);
   }
 
   /** A cursor change with no line (a container read to its end), written with the next batch. */

@@ -133,14 +133,16 @@ export class LogCollector {
         maxLineBytes: this.options.maxLineBytes ?? MAX_LINE_BYTES,
         ...(since ? { sinceTime: since } : {}),
       });
+      const { environmentId, source: kind, processType, replica, releaseId } = source;
       for await (const entry of entries) {
-        const nanos = entry.time ? engineNanos(entry.time) : null;
-        if (after !== null && nanos !== null && nanos <= after) continue;
+        // Only the first lines after a resume can be at or before the cursor: compared exactly, to the nanosecond.
+        if (after !== null && entry.time && (engineNanos(entry.time) ?? after + 1n) <= after) continue;
         if (entry.time) since = entry.time;
-        const { environmentId, source: kind, processType, replica, releaseId } = source;
-        const line = { environmentId, source: kind, processType, replica, releaseId, stream: entry.stream, line: entry.line };
-        await this.#batcher.add({ ...line, at: entry.at ?? new Date() }, { ...base, since });
-        this.#cursors?.set(id, { ...base, since });
+        const cursor = { ...base, since };
+        const line = { environmentId, at: entry.at ?? new Date(), source: kind, processType, replica, releaseId };
+        const room = this.#batcher.add({ ...line, stream: entry.stream, line: entry.line }, cursor);
+        if (room) await room;
+        this.#cursors?.set(id, cursor);
       }
     } catch (err) {
       // Removed before (or while) it was read: nothing more can be.
