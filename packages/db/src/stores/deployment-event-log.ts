@@ -13,7 +13,7 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
  * keeps a recording that fails from failing the caller's change: it is
  * logged and dropped, as `EventStore.record` does.
  */
-export async function recordEventIn(tx: Tx, event: NewEvent): Promise<void> {
+export async function recordEventIn(tx: Tx | Db, event: NewEvent): Promise<void> {
   try {
     await tx.transaction(async (savepoint) => {
       const rows = await savepoint

@@ -5,6 +5,7 @@ import { RUNS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { apps, environmentProcesses, environments, runLogLines, runs } from '../schema.ts';
 import type { LogLine } from './deployment-store.ts';
+import { recordCronFailures } from './run-event-log.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 /** A string (run by `/bin/sh -c`) or an argument list (run as it is, after the image's entrypoint). */
@@ -218,17 +219,13 @@ export class RunStore {
 
   /** Ends a run this worker holds (or a queued one); false when it had ended already. */
   async finish(id: string, end: RunEnd, lockedBy?: string): Promise<boolean> {
+    const ended = { state: end.state, exitCode: end.exitCode ?? null, reason: end.reason ?? null, lockedUntil: null };
     const rows = await this.db
       .update(runs)
-      .set({
-        state: end.state,
-        exitCode: end.exitCode ?? null,
-        reason: end.reason ?? null,
-        finishedAt: new Date(),
-        lockedUntil: null,
-      })
+      .set({ ...ended, finishedAt: new Date() })
       .where(and(eq(runs.id, id), inArray(runs.state, ACTIVE), lockedBy === undefined ? undefined : eq(runs.lockedBy, lockedBy)))
       .returning({ id: runs.id });
+    if (end.state === 'failed') await recordCronFailures(this.db, rows);
     return rows.length > 0;
   }
 
@@ -237,11 +234,13 @@ export class RunStore {
    * returned, so that their containers (labelled with the run's id) are removed.
    */
   async failExpired(reason: string): Promise<RunRow[]> {
-    return this.db
+    const failed = await this.db
       .update(runs)
       .set({ state: 'failed', reason, finishedAt: new Date(), lockedUntil: null })
       .where(and(eq(runs.state, 'running'), sql`${runs.lockedUntil} < now()`))
       .returning(RUN);
+    await recordCronFailures(this.db, failed);
+    return failed;
   }
 
   /**

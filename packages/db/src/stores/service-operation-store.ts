@@ -3,6 +3,7 @@ import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import { SERVICE_OPS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import { managedServices, serviceBackups, serviceOperations } from '../schema.ts';
+import { recordBackupEvent } from './backup-event-log.ts';
 import { claimNextOperation } from './operation-claim.ts';
 import { sqlState } from './pg-errors.ts';
 
@@ -277,7 +278,10 @@ export class ServiceOperationStore {
   }
 
   async updateBackup(id: string, change: Partial<Omit<BackupRow, 'id' | 'serviceId'>>): Promise<void> {
-    await this.db.update(serviceBackups).set(change).where(eq(serviceBackups.id, id));
+    await this.db.transaction(async (tx) => {
+      await tx.update(serviceBackups).set(change).where(eq(serviceBackups.id, id));
+      if (change.state === 'good' || change.state === 'failed') await recordBackupEvent(tx, 'service', id);
+    });
   }
 
   /** Good backups beyond the newest `keep`, and failed ones older than a day: removed from the table and returned (for their files). */

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '@pier/core';
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { volumeBackups, volumeOperations } from '../schema.ts';
+import { recordBackupEvent } from './backup-event-log.ts';
 import { claimNextOperation } from './operation-claim.ts';
 import { sqlState } from './pg-errors.ts';
 import {
@@ -197,7 +198,10 @@ export class VolumeOperationStore {
   }
 
   async updateBackup(id: string, change: Partial<Omit<VolumeBackupRow, 'id' | 'volumeId'>>): Promise<void> {
-    await this.db.update(volumeBackups).set(change).where(eq(volumeBackups.id, id));
+    await this.db.transaction(async (tx) => {
+      await tx.update(volumeBackups).set(change).where(eq(volumeBackups.id, id));
+      if (change.state === 'good' || change.state === 'failed') await recordBackupEvent(tx, 'volume', id);
+    });
   }
 
   /** Good backups beyond the newest `keep`, and failed ones older than a day: removed from the table and returned (for their files). */
