@@ -132,4 +132,20 @@ describe('logs of a crashed replica', () => {
     expect(old === null || old.id.startsWith(containerId)).toBe(true);
     expect(lines.filter((l) => l.replica !== first.replica && l.line.startsWith('hello from ')).length).toBeGreaterThan(0);
   }, 150_000);
+
+  it('keeps the output of a one-off run whose container ends at once and is removed', async () => {
+    const res = await api.request({ method: 'POST', url: `${ENV}/runs`, payload: { command: ['echo', `one-off ${run}`] } });
+    expect(res.statusCode, res.body).toBe(202);
+    const stored = async () => {
+      const answer = await api.request({ method: 'GET', url: `${ENV}/logs?process=run` });
+      return (answer.json().lines as Line[]).map((l) => [l.process, l.release, l.line]);
+    };
+    await expect.poll(stored, { timeout: 30_000, interval: 500 }).toEqual([['run', 1, `one-off ${run}`]]);
+    // Its container is gone (the executor removes it), its line is not.
+    await expect
+      .poll(async () => (await docker.listContainers({ 'pier.instance': instance, 'pier.role': 'run' })).length, {
+        timeout: 10_000,
+      })
+      .toBe(0);
+  }, 60_000);
 });

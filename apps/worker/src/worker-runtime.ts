@@ -18,6 +18,7 @@ import { HostAlertWatch, type HostAlertWatchOptions } from './events/host-alerts
 import { MissedSlotWatch, type MissedSlotWatchOptions } from './events/missed-slot-watch.ts';
 import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
 import { LogRetention } from './logs/log-retention.ts';
+import { logsCollected as waitForLogs } from './logs/logs-collected.ts';
 import { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.ts';
 import { MetricsRollup } from './metrics/metrics-rollup.ts';
 import { Notifier, type NotifierOptions } from './notifications/notifier.ts';
@@ -176,6 +177,8 @@ export interface WorkerRuntime {
 /** The worker's loops: the outbox relay and the build consumer. */
 export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { stores, logger } = options;
+  // One-off containers (release commands, runs) wait for the log collector before they are removed, when it runs.
+  const logsCollected = options.appLogs ? (id: string) => waitForLogs(stores.logs, id) : undefined;
   const queue = new JobQueue({ connection: options.queueConnection, prefix: options.queuePrefix });
   const relay = new OutboxRelay({
     deployments: stores.deployments,
@@ -214,7 +217,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     images: options.runtime,
     logger,
     capacity: options.capacity,
-    releasePhase: { stores, workload: options.workload, networks: options.containers, instance: options.instance },
+    releasePhase: { stores, workload: options.workload, networks: options.containers, instance: options.instance, logsCollected },
   };
   const deploys = consumeJobs('deploy', (payload, ctx) => runDeployJob(deployDeps, payload.deploymentId, ctx), {
     connection: options.workerConnection,
@@ -287,6 +290,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   certificates?.start();
   const runs = new RunExecutor({
     stores,
+    logsCollected,
     workload: options.workload,
     networks: options.containers,
     instance: options.instance,

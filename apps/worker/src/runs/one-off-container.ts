@@ -2,8 +2,14 @@ import type { ContainerSpec, Workload } from '@pier/core';
 import type { ReconcileTarget, ReleaseRow } from '@pier/db';
 import { prepareReplicas, STOP_GRACE_SECONDS } from '../deploy/replica-lifecycle.ts';
 
-/** What `prepareReplicas` needs, and the workload that runs the container. */
-export type OneOffDeps = Parameters<typeof prepareReplicas>[0] & { workload: Workload };
+/**
+ * What `prepareReplicas` needs, the workload that runs the container, and
+ * (when the log collector runs) a wait for its lines to be stored before it is removed.
+ */
+export type OneOffDeps = Parameters<typeof prepareReplicas>[0] & {
+  workload: Workload;
+  logsCollected?: (containerId: string) => Promise<void>;
+};
 
 export interface OneOffInput {
   target: Pick<ReconcileTarget, 'environmentId' | 'appName' | 'name'>;
@@ -82,6 +88,7 @@ export async function runOneOffContainer(deps: OneOffDeps, input: OneOffInput): 
   } finally {
     clearTimeout(timeout);
     input.cancel?.removeEventListener('abort', onCancel);
+    await deps.logsCollected?.(instance.id).catch(() => {});
     await deps.workload.remove(instance.id).catch(() => {});
   }
 }
