@@ -9,14 +9,17 @@
  * "node floor", a bare node:http + undici pass-through without any of Pier's
  * logic, to show how much of the gap is Node's own HTTP stack. Then the
  * requests failed while the route is switched to another upstream under load
- * (a rolling deploy, target 0), and the proxy's RSS and open fds around a soak
- * of requests the client aborts (flat = no leak).
+ * (a rolling deploy, target 0), the proxy's RSS and open fds around a soak
+ * of requests the client aborts (flat = no leak), and what metrics collection
+ * costs: the same proxy counting nothing and counting every request into
+ * request_metrics in Postgres (flushed every second), interleaved, as a ratio
+ * (target ≥ 97 % of the throughput; `--metrics-only` runs just that part).
  *
  * Load comes from `wrk` (Debian package) when installed, else from a small
  * keep-alive load generator in its own process. Loopback only; every child is
  * ended by its PID. Not part of `npm test`.
  *
- *   npm run bench [-- --duration 8 --rounds 3 --connections 64 --soak 5000 --upstream-workers 2]
+ *   npm run bench [-- --duration 8 --rounds 3 --connections 64 --soak 5000 --upstream-workers 2 --metrics-only]
  */
 
 import { rmSync } from 'node:fs';
@@ -24,6 +27,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runAbortSoak, runFloor, runLoadgen, runProxy, runUpstream } from './bench-proxy/child-roles.ts';
 import { hasWrk, load, measureRounds } from './bench-proxy/measure.ts';
+import { measureMetricsCost } from './bench-proxy/metrics-cost.ts';
 import { children, startChild, startFloor, startNginx, startPier, startUpstream, stopChild } from './bench-proxy/processes.ts';
 import { DATA_PATHS, type DataPath, fmt, type LoadResult, type Settings, type Target } from './bench-proxy/shared.ts';
 
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
   );
   const upstream = await startUpstream(settings.upstreamWorkers);
   try {
+    if (process.argv.includes('--metrics-only')) return await measureMetricsCost(upstream.port, settings);
     const piers = await Promise.all(DATA_PATHS.map((dataPath) => startPier(dataPath, upstream.port)));
     const floor = await startFloor(upstream.port);
     const nginx = await startNginx(upstream.port, 1);
@@ -125,6 +130,7 @@ async function main(): Promise<void> {
           `${String(before.fds).padStart(16)} → ${after.fds} → ${idle.fds}\n`,
       );
     }
+    await measureMetricsCost(upstream.port, settings);
   } finally {
     await stopChild(upstream.child);
     await Promise.all([...children].map((child) => stopChild(child)));
@@ -179,7 +185,7 @@ switch (role) {
     runUpstream(Number(args[0]), Number(args[1]));
     break;
   case 'proxy':
-    await runProxy(args[0] as DataPath, Number(args[1]), Number(args[2]));
+    await runProxy(args[0] as DataPath, Number(args[1]), Number(args[2]), args[3] ? JSON.parse(args[3]) : undefined);
     break;
   case 'floor':
     runFloor(Number(args[0]), Number(args[1]));

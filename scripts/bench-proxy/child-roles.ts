@@ -2,11 +2,13 @@ import cluster from 'node:cluster';
 import { readdirSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { Route } from '@pier/core';
+import { connectDatabase, PostgresRequestMetrics } from '@pier/db';
 import {
   EdgeProxy,
   type Forwarder,
   HealthPoller,
   HttpProxyForwarder,
+  MetricsFlusher,
   ProxyMetrics,
   RouteTable,
   UndiciForwarder,
@@ -48,25 +50,49 @@ export function runUpstream(port: number, workers: number): void {
   });
 }
 
+/**
+ * How the proxy counts requests: as apps/proxy does without a database (`counted`, the default), not at all (`off`),
+ * or counted and flushed to Postgres every `flushMs` as apps/proxy does (`flushed`, with the environment and release
+ * the bench route names).
+ */
+export type MetricsMode =
+  | { kind: 'counted' }
+  | { kind: 'off' }
+  | { kind: 'flushed'; databaseUrl: string; environmentId: string; releaseId: string; flushMs: number };
+
 /** Pier's proxy as a process of its own: EdgeProxy + one data path + health polling, like apps/proxy. */
-export async function runProxy(dataPath: DataPath, port: number, upstreamPort: number): Promise<void> {
+export async function runProxy(
+  dataPath: DataPath,
+  port: number,
+  upstreamPort: number,
+  mode: MetricsMode = { kind: 'counted' },
+): Promise<void> {
   const forwarder: Forwarder = dataPath === 'undici' ? new UndiciForwarder() : new HttpProxyForwarder();
   const table = new RouteTable();
   const poller = new HealthPoller({ targets: () => table.healthTargets() });
+  const ids = mode.kind === 'flushed' ? { environmentId: mode.environmentId, releaseId: mode.releaseId } : {};
   const apply = (routes: Route[]) => {
     table.replace(routes);
     poller.sync();
     forwarder.retain(routes.flatMap((r) => r.upstreams));
   };
-  apply([benchRoute(upstreamPort)]);
+  apply([benchRoute(upstreamPort, ids)]);
   poller.start();
-  const metrics = new ProxyMetrics();
+  const metrics = new ProxyMetrics({ count: mode.kind !== 'off' });
+  const database = mode.kind === 'flushed' ? connectDatabase(mode.databaseUrl, { max: 1 }) : null;
+  const flusher =
+    mode.kind === 'flushed' && database
+      ? new MetricsFlusher({ metrics, sink: new PostgresRequestMetrics(database.sql), intervalMs: mode.flushMs })
+      : null;
+  flusher?.start();
   const edge = new EdgeProxy({ routes: table, health: poller, forwarder, metrics });
   const server = createServer({ keepAliveTimeout: 5_000 });
   edge.attach(server);
   server.listen(port, '127.0.0.1', () => process.send?.({ type: 'ready' }));
   // Exit cleanly (flushes --cpu-prof output when profiling a run by hand), naming any upstream errors seen.
-  const exit = () => {
+  const exit = async () => {
+    await flusher?.stop(); // the last interval's counts, as apps/proxy flushes them on shutdown
+    await database?.close();
     const problems = metrics
       .render()
       .split('\n')
@@ -77,7 +103,7 @@ export async function runProxy(dataPath: DataPath, port: number, upstreamPort: n
   process.on('SIGINT', exit);
   process.on('SIGTERM', exit);
   process.on('message', (message: { type: string; upstreamPort?: number }) => {
-    if (message.type === 'route' && message.upstreamPort) apply([benchRoute(message.upstreamPort)]);
+    if (message.type === 'route' && message.upstreamPort) apply([benchRoute(message.upstreamPort, ids)]);
     if (message.type === 'stats') {
       (globalThis as { gc?: () => void }).gc?.();
       const fds = readdirSync('/proc/self/fd').length;
@@ -116,12 +142,15 @@ export function runFloor(port: number, upstreamPort: number): void {
   process.on('SIGINT', () => process.exit(0));
 }
 
-export function benchRoute(upstreamPort: number): Route {
+export function benchRoute(upstreamPort: number, ids: { environmentId?: string; releaseId?: string } = {}): Route {
   return {
     app: 'bench',
     env: 'production',
+    ...(ids.environmentId ? { environmentId: ids.environmentId } : {}),
     hostnames: [HOST],
-    upstreams: [{ id: `up-${upstreamPort}`, host: '127.0.0.1', port: upstreamPort }],
+    upstreams: [
+      { id: `up-${upstreamPort}`, host: '127.0.0.1', port: upstreamPort, ...(ids.releaseId ? { releaseId: ids.releaseId } : {}) },
+    ],
   };
 }
 

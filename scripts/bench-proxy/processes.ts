@@ -73,9 +73,11 @@ export async function startUpstream(workers: number): Promise<{ port: number; ch
   return { port, child };
 }
 
-export async function startPier(dataPath: DataPath, upstreamPort: number) {
+/** Pier's proxy (`runProxy`); `metrics` is a JSON MetricsMode, counted as apps/proxy does without a database when absent. */
+export async function startPier(dataPath: DataPath, upstreamPort: number, metrics?: string) {
   const port = await freePort();
-  const { child, message } = startChild(['proxy', dataPath, String(port), String(upstreamPort)], ['--expose-gc']);
+  const args = ['proxy', dataPath, String(port), String(upstreamPort), ...(metrics ? [metrics] : [])];
+  const { child, message } = startChild(args, ['--expose-gc']);
   await message('ready');
   const stats = async () => {
     const reply = message<{ rssMb: number; fds: number }>('stats');
