@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { toContainerInfo } from './container-info.ts';
+import { summaryToContainerInfo, toContainerInfo } from './container-info.ts';
 
 type State = Dockerode.ContainerInspectInfo['State'];
 type Settings = Dockerode.ContainerInspectInfo['NetworkSettings'];
@@ -80,5 +80,35 @@ describe('toContainerInfo', () => {
 
   it('refuses a status it does not know', () => {
     expect(() => toContainerInfo(inspect({ Status: 'hibernating' }))).toThrow(/unknown container status/);
+  });
+});
+
+describe('summaryToContainerInfo', () => {
+  it('keeps what the list tells, and nothing it does not', () => {
+    const summary = {
+      Id: 'abc',
+      Names: ['/pier-shop-production-v3-aaaaaa'],
+      ImageID: 'sha256:1',
+      Labels: { 'pier.app': 'shop', 'pier.role': 'web' },
+      State: 'exited',
+    } as unknown as Dockerode.ContainerInfo;
+    expect(summaryToContainerInfo(summary)).toEqual({
+      id: 'abc',
+      name: 'pier-shop-production-v3-aaaaaa',
+      imageId: 'sha256:1',
+      labels: { 'pier.app': 'shop', 'pier.role': 'web' },
+      status: 'exited',
+      exitCode: null,
+      oomKilled: false,
+      startedAt: null,
+      finishedAt: null,
+      hostPort: null,
+      networks: {},
+    });
+  });
+
+  it('refuses a state the port does not know', () => {
+    const summary = { Id: 'x', Names: [], ImageID: '', Labels: {}, State: 'zombie' } as unknown as Dockerode.ContainerInfo;
+    expect(() => summaryToContainerInfo(summary)).toThrow(/unknown container status: zombie/);
   });
 });

@@ -30,6 +30,23 @@ export function toContainerInfo(inspect: Dockerode.ContainerInspectInfo): Contai
   };
 }
 
+/** The port's view of one entry of `GET /containers/json` (a summary: no exit code, times, port or addresses). */
+export function summaryToContainerInfo(summary: Dockerode.ContainerInfo): ContainerInfo {
+  return {
+    id: summary.Id,
+    name: (summary.Names[0] ?? '').replace(/^\//, ''),
+    imageId: summary.ImageID,
+    labels: { ...(summary.Labels ?? {}) },
+    status: toStatus(summary.State),
+    exitCode: null,
+    oomKilled: false,
+    startedAt: null,
+    finishedAt: null,
+    hostPort: null,
+    networks: {},
+  };
+}
+
 function toStatus(status: string): ContainerStatus {
   const known = STATUSES.find((candidate) => candidate === status);
   if (!known) throw new Error(`the Engine reported an unknown container status: ${status}`);

@@ -18,7 +18,7 @@ import {
 import type Dockerode from 'dockerode';
 import { containerCreateOptions, networkEndpoint } from './container-create.ts';
 import { checkFile, filesArchive, firstFileOf, passwdOwners } from './container-files.ts';
-import { toContainerInfo } from './container-info.ts';
+import { summaryToContainerInfo, toContainerInfo } from './container-info.ts';
 import { containerLogs } from './container-logs.ts';
 import { type EngineStats, toReplicaStats } from './container-stats.ts';
 import { type DockerRuntimeOptions, dockerClient } from './docker-client.ts';
@@ -100,9 +100,10 @@ export class DockerContainers implements ContainerOperations {
   }
 
   /** Containers in every state with all of `labels` and, always, the `pier.app` label. */
-  async listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
+  async listContainers(labels: Record<string, string>, options: { summary?: boolean } = {}): Promise<ContainerInfo[]> {
     const filters = { label: [LABEL_APP, ...(labelFilters(labels)?.label ?? [])] };
     const summaries = await this.docker.listContainers({ all: true, filters });
+    if (options.summary) return summaries.map(summaryToContainerInfo);
     // The list lacks exit codes and times: inspect each; one removed meanwhile is left out.
     const inspected = await Promise.all(summaries.map((summary) => this.inspectContainer(summary.Id)));
     return inspected.filter((info): info is ContainerInfo => info !== null);

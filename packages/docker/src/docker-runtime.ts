@@ -133,8 +133,8 @@ export class DockerRuntime implements ContainerRuntime, ContainerOperations {
     return this.containers.inspectContainer(id);
   }
 
-  listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
-    return this.containers.listContainers(labels);
+  listContainers(labels: Record<string, string>, options?: { summary?: boolean }): Promise<ContainerInfo[]> {
+    return this.containers.listContainers(labels, options);
   }
 
   containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry> {

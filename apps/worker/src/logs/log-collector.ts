@@ -102,7 +102,11 @@ export class LogCollector {
     if (!this.#leading) logger.info({ holder }, 'log collector lease taken: this worker collects logs');
     this.#leading = true;
     this.#cursors ??= await this.options.logs.openCursors();
-    const containers = await this.options.containers.listContainers({ [LABEL_INSTANCE]: this.options.instance });
+    // One list request a pass (no inspect per container): names and labels are all it needs.
+    const containers = await this.options.containers.listContainers(
+      { [LABEL_INSTANCE]: this.options.instance },
+      { summary: true },
+    );
     const fresh = containers.filter((c) => !this.#followers.has(c.id) && !this.#finished.has(c.id) && logSourceOf(c));
     if (fresh.length === 0) return;
     for (const id of await this.options.logs.finishedContainers(fresh.map((c) => c.id))) this.#finished.add(id);

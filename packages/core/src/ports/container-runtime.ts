@@ -249,7 +249,9 @@ export interface ExecResult {
  *   forces (keeping volumes); gone is not an error. Both refuse (ConflictError)
  *   a container without the `pier.app` label.
  * - `listContainers` returns containers in every state carrying the `pier.app`
- *   label and every label in `labels`.
+ *   label and every label in `labels`; with `summary`, from one request,
+ *   only id, name, image, labels and status (exit code, times and host port
+ *   null, `oomKilled` false, no networks), for loops that look often.
  * - `containerLogs` yields lines in order within each stream (stdout and
  *   stderr are captured separately, so their interleaving is approximate);
  *   `tail` counts the engine's log messages (a line over 16 KiB is several).
@@ -266,7 +268,8 @@ export interface ContainerOperations {
   stopContainer(id: string, graceSeconds: number): Promise<void>;
   removeContainer(id: string): Promise<void>;
   inspectContainer(id: string): Promise<ContainerInfo | null>;
-  listContainers(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  /** With `summary`: one list request, no inspect per container (exit code, times, host port null; no networks). */
+  listContainers(labels: Record<string, string>, options?: { summary?: boolean }): Promise<ContainerInfo[]>;
   containerLogs(id: string, options: LogOptions): AsyncIterable<LogEntry>;
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
   removeNetwork(name: string): Promise<void>;
