@@ -89,6 +89,31 @@ describe('notification stores', () => {
     ]);
   });
 
+  it('sums up an ended window before the next one opens, so the summary comes first', async () => {
+    const queue = stores.notificationQueue;
+    const record = (message: string) => stores.events.record({ kind: 'crash.oom', message, appId: ids.shop, envName: 'staging' });
+    for (const n of [1, 2, 3]) await record(`kill ${n}`);
+    expect(await queue.fanOut(100, 60_000)).toBe(3);
+    // The window (a minute) ended: move what was recorded back in time rather than wait.
+    await database.sql`update notification_deliveries set created_at = created_at - interval '2 minutes'`;
+    await database.sql`update events set created_at = created_at - interval '2 minutes'`;
+    await record('kill 4');
+    expect(await queue.fanOut(100, 60_000)).toBe(1);
+    const rows = await database.sql<{ state: string; kind: string; count: number | null }[]>`
+      select d.state, d.payload->>'kind' as kind, (d.payload->>'count')::int as count
+      from notification_deliveries d join notification_channels c on c.id = d.channel_id
+      where c.name = 'shop-chat' and d.throttle_key like '%:staging:crash.oom' order by d.id`;
+    expect(rows).toEqual([
+      { state: 'pending', kind: 'crash.oom', count: null },
+      { state: 'suppressed', kind: 'crash.oom', count: null },
+      { state: 'suppressed', kind: 'crash.oom', count: null },
+      { state: 'pending', kind: 'summary', count: 2 },
+      { state: 'pending', kind: 'crash.oom', count: null },
+    ]);
+    // Nothing is summed up twice.
+    expect(await queue.summarise(60_000)).toBe(0);
+  });
+
   it('re-seals channel settings under a new key, and they open with it alone', async () => {
     const keyB = randomBytes(32);
     const column = SEALED_COLUMNS.find((c) => c.label === 'notification_channels.config');

@@ -92,6 +92,8 @@ export class NotificationQueue {
         for (const channelId of listeners) {
           const openedAt = await windowOpenedAt(tx, channelId, key);
           const state = throttleDecision(openedAt, now, windowMs) === 'send' ? 'pending' : 'suppressed';
+          // The window before this one is summed up first, so its summary comes before this message.
+          if (state === 'pending' && openedAt !== null) await summariseWindows(tx, windowMs, { channelId, key });
           await tx
             .insert(notificationDeliveries)
             .values({ channelId, eventId: event.id, throttleKey: key, state, payload: eventMessage(event), createdAt: now })
@@ -111,52 +113,7 @@ export class NotificationQueue {
    * window. Returns how many it recorded.
    */
   async summarise(windowMs: number): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      if (!(await locked(tx))) return 0;
-      const window = `${windowMs} milliseconds`;
-      const windows = await tx.execute<{
-        channel_id: string;
-        throttle_key: string;
-        opened_at: Date | string;
-        payload: NotificationMessage;
-        count: number;
-        first: Date | string;
-        last: Date | string;
-      }>(sql`
-        select o.channel_id, o.throttle_key, o.created_at as opened_at, o.payload,
-          count(d.id)::int as count, min(e.created_at) as first, max(e.created_at) as last
-        from notification_deliveries o
-        join notification_deliveries d on d.channel_id = o.channel_id and d.throttle_key = o.throttle_key
-          and d.id > o.id and d.state = 'suppressed' and d.created_at < o.created_at + ${window}::interval
-        join events e on e.id = d.event_id
-        where o.event_id is not null and o.state <> 'suppressed'
-          and o.created_at <= now() - ${window}::interval
-          and o.created_at > now() - ${window}::interval - interval '7 days'
-          and not exists (
-            select 1 from notification_deliveries s
-            where s.channel_id = o.channel_id and s.throttle_key = o.throttle_key and s.event_id is null and s.id > o.id)
-        group by o.id
-        order by o.id
-        limit 100`);
-      const now = await postgresNow(tx);
-      let recorded = 0;
-      for (const w of windows) {
-        if (!summaryDue(new Date(w.opened_at), now, windowMs, w.count)) continue;
-        const payload = summaryMessage({
-          eventKind: w.payload.kind === 'summary' ? w.payload.eventKind : w.payload.kind,
-          app: w.payload.app,
-          env: w.payload.env,
-          count: w.count,
-          first: new Date(w.first).toISOString(),
-          last: new Date(w.last).toISOString(),
-        });
-        await tx
-          .insert(notificationDeliveries)
-          .values({ channelId: w.channel_id, eventId: null, throttleKey: w.throttle_key, payload });
-        recorded += 1;
-      }
-      return recorded;
-    });
+    return this.db.transaction(async (tx) => ((await locked(tx)) ? summariseWindows(tx, windowMs) : 0));
   }
 
   /**
@@ -229,6 +186,60 @@ export class NotificationQueue {
       .returning({ id: notificationDeliveries.id });
     return rows.length > 0;
   }
+}
+
+/**
+ * Summaries of the ended windows (of one channel and key when `only` is
+ * given) that held events back and have none yet. A summary comes before the
+ * next window's first delivery: fan-out calls this for the key before it
+ * opens a new window, so every summary after a window's opening is that
+ * window's own.
+ */
+async function summariseWindows(tx: Tx, windowMs: number, only?: { channelId: string; key: string }): Promise<number> {
+  const window = `${windowMs} milliseconds`;
+  const scope = only ? sql`and o.channel_id = ${only.channelId} and o.throttle_key = ${only.key}` : sql``;
+  const windows = await tx.execute<{
+    channel_id: string;
+    throttle_key: string;
+    opened_at: Date | string;
+    payload: NotificationMessage;
+    count: number;
+    first: Date | string;
+    last: Date | string;
+  }>(sql`
+    select o.channel_id, o.throttle_key, o.created_at as opened_at, o.payload,
+      count(d.id)::int as count, min(e.created_at) as first, max(e.created_at) as last
+    from notification_deliveries o
+    join notification_deliveries d on d.channel_id = o.channel_id and d.throttle_key = o.throttle_key
+      and d.id > o.id and d.state = 'suppressed' and d.created_at < o.created_at + ${window}::interval
+    join events e on e.id = d.event_id
+    where o.event_id is not null and o.state <> 'suppressed' ${scope}
+      and o.created_at <= now() - ${window}::interval
+      and o.created_at > now() - ${window}::interval - interval '7 days'
+      and not exists (
+        select 1 from notification_deliveries s
+        where s.channel_id = o.channel_id and s.throttle_key = o.throttle_key and s.event_id is null and s.id > o.id)
+    group by o.id
+    order by o.id
+    limit 100`);
+  const now = await postgresNow(tx);
+  let recorded = 0;
+  for (const w of windows) {
+    if (!summaryDue(new Date(w.opened_at), now, windowMs, w.count)) continue;
+    const payload = summaryMessage({
+      eventKind: w.payload.kind === 'summary' ? w.payload.eventKind : w.payload.kind,
+      app: w.payload.app,
+      env: w.payload.env,
+      count: w.count,
+      first: new Date(w.first).toISOString(),
+      last: new Date(w.last).toISOString(),
+    });
+    await tx
+      .insert(notificationDeliveries)
+      .values({ channelId: w.channel_id, eventId: null, throttleKey: w.throttle_key, payload });
+    recorded += 1;
+  }
+  return recorded;
 }
 
 async function locked(tx: Tx): Promise<boolean> {
