@@ -592,6 +592,36 @@ describe.each(forwarders)('EdgeProxy on %s', (_name, makeForwarder) => {
     expect(text).toContain('pier_proxy_upstream_latency_seconds_count{app="web",env="production"} 2');
     expect(text).toContain('pier_proxy_requests_in_flight 0');
   });
+
+  it('counts each request under its environment and the release of the upstream that answered it, with its bytes', async () => {
+    const [a, b] = await Promise.all([track(startEchoUpstream('a')), track(startEchoUpstream('b'))]);
+    const web = {
+      ...route(
+        'web',
+        'production',
+        ['web.pier.test'],
+        [
+          { ...a.upstream(), releaseId: 'rel-a' },
+          { ...b.upstream(), releaseId: 'rel-b' },
+        ],
+      ),
+      environmentId: 'env-web',
+    };
+    const empty = { ...route('idle', 'production', ['idle.pier.test'], []), environmentId: 'env-idle' };
+    const edge = await track(startEdge({ forwarder: makeForwarder(), routes: [web, empty] }));
+    for (let i = 0; i < 4; i++) await send(edge.port, 'web.pier.test');
+    expect((await send(edge.port, 'idle.pier.test')).status).toBe(503);
+    await expect.poll(() => edge.metrics.inFlight).toBe(0);
+    const buckets = edge.metrics.takeBuckets(new Date(0));
+    const of = (releaseId: string | null) => buckets.find((x) => x.releaseId === releaseId);
+    expect(of('rel-a')).toMatchObject({ environmentId: 'env-web', byClass: [0, 0, 2, 0, 0, 0] });
+    expect(of('rel-b')).toMatchObject({ environmentId: 'env-web', byClass: [0, 0, 2, 0, 0, 0] });
+    expect(of(null)).toMatchObject({ environmentId: 'env-idle', byClass: [0, 0, 0, 0, 0, 1] });
+    expect(of('rel-a')?.latencyBuckets.reduce((sum, n) => sum + n, 0)).toBe(2);
+    // Request and response bytes, headers included: at least the request line and the status line.
+    expect(of('rel-a')?.bytesIn).toBeGreaterThan(2 * 'GET / HTTP/1.1\r\n'.length);
+    expect(of('rel-a')?.bytesOut).toBeGreaterThan(2 * 'HTTP/1.1 200 OK\r\n'.length);
+  });
 });
 
 describe('EdgeProxy on undici', () => {
