@@ -126,6 +126,19 @@ describe('PostgresRequestMetrics as the proxy role', () => {
     expect(unanswered).toMatchObject({ release_id: null, s5: '4' });
   });
 
+  it('drops the buckets of an environment deleted since they were counted, and stores the others', async () => {
+    const sink = new PostgresRequestMetrics(asProxy);
+    const at = new Date('2026-05-01T12:40:00Z');
+    const gone = '00000000-0000-4000-8000-000000000000';
+    await sink.add(
+      [bucket({ at, byClass: [0, 0, 7, 0, 0, 0] }), bucket({ at, environmentId: gone, byClass: [0, 0, 1, 0, 0, 0] })],
+      60,
+    );
+    const rows = await database.sql<{ environment_id: string; s2: string }[]>`
+      select environment_id, status_2xx as s2 from request_metrics where at = ${at.toISOString()}`;
+    expect(rows).toEqual([{ environment_id: environmentId, s2: '7' }]);
+  });
+
   it('holds no privilege beyond that: no secrets, no other metrics, no deleting', async () => {
     expect(await holdsMoreThanProxyNeeds(asProxy)).toBe(false);
     await expect(asProxy`select * from variables`).rejects.toThrow(/permission denied/);

@@ -8,12 +8,30 @@ import type postgres from 'postgres';
  * latency histogram added element by element, so several proxies (and a
  * flush retried after a failure) add up instead of overwriting each other.
  * It needs only the proxy role's insert, update and select on request_metrics
- * (proxy-role.ts).
+ * (proxy-role.ts). Buckets of an environment deleted since they were counted
+ * are dropped (its rows went with it), so they never hold the others back.
  */
+const FOREIGN_KEY_VIOLATION = '23503';
+
 export class PostgresRequestMetrics implements RequestMetricsSink {
   constructor(private readonly sql: postgres.Sql) {}
 
   async add(buckets: readonly RequestBucket[], step: number): Promise<void> {
+    try {
+      await this.#insert(buckets, step);
+    } catch (error) {
+      if ((error as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw error;
+      const ids = [...new Set(buckets.map((b) => b.environmentId))];
+      const existing = await this.sql<{ id: string }[]>`select id from environments where id = any(${ids}::uuid[])`;
+      const kept = new Set(existing.map((e) => e.id));
+      await this.#insert(
+        buckets.filter((b) => kept.has(b.environmentId)),
+        step,
+      );
+    }
+  }
+
+  async #insert(buckets: readonly RequestBucket[], step: number): Promise<void> {
     if (buckets.length === 0) return;
     const rows = buckets.map((b) => ({
       environment_id: b.environmentId,

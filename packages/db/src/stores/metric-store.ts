@@ -9,10 +9,10 @@ import {
   type RequestBucket,
   type RestartBucket,
 } from '@pier/core';
-import { and, asc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from '../client.ts';
-import { hostMetrics, replicaMetrics, requestMetrics, restartMetrics } from '../schema.ts';
+import { environments, hostMetrics, replicaMetrics, requestMetrics, restartMetrics } from '../schema.ts';
 import { type RollupResult, rollUpMetrics } from './metric-rollup.ts';
 import { type MetricTotals, metricTotals } from './metric-totals.ts';
 
@@ -53,13 +53,22 @@ export interface EnvironmentMetrics {
 export class MetricStore {
   constructor(readonly db: Db) {}
 
-  /** Adds samples taken `at` to their minute: CPU and bytes summed, memory the latest and the highest. */
+  /**
+   * Adds samples taken `at` to their minute: CPU and bytes summed, memory the latest and the highest. Samples of
+   * an environment deleted meanwhile (its containers not yet removed) are left out.
+   */
   async addReplicaSamples(samples: readonly ReplicaSample[], at: Date): Promise<void> {
     if (samples.length === 0) return;
+    const ids = [...new Set(samples.map((s) => s.environmentId))];
+    const existing = new Set(
+      (await this.db.select({ id: environments.id }).from(environments).where(inArray(environments.id, ids))).map((e) => e.id),
+    );
+    const kept = samples.filter((s) => existing.has(s.environmentId));
+    if (kept.length === 0) return;
     const minute = minuteOf(at);
     await this.db
       .insert(replicaMetrics)
-      .values(samples.map((s) => ({ ...s, step: FINE_STEP, at: minute, memoryMaxBytes: s.memoryBytes, samples: 1 })))
+      .values(kept.map((s) => ({ ...s, step: FINE_STEP, at: minute, memoryMaxBytes: s.memoryBytes, samples: 1 })))
       .onConflictDoUpdate({
         target: [replicaMetrics.environmentId, replicaMetrics.replica, replicaMetrics.step, replicaMetrics.at],
         set: {
