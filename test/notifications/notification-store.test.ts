@@ -114,6 +114,18 @@ describe('notification stores', () => {
     expect(await queue.summarise(60_000)).toBe(0);
   });
 
+  it('deletes ended deliveries past their age, never pending ones', async () => {
+    await database.sql`update notification_deliveries set created_at = created_at - interval '20 days'`;
+    await database.sql`update notification_deliveries set state = 'sent' where id = (select min(id) from notification_deliveries)`;
+    const before = await database.sql<{ state: string; n: number }[]>`
+      select state, count(*)::int as n from notification_deliveries group by state order by state`;
+    expect(before.map((r) => r.state)).toEqual(['pending', 'sent', 'suppressed']);
+    const ended = before.filter((r) => r.state !== 'pending').reduce((sum, r) => sum + r.n, 0);
+    expect(await stores.notificationQueue.prune(14 * 86_400_000)).toBe(ended);
+    const after = await database.sql<{ state: string }[]>`select distinct state from notification_deliveries`;
+    expect(after.map((r) => r.state)).toEqual(['pending']);
+  });
+
   it('re-seals channel settings under a new key, and they open with it alone', async () => {
     const keyB = randomBytes(32);
     const column = SEALED_COLUMNS.find((c) => c.label === 'notification_channels.config');

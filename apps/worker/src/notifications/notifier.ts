@@ -22,10 +22,15 @@ export interface NotifierOptions {
   concurrency?: number;
   /** Certificates trusted besides the system's (tests' HTTPS and SMTP receivers). */
   extraCa?: readonly string[];
+  /** Ended deliveries (sent, held back, dead) are deleted once this old (default 14 days). */
+  keepDeliveriesMs?: number;
 }
 
 /** How many events one transaction fans out. */
 const FAN_OUT_BATCH = 100;
+/** How often old deliveries are deleted. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+const KEEP_DELIVERIES_MS = 14 * 86_400_000;
 
 /**
  * The notifier: on each pass it fans out new events into deliveries (one per
@@ -33,11 +38,13 @@ const FAN_OUT_BATCH = 100;
  * windows that ended, and sends the deliveries that are due, each claimed
  * with a lease so several workers share them. A failed send is retried with
  * backoff and jitter, and is dead once older than the give-up age; its last
- * error is kept with the channel's secrets scrubbed. Every worker runs one.
+ * error is kept with the channel's secrets scrubbed. Ended deliveries are
+ * deleted after two weeks. Every worker runs one.
  */
 export class Notifier {
   readonly #loop: PassLoop;
   readonly #send: SendContext;
+  #prunedAt = 0;
 
   constructor(private readonly options: NotifierOptions) {
     this.#send = {
@@ -74,6 +81,10 @@ export class Notifier {
       // A full batch: there may be more.
     }
     await queue.summarise(throttleWindowMs);
+    if (Date.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+      this.#prunedAt = Date.now();
+      await queue.prune(this.options.keepDeliveriesMs ?? KEEP_DELIVERIES_MS);
+    }
     const concurrency = this.options.concurrency ?? 4;
     // The lease outlasts a batch of one channel's sends that all time out, so no other worker sends them meanwhile.
     const leaseMs = this.#send.timeoutMs * (concurrency + 1) + 5000;

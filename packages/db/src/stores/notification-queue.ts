@@ -157,6 +157,20 @@ export class NotificationQueue {
       }));
   }
 
+  /**
+   * Deletes up to `limit` ended deliveries (sent, suppressed, dead) older
+   * than `maxAgeMs`; pending ones stay whatever their age. Returns how many.
+   */
+  async prune(maxAgeMs: number, limit = 10_000): Promise<number> {
+    const rows = await this.db.execute<{ id: number }>(sql`
+      delete from notification_deliveries where id in (
+        select id from notification_deliveries
+        where state <> 'pending' and created_at < now() - ${`${maxAgeMs} milliseconds`}::interval
+        limit ${limit})
+      returning id`);
+    return rows.length;
+  }
+
   /** The delivery was accepted; false when it is no longer this attempt's. */
   async sent(id: number, attempts: number): Promise<boolean> {
     return this.#end(id, attempts, { state: 'sent', sentAt: sql`now()`, lastError: null });
