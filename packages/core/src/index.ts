@@ -1,6 +1,7 @@
 export * from './api-token.ts';
 export * from './backup-events.ts';
 export * from './capacity.ts';
+export * from './certificate-events.ts';
 export * from './certificate-policy.ts';
 export * from './checks-gate.ts';
 export * from './control-route.ts';

@@ -20,6 +20,7 @@ export * from './stores/acme-store.ts';
 export * from './stores/alert-state-store.ts';
 export * from './stores/app-store.ts';
 export * from './stores/app-usage.ts';
+export * from './stores/certificate-owners.ts';
 export * from './stores/certificate-store.ts';
 export * from './stores/commit-checks.ts';
 export * from './stores/cron-store.ts';

@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { AcmeIssuer, configureAcmeTransport } from '@pier/acme';
 import { exitOnStartupError, type WorkerConfig } from '@pier/config';
 import { SecretBox } from '@pier/core';
-import { CertificateStore, type Db, PostgresAcmeAccountStore, PostgresChallengeResponses } from '@pier/db';
+import {
+  CertificateOwners,
+  CertificateStore,
+  type Db,
+  EventStore,
+  PostgresAcmeAccountStore,
+  PostgresChallengeResponses,
+} from '@pier/db';
 import type { Logger } from '@pier/log';
 import type { CertificateRenewerOptions } from './certificate-renewer.ts';
 
@@ -52,5 +59,6 @@ export async function certificateLoopFromConfig(
     intervalMs: config.PIER_ACME_CHECK_INTERVAL_MS,
     leaseMs: config.PIER_ACME_LEASE_MS,
     retryMs: config.PIER_ACME_RETRY_MS,
+    events: { recorder: new EventStore(db), owners: new CertificateOwners(db, config.PIER_BASE_DOMAIN) },
   };
 }

@@ -1,12 +1,25 @@
 import {
   AuthorizationFailedError,
   afterFailedAuthorization,
+  CERTIFICATE_EXPIRING_MS,
   type CertificateIssuer,
+  certificateExpiringEvent,
+  certificateRenewalFailingEvent,
+  certificateRenewedEvent,
   delayAfterOtherFailure,
+  type EventRecorder,
+  type NewEvent,
   PassLoop,
   renewalTime,
 } from '@pier/core';
-import { type CertificateRow, type CertificateStore, listenTo, type PostgresChallengeResponses, ROUTES_CHANNEL } from '@pier/db';
+import {
+  type CertificateOwners,
+  type CertificateRow,
+  type CertificateStore,
+  listenTo,
+  type PostgresChallengeResponses,
+  ROUTES_CHANNEL,
+} from '@pier/db';
 import type { Logger } from '@pier/log';
 import type postgres from 'postgres';
 
@@ -29,6 +42,8 @@ export interface CertificateRenewerOptions {
   concurrency?: number;
   /** An order still running after this long is given up (and resumed later), so a hung CA never holds a lease forever. */
   orderTimeoutMs?: number;
+  /** Where certificate events go (renewed, renewal failing, expiring within 7 days), with whom each hostname serves. */
+  events?: { recorder: EventRecorder; owners: Pick<CertificateOwners, 'ownerOf' | 'expiringBefore'> };
 }
 
 /**
@@ -82,6 +97,7 @@ export class CertificateRenewer {
     const removed = await certificates.track(await this.#options.wanted());
     if (removed.length > 0) logger.info({ hostnames: removed }, 'certificates no longer needed were removed');
     await this.#options.challenges.sweepExpired();
+    await this.#recordExpiring().catch((err: unknown) => logger.warn({ err }, 'could not look for expiring certificates'));
     const concurrency = this.#options.concurrency ?? 4;
     while (!signal?.aborted) {
       const claimed = await certificates.claimDue(this.#options.leaseMs, concurrency);
@@ -108,6 +124,8 @@ export class CertificateRenewer {
       const renewAt = renewalTime(issued.notBefore, issued.notAfter);
       await certificates.recordIssued(hostname, issued, renewAt);
       logger.info({ hostname, notAfter: issued.notAfter, renewAt, renewal: row.certificatePem !== null }, 'certificate issued');
+      if (row.certificatePem !== null)
+        await this.#record(hostname, (owner) => certificateRenewedEvent(hostname, issued.notAfter, owner));
     } catch (err) {
       await this.#failed(row, err).catch((e: unknown) => logger.error({ err: e, hostname }, 'could not record a failed order'));
     } finally {
@@ -120,6 +138,8 @@ export class CertificateRenewer {
     const now = new Date();
     const error = err instanceof Error ? err.message : String(err);
     const context = { hostname: row.hostname, err, keepsCertificate: row.certificatePem !== null };
+    const served = row.certificatePem !== null ? row.notAfter : null;
+    if (served) await this.#record(row.hostname, (owner) => certificateRenewalFailingEvent(row.hostname, served, error, owner));
     if (err instanceof AuthorizationFailedError) {
       const backoff = afterFailedAuthorization(row.failureTimes, now, retryMs);
       await certificates.recordFailure(row.hostname, { error, keepOrder: false, ...backoff });
@@ -134,6 +154,30 @@ export class CertificateRenewer {
     const nextAttemptAt = new Date(now.getTime() + delayAfterOtherFailure(previousDelay, retryMs));
     await certificates.recordFailure(row.hostname, { error, keepOrder: true, nextAttemptAt });
     logger.warn({ ...context, nextAttemptAt }, 'certificate order failed; it resumes later');
+  }
+
+  /** `certificate.expiring` for each served certificate that ends within 7 days (once per certificate: its dedupe key). */
+  async #recordExpiring(): Promise<void> {
+    const now = new Date();
+    const soon = await this.#options.events?.owners.expiringBefore(new Date(now.getTime() + CERTIFICATE_EXPIRING_MS));
+    for (const { hostname, notAfter } of soon ?? []) {
+      await this.#record(hostname, (owner) => certificateExpiringEvent(hostname, notAfter, now, owner));
+    }
+  }
+
+  /** Records the event `build` makes for the hostname's owner; never fails the renewer's own work. */
+  async #record(
+    hostname: string,
+    build: (owner: Awaited<ReturnType<CertificateOwners['ownerOf']>>) => NewEvent | null,
+  ): Promise<void> {
+    const events = this.#options.events;
+    if (!events) return;
+    try {
+      const event = build(await events.owners.ownerOf(hostname));
+      if (event) await events.recorder.record(event);
+    } catch (err) {
+      this.#options.logger.warn({ err, hostname }, 'could not record a certificate event');
+    }
   }
 }
 
