@@ -1,4 +1,5 @@
 import {
+  bucketStart,
   FINE_STEP,
   type HostBucket,
   mergeHostBuckets,
@@ -65,7 +66,7 @@ export class MetricStore {
     );
     const kept = samples.filter((s) => existing.has(s.environmentId));
     if (kept.length === 0) return;
-    const minute = minuteOf(at);
+    const minute = bucketStart(at, FINE_STEP);
     await this.db
       .insert(replicaMetrics)
       .values(kept.map((s) => ({ ...s, step: FINE_STEP, at: minute, memoryMaxBytes: s.memoryBytes, samples: 1 })))
@@ -89,7 +90,7 @@ export class MetricStore {
   async addHostSample(sample: HostSampleRow, at: Date): Promise<void> {
     await this.db
       .insert(hostMetrics)
-      .values({ ...sample, step: FINE_STEP, at: minuteOf(at), samples: 1 })
+      .values({ ...sample, step: FINE_STEP, at: bucketStart(at, FINE_STEP), samples: 1 })
       .onConflictDoUpdate({
         target: [hostMetrics.node, hostMetrics.step, hostMetrics.at],
         set: {
@@ -169,10 +170,6 @@ export function toRequestBucket(row: typeof requestMetrics.$inferSelect): Reques
 /** Both steps are read: a bucket is stored at one of them only (the roll-up moves minutes into hours in one statement). */
 function inRange(column: PgColumn, range: { since: Date; until: Date }) {
   return and(gte(column, range.since), lt(column, range.until));
-}
-
-function minuteOf(at: Date): Date {
-  return new Date(Math.floor(at.getTime() / 60_000) * 60_000);
 }
 
 function sqlRaw(expression: string): SQL {
