@@ -34,7 +34,7 @@ export type PreviewBuild =
       template: EnvironmentRow | null;
       deployment: NewDeployment;
     }
-  | { kind: 'refused'; reason: string };
+  | { kind: 'refused'; reason: string; quota?: boolean };
 
 /**
  * In the delivery's transaction: the preview environment, created or reused, and the build of the head
@@ -107,6 +107,8 @@ export interface PreviewChanges {
   closed: PreviewName[];
   /** Why a preview was not built or closed, per app. */
   reasons: string[];
+  /** Previews refused for a quota, to record as `quota.refused` once the transaction has committed. */
+  quotaRefusals: { appId: string; app: string; reason: string }[];
 }
 
 /** In the delivery's transaction: builds and closes every preview of `work`. */
@@ -115,7 +117,7 @@ export async function applyPreviews(
   deps: PreviewHookDeps & { variables: VariableStore; quotas?: AppQuotas },
   work: PreviewWork,
 ): Promise<PreviewChanges> {
-  const changes: PreviewChanges = { queued: [], databases: [], closed: [], reasons: [] };
+  const changes: PreviewChanges = { queued: [], databases: [], closed: [], reasons: [], quotaRefusals: [] };
   for (const { app, decision } of work.previews) {
     const kind = decision.reopened ? 'reopen' : 'open';
     const order = await recordPullRequestEvent(tx, app.id, decision.pullRequest, decision.updatedAt, kind);
@@ -126,6 +128,7 @@ export async function applyPreviews(
     const build = await preparePreviewBuild(tx, deps.variables, app, decision, deps.quotas ?? DEFAULT_APP_QUOTAS);
     if (build.kind === 'refused') {
       changes.reasons.push(`${app.name}: ${build.reason}`);
+      if (build.quota) changes.quotaRefusals.push({ appId: app.id, app: app.name, reason: build.reason });
       continue;
     }
     const name = { app: app.name, environment: build.environment.name };

@@ -273,6 +273,10 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   const appId = delivery.apps[0]?.id ?? null;
   const answer = await deps.deliveries.record({ deliveryId, event, appId, statusCode, respond, prepare }, []);
   for (const database of previews?.databases ?? []) deps.logger.info(database, 'preview database created');
+  for (const refusal of previews?.quotaRefusals ?? []) {
+    const message = `${refusal.app}: refused for a quota: ${refusal.reason}`;
+    await deps.events.record({ kind: 'quota.refused', appId: refusal.appId, message, data: { reason: refusal.reason } });
+  }
   return answer;
 }
 

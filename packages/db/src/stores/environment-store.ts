@@ -34,7 +34,8 @@ export interface PreviewRequest {
 
 export type PreviewEnsured =
   | { kind: 'ready'; environment: EnvironmentRow; created: boolean; template: EnvironmentRow | null }
-  | { kind: 'refused'; reason: string };
+  /** `quota`: refused for one of the app's quotas (recorded as a `quota.refused` event). */
+  | { kind: 'refused'; reason: string; quota?: boolean };
 
 export interface EnvironmentSettings {
   branch?: string | null;
@@ -175,7 +176,8 @@ export async function ensurePreviewEnvironment(tx: Tx, request: PreviewRequest):
     // A flood of pull requests (forks above all) stops at the app's caps, before a network or a container exists.
     const added = { previews: 1, forkPreviews: request.fromFork ? 1 : 0, replicas: 1 };
     const problem = quotaProblem(request.quotas, await lockAppUsage(tx, appId), added);
-    if (problem) return { kind: 'refused', reason: `no preview for pull request #${request.pullRequest}: ${problem}` };
+    if (problem)
+      return { kind: 'refused', reason: `no preview for pull request #${request.pullRequest}: ${problem}`, quota: true };
   }
   const [inserted] = await tx
     .insert(environments)
