@@ -38,14 +38,24 @@ describe('automatic rollback settings', () => {
   });
 
   it('changes the settings given, keeps the others, and null puts a default back', async () => {
-    const res = await api.request({ method: 'PATCH', url: ENV, payload: { autoRollback: { windowSeconds: 60, errorRate: 0.5 } } });
+    const res = await api.request({
+      method: 'PATCH',
+      url: ENV,
+      payload: { autoRollback: { windowSeconds: 60, errorRate: 0.5 } },
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().autoRollback).toEqual({ ...DEFAULTS, windowSeconds: 60, errorRate: 0.5 });
     const off = await api.request({ method: 'PATCH', url: ENV, payload: { autoRollback: { enabled: false, errorRate: null } } });
     expect(off.json().autoRollback).toEqual({ ...DEFAULTS, enabled: false, windowSeconds: 60 });
-    expect((await api.request({ method: 'GET', url: ENV })).json().autoRollback).toEqual({ ...DEFAULTS, enabled: false, windowSeconds: 60 });
+    expect((await api.request({ method: 'GET', url: ENV })).json().autoRollback).toEqual({
+      ...DEFAULTS,
+      enabled: false,
+      windowSeconds: 60,
+    });
     // Production keeps its own (the defaults).
-    expect((await api.request({ method: 'GET', url: '/apps/arb/environments/production' })).json().autoRollback).toEqual(DEFAULTS);
+    expect((await api.request({ method: 'GET', url: '/apps/arb/environments/production' })).json().autoRollback).toEqual(
+      DEFAULTS,
+    );
   });
 
   it.each<[string, unknown, string]>([
@@ -124,7 +134,11 @@ describe('a release rolled back on its own', () => {
     const before = await api.database.sql`select id from deployments`;
 
     // Still live (its rollback not through yet): the default promotion takes the live release, and is refused.
-    const live = await api.request({ method: 'POST', url: '/apps/arb/environments/production/promote', payload: { from: 'staging' } });
+    const live = await api.request({
+      method: 'POST',
+      url: '/apps/arb/environments/production/promote',
+      payload: { from: 'staging' },
+    });
     expectError(live, 409, 'conflict', `release v2 of staging was rolled back automatically (${reason}); it is not promoted`);
     await goLive(v1, 'rollback');
     const named = await api.request({
@@ -146,7 +160,11 @@ describe('a release rolled back on its own', () => {
     expect(status.rolledBack).toMatchObject({ release: 2, reason });
 
     // The release it went back to is promoted as usual; an unknown version is 404.
-    const ok = await api.request({ method: 'POST', url: '/apps/arb/environments/production/promote', payload: { from: 'staging' } });
+    const ok = await api.request({
+      method: 'POST',
+      url: '/apps/arb/environments/production/promote',
+      payload: { from: 'staging' },
+    });
     expect(ok.statusCode, ok.body).toBe(202);
     const missing = await api.request({
       method: 'POST',
