@@ -2,7 +2,6 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
 import {
-  ALL_APPS_MARK,
   afterFailure,
   assertEventKinds,
   DEFAULT_RETRY_POLICY,
@@ -82,8 +81,8 @@ describe('subscriptionHears', () => {
     ['an app sub does not hear the host', { appId: 'a1', kinds: [] }, host, false],
     ['host sub hears the host', { appId: null, kinds: [] }, host, true],
     ['host sub does not hear apps', { appId: null, kinds: [] }, app, false],
-    ['host sub with every app', { appId: null, kinds: [ALL_APPS_MARK] }, other, true],
-    ['host sub with every app, by kind', { appId: null, kinds: [ALL_APPS_MARK, 'deploy.failed'] }, other, false],
+    ['host sub with every app', { appId: null, allApps: true, kinds: [] }, other, true],
+    ['host sub with every app, by kind', { appId: null, allApps: true, kinds: ['deploy.failed'] }, other, false],
   ] as const)('%s', (_, subscription, event, expected) => {
     expect(subscriptionHears(subscription, event)).toBe(expected);
   });
@@ -117,6 +116,9 @@ describe('messages', () => {
 
   it('titles with where it happened', () => {
     expect(messageTitle(event)).toBe('shop/production: web keeps crashing <exit 1>');
+    // An event's own message names its app first: not twice.
+    const named = { ...event, message: 'shop production: web keeps crashing' };
+    expect(messageTitle(named)).toBe('shop production: web keeps crashing');
   });
 
   it('escapes Slack mrkdwn', () => {

@@ -45,28 +45,17 @@ export function assertEventKinds(kinds: readonly string[], field = 'events'): Ev
 }
 
 /**
- * Marks a host channel's host subscription (app null) as hearing every app's
- * events too (`apps: ['*']`, apps made later included): the schema keeps one
- * subscription per channel and app, and "every app" has no app id. Never an
- * event kind, so it never matches one as a kind.
- */
-export const ALL_APPS_MARK = 'apps:*';
-
-/**
  * Whether a subscription hears an event: one for an app hears that app's
  * events; the host's (app null) hears host events, and every app's when it
- * holds ALL_APPS_MARK; then by kind (none listed: every kind).
+ * is `allApps`; then by kind (none listed: every kind).
  */
 export function subscriptionHears(
-  subscription: { appId: string | null; kinds: readonly string[] },
+  subscription: { appId: string | null; allApps?: boolean; kinds: readonly string[] },
   event: { appId: string | null; kind: string },
 ): boolean {
-  const kinds = subscription.kinds.filter((kind) => kind !== ALL_APPS_MARK);
   const inScope =
-    subscription.appId !== null
-      ? subscription.appId === event.appId
-      : event.appId === null || subscription.kinds.includes(ALL_APPS_MARK);
-  return inScope && (kinds.length === 0 || kinds.includes(event.kind));
+    subscription.appId !== null ? subscription.appId === event.appId : event.appId === null || subscription.allApps === true;
+  return inScope && (subscription.kinds.length === 0 || subscription.kinds.includes(event.kind));
 }
 
 /** The throttle an event belongs to on each channel: same app (or the host), environment and kind. */
@@ -180,9 +169,15 @@ export function messageScope(message: Pick<NotificationMessage, 'app' | 'env'>):
   return message.env ? `${message.app}/${message.env}` : message.app;
 }
 
-/** The one-line title: an email's subject after `[Pier] `, a Slack message's first line. */
+/**
+ * The one-line title: an email's subject after `[Pier] `, a Slack message's
+ * first line. An event's message that names its app already is not prefixed
+ * with it again.
+ */
 export function messageTitle(message: NotificationMessage): string {
-  return `${messageScope(message)}: ${oneLine(message.message, 200)}`;
+  const text = oneLine(message.message, 200);
+  if (message.app !== null && text.startsWith(`${message.app} `)) return text;
+  return `${messageScope(message)}: ${text}`;
 }
 
 /** The plain-text body of an email. */

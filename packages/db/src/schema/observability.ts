@@ -276,6 +276,8 @@ export const notificationSubscriptions = pgTable(
       .notNull()
       .references(() => notificationChannels.id, { onDelete: 'cascade' }),
     appId: uuid('app_id').references(() => apps.id, { onDelete: 'cascade' }),
+    /** A host channel's host subscription (no app) that hears every app's events too, apps made later included. */
+    allApps: boolean('all_apps').notNull().default(false),
     kinds: text('kinds').array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
   },

@@ -78,6 +78,7 @@ export class NotificationQueue {
         .select({
           channelId: notificationSubscriptions.channelId,
           appId: notificationSubscriptions.appId,
+          allApps: notificationSubscriptions.allApps,
           kinds: notificationSubscriptions.kinds,
         })
         .from(notificationSubscriptions)

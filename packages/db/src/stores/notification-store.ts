@@ -1,5 +1,4 @@
 import {
-  ALL_APPS_MARK,
   type ChannelKind,
   type ChannelSettings,
   ConflictError,
@@ -93,7 +92,8 @@ export class NotificationStore {
         const subscriptions = input.subscriptions.map((s) => ({
           channelId,
           appId: s.appId,
-          kinds: s.appId === null && input.allApps ? [ALL_APPS_MARK, ...s.kinds] : s.kinds,
+          allApps: s.appId === null && input.allApps === true,
+          kinds: s.kinds,
         }));
         if (subscriptions.length > 0) await tx.insert(notificationSubscriptions).values(subscriptions);
         return channelId;
@@ -168,7 +168,12 @@ export class NotificationStore {
       .orderBy(notificationChannels.name);
     if (rows.length === 0) return [];
     const subs = await this.db
-      .select({ channelId: notificationSubscriptions.channelId, kinds: notificationSubscriptions.kinds, app: apps.name })
+      .select({
+        channelId: notificationSubscriptions.channelId,
+        kinds: notificationSubscriptions.kinds,
+        allApps: notificationSubscriptions.allApps,
+        app: apps.name,
+      })
       .from(notificationSubscriptions)
       .leftJoin(apps, eq(apps.id, notificationSubscriptions.appId))
       .where(
@@ -182,8 +187,8 @@ export class NotificationStore {
       const kinds = new Set<string>();
       const names: string[] = [];
       for (const sub of own) {
-        for (const kind of sub.kinds) if (kind !== ALL_APPS_MARK) kinds.add(kind);
-        if (sub.kinds.includes(ALL_APPS_MARK)) names.unshift('*');
+        for (const kind of sub.kinds) kinds.add(kind);
+        if (sub.allApps) names.unshift('*');
         else if (sub.app) names.push(sub.app);
       }
       return {

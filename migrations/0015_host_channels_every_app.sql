@@ -1,0 +1,1 @@
+ALTER TABLE "notification_subscriptions" ADD COLUMN "all_apps" boolean DEFAULT false NOT NULL;
