@@ -154,4 +154,25 @@ describe('LogStore', () => {
     expect(usage.bytes).toBeLessThanOrEqual(256 * 1024);
     expect(usage.lines).toBe(256);
   });
+
+  it('a drain of the app counts lines retention removed before it sent them as dropped', async () => {
+    const env = await newEnvironment('drained');
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    await logs.append(Array.from({ length: 5 }, (_, i) => line(env.id, `old ${i}`, { at: old })));
+    const [first] = await logs.read({ environmentId: env.id, limit: 1, order: 'asc' });
+    const insertDrain = (name: string, cursor: number) =>
+      database.db.execute(sql`insert into log_drains (app_id, name, kind, config_ciphertext, key_id, target, cursor)
+        values (${env.appId}, ${name}, 'https', 'x', 'x', 'https://logs.example:443', ${cursor})`);
+    // One drain sent none of them, one sent the first two.
+    await insertDrain('behind', 0);
+    await insertDrain('ahead', (first?.id ?? 0) + 1);
+    await logs.retain({ maxAgeDays: 3, maxBytes: 1024 * 1024 });
+    const rows = await database.db.execute<{ name: string; dropped: string }>(
+      sql`select name, dropped from log_drains where app_id = ${env.appId} order by name`,
+    );
+    expect((rows as unknown as { name: string; dropped: string }[]).map((r) => [r.name, Number(r.dropped)])).toEqual([
+      ['ahead', 3],
+      ['behind', 5],
+    ]);
+  });
 });

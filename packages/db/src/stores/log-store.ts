@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, sql } fro
 import { LOGS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import type { LogLineRow } from '../schema/observability.ts';
-import { logCursors, logLines, logUsage } from '../schema.ts';
+import { environments, logCursors, logDrains, logLines, logUsage } from '../schema.ts';
 
 /** One line to store, as the collector read it. */
 export interface NewLogLine {
@@ -205,12 +205,28 @@ export class LogStore {
     return { byAge, bySize };
   }
 
-  /** Deletes the lines `ids` selects and takes them off the environment's usage, in one statement. */
+  /**
+   * Deletes the lines `ids` selects and takes them off the environment's
+   * usage, in one statement; a log drain of the app that had not sent them
+   * yet counts them as dropped.
+   */
   private async deleteBatch(environmentId: string, ids: ReturnType<typeof sql>): Promise<number> {
     const rows = await this.db.execute<{ n: number }>(sql`
       with gone as (
-        delete from ${logLines} where id in (${ids}) returning octet_length(line) as b
-      ), total as (select count(*)::bigint as n, coalesce(sum(b), 0)::bigint as b from gone)
+        delete from ${logLines} where id in (${ids}) returning id, octet_length(line) as b
+      ), total as (select count(*)::bigint as n, coalesce(sum(b), 0)::bigint as b from gone),
+      unsent as (
+        update ${logDrains} d set dropped = d.dropped + x.n
+        from (
+          select dr.id, count(*)::bigint as n
+          from ${logDrains} dr
+          join ${environments} e on e.app_id = dr.app_id and e.id = ${environmentId}
+          join gone g on g.id > dr.cursor
+          group by dr.id
+        ) x
+        where d.id = x.id
+        returning 1
+      )
       update ${logUsage} set bytes = greatest(0, bytes - total.b), lines = greatest(0, lines - total.n), updated_at = now()
       from total where environment_id = ${environmentId}
       returning total.n::int as n`);
