@@ -141,8 +141,8 @@ describe('a crash-looping app', () => {
     expect(kindsAt(webhook).filter((k) => k === 'crash.loop')).toHaveLength(1);
     expect((slack.received[2]?.body.text as string) ?? '').toContain('crash.oom happened');
     expect(smtp.mails.slice(0, 3).map((m) => m.raw.replace(/\r?\n[ \t]+/g, ' '))).toEqual([
-      expect.stringMatching(/Subject: \[Pier\] pcrash-[^/]+\/staging: .*ran out of memory/),
-      expect.stringMatching(/Subject: \[Pier\] pcrash-[^/]+\/staging: .*crash-looping/),
+      expect.stringMatching(/Subject: \[Pier\] pcrash-\S+ staging: .*ran out of memory/),
+      expect.stringMatching(/Subject: \[Pier\] pcrash-\S+ staging: .*crash-looping/),
       expect.stringMatching(/Subject: \[Pier\] pcrash-[^/]+\/staging: crash\.oom happened \d+ more times/),
     ]);
   }, 90_000);

@@ -143,8 +143,8 @@ describe('the worker process', () => {
     // Long subjects are folded over lines (RFC 5322): unfolded before they are read.
     const subjects = smtp.mails.map((m) => /Subject: (.*)/.exec(m.raw.replace(/\r?\n[ \t]+/g, ' '))?.[1]);
     expect(subjects).toEqual([
-      expect.stringMatching(/^\[Pier\] shop\/production: shop production: a worker replica ran out of memory/),
-      expect.stringMatching(/^\[Pier\] shop\/production: shop production: worker is crash-looping/),
+      expect.stringMatching(/^\[Pier\] shop production: a worker replica ran out of memory/),
+      expect.stringMatching(/^\[Pier\] shop production: worker is crash-looping/),
       expect.stringMatching(/^\[Pier\] shop\/production: crash\.oom happened 4 more times/),
     ]);
   }, 80_000);
