@@ -122,6 +122,24 @@ describe('LogStore', () => {
     expect(await logs.finishedContainers(['c1', 'c2'])).toEqual(new Set(['c1']));
   });
 
+  it('leaves out the lines and cursors of an environment deleted meanwhile and stores the rest of the batch', async () => {
+    const env = await newEnvironment('kept');
+    const app = await stores.apps.create({ name: 'gone', webhookSecret: 'x'.repeat(40) });
+    const gone = await stores.environments.create(app.id, 'qa', {});
+    await stores.environments.delete(app.id, 'qa');
+    await logs.append(
+      [line(gone.id, 'orphan'), line(env.id, 'still here'), line(gone.id, 'orphan too')],
+      [
+        { containerId: 'gone-1', environmentId: gone.id, since: '2026-01-01T00:00:00Z', finished: true },
+        { containerId: 'kept-1', environmentId: env.id, since: '2026-01-01T00:00:01Z' },
+      ],
+    );
+    expect((await logs.read({ environmentId: env.id, limit: 10, order: 'asc' })).map((r) => r.line)).toEqual(['still here']);
+    expect((await logs.read({ environmentId: gone.id, limit: 10, order: 'asc' })).length).toBe(0);
+    expect((await logs.openCursors()).get('kept-1')?.since).toBe('2026-01-01T00:00:01Z');
+    expect(await logs.finishedContainers(['gone-1'])).toEqual(new Set());
+  });
+
   it('retention removes lines past the age limit, then the oldest lines once an environment is above its size cap', async () => {
     const env = await newEnvironment('retained');
     const other = await newEnvironment('untouched');

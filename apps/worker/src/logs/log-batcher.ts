@@ -9,6 +9,13 @@ export interface LogBatcherOptions {
   /** After a write failed (Postgres away), the next try waits this long; the lines are kept meanwhile. */
   retryMs?: number;
   onError: (err: unknown) => void;
+  /**
+   * Whether a failed write is refused for what the batch holds (the same
+   * batch would fail again): such a batch is dropped after `onDropped`
+   * instead of retried, so it never holds every follower back.
+   */
+  isRejected?: (err: unknown) => boolean;
+  onDropped?: (err: unknown, lines: number) => void;
 }
 
 /**
@@ -86,6 +93,10 @@ export class LogBatcher {
     try {
       await this.options.store.append(lines, [...cursors.values()]);
     } catch (err) {
+      if (this.options.isRejected?.(err)) {
+        this.options.onDropped?.(err, lines.length);
+        return;
+      }
       this.options.onError(err);
       // Put back in front of what came meanwhile (order kept; a newer cursor of a container wins).
       this.#lines = [...lines, ...this.#lines];

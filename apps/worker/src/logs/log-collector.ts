@@ -1,5 +1,5 @@
 import { type ContainerInfo, type ContainerOperations, NotFoundError, PassLoop } from '@pier/core';
-import type { LeaseStore, LogCursor, LogStore } from '@pier/db';
+import { type LeaseStore, type LogCursor, type LogStore, rejectedBatchState } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { LABEL_INSTANCE } from '../deploy/replica-spec.ts';
 import { LogBatcher } from './log-batcher.ts';
@@ -177,6 +177,10 @@ export class LogCollector {
       batchLines: this.options.batchLines ?? 1000,
       flushMs: this.options.flushMs ?? 200,
       onError: (err) => this.options.logger.warn({ err }, 'could not store log lines; retrying'),
+      isRejected: (err) => rejectedBatchState(err) !== undefined,
+      // The error's query would carry the lines: only its SQLSTATE is logged.
+      onDropped: (err, lines) =>
+        this.options.logger.warn({ sqlState: rejectedBatchState(err), lines }, 'log lines Postgres refused were dropped'),
     });
   }
 }

@@ -3,6 +3,7 @@ import { LOGS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import type { LogLineRow } from '../schema/observability.ts';
 import { environments, logCursors, logDrains, logLines, logUsage } from '../schema.ts';
+import { sqlState } from './pg-errors.ts';
 
 /** One line to store, as the collector read it. */
 export interface NewLogLine {
@@ -76,7 +77,9 @@ export class LogStore {
    * parameter however large the batch), adds them to `log_usage`, saves the
    * collector's `cursors`, and NOTIFYs, all in one transaction: a cursor
    * never runs ahead of the lines it covers. NUL characters, which Postgres's
-   * text cannot hold, are dropped. Ids follow the order of `lines`.
+   * text cannot hold, are dropped. Ids follow the order of `lines`. Lines
+   * and cursors of an environment deleted meanwhile are left out, so they
+   * never fail the rest of the batch.
    */
   async append(lines: readonly NewLogLine[], cursors: readonly LogCursor[] = []): Promise<void> {
     if (lines.length === 0 && cursors.length === 0) return;
@@ -94,13 +97,12 @@ export class LogStore {
       if (rows.length > 0) await tx.execute(appendStatement(JSON.stringify(rows)));
       for (const cursor of cursors) {
         const finishedAt = cursor.finished ? sql`now()` : null;
-        await tx
-          .insert(logCursors)
-          .values({ containerId: cursor.containerId, environmentId: cursor.environmentId, since: cursor.since, finishedAt })
-          .onConflictDoUpdate({
-            target: logCursors.containerId,
-            set: { since: sql`coalesce(excluded.since, ${logCursors.since})`, finishedAt, updatedAt: sql`now()` },
-          });
+        // Only while the environment exists: a deleted one's containers are still read until the reconciler stops them.
+        await tx.execute(sql`
+          insert into ${logCursors} (container_id, environment_id, since, finished_at)
+          select ${cursor.containerId}::text, e.id, ${cursor.since}::text, (${finishedAt})::timestamptz from ${environments} e where e.id = ${cursor.environmentId}
+          on conflict (container_id) do update
+            set since = coalesce(excluded.since, ${logCursors}.since), finished_at = excluded.finished_at, updated_at = now()`);
       }
     });
   }
@@ -248,7 +250,7 @@ function appendStatement(json: string) {
     ), inserted as (
       insert into ${logLines} (environment_id, at, source, process_type, replica, release_id, release_version, stream, line)
       select b.e, b.a, b.s, b.p, b.r, b.rel, (select version from releases where id = b.rel), b.st::log_stream, b.l
-      from batch b order by b.n
+      from batch b join ${environments} env on env.id = b.e order by b.n
       returning environment_id, octet_length(line) as bytes
     ), usage as (
       insert into ${logUsage} (environment_id, bytes, lines)
@@ -258,6 +260,16 @@ function appendStatement(json: string) {
       returning environment_id
     )
     select pg_notify(${LOGS_CHANNEL}, environment_id::text) from usage`;
+}
+
+/**
+ * The SQLSTATE of an append Postgres refused for what the batch holds (class
+ * 22, data exception, or 23, integrity violation), else undefined: trying the
+ * same batch again fails the same way, unlike a connection lost.
+ */
+export function rejectedBatchState(err: unknown): string | undefined {
+  const state = sqlState(err);
+  return state?.startsWith('22') || state?.startsWith('23') ? state : undefined;
 }
 
 /** `text` for ILIKE: its own `%`, `_` and `\` match themselves. */
