@@ -243,6 +243,36 @@ describe('the release watcher', () => {
     expect((await autoRollbackEvents(env)).map((e) => e.message)).toEqual(['release v2 was bad: rolling back to v1']);
   });
 
+  it('never supersedes a push waiting for its checks, and a decided rollback of a release no longer live ends as replaced', async () => {
+    const env = await environmentWith(3);
+    const [v1, v2, v3] = env.releases as [ReleaseRow, ReleaseRow, ReleaseRow];
+    await goLive(env, v1);
+    await goLive(env, v2);
+    await answered(env, v2, 0, 30);
+    // The user's fix, a push to a gated environment, waits for GitHub's checks.
+    const fix = await stores.deployments.enqueue({
+      appId: env.appId,
+      environmentId: env.environmentId,
+      trigger: 'push',
+      gitRef: 'refs/heads/main',
+      commitSha: 'a'.repeat(40),
+    });
+    await database.sql`update deployments set state = 'waiting_for_checks' where id = ${fix.id}`;
+    await watcher.pass();
+    expect((await stores.releaseWatches.ofRelease(v2.id))?.state).toBe('watching');
+    expect((await stores.deployments.get(fix.id)).state).toBe('waiting_for_checks');
+    expect(await rollbacks(env)).toEqual([]);
+    await database.sql`update deployments set state = 'skipped', finished_at = now() where id = ${fix.id}`;
+
+    // A decision a stopped worker left, then another release went live: nothing is rolled back.
+    expect(await stores.releaseWatches.decideRollback(v2.id, 'release v2 was bad')).toBe(true);
+    await database.sql`update environments set live_release_id = ${v3.id} where id = ${env.environmentId}`;
+    await watcher.pass();
+    expect(await stores.releaseWatches.ofRelease(v2.id)).toMatchObject({ state: 'replaced', rollbackDeploymentId: null });
+    expect(await rollbacks(env)).toEqual([]);
+    expect(await autoRollbackEvents(env)).toEqual([]);
+  });
+
   it('acts only while it holds the lease', async () => {
     const env = await environmentWith(2);
     const [v1, v2] = env.releases as [ReleaseRow, ReleaseRow];

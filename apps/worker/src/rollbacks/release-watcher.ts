@@ -7,7 +7,7 @@ import type { Logger } from '@pier/log';
 const LEASE = 'release-watcher';
 
 export interface ReleaseWatcherOptions {
-  stores: Pick<Stores, 'releaseWatches' | 'deployments' | 'leases' | 'events'>;
+  stores: Pick<Stores, 'releaseWatches' | 'leases' | 'events'>;
   logger: Logger;
   /** How often the watches are judged (PIER_ROLLBACK_WATCH_INTERVAL_MS). Default 5 s. */
   intervalMs?: number;
@@ -27,10 +27,13 @@ export interface ReleaseWatcherOptions {
  * `deploy.auto_rollback` event says why (notifications follow from it).
  *
  * One worker of several judges at a time (the `release-watcher` lease). The
- * decision is written first (`rolled_back`, the reason) and the rollback
- * queued next, so a worker stopped in between leaves a watch the next pass
- * queues the rollback of. While another deployment of the environment is on
- * its way, nothing is rolled back (it would be superseded by the rollback).
+ * decision and the rollback deployment are written in one transaction that
+ * locks the environment, and only while the watched release is still live
+ * and no other deployment of the environment is on its way (waiting for
+ * checks, queued, building, deploying: the rollback would supersede the
+ * user's fix); a watch whose release is no longer live ends as `replaced`.
+ * A decision without its rollback (written by an older worker) is queued on
+ * the same terms.
  */
 export class ReleaseWatcher {
   readonly #loop: PassLoop;
@@ -62,7 +65,9 @@ export class ReleaseWatcher {
     const { stores } = this.options;
     // Three passes long: a worker that died stops judging, another takes over soon after.
     if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(3 * this.#intervalMs, 3000)))) return;
-    for (const watch of await stores.releaseWatches.rollbacksToQueue()) await this.each(watch, () => this.queueRollback(watch));
+    for (const watch of await stores.releaseWatches.rollbacksToQueue()) {
+      await this.each(watch, () => this.queueRollback(watch, watch.reason ?? `release v${watch.version} was rolled back`));
+    }
     for (const watch of await stores.releaseWatches.open()) await this.each(watch, () => this.judge(watch));
   }
 
@@ -113,36 +118,31 @@ export class ReleaseWatcher {
       }
       return;
     }
-    if (await releaseWatches.deploymentInFlight(watch.environmentId)) {
-      this.options.logger.info(
-        { environmentId: watch.environmentId, release: watch.version, reason: decision.reason },
-        'error spike: not rolling back while another deployment of the environment is on its way',
-      );
-      return;
-    }
-    if (!(await releaseWatches.decideRollback(watch.releaseId, decision.reason))) return;
-    await this.queueRollback({ ...watch, state: 'rolled_back', reason: decision.reason });
+    await this.queueRollback(watch, decision.reason);
   }
 
-  /** Queues the deployment of the previous release, keeps its id on the watch, and records the event. */
-  private async queueRollback(watch: OpenWatch): Promise<void> {
-    const { deployments, releaseWatches, events } = this.options.stores;
-    if (!watch.previousReleaseId || !watch.previousImageId) return;
-    const deployment = await deployments.enqueueRelease({
-      appId: watch.appId,
-      environmentId: watch.environmentId,
-      trigger: 'rollback',
-      releaseId: watch.previousReleaseId,
-      imageId: watch.previousImageId,
-      commitSha: null,
-    });
-    await releaseWatches.setRollbackDeployment(watch.releaseId, deployment.id);
-    const reason = watch.reason ?? `release v${watch.version} was rolled back`;
+  /**
+   * Rolls back (`enqueueAutoRollback`: the decision, the deployment of the
+   * previous release and its id on the watch in one transaction, only while
+   * the watched release is live and no other deployment of the environment
+   * is on its way), then records the event.
+   */
+  private async queueRollback(watch: OpenWatch, decided: string): Promise<void> {
+    const outcome = await this.options.stores.releaseWatches.enqueueAutoRollback(watch, decided);
+    if (outcome.kind === 'in_flight') {
+      this.options.logger.info(
+        { environmentId: watch.environmentId, release: watch.version, reason: decided },
+        'error spike: not rolling back while another deployment of the environment is on its way',
+      );
+    }
+    if (outcome.kind !== 'queued') return;
+    const { deployment } = outcome;
+    const reason = watch.reason ?? decided;
     this.options.logger.warn(
       { environmentId: watch.environmentId, deploymentId: deployment.id, release: watch.version, reason },
       `rolling back to v${watch.previousVersion} on its own`,
     );
-    await events.record({
+    await this.options.stores.events.record({
       kind: 'deploy.auto_rollback',
       message: `${reason}: rolling back to v${watch.previousVersion}`,
       appId: watch.appId,

@@ -66,45 +66,8 @@ export class DeploymentStore {
    * Records a deployment of an existing release (rollback, promotion, a
    * config change): no build, straight to `deploying`, with its outbox entry.
    */
-  async enqueueRelease(input: {
-    appId: string;
-    environmentId: string;
-    trigger: DeploymentTrigger;
-    releaseId: string | null;
-    imageId: string;
-    commitSha: string | null;
-    gitRef?: string | null;
-  }): Promise<DeploymentRow> {
-    return this.db.transaction(async (t) => {
-      const older = await supersedeQueued(t, input.environmentId);
-      const [row] = await t
-        .insert(deployments)
-        .values({
-          appId: input.appId,
-          environmentId: input.environmentId,
-          trigger: input.trigger,
-          state: 'deploying',
-          releaseId: input.releaseId,
-          imageId: input.imageId,
-          commitSha: input.commitSha,
-          gitRef: input.gitRef ?? null,
-        })
-        .returning();
-      if (!row) throw new Error('insert returned no row');
-      await t.insert(deploymentEvents).values([
-        ...supersededEvents(older, row.id),
-        {
-          deploymentId: row.id,
-          fromState: null,
-          toState: 'deploying' as const,
-          message: `${input.trigger} of an existing image`,
-        },
-      ]);
-      await recordDeploymentEvent(t, row.id, 'queued');
-      await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
-      await t.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${row.id})`);
-      return row;
-    });
+  async enqueueRelease(input: ReleaseDeployment): Promise<DeploymentRow> {
+    return this.db.transaction((t) => enqueueReleaseIn(t, input));
   }
 
   async get(id: string): Promise<DeploymentRow> {
@@ -333,3 +296,46 @@ export class DeploymentStore {
 }
 
 export { markLiveIn, recordTransition, supersededEvents, supersedeQueued };
+
+/** A deployment of an existing release: `DeploymentStore.enqueueRelease`. */
+export interface ReleaseDeployment {
+  appId: string;
+  environmentId: string;
+  trigger: DeploymentTrigger;
+  releaseId: string | null;
+  imageId: string;
+  commitSha: string | null;
+  gitRef?: string | null;
+}
+
+/** `DeploymentStore.enqueueRelease` inside the caller's transaction `t`. */
+export async function enqueueReleaseIn(t: Tx, input: ReleaseDeployment): Promise<DeploymentRow> {
+  const older = await supersedeQueued(t, input.environmentId);
+  const [row] = await t
+    .insert(deployments)
+    .values({
+      appId: input.appId,
+      environmentId: input.environmentId,
+      trigger: input.trigger,
+      state: 'deploying',
+      releaseId: input.releaseId,
+      imageId: input.imageId,
+      commitSha: input.commitSha,
+      gitRef: input.gitRef ?? null,
+    })
+    .returning();
+  if (!row) throw new Error('insert returned no row');
+  await t.insert(deploymentEvents).values([
+    ...supersededEvents(older, row.id),
+    {
+      deploymentId: row.id,
+      fromState: null,
+      toState: 'deploying' as const,
+      message: `${input.trigger} of an existing image`,
+    },
+  ]);
+  await recordDeploymentEvent(t, row.id, 'queued');
+  await t.insert(outbox).values({ job: 'deploy', deploymentId: row.id });
+  await t.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, ${row.id})`);
+  return row;
+}

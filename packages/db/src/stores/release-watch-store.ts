@@ -3,13 +3,14 @@ import {
   type AutoRollbackSettingsInput,
   effectiveAutoRollback,
   type ReleaseFigures,
+  TERMINAL_STATES,
 } from '@pier/core';
-import { and, eq, inArray, isNotNull, isNull, ne, type SQL, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, ne, notInArray, or, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db } from '../client.ts';
 import type { ReleaseWatchRow } from '../schema/observability.ts';
 import { autoRollbackSettings, deployments, environments, releases, releaseWatches } from '../schema.ts';
-import type { Tx } from './deployment-store.ts';
+import { type DeploymentRow, enqueueReleaseIn, type Tx } from './deployment-store.ts';
 
 /** A watch still under way, with what the watcher needs to judge it and to roll back. */
 export interface OpenWatch extends ReleaseWatchRow {
@@ -22,8 +23,18 @@ export interface OpenWatch extends ReleaseWatchRow {
   previousImageId: string | null;
 }
 
-/** Deployments of an environment that are still on their way: an automatic rollback waits for them. */
-const IN_FLIGHT = ['queued', 'building', 'deploying'] as const;
+/**
+ * What `enqueueAutoRollback` did: queued the rollback; waited, since another
+ * deployment of the environment is on its way (waiting for checks, queued,
+ * building or deploying: the rollback would supersede it or race it); ended
+ * the watch as `replaced`, since the release is no longer live; or nothing,
+ * since the watch was decided meanwhile.
+ */
+export type AutoRollbackOutcome =
+  | { kind: 'queued'; deployment: DeploymentRow }
+  | { kind: 'in_flight' }
+  | { kind: 'not_live' }
+  | { kind: 'decided' };
 
 /** The metrics' one-minute buckets (core's FINE_STEP): those the proxies write and a watch reads. */
 const MINUTE_STEP = 60;
@@ -116,14 +127,70 @@ export class ReleaseWatchStore {
     return { requests: Number(row?.requests ?? 0), errors: Number(row?.errors ?? 0), restarts: Number(row?.restarts ?? 0) };
   }
 
-  /** True while a deployment of the environment is queued, building or deploying: a rollback would supersede it. */
-  async deploymentInFlight(environmentId: string): Promise<boolean> {
-    const [row] = await this.db
-      .select({ id: deployments.id })
-      .from(deployments)
-      .where(and(eq(deployments.environmentId, environmentId), inArray(deployments.state, [...IN_FLIGHT])))
-      .limit(1);
-    return row !== undefined;
+  /**
+   * Rolls the watched release back to the one before it, in one transaction
+   * that locks the environment row: only while the watched release is still
+   * the live one and no other deployment of the environment is on its way
+   * (any state not final), so a rollback never supersedes the user's fix nor
+   * rolls back a release something else already replaced. The watch is ended
+   * as `rolled_back` with `reason` (or keeps the decision a stopped worker
+   * left), the deployment of the previous release and its outbox entry are
+   * written, and the watch keeps its id, all or nothing.
+   */
+  async enqueueAutoRollback(watch: OpenWatch, reason: string): Promise<AutoRollbackOutcome> {
+    const { previousReleaseId, previousImageId } = watch;
+    if (!previousReleaseId || !previousImageId) return { kind: 'decided' };
+    return this.db.transaction(async (t) => {
+      const [env] = await t
+        .select({ liveReleaseId: environments.liveReleaseId })
+        .from(environments)
+        .where(eq(environments.id, watch.environmentId))
+        .for('update');
+      const pending = and(
+        eq(releaseWatches.releaseId, watch.releaseId),
+        or(
+          eq(releaseWatches.state, 'watching'),
+          and(eq(releaseWatches.state, 'rolled_back'), isNull(releaseWatches.rollbackDeploymentId)),
+        ),
+      );
+      if (env?.liveReleaseId !== watch.releaseId) {
+        const ended = await t
+          .update(releaseWatches)
+          .set({ state: 'replaced', reason: 'another release is live', finishedAt: new Date() })
+          .where(pending)
+          .returning({ id: releaseWatches.releaseId });
+        return { kind: ended.length > 0 ? 'not_live' : 'decided' };
+      }
+      const [busy] = await t
+        .select({ id: deployments.id })
+        .from(deployments)
+        .where(and(eq(deployments.environmentId, watch.environmentId), notInArray(deployments.state, [...TERMINAL_STATES])))
+        .limit(1);
+      if (busy) return { kind: 'in_flight' };
+      const [decided] = await t
+        .update(releaseWatches)
+        .set({
+          state: 'rolled_back',
+          reason: sql`coalesce(${releaseWatches.reason}, ${reason})`,
+          finishedAt: sql`coalesce(${releaseWatches.finishedAt}, now())`,
+        })
+        .where(pending)
+        .returning({ id: releaseWatches.releaseId });
+      if (!decided) return { kind: 'decided' };
+      const deployment = await enqueueReleaseIn(t, {
+        appId: watch.appId,
+        environmentId: watch.environmentId,
+        trigger: 'rollback',
+        releaseId: previousReleaseId,
+        imageId: previousImageId,
+        commitSha: null,
+      });
+      await t
+        .update(releaseWatches)
+        .set({ rollbackDeploymentId: deployment.id })
+        .where(eq(releaseWatches.releaseId, watch.releaseId));
+      return { kind: 'queued', deployment };
+    });
   }
 
   /** The window ended (or the watch cannot judge any more): `passed`. False when it was no longer watching. */
@@ -134,16 +201,6 @@ export class ReleaseWatchStore {
   /** The release is to be rolled back, for `reason`; the watcher queues the rollback next. False when it was no longer watching. */
   async decideRollback(releaseId: string, reason: string): Promise<boolean> {
     return this.end(releaseId, 'rolled_back', reason);
-  }
-
-  /** Records the rollback deployment queued for a rolled-back watch (once). */
-  async setRollbackDeployment(releaseId: string, deploymentId: string): Promise<boolean> {
-    const rows = await this.db
-      .update(releaseWatches)
-      .set({ rollbackDeploymentId: deploymentId })
-      .where(and(eq(releaseWatches.releaseId, releaseId), isNull(releaseWatches.rollbackDeploymentId)))
-      .returning({ id: releaseWatches.releaseId });
-    return rows.length > 0;
   }
 
   /** The watch of one release, if it had one. */
