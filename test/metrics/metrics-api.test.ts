@@ -159,6 +159,11 @@ describe('GET /host/metrics and GET /metrics', () => {
       [{ ...fresh, cpuSeconds: 1, memoryBytes: 40e6, memoryLimitBytes: 256e6, rxBytes: 1, txBytes: 1 }],
       new Date(),
     );
+    // The host's gauges likewise: its sample of now, not the latest ever stored.
+    await api.database.sql`
+      insert into host_metrics (node, step, at, cpu_busy, cpus, memory_total_bytes, memory_available_bytes, load1, load5,
+                                load15, root_total_bytes, root_free_bytes)
+      values ('local', 60, date_trunc('minute', now()), 0.5, 2, 8e9, 6e9, 0.5, 0.4, 0.3, 100e9, 38e9)`;
     expect((await api.request({ method: 'GET', url: '/metrics', token: appToken })).statusCode).toBe(403);
     expect((await api.request({ method: 'GET', url: '/metrics', token: null })).statusCode).toBe(401);
     const res = await api.request({ method: 'GET', url: '/metrics' });
@@ -172,7 +177,7 @@ describe('GET /host/metrics and GET /metrics', () => {
       'pier_replica_memory_bytes{app="shop",env="production",process="web",replica="pier-shop-production-v2-new"} 40000000\n',
     );
     expect(res.body).not.toContain('replica="pier-shop-production-v1-abc"');
-    expect(res.body).toContain('pier_host_root_free_bytes{node="local"} 39000000000\n');
+    expect(res.body).toContain('pier_host_root_free_bytes{node="local"} 38000000000\n');
   });
 });
 
@@ -191,8 +196,26 @@ describe('the hourly roll-up', () => {
       select memory_bytes, memory_max_bytes, samples from replica_metrics
       where step = 3600 and replica = 'pier-shop-production-v1-abc'`;
     expect(hour).toMatchObject({ memory_bytes: '40000000', memory_max_bytes: '50000000', samples: 2 });
+  });
+
+  it('folds hours past retention into an archive row: counters keep their totals, ranges leave it out', async () => {
+    const before = (await api.request({ method: 'GET', url: '/metrics' })).body;
     const expired = await metrics.rollUp({ fineBefore: new Date(0), coarseBefore: new Date(NOW + 7_200_000) });
     expect(expired.expired).toBeGreaterThanOrEqual(3);
-    expect(await api.database.sql`select 1 from request_metrics`).toHaveLength(0);
+    const after = (await api.request({ method: 'GET', url: '/metrics' })).body;
+    const counters = before.split('\n').filter((l) => l.startsWith('pier_request'));
+    expect(counters.length).toBeGreaterThan(0);
+    for (const line of counters) expect(after).toContain(line);
+    const rows = await api.database.sql<
+      { step: number; at: string }[]
+    >`select step, extract(epoch from at)::int as at from request_metrics`;
+    expect(rows).toEqual([{ step: 0, at: 0 }]);
+    // The replica has nothing else kept: its archive row goes; the host's hours are deleted.
+    expect(await api.database.sql`select 1 from replica_metrics union all select 1 from host_metrics`).toHaveLength(0);
+    const range = await metrics.environment(environmentId, { since: new Date(0), until: new Date(NOW), step: 3600 });
+    expect(range.requests).toEqual([]);
+    // A second expiry adds nothing twice.
+    await metrics.rollUp({ fineBefore: new Date(0), coarseBefore: new Date(NOW + 7_200_000) });
+    expect((await api.request({ method: 'GET', url: '/metrics' })).body).toBe(after);
   });
 });

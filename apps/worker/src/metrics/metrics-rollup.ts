@@ -20,7 +20,7 @@ export interface MetricsRollupOptions {
  * Keeps metrics small: every 10 minutes, in one worker at a time (the
  * `metrics-rollup` lease), minute buckets older than 7 days are merged into
  * hour buckets (MetricStore.rollUp: one statement per hour and table), and
- * hour buckets older than 90 days are deleted.
+ * hour buckets older than 90 days are folded into one archive row per series (the Prometheus totals keep counting them).
  */
 export class MetricsRollup {
   readonly #loop: PassLoop;

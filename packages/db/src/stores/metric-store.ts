@@ -10,11 +10,11 @@ import {
   type RequestBucket,
   type RestartBucket,
 } from '@pier/core';
-import { and, asc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, ne, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from '../client.ts';
 import { environments, hostMetrics, replicaMetrics, requestMetrics, restartMetrics } from '../schema.ts';
-import { type RollupResult, rollUpMetrics } from './metric-rollup.ts';
+import { ARCHIVE_STEP, type RollupResult, rollUpMetrics } from './metric-rollup.ts';
 import { type MetricTotals, metricTotals } from './metric-totals.ts';
 
 /** One sample of a replica by the worker's collector: use since its previous sample, memory now. */
@@ -116,17 +116,17 @@ export class MetricStore {
       this.db
         .select()
         .from(requestMetrics)
-        .where(and(eq(requestMetrics.environmentId, environmentId), inRange(requestMetrics.at, range)))
+        .where(and(eq(requestMetrics.environmentId, environmentId), inRange(requestMetrics, range)))
         .orderBy(asc(requestMetrics.at)),
       this.db
         .select()
         .from(replicaMetrics)
-        .where(and(eq(replicaMetrics.environmentId, environmentId), inRange(replicaMetrics.at, range)))
+        .where(and(eq(replicaMetrics.environmentId, environmentId), inRange(replicaMetrics, range)))
         .orderBy(asc(replicaMetrics.at)),
       this.db
         .select()
         .from(restartMetrics)
-        .where(and(eq(restartMetrics.environmentId, environmentId), inRange(restartMetrics.at, range)))
+        .where(and(eq(restartMetrics.environmentId, environmentId), inRange(restartMetrics, range)))
         .orderBy(asc(restartMetrics.at)),
     ]);
     return {
@@ -138,7 +138,7 @@ export class MetricStore {
 
   /** The host's buckets with `since` ≤ at < `until`, merged into `step`-second buckets. */
   async host(range: { since: Date; until: Date; step: number }): Promise<HostBucket[]> {
-    const rows = await this.db.select().from(hostMetrics).where(inRange(hostMetrics.at, range)).orderBy(asc(hostMetrics.at));
+    const rows = await this.db.select().from(hostMetrics).where(inRange(hostMetrics, range)).orderBy(asc(hostMetrics.at));
     return mergeHostBuckets(rows, range.step);
   }
 
@@ -167,9 +167,13 @@ export function toRequestBucket(row: typeof requestMetrics.$inferSelect): Reques
   };
 }
 
-/** Both steps are read: a bucket is stored at one of them only (the roll-up moves minutes into hours in one statement). */
-function inRange(column: PgColumn, range: { since: Date; until: Date }) {
-  return and(gte(column, range.since), lt(column, range.until));
+/**
+ * Both steps are read: a bucket is stored at one of them only (the roll-up
+ * moves minutes into hours in one statement). The archive row (step 0) is
+ * Prometheus' alone.
+ */
+function inRange(table: { at: PgColumn; step: PgColumn }, range: { since: Date; until: Date }) {
+  return and(ne(table.step, ARCHIVE_STEP), gte(table.at, range.since), lt(table.at, range.until));
 }
 
 function sqlRaw(expression: string): SQL {

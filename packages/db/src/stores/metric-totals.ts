@@ -56,15 +56,15 @@ export interface MetricTotals {
   host: HostLatest[];
 }
 
-/** Replicas whose last sample is older than this are gone: no gauge for them. */
+/** Replicas and hosts whose last sample is older than this are gone: no gauge for them. */
 const REPLICA_FRESH_MINUTES = 10;
 
 /**
  * What the api's Prometheus endpoint shows, from Postgres alone: counters
- * summed over every bucket kept (minutes and hours alike; retention makes
- * them fall after 90 days, which Prometheus reads as a counter reset),
- * gauges from the latest sample. Summed in SQL, so a scrape reads a few rows
- * per environment, not every minute.
+ * summed over every row kept (minutes, hours and the archive row that hours
+ * past retention are folded into, so a counter never falls), gauges from the
+ * latest sample of the last 10 minutes. Summed in SQL,
+ * so a scrape answers a few rows per environment.
  */
 export async function metricTotals(db: Db): Promise<MetricTotals> {
   const [requests, histograms, replicas, restarts, host] = await Promise.all([
@@ -82,8 +82,10 @@ export async function metricTotals(db: Db): Promise<MetricTotals> {
     db.execute<Record<string, string | number | null>>(sql`
       select a.name as app, e.name as env, r.replica, (array_agg(r.process_type order by r.at desc))[1] as process_type,
              sum(r.cpu_seconds)::float8 as cpu_seconds, sum(r.rx_bytes)::float8 as rx_bytes, sum(r.tx_bytes)::float8 as tx_bytes,
-             (array_agg(r.memory_bytes order by r.at desc))[1]::float8 as memory_bytes,
-             (array_agg(r.memory_limit_bytes order by r.at desc))[1]::float8 as memory_limit_bytes
+             (array_agg(r.memory_bytes order by r.at desc) filter (where r.at >= now() - make_interval(mins => ${REPLICA_FRESH_MINUTES})))[1]::float8
+               as memory_bytes,
+             (array_agg(r.memory_limit_bytes order by r.at desc) filter (where r.at >= now() - make_interval(mins => ${REPLICA_FRESH_MINUTES})))[1]::float8
+               as memory_limit_bytes
       from replica_metrics r join environments e on e.id = r.environment_id join apps a on a.id = e.app_id
       group by a.name, e.name, r.replica
       having max(r.at) >= now() - make_interval(mins => ${REPLICA_FRESH_MINUTES})
@@ -93,7 +95,8 @@ export async function metricTotals(db: Db): Promise<MetricTotals> {
       from restart_metrics r join environments e on e.id = r.environment_id join apps a on a.id = e.app_id
       group by a.name, e.name, r.process_type order by a.name, e.name, r.process_type`),
     db.execute<Record<string, string | number | null>>(sql`
-      select distinct on (node) * from host_metrics order by node, at desc`),
+      select distinct on (node) * from host_metrics
+      where at >= now() - make_interval(mins => ${REPLICA_FRESH_MINUTES}) order by node, at desc`),
   ]);
   const histogramOf = (app: string, env: string): number[] => {
     const counts: number[] = [];
