@@ -8,6 +8,8 @@ import type { DrainSender } from './drain-sender.ts';
 import { senderFor } from './sender-for.ts';
 
 const LEASE = 'log-drains';
+/** How long one drain is forwarded at a time before the next pass takes it up again. */
+const FORWARD_BUDGET_MS = 5000;
 
 export interface DrainForwarderOptions {
   stores: Pick<Stores, 'logDrains' | 'leases' | 'events'>;
@@ -38,6 +40,8 @@ interface DrainState {
   retryAt: number;
   /** Look whether it fell behind past its buffer (after a failure, at start, after a full pass). */
   checkBehind: boolean;
+  /** Its forwarding under way: a pass skips a drain still busy, so no drain waits for another. */
+  inFlight: Promise<void> | null;
 }
 
 /** The wait after the `failures`-th failure in a row: 1 s, 2 s, 4 s … up to `maxMs`. */
@@ -48,10 +52,12 @@ export function drainBackoffMs(failures: number, maxMs: number): number {
 /**
  * Forwards each drain's lines from the log store to its endpoint. One
  * worker of several forwards at a time (the `log-drains` lease); each pass
- * works on every drain at once, each for a few seconds at most, reading its
+ * starts every drain not still busy, each on its own (a slow endpoint holds
+ * only its own drain) for a few seconds at most, reading its
  * pending lines in batches (`batchLines`, `batchBytes`), sending one and
  * moving the drain's cursor only once the endpoint took it, so a drain
- * resumes after an outage where it stopped, every line once and in order.
+ * resumes after an outage where it stopped, in order (at least once: a
+ * batch whose answer was lost is sent again).
  *
  * A failing drain is retried with a doubling wait (up to `maxBackoffMs`), is
  * marked failing with its scrubbed error, and records one `drain.failing`
@@ -82,8 +88,11 @@ export class DrainForwarder {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    for (const state of this.#states.values()) state.sender?.close();
+    const states = [...this.#states.values()];
     this.#states.clear();
+    // Closing a sender fails the batch it is sending, so no drain holds the shutdown.
+    for (const state of states) state.sender?.close();
+    await Promise.all(states.map((state) => state.inFlight));
     await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
   }
 
@@ -92,7 +101,11 @@ export class DrainForwarder {
     this.#loop.kick();
   }
 
-  /** One pass: nothing unless this worker holds the lease; else every drain's pending lines, at once. */
+  /**
+   * One pass: nothing unless this worker holds the lease; else starts
+   * forwarding every drain not still busy from an earlier pass, each on its
+   * own, and resolves once they are started (`settled` waits for them).
+   */
   async pass(signal?: AbortSignal): Promise<void> {
     const { stores } = this.options;
     // Longer than a pass can take (a drain's work is bounded by its time budget and the timeout).
@@ -109,20 +122,44 @@ export class DrainForwarder {
         this.#states.delete(id);
       }
     }
-    await Promise.all(drains.map((drain) => this.forward(drain, signal)));
+    for (const drain of drains) {
+      const state = this.stateOf(drain);
+      if (state.inFlight) continue;
+      state.inFlight = this.forwardWithin(drain, state, signal).finally(() => {
+        state.inFlight = null;
+      });
+    }
+  }
+
+  /** Resolves once every drain's forwarding under way has ended. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#states.values()].map((state) => state.inFlight));
+  }
+
+  /**
+   * `forward` with a deadline: past its time budget plus twice the timeout,
+   * its sender is closed, which fails the batch being sent.
+   */
+  private async forwardWithin(drain: LogDrainRow, state: DrainState, signal?: AbortSignal): Promise<void> {
+    const deadline = setTimeout(() => state.sender?.close(), FORWARD_BUDGET_MS + 2 * (this.options.timeoutMs ?? 10_000));
+    try {
+      await this.forward(drain, state, signal);
+    } finally {
+      clearTimeout(deadline);
+    }
   }
 
   /** Sends the drain's pending lines for up to a few seconds; on a failure, marks it and waits before the next try. */
-  private async forward(drain: LogDrainRow, signal?: AbortSignal): Promise<void> {
+  private async forward(drain: LogDrainRow, state: DrainState, signal?: AbortSignal): Promise<void> {
     const { logDrains } = this.options.stores;
-    const state = this.stateOf(drain);
     if (Date.now() < state.retryAt) return;
     const batchLines = this.options.batchLines ?? 500;
-    const until = Date.now() + 5000;
+    const until = Date.now() + FORWARD_BUDGET_MS;
     try {
       if (state.checkBehind) await this.skipAhead(drain);
       state.checkBehind = false;
-      while (Date.now() < until && !signal?.aborted) {
+      // Not once another worker took the lease (the drain's state is then forgotten here).
+      while (Date.now() < until && !signal?.aborted && this.#states.get(drain.id) === state) {
         const pending = await logDrains.pending(drain.id, batchLines);
         if (pending.length === 0) return;
         const batch = batchOf(pending, this.options.batchBytes ?? 256 * 1024);
@@ -137,6 +174,8 @@ export class DrainForwarder {
       // Still lines after its time: it may be falling behind for good.
       state.checkBehind = true;
     } catch (err) {
+      // A drain changed, deleted or given up meanwhile (its sender closed on purpose) is not failing.
+      if (this.#states.get(drain.id) !== state) return;
       await this.failed(drain, state, err as Error);
     }
   }
@@ -177,7 +216,14 @@ export class DrainForwarder {
     const known = this.#states.get(drain.id);
     if (known && known.ciphertext === drain.configCiphertext) return known;
     known?.sender?.close();
-    const state: DrainState = { ciphertext: drain.configCiphertext, sender: null, failures: 0, retryAt: 0, checkBehind: true };
+    const state: DrainState = {
+      ciphertext: drain.configCiphertext,
+      sender: null,
+      failures: 0,
+      retryAt: 0,
+      checkBehind: true,
+      inFlight: null,
+    };
     this.#states.set(drain.id, state);
     return state;
   }

@@ -4,10 +4,14 @@ import type { PendingLine } from '@pier/db';
 import { httpsBody } from './drain-messages.ts';
 import type { ConnectionSettings, DrainSender } from './drain-sender.ts';
 
+/** The most of an endpoint's answer body read (and thrown away) before its connection is cut. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
 /**
  * An https drain: each batch one POST of a JSON array (`httpsBody`), with the
  * drain's headers, on a kept-alive connection; a 2xx answer takes the batch,
- * anything else (or no answer within the timeout) fails it. Certificates are
+ * anything else (or no status within the timeout) fails it; the whole POST,
+ * answer included, ends within the timeout. Certificates are
  * verified against the drain's CA or Node's bundled ones (NODE_EXTRA_CA_CERTS adds to those). Plain http is only ever a
  * loopback URL (the URL check allows no other).
  */
@@ -27,6 +31,13 @@ export class HttpsDrainSender implements DrainSender {
     const body = Buffer.from(httpsBody(lines), 'utf8');
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<void>((resolve, reject) => {
+      let status: number | null = null;
+      const settle = (err?: Error) => {
+        clearTimeout(deadline);
+        if (err) reject(err);
+        else if (status !== null && status >= 200 && status < 300) resolve();
+        else reject(new Error(`the endpoint answered HTTP ${status}`));
+      };
       const req = request(
         url,
         {
@@ -37,17 +48,28 @@ export class HttpsDrainSender implements DrainSender {
           headers: { ...headers, 'content-type': 'application/json', 'content-length': String(body.length) },
         },
         (res) => {
-          res.resume();
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve();
-            else reject(new Error(`the endpoint answered HTTP ${status}`));
+          status = res.statusCode ?? 0;
+          let read = 0;
+          res.on('data', (chunk: Buffer) => {
+            read += chunk.length;
+            // The answer's body means nothing here: a large one is not read, its connection goes.
+            if (read > MAX_ANSWER_BYTES) {
+              req.destroy();
+              settle();
+            }
           });
-          res.on('error', reject);
+          res.on('end', () => settle());
+          res.on('error', (err) => settle(status === null ? err : undefined));
         },
       );
+      // The whole exchange, answer's body included, has one deadline: an endpoint that drips its answer
+      // holds the drain no longer than one that never answers. An answered status still counts.
+      const deadline = setTimeout(() => {
+        req.destroy();
+        settle(status === null ? new Error(`no answer within ${timeoutMs} ms`) : undefined);
+      }, timeoutMs);
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
+      req.on('error', (err) => settle(status === null ? err : undefined));
       req.end(body);
     });
   }

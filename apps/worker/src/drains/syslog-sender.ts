@@ -4,6 +4,8 @@ import type { PendingLine } from '@pier/db';
 import { syslogFrames } from './drain-messages.ts';
 import type { ConnectionSettings, DrainSender } from './drain-sender.ts';
 
+const KEEPALIVE_MS = 15_000;
+
 /**
  * Syslog over TCP (RFC 6587) or TLS (RFC 5425): one connection kept across
  * batches, made again on the next batch after it broke (an error, the
@@ -70,6 +72,8 @@ export class SyslogDrainSender implements DrainSender {
   /** Keeps `socket` until it breaks; what the server sends is read and ignored. */
   private adopt(socket: Socket): void {
     this.#socket = socket;
+    // A server gone without a word (no FIN) is found out between batches, not by a write that never ends.
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     const broken = () => {
       if (this.#socket === socket) this.#socket = null;
       socket.destroy();
