@@ -17,6 +17,19 @@ describe('crashEvents', () => {
     ['the streak below the threshold', { restartStreak: 2 }, []],
     ['the crash that reaches the threshold', { restartStreak: 3, crashLooping: true }, ['crash.loop']],
     ['later crashes of the same streak', { restartStreak: 4, crashLooping: true }, []],
+    ['later crashes of a streak already looping', { restartStreak: 9, crashLooping: true, wasLooping: true }, []],
+    [
+      'a streak past the threshold that was reset (a new release)',
+      { restartStreak: 7, crashLooping: true, wasLooping: false },
+      ['crash.loop'],
+    ],
+    ['the threshold, the type not looping before', { restartStreak: 3, crashLooping: true, wasLooping: false }, ['crash.loop']],
+    [
+      'an out-of-memory kill of a streak already looping',
+      { oomKilled: true, restartStreak: 5, crashLooping: true, wasLooping: true },
+      [],
+    ],
+    ['an out-of-memory kill past the threshold, unknown before', { oomKilled: true, restartStreak: 4, crashLooping: true }, []],
     ['killed for its memory', { oomKilled: true, memoryMb: 32, exitCode: 137 }, ['crash.oom']],
     [
       'killed for its memory as the streak reaches it',

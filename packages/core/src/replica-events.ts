@@ -18,6 +18,11 @@ export interface CrashFacts {
   oomKilled?: boolean;
   exitCode?: number | null;
   memoryMb?: number | null;
+  /**
+   * The type was crash-looping already before this crash (its health said
+   * so: the loop is reported). Unknown: the streak past `loopStreak` says.
+   */
+  wasLooping?: boolean;
 }
 
 function placeOf(place: ReplicaPlace) {
@@ -25,10 +30,11 @@ function placeOf(place: ReplicaPlace) {
 }
 
 /**
- * The events of one crash: `crash.oom` when the kernel killed it for its
- * memory (once per crash), and `crash.loop` when this crash is the one that
- * made the streak reach `loopStreak` — once per streak, since the streak only
- * passes that number once before it is reset.
+ * The events of one crash: `crash.loop` when this crash makes the type
+ * crash-looping (its streak at `loopStreak` or past it, and the type was not
+ * looping before), so once per streak even when a streak's count runs on
+ * past a reset; and `crash.oom` when the kernel killed it for its memory,
+ * until the streak is reported looping (its later kills are the loop's).
  */
 export function crashEvents(place: ReplicaPlace, crash: CrashFacts, loopStreak: number): NewEvent[] {
   const where = `${place.appName} ${place.envName}`;
@@ -42,7 +48,8 @@ export function crashEvents(place: ReplicaPlace, crash: CrashFacts, loopStreak: 
     memoryMb: crash.memoryMb ?? null,
   };
   const found: NewEvent[] = [];
-  if (crash.oomKilled) {
+  const wasLooping = crash.wasLooping ?? crash.restartStreak > loopStreak;
+  if (crash.oomKilled && !wasLooping) {
     const limit = crash.memoryMb ? ` at its limit of ${crash.memoryMb} MiB` : '';
     found.push({
       ...placeOf(place),
@@ -52,7 +59,7 @@ export function crashEvents(place: ReplicaPlace, crash: CrashFacts, loopStreak: 
       dedupeKey: `crash.oom:${key}:${at}`,
     });
   }
-  if (crash.crashLooping && crash.restartStreak === loopStreak) {
+  if (crash.crashLooping && crash.restartStreak >= loopStreak && !wasLooping) {
     const cause = crash.reason ? `; last: ${crash.reason}` : '';
     found.push({
       ...placeOf(place),

@@ -197,7 +197,7 @@ export class Reconciler {
         return;
       case 'remove':
         return this.#remove(action, context);
-      case 'backoff':
+      case 'backoff': {
         logger.warn(
           {
             environmentId: action.environmentId,
@@ -209,15 +209,16 @@ export class Reconciler {
           },
           'replica ended; restarting after backoff',
         );
-        await stores.environmentHealth.backoff(action.environmentId, action.processType ?? WEB_PROCESS, {
+        const { wasLooping } = await stores.environmentHealth.backoff(action.environmentId, action.processType ?? WEB_PROCESS, {
           restartStreak: action.restartStreak,
           crashedAt: action.crashedAt,
           nextRestartAt: action.nextRestartAt,
           crashLooping: action.crashLooping,
           exit: crashExit(action),
         });
-        await this.#events.crash(action, context.targets.get(action.environmentId));
+        await this.#events.crash({ ...action, wasLooping }, context.targets.get(action.environmentId));
         return;
+      }
       case 'recovered':
         await stores.environmentHealth.recovered(action.environmentId, action.processType ?? WEB_PROCESS);
         return;

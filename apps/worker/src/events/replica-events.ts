@@ -23,13 +23,16 @@ export class ReplicaEvents {
 
   constructor(
     private readonly events: EventRecorder,
-    /** The planner's (`PlanOptions.crashLoopStreak`): the crash that reaches it is the one reported. */
+    /** The planner's (`PlanOptions.crashLoopStreak`): a streak is reported once it reaches it. */
     private readonly crashLoopStreak = DEFAULT_PLAN_OPTIONS.crashLoopStreak,
     private readonly failingAfterMs = HEALTH_FAILING_AFTER_MS,
   ) {}
 
-  /** After the planner's `backoff` step was recorded. */
-  async crash(action: Extract<ReconcileAction, { kind: 'backoff' }>, target: ReconcileTarget | undefined): Promise<void> {
+  /** After the planner's `backoff` step was recorded (`wasLooping`: as EnvironmentHealthStore.backoff found the type). */
+  async crash(
+    action: Extract<ReconcileAction, { kind: 'backoff' }> & { wasLooping: boolean },
+    target: ReconcileTarget | undefined,
+  ): Promise<void> {
     if (!target) return;
     const place = placeOf(target, action.processType ?? 'web');
     for (const event of crashEvents(place, action, this.crashLoopStreak)) await this.events.record(event);

@@ -84,15 +84,26 @@ export class EnvironmentHealthStore {
     });
   }
 
-  /** A replica of `processType` crashed: the type's next restart waits until `nextRestartAt`; how it ended is kept for status. */
+  /**
+   * A replica of `processType` crashed: the type's next restart waits until
+   * `nextRestartAt`; how it ended is kept for status. Says whether the type
+   * was crash-looping already before this crash (its health, which a
+   * recovery and a new release reset), so the crash loop is reported once
+   * per streak however its count runs.
+   */
   async backoff(
     environmentId: string,
     processType: string,
     crash: { restartStreak: number; crashedAt: Date; nextRestartAt: Date; crashLooping: boolean; exit: ProcessExit | null },
-  ): Promise<void> {
+  ): Promise<{ wasLooping: boolean }> {
     const health = crash.crashLooping ? 'crash-looping' : 'ok';
     const streak = { restartStreak: crash.restartStreak, nextRestartAt: crash.nextRestartAt, lastCrashAt: crash.crashedAt };
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
+      const [before] =
+        processType === 'web'
+          ? await tx.execute<{ health: string }>(sql`select health from environments where id = ${environmentId} for update`)
+          : await tx.execute<{ health: string }>(sql`
+              select health from environment_processes where environment_id = ${environmentId} and type = ${processType} for update`);
       if (processType === 'web') {
         await tx
           .update(environments)
@@ -116,6 +127,7 @@ export class EnvironmentHealthStore {
         from environments where id = ${environmentId}
         on conflict on constraint restart_metrics_bucket do update
           set restarts = restart_metrics.restarts + 1, oom_kills = restart_metrics.oom_kills + excluded.oom_kills`);
+      return { wasLooping: before?.health === 'crash-looping' };
     });
   }
 
