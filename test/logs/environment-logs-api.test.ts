@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createStores, type NewLogLine } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCapped } from '../../apps/api/src/routes/environment-log-stream.ts';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { expectError } from '../support/api-state.ts';
 import { createApp, openSse, type SseEvent, uniqueAppName } from '../webhooks/webhook-fixtures.ts';
@@ -118,6 +119,29 @@ describe('GET /apps/:app/environments/:env/logs', () => {
     await expect.poll(() => again.map((e) => JSON.parse(e.data).line), { timeout: 5000 }).toEqual(['not web', 'live two']);
     resumed.close();
     await resumed.events.catch(() => []);
+  });
+
+  it('?follow=1&tail=0 begins at the newest line, not the history; an answer that does not follow is cut at its byte cap', async () => {
+    const headers = { authorization: `Bearer ${api.adminToken}` };
+    const stream = await openSse(`${base}${URL()}?follow=1&tail=0`, headers, 20_000);
+    const seen: SseEvent[] = [];
+    stream.onEvent((e) => seen.push(e));
+    await new Promise((resolve) => setTimeout(resolve, 600)); // a few polls: nothing of the history comes
+    await stores.logs.append([line(8, { line: 'after the start' })]);
+    await expect.poll(() => seen.map((e) => JSON.parse(e.data).line), { timeout: 5000 }).toEqual(['after the start']);
+    stream.close();
+    await stream.events.catch(() => []);
+
+    const query = { environmentId, limit: 1000 };
+    const all = await readCapped(stores.logs, { ...query, order: 'asc' });
+    expect(all.truncated).toBe(false);
+    const bytes = (n: number) => all.rows.slice(0, n).reduce((sum, r) => sum + Buffer.byteLength(r.line), 0);
+    const oldest = await readCapped(stores.logs, { ...query, order: 'asc' }, bytes(3));
+    expect(oldest).toEqual({ rows: all.rows.slice(0, 3), truncated: true });
+    const sizes = all.rows.map((r) => Buffer.byteLength(r.line));
+    const newestTwo = (sizes.at(-1) ?? 0) + (sizes.at(-2) ?? 0);
+    const newest = await readCapped(stores.logs, { ...query, order: 'desc' }, newestTwo);
+    expect(newest).toEqual({ rows: all.rows.slice(-2), truncated: true });
   });
 
   it('keeps an environment’s retention setting', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -22,7 +23,13 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): {
   return { res, closed: abort.signal };
 }
 
-/** One SSE event. */
-export function sendEvent(res: ServerResponse, event: string, data: unknown, id?: number): void {
-  res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+/** One SSE event; false when the response's buffer is full (wait for `room` before writing more). */
+export function sendEvent(res: ServerResponse, event: string, data: unknown, id?: number): boolean {
+  return res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/** Resolves once `res` drained its buffer to the client, or the client went away (`closed`). */
+export async function room(res: ServerResponse, closed: AbortSignal): Promise<void> {
+  if (!res.writableNeedDrain || closed.aborted) return;
+  await once(res, 'drain', { signal: closed }).catch(() => {});
 }

@@ -2,7 +2,7 @@ import { PierError, ValidationError } from '@pier/core';
 import type { LogLineRow, LogQuery, LogStore } from '@pier/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { openEventStream, sendEvent } from '../http/event-stream.ts';
+import { openEventStream, room, sendEvent } from '../http/event-stream.ts';
 
 /** The widest time range one request may ask for. */
 export const MAX_RANGE_DAYS = 31;
@@ -11,6 +11,9 @@ const DAY_MS = 86_400_000;
 const POLL_MS = 250;
 const HEARTBEAT_MS = 15_000;
 const PAGE = 1000;
+/** The most text one answer that does not follow holds (10 000 lines of 16 KiB would be 160 MB). */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+const CAPPED_PAGE = 500;
 
 export const logsQuery = z.strictObject({
   follow: z.enum(['1', 'true', '0', 'false']).optional(),
@@ -78,35 +81,79 @@ export const logLineResponse = z.object({
 });
 
 /**
+ * The lines of `query` (not following), read in pages until its limit or
+ * `maxBytes` of text: past that, the lines furthest from where the query
+ * starts are left out and `truncated` says so.
+ */
+export async function readCapped(
+  logs: Pick<LogStore, 'read'>,
+  query: LogQuery,
+  maxBytes = MAX_ANSWER_BYTES,
+): Promise<{ rows: LogLineRow[]; truncated: boolean }> {
+  const rows: LogLineRow[] = [];
+  let bytes = 0;
+  let edge: number | undefined;
+  while (rows.length < query.limit) {
+    const limit = Math.min(CAPPED_PAGE, query.limit - rows.length);
+    const page =
+      query.order === 'asc'
+        ? await logs.read({ ...query, limit, ...(edge !== undefined ? { after: edge } : {}) })
+        : (await logs.read({ ...query, limit, ...(edge !== undefined ? { beforeId: edge } : {}) })).reverse();
+    for (const row of page) {
+      bytes += Buffer.byteLength(row.line);
+      if (bytes > maxBytes) return { rows: ordered(rows, query), truncated: true };
+      rows.push(row);
+      edge = row.id;
+    }
+    if (page.length < limit) break;
+  }
+  return { rows: ordered(rows, query), truncated: false };
+}
+
+/** Rows gathered newest first (`desc`) back in id order. */
+const ordered = (rows: LogLineRow[], query: LogQuery) => (query.order === 'asc' ? rows : rows.reverse());
+
+/**
  * Server-Sent Events of an environment's stored logs: the lines of `query`
  * (the newest, or those after `query.after`), then every new line that
  * matches as the collector stores it, until the client goes away. Each
  * event's id is the line's id: a client reconnecting with Last-Event-ID (or
- * `after`) neither misses nor repeats lines. An error after the headers is
- * an `event: error`.
+ * `after`) neither misses nor repeats lines. Without `after`, following
+ * begins at the newest line stored when the request came, whatever the first
+ * answer held (`tail=0`, a filter matching nothing). Each poll scans only the
+ * ids stored since the last (up to the newest id it read first), and a
+ * client that reads slower than the lines come is waited for, never buffered
+ * for. An error after the headers is an `event: error`.
  */
 export async function streamEnvironmentLogs(
-  logs: Pick<LogStore, 'read'>,
+  logs: Pick<LogStore, 'read' | 'maxId'>,
   query: LogQuery,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
   const { res, closed } = openEventStream(request, reply);
-  let lastId = query.after ?? 0;
   let lastWrite = Date.now();
-  const send = (rows: LogLineRow[]) => {
+  const send = async (rows: LogLineRow[]) => {
     for (const row of rows) {
-      sendEvent(res, 'line', presentLogLine(row), row.id);
-      lastId = row.id;
+      if (closed.aborted) return;
+      if (!sendEvent(res, 'line', presentLogLine(row), row.id)) await room(res, closed);
       lastWrite = Date.now();
     }
   };
   try {
-    send(await logs.read(query));
+    // Lines up to `scanned` were all looked at (sent when they matched).
+    let scanned = query.after ?? (await logs.maxId(query.environmentId));
+    const first = await logs.read(query);
+    await send(first);
+    scanned = Math.max(scanned, first.at(-1)?.id ?? 0);
     while (!closed.aborted) {
-      const rows = await logs.read({ ...query, after: lastId, order: 'asc', limit: PAGE });
-      send(rows);
-      if (rows.length === PAGE) continue;
+      const newest = await logs.maxId(query.environmentId);
+      if (newest > scanned) {
+        const rows = await logs.read({ ...query, after: scanned, beforeId: newest + 1, order: 'asc', limit: PAGE });
+        await send(rows);
+        scanned = rows.length === PAGE ? (rows.at(-1) as LogLineRow).id : newest;
+        if (rows.length === PAGE) continue;
+      }
       if (Date.now() - lastWrite > HEARTBEAT_MS) {
         res.write(': keep-alive\n\n');
         lastWrite = Date.now();

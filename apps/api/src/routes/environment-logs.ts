@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { envParams } from '../schemas.ts';
-import { logLineResponse, logsQuery, presentLogLine, storeQuery, streamEnvironmentLogs } from './environment-log-stream.ts';
+import {
+  logLineResponse,
+  logsQuery,
+  presentLogLine,
+  readCapped,
+  storeQuery,
+  streamEnvironmentLogs,
+} from './environment-log-stream.ts';
 
 const retentionBody = z.strictObject({
   days: z
@@ -45,7 +52,7 @@ export function environmentLogRoutes(deps: ApiDeps) {
       tag: 'releases',
       params: envParams,
       query: logsQuery,
-      response: z.object({ lines: z.array(logLineResponse) }),
+      response: z.object({ lines: z.array(logLineResponse), truncated: z.boolean().optional() }),
       handler: async ({ params, query, principal, request, reply }) => {
         const env = await environment(principal, params.app, params.env);
         if (query.follow === '1' || query.follow === 'true') {
@@ -54,8 +61,8 @@ export function environmentLogRoutes(deps: ApiDeps) {
           await streamEnvironmentLogs(logs, storeQuery(env.id, { ...query, after }), request, reply);
           return reply;
         }
-        const rows = await logs.read(storeQuery(env.id, query));
-        return { lines: rows.map(presentLogLine) };
+        const { rows, truncated } = await readCapped(logs, storeQuery(env.id, query));
+        return { lines: rows.map(presentLogLine), ...(truncated ? { truncated } : {}) };
       },
     }),
     route({

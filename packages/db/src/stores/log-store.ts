@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
 import { LOGS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import type { LogLineRow } from '../schema/observability.ts';
@@ -35,6 +35,8 @@ export interface LogQuery {
   environmentId: string;
   /** Only lines with a larger id (paging forward, resuming a stream). */
   after?: number;
+  /** Only lines with a smaller id (paging back; a follower's scan up to the newest id it saw). */
+  beforeId?: number;
   since?: Date;
   until?: Date;
   /** Case-insensitive substring (matched literally: `%`, `_` and `\` are escaped). */
@@ -111,6 +113,7 @@ export class LogStore {
   async read(query: LogQuery): Promise<LogLineRow[]> {
     const conditions = [eq(logLines.environmentId, query.environmentId)];
     if (query.after !== undefined) conditions.push(gt(logLines.id, query.after));
+    if (query.beforeId !== undefined) conditions.push(lt(logLines.id, query.beforeId));
     if (query.since) conditions.push(gte(logLines.at, query.since));
     if (query.until) conditions.push(lte(logLines.at, query.until));
     if (query.processType) conditions.push(eq(logLines.processType, query.processType));
@@ -123,6 +126,15 @@ export class LogStore {
       .orderBy(query.order === 'asc' ? asc(logLines.id) : desc(logLines.id))
       .limit(query.limit);
     return query.order === 'asc' ? rows : rows.reverse();
+  }
+
+  /** The largest id of an environment's lines (0: none), from the (environment, id) index. */
+  async maxId(environmentId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ id: sql<string | null>`max(${logLines.id})` })
+      .from(logLines)
+      .where(eq(logLines.environmentId, environmentId));
+    return Number(row?.id ?? 0);
   }
 
   /** The collector's cursors of containers not yet read to their end. */
