@@ -1,8 +1,10 @@
 import { EventStore } from '@pier/db';
+import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordRetention } from '../../apps/worker/src/record-retention.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
-/** The event log against a real Postgres: recording, de-duplication and paging. */
+/** The event log against a real Postgres: recording, de-duplication, paging and retention. */
 
 let database: TestDatabase;
 let store: EventStore;
@@ -34,5 +36,26 @@ describe('EventStore', () => {
     const id = await store.record({ kind: 'deploy.live', message: 'x', appId: '00000000-0000-0000-0000-000000000000' });
     expect(id).toBeNull();
     expect(failures).toEqual(['deploy.live']);
+  });
+
+  it('deletes events past retention in batches, on the retention pass of the worker', async () => {
+    const old = await store.record({ kind: 'host.memory', message: 'long ago' });
+    const older = await store.record({ kind: 'host.memory', message: 'longer ago' });
+    await database.sql`update events set created_at = now() - interval '100 days' where id in (${old}, ${older})`;
+    const kept = (await store.list({ limit: 100 })).events.length - 2;
+    const retention = new RecordRetention({
+      deployments: { deleteOldLogs: async () => 0 },
+      deliveries: { deleteReceivedBefore: async () => 0 },
+      events: store,
+      logger: createLogger({ name: 'worker', level: 'silent', format: 'json' }),
+      logRetentionDays: 30,
+      deliveryRetentionDays: 14,
+      batchSize: 1,
+    });
+    await retention.sweep();
+    const left = (await store.list({ limit: 100 })).events;
+    expect(left).toHaveLength(kept);
+    expect(left.map((e) => e.message)).not.toContain('long ago');
+    expect(left.map((e) => e.message)).not.toContain('longer ago');
   });
 });

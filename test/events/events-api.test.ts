@@ -162,8 +162,14 @@ describe('refusals and scopes', () => {
     // production and staging: the quota of 2 environments is reached.
     const res = await api.request({ method: 'POST', url: '/apps/other/environments', payload: { name: 'qa' } });
     expect(res.statusCode, res.body).toBe(409);
+    // A client retrying in a loop: one event a minute per app and reason (two if a minute turned meanwhile).
+    for (let i = 0; i < 4; i++) {
+      const again = await api.request({ method: 'POST', url: '/apps/other/environments', payload: { name: 'qa' } });
+      expect(again.statusCode).toBe(409);
+    }
     const { events: shown } = await events('/apps/other/events?kind=quota.refused');
-    expect(shown).toHaveLength(1);
+    expect(shown.length).toBeLessThanOrEqual(2);
+    shown.splice(1);
     expect(shown[0]).toMatchObject({ app: 'other', env: null, severity: 'warning' });
     expect(shown[0]?.message).toBe(`other: refused for a quota: ${res.json().error.message}`);
   });
@@ -171,8 +177,13 @@ describe('refusals and scopes', () => {
   it("records a refusal for the host's capacity in the app event log", async () => {
     const res = await api.request({ method: 'PATCH', url: '/apps/shop/environments/staging', payload: { replicas: 4 } });
     expect(res.statusCode, res.body).toBe(409);
+    for (let i = 0; i < 4; i++) {
+      const again = await api.request({ method: 'PATCH', url: '/apps/shop/environments/staging', payload: { replicas: 4 } });
+      expect(again.statusCode).toBe(409);
+    }
     const { events: shown } = await events('/apps/shop/events?kind=capacity.refused');
-    expect(shown).toHaveLength(1);
+    expect(shown.length).toBeLessThanOrEqual(2);
+    shown.splice(1);
     expect(shown[0]).toMatchObject({ app: 'shop', env: 'staging', severity: 'warning', data: { request: 'scale' } });
     expect(res.json().error.message).toContain(String(shown[0]?.data.reason));
     expect(shown[0]?.message).toMatch(/^Refused for the host's capacity: scaling web of shop-staging from 1 to 4 replicas/);

@@ -1,5 +1,5 @@
 import { PassLoop } from '@pier/core';
-import type { CommitCheckStore, DeploymentStore, RunStore, WebhookDeliveryStore } from '@pier/db';
+import type { CommitCheckStore, DeploymentStore, EventStore, RunStore, WebhookDeliveryStore } from '@pier/db';
 import type { Logger } from '@pier/log';
 
 export interface RecordRetentionOptions {
@@ -11,6 +11,10 @@ export interface RecordRetentionOptions {
   runs?: Pick<RunStore, 'deleteOld'>;
   /** Default 100. */
   keepRuns?: number;
+  /** The event log: events older than `eventRetentionDays` are deleted. */
+  events?: Pick<EventStore, 'deleteBefore'>;
+  /** Default 90 (as long as the metrics' hours). */
+  eventRetentionDays?: number;
   logger: Logger;
   /** Output of deployments that ended longer ago than this is deleted (PIER_DEPLOYMENT_LOG_RETENTION_DAYS). */
   logRetentionDays: number;
@@ -33,8 +37,8 @@ const DAY_MS = 24 * 60 * 60_000;
  * the log retention ago, keeping the deployments themselves, and webhook
  * delivery records (with the check results GitHub reported) older than
  * theirs, and one-off and cron runs beyond the newest 100 of each
- * environment and job. In bounded batches; several workers doing it at once only delete
- * the same rows once.
+ * environment and job, and events older than 90 days. In bounded
+ * batches; several workers doing it at once only delete the same rows once.
  */
 export class RecordRetention {
   readonly #loop: PassLoop;
@@ -74,6 +78,10 @@ export class RecordRetention {
     const { runs } = this.options;
     const oldRuns = runs ? await this.#inBatches((limit) => runs.deleteOld(this.options.keepRuns ?? 100, limit)) : 0;
     if (oldRuns > 0) logger.info({ runs: oldRuns }, 'old runs deleted');
+    const { events } = this.options;
+    const eventsBefore = new Date(now - (this.options.eventRetentionDays ?? 90) * DAY_MS);
+    const oldEvents = events ? await this.#inBatches((limit) => events.deleteBefore(eventsBefore, limit)) : 0;
+    if (oldEvents > 0) logger.info({ events: oldEvents }, 'old events deleted');
     if (logLines > 0 || deleted > 0) logger.info({ logLines, deliveries: deleted }, 'old records deleted');
     return { logLines, deliveries: deleted };
   }

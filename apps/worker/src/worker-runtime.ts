@@ -312,6 +312,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
         checks: stores.checks,
         runs: stores.runs,
         logger,
+        events: stores.events,
       })
     : null;
   retention?.start();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConflictError } from './errors.ts';
 
 /**
@@ -70,4 +71,14 @@ export class QuotaRefusedError extends ConflictError {
   ) {
     super(message);
   }
+}
+
+/**
+ * The dedupe key of a refusal's event (`quota.refused`, `capacity.refused`):
+ * one event per app, kind and reason a minute, so a client retrying a
+ * refused request in a loop cannot grow the event log without bound.
+ */
+export function refusalDedupeKey(kind: 'quota' | 'capacity', appId: string, reason: string, at: Date): string {
+  const digest = createHash('sha256').update(reason).digest('hex').slice(0, 16);
+  return `${kind}:${appId}:${digest}:${Math.floor(at.getTime() / 60_000)}`;
 }

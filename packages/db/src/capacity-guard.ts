@@ -6,6 +6,7 @@ import {
   decideCapacity,
   type EventRecorder,
   type HostResources,
+  refusalDedupeKey,
 } from '@pier/core';
 import type { ReservationStore } from './stores/reservations.ts';
 
@@ -50,6 +51,7 @@ export class CapacityGuard implements CapacityCheck {
       envName: subject.envName ?? null,
       message: `Refused for the host's capacity: ${reason}`,
       data: { request: request.kind, memoryBytes: request.memoryBytes, reason },
+      dedupeKey: refusalDedupeKey('capacity', subject.appId, reason, new Date()),
     });
   }
 }

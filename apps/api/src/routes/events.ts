@@ -1,4 +1,12 @@
-import { assertAdmin, type EventKind, isEventKind, type Principal, QuotaRefusedError, ValidationError } from '@pier/core';
+import {
+  assertAdmin,
+  type EventKind,
+  isEventKind,
+  type Principal,
+  QuotaRefusedError,
+  refusalDedupeKey,
+  ValidationError,
+} from '@pier/core';
 import type { EventPage, EventQuery, EventRow } from '@pier/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -135,7 +143,8 @@ export function presentEvent(event: EventRow, appNames: ReadonlyMap<string, stri
 
 /**
  * A request refused for a quota (QuotaRefusedError from the stores) is
- * recorded as `quota.refused` in the app's event log as it is answered.
+ * recorded as `quota.refused` in the app's event log as it is answered
+ * (once a minute per app and reason).
  */
 export function recordQuotaRefusals(app: FastifyInstance, deps: Pick<ApiDeps, 'events'>): void {
   app.addHook('onError', async (request, _reply, error) => {
@@ -148,6 +157,7 @@ export function recordQuotaRefusals(app: FastifyInstance, deps: Pick<ApiDeps, 'e
       envName: error.envName ?? params.env ?? null,
       message: `${where ? `${where}: ` : ''}refused for a quota: ${error.message}`,
       data: { reason: error.message },
+      dedupeKey: refusalDedupeKey('quota', error.appId, error.message, new Date()),
     });
   });
 }

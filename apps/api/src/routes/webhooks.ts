@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { UnauthorizedError, ValidationError } from '@pier/core';
+import { refusalDedupeKey, UnauthorizedError, ValidationError } from '@pier/core';
 import { type AppRow, type DeliveryTransaction, type DeploymentRow, type NewDeployment, recordRefEvent } from '@pier/db';
 import {
   type CheckDecision,
@@ -275,7 +275,14 @@ async function answerDelivery(deps: ApiDeps, delivery: Delivery) {
   for (const database of previews?.databases ?? []) deps.logger.info(database, 'preview database created');
   for (const refusal of previews?.quotaRefusals ?? []) {
     const message = `${refusal.app}: refused for a quota: ${refusal.reason}`;
-    await deps.events.record({ kind: 'quota.refused', appId: refusal.appId, message, data: { reason: refusal.reason } });
+    const dedupeKey = refusalDedupeKey('quota', refusal.appId, refusal.reason, new Date());
+    await deps.events.record({
+      kind: 'quota.refused',
+      appId: refusal.appId,
+      message,
+      data: { reason: refusal.reason },
+      dedupeKey,
+    });
   }
   return answer;
 }

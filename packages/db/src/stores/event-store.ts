@@ -62,6 +62,17 @@ export class EventStore implements EventRecorder {
     }
   }
 
+  /**
+   * Deletes up to `limit` events recorded before `before`, oldest first
+   * (their notification deliveries go with them); returns how many.
+   */
+  async deleteBefore(before: Date, limit: number): Promise<number> {
+    const deleted = await this.db.execute(sql`
+      delete from events where id in (
+        select id from events where created_at < ${before.toISOString()}::timestamptz order by id limit ${limit})`);
+    return (deleted as unknown as { count?: number }).count ?? 0;
+  }
+
   /** A page of events, newest first. */
   async list(query: EventQuery): Promise<EventPage> {
     const conditions = [];
