@@ -19,6 +19,7 @@ import { MissedSlotWatch, type MissedSlotWatchOptions } from './events/missed-sl
 import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
 import { LogRetention } from './logs/log-retention.ts';
 import { logsCollected as waitForLogs } from './logs/logs-collected.ts';
+import { OneOffMasks } from './logs/one-off-mask.ts';
 import { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.ts';
 import { MetricsRollup } from './metrics/metrics-rollup.ts';
 import { Notifier, type NotifierOptions } from './notifications/notifier.ts';
@@ -339,6 +340,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
         holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
         instance: options.instance,
         logger,
+        masks: new OneOffMasks({ stores }),
       })
     : null;
   logCollector?.start();

@@ -25,6 +25,12 @@ export interface LogCollectorOptions {
   flushMs?: number;
   leaseMs?: number;
   maxLineBytes?: number;
+  /**
+   * The mask each line of a container passes through before it is stored
+   * (`OneOffMasks`: a one-off container's output masked with its
+   * environment's secrets). None: stored as read.
+   */
+  masks?: { maskOf(source: LogSource): Promise<(text: string) => string> };
 }
 
 interface Follower {
@@ -131,6 +137,7 @@ export class LogCollector {
     const after = since ? engineNanos(since) : null;
     const base = { containerId: id, environmentId: source.environmentId };
     try {
+      const mask = (await this.options.masks?.maskOf(source)) ?? ((text: string) => text);
       const entries = this.options.containers.containerLogs(id, {
         follow: true,
         signal,
@@ -144,7 +151,7 @@ export class LogCollector {
         if (entry.time) since = entry.time;
         const cursor = { ...base, since };
         const line = { environmentId, at: entry.at ?? new Date(), source: kind, processType, replica, releaseId };
-        const room = this.#batcher.add({ ...line, stream: entry.stream, line: entry.line }, cursor);
+        const room = this.#batcher.add({ ...line, stream: entry.stream, line: mask(entry.line) }, cursor);
         if (room) await room;
         this.#cursors?.set(id, cursor);
       }
