@@ -69,7 +69,7 @@ const DELETE_BATCH = 5000;
  * in id order. `log_usage` keeps each environment's bytes and lines with
  * every batch and every deletion, so retention by size needs no scan to know
  * who is over. Each batch NOTIFYs `pier_logs` with the environment ids it
- * touched, which wakes followers.
+ * touched (for a listener; the api's followers poll the table every 250 ms).
  */
 export class LogStore {
   constructor(private readonly db: Db) {}
