@@ -151,3 +151,47 @@ describe('notification stores', () => {
     ]);
   });
 });
+
+describe('claiming deliveries', () => {
+  it('takes one due delivery per channel, none of a channel being sent, and ends those of a channel it cannot open', async () => {
+    const queue = new NotificationQueue(database.db, box);
+    await database.sql`update notification_deliveries set state = 'sent', locked_until = null where state = 'pending'`;
+    const channel = async (name: string) =>
+      (
+        await stores.notifications.create({
+          appId: null,
+          name,
+          settings: { kind: 'slack', url: `https://hooks.example.com/${name}` },
+          target: 'https://hooks.example.com:443',
+          subscriptions: [{ appId: null, kinds: ['host.disk'] }],
+        })
+      ).id;
+    const [flood, quiet, broken] = [await channel('flood'), await channel('quiet'), await channel('broken')];
+    const pending = (channelId: string, n: number) => database.sql`
+      insert into notification_deliveries (channel_id, event_id, throttle_key, state, payload)
+      select ${channelId}::uuid, null, 'k', 'pending', ${JSON.stringify({ kind: 'test', severity: 'info', app: null, env: null, message: 'm', at: '' })}::jsonb
+      from generate_series(1, ${n}::int)`;
+    await pending(flood, 20);
+    await pending(quiet, 1);
+    await pending(broken, 2);
+    await database.sql`update notification_channels set config_ciphertext = 'not sealed' where id = ${broken}`;
+
+    // 20 of one channel ahead in the queue take one place: the other channel is claimed beside it.
+    const first = await queue.claim(4, 60_000);
+    expect(first.map((c) => c.channel.name).sort()).toEqual(['flood', 'quiet']);
+    // While that delivery is being sent, no other of its channel is claimed (in order, one at a time).
+    expect(await queue.claim(4, 60_000)).toEqual([]);
+    const dead = await database.sql<{ last_error: string }[]>`
+      select last_error from notification_deliveries where channel_id = ${broken} and state = 'dead'`;
+    // One per claim: both by now, the other channels' claims unharmed.
+    expect(dead.map((d) => d.last_error)).toEqual([
+      "the channel's settings cannot be opened",
+      "the channel's settings cannot be opened",
+    ]);
+
+    const held = first.find((c) => c.channel.name === 'flood');
+    expect(await queue.sent(held?.delivery.id ?? 0, held?.delivery.attempts ?? 0)).toBe(true);
+    const next = await queue.claim(4, 60_000);
+    expect(next.map((c) => [c.channel.name, c.delivery.id > (held?.delivery.id ?? 0)])).toEqual([['flood', true]]);
+  });
+});

@@ -33,7 +33,7 @@ export async function sendToChannel(
     port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
     reservedPorts: context.reservedPorts,
   });
-  const post = { lookup, timeoutMs: context.timeoutMs, extraCa: context.extraCa };
+  const post = { lookup, timeoutMs: context.timeoutMs, signal: context.signal, extraCa: context.extraCa };
   if (settings.kind === 'slack') {
     const body = JSON.stringify(slackBody(message));
     return outboundPost(url, body, { ...post, headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT } });

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { type ChannelSettings, messageText, messageTitle, type NotificationMessage, outboundLookup } from '@pier/core';
 import { createTransport } from 'nodemailer';
-import type { SendContext } from './send-context.ts';
+import { type SendContext, sendDeadline, withinDeadline } from './send-context.ts';
 
 type EmailSettings = Extract<ChannelSettings, { kind: 'email' }>;
 
@@ -13,10 +13,15 @@ type EmailSettings = Extract<ChannelSettings, { kind: 'email' }>;
  * only, as the channel's check allowed). The server's name is resolved here
  * through the connect-time guard and the mail sent to the address it
  * resolved to (certificates still checked against the name), so a name that
- * points at a link-local or metadata address is never connected to.
+ * points at a link-local or metadata address is never connected to. The
+ * whole exchange, the name's lookup included, has the send's limit
+ * (nodemailer's own timeouts are per step: a server answering each command
+ * just in time would hold the send for minutes); once it is over, or the
+ * notifier stops, the connection is torn down and the send rejects.
  */
 export async function sendEmail(settings: EmailSettings, message: NotificationMessage, context: SendContext): Promise<void> {
-  const address = await guardedAddress(settings, context);
+  const deadline = sendDeadline(context);
+  const address = await withinDeadline(guardedAddress(settings, context), deadline, context);
   const transport = createTransport({
     host: address,
     port: settings.port,
@@ -27,18 +32,21 @@ export async function sendEmail(settings: EmailSettings, message: NotificationMe
     connectionTimeout: context.timeoutMs,
     greetingTimeout: context.timeoutMs,
     socketTimeout: context.timeoutMs,
+    socketCloseTimeout: 0,
     tls: {
       servername: isIP(settings.host) ? undefined : settings.host,
       ...(context.extraCa?.length ? { ca: [...rootCertificates, ...context.extraCa] } : {}),
     },
   });
   try {
-    await transport.sendMail({
+    const sent = transport.sendMail({
       from: settings.from,
       to: settings.to,
       subject: `[Pier] ${messageTitle(message)}`,
       text: messageText(message),
+      signal: deadline,
     });
+    await withinDeadline(sent, deadline, context, () => transport.close());
   } finally {
     transport.close();
   }

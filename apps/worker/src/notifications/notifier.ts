@@ -16,9 +16,9 @@ export interface NotifierOptions {
   retry: RetryPolicy;
   /** Loopback ports of Pier's own services, never a channel's target. */
   reservedPorts: readonly number[];
-  /** Each send's limit (default 10 s). */
+  /** Each send's overall limit, connect to the receiver's acceptance (default 10 s). */
   sendTimeoutMs?: number;
-  /** Deliveries sent at once (default 4). */
+  /** Deliveries sent at once, each channel's one at a time (default 4). */
   concurrency?: number;
   /** Certificates trusted besides the system's (tests' HTTPS and SMTP receivers). */
   extraCa?: readonly string[];
@@ -85,31 +85,51 @@ export class Notifier {
       this.#prunedAt = Date.now();
       await queue.prune(this.options.keepDeliveriesMs ?? KEEP_DELIVERIES_MS);
     }
+    await this.#sendDue(signal);
+  }
+
+  /**
+   * Sends what is due, up to `concurrency` deliveries at once, each channel's
+   * one at a time and in order (the claim takes at most one per channel, and
+   * none of a channel whose delivery is being sent), with no barrier across
+   * channels: as soon as one send ends another is claimed, so a slow channel
+   * never holds another back. Each send has its own overall limit, and stops
+   * at once when the notifier does (the delivery's lease then runs out and it
+   * is sent again).
+   */
+  async #sendDue(signal: AbortSignal): Promise<void> {
+    const { queue, logger } = this.options;
     const concurrency = this.options.concurrency ?? 4;
-    // The lease outlasts a batch of one channel's sends that all time out, so no other worker sends them meanwhile.
-    const leaseMs = this.#send.timeoutMs * (concurrency + 1) + 5000;
-    while (!signal.aborted) {
-      const claimed = await queue.claim(concurrency, leaseMs);
-      if (claimed.length === 0) return;
-      // One channel's messages go out in order (one at a time); channels side by side.
-      const byChannel = new Map<string, ClaimedDelivery[]>();
-      for (const claim of claimed) byChannel.set(claim.channel.id, [...(byChannel.get(claim.channel.id) ?? []), claim]);
-      await Promise.all(
-        [...byChannel.values()].map(async (deliveries) => {
-          for (const claim of deliveries) await this.#deliver(claim);
-        }),
-      );
+    // The lease outlasts one send that takes its whole limit, so no other worker sends it meanwhile.
+    const leaseMs = this.#send.timeoutMs * 2 + 5000;
+    const sending = new Set<Promise<void>>();
+    try {
+      while (!signal.aborted) {
+        const claimed = sending.size < concurrency ? await queue.claim(concurrency - sending.size, leaseMs) : [];
+        for (const claim of claimed) {
+          const send: Promise<void> = this.#deliver(claim, signal)
+            .catch((err: unknown) => logger.warn({ err, deliveryId: claim.delivery.id }, 'notification delivery failed'))
+            .finally(() => sending.delete(send));
+          sending.add(send);
+        }
+        if (sending.size === 0) return;
+        await Promise.race(sending);
+      }
+    } finally {
+      await Promise.all(sending);
     }
   }
 
-  async #deliver({ delivery, channel }: ClaimedDelivery): Promise<void> {
+  async #deliver({ delivery, channel }: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     const { queue, logger } = this.options;
     const log = { deliveryId: delivery.id, channel: channel.name, kind: delivery.payload.kind };
     try {
-      await sendToChannel(channel.settings, delivery.id, delivery.payload, this.#send);
+      await sendToChannel(channel.settings, delivery.id, delivery.payload, { ...this.#send, signal });
       await queue.sent(delivery.id, delivery.attempts);
       logger.debug(log, 'notification sent');
     } catch (err) {
+      // Stopped mid-send: the lease runs out and the delivery is sent again, this attempt not held against it.
+      if (signal.aborted) return;
       const error = scrubChannelSecrets((err as Error).message || String(err), channel.settings);
       const next = afterFailure(delivery, new Date(), this.options.retry);
       if (next.state === 'dead') {

@@ -2,13 +2,16 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import { sendDeadline, withinDeadline } from './send-context.ts';
 
 export interface OutboundPostOptions {
   headers: Record<string, string>;
   /** The connect-time guard (`outboundLookup` of @pier/core): refuses what the name resolves to before a byte is sent. */
   lookup: LookupFunction;
-  /** The whole exchange, connect to the end of the answer. */
+  /** The whole exchange, connect to the end of the answer (however slowly it drips). */
   timeoutMs: number;
+  /** Aborts the exchange when the notifier stops. */
+  signal?: AbortSignal;
   /** Certificates trusted besides the system's (an operator's CA; tests' receivers). */
   extraCa?: readonly string[];
 }
@@ -25,15 +28,16 @@ const MAX_ANSWER_BYTES = 2048;
  */
 export function outboundPost(url: URL, body: string, options: OutboundPostOptions): Promise<void> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
+  const deadline = sendDeadline(options);
+  let req: ReturnType<typeof request> | undefined;
+  const exchange = new Promise<void>((resolve, reject) => {
+    req = request(
       url,
       {
         method: 'POST',
         headers: { 'content-length': String(Buffer.byteLength(body)), ...options.headers },
         lookup: options.lookup,
         timeout: options.timeoutMs,
-        signal: AbortSignal.timeout(options.timeoutMs),
         ...(options.extraCa?.length ? { ca: [...rootCertificates, ...options.extraCa] } : {}),
       },
       (res) => {
@@ -44,10 +48,12 @@ export function outboundPost(url: URL, body: string, options: OutboundPostOption
         }, reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
+    const sending = req;
+    sending.on('timeout', () => sending.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    sending.on('error', reject);
+    sending.end(body);
   });
+  return withinDeadline(exchange, deadline, options, () => req?.destroy());
 }
 
 function readStart(res: IncomingMessage): Promise<string> {
@@ -60,5 +66,8 @@ function readStart(res: IncomingMessage): Promise<string> {
     });
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, 200).replace(/\s+/g, ' ').trim()));
     res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the receiver closed the connection before the end of its answer'));
+    });
   });
 }

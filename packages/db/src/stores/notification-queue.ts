@@ -89,7 +89,7 @@ export class NotificationQueue {
         const listeners = new Set(
           subscriptions.filter((s) => subscriptionHears(s, { appId: event.app_id, kind: event.kind })).map((s) => s.channelId),
         );
-        const key = throttleKey({ appId: event.app_id, envName: event.env_name, kind: event.kind });
+        const key = throttleKey({ appId: event.app_id, envName: event.env_name, kind: event.kind, data: event.data });
         for (const channelId of listeners) {
           const openedAt = await windowOpenedAt(tx, channelId, key);
           const state = throttleDecision(openedAt, now, windowMs) === 'send' ? 'pending' : 'suppressed';
@@ -121,7 +121,10 @@ export class NotificationQueue {
    * Claims up to `limit` pending deliveries that are due and not held by
    * another worker (`for update skip locked`), each for `leaseMs` (an attempt
    * more: the attempt count fences out a holder whose lease ran out), with
-   * its channel's settings opened.
+   * its channel's settings opened. Fair across channels: at most one per
+   * channel (its oldest due), and none of a channel one of whose deliveries
+   * is being sent, so one channel's messages go out one at a time and in
+   * order, and a channel with a long backlog takes one place of `limit`.
    */
   async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const rows = await this.db.execute<{ id: number }>(sql`
@@ -129,9 +132,20 @@ export class NotificationQueue {
         locked_until = now() + ${`${leaseMs} milliseconds`}::interval
       where id in (
         select id from notification_deliveries
-        where state = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until <= now())
-        order by next_attempt_at, id
-        limit ${limit}
+        where state = 'pending' and (locked_until is null or locked_until <= now())
+          and id in (
+            select id from (
+              select d.id, d.next_attempt_at,
+                row_number() over (partition by d.channel_id order by d.next_attempt_at, d.id) as place
+              from notification_deliveries d
+              where d.state = 'pending' and d.next_attempt_at <= now() and (d.locked_until is null or d.locked_until <= now())
+                and not exists (
+                  select 1 from notification_deliveries held
+                  where held.channel_id = d.channel_id and held.state = 'pending' and held.locked_until > now())
+            ) due
+            where place = 1
+            order by next_attempt_at, id
+            limit ${limit})
         for update skip locked)
       returning id`);
     if (rows.length === 0) return [];
@@ -148,7 +162,17 @@ export class NotificationQueue {
       .select()
       .from(notificationChannels)
       .where(inArray(notificationChannels.id, [...new Set(deliveries.map((d) => d.channelId))]));
-    const opened = new Map(channels.map((c) => [c.id, this.#channels.open(c)]));
+    // A channel whose settings cannot be opened (a sealing key gone) ends its own deliveries, not the claim.
+    const opened = new Map<string, OpenedChannel>();
+    for (const channel of channels) {
+      try {
+        opened.set(channel.id, this.#channels.open(channel));
+      } catch {
+        for (const d of deliveries.filter((d) => d.channelId === channel.id)) {
+          await this.dead(d.id, d.attempts, "the channel's settings cannot be opened");
+        }
+      }
+    }
     return deliveries
       .sort((a, b) => a.id - b.id)
       .filter((d) => opened.has(d.channelId))
@@ -226,14 +250,16 @@ async function summariseWindows(tx: Tx, windowMs: number, only?: { channelId: st
       count(d.id)::int as count, min(e.created_at) as first, max(e.created_at) as last
     from notification_deliveries o
     join notification_deliveries d on d.channel_id = o.channel_id and d.throttle_key = o.throttle_key
-      and d.id > o.id and d.state = 'suppressed' and d.created_at < o.created_at + ${window}::interval
+      and d.id > o.id and d.state = 'suppressed' and d.created_at >= o.created_at
+      and d.created_at < o.created_at + ${window}::interval
     join events e on e.id = d.event_id
     where o.event_id is not null and o.state <> 'suppressed' ${scope}
       and o.created_at <= now() - ${window}::interval
       and o.created_at > now() - ${window}::interval - interval '7 days'
       and not exists (
         select 1 from notification_deliveries s
-        where s.channel_id = o.channel_id and s.throttle_key = o.throttle_key and s.event_id is null and s.id > o.id)
+        where s.channel_id = o.channel_id and s.throttle_key = o.throttle_key and s.event_id is null and s.id > o.id
+          and s.created_at >= o.created_at)
     group by o.id
     order by o.id
     limit 100`);
