@@ -78,4 +78,34 @@ describe('host alerts', () => {
     expect(await watch(1, 99, 'worker-b').pass()).toBe(0);
     expect((await hostEvents()).length).toBe(before);
   });
+
+  it('writes the state only once the event is in the log: a failed recording is retried by the next pass, once', async () => {
+    const full = async () => ({
+      memoryTotalBytes: 16e9,
+      memoryAvailableBytes: 8e9,
+      disks: [{ name: '/flaky', totalBytes: 100e9, freeBytes: 5e9 }],
+    });
+    let failing = true;
+    const flakyEvents = {
+      record: async () => null,
+      recordOrThrow: async (event: Parameters<Stores['events']['record']>[0]) => {
+        if (failing) throw new Error('the database is gone');
+        return stores.events.recordOrThrow(event);
+      },
+    } as unknown as Stores['events'];
+    const thresholds = { diskPercent: 90, memoryAvailablePercent: 10, memorySamples: 2 };
+    const flaky = new HostAlertWatch({
+      stores: { ...stores, events: flakyEvents },
+      logger,
+      holder: 'worker-a',
+      sample: full,
+      thresholds,
+    });
+    await expect(flaky.pass()).rejects.toThrow('the database is gone');
+    failing = false;
+    expect(await flaky.pass()).toBe(1);
+    expect(await flaky.pass()).toBe(0);
+    const disk = (await hostEvents()).filter((e) => (e.data as { disk?: string }).disk === '/flaky');
+    expect(disk.map((e) => e.kind)).toEqual(['host.disk']);
+  });
 });

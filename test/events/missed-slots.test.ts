@@ -115,6 +115,33 @@ describe('missed backup and cron slots', () => {
     ]);
   });
 
+  it('keeps its cursor when a recording fails, so the next pass reports the slot', async () => {
+    await database.sql`update volumes set backup_schedule = '0 * * * *' where name = 'data'`;
+    const before = (await events()).length;
+    let failing = true;
+    // As EventStore fails: record swallows the error (null), recordOrThrow throws.
+    const flakyEvents = {
+      record: async () => null,
+      recordOrThrow: async (event: Parameters<Stores['events']['record']>[0]) => {
+        if (failing) throw new Error('the database is gone');
+        return stores.events.recordOrThrow(event);
+      },
+    } as unknown as Stores['events'];
+    const flaky = new MissedSlotWatch({
+      stores: { ...stores, events: flakyEvents },
+      logger,
+      holder: 'worker-a',
+      graceMs: GRACE_MS,
+      now: () => at('2026-03-01T16:05:00Z'),
+    });
+    expect(await flaky.pass()).toBe(0);
+    expect((await events()).length).toBe(before);
+    failing = false;
+    // 15:03 to 16:03 again: the 16:00 backup and cron slots.
+    expect(await flaky.pass()).toBe(2);
+    expect((await events()).length).toBe(before + 2);
+  });
+
   it('runs in one worker at a time', async () => {
     expect(await watch('2026-03-01T18:00:00Z', 'worker-b').pass()).toBe(0);
   });

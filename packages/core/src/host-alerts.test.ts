@@ -20,6 +20,8 @@ describe('decideHostAlerts: disks', () => {
     ['reaches the threshold: fires', 10, undefined, ['host.disk'], true],
     ['above it and firing already: nothing more', 5, state(true), [], null],
     ['back below it: recovered', 40, state(true), ['host.recovered'], false],
+    ['just below it while firing (89%): still firing, no flapping', 11, state(true), [], null],
+    ['more than two points below it while firing (87%): recovered', 13, state(true), ['host.recovered'], false],
     ['below it and cleared already: nothing', 40, state(false), [], null],
   ];
   it.each(cases)('%s', (_name, freeGiB, was, kinds, firing) => {
@@ -49,6 +51,14 @@ describe('decideHostAlerts: memory', () => {
       ['host.recovered'],
       { firing: false, lowSamples: 0 },
     ],
+    ['just above the threshold while firing (11%): still firing', 1.76, state(true, { lowSamples: 2 }), [], null],
+    [
+      'two points above it while firing (12.5%): recovered',
+      2,
+      state(true, { lowSamples: 2 }),
+      ['host.recovered'],
+      { firing: false, lowSamples: 0 },
+    ],
     [
       'one low sample then a good one: the count starts over',
       8,
@@ -63,5 +73,16 @@ describe('decideHostAlerts: memory', () => {
     expect(decision.events.map((e) => e.kind)).toEqual(kinds);
     const state = decision.states.find((s) => s.key === 'host.memory');
     expect(state ? { firing: state.firing, lowSamples: state.data.lowSamples } : null).toEqual(written);
+  });
+});
+
+describe('decideHostAlerts: dedupe keys', () => {
+  it('keys a transition by the state it ends, so a pass deciding again after a failed recording records it once', () => {
+    const previous = new Map([['host.disk:/', state(false)]]);
+    const first = decideHostAlerts(sample(5), previous, thresholds, now).events[0];
+    const retried = decideHostAlerts(sample(4), previous, thresholds, new Date(now.getTime() + 60_000)).events[0];
+    expect(first?.dedupeKey).toBe(retried?.dedupeKey);
+    const cleared = decideHostAlerts(sample(50), new Map([['host.disk:/', state(true)]]), thresholds, now).events[0];
+    expect(cleared?.dedupeKey).not.toBe(first?.dedupeKey);
   });
 });

@@ -38,6 +38,9 @@ export interface HostAlertDecision {
   events: NewEvent[];
 }
 
+/** Points of percentage a condition must be back past its threshold to clear, so a value at the threshold does not flap. */
+export const HOST_ALERT_HYSTERESIS = 2;
+
 const GiB = 1024 ** 3;
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0);
@@ -45,9 +48,12 @@ const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part /
 /**
  * Compares a sample of the host with its thresholds and with what was
  * firing: an event when a condition starts (`host.disk`, `host.memory`) and
- * when it clears (`host.recovered`), none while it stays as it was. Pure: the
- * worker's host-alert pass reads the host and `alert_states`, and writes
- * what this returns.
+ * when it clears (`host.recovered`: a disk below its threshold less
+ * `HOST_ALERT_HYSTERESIS` points, memory above its threshold plus as much),
+ * none while it stays as it was. Pure: the worker's host-alert pass reads the
+ * host and `alert_states`, and writes what this returns. An event's dedupe
+ * key is the condition and the start of the state it ends, so a pass that
+ * decides again after a failed recording records each event once.
  */
 export function decideHostAlerts(
   sample: HostSample,
@@ -59,8 +65,9 @@ export function decideHostAlerts(
   for (const disk of sample.disks) {
     const key = `host.disk:${disk.name}`;
     const used = percent(disk.totalBytes - disk.freeBytes, disk.totalBytes);
-    const firing = disk.totalBytes > 0 && used >= thresholds.diskPercent;
     const was = previous.get(key);
+    const threshold = was?.firing ? thresholds.diskPercent - HOST_ALERT_HYSTERESIS : thresholds.diskPercent;
+    const firing = disk.totalBytes > 0 && used >= threshold;
     if (firing === (was?.firing ?? false)) continue;
     const data = { disk: disk.name, usedPercent: used, freeBytes: disk.freeBytes, totalBytes: disk.totalBytes };
     decision.states.push({ key, firing, since: now, data });
@@ -71,13 +78,13 @@ export function decideHostAlerts(
             kind: 'host.disk',
             message: `Disk ${state}, above the threshold of ${thresholds.diskPercent}%.`,
             data,
-            dedupeKey: `${key}:${now.toISOString()}`,
+            dedupeKey: dedupeKey(key, was),
           }
         : {
             kind: 'host.recovered',
             message: `Disk ${state}, back below ${thresholds.diskPercent}%.`,
             data,
-            dedupeKey: `${key}:recovered:${now.toISOString()}`,
+            dedupeKey: `${dedupeKey(key, was)}:recovered`,
           },
     );
   }
@@ -96,7 +103,9 @@ function memoryAlert(
   const available = percent(sample.memoryAvailableBytes, sample.memoryTotalBytes);
   const low = available < thresholds.memoryAvailablePercent;
   const lowSamples = low ? Number(was?.data.lowSamples ?? 0) + 1 : 0;
-  const firing = was?.firing ? low : lowSamples >= thresholds.memorySamples;
+  const firing = was?.firing
+    ? available < thresholds.memoryAvailablePercent + HOST_ALERT_HYSTERESIS
+    : lowSamples >= thresholds.memorySamples;
   const data = {
     availablePercent: available,
     availableBytes: sample.memoryAvailableBytes,
@@ -112,17 +121,22 @@ function memoryAlert(
             kind: 'host.memory',
             message: `Memory pressure: ${state}, below ${thresholds.memoryAvailablePercent}% for ${lowSamples} samples.`,
             data,
-            dedupeKey: `${key}:${now.toISOString()}`,
+            dedupeKey: dedupeKey(key, was),
           }
         : {
             kind: 'host.recovered',
             message: `Memory pressure is over: ${state}.`,
             data,
-            dedupeKey: `${key}:recovered:${now.toISOString()}`,
+            dedupeKey: `${dedupeKey(key, was)}:recovered`,
           },
     );
   } else if (!firing && lowSamples !== Number(was?.data.lowSamples ?? 0)) {
     // Not firing yet (or no longer low): only the count of low samples in a row changes.
     decision.states.push({ key, firing: false, since: was?.since ?? now, data });
   }
+}
+
+/** A transition's key: the condition and when the state it ends began (each transition begins a new one). */
+function dedupeKey(key: string, was: AlertState | undefined): string {
+  return `${key}:after:${was ? was.since.toISOString() : 'none'}`;
 }

@@ -112,6 +112,10 @@ describe('messages', () => {
   it('keys the throttle by app, environment and kind', () => {
     expect(throttleKey({ appId: 'a1', envName: 'production', kind: 'crash.loop' })).toBe('a1:production:crash.loop');
     expect(throttleKey({ appId: null, envName: null, kind: 'host.disk' })).toBe('host:-:host.disk');
+    expect(throttleKey({ appId: null, envName: null, kind: 'host.disk', data: { disk: '/' } })).toBe('host:-:host.disk:/');
+    expect(throttleKey({ appId: null, envName: null, kind: 'host.disk', data: { disk: '/var/lib/docker' } })).toBe(
+      'host:-:host.disk:/var/lib/docker',
+    );
   });
 
   it('titles with where it happened', () => {

@@ -58,9 +58,15 @@ export function subscriptionHears(
   return inScope && (subscription.kinds.length === 0 || subscription.kinds.includes(event.kind));
 }
 
-/** The throttle an event belongs to on each channel: same app (or the host), environment and kind. */
-export function throttleKey(event: { appId: string | null; envName: string | null; kind: string }): string {
-  return `${event.appId ?? 'host'}:${event.envName ?? '-'}:${event.kind}`;
+/**
+ * The throttle an event belongs to on each channel: same app (or the host),
+ * environment and kind, and for the host's events the same disk (one disk
+ * filling does not hold back another's alert).
+ */
+export function throttleKey(event: { appId: string | null; envName: string | null; kind: string; data?: unknown }): string {
+  const key = `${event.appId ?? 'host'}:${event.envName ?? '-'}:${event.kind}`;
+  const disk = event.appId === null ? (event.data as { disk?: unknown } | null | undefined)?.disk : undefined;
+  return typeof disk === 'string' ? `${key}:${disk}` : key;
 }
 
 /**

@@ -59,12 +59,13 @@ export class HostAlertWatch {
     const now = (this.options.now ?? (() => new Date()))();
     const [sample, previous] = await Promise.all([this.options.sample(), stores.alertStates.read('host.')]);
     const decision = decideHostAlerts(sample, previous, this.options.thresholds ?? DEFAULT_HOST_ALERT_THRESHOLDS, now);
-    // The state first: a pass that dies after it records no second event for the same start.
-    await stores.alertStates.write(decision.states);
+    // The events first, the state once they are in the log: a recording that fails throws and the next pass
+    // decides again; an event recorded before is not recorded twice (its dedupe key is the previous state's start).
     for (const event of decision.events) {
       logger.warn({ kind: event.kind, data: event.data }, event.message);
-      await stores.events.record(event);
+      await stores.events.recordOrThrow(event);
     }
+    await stores.alertStates.write(decision.states);
     return decision.events.length;
   }
 }

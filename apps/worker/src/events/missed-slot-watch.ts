@@ -98,7 +98,8 @@ export class MissedSlotWatch {
     if (until <= from) return 0;
     const found = missedSlots(watched.schedule, from, until, await watched.taken(from, until));
     const list = missedEvents(watched, found);
-    for (const event of list) await events.record(event);
+    // Each in the log (or recorded before: its dedupe key) before the cursor moves: a failure throws, the next pass retries.
+    for (const event of list) await events.recordOrThrow(event);
     await scheduleWatches.advance(watched.key, until);
     return list.length;
   }

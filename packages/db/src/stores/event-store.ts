@@ -39,27 +39,36 @@ export class EventStore implements EventRecorder {
 
   async record(event: NewEvent): Promise<number | null> {
     try {
-      const rows = await this.db
-        .insert(events)
-        .values({
-          kind: event.kind,
-          severity: EVENT_KINDS[event.kind].severity,
-          message: event.message,
-          appId: event.appId ?? null,
-          environmentId: event.environmentId ?? null,
-          envName: event.envName ?? null,
-          data: event.data ?? {},
-          dedupeKey: event.dedupeKey ?? null,
-        })
-        .onConflictDoNothing()
-        .returning({ id: events.id });
-      const id = rows[0]?.id ?? null;
-      if (id !== null) await this.db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${String(id)})`);
-      return id;
+      return await this.recordOrThrow(event);
     } catch (error) {
       this.onError(error, event);
       return null;
     }
+  }
+
+  /**
+   * As `record`, for a caller that moves on only once the event is in the log
+   * (a watch's cursor): null when its `dedupeKey` was recorded before, and a
+   * recording that cannot be made throws instead of being dropped.
+   */
+  async recordOrThrow(event: NewEvent): Promise<number | null> {
+    const rows = await this.db
+      .insert(events)
+      .values({
+        kind: event.kind,
+        severity: EVENT_KINDS[event.kind].severity,
+        message: event.message,
+        appId: event.appId ?? null,
+        environmentId: event.environmentId ?? null,
+        envName: event.envName ?? null,
+        data: event.data ?? {},
+        dedupeKey: event.dedupeKey ?? null,
+      })
+      .onConflictDoNothing()
+      .returning({ id: events.id });
+    const id = rows[0]?.id ?? null;
+    if (id !== null) await this.db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${String(id)})`);
+    return id;
   }
 
   /**
