@@ -353,7 +353,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     : null;
   metricsRollup?.start();
   const logRetention = options.appLogs
-    ? new LogRetention({ logs: stores.logs, maxAgeDays: retentionDays, maxMb: retentionMb, logger })
+    ? new LogRetention({ logs: stores.logs, leases: stores.leases, maxAgeDays: retentionDays, maxMb: retentionMb, logger })
     : null;
   logRetention?.start();
   const notifier = options.notifier

@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { PassLoop } from '@pier/core';
-import type { LogStore, RetentionResult } from '@pier/db';
+import type { LeaseStore, LogStore, RetentionResult } from '@pier/db';
 import type { Logger } from '@pier/log';
+
+const LEASE = 'log-retention';
 
 export interface LogRetentionOptions {
   logs: Pick<LogStore, 'retain' | 'pruneCursors'>;
+  leases: Pick<LeaseStore, 'acquire' | 'release'>;
   /** PIER_LOG_RETENTION_DAYS: lines older than this go (an environment's own setting wins). */
   maxAgeDays: number;
   /** PIER_LOG_RETENTION_MB: above this, an environment's oldest lines go (its own setting wins). */
@@ -11,21 +16,28 @@ export interface LogRetentionOptions {
   logger: Logger;
   /** Default 5 minutes: how far past its cap an environment can grow is what its apps write in that time. */
   intervalMs?: number;
+  /** Names this worker in the lease; default host, pid and a random tail. */
+  holder?: string;
 }
 
 /**
  * Keeps the log store within its bounds, on start and every few minutes:
  * lines past each environment's age limit go, then each environment's oldest
  * lines above its size cap, then the cursors of containers finished long ago.
- * Several workers doing it at once delete each line once.
+ * One worker of several sweeps at a time (the `log-retention` lease): two
+ * sweeping at once would each delete an environment's excess by size.
  */
 export class LogRetention {
   readonly #loop: PassLoop;
+  readonly #holder: string;
+  readonly #intervalMs: number;
 
   constructor(private readonly options: LogRetentionOptions) {
+    this.#intervalMs = options.intervalMs ?? 5 * 60_000;
+    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#loop = new PassLoop({
       name: 'log retention',
-      intervalMs: options.intervalMs ?? 5 * 60_000,
+      intervalMs: this.#intervalMs,
       logger: options.logger,
       pass: () => this.sweep(),
     });
@@ -35,12 +47,15 @@ export class LogRetention {
     this.#loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.options.leases.release(LEASE, this.#holder).catch(() => {});
   }
 
+  /** One sweep, or nothing (zero deleted) while another worker holds the lease. */
   async sweep(): Promise<RetentionResult> {
-    const { logs, maxAgeDays, maxMb, logger } = this.options;
+    const { logs, leases, maxAgeDays, maxMb, logger } = this.options;
+    if (!(await leases.acquire(LEASE, this.#holder, Math.max(2 * this.#intervalMs, 60_000)))) return { byAge: 0, bySize: 0 };
     const result = await logs.retain({ maxAgeDays, maxBytes: maxMb * 1024 * 1024 });
     await logs.pruneCursors(maxAgeDays);
     if (result.byAge + result.bySize > 0) logger.info(result, 'deleted old log lines');
