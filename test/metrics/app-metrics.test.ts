@@ -205,12 +205,13 @@ describe('metrics of an app under load, through the real proxy, worker and api',
     const points = metrics.requests as RequestPoint[];
     // Each once: the load client's and the one 200 before it; nothing else answered 2xx.
     expect(answered(points)).toBe(1 + summary.sent);
-    const [point] = points;
-    expect(point?.perSecond).toBeCloseTo((point?.requests ?? 0) / 600, 9);
+    // Summed over the points: a 10-minute boundary may fall inside the test and split the requests over two.
+    for (const point of points) expect(point.perSecond).toBeCloseTo(point.requests / 600, 9);
+    expect(points.reduce((sum, p) => sum + p.bytesOut, 0)).toBeGreaterThan(summary.sent * 10);
     // The app answers after 20 ms: the median is in the 10–25 ms bucket or the next, never below.
-    expect(point?.latency.p50).toBeGreaterThan(0.01);
-    expect(point?.latency.p50).toBeLessThanOrEqual(0.05);
-    expect(point?.bytesOut).toBeGreaterThan(summary.sent * 10);
+    const busiest = points.reduce((most, p) => (p.requests > most.requests ? p : most));
+    expect(busiest.latency.p50).toBeGreaterThan(0.01);
+    expect(busiest.latency.p50).toBeLessThanOrEqual(0.05);
 
     // The replica's memory from Docker's statistics: the 64 MiB it holds, below the default limit of 512 MiB.
     const replica = await until(
