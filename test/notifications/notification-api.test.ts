@@ -106,6 +106,17 @@ describe('notification channels through the API', () => {
       expect.objectContaining({ id: queued.json().deliveryId, kind: 'test', state: 'pending', attempts: 0, lastError: null }),
     ]);
     expectError(await api.request({ method: 'POST', url: '/apps/shop/notifications/nope/test' }), 404, 'not_found');
+    // One test at a time per channel: another while the first is pending is refused.
+    expectError(
+      await api.request({ method: 'POST', url: '/apps/shop/notifications/hook/test', token: appToken }),
+      409,
+      'conflict',
+      'name: a test message to this channel is still being sent',
+    );
+    await api.database.sql`update notification_deliveries set state = 'sent' where id = ${queued.json().deliveryId}`;
+    const again = await api.request({ method: 'POST', url: '/apps/shop/notifications/hook/test', token: appToken });
+    expect(again.statusCode, again.body).toBe(202);
+    await api.database.sql`update notification_deliveries set state = 'sent' where id = ${again.json().deliveryId}`;
   });
 
   it('keeps host channels for admins, hearing the apps they name or every app', async () => {
@@ -136,6 +147,25 @@ describe('notification channels through the API', () => {
     expect(local.statusCode, local.body).toBe(201);
     expect((await api.request({ method: 'DELETE', url: '/notifications/local' })).statusCode).toBe(204);
     expectError(await api.request({ method: 'DELETE', url: '/notifications/local' }), 404, 'not_found');
+  });
+
+  it('refuses an app more than 10 channels, naming the field', async () => {
+    for (let i = 1; i <= 10; i += 1) {
+      const made = await create(
+        { name: `c${i}`, kind: 'slack', url: `https://hooks.example.com/${i}` },
+        undefined,
+        '/apps/other/notifications',
+      );
+      expect(made.statusCode, made.body).toBe(201);
+    }
+    const before = await channelCount();
+    expectError(
+      await create({ name: 'c11', kind: 'slack', url: 'https://hooks.example.com/11' }, undefined, '/apps/other/notifications'),
+      409,
+      'conflict',
+      'name: an app has at most 10 notification channels',
+    );
+    expect(await channelCount()).toBe(before);
   });
 
   it('deletes an app channel', async () => {

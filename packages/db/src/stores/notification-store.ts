@@ -62,16 +62,35 @@ export interface OpenedChannel {
  * shown of them. Deliveries are read here; they are made and sent through
  * NotificationQueue.
  */
+/** The most notification channels one app may have: one app cannot crowd out the others' notifications. */
+export const MAX_CHANNELS_PER_APP = 10;
+
 export class NotificationStore {
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
   ) {}
 
-  /** Records a channel with its subscriptions; ConflictError naming `name` when the scope has one of that name. */
+  /**
+   * Records a channel with its subscriptions; ConflictError naming `name`
+   * when the scope has one of that name, or when the app has
+   * MAX_CHANNELS_PER_APP already (counted under a lock of the app's row).
+   */
   async create(input: NewChannel): Promise<ChannelView> {
     try {
       const id = await this.db.transaction(async (tx) => {
+        if (input.appId !== null) {
+          await tx.select({ id: apps.id }).from(apps).where(eq(apps.id, input.appId)).for('update');
+          const [count] = await tx
+            .select({ n: sql<number>`count(*)::int` })
+            .from(notificationChannels)
+            .where(eq(notificationChannels.appId, input.appId));
+          if ((count?.n ?? 0) >= MAX_CHANNELS_PER_APP) {
+            throw new ConflictError(
+              `name: an app has at most ${MAX_CHANNELS_PER_APP} notification channels; delete one before adding ${input.name}`,
+            );
+          }
+        }
         const [row] = await tx
           .insert(notificationChannels)
           .values({
@@ -125,14 +144,42 @@ export class NotificationStore {
     return rows.length > 0;
   }
 
-  /** Queues a test message to the channel (sent like any delivery) and wakes the notifier. */
+  /**
+   * Queues a test message to the channel (sent like any delivery) and wakes
+   * the notifier; ConflictError while the channel's previous test message is
+   * still pending (one at a time: tests never crowd out other channels).
+   */
   async queueTest(channelId: string, message: TestMessage): Promise<NotificationDeliveryRow> {
-    const [row] = await this.db
-      .insert(notificationDeliveries)
-      .values({ channelId, eventId: null, throttleKey: `test:${channelId}`, payload: message })
-      .returning();
-    await this.db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, 'test')`);
-    return row as NotificationDeliveryRow;
+    const throttleKey = `test:${channelId}`;
+    return this.db.transaction(async (tx) => {
+      await tx
+        .select({ id: notificationChannels.id })
+        .from(notificationChannels)
+        .where(eq(notificationChannels.id, channelId))
+        .for('update');
+      const [pending] = await tx
+        .select({ id: notificationDeliveries.id })
+        .from(notificationDeliveries)
+        .where(
+          and(
+            eq(notificationDeliveries.channelId, channelId),
+            eq(notificationDeliveries.throttleKey, throttleKey),
+            eq(notificationDeliveries.state, 'pending'),
+          ),
+        )
+        .limit(1);
+      if (pending) {
+        throw new ConflictError(
+          `name: a test message to this channel is still being sent (delivery ${pending.id}); try again once it is`,
+        );
+      }
+      const [row] = await tx
+        .insert(notificationDeliveries)
+        .values({ channelId, eventId: null, throttleKey, payload: message })
+        .returning();
+      await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, 'test')`);
+      return row as NotificationDeliveryRow;
+    });
   }
 
   /** A channel's most recent deliveries, newest first. */
