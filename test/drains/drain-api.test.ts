@@ -56,6 +56,21 @@ describe('log drains through the API', () => {
     expect((await api.request({ method: 'GET', url: '/apps/shop/drains' })).json().drains).toHaveLength(1);
   });
 
+  it('are at most 5 per app: a sixth is refused naming the count, and one deleted makes room', async () => {
+    expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'many' } })).statusCode).toBe(201);
+    for (let i = 1; i <= 5; i += 1) {
+      expect((await create({ name: `d${i}`, url: 'https://logs.example.com/' }, undefined, 'many')).statusCode).toBe(201);
+    }
+    expectError(
+      await create({ name: 'd6', url: 'https://logs.example.com/' }, undefined, 'many'),
+      409,
+      'conflict',
+      'name: the app has 5 drains',
+    );
+    expect((await api.request({ method: 'DELETE', url: '/apps/many/drains/d1' })).statusCode).toBe(204);
+    expect((await create({ name: 'd6', url: 'https://logs.example.com/' }, undefined, 'many')).statusCode).toBe(201);
+  });
+
   it('are the app token’s own app’s only', async () => {
     expectError(await create({ name: 'x', url: 'https://logs.example.com/' }, appToken, 'other'), 404, 'not_found');
     expectError(await api.request({ method: 'GET', url: '/apps/other/drains', token: appToken }), 404, 'not_found');

@@ -57,6 +57,9 @@ export interface PendingLine {
 /** Lag counts stop here: a drain this far behind is skipped ahead by the forwarder anyway. */
 export const LAG_COUNT_LIMIT = 200_000;
 
+/** Each drain is a sender and a scan of its app's lines every pass: an app has at most this many. */
+export const MAX_DRAINS_PER_APP = 5;
+
 const configContext = (drainId: string) => `log-drain:${drainId}`;
 
 /**
@@ -77,11 +80,19 @@ export class LogDrainStore {
   /**
    * Records a drain and seals its config; it starts at the newest line
    * stored, so it forwards what is written from now on. ConflictError when
-   * the app has a drain of that name.
+   * the app has a drain of that name, or MAX_DRAINS_PER_APP drains already
+   * (counted under a lock on the app's row, so two requests cannot both pass).
    */
   async create(input: NewLogDrain): Promise<LogDrainRow> {
     try {
       return await this.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from apps where id = ${input.appId} for update`);
+        const [count] = await tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(logDrains)
+          .where(eq(logDrains.appId, input.appId));
+        if ((count?.n ?? 0) >= MAX_DRAINS_PER_APP)
+          throw new ConflictError(`name: the app has ${count?.n} drains, the most it may have; delete one first`);
         const [row] = await tx
           .insert(logDrains)
           .values({
