@@ -162,8 +162,13 @@ export class LogDrainStore {
       from ${logDrains} d
       join apps a on a.id = d.app_id
       join environments e on e.app_id = d.app_id
-      join log_lines l on l.environment_id = e.id and l.id > d.cursor
-      where d.id = ${drainId} and l.stored_at < now() - interval '1 second'
+      cross join lateral (
+        -- Each environment's next lines from its (environment, id) index, then merged: no sort of the whole backlog.
+        select * from log_lines l
+        where l.environment_id = e.id and l.id > d.cursor and l.stored_at < now() - interval '1 second'
+        order by l.id limit ${limit}
+      ) l
+      where d.id = ${drainId}
       order by l.id limit ${limit}`);
     return (rows as unknown as Record<string, unknown>[]).map((r) => ({
       id: Number(r.id),
