@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CapacityCheck, ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
 import type { Stores } from '@pier/db';
-import { EVENTS_CHANNEL, listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
+import { listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { consumeJobs, JobQueue } from '@pier/queue';
 import type { ConnectionOptions, Worker } from 'bullmq';
@@ -13,26 +13,17 @@ import { CertificateRenewer, type CertificateRenewerOptions } from './certificat
 import { ChecksDeadline } from './checks-deadline.ts';
 import { runDeployJob } from './deploy/deploy-job.ts';
 import { Reconciler } from './deploy/reconciler.ts';
-import { DrainForwarder, type DrainForwarderOptions } from './drains/drain-forwarder.ts';
-import { HostAlertWatch, type HostAlertWatchOptions } from './events/host-alerts.ts';
-import { MissedSlotWatch, type MissedSlotWatchOptions } from './events/missed-slot-watch.ts';
-import { LogCollector, type LogCollectorOptions } from './logs/log-collector.ts';
-import { LogRetention } from './logs/log-retention.ts';
 import { logsCollected as waitForLogs } from './logs/logs-collected.ts';
-import { OneOffMasks } from './logs/one-off-mask.ts';
-import { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.ts';
-import { MetricsRollup } from './metrics/metrics-rollup.ts';
-import { Notifier, type NotifierOptions } from './notifications/notifier.ts';
+import { type ObservabilityLoops, type ObservabilityOptions, startObservability } from './observability.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { RecordRetention, type RecordRetentionOptions } from './record-retention.ts';
-import { ReleaseWatcher } from './rollbacks/release-watcher.ts';
 import { CronScheduler } from './runs/cron-scheduler.ts';
 import { RunExecutor, type RunExecutorOptions } from './runs/run-executor.ts';
 import { SecretResealer, type SecretResealerOptions } from './secret-resealer.ts';
 import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
 import { VolumeOperator, type VolumeOperatorOptions } from './volumes/volume-operator.ts';
 
-export interface WorkerRuntimeOptions {
+export interface WorkerRuntimeOptions extends ObservabilityOptions {
   stores: Pick<
     Stores,
     | 'apps'
@@ -111,36 +102,13 @@ export interface WorkerRuntimeOptions {
   retention?: Omit<RecordRetentionOptions, 'deployments' | 'deliveries' | 'logger'>;
   /** How often deployments waiting for checks past their deadline are skipped (tests shorten it). */
   checksDeadlineIntervalMs?: number;
-  /** How often the watch after each rollout judges new releases (PIER_ROLLBACK_WATCH_INTERVAL_MS; tests shorten it). */
-  rollbackWatchIntervalMs?: number;
-  /** The notifier (events to channels: throttle, retries, give-up age); absent: this worker sends no notifications. */
-  notifier?: Omit<NotifierOptions, 'queue' | 'logger' | 'wakeOn'>;
-  /** The host's disk and memory alerts (how the host is read, thresholds); absent: not watched here. */
-  hostAlerts?: Omit<HostAlertWatchOptions, 'stores' | 'logger'>;
-  /** The dead man's switch over backup and cron slots (timings; it always runs, one worker at a time). */
-  missedSlots?: Omit<MissedSlotWatchOptions, 'stores' | 'logger'>;
-  /**
-   * The metrics collector (replicas' Docker statistics and the host, every PIER_METRICS_INTERVAL_MS, under a
-   * lease) and the hourly roll-up; absent: neither runs here (tests that read no metrics).
-   */
-  metrics?: Pick<MetricsCollectorOptions, 'intervalMs' | 'dockerRoot'> & { rollupIntervalMs?: number };
-  /** The log drain forwarder (Pier's own ports it never sends to, timings); absent: this worker forwards no drains. */
-  drains?: Omit<DrainForwarderOptions, 'stores' | 'logger'>;
   /** Timings of re-sealing secrets after a key rotation (tests shorten them). */
   resealing?: Omit<SecretResealerOptions, 'values' | 'logger'>;
   /** Timings of the one-off run executor and the cron scheduler (tests shorten them). */
   runTimings?: Pick<RunExecutorOptions, 'leaseMs' | 'pollIntervalMs' | 'concurrency'> & { cronIntervalMs?: number };
-  /**
-   * The log collector (apps' container output into the log store, under a lease) and log retention
-   * (PIER_LOG_RETENTION_DAYS / _MB); absent: neither runs here (tests that do not read app logs).
-   */
-  appLogs?: { retentionDays: number; retentionMb: number } & Pick<
-    LogCollectorOptions,
-    'discoverIntervalMs' | 'batchLines' | 'flushMs' | 'leaseMs'
-  >;
 }
 
-export interface WorkerRuntime {
+export interface WorkerRuntime extends ObservabilityLoops {
   queue: JobQueue;
   relay: OutboxRelay;
   builds: Worker;
@@ -154,24 +122,10 @@ export interface WorkerRuntime {
   /** Removes deleted apps' images once their containers are gone. */
   imageSweeper: AppImageSweeper;
   checksDeadline: ChecksDeadline;
-  /** Rolls a new release back on its own when it answers errors or restarts more than the one before. */
-  releaseWatcher: ReleaseWatcher;
-  /** Records the host's disk and memory alerts (when `hostAlerts` is given). */
-  hostAlerts: HostAlertWatch | null;
-  /** Records backup and cron slots that passed with nothing run. */
-  missedSlots: MissedSlotWatch;
   /** Starts queued one-off and cron runs. */
   runs: RunExecutor;
   /** Queues cron runs at their slots. */
   cron: CronScheduler;
-  /** Sends events to notification channels (when `notifier` is given). */
-  notifier: Notifier | null;
-  /** Follows apps' containers into the log store (when `appLogs` is given). */
-  logCollector: LogCollector | null;
-  /** Samples replicas and the host into the metrics (when `metrics` is given). */
-  metricsCollector: MetricsCollector | null;
-  /** Forwards apps' stored lines to their log drains (when `drains` is given). */
-  drainForwarder: DrainForwarder | null;
   stop(): Promise<void>;
 }
 
@@ -330,49 +284,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   await imageSweeper.start();
   const checksDeadline = new ChecksDeadline({ checks: stores.checks, logger, intervalMs: options.checksDeadlineIntervalMs });
   checksDeadline.start();
-  const { retentionDays, retentionMb, ...collectorTimings } = options.appLogs ?? { retentionDays: 0, retentionMb: 0 };
-  const logCollector = options.appLogs
-    ? new LogCollector({
-        ...collectorTimings,
-        containers: options.containers,
-        logs: stores.logs,
-        leases: stores.leases,
-        holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-        instance: options.instance,
-        logger,
-        masks: new OneOffMasks({ stores }),
-      })
-    : null;
-  logCollector?.start();
-  const metricsCollector = options.metrics
-    ? new MetricsCollector({ ...options.metrics, stores, workload: options.workload, instance: options.instance, logger })
-    : null;
-  metricsCollector?.start();
-  const metricsRollup = options.metrics
-    ? new MetricsRollup({ stores, logger, intervalMs: options.metrics.rollupIntervalMs })
-    : null;
-  metricsRollup?.start();
-  const logRetention = options.appLogs
-    ? new LogRetention({ logs: stores.logs, leases: stores.leases, maxAgeDays: retentionDays, maxMb: retentionMb, logger })
-    : null;
-  logRetention?.start();
-  const notifier = options.notifier
-    ? new Notifier({
-        ...options.notifier,
-        queue: stores.notificationQueue,
-        logger,
-        wakeOn: listenTo(options.sql, EVENTS_CHANNEL),
-      })
-    : null;
-  notifier?.start();
-  const releaseWatcher = new ReleaseWatcher({ stores, logger, intervalMs: options.rollbackWatchIntervalMs });
-  releaseWatcher.start();
-  const hostAlerts = options.hostAlerts ? new HostAlertWatch({ ...options.hostAlerts, stores, logger }) : null;
-  hostAlerts?.start();
-  const missedSlots = new MissedSlotWatch({ ...options.missedSlots, stores, logger });
-  missedSlots.start();
-  const drainForwarder = options.drains ? new DrainForwarder({ ...options.drains, stores, logger }) : null;
-  drainForwarder?.start();
+  const observability = startObservability(options);
   return {
     queue,
     relay,
@@ -385,26 +297,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     retention,
     resealer,
     checksDeadline,
-    releaseWatcher,
-    hostAlerts,
-    missedSlots,
     runs,
     cron,
     imageSweeper,
-    logCollector,
-    metricsCollector,
-    drainForwarder,
-    notifier,
+    ...observability.loops,
     stop: async () => {
-      await notifier?.stop();
-      await metricsCollector?.stop();
-      await metricsRollup?.stop();
-      await drainForwarder?.stop();
-      await logRetention?.stop();
+      await observability.stop();
       await imageSweeper.stop();
-      await releaseWatcher.stop();
-      await hostAlerts?.stop();
-      await missedSlots.stop();
       await checksDeadline.stop();
       await resealer.stop();
       await retention?.stop();
@@ -415,7 +314,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await serviceOperator.stop();
       await reconciler.stop();
       // After the loops that stop containers, so that their last lines are read first.
-      await logCollector?.stop();
+      await observability.stopLogCollector();
       await relay.stop();
       await Promise.all([builds.close(), deploys.close()]);
       await queue.close();
