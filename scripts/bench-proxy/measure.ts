@@ -68,7 +68,9 @@ export async function measureRounds(targets: Target[], settings: Settings): Prom
   const runs = new Map<string, LoadResult[]>(targets.map(({ name }) => [name, []]));
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = [];
-    for (const { name, port, pid } of targets) {
+    // Every other round in the reverse order, so that going first or last favours no target.
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    for (const { name, port, pid } of order) {
       await load(port, settings, round === 1 ? 2 : 1); // warm-up: JIT, keep-alive pools
       const cpuBefore = cpuSecondsOfTree(pid);
       const result = await load(port, settings);
