@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { ContainerOperations, Workload } from '@pier/core';
 import { EVENTS_CHANNEL, listenTo, type Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
@@ -14,6 +12,7 @@ import { MetricsCollector, type MetricsCollectorOptions } from './metrics/metric
 import { MetricsRollup, type MetricsRollupOptions } from './metrics/metrics-rollup.ts';
 import { Notifier, type NotifierOptions } from './notifications/notifier.ts';
 import { ReleaseWatcher, type ReleaseWatcherOptions } from './rollbacks/release-watcher.ts';
+import { workerHolder } from './worker-lease.ts';
 
 export interface ObservabilityOptions {
   /** The stores every loop below reads and writes. */
@@ -91,7 +90,6 @@ export interface Observability {
  */
 export function startObservability(options: ObservabilityOptions): Observability {
   const { stores, logger } = options;
-  const holder = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const { retentionDays, retentionMb, ...collectorTimings } = options.appLogs ?? { retentionDays: 0, retentionMb: 0 };
   const logCollector = options.appLogs
     ? new LogCollector({
@@ -99,7 +97,7 @@ export function startObservability(options: ObservabilityOptions): Observability
         containers: options.containers,
         logs: stores.logs,
         leases: stores.leases,
-        holder: holder(),
+        holder: workerHolder(),
         instance: options.instance,
         logger,
         masks: new OneOffMasks({ stores }),

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { CapacityCheck, ContainerOperations, ContainerRuntime, SourceFetcher, Workload } from '@pier/core';
 import type { Stores } from '@pier/db';
 import { listenTo, ROLLOUTS_CHANNEL, RUNS_CHANNEL } from '@pier/db';
@@ -22,6 +20,7 @@ import { RunExecutor, type RunExecutorOptions } from './runs/run-executor.ts';
 import { SecretResealer, type SecretResealerOptions } from './secret-resealer.ts';
 import { ServiceOperator, type ServiceOperatorOptions } from './services/service-operator.ts';
 import { VolumeOperator, type VolumeOperatorOptions } from './volumes/volume-operator.ts';
+import { workerHolder } from './worker-lease.ts';
 
 export interface WorkerRuntimeOptions extends ObservabilityOptions {
   stores: Pick<
@@ -250,7 +249,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     networks: options.containers,
     instance: options.instance,
     logger,
-    holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    holder: workerHolder(),
     wakeOn: listenTo(options.sql, RUNS_CHANNEL),
     logMaxBytes: options.settings.logMaxBytes,
     capacity: options.capacity,

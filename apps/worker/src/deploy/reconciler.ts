@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import {
   createSecretMask,
   DEFAULT_PLAN_OPTIONS,
@@ -12,6 +10,7 @@ import {
 } from '@pier/core';
 import type { ProcessExit, ReconcileTarget, ReplicaRow } from '@pier/db';
 import { ReplicaEvents } from '../events/replica-events.ts';
+import { workerHolder } from '../worker-lease.ts';
 import { HealthGates } from './health-gates.ts';
 import { sweepEmptyNetworks } from './network-sweep.ts';
 import { ReconcilerLease } from './reconciler-lease.ts';
@@ -60,7 +59,7 @@ export class Reconciler {
     this.#events = new ReplicaEvents(options.stores.events, options.plan?.crashLoopStreak);
     this.#lease = new ReconcilerLease({
       leases: options.stores.leases,
-      holder: options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      holder: options.holder ?? workerHolder(),
       ttlMs: options.leaseMs,
       logger: options.logger,
       // The new holder alone acts: this worker's gates are abandoned.

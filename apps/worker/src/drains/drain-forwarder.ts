@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { PassLoop } from '@pier/core';
 import type { LogDrainRow, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { workerHolder } from '../worker-lease.ts';
 import { batchOf } from './drain-messages.ts';
 import type { DrainSender } from './drain-sender.ts';
 import { senderFor } from './sender-for.ts';
@@ -73,7 +72,7 @@ export class DrainForwarder {
 
   constructor(private readonly options: DrainForwarderOptions) {
     this.#intervalMs = options.intervalMs ?? 1000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#holder = options.holder ?? workerHolder();
     this.#loop = new PassLoop({
       name: 'log drains',
       intervalMs: this.#intervalMs,

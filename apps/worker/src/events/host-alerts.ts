@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { DEFAULT_HOST_ALERT_THRESHOLDS, decideHostAlerts, type HostAlertThresholds, type HostSample, PassLoop } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { WorkerLease } from '../worker-lease.ts';
 
 const LEASE = 'host-alerts';
 
@@ -28,12 +27,12 @@ export interface HostAlertWatchOptions {
  */
 export class HostAlertWatch {
   readonly #loop: PassLoop;
-  readonly #holder: string;
+  readonly #lease: WorkerLease;
   readonly #intervalMs: number;
 
   constructor(private readonly options: HostAlertWatchOptions) {
     this.#intervalMs = options.intervalMs ?? 60_000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
     this.#loop = new PassLoop({
       name: 'host-alerts',
       intervalMs: this.#intervalMs,
@@ -48,14 +47,14 @@ export class HostAlertWatch {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+    await this.#lease.release();
   }
 
   /** One look at the host: the events it recorded (none unless this worker holds the lease). */
   async pass(): Promise<number> {
     const { stores, logger } = this.options;
     // Two passes long, at least a minute: a worker that died stops watching, another takes over.
-    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(2 * this.#intervalMs, 60_000)))) return 0;
+    if (!(await this.#lease.hold())) return 0;
     const now = (this.options.now ?? (() => new Date()))();
     const [sample, previous] = await Promise.all([this.options.sample(), stores.alertStates.read('host.')]);
     const decision = decideHostAlerts(sample, previous, this.options.thresholds ?? DEFAULT_HOST_ALERT_THRESHOLDS, now);

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { type CronSchedule, type MissedSlots, missedSlots, type NewEvent, PassLoop, parseCron } from '@pier/core';
 import type { BackupSchedule, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { WorkerLease } from '../worker-lease.ts';
 
 const LEASE = 'missed-slots';
 /** A slot is reported this long after it passed with nothing recorded: the schedulers take theirs within seconds. */
@@ -46,12 +45,12 @@ interface WatchedSchedule {
  */
 export class MissedSlotWatch {
   readonly #loop: PassLoop;
-  readonly #holder: string;
+  readonly #lease: WorkerLease;
   readonly #intervalMs: number;
 
   constructor(private readonly options: MissedSlotWatchOptions) {
     this.#intervalMs = options.intervalMs ?? 60_000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
     this.#loop = new PassLoop({
       name: 'missed-slots',
       intervalMs: this.#intervalMs,
@@ -66,13 +65,13 @@ export class MissedSlotWatch {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+    await this.#lease.release();
   }
 
   /** One look at every schedule: the events recorded (none unless this worker holds the lease). */
   async pass(): Promise<number> {
-    const { stores, logger } = this.options;
-    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(2 * this.#intervalMs, 60_000)))) return 0;
+    const { logger } = this.options;
+    if (!(await this.#lease.hold())) return 0;
     const now = (this.options.now ?? (() => new Date()))();
     const until = new Date(now.getTime() - (this.options.graceMs ?? DEFAULT_MISSED_GRACE_MS));
     let recorded = 0;

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { PassLoop } from '@pier/core';
 import type { LeaseStore, LogStore, RetentionResult } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { WorkerLease } from '../worker-lease.ts';
 
 const LEASE = 'log-retention';
 
@@ -29,12 +28,12 @@ export interface LogRetentionOptions {
  */
 export class LogRetention {
   readonly #loop: PassLoop;
-  readonly #holder: string;
+  readonly #lease: WorkerLease;
   readonly #intervalMs: number;
 
   constructor(private readonly options: LogRetentionOptions) {
     this.#intervalMs = options.intervalMs ?? 5 * 60_000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#lease = new WorkerLease(options.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
     this.#loop = new PassLoop({
       name: 'log retention',
       intervalMs: this.#intervalMs,
@@ -49,13 +48,13 @@ export class LogRetention {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.options.leases.release(LEASE, this.#holder).catch(() => {});
+    await this.#lease.release();
   }
 
   /** One sweep, or nothing (zero deleted) while another worker holds the lease. */
   async sweep(): Promise<RetentionResult> {
-    const { logs, leases, maxAgeDays, maxMb, logger } = this.options;
-    if (!(await leases.acquire(LEASE, this.#holder, Math.max(2 * this.#intervalMs, 60_000)))) return { byAge: 0, bySize: 0 };
+    const { logs, maxAgeDays, maxMb, logger } = this.options;
+    if (!(await this.#lease.hold())) return { byAge: 0, bySize: 0 };
     const result = await logs.retain({ maxAgeDays, maxBytes: maxMb * 1024 * 1024 });
     await logs.pruneCursors(maxAgeDays);
     if (result.byAge + result.bySize > 0) logger.info(result, 'deleted old log lines');

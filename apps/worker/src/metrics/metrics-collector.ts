@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { availableParallelism, hostname, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { LABEL_RELEASE, LABEL_ROLE, PassLoop, type Workload, type WorkloadInstance } from '@pier/core';
 import type { HostSampleRow, ReplicaSample, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, LABEL_PROCESS, ROLE_PROCESS, ROLE_WEB } from '../deploy/replica-spec.ts';
 import { readHostSample } from '../events/host-sample.ts';
+import { WorkerLease } from '../worker-lease.ts';
 import { type CpuTimes, cpuBusyShare, readCpuTimes } from './host-cpu.ts';
 import { type CumulativeSample, replicaDelta } from './replica-deltas.ts';
 
@@ -40,7 +40,7 @@ export interface MetricsCollectorOptions {
  */
 export class MetricsCollector {
   readonly #loop: PassLoop;
-  readonly #holder: string;
+  readonly #lease: WorkerLease;
   readonly #intervalMs: number;
   #previous = new Map<string, CumulativeSample>();
   #previousPassAt: number | null = null;
@@ -48,7 +48,7 @@ export class MetricsCollector {
 
   constructor(private readonly options: MetricsCollectorOptions) {
     this.#intervalMs = options.intervalMs ?? 60_000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(3 * this.#intervalMs, 30_000), options.holder);
     this.#loop = new PassLoop({ name: LEASE, intervalMs: this.#intervalMs, logger: options.logger, pass: () => this.pass() });
   }
 
@@ -58,14 +58,13 @@ export class MetricsCollector {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+    await this.#lease.release();
   }
 
   /** One sample of every replica and of the host; nothing unless this worker holds the lease. Returns the replicas sampled. */
   async pass(): Promise<number> {
-    const { stores } = this.options;
     // Three intervals long, at least 30 s: a worker that died stops sampling, another takes over.
-    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(3 * this.#intervalMs, 30_000)))) {
+    if (!(await this.#lease.hold())) {
       this.#previous.clear(); // another worker samples: its counters, not these, are current
       this.#previousPassAt = null;
       return 0;

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { COARSE_RETENTION_DAYS, FINE_RETENTION_DAYS, PassLoop } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { WorkerLease } from '../worker-lease.ts';
 
 const LEASE = 'metrics-rollup';
 const DAY_MS = 86_400_000;
@@ -24,12 +23,12 @@ export interface MetricsRollupOptions {
  */
 export class MetricsRollup {
   readonly #loop: PassLoop;
-  readonly #holder: string;
+  readonly #lease: WorkerLease;
   readonly #intervalMs: number;
 
   constructor(private readonly options: MetricsRollupOptions) {
     this.#intervalMs = options.intervalMs ?? 10 * 60_000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
     this.#loop = new PassLoop({ name: LEASE, intervalMs: this.#intervalMs, logger: options.logger, pass: () => this.pass() });
   }
 
@@ -39,12 +38,12 @@ export class MetricsRollup {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+    await this.#lease.release();
   }
 
   async pass(): Promise<void> {
     const { stores, logger } = this.options;
-    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(2 * this.#intervalMs, 60_000)))) return;
+    if (!(await this.#lease.hold())) return;
     const now = (this.options.now ?? (() => new Date()))().getTime();
     const result = await stores.metrics.rollUp({
       fineBefore: new Date(now - FINE_RETENTION_DAYS * DAY_MS),

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { decideErrorSpike, PassLoop } from '@pier/core';
 import type { OpenWatch, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
+import { WorkerLease } from '../worker-lease.ts';
 
 const LEASE = 'release-watcher';
 
@@ -37,12 +36,12 @@ export interface ReleaseWatcherOptions {
  */
 export class ReleaseWatcher {
   readonly #loop: PassLoop;
-  readonly #holder: string;
+  readonly #lease: WorkerLease;
   readonly #intervalMs: number;
 
   constructor(private readonly options: ReleaseWatcherOptions) {
     this.#intervalMs = options.intervalMs ?? 5000;
-    this.#holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(3 * this.#intervalMs, 3000), options.holder);
     this.#loop = new PassLoop({
       name: 'release-watcher',
       intervalMs: this.#intervalMs,
@@ -57,14 +56,14 @@ export class ReleaseWatcher {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.options.stores.leases.release(LEASE, this.#holder).catch(() => {});
+    await this.#lease.release();
   }
 
   /** One pass: nothing unless this worker holds the lease; else queues pending rollbacks, then judges open watches. */
   async pass(): Promise<void> {
     const { stores } = this.options;
     // Three passes long: a worker that died stops judging, another takes over soon after.
-    if (!(await stores.leases.acquire(LEASE, this.#holder, Math.max(3 * this.#intervalMs, 3000)))) return;
+    if (!(await this.#lease.hold())) return;
     for (const watch of await stores.releaseWatches.rollbacksToQueue()) {
       await this.each(watch, () => this.queueRollback(watch, watch.reason ?? `release v${watch.version} was rolled back`));
     }
