@@ -1,5 +1,6 @@
 import type { RequestBucket, RequestMetricsSink } from '@pier/core';
 import type postgres from 'postgres';
+import { ADD_TO_REQUEST_METRICS } from './request-metrics-sql.ts';
 
 /**
  * RequestMetricsSink over Postgres: one `insert … on conflict
@@ -53,19 +54,6 @@ export class PostgresRequestMetrics implements RequestMetricsSink {
     const sql = this.sql;
     await sql`
       insert into request_metrics ${sql(rows)}
-      on conflict on constraint request_metrics_bucket do update set
-        status_1xx = request_metrics.status_1xx + excluded.status_1xx,
-        status_2xx = request_metrics.status_2xx + excluded.status_2xx,
-        status_3xx = request_metrics.status_3xx + excluded.status_3xx,
-        status_4xx = request_metrics.status_4xx + excluded.status_4xx,
-        status_5xx = request_metrics.status_5xx + excluded.status_5xx,
-        bytes_in = request_metrics.bytes_in + excluded.bytes_in,
-        bytes_out = request_metrics.bytes_out + excluded.bytes_out,
-        latency_sum = request_metrics.latency_sum + excluded.latency_sum,
-        latency_buckets = array(
-          select coalesce(old, 0) + coalesce(new, 0)
-          from unnest(request_metrics.latency_buckets, excluded.latency_buckets) with ordinality as t(old, new, i)
-          order by i
-        )`;
+      on conflict on constraint request_metrics_bucket do update set ${sql.unsafe(ADD_TO_REQUEST_METRICS)}`;
   }
 }

@@ -15,27 +15,35 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
  */
 export async function recordEventIn(tx: Tx | Db, event: NewEvent): Promise<void> {
   try {
-    await tx.transaction(async (savepoint) => {
-      const rows = await savepoint
-        .insert(events)
-        .values({
-          kind: event.kind,
-          severity: EVENT_KINDS[event.kind].severity,
-          message: event.message,
-          appId: event.appId ?? null,
-          environmentId: event.environmentId ?? null,
-          envName: event.envName ?? null,
-          data: event.data ?? {},
-          dedupeKey: event.dedupeKey ?? null,
-        })
-        .onConflictDoNothing()
-        .returning({ id: events.id });
-      const id = rows[0]?.id;
-      if (id !== undefined) await savepoint.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${String(id)})`);
-    });
+    await tx.transaction((savepoint) => insertEvent(savepoint, event));
   } catch (error) {
     process.stderr.write(`pier: could not record a ${event.kind} event: ${(error as Error).message}\n`);
   }
+}
+
+/**
+ * Inserts `event` and NOTIFYs `pier_events` with its id: the one way an
+ * event is written (`EventStore` and `recordEventIn` use it). Null when its
+ * `dedupeKey` was recorded before; throws when it cannot be written.
+ */
+export async function insertEvent(db: Tx | Db, event: NewEvent): Promise<number | null> {
+  const rows = await db
+    .insert(events)
+    .values({
+      kind: event.kind,
+      severity: EVENT_KINDS[event.kind].severity,
+      message: event.message,
+      appId: event.appId ?? null,
+      environmentId: event.environmentId ?? null,
+      envName: event.envName ?? null,
+      data: event.data ?? {},
+      dedupeKey: event.dedupeKey ?? null,
+    })
+    .onConflictDoNothing()
+    .returning({ id: events.id });
+  const id = rows[0]?.id ?? null;
+  if (id !== null) await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${String(id)})`);
+  return id;
 }
 
 const live = alias(releases, 'live_release');

@@ -1,9 +1,9 @@
-import { EVENT_KINDS, type EventKind, type EventRecorder, type NewEvent } from '@pier/core';
+import type { EventKind, EventRecorder, NewEvent } from '@pier/core';
 import { and, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
-import { EVENTS_CHANNEL } from '../channels.ts';
 import type { Db } from '../client.ts';
 import type { EventRow } from '../schema/observability.ts';
 import { events } from '../schema.ts';
+import { insertEvent } from './deployment-event-log.ts';
 
 export interface EventPage {
   events: EventRow[];
@@ -51,24 +51,8 @@ export class EventStore implements EventRecorder {
    * (a watch's cursor): null when its `dedupeKey` was recorded before, and a
    * recording that cannot be made throws instead of being dropped.
    */
-  async recordOrThrow(event: NewEvent): Promise<number | null> {
-    const rows = await this.db
-      .insert(events)
-      .values({
-        kind: event.kind,
-        severity: EVENT_KINDS[event.kind].severity,
-        message: event.message,
-        appId: event.appId ?? null,
-        environmentId: event.environmentId ?? null,
-        envName: event.envName ?? null,
-        data: event.data ?? {},
-        dedupeKey: event.dedupeKey ?? null,
-      })
-      .onConflictDoNothing()
-      .returning({ id: events.id });
-    const id = rows[0]?.id ?? null;
-    if (id !== null) await this.db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${String(id)})`);
-    return id;
+  recordOrThrow(event: NewEvent): Promise<number | null> {
+    return insertEvent(this.db, event);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { COARSE_STEP, FINE_STEP } from '@pier/core';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
+import { ADD_TO_REQUEST_METRICS } from '../request-metrics-sql.ts';
 
 /**
  * The step of an archive row: what expired hours counted, one row per
@@ -53,20 +54,7 @@ const FOLDS: Record<string, (fold: Fold) => SQL> = {
     from moved m
     left join histograms h on h.environment_id = m.environment_id and h.release_id is not distinct from m.release_id
     group by m.environment_id, m.release_id, h.latency_buckets
-    on conflict on constraint request_metrics_bucket do update set
-      status_1xx = request_metrics.status_1xx + excluded.status_1xx,
-      status_2xx = request_metrics.status_2xx + excluded.status_2xx,
-      status_3xx = request_metrics.status_3xx + excluded.status_3xx,
-      status_4xx = request_metrics.status_4xx + excluded.status_4xx,
-      status_5xx = request_metrics.status_5xx + excluded.status_5xx,
-      bytes_in = request_metrics.bytes_in + excluded.bytes_in,
-      bytes_out = request_metrics.bytes_out + excluded.bytes_out,
-      latency_sum = request_metrics.latency_sum + excluded.latency_sum,
-      latency_buckets = array(
-        select coalesce(old, 0) + coalesce(new, 0)
-        from unnest(request_metrics.latency_buckets, excluded.latency_buckets) with ordinality as t(old, new, i)
-        order by i
-      )`,
+    on conflict on constraint request_metrics_bucket do update set ${sql.raw(ADD_TO_REQUEST_METRICS)}`,
   replica_metrics: ({ source, step, at }) => sql`
     with moved as (
       delete from replica_metrics where ${source} returning *
