@@ -50,7 +50,8 @@ interface Follower {
  * restarts neither loses nor repeats lines. A container that stopped and
  * was read to its end is marked finished and not followed again. One
  * collector acts at a time across workers (the `log-collector` lease, renewed
- * by each pass); one that loses it stops following at once.
+ * by each pass and on a beat of its own); one that loses it stops following
+ * at once.
  */
 export class LogCollector {
   readonly #loop: PassLoop;
@@ -60,6 +61,7 @@ export class LogCollector {
   #cursors: Map<string, LogCursor> | null = null;
   #batcher: LogBatcher;
   #leading = false;
+  #renewal: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: LogCollectorOptions) {
     this.#batcher = this.#newBatcher();
@@ -73,10 +75,15 @@ export class LogCollector {
 
   start(): void {
     this.#loop.start();
+    // The lease is renewed on a beat of its own too, so a pass slowed by the engine (a long container list)
+    // does not let it run out while this worker's followers keep writing, and another worker start again.
+    this.#renewal ??= setInterval(() => void this.#renew(), Math.max(500, (this.options.leaseMs ?? 10_000) / 3));
   }
 
   /** Stops following, writes what was read, and gives the lease up. */
   async stop(): Promise<void> {
+    clearInterval(this.#renewal);
+    this.#renewal = undefined;
     await this.#loop.stop();
     await this.#stopFollowing();
     if (this.#leading) await this.options.leases.release(LEASE, this.options.holder).catch(() => {});
@@ -91,6 +98,17 @@ export class LogCollector {
   /** Writes the lines gathered so far (tests). */
   flush(): Promise<void> {
     return this.#batcher.flush();
+  }
+
+  /** Renews the lease while this worker leads; a lease found lost stops every follower at once. */
+  async #renew(): Promise<void> {
+    if (!this.#leading) return;
+    const { leases, holder, logger } = this.options;
+    const held = await leases.acquire(LEASE, holder, this.options.leaseMs ?? 10_000).catch(() => true);
+    if (held || !this.#leading) return;
+    logger.warn({ holder }, 'log collector lease lost: another worker collects logs');
+    this.#leading = false;
+    await this.#stopFollowing();
   }
 
   async #pass(): Promise<void> {
