@@ -1,7 +1,7 @@
-import { DEFAULT_HOST_ALERT_THRESHOLDS, decideHostAlerts, type HostAlertThresholds, type HostSample, PassLoop } from '@pier/core';
+import { DEFAULT_HOST_ALERT_THRESHOLDS, decideHostAlerts, type HostAlertThresholds, type HostSample } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { WorkerLease } from '../worker-lease.ts';
+import { LeasedLoop } from '../worker-lease.ts';
 
 const LEASE = 'host-alerts';
 
@@ -26,19 +26,22 @@ export interface HostAlertWatchOptions {
  * fires).
  */
 export class HostAlertWatch {
-  readonly #loop: PassLoop;
-  readonly #lease: WorkerLease;
-  readonly #intervalMs: number;
+  readonly #loop: LeasedLoop;
 
   constructor(private readonly options: HostAlertWatchOptions) {
-    this.#intervalMs = options.intervalMs ?? 60_000;
-    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
-    this.#loop = new PassLoop({
-      name: 'host-alerts',
-      intervalMs: this.#intervalMs,
-      logger: options.logger,
-      pass: () => this.pass(),
-    });
+    const intervalMs = options.intervalMs ?? 60_000;
+    this.#loop = new LeasedLoop(
+      {
+        name: LEASE,
+        leases: options.stores.leases,
+        intervalMs,
+        // Two passes long, at least a minute: a worker that died stops watching, another takes over.
+        ttlMs: Math.max(2 * intervalMs, 60_000),
+        holder: options.holder,
+        logger: options.logger,
+      },
+      () => this.pass(),
+    );
   }
 
   start(): void {
@@ -47,14 +50,12 @@ export class HostAlertWatch {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#lease.release();
   }
 
   /** One look at the host: the events it recorded (none unless this worker holds the lease). */
   async pass(): Promise<number> {
     const { stores, logger } = this.options;
-    // Two passes long, at least a minute: a worker that died stops watching, another takes over.
-    if (!(await this.#lease.hold())) return 0;
+    if (!(await this.#loop.hold())) return 0;
     const now = (this.options.now ?? (() => new Date()))();
     const [sample, previous] = await Promise.all([this.options.sample(), stores.alertStates.read('host.')]);
     const decision = decideHostAlerts(sample, previous, this.options.thresholds ?? DEFAULT_HOST_ALERT_THRESHOLDS, now);

@@ -1,7 +1,7 @@
-import { type CronSchedule, type MissedSlots, missedSlots, type NewEvent, PassLoop, parseCron } from '@pier/core';
+import { type CronSchedule, type MissedSlots, missedSlots, type NewEvent, parseCron } from '@pier/core';
 import type { BackupSchedule, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { WorkerLease } from '../worker-lease.ts';
+import { LeasedLoop } from '../worker-lease.ts';
 
 const LEASE = 'missed-slots';
 /** A slot is reported this long after it passed with nothing recorded: the schedulers take theirs within seconds. */
@@ -44,19 +44,21 @@ interface WatchedSchedule {
  * of a long stretch is one event.
  */
 export class MissedSlotWatch {
-  readonly #loop: PassLoop;
-  readonly #lease: WorkerLease;
-  readonly #intervalMs: number;
+  readonly #loop: LeasedLoop;
 
   constructor(private readonly options: MissedSlotWatchOptions) {
-    this.#intervalMs = options.intervalMs ?? 60_000;
-    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
-    this.#loop = new PassLoop({
-      name: 'missed-slots',
-      intervalMs: this.#intervalMs,
-      logger: options.logger,
-      pass: () => this.pass(),
-    });
+    const intervalMs = options.intervalMs ?? 60_000;
+    this.#loop = new LeasedLoop(
+      {
+        name: LEASE,
+        leases: options.stores.leases,
+        intervalMs,
+        ttlMs: Math.max(2 * intervalMs, 60_000),
+        holder: options.holder,
+        logger: options.logger,
+      },
+      () => this.pass(),
+    );
   }
 
   start(): void {
@@ -65,13 +67,12 @@ export class MissedSlotWatch {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#lease.release();
   }
 
   /** One look at every schedule: the events recorded (none unless this worker holds the lease). */
   async pass(): Promise<number> {
     const { logger } = this.options;
-    if (!(await this.#lease.hold())) return 0;
+    if (!(await this.#loop.hold())) return 0;
     const now = (this.options.now ?? (() => new Date()))();
     const until = new Date(now.getTime() - (this.options.graceMs ?? DEFAULT_MISSED_GRACE_MS));
     let recorded = 0;

@@ -1,7 +1,6 @@
-import { PassLoop } from '@pier/core';
 import type { LeaseStore, LogStore, RetentionResult } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { WorkerLease } from '../worker-lease.ts';
+import { LeasedLoop } from '../worker-lease.ts';
 
 const LEASE = 'log-retention';
 
@@ -27,19 +26,21 @@ export interface LogRetentionOptions {
  * sweeping at once would each delete an environment's excess by size.
  */
 export class LogRetention {
-  readonly #loop: PassLoop;
-  readonly #lease: WorkerLease;
-  readonly #intervalMs: number;
+  readonly #loop: LeasedLoop;
 
   constructor(private readonly options: LogRetentionOptions) {
-    this.#intervalMs = options.intervalMs ?? 5 * 60_000;
-    this.#lease = new WorkerLease(options.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
-    this.#loop = new PassLoop({
-      name: 'log retention',
-      intervalMs: this.#intervalMs,
-      logger: options.logger,
-      pass: () => this.sweep(),
-    });
+    const intervalMs = options.intervalMs ?? 5 * 60_000;
+    this.#loop = new LeasedLoop(
+      {
+        name: LEASE,
+        leases: options.leases,
+        intervalMs,
+        ttlMs: Math.max(2 * intervalMs, 60_000),
+        holder: options.holder,
+        logger: options.logger,
+      },
+      () => this.sweep(),
+    );
   }
 
   start(): void {
@@ -48,13 +49,12 @@ export class LogRetention {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#lease.release();
   }
 
   /** One sweep, or nothing (zero deleted) while another worker holds the lease. */
   async sweep(): Promise<RetentionResult> {
     const { logs, maxAgeDays, maxMb, logger } = this.options;
-    if (!(await this.#lease.hold())) return { byAge: 0, bySize: 0 };
+    if (!(await this.#loop.hold())) return { byAge: 0, bySize: 0 };
     const result = await logs.retain({ maxAgeDays, maxBytes: maxMb * 1024 * 1024 });
     await logs.pruneCursors(maxAgeDays);
     if (result.byAge + result.bySize > 0) logger.info(result, 'deleted old log lines');

@@ -1,10 +1,10 @@
 import { availableParallelism, loadavg } from 'node:os';
-import { LABEL_RELEASE, LABEL_ROLE, PassLoop, type Workload, type WorkloadInstance } from '@pier/core';
+import { LABEL_RELEASE, LABEL_ROLE, type Workload, type WorkloadInstance } from '@pier/core';
 import type { HostSampleRow, ReplicaSample, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, LABEL_PROCESS, ROLE_PROCESS, ROLE_WEB } from '../deploy/replica-spec.ts';
 import { readHostSample } from '../events/host-sample.ts';
-import { WorkerLease } from '../worker-lease.ts';
+import { LeasedLoop } from '../worker-lease.ts';
 import { type CpuTimes, cpuBusyShare, readCpuTimes } from './host-cpu.ts';
 import { type CumulativeSample, replicaDelta } from './replica-deltas.ts';
 
@@ -39,17 +39,25 @@ export interface MetricsCollectorOptions {
  * worker that takes the lease over starts counting from its first pass.
  */
 export class MetricsCollector {
-  readonly #loop: PassLoop;
-  readonly #lease: WorkerLease;
-  readonly #intervalMs: number;
+  readonly #loop: LeasedLoop;
   #previous = new Map<string, CumulativeSample>();
   #previousPassAt: number | null = null;
   #cpu: CpuTimes | null = null;
 
   constructor(private readonly options: MetricsCollectorOptions) {
-    this.#intervalMs = options.intervalMs ?? 60_000;
-    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(3 * this.#intervalMs, 30_000), options.holder);
-    this.#loop = new PassLoop({ name: LEASE, intervalMs: this.#intervalMs, logger: options.logger, pass: () => this.pass() });
+    const intervalMs = options.intervalMs ?? 60_000;
+    this.#loop = new LeasedLoop(
+      {
+        name: LEASE,
+        leases: options.stores.leases,
+        intervalMs,
+        // Three intervals long, at least 30 s: a worker that died stops sampling, another takes over.
+        ttlMs: Math.max(3 * intervalMs, 30_000),
+        holder: options.holder,
+        logger: options.logger,
+      },
+      () => this.pass(),
+    );
   }
 
   start(): void {
@@ -58,13 +66,11 @@ export class MetricsCollector {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#lease.release();
   }
 
   /** One sample of every replica and of the host; nothing unless this worker holds the lease. Returns the replicas sampled. */
   async pass(): Promise<number> {
-    // Three intervals long, at least 30 s: a worker that died stops sampling, another takes over.
-    if (!(await this.#lease.hold())) {
+    if (!(await this.#loop.hold())) {
       this.#previous.clear(); // another worker samples: its counters, not these, are current
       this.#previousPassAt = null;
       return 0;

@@ -1,7 +1,7 @@
-import { COARSE_RETENTION_DAYS, FINE_RETENTION_DAYS, PassLoop } from '@pier/core';
+import { COARSE_RETENTION_DAYS, FINE_RETENTION_DAYS } from '@pier/core';
 import type { Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { WorkerLease } from '../worker-lease.ts';
+import { LeasedLoop } from '../worker-lease.ts';
 
 const LEASE = 'metrics-rollup';
 const DAY_MS = 86_400_000;
@@ -22,14 +22,21 @@ export interface MetricsRollupOptions {
  * hour buckets older than 90 days are folded into one archive row per series (the Prometheus totals keep counting them).
  */
 export class MetricsRollup {
-  readonly #loop: PassLoop;
-  readonly #lease: WorkerLease;
-  readonly #intervalMs: number;
+  readonly #loop: LeasedLoop;
 
   constructor(private readonly options: MetricsRollupOptions) {
-    this.#intervalMs = options.intervalMs ?? 10 * 60_000;
-    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(2 * this.#intervalMs, 60_000), options.holder);
-    this.#loop = new PassLoop({ name: LEASE, intervalMs: this.#intervalMs, logger: options.logger, pass: () => this.pass() });
+    const intervalMs = options.intervalMs ?? 10 * 60_000;
+    this.#loop = new LeasedLoop(
+      {
+        name: LEASE,
+        leases: options.stores.leases,
+        intervalMs,
+        ttlMs: Math.max(2 * intervalMs, 60_000),
+        holder: options.holder,
+        logger: options.logger,
+      },
+      () => this.pass(),
+    );
   }
 
   start(): void {
@@ -38,12 +45,11 @@ export class MetricsRollup {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#lease.release();
   }
 
   async pass(): Promise<void> {
     const { stores, logger } = this.options;
-    if (!(await this.#lease.hold())) return;
+    if (!(await this.#loop.hold())) return;
     const now = (this.options.now ?? (() => new Date()))().getTime();
     const result = await stores.metrics.rollUp({
       fineBefore: new Date(now - FINE_RETENTION_DAYS * DAY_MS),

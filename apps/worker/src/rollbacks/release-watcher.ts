@@ -1,7 +1,7 @@
-import { decideErrorSpike, PassLoop } from '@pier/core';
+import { decideErrorSpike } from '@pier/core';
 import type { OpenWatch, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
-import { WorkerLease } from '../worker-lease.ts';
+import { LeasedLoop } from '../worker-lease.ts';
 
 const LEASE = 'release-watcher';
 
@@ -35,19 +35,22 @@ export interface ReleaseWatcherOptions {
  * the same terms.
  */
 export class ReleaseWatcher {
-  readonly #loop: PassLoop;
-  readonly #lease: WorkerLease;
-  readonly #intervalMs: number;
+  readonly #loop: LeasedLoop;
 
   constructor(private readonly options: ReleaseWatcherOptions) {
-    this.#intervalMs = options.intervalMs ?? 5000;
-    this.#lease = new WorkerLease(options.stores.leases, LEASE, Math.max(3 * this.#intervalMs, 3000), options.holder);
-    this.#loop = new PassLoop({
-      name: 'release-watcher',
-      intervalMs: this.#intervalMs,
-      logger: options.logger,
-      pass: () => this.pass(),
-    });
+    const intervalMs = options.intervalMs ?? 5000;
+    this.#loop = new LeasedLoop(
+      {
+        name: LEASE,
+        leases: options.stores.leases,
+        intervalMs,
+        // Three passes long: a worker that died stops judging, another takes over soon after.
+        ttlMs: Math.max(3 * intervalMs, 3000),
+        holder: options.holder,
+        logger: options.logger,
+      },
+      () => this.pass(),
+    );
   }
 
   start(): void {
@@ -56,14 +59,12 @@ export class ReleaseWatcher {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#lease.release();
   }
 
   /** One pass: nothing unless this worker holds the lease; else queues pending rollbacks, then judges open watches. */
   async pass(): Promise<void> {
     const { stores } = this.options;
-    // Three passes long: a worker that died stops judging, another takes over soon after.
-    if (!(await this.#lease.hold())) return;
+    if (!(await this.#loop.hold())) return;
     for (const watch of await stores.releaseWatches.rollbacksToQueue()) {
       await this.each(watch, () => this.queueRollback(watch, watch.reason ?? `release v${watch.version} was rolled back`));
     }
