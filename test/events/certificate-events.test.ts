@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { type CertificateIssuer, SecretBox } from '@pier/core';
 import { CertificateOwners, CertificateStore, createStores, PostgresChallengeResponses, type Stores } from '@pier/db';
-import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateRenewer } from '../../apps/worker/src/certificates/certificate-renewer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { quietLogger } from '../support/quiet-logger.ts';
 
 /**
  * Certificate events from the worker's certificate loop against a real
@@ -20,12 +19,7 @@ let stores: Stores;
 let certificates: CertificateStore;
 const HOST = 'shop.example.com';
 const DAY = 24 * 3600_000;
-const quiet = createLogger({
-  name: 'worker',
-  level: 'silent',
-  format: 'json',
-  destination: new Writable({ write: (_c, _e, done) => done() }),
-});
+const quiet = quietLogger();
 
 beforeAll(async () => {
   database = await createTestDatabase();

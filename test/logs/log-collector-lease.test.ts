@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { type ContainerOperations, SecretBox } from '@pier/core';
 import { createStores } from '@pier/db';
-import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogCollector } from '../../apps/worker/src/logs/log-collector.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { quietLogger } from '../support/quiet-logger.ts';
 
 /** The log collector keeps its lease while a pass is slow (a long container list), on a real Postgres. */
 
@@ -17,12 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => database?.destroy());
 
-const logger = createLogger({
-  name: 'worker',
-  level: 'error',
-  format: 'json',
-  destination: new Writable({ write: (_chunk, _enc, done) => done() }),
-});
+const logger = quietLogger();
 
 describe('LogCollector lease', () => {
   it('renews its lease on a beat of its own, so another worker cannot take it while a pass waits on the engine', async () => {

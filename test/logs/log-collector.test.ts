@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { type ContainerSpec, LABEL_APP, LABEL_ENV, LABEL_RELEASE, LABEL_ROLE, SecretBox } from '@pier/core';
 import { createStores } from '@pier/db';
 import { DockerRuntime } from '@pier/docker';
-import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_ENVIRONMENT_ID, LABEL_INSTANCE, LABEL_PROCESS } from '../../apps/worker/src/deploy/replica-spec.ts';
 import { LogCollector, MAX_LINE_BYTES } from '../../apps/worker/src/logs/log-collector.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { quietLogger } from '../support/quiet-logger.ts';
 
 /**
  * The log collector against real Docker and Postgres: a running container's
@@ -27,12 +26,7 @@ let stores: ReturnType<typeof createStores>;
 let environmentId: string;
 let release: { id: string; version: number };
 
-const logger = createLogger({
-  name: 'worker',
-  level: 'warn',
-  format: 'json',
-  destination: new Writable({ write: (_chunk, _enc, done) => done() }),
-});
+const logger = quietLogger();
 
 beforeAll(async () => {
   database = await createTestDatabase();

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { SecretBox } from '@pier/core';
 import { createStores } from '@pier/db';
-import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogRetention } from '../../apps/worker/src/logs/log-retention.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { quietLogger } from '../support/quiet-logger.ts';
 
 /** Log retention acts in one worker at a time (the `log-retention` lease), on a real Postgres. */
 
@@ -17,12 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => database?.destroy());
 
-const logger = createLogger({
-  name: 'worker',
-  level: 'warn',
-  format: 'json',
-  destination: new Writable({ write: (_chunk, _enc, done) => done() }),
-});
+const logger = quietLogger();
 
 describe('LogRetention', () => {
   it('sweeps in the worker holding the lease only; another takes over once it stops', async () => {

@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { removeAppFromDocker } from '../support/deploy-app.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
 import { getViaProxy, type ProxyAnswer, startTestProxy, type TestProxy } from '../support/proxy.ts';
-import { workerProcessEnv } from '../support/worker-process.ts';
+import { apiProcessEnv, workerProcessEnv } from '../support/worker-process.ts';
 
 /**
  * Issue 14, "Done means": a release that starts answering 500 to a share of
@@ -139,16 +138,7 @@ beforeAll(async () => {
   repo = new TestGitRepository();
   const apiPort = await freePort();
   apiUrl = `http://127.0.0.1:${apiPort}`;
-  apiProcess = startScript('apps/api/src/main.ts', {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PIER_SECRET_KEY: secretKey.toString('base64'),
-    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_LOG_FORMAT: 'json',
-    PIER_API_PORT: String(apiPort),
-    PIER_ADMIN_TOKEN: adminToken,
-  });
+  apiProcess = startScript('apps/api/src/main.ts', apiProcessEnv({ databaseUrl: database.url, secretKey, apiPort, adminToken }));
   workerProcess = startScript(
     'apps/worker/src/main.ts',
     workerProcessEnv(

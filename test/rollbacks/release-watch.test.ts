@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { SecretBox } from '@pier/core';
 import { createStores, type ReleaseRow, type Stores } from '@pier/db';
-import { createLogger } from '@pier/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReleaseWatcher } from '../../apps/worker/src/rollbacks/release-watcher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { quietLogger } from '../support/quiet-logger.ts';
 
 /**
  * The watch after a rollout over real Postgres: `RolloutStore.succeed` begins
@@ -21,12 +20,7 @@ let stores: Stores;
 let watcher: ReleaseWatcher;
 let run = 0;
 const health = { path: '/health', intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, deadlineMs: 10_000 };
-const quiet = createLogger({
-  name: 'worker',
-  level: 'warn',
-  format: 'json',
-  destination: new Writable({ write: (_c, _e, d) => d() }),
-});
+const quiet = quietLogger();
 
 beforeAll(async () => {
   database = await createTestDatabase();

@@ -38,3 +38,21 @@ export function workerProcessEnv(base: WorkerProcessBase, more: Record<string, s
     ...more,
   };
 }
+
+/** What the api process needs to start against a test database: one port, the admin token, JSON logs. */
+export function apiProcessEnv(
+  base: { databaseUrl: string; secretKey: Buffer; apiPort: number; adminToken: string },
+  more: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: base.databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    PIER_SECRET_KEY: base.secretKey.toString('base64'),
+    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
+    PIER_BASE_DOMAIN: 'pier.test',
+    PIER_LOG_FORMAT: 'json',
+    PIER_API_PORT: String(base.apiPort),
+    PIER_ADMIN_TOKEN: base.adminToken,
+    ...more,
+  };
+}
