@@ -1,3 +1,4 @@
+import type { HostBucket } from '@pier/core';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 
@@ -34,20 +35,8 @@ export interface RestartTotals {
   oomKills: number;
 }
 
-export interface HostLatest {
-  node: string;
-  cpuBusy: number;
-  cpus: number;
-  memoryTotalBytes: number;
-  memoryAvailableBytes: number;
-  load1: number;
-  load5: number;
-  load15: number;
-  rootTotalBytes: number;
-  rootFreeBytes: number;
-  dockerTotalBytes: number | null;
-  dockerFreeBytes: number | null;
-}
+/** The host's latest sample: a bucket without its time and count. */
+export type HostLatest = Omit<HostBucket, 'at' | 'samples'>;
 
 export interface MetricTotals {
   requests: RequestTotals[];
