@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { repoConfigJsonSchema } from '@pier/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './deps.ts';
@@ -17,6 +18,7 @@ import { eventRoutes, recordQuotaRefusals } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
 import { logDrainRoutes } from './routes/log-drains.ts';
+import { metaRoutes } from './routes/meta.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { processRoutes } from './routes/processes.ts';
@@ -45,7 +47,10 @@ function parseJsonBody(_request: unknown, body: string | Buffer, done: (err: Err
   }
 }
 
-export const API_VERSION = '0.1.0';
+/** The repository's version: the api reports it (`GET /version`, `x-pier-version`) and the CLI bundle carries it. */
+export const API_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Bodies above this are refused with 413 before they are read in full. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
@@ -69,6 +74,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    reply.header('x-pier-version', API_VERSION);
   });
   installErrorHandler(app);
   recordQuotaRefusals(app, deps);
@@ -76,6 +82,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   const specs = [
     ...healthRoutes(deps),
+    ...metaRoutes(deps, API_VERSION),
     ...appRoutes(deps),
     ...environmentRoutes(deps),
     ...processRoutes(deps),

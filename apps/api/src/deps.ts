@@ -34,4 +34,6 @@ export interface ApiDeps extends Stores {
    * (`checkOutboundUrl`); default DEFAULT_PIER_SERVICE_PORTS. serve.ts adds the api's and its URLs' ports.
    */
   reservedPorts?: readonly number[];
+  /** The built `pier` CLI bundle served at GET /cli (`npm run build:cli`); absent or missing, /cli answers 503. */
+  cliBundlePath?: string;
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { type ApiConfig, capacityPolicyFrom, exitOnStartupError, onShutdownSignal, readHostResources } from '@pier/config';
 import { pierServicePorts, SecretBox } from '@pier/core';
 import { assertMigrated, CapacityGuard, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
@@ -46,6 +47,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       buildMemoryBytes: config.PIER_BUILD_MEMORY_MB * 1024 * 1024,
       events: stores.events,
     }),
+    cliBundlePath: config.PIER_CLI_BUNDLE ?? fileURLToPath(new URL('../../cli/dist/pier.cjs', import.meta.url)),
     appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
     reservedPorts: pierServicePorts({ ports: [config.PIER_API_PORT], urls: [config.DATABASE_URL, config.REDIS_URL] }),
     readiness: {

@@ -129,6 +129,11 @@ const environmentOverrides = z.strictObject(runSettings);
 export const repoConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
+    app: z
+      .string()
+      .regex(NAME_PATTERN, 'must be an app name')
+      .optional()
+      .describe('The Pier app this folder deploys to, for the `pier` CLI (builds ignore it)'),
     build: build.optional(),
     ...runSettings,
     environments: z

@@ -11,6 +11,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   payload_too_large: 413,
   rate_limited: 429,
   secret_unreadable: 500,
+  cli_not_built: 503,
 };
 
 /** Errors raised by fastify itself before a handler runs. */
@@ -57,7 +58,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
       // A body refused unread is not drained afterwards (Node would read it all to keep the connection): close it.
       if (status === 413 || status === 429 || !request.raw.complete) reply.header('connection', 'close');
-      const message = status >= 500 ? `internal error (request ${request.id})` : err.message;
+      const message = status === 500 ? `internal error (request ${request.id})` : err.message;
       return reply.code(status).send(errorBody(err.code, message));
     }
     const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;

@@ -1,0 +1,142 @@
+/**
+ * Where the CLI writes. Results go to stdout (a table or text on a terminal,
+ * plain stable text when piped, the API's own objects with --json); what the
+ * CLI chose, progress and warnings go to stderr, so `pier … | grep` and
+ * `pier … --json | jq` see results only.
+ */
+export interface OutputStreams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface OutputOptions {
+  json: boolean;
+  /** NO_COLOR set, --no-color, or not a terminal. */
+  color: boolean;
+}
+
+type Paint = (text: string) => string;
+
+const ANSI = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90 } as const;
+
+export class Output {
+  readonly json: boolean;
+  readonly color: boolean;
+  /** stdout is a terminal: tables get colour and progress may redraw. */
+  readonly interactive: boolean;
+  readonly paint: Record<keyof typeof ANSI, Paint>;
+
+  constructor(
+    readonly streams: OutputStreams,
+    options: OutputOptions,
+  ) {
+    this.json = options.json;
+    this.color = options.color;
+    this.interactive = Boolean(streams.stdout.isTTY);
+    const entries = Object.entries(ANSI).map(([name, code]) => [
+      name,
+      this.color ? (text: string) => `\u001b[${code}m${text}\u001b[0m` : (text: string) => text,
+    ]);
+    this.paint = Object.fromEntries(entries) as Record<keyof typeof ANSI, Paint>;
+  }
+
+  /** One line of result on stdout. */
+  line(text = ''): void {
+    this.streams.stdout.write(`${text}\n`);
+  }
+
+  /** Raw text on stdout (a log line already ends in its own newline). */
+  write(text: string): void {
+    this.streams.stdout.write(text);
+  }
+
+  /** What the CLI chose or is doing, on stderr. */
+  info(text: string): void {
+    this.streams.stderr.write(`${this.paint.dim(text)}\n`);
+  }
+
+  warn(text: string): void {
+    this.streams.stderr.write(`${this.paint.yellow(`warning: ${text}`)}\n`);
+  }
+
+  /** A change that worked, on stderr when the result itself goes to stdout. */
+  success(text: string): void {
+    this.streams.stderr.write(`${this.paint.green('✓')} ${text}\n`);
+  }
+
+  /** The API's own object(s), as JSON on stdout (for --json). */
+  printJson(value: unknown): void {
+    this.streams.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Prints `value` as JSON with --json, else runs `render`. */
+  result<T>(value: T, render: (value: T) => void): void {
+    if (this.json) this.printJson(value);
+    else render(value);
+  }
+
+  /**
+   * Rows under a header, columns padded to their widest cell. Piped, the
+   * header stays (stable for `awk`/`cut`) and cells are separated by two or
+   * more spaces; an empty cell is `-`.
+   */
+  table(headers: string[], rows: (string | number | null | undefined)[][]): void {
+    const cells = rows.map((row) => headers.map((_, i) => cellText(row[i])));
+    const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => visibleLength(row[i] ?? ''))));
+    const pad = (text: string, i: number) =>
+      i === headers.length - 1 ? text : text + ' '.repeat((widths[i] ?? 0) - visibleLength(text));
+    this.line(this.paint.bold(headers.map((h, i) => pad(h.toUpperCase(), i)).join('  ')).trimEnd());
+    for (const row of cells)
+      this.line(
+        row
+          .map((cell, i) => pad(cell, i))
+          .join('  ')
+          .trimEnd(),
+      );
+  }
+
+  /** `key: value` lines, keys aligned (for `show` commands). */
+  fields(pairs: [string, string | number | boolean | null | undefined][]): void {
+    const width = Math.max(0, ...pairs.map(([key]) => key.length));
+    for (const [key, value] of pairs) this.line(`${this.paint.bold(`${key}:`.padEnd(width + 1))} ${cellText(value)}`);
+  }
+
+  /** A state word coloured by what it means (live green, failed red, in progress yellow). */
+  state(state: string | null | undefined): string {
+    if (!state) return '-';
+    if (/^(live|serving|running|ok|ready|succeeded|verified|issued|healthy|active|valid|delivered)$/.test(state))
+      return this.paint.green(state);
+    if (/(fail|crash|error|cancel|unhealthy|expired|invalid|lost|missing)/.test(state)) return this.paint.red(state);
+    return this.paint.yellow(state);
+  }
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '-';
+  return String(value).replace(/[\r\n\t]+/g, ' ');
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips the CLI's own colour codes to measure a cell.
+const ESCAPES = /\u001b\[[0-9;]*m/g;
+
+function visibleLength(text: string): number {
+  return text.replace(ESCAPES, '').length;
+}
+
+/** "3m ago", "2h ago", "5d ago" for an ISO time; `-` for none. */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86_400)}d ago`;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matches the control sequences printable() removes.
+const CONTROL = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/** Strips terminal control sequences from text a server or an app wrote, so it cannot redraw the user's terminal. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, '');
+}

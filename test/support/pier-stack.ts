@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerRuntime } from '@pier/docker';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { removeAppFromDocker } from './deploy-app.ts';
+import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from './processes.ts';
+import { startTestProxy, type TestProxy } from './proxy.ts';
+import { apiProcessEnv, workerProcessEnv } from './worker-process.ts';
+
+/** A whole Pier of real processes: api, worker and proxy on a fresh test database. */
+export interface PierStack {
+  apiUrl: string;
+  adminToken: string;
+  database: TestDatabase;
+  proxy: TestProxy;
+  api: RunningProcess;
+  worker: RunningProcess;
+  /** PIER_INSTANCE: the label on every container this stack's worker starts. */
+  instance: string;
+  /** Stops the processes, removes the containers of `apps` and this instance's, drops the database. */
+  stop(apps?: string[]): Promise<void>;
+}
+
+export interface PierStackOptions {
+  /** Added to the worker's environment. */
+  worker?: Record<string, string>;
+  /** Added to the api's environment. */
+  api?: Record<string, string>;
+}
+
+/** Starts api, worker and proxy processes as an operator would run them; resolves once all three answer. */
+export async function startPierStack(options: PierStackOptions = {}): Promise<PierStack> {
+  const run = randomBytes(3).toString('hex');
+  const instance = `stack-${run}`;
+  const secretKey = randomBytes(32);
+  const adminToken = randomBytes(32).toString('hex');
+  const workDirectory = mkdtempSync(join(tmpdir(), 'pier-stack-work-'));
+  const database = await createTestDatabase();
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const api = startScript(
+    'apps/api/src/main.ts',
+    apiProcessEnv({ databaseUrl: database.url, secretKey, apiPort, adminToken }, options.api),
+  );
+  const worker = startScript(
+    'apps/worker/src/main.ts',
+    workerProcessEnv(
+      { databaseUrl: database.url, secretKey, workDirectory },
+      { PIER_QUEUE_PREFIX: `pier-${instance}`, PIER_INSTANCE: instance, PIER_LOG_LEVEL: 'info', ...options.worker },
+    ),
+  );
+  const [proxy] = await Promise.all([
+    startTestProxy(database.url),
+    waitForHttp(`${apiUrl}/health`, 200, 30_000),
+    waitForOutput(worker, '"msg":"worker started"', 60_000),
+  ]);
+  const docker = new DockerRuntime();
+  return {
+    apiUrl,
+    adminToken,
+    database,
+    proxy,
+    api,
+    worker,
+    instance,
+    async stop(apps = []) {
+      for (const proc of [api, worker]) {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
+        signalGroup(proc, 'SIGTERM');
+        await exitWithin(proc, 20_000).catch(() => {
+          signalGroup(proc, 'SIGKILL');
+          return proc.exited;
+        });
+      }
+      await proxy.stop();
+      for (const c of await docker.listContainers({ 'pier.instance': instance }).catch(() => [])) {
+        await docker.removeContainer(c.id).catch(() => {});
+      }
+      for (const app of apps) await removeAppFromDocker(docker, app);
+      await database.destroy();
+      rmSync(workDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForOutput(proc: RunningProcess, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!proc.output().includes(text)) {
+    if (proc.child.exitCode !== null) throw new Error(`the process exited:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${proc.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
