@@ -2,7 +2,8 @@
 # `npm run up`: on a Debian/Ubuntu machine with Node.js 20, installs and starts
 # what Pier needs, writes a .env with fresh secrets the first time, applies
 # migrations, builds the local base images when no registry image is
-# configured, then runs api + worker + proxy in the foreground (Ctrl-C stops all).
+# configured, builds the pier CLI and puts it on PATH, then runs api + worker +
+# proxy in the foreground (Ctrl-C stops all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -49,6 +50,18 @@ PIER_PG_USER=pier PIER_PG_PASSWORD="$db_password" PIER_PG_DB=pier \
   PIER_PG_PROXY_USER=pier_proxy PIER_PG_PROXY_PASSWORD="$proxy_password" bash scripts/services.sh
 
 ensure_node_modules
+
+# The pier CLI: one file, served by the api at /cli and installed here on PATH.
+npm run --silent build:cli
+cli_dir=/usr/local/bin
+if [ ! -w "$cli_dir" ]; then
+  cli_dir="$HOME/.local/bin"
+  mkdir -p "$cli_dir"
+fi
+install -m 755 apps/cli/dist/pier.cjs "$cli_dir/pier"
+api_port=$(env_file_value PIER_API_PORT)
+echo "[up] pier CLI installed as $cli_dir/pier; log in on this machine with:"
+echo "[up]   pier login http://127.0.0.1:${api_port:-4000}   (token: PIER_ADMIN_TOKEN in .env)"
 
 if grep -q '^PIER_IMAGE_[A-Z]*=pier-local/' .env; then
   bash scripts/base-images.sh

@@ -5,7 +5,7 @@ import { createTestApi, type TestApi } from '../support/api.ts';
 import { snapshotState } from '../support/api-state.ts';
 
 /** The only routes answered without a token. */
-const OPEN_ROUTES = ['GET /health', 'GET /ready', 'GET /openapi.json', 'GET /schemas/pier.json'];
+const OPEN_ROUTES = ['GET /health', 'GET /ready', 'GET /version', 'GET /cli', 'GET /openapi.json', 'GET /schemas/pier.json'];
 /** Routes that take no token because the caller signs the request instead; each is checked below. */
 const SIGNED_ROUTES = ['POST /webhooks/github'];
 
@@ -221,8 +221,8 @@ describe('authentication on every route', () => {
     expect(failures).toEqual([]);
   });
 
-  it('does not ask for a token on /health, /ready, /openapi.json and /schemas/pier.json', async () => {
-    for (const url of ['/health', '/ready', '/openapi.json', '/schemas/pier.json']) {
+  it('does not ask for a token on /health, /ready, /version, /openapi.json and /schemas/pier.json', async () => {
+    for (const url of ['/health', '/ready', '/version', '/openapi.json', '/schemas/pier.json']) {
       const res = await api.request({ method: 'GET', url, token: null });
       expect({ url, status: res.statusCode }).toEqual({ url, status: 200 });
     }

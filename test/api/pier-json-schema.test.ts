@@ -11,6 +11,7 @@ afterAll(async () => api.close());
 /** The README's full example: every documented field, as an editor would check it. */
 const example = {
   $schema: 'https://pier.example.org/schemas/pier.json',
+  app: 'web',
   build: { dockerfile: 'web/Dockerfile', context: 'web', target: 'runtime', args: { NODE_ENV: 'production' } },
   port: 3000,
   healthCheck: { path: '/up', deadlineSeconds: 90 },
@@ -33,6 +34,7 @@ describe('GET /schemas/pier.json', () => {
     expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ port: 'eighty' })).toBe(false);
     expect(validate({ unknownField: true })).toBe(false);
+    expect(validate({ app: 'Not An App' })).toBe(false);
     expect(validate({ environments: { production: { build: {} } } })).toBe(false);
   });
 });

@@ -36,6 +36,8 @@ export interface TestApiOptions {
   watchAppDeletions?: boolean;
   /** The capacity guard; default none (every scale-up fits). */
   capacity?: CapacityCheck;
+  /** The CLI file GET /cli serves; default none (503). */
+  cliBundlePath?: string;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -77,6 +79,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     ...(options.quotas ? { quotas: options.quotas } : {}),
     ...(options.capacity ? { capacity: options.capacity } : {}),
     ...(options.controlHostname ? { controlHostname: options.controlHostname } : {}),
+    ...(options.cliBundlePath ? { cliBundlePath: options.cliBundlePath } : {}),
     ...createStores(database.db, box),
     ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),
     readiness: {

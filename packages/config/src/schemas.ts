@@ -66,7 +66,7 @@ export const apiConfigSchema = z.object({
   /** Port of the REST API and the GitHub webhook endpoint. */
   PIER_API_PORT: port(4000),
   /** The `pier` CLI bundle served at GET /cli; default apps/cli/dist/pier.cjs of this checkout (`npm run build:cli`). */
-  PIER_CLI_BUNDLE: z.string().min(1).optional(),
+  PIER_CLI_BUNDLE: z.string().startsWith('/', 'must be an absolute path').optional(),
   /** Bootstrap admin token: the first credential, used to create scoped API tokens. */
   PIER_ADMIN_TOKEN: bearerSecret,
   /** Image of managed Postgres services; `POST /services` with a version uses that tag of this image. */
