@@ -90,3 +90,37 @@ describe('the port and health check of an environment', () => {
     expectError(await patch('fresh', 'staging', payload), 422, 'validation_failed', field);
   });
 });
+
+describe('PATCH …/variables with redeploy', () => {
+  it('redeploys the running image with the new variables only when asked, and answers null before the first deploy', async () => {
+    const { env, release } = await appWithLiveStaging('vars-redeploy');
+    const url = '/apps/vars-redeploy/environments/staging/variables';
+    const quiet = await api.request({ method: 'PATCH', url, payload: { set: { A: '1' } } });
+    expect(quiet.statusCode, quiet.body).toBe(200);
+    expect(quiet.json()).toMatchObject({ set: ['A'], deployment: null });
+    const loud = await api.request({ method: 'PATCH', url, payload: { set: { B: '2' }, unset: ['A'], redeploy: true } });
+    expect(loud.statusCode, loud.body).toBe(200);
+    expect(loud.json()).toMatchObject({
+      set: ['B'],
+      unset: ['A'],
+      deployment: { trigger: 'config', commit: COMMIT, image: { id: release.imageId } },
+    });
+    const triggers = await api.database.sql`select trigger from deployments where environment_id = ${env.id}`;
+    expect(triggers.map((t) => t.trigger)).toEqual(['config']);
+
+    expect((await api.request({ method: 'POST', url: '/apps', payload: { name: 'vars-fresh' } })).statusCode).toBe(201);
+    const fresh = await api.request({
+      method: 'PATCH',
+      url: '/apps/vars-fresh/environments/staging/variables',
+      payload: { set: { A: '1' }, redeploy: true },
+    });
+    expect(fresh.json()).toMatchObject({ set: ['A'], deployment: null });
+    expectError(await api.request({ method: 'PATCH', url, payload: { redeploy: true } }), 422, 'validation_failed', 'body');
+    expectError(
+      await api.request({ method: 'PATCH', url, payload: { set: { C: '3' }, redeploy: 'yes' } }),
+      422,
+      'validation_failed',
+      'body.redeploy',
+    );
+  });
+});

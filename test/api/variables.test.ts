@@ -44,7 +44,7 @@ describe('variables', () => {
     const env = await freshEnvironment();
     const set = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`KEY_${String(i).padStart(2, '0')}`, `value ${i}`]));
     const result = await change(env, { set });
-    expect(result).toEqual({ set: Object.keys(set), unset: [], configVersion: 1 });
+    expect(result).toEqual({ set: Object.keys(set), unset: [], configVersion: 1, deployment: null });
     expect(await configVersion(env)).toBe(1);
     expect((await list(env, '?reveal=true')).map((v) => [v.key, v.value])).toEqual(Object.entries(set));
   });
@@ -52,7 +52,7 @@ describe('variables', () => {
   it('unsetting keys that do not exist changes nothing, not even the config version', async () => {
     const env = await freshEnvironment();
     await change(env, { set: { KEEP: 'x' } });
-    expect(await change(env, { unset: ['NOT_THERE'] })).toEqual({ set: [], unset: [], configVersion: 1 });
+    expect(await change(env, { unset: ['NOT_THERE'] })).toEqual({ set: [], unset: [], configVersion: 1, deployment: null });
     expect(await configVersion(env)).toBe(1);
   });
 
@@ -93,7 +93,7 @@ describe('variables', () => {
   it('overwrites a value and bumps the version', async () => {
     const env = await freshEnvironment();
     await change(env, { set: { A: 'one' } });
-    expect(await change(env, { set: { A: 'two' } })).toEqual({ set: ['A'], unset: [], configVersion: 2 });
+    expect(await change(env, { set: { A: 'two' } })).toEqual({ set: ['A'], unset: [], configVersion: 2, deployment: null });
     expect(await list(env, '?reveal=true')).toEqual([{ key: 'A', value: 'two', updatedAt: expect.any(String) }]);
   });
 
@@ -101,14 +101,19 @@ describe('variables', () => {
     const env = await freshEnvironment();
     await change(env, { set: { A: '1', B: '2', C: '3' } });
     const result = await change(env, { set: { D: '4' }, unset: ['A', 'C'] });
-    expect(result).toEqual({ set: ['D'], unset: ['A', 'C'], configVersion: 2 });
+    expect(result).toEqual({ set: ['D'], unset: ['A', 'C'], configVersion: 2, deployment: null });
     expect((await list(env)).map((v) => v.key)).toEqual(['B', 'D']);
   });
 
   it('reports only the keys an unset actually removed', async () => {
     const env = await freshEnvironment();
     await change(env, { set: { A: '1' } });
-    expect(await change(env, { unset: ['A', 'NEVER_SET'] })).toEqual({ set: [], unset: ['A'], configVersion: 2 });
+    expect(await change(env, { unset: ['A', 'NEVER_SET'] })).toEqual({
+      set: [],
+      unset: ['A'],
+      configVersion: 2,
+      deployment: null,
+    });
     expect(await list(env)).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import { expectError } from '../support/api-state.ts';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await createTestApi();
+  api = await createTestApi({ publicAddresses: ['203.0.113.7', '2001:db8::7'] });
   for (const name of ['web', 'shop']) await api.request({ method: 'POST', url: '/apps', payload: { name } });
 });
 afterAll(async () => api?.close());
@@ -33,8 +33,15 @@ describe('custom domains API', () => {
         hostname: 'www.example.org',
         createdAt: expect.any(String),
         certificate: expect.objectContaining({ state: 'issued', valid: true, notAfter: expect.any(String) }),
+        records: [
+          { type: 'CNAME', name: 'www.example.org', value: 'web.pier.test' },
+          { type: 'A', name: 'www.example.org', value: '203.0.113.7' },
+          { type: 'AAAA', name: 'www.example.org', value: '2001:db8::7' },
+        ],
       },
     ]);
+    const staging = await add('web', 'beta.example.org', 'staging');
+    expect(staging.json().records[0]).toEqual({ type: 'CNAME', name: 'beta.example.org', value: 'web-staging.pier.test' });
   });
 
   it('refuses a hostname another app (or environment) already has, with 409 naming the field and the owner', async () => {

@@ -38,6 +38,8 @@ export interface TestApiOptions {
   capacity?: CapacityCheck;
   /** The CLI file GET /cli serves; default none (503). */
   cliBundlePath?: string;
+  /** PIER_PUBLIC_IPS. */
+  publicAddresses?: string[];
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -80,6 +82,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     ...(options.capacity ? { capacity: options.capacity } : {}),
     ...(options.controlHostname ? { controlHostname: options.controlHostname } : {}),
     ...(options.cliBundlePath ? { cliBundlePath: options.cliBundlePath } : {}),
+    ...(options.publicAddresses ? { publicAddresses: options.publicAddresses } : {}),
     ...createStores(database.db, box),
     ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),
     readiness: {

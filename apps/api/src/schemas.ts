@@ -180,6 +180,10 @@ export const changeVariablesBody = z
   .strictObject({
     set: z.record(envKey, variableValue).optional(),
     unset: z.array(envKey).max(VARIABLES_PER_REQUEST_MAX).optional(),
+    redeploy: z
+      .boolean()
+      .optional()
+      .describe('redeploy the running image with the new variables (a `config` deployment, health-gated); default false'),
   })
   .superRefine((b, ctx) => {
     const count = Object.keys(b.set ?? {}).length + (b.unset?.length ?? 0);

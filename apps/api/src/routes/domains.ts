@@ -1,9 +1,11 @@
+import { isIPv6 } from 'node:net';
 import {
   ConflictError,
   controlHostnameProblem,
   customHostnameProblem,
   DEFAULT_APP_QUOTAS,
   generatedNameClash,
+  hostnamesFor,
   normalizeCustomHostname,
   ValidationError,
 } from '@pier/core';
@@ -50,6 +52,11 @@ const domainResponse = z.object({
   hostname: z.string(),
   createdAt: z.string(),
   certificate: certificateResponse,
+  records: z
+    .array(z.object({ type: z.enum(['CNAME', 'A', 'AAAA']), name: z.string(), value: z.string() }))
+    .describe(
+      "DNS records that point the domain here: a CNAME to the environment's generated hostname, or (at a zone's apex, where a CNAME is not allowed) A/AAAA records to PIER_PUBLIC_IPS when set",
+    ),
   dns: z.object({ addresses: z.array(z.string()), pointsHere: z.boolean().nullable(), error: z.string().optional() }).optional(),
 });
 
@@ -83,7 +90,20 @@ export function domainRoutes(deps: ApiDeps) {
     );
   }
 
-  async function present(rows: DomainRow[], withDns: boolean) {
+  /** The records to create at the domain's DNS provider (the generated hostname already points here). */
+  function recordsFor(hostname: string, appName: string, envName: string) {
+    const generated = hostnamesFor(appName, envName, deps.baseDomain)[0] as string;
+    return [
+      { type: 'CNAME' as const, name: hostname, value: generated },
+      ...(deps.publicAddresses ?? []).map((address) => ({
+        type: isIPv6(address) ? ('AAAA' as const) : ('A' as const),
+        name: hostname,
+        value: address,
+      })),
+    ];
+  }
+
+  async function present(rows: DomainRow[], withDns: boolean, owner: { app: string; env: string }) {
     const statuses = await certificates.statuses(rows.map((r) => r.hostname));
     const dns = withDns ? await Promise.all(rows.map((r) => checkDns(r.hostname, deps.publicAddresses ?? []))) : [];
     const now = new Date();
@@ -102,6 +122,7 @@ export function domainRoutes(deps: ApiDeps) {
               nextAttemptAt: cert.nextAttemptAt?.toISOString() ?? null,
             }
           : null,
+        records: recordsFor(row.hostname, owner.app, owner.env),
         ...(withDns ? { dns: dns[i] as DnsStatus } : {}),
       };
     });
@@ -126,7 +147,7 @@ export function domainRoutes(deps: ApiDeps) {
           // The store names the column; the API names the request field.
           throw err instanceof ConflictError ? new ConflictError(`body.${err.message}`) : err;
         });
-        const [presented] = await present([row], false);
+        const [presented] = await present([row], false, { app: app.name, env: env.name });
         return presented;
       },
     }),
@@ -140,10 +161,10 @@ export function domainRoutes(deps: ApiDeps) {
       query: listQuery,
       response: z.object({ domains: z.array(domainResponse), https: httpsResponse }),
       handler: async ({ params, query, principal }) => {
-        const { env } = await environmentOf(principal, params.app, params.env);
+        const { app, env } = await environmentOf(principal, params.app, params.env);
         const withDns = query.dns === '1' || query.dns === 'true';
         return {
-          domains: await present(await domains.list(env.id), withDns),
+          domains: await present(await domains.list(env.id), withDns, { app: app.name, env: env.name }),
           https: { redirect: env.httpsRedirect, hsts: env.hsts },
         };
       },

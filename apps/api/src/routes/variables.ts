@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
-import { variableResponse } from '../presenters.ts';
+import { deploymentResponse, presentDeployment, variableResponse } from '../presenters.ts';
 import { changeVariablesBody, envParams, revealQuery, variableParams } from '../schemas.ts';
+import { redeployWithSettings } from './run-settings-redeploy.ts';
 
-export function variableRoutes({ apps, environments, variables }: ApiDeps) {
+export function variableRoutes({ apps, environments, variables, releases, deployments }: ApiDeps) {
   async function environmentOf(principal: Parameters<typeof apps.get>[0], appName: string, envName: string) {
     const app = await apps.get(principal, appName);
     return environments.get(app.id, envName);
@@ -29,14 +30,25 @@ export function variableRoutes({ apps, environments, variables }: ApiDeps) {
     route({
       method: 'PATCH',
       url: '/apps/:app/environments/:env/variables',
-      summary: 'Set and unset many variables at once, atomically',
+      summary: 'Set and unset many variables at once, atomically; `redeploy: true` also redeploys the running image with them',
       tag: 'variables',
       params: envParams,
       body: changeVariablesBody,
-      response: z.object({ set: z.array(z.string()), unset: z.array(z.string()), configVersion: z.number() }),
+      response: z.object({
+        set: z.array(z.string()),
+        unset: z.array(z.string()),
+        configVersion: z.number(),
+        deployment: deploymentResponse
+          .nullable()
+          .describe('the redeploy `redeploy: true` started; null when none (nothing deployed yet)'),
+      }),
       handler: async ({ params, body, principal }) => {
-        const env = await environmentOf(principal, params.app, params.env);
-        return variables.change(env.id, body);
+        const app = await apps.get(principal, params.app);
+        const env = await environments.get(app.id, params.env);
+        const { redeploy, ...change } = body;
+        const result = await variables.change(env.id, change);
+        const deployment = redeploy ? await redeployWithSettings({ releases, deployments }, env) : null;
+        return { ...result, deployment: deployment ? presentDeployment(deployment, app.name, env.name) : null };
       },
     }),
     route({
