@@ -42,7 +42,10 @@ export async function startPierStack(options: PierStackOptions = {}): Promise<Pi
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = startScript(
     'apps/api/src/main.ts',
-    apiProcessEnv({ databaseUrl: database.url, secretKey, apiPort, adminToken }, options.api),
+    apiProcessEnv(
+      { databaseUrl: database.url, secretKey, apiPort, adminToken },
+      { PIER_IMAGE_POSTGRES: 'pier-local/postgres', PIER_IMAGE_REDIS: 'pier-local/redis', ...options.api },
+    ),
   );
   const worker = startScript(
     'apps/worker/src/main.ts',

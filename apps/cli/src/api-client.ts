@@ -112,7 +112,8 @@ export class ApiClient {
 
   /**
    * Reads a Server-Sent Events stream, calling `onEvent` for each event,
-   * until the server ends it or `signal` aborts. A dropped connection is
+   * until the server ends it or `signal` aborts (then it returns: the caller
+   * checks `signal.aborted`). A dropped connection is
    * resumed with Last-Event-ID (a few times, then it throws).
    */
   async stream(
@@ -131,7 +132,9 @@ export class ApiClient {
       try {
         res = await this.send('GET', route, { query, signal, headers });
       } catch (err) {
-        if (signal?.aborted || ++failures > 5) throw err;
+        // Aborted: the caller stopped listening (Ctrl-C); it knows, and says what goes on.
+        if (signal?.aborted) return;
+        if (++failures > 5) throw err;
         await sleep(500 * failures, signal);
         continue;
       }
@@ -145,7 +148,8 @@ export class ApiClient {
         }
         return;
       } catch (err) {
-        if (signal?.aborted || ++failures > 5) throw err instanceof CliError ? err : unreachable(this.url, err);
+        if (signal?.aborted) return;
+        if (++failures > 5) throw err instanceof CliError ? err : unreachable(this.url, err);
         await sleep(500 * failures, signal);
       }
     }
@@ -223,6 +227,7 @@ function unreachable(url: string, err: unknown): CliError {
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

@@ -48,7 +48,8 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[]): Parse
     }
     path.push(found);
     remaining.splice(index, 1);
-    options = { ...options, ...found.options };
+    // A subcommand takes its own options, not its parent's (`pier env set` has no --reveal).
+    options = { ...GLOBAL_OPTIONS, ...found.options };
     if (!found.subcommands?.length) break;
     available = found.subcommands;
   }

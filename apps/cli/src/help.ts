@@ -45,7 +45,7 @@ export function commandHelp(path: CommandSpec[]): string {
     const width = Math.max(...command.subcommands.map((c) => c.name.length));
     lines.push('', 'Subcommands:', ...command.subcommands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`));
   }
-  const own = Object.assign({}, ...path.map((c) => c.options ?? {})) as Record<string, OptionSpec>;
+  const own = command.options ?? {};
   if (Object.keys(own).length) lines.push('', 'Options:', ...optionLines(own));
   lines.push('', 'Global options: --app, --env, --server, --json, --yes, --no-color (see `pier --help`)');
   if (command.examples?.length) lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { compareEnvironments, differenceLines, type Link } from './promote-differences.ts';
+
+const postgres = (service: string, version: string, variable = 'DATABASE_URL'): Link => ({
+  service,
+  type: 'postgres',
+  version,
+  variable,
+  variables: [variable, 'PGHOST', 'PGPASSWORD'],
+});
+
+describe('compareEnvironments', () => {
+  it('names variables only, whichever side they are on, and those whose values differ', () => {
+    const differences = compareEnvironments(
+      {
+        name: 'staging',
+        variables: [
+          { key: 'SAME', value: 'x' },
+          { key: 'DIFF', value: 'staging-secret' },
+          { key: 'ONLY_STAGING', value: '1' },
+        ],
+        links: [],
+      },
+      {
+        name: 'production',
+        variables: [
+          { key: 'SAME', value: 'x' },
+          { key: 'DIFF', value: 'production-secret' },
+          { key: 'ONLY_PROD', value: '1' },
+        ],
+        links: [],
+      },
+    );
+    expect(differences).toEqual({
+      from: 'staging',
+      to: 'production',
+      variables: { onlyInFrom: ['ONLY_STAGING'], onlyInTo: ['ONLY_PROD'], differing: ['DIFF'] },
+      services: [],
+    });
+    expect(JSON.stringify(differences)).not.toMatch(/secret/);
+    expect(differenceLines(differences)).toEqual([
+      'variables only in staging: ONLY_STAGING',
+      'variables only in production: ONLY_PROD',
+      'variables whose values differ: DIFF',
+    ]);
+  });
+
+  it('does not call a variable missing when a link of the other environment injects it', () => {
+    const differences = compareEnvironments(
+      { name: 'staging', variables: [{ key: 'DATABASE_URL', value: 'postgres://local' }], links: [] },
+      { name: 'production', variables: [], links: [postgres('db-prod', '16')] },
+    );
+    expect(differences.variables.onlyInFrom).toEqual([]);
+    expect(differences.services).toEqual([
+      { variable: 'DATABASE_URL', from: null, to: { service: 'db-prod', type: 'postgres', version: '16' } },
+    ]);
+  });
+
+  it('compares linked services by kind and version, not by name', () => {
+    const same = compareEnvironments(
+      { name: 'staging', variables: [], links: [postgres('db-staging', '16')] },
+      { name: 'production', variables: [], links: [postgres('db-prod', '16')] },
+    );
+    expect(same.services).toEqual([]);
+    expect(differenceLines(same)).toEqual([]);
+    const older = compareEnvironments(
+      { name: 'staging', variables: [], links: [postgres('db-staging', '17')] },
+      { name: 'production', variables: [], links: [postgres('db-prod', '16')] },
+    );
+    expect(differenceLines(older)).toEqual([
+      'DATABASE_URL: staging links postgres 17 (db-staging), production links postgres 16 (db-prod)',
+    ]);
+  });
+});
