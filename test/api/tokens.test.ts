@@ -146,7 +146,7 @@ describe('an app-scoped token', () => {
     expect((await as('GET', '/apps/web/environments')).json().environments).toHaveLength(3);
 
     const changed = await as('PATCH', '/apps/web/environments/preview/variables', { set: { A: '1', B: '2' } });
-    expect(changed.json()).toEqual({ set: ['A', 'B'], unset: [], configVersion: 1 });
+    expect(changed.json()).toEqual({ set: ['A', 'B'], unset: [], configVersion: 1, deployment: null });
     const revealed = await as('GET', '/apps/web/environments/preview/variables?reveal=true');
     expect(revealed.json().variables.map((v: { value: string }) => v.value)).toEqual(['1', '2']);
     expect((await as('DELETE', '/apps/web/environments/preview/variables/A')).statusCode).toBe(204);

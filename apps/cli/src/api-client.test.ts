@@ -36,6 +36,10 @@ function client(options: { onVersionMismatch?: (v: string) => void; cliVersion?:
   return new ApiClient({ url: `${url}/`, token: TOKEN, cliVersion: options.cliVersion ?? '1.2.3', ...options });
 }
 
+/** The server's last event: the stream is over (without it, the client reconnects). */
+const END = 'event: end\ndata: {}\n\n';
+const END_EVENT = { event: 'end', data: '{}' };
+
 /** Answers an SSE body written in these chunks, a pause between each, then ends the response. */
 function sse(chunks: string[]): Handler {
   return (_req, res) => {
@@ -180,17 +184,17 @@ describe('ApiClient.stream', () => {
   });
 
   it('joins a line split across chunks, even inside a multi-byte character and between CR and LF', async () => {
-    handler = sse(['ev', 'ent: li', 'ne\nda', 'ta: caf', 'é ✓', '\r', '\n\r\n']);
-    expect(await collect()).toEqual([{ event: 'line', data: 'café ✓' }]);
+    handler = sse(['ev', 'ent: li', 'ne\nda', 'ta: caf', 'é ✓', '\r', '\n\r\n', END]);
+    expect(await collect()).toEqual([{ event: 'line', data: 'café ✓' }, END_EVENT]);
 
     // é is two bytes: the first chunk ends between them.
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const bytes = Buffer.from('data: é\n\n');
+      const bytes = Buffer.from(`data: é\n\n${END}`);
       res.write(bytes.subarray(0, 7));
       setTimeout(() => res.end(bytes.subarray(7)), 10);
     };
-    expect(await collect()).toEqual([{ event: 'message', data: 'é' }]);
+    expect(await collect()).toEqual([{ event: 'message', data: 'é' }, END_EVENT]);
   });
 
   it('stops when the callback says so', async () => {
@@ -260,5 +264,57 @@ describe('ApiClient.stream', () => {
     expect(['returned', 'AbortError']).toContain(await done);
     expect(events).toEqual(['first']);
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('ApiClient on a flaky or wrong server', () => {
+  it('tries a read again after a 503, but never a change', async () => {
+    let calls = 0;
+    handler = (_req, res) => {
+      calls++;
+      res.writeHead(calls === 1 ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(calls === 1 ? '{"error":{"code":"unavailable","message":"restarting"}}' : '{"ok":true}');
+    };
+    expect(await client().get('/x')).toEqual({ ok: true });
+    expect(calls).toBe(2);
+    calls = 0;
+    const err = await refusal(client().post('/x', { a: 1 }));
+    expect({ calls, message: err.message }).toEqual({ calls: 1, message: 'restarting' });
+  });
+
+  it('reports a redirect instead of following it (a POST must not become a GET)', async () => {
+    handler = (_req, res) => {
+      res.writeHead(301, { location: 'https://elsewhere.test/api' });
+      res.end();
+    };
+    const err = await refusal(client().post('/apps', { name: 'x' }));
+    expect(err.code).toBe('redirected');
+    expect(err.message).toContain('https://elsewhere.test/api');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('resumes a stream the server closed without `end`, from the last id', async () => {
+    let connections = 0;
+    handler = (req, res) => {
+      connections++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (connections === 1) return res.end('id: 3\nevent: line\ndata: a\n\n');
+      res.end(`id: 4\nevent: line\ndata: b after ${req.headers['last-event-id']}\n\n${END}`);
+    };
+    expect((await collect()).map((e) => e.data)).toEqual(['a', 'b after 3', '{}']);
+    expect(connections).toBe(2);
+  });
+
+  it('moves a query `after` to the last id seen when it resumes, so no line comes twice', async () => {
+    handler = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (seen.length === 1) return res.end('id: 12\nevent: line\ndata: x\n\n');
+      res.end(`event: line\ndata: ${req.url}\n\n${END}`);
+    };
+    const events: string[] = [];
+    await client().stream('/out', { after: 10 }, (e) => {
+      events.push(e.data);
+    });
+    expect(events).toEqual(['x', '/out?after=12', '{}']);
   });
 });

@@ -105,13 +105,15 @@ describe('selectServer', () => {
       entry: { url: 'https://ci.example', token: 'ci-token' },
     });
     expect(selectServer(config, env).entry).toEqual({ url: 'https://ci.example', token: 'ci-token' });
-    expect(selectServer(config, { ...env, server: 'work' })).toEqual({
+    // A named server keeps its own token: PIER_TOKEN meant for another server never reaches it.
+    expect(selectServer(config, { ...env, server: 'work' })).toEqual({ name: 'work', entry: config.servers.work });
+    expect(selectServer(config, { envToken: 'ci-token', envServer: 'work' })).toEqual({
       name: 'work',
-      entry: { url: 'https://work.example', token: 'ci-token' },
+      entry: config.servers.work,
     });
   });
 
-  it('lets PIER_TOKEN alone replace the saved token of the chosen server', () => {
+  it('lets PIER_TOKEN alone replace the saved token of the current server', () => {
     expect(selectServer(config, { envToken: 'other' })).toEqual({
       name: 'home',
       entry: { url: 'https://home.example', token: 'other' },

@@ -52,7 +52,10 @@ export function writeConfig(path: string, config: CliConfig): void {
   renameSync(temporary, path);
 }
 
-/** Where a command connects: `--server`, else PIER_SERVER, else the current one; PIER_URL + PIER_TOKEN need no file (CI). */
+/**
+ * Where a command connects: `--server`, else PIER_SERVER (each with its saved token), else PIER_URL + PIER_TOKEN
+ * (CI, no file), else the current server, whose token PIER_TOKEN alone replaces.
+ */
 export function selectServer(
   config: CliConfig,
   choice: { server?: string; envServer?: string; envUrl?: string; envToken?: string },
@@ -66,7 +69,8 @@ export function selectServer(
         `--server: no server named ${wanted}${known.length ? ` (known: ${known.join(', ')})` : ''}; run \`pier login <url> --server ${wanted}\``,
       );
     }
-    return { name: wanted, entry: choice.envToken ? { ...entry, token: choice.envToken } : entry };
+    // A server named on purpose keeps its own token: PIER_TOKEN exported for another one must not reach it.
+    return { name: wanted, entry };
   }
   if (choice.envUrl && choice.envToken) return { name: 'environment', entry: { url: choice.envUrl, token: choice.envToken } };
   const current = config.current ? config.servers[config.current] : undefined;

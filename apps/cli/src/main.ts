@@ -7,14 +7,15 @@ import { parseCommandLine } from './args.ts';
 import { CliError, EXIT } from './cli-error.ts';
 import { COMMANDS } from './commands/index.ts';
 import { commandHelp, mainHelp } from './help.ts';
-import { Output } from './output.ts';
+import { Output, printable } from './output.ts';
 import { createContext } from './runtime.ts';
 import { CLI_VERSION } from './version.ts';
 
 async function main(argv: string[]): Promise<number> {
   const env = process.env;
-  const colorWanted = !('NO_COLOR' in env) && env.TERM !== 'dumb';
-  let out = new Output(process, { json: false, color: colorWanted && Boolean(process.stdout.isTTY) });
+  // NO_COLOR counts when set to something (no-color.org); TERM=dumb terminals show codes as text.
+  const colorWanted = !env.NO_COLOR && env.TERM !== 'dumb';
+  let out = new Output(process, { json: false, color: colorWanted });
   const abort = new AbortController();
   let interrupted = false;
   process.on('SIGINT', () => {
@@ -23,15 +24,24 @@ async function main(argv: string[]): Promise<number> {
     interrupted = true;
     abort.abort();
   });
+  // `pier … | head` closes the pipe early: stop quietly, as a Unix tool does.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
   try {
-    const parsed = parseCommandLine(argv, COMMANDS);
+    // `pier help deploy` is `pier deploy --help`.
+    const words = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv;
+    const parsed = parseCommandLine(words, COMMANDS);
     if (parsed.version) {
       out.line(`pier ${CLI_VERSION}`);
       return EXIT.ok;
     }
     out = new Output(process, {
       json: parsed.global.json,
-      color: colorWanted && !parsed.noColor && Boolean(process.stdout.isTTY),
+      color: colorWanted && !parsed.noColor,
     });
     const command = parsed.path[parsed.path.length - 1];
     if (!command || parsed.help || !command.run) {
@@ -63,13 +73,18 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.interrupted;
     }
     if (err instanceof CliError) {
-      const code = err.code && err.code !== 'usage' ? ` (${err.code})` : '';
-      process.stderr.write(`${out.paint.red('error:')} ${err.message}${code}\n`);
+      const code = err.code && err.code !== 'usage' ? ` (${printable(err.code)})` : '';
+      process.stderr.write(`${out.errPaint.red('error:')} ${oneLine(err.message)}${code}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`${out.paint.red('error:')} ${(err as Error).message ?? String(err)}\n`);
+    process.stderr.write(`${out.errPaint.red('error:')} ${oneLine((err as Error).message ?? String(err))}\n`);
     return EXIT.failure;
   }
+}
+
+/** An error as one line, without control sequences (its text may be the server's). */
+function oneLine(text: string): string {
+  return printable(text.replace(/\s*[\r\n]+\s*/g, ' ')).trim();
 }
 
 main(process.argv.slice(2)).then(

@@ -13,7 +13,12 @@ function capture(options: { color: boolean; json?: boolean }) {
   stderr.on('data', (chunk) => {
     err += chunk;
   });
-  const output = new Output({ stdout, stderr }, { json: options.json ?? false, color: options.color });
+  // Colour goes to a terminal only: a coloured capture stands for one.
+  const tty = options.color ? { isTTY: true } : {};
+  const output = new Output(
+    { stdout: Object.assign(stdout, tty), stderr: Object.assign(stderr, tty) },
+    { json: options.json ?? false, color: options.color },
+  );
   return { output, stdout: () => out, stderr: () => err };
 }
 
@@ -113,5 +118,27 @@ describe('ago', () => {
   it('is - for no time', () => {
     expect(ago(null, now)).toBe('-');
     expect(ago(undefined, now)).toBe('-');
+  });
+});
+
+describe('colour per stream', () => {
+  it('paints stderr only when stderr is a terminal, whatever stdout is', () => {
+    const stdout = Object.assign(new PassThrough(), { isTTY: false });
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    let err = '';
+    stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    const output = new Output({ stdout, stderr }, { json: false, color: true });
+    output.warn('careful');
+    expect(output.paint.red('x')).toBe('x');
+    expect(err).toBe('\u001b[33mwarning: careful\u001b[0m\n');
+  });
+
+  it('keeps colour in table cells but drops cursor moves, titles and C1 controls', () => {
+    const { output, stdout } = capture({ color: false });
+    output.table(['v'], [['\u001b[31mred\u001b[0m\u001b[2J\u001b]0;pwned\u0007\u009b2Jok']]);
+    expect(stdout()).toBe('V\n\u001b[31mred\u001b[0m2Jok\n');
+    expect(printable('a\u009b2J\u009d0;t\u0007b')).toBe('a2J0;tb');
   });
 });

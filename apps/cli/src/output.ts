@@ -11,7 +11,7 @@ export interface OutputStreams {
 
 export interface OutputOptions {
   json: boolean;
-  /** NO_COLOR set, --no-color, or not a terminal. */
+  /** Colour wanted at all (no NO_COLOR, no --no-color, TERM not dumb); each stream gets it only when it is a terminal. */
   color: boolean;
 }
 
@@ -25,19 +25,18 @@ export class Output {
   /** stdout is a terminal: tables get colour and progress may redraw. */
   readonly interactive: boolean;
   readonly paint: Record<keyof typeof ANSI, Paint>;
+  /** Colours for stderr, which may be a terminal when stdout is not (`pier logs | grep`), or the reverse. */
+  readonly errPaint: Record<keyof typeof ANSI, Paint>;
 
   constructor(
     readonly streams: OutputStreams,
     options: OutputOptions,
   ) {
     this.json = options.json;
-    this.color = options.color;
+    this.color = options.color && Boolean(streams.stdout.isTTY);
     this.interactive = Boolean(streams.stdout.isTTY);
-    const entries = Object.entries(ANSI).map(([name, code]) => [
-      name,
-      this.color ? (text: string) => `\u001b[${code}m${text}\u001b[0m` : (text: string) => text,
-    ]);
-    this.paint = Object.fromEntries(entries) as Record<keyof typeof ANSI, Paint>;
+    this.paint = palette(this.color);
+    this.errPaint = palette(options.color && Boolean(streams.stderr.isTTY));
   }
 
   /** One line of result on stdout. */
@@ -52,16 +51,16 @@ export class Output {
 
   /** What the CLI chose or is doing, on stderr. */
   info(text: string): void {
-    this.streams.stderr.write(`${this.paint.dim(text)}\n`);
+    this.streams.stderr.write(`${this.errPaint.dim(text)}\n`);
   }
 
   warn(text: string): void {
-    this.streams.stderr.write(`${this.paint.yellow(`warning: ${text}`)}\n`);
+    this.streams.stderr.write(`${this.errPaint.yellow(`warning: ${text}`)}\n`);
   }
 
   /** A change that worked, on stderr when the result itself goes to stdout. */
   success(text: string): void {
-    this.streams.stderr.write(`${this.paint.green('✓')} ${text}\n`);
+    this.streams.stderr.write(`${this.errPaint.green('✓')} ${text}\n`);
   }
 
   /** The API's own object(s), as JSON on stdout (for --json). */
@@ -111,9 +110,21 @@ export class Output {
   }
 }
 
+function palette(on: boolean): Record<keyof typeof ANSI, Paint> {
+  const entries = Object.entries(ANSI).map(([name, code]) => [
+    name,
+    on ? (text: string) => `\u001b[${code}m${text}\u001b[0m` : (text: string) => text,
+  ]);
+  return Object.fromEntries(entries) as Record<keyof typeof ANSI, Paint>;
+}
+
+/** A cell's text on one line, without control sequences a server or an app put in it. */
 function cellText(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-';
-  return String(value).replace(/[\r\n\t]+/g, ' ');
+  // Colours (SGR) stay: the CLI paints its own states; anything else that could move the cursor or retitle goes.
+  return String(value)
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(CONTROL, (sequence) => (SGR.test(sequence) ? sequence : ''));
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the CLI's own colour codes to measure a cell.
@@ -133,8 +144,15 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.floor(seconds / 86_400)}d ago`;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matches the control sequences printable() removes.
-const CONTROL = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|[\u0000-\u0008\u000b-\u001f\u007f]/g;
+/**
+ * What printable() removes: CSI sequences (ESC [ …), OSC strings (titles, hyperlinks), and every other C0 and C1
+ * control character (the one-byte CSI and OSC among them) but tab and newline.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+/** A colour (SGR) sequence: harmless, and the CLI's own states are painted with them. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: an escape sequence starts with ESC.
+const SGR = /^\x1b\[[0-9;]*m$/;
 
 /** Strips terminal control sequences from text a server or an app wrote, so it cannot redraw the user's terminal. */
 export function printable(text: string): string {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ApiClient } from './api-client.ts';
 import { CliError, EXIT, usageError } from './cli-error.ts';
@@ -146,12 +146,25 @@ export function createContext(options: {
       }
     },
     async writePrivateFile(name, text) {
-      await writeFile(isAbsolute(name) ? name : resolve(environment.cwd, name), text, { mode: 0o600 });
+      // Written beside the target with mode 600, then renamed over it: an existing file's wider mode never holds secrets.
+      const target = isAbsolute(name) ? name : resolve(environment.cwd, name);
+      const temporary = `${target}.${process.pid}.tmp`;
+      try {
+        await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+        await rename(temporary, target);
+      } catch (err) {
+        await rm(temporary, { force: true });
+        throw usageError(`${name}: ${(err as Error).message}`);
+      }
     },
     async openUrl(url) {
-      const program = environment.browser ?? (environment.platform === 'darwin' ? 'open' : 'xdg-open');
+      // Only a web address goes to the browser (a server-given `file:` or `-flag` never does).
+      if (!/^https?:\/\//i.test(url)) return false;
+      // BROWSER may hold a program with its arguments (`firefox -P work`), or a colon-separated list: the first.
+      const [program, ...args] = (environment.browser?.split(':')[0] ?? '').trim().split(/\s+/).filter(Boolean);
+      const opener = program ?? (environment.platform === 'darwin' ? 'open' : 'xdg-open');
       return new Promise<boolean>((done) => {
-        const child = spawn(program, [url], { stdio: 'ignore', detached: true });
+        const child = spawn(opener, [...args, url], { stdio: 'ignore', detached: true });
         child.once('error', () => done(false));
         child.once('spawn', () => {
           child.unref();

@@ -4,9 +4,9 @@ import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
 import { firstLine, stepText } from '../deployment-progress.ts';
 import { type Deployment, followDeployment } from '../follow-deployment.ts';
+import { UUID } from '../ids.ts';
 import { ago, printable } from '../output.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHA = /^[0-9a-f]{40}$/i;
 
 /** `main@312b88d`, `v1.2@…`, or the prebuilt image: what a deployment deploys, short. */

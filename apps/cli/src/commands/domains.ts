@@ -60,6 +60,7 @@ const list: CommandSpec = {
   summary: 'Custom domains of the environment with their certificate state, expiry and next renewal',
   usage: ['domains list [--dns]'],
   examples: ['pier domains', 'pier domains --env production --dns'],
+  options: { dns: { type: 'boolean', description: 'also check where each domain points' } },
   async run(ctx, input) {
     positionals(input, []);
     const target = await ctx.target();
@@ -100,7 +101,8 @@ const add: CommandSpec = {
   summary: 'Add a custom domain: prints the DNS record to create and whether it points here yet',
   usage: ['domains add <hostname>'],
   description: [
-    'The certificate is ordered once the name points at this server; until then the domain waits (exit 0 all the same).',
+    'The certificate is ordered at once and retried with backoff; it is issued once the name points at this server',
+    '(a name that does not point here yet is a warning, exit 0 all the same).',
     '--json prints {domain: the added domain, check: the domains with their DNS check}.',
   ].join('\n'),
   examples: ['pier domains add www.example.com', 'pier domains add shop.example.com --env production'],
@@ -116,7 +118,7 @@ const add: CommandSpec = {
     printRecords(ctx, await recordsToCreate(domain));
     const result = dnsCheckText(domain.hostname, check.domains.find((d) => d.hostname === domain.hostname)?.dns);
     if (result.pointsHere) ctx.out.success(`${result.text}: its certificate is being ordered`);
-    else ctx.out.warn(`${result.text}; its certificate is ordered once it points here`);
+    else ctx.out.warn(`${result.text}; its certificate is issued once it points here`);
   },
 };
 
@@ -141,7 +143,6 @@ const domains: CommandSpec = {
   aliases: undefined,
   summary: 'Custom domains of the environment: list, add, remove',
   usage: ['domains [--dns]', 'domains add <hostname>', 'domains remove <hostname>'],
-  options: { dns: { type: 'boolean', description: 'also check where each domain points' } },
   subcommands: [list, add, remove],
 };
 

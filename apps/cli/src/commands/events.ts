@@ -63,7 +63,8 @@ async function follow(ctx: CommandContext, read: (query: Query) => Promise<Event
       if (!ctx.signal.aborted) throw err;
     }
   }
-  return EXIT.interrupted;
+  // Ctrl-C is how one stops following, as with `logs -f`: not a failure.
+  return EXIT.ok;
 }
 
 const events: CommandSpec = {

@@ -1,6 +1,7 @@
 import { path } from '../api-client.ts';
 import { positionals } from '../args.ts';
 import { type ProcessChange, parseScaleRequest } from '../assignments.ts';
+import { usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
 import { fetchStatus, type ProcessView } from '../environment-status.ts';
 import { ago, printable } from '../output.ts';
@@ -106,8 +107,17 @@ const scale: CommandSpec = {
     const target = await ctx.target();
     if (changes.size === 0) return listProcesses(ctx, target);
     const wanted = [...changes].map(([type, change]) => describeChange(type, change));
-    await ctx.confirmProduction(target, `scale ${wanted.join('; ')}`);
     const api = await ctx.api();
+    // Every type is checked before the first change: `web=3 wrker=1` must not scale web and then fail.
+    const known = await api.get<{ processes: ProcessView[] }>(processesRoute(target), undefined, ctx.signal);
+    const types = known.processes.map((p) => p.type);
+    const unknown = [...changes.keys()].filter((type) => !types.includes(type));
+    if (unknown.length > 0) {
+      throw usageError(
+        `${unknown.join(', ')}: no such process type in ${target.env} (there: ${types.join(', ')}); nothing was changed`,
+      );
+    }
+    await ctx.confirmProduction(target, `scale ${wanted.join('; ')}`);
     const answers: ScaleAnswer[] = [];
     for (const [type, change] of changes) {
       const route = path`/apps/${target.app}/environments/${target.env}/processes/${type}`;

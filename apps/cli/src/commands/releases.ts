@@ -3,6 +3,7 @@ import { integerOption, positionals } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandSpec, Target } from '../command.ts';
 import type { Deployment } from '../follow-deployment.ts';
+import { UUID } from '../ids.ts';
 import { ago, printable } from '../output.ts';
 import { DETACH_OPTION, followOrDetach } from './deploy.ts';
 import { promote } from './promote.ts';
@@ -18,8 +19,6 @@ interface Release {
 interface EnvironmentStatus {
   liveRelease: { id: string } | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The commit a built image was tagged with (`pier/<app>:<sha>`); none for an image built elsewhere. */
 function commitOf(release: Release): string | undefined {

@@ -2,11 +2,10 @@ import { path } from '../api-client.ts';
 import { integerOption, positionals } from '../args.ts';
 import { usageError } from '../cli-error.ts';
 import type { CommandInput, CommandSpec } from '../command.ts';
+import { UUID } from '../ids.ts';
 import { commandText, type Run, runCommandBody } from '../run-outcome.ts';
 import { followRun, runRoute } from './run-follow.ts';
 import { printDetached, printRun, printRuns } from './run-views.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A run id from the command line, checked before it reaches a URL. */
 function runId(input: CommandInput): string {
@@ -100,6 +99,7 @@ const list: CommandSpec = {
   summary: 'Runs of the environment (one-off and cron), newest first',
   usage: ['runs list [--limit <n>]'],
   examples: ['pier runs', 'pier runs --env production --limit 10'],
+  options: { limit: { type: 'string', value: 'n', description: 'at most this many (default 50, at most 100)' } },
   async run(ctx, input) {
     positionals(input, []);
     const target = await ctx.target();
@@ -116,7 +116,6 @@ const runs: CommandSpec = {
   aliases: undefined,
   summary: 'One-off and cron runs of the environment: list, show, cancel',
   usage: ['runs [--limit <n>]', 'runs show <id> [--follow]', 'runs cancel <id>'],
-  options: { limit: { type: 'string', value: 'n', description: 'at most this many (default 50, at most 100)' } },
   subcommands: [list, show, cancel],
 };
 

@@ -2,6 +2,7 @@ import { path } from '../api-client.ts';
 import { positionals, stringOption } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandSpec } from '../command.ts';
+import { UUID } from '../ids.ts';
 import { printable } from '../output.ts';
 import { pollUntil } from '../poll.ts';
 import { relativeTime, sizeText } from '../units-text.ts';
@@ -30,7 +31,6 @@ interface Operation {
   error: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BACKUP_ENDED = new Set(['good', 'failed']);
 const OPERATION_ENDED = new Set(['done', 'failed']);
 
@@ -110,7 +110,8 @@ const backup: CommandSpec = {
       return EXIT.interrupted;
     }
     ctx.out.result(ended, () => printBackup(ctx, ended));
-    if (ended.state === 'failed') throw new CliError(`backup ${ended.id} failed: ${verificationText(ended)}`, EXIT.failure);
+    if (ended.state === 'failed')
+      throw new CliError(`backup ${ended.id} failed: ${verificationText(ended)}`, EXIT.deployFailed, 'backup_failed');
   },
 };
 
@@ -156,7 +157,7 @@ const restore: CommandSpec = {
     }
     if (ctx.out.json) ctx.out.printJson({ service: result.service, operation: ended });
     if (ended.state === 'failed')
-      throw new CliError(`restore failed: ${printable(ended.error ?? 'no reason given')}`, EXIT.failure);
+      throw new CliError(`restore failed: ${printable(ended.error ?? 'no reason given')}`, EXIT.deployFailed, 'restore_failed');
     if (!ctx.out.json) ctx.out.success(`restored backup ${backupId} into ${result.service}`);
   },
 };

@@ -100,7 +100,11 @@ const create: CommandSpec = {
     }
     ctx.out.result(ready, () => printService(ctx, ready));
     if (ready.state !== 'ready') {
-      throw new CliError(`${name} is ${ready.state}: ${printable(ready.lastError ?? 'no reason given')}`, EXIT.failure);
+      throw new CliError(
+        `${name} is ${ready.state}: ${printable(ready.lastError ?? 'no reason given')}`,
+        EXIT.deployFailed,
+        'service_failed',
+      );
     }
   },
 };

@@ -1,4 +1,4 @@
-import { positionals, stringOption } from '../args.ts';
+import { positionals } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandSpec } from '../command.ts';
 import { normalizeServerUrl } from '../config-file.ts';
@@ -13,12 +13,16 @@ interface WhoAmI {
 const login: CommandSpec = {
   name: 'login',
   summary: 'Save a server and its token (checked first) in ~/.config/pier/config.json',
-  usage: ['login <url> [--server <name>]'],
+  usage: ['login <url> [--server <name>] [--insecure]'],
   description: [
     'Asks for the token without echoing it; without a terminal it reads PIER_TOKEN, else stdin.',
-    'The file is written with mode 600. Several servers are kept by name; the last one logged in to is used',
-    'unless a command names another with --server.',
+    'The file is written with mode 600. Several servers are kept by name (default: "default" for the first, then',
+    "the URL's host name); the last one logged in to is used unless a command names another with --server.",
+    'A plain http:// URL is refused unless it is loopback or --insecure is given: the token would cross the network in clear.',
   ].join('\n'),
+  options: {
+    insecure: { type: 'boolean', description: 'allow http:// to a host other than loopback (the token is sent in clear)' },
+  },
   examples: [
     'pier login https://pier.example.com',
     'PIER_TOKEN=… pier login https://pier.example.com --server work',
@@ -27,7 +31,10 @@ const login: CommandSpec = {
   async run(ctx, input) {
     const { url: given } = positionals(input, ['url']);
     const url = normalizeServerUrl(given as string);
-    const name = stringOption(input, 'server') ?? ctx.global.server ?? 'default';
+    if (!isSafeUrl(url) && input.options.insecure !== true) {
+      throw usageError(`url: ${url} is plain HTTP to another machine: use https:// (or --insecure to send the token in clear)`);
+    }
+    const name = ctx.global.server ?? defaultName(ctx.servers.list(), url);
     const token = ctx.servers.envToken() ?? (await ctx.askSecret(`Token for ${url}: `));
     if (!token) throw usageError('token: empty; create one with `pier tokens create` or use PIER_ADMIN_TOKEN');
     const who = await ctx.servers.client(url, token).get<WhoAmI>('/whoami', undefined, ctx.signal);
@@ -38,6 +45,21 @@ const login: CommandSpec = {
     });
   },
 };
+
+/** https, or http to this machine (`npm run up`'s API on 127.0.0.1). */
+function isSafeUrl(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname) || hostname.startsWith('127.');
+}
+
+/** The name a login without --server saves under: the entry of the same URL, else "default" first, else the host. */
+function defaultName(servers: { name: string; url: string }[], url: string): string {
+  const same = servers.find((server) => server.url === url);
+  if (same) return same.name;
+  if (!servers.some((server) => server.name === 'default')) return 'default';
+  const host = new URL(url).hostname.replace(/[^A-Za-z0-9._-]/g, '');
+  return servers.some((server) => server.name === host) ? `${host}-${servers.length}` : host;
+}
 
 const logout: CommandSpec = {
   name: 'logout',
@@ -117,7 +139,7 @@ const version: CommandSpec = {
       ctx.out.line(`pier ${ctx.cliVersion}`);
       ctx.out.line(`server ${server.version} (${api.url})`);
     });
-    if (server.version !== ctx.cliVersion) return EXIT.failure;
+    // The mismatch is said (stderr) as every command says it; it is not a failure of this command.
   },
 };
 

@@ -2,6 +2,7 @@ import { path } from '../api-client.ts';
 import { positionals, stringOption } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandSpec } from '../command.ts';
+import { UUID } from '../ids.ts';
 import { printable } from '../output.ts';
 import { relativeTime } from '../units-text.ts';
 
@@ -13,8 +14,6 @@ interface TokenView {
   createdAt: string;
   lastUsedAt: string | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function printTokens(ctx: CommandContext, tokens: TokenView[]): void {
   if (tokens.length === 0) {

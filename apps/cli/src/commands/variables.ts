@@ -98,6 +98,11 @@ function reportChange(ctx: CommandContext, target: Target, change: VariableChang
   });
 }
 
+/** What the confirmation says: the change, and the redeploy that follows it unless --no-deploy. */
+function andRedeploy(input: CommandInput, change: string): string {
+  return input.options['no-deploy'] === true ? change : `${change}, then redeploy the running release`;
+}
+
 async function sendChange(
   ctx: CommandContext,
   target: Target,
@@ -134,7 +139,10 @@ const set: CommandSpec = {
       throw usageError('give KEY=VALUE pairs, or --from-stdin KEY (see `pier env set --help`)');
     }
     const target = await ctx.target();
-    await ctx.confirmProduction(target, `set ${[...Object.keys(values), fromStdin].filter(Boolean).join(', ')}`);
+    await ctx.confirmProduction(
+      target,
+      andRedeploy(input, `set ${[...Object.keys(values), fromStdin].filter(Boolean).join(', ')}`),
+    );
     if (fromStdin !== undefined) values[fromStdin] = await ctx.askSecret(`Value of ${fromStdin}: `);
     reportChange(ctx, target, await sendChange(ctx, target, input, { set: values }));
   },
@@ -150,7 +158,7 @@ const unset: CommandSpec = {
     if (input.positionals.length === 0) throw usageError('missing KEY');
     const keys = [...new Set(input.positionals.map(checkVariableKey))];
     const target = await ctx.target();
-    await ctx.confirmProduction(target, `unset ${keys.join(', ')}`);
+    await ctx.confirmProduction(target, andRedeploy(input, `unset ${keys.join(', ')}`));
     reportChange(ctx, target, await sendChange(ctx, target, input, { unset: keys }), keys);
   },
 };
@@ -178,7 +186,10 @@ const importFile: CommandSpec = {
     }
     if (values.size === 0) throw usageError(`${file === '-' ? 'stdin' : file}: no variables in it`);
     const target = await ctx.target();
-    await ctx.confirmProduction(target, `set ${values.size} variable(s) from ${file === '-' ? 'stdin' : file}`);
+    await ctx.confirmProduction(
+      target,
+      andRedeploy(input, `set ${values.size} variable(s) from ${file === '-' ? 'stdin' : file}`),
+    );
     reportChange(ctx, target, await sendChange(ctx, target, input, { set: Object.fromEntries(values) }));
   },
 };
