@@ -47,18 +47,35 @@ export async function startPierStack(options: PierStackOptions = {}): Promise<Pi
       { PIER_IMAGE_POSTGRES: 'pier-local/postgres', PIER_IMAGE_REDIS: 'pier-local/redis', ...options.api },
     ),
   );
+  const backupDirectory = join(workDirectory, 'backups');
   const worker = startScript(
     'apps/worker/src/main.ts',
     workerProcessEnv(
       { databaseUrl: database.url, secretKey, workDirectory },
-      { PIER_QUEUE_PREFIX: `pier-${instance}`, PIER_INSTANCE: instance, PIER_LOG_LEVEL: 'info', ...options.worker },
+      {
+        PIER_QUEUE_PREFIX: `pier-${instance}`,
+        PIER_INSTANCE: instance,
+        PIER_LOG_LEVEL: 'info',
+        PIER_BACKUP_DIR: backupDirectory,
+        ...options.worker,
+      },
     ),
   );
-  const [proxy] = await Promise.all([
+  const started = await Promise.allSettled([
     startTestProxy(database.url),
     waitForHttp(`${apiUrl}/health`, 200, 30_000),
     waitForOutput(worker, '"msg":"worker started"', 60_000),
   ]);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed || started[0].status !== 'fulfilled') {
+    // Nothing of a half-started stack outlives the failure: its processes run in groups of their own.
+    await stopProcesses([api, worker]);
+    if (started[0].status === 'fulfilled') await started[0].value.stop();
+    await database.destroy();
+    rmSync(workDirectory, { recursive: true, force: true });
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const proxy = started[0].value;
   const docker = new DockerRuntime();
   return {
     apiUrl,
@@ -69,14 +86,7 @@ export async function startPierStack(options: PierStackOptions = {}): Promise<Pi
     worker,
     instance,
     async stop(apps = []) {
-      for (const proc of [api, worker]) {
-        if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
-        signalGroup(proc, 'SIGTERM');
-        await exitWithin(proc, 20_000).catch(() => {
-          signalGroup(proc, 'SIGKILL');
-          return proc.exited;
-        });
-      }
+      await stopProcesses([api, worker]);
       await proxy.stop();
       for (const c of await docker.listContainers({ 'pier.instance': instance }).catch(() => [])) {
         await docker.removeContainer(c.id).catch(() => {});
@@ -86,6 +96,18 @@ export async function startPierStack(options: PierStackOptions = {}): Promise<Pi
       rmSync(workDirectory, { recursive: true, force: true });
     },
   };
+}
+
+/** SIGTERM to each process group, SIGKILL after 20 s, and waits for the exit. */
+async function stopProcesses(processes: RunningProcess[]): Promise<void> {
+  for (const proc of processes) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
+    signalGroup(proc, 'SIGTERM');
+    await exitWithin(proc, 20_000).catch(() => {
+      signalGroup(proc, 'SIGKILL');
+      return proc.exited;
+    });
+  }
 }
 
 async function waitForOutput(proc: RunningProcess, text: string, timeoutMs: number): Promise<void> {

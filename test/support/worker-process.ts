@@ -35,6 +35,8 @@ export function workerProcessEnv(base: WorkerProcessBase, more: Record<string, s
     PIER_IMAGE_REDIS: 'pier-local/redis',
     PIER_WORK_DIR: base.workDirectory,
     PIER_MIN_FREE_DISK_MB: '100',
+    // Never a public CA: a test that orders certificates names its Pebble; the rest reach nothing (discard port, loopback).
+    PIER_ACME_DIRECTORY_URL: 'https://127.0.0.1:9/directory',
     ...more,
   };
 }
