@@ -58,15 +58,18 @@ export class ProgressLine {
   private frame = 0;
   private shown = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly started = Date.now();
+  private started = Date.now();
 
   constructor(
     private readonly out: Output,
     private readonly enabled: boolean,
   ) {}
 
-  update(state: string): void {
+  /** `since`: when the deployment was queued, so that following an old one again shows its real age. */
+  update(state: string, since?: string): void {
     this.state = state;
+    const queued = since ? Date.parse(since) : Number.NaN;
+    if (Number.isFinite(queued)) this.started = Math.min(queued, Date.now());
     if (!this.enabled || this.timer) return;
     this.timer = setInterval(() => this.draw(), REDRAW_MS);
     this.timer.unref();

@@ -120,7 +120,7 @@ async function watch(ctx: CommandContext, api: ApiClient, id: string, progress: 
     }
     printedEvents = events.length;
     if (ended) return deployment;
-    progress.update(deployment.state);
+    progress.update(deployment.state, deployment.queuedAt);
     await sleep(POLL_MS, ctx.signal);
     if (ctx.signal.aborted) throw new CliError('interrupted', EXIT.interrupted, 'interrupted');
   }

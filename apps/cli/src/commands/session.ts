@@ -86,6 +86,7 @@ const servers: CommandSpec = {
       name: 'use',
       summary: 'Use this server by default',
       usage: ['servers use <name>'],
+      examples: ['pier servers use work', 'pier servers use default'],
       async run(ctx, input) {
         const { name } = positionals(input, ['name']);
         ctx.servers.use(name as string);
