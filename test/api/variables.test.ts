@@ -233,3 +233,32 @@ describe('secrecy of values', () => {
     expect(logs).not.toContain(token);
   });
 });
+
+describe('GET …/variables/compare', () => {
+  it('names what differs between two environments, never a value', async () => {
+    const staging = await freshEnvironment();
+    const production = await freshEnvironment();
+    const shared = secret('shared');
+    await change(staging, { set: { SAME: shared, DIFF: secret('staging'), ONLY_STAGING: secret('only') } });
+    await change(production, { set: { SAME: shared, DIFF: secret('production'), ONLY_PRODUCTION: secret('only') } });
+    const other = production.split('/').pop();
+    const res = await api.request({ method: 'GET', url: `${staging}/variables/compare?with=${other}` });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      environment: staging.split('/').pop(),
+      with: other,
+      onlyHere: ['ONLY_STAGING'],
+      onlyThere: ['ONLY_PRODUCTION'],
+      differing: ['DIFF'],
+    });
+    expect(res.body).not.toContain(shared);
+    expectError(
+      await api.request({ method: 'GET', url: `${staging}/variables/compare` }),
+      422,
+      'validation_failed',
+      'query.with',
+    );
+    const missing = await api.request({ method: 'GET', url: `${staging}/variables/compare?with=nope` });
+    expect(missing.statusCode).toBe(404);
+  });
+});

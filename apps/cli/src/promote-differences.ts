@@ -1,13 +1,14 @@
 /**
  * What differs between two environments before a promotion: variables by
- * NAME only (values are compared here and never kept, printed or returned)
- * and the services linked to each.
+ * NAME only, as the server compared them (`GET …/variables/compare`: no
+ * value leaves it), and the services linked to each.
  */
 
-export interface Variable {
-  key: string;
-  /** Revealed for the comparison only. */
-  value: string | null;
+/** `GET /apps/:app/environments/:from/variables/compare?with=:to`. */
+export interface VariableComparison {
+  onlyHere: string[];
+  onlyThere: string[];
+  differing: string[];
 }
 
 /** A link as `GET …/links` shows it. */
@@ -40,22 +41,21 @@ export interface Differences {
 }
 
 export function compareEnvironments(
-  from: { name: string; variables: Variable[]; links: Link[] },
-  to: { name: string; variables: Variable[]; links: Link[] },
+  from: { name: string; links: Link[] },
+  to: { name: string; links: Link[] },
+  variables: VariableComparison,
 ): Differences {
-  const fromValues = new Map(from.variables.map((v) => [v.key, v.value]));
-  const toValues = new Map(to.variables.map((v) => [v.key, v.value]));
   const injectedIn = (links: Link[]) => new Set(links.flatMap((l) => [l.variable, ...l.variables]));
   const injectedInFrom = injectedIn(from.links);
   const injectedInTo = injectedIn(to.links);
-  const sorted = (names: Iterable<string>) => [...names].sort();
+  const sorted = (names: string[]) => [...names].sort();
   return {
     from: from.name,
     to: to.name,
     variables: {
-      onlyInFrom: sorted([...fromValues.keys()].filter((k) => !toValues.has(k) && !injectedInTo.has(k))),
-      onlyInTo: sorted([...toValues.keys()].filter((k) => !fromValues.has(k) && !injectedInFrom.has(k))),
-      differing: sorted([...fromValues].filter(([k, v]) => toValues.has(k) && toValues.get(k) !== v).map(([k]) => k)),
+      onlyInFrom: sorted(variables.onlyHere.filter((k) => !injectedInTo.has(k))),
+      onlyInTo: sorted(variables.onlyThere.filter((k) => !injectedInFrom.has(k))),
+      differing: sorted(variables.differing),
     },
     services: serviceDifferences(from.links, to.links),
   };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 import { deploymentResponse, presentDeployment, variableResponse } from '../presenters.ts';
-import { changeVariablesBody, envParams, revealQuery, variableParams } from '../schemas.ts';
+import { changeVariablesBody, envParams, name, revealQuery, variableParams } from '../schemas.ts';
 import { redeployWithSettings } from './run-settings-redeploy.ts';
 
 export function variableRoutes({ apps, environments, variables, releases, deployments }: ApiDeps) {
@@ -25,6 +25,36 @@ export function variableRoutes({ apps, environments, variables, releases, deploy
         const reveal = query.reveal === 'true' || query.reveal === '1';
         const list = await variables.list(env.id, reveal);
         return { variables: list.map((v) => ({ ...v, updatedAt: v.updatedAt.toISOString() })) };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/variables/compare',
+      summary:
+        "What differs between this environment's variables and another's of the same app, by name only (for a promotion's preview: no value leaves the server)",
+      tag: 'variables',
+      params: envParams,
+      query: z.strictObject({ with: name.describe('the other environment') }),
+      response: z.object({
+        environment: z.string(),
+        with: z.string(),
+        onlyHere: z.array(z.string()).describe('set here, not in `with`'),
+        onlyThere: z.array(z.string()).describe('set in `with`, not here'),
+        differing: z.array(z.string()).describe('set in both, to different values'),
+      }),
+      handler: async ({ params, query, principal }) => {
+        const app = await apps.get(principal, params.app);
+        const [here, there] = await Promise.all([environments.get(app.id, params.env), environments.get(app.id, query.with)]);
+        const [mine, theirs] = await Promise.all([variables.list(here.id, true), variables.list(there.id, true)]);
+        const theirValues = new Map(theirs.map((v) => [v.key, v.value]));
+        const myKeys = new Set(mine.map((v) => v.key));
+        return {
+          environment: here.name,
+          with: there.name,
+          onlyHere: mine.filter((v) => !theirValues.has(v.key)).map((v) => v.key),
+          onlyThere: theirs.filter((v) => !myKeys.has(v.key)).map((v) => v.key),
+          differing: mine.filter((v) => theirValues.has(v.key) && theirValues.get(v.key) !== v.value).map((v) => v.key),
+        };
       },
     }),
     route({

@@ -4,7 +4,13 @@ import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandSpec, Target } from '../command.ts';
 import type { Deployment } from '../follow-deployment.ts';
 import { printable } from '../output.ts';
-import { compareEnvironments, type Differences, differenceLines, type Link, type Variable } from '../promote-differences.ts';
+import {
+  compareEnvironments,
+  type Differences,
+  differenceLines,
+  type Link,
+  type VariableComparison,
+} from '../promote-differences.ts';
 import { DETACH_OPTION, followOrDetach } from './deploy.ts';
 
 const ENV_NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -21,16 +27,15 @@ function releaseOption(text: string | undefined): number | undefined {
   return Number(number);
 }
 
-/** Each environment's variables (values revealed for the comparison only), links and live release. */
+/** An environment's links and live release. */
 async function readEnvironment(ctx: CommandContext, app: string, env: string) {
   const api = await ctx.api();
   const base = path`/apps/${app}/environments/${env}`;
-  const [status, variables, links] = await Promise.all([
+  const [status, links] = await Promise.all([
     api.get<Status>(`${base}/status`, undefined, ctx.signal),
-    api.get<{ variables: Variable[] }>(`${base}/variables`, { reveal: true }, ctx.signal),
     api.get<{ links: Link[] }>(`${base}/links`, undefined, ctx.signal),
   ]);
-  return { name: env, status, variables: variables.variables, links: links.links };
+  return { name: env, status, links: links.links };
 }
 
 function printDifferences(ctx: CommandContext, differences: Differences, live: number | undefined): void {
@@ -57,8 +62,8 @@ export const promote: CommandSpec = {
   summary: 'Deploy the exact image live in one environment (staging) to another (production), without a rebuild',
   usage: ['promote [--from <env>] [--to <env>] [--release <version>] [--detach]'],
   description: [
-    'First it shows what differs between the two environments: variables by name only (values are compared',
-    'locally, never printed) and linked services. Then it asks (--yes skips it), promotes, and follows the',
+    'First it shows what differs between the two environments: variables by name only (the server compares the',
+    'values; none is sent) and linked services. Then it asks (--yes skips it), promotes, and follows the',
     'deployment like `pier deploy`. With --json it prints { differences, deployment } at the end.',
   ].join('\n'),
   examples: ['pier promote', 'pier promote --from staging --to production --yes', 'pier promote --release v12'],
@@ -82,19 +87,25 @@ export const promote: CommandSpec = {
     const target: Target = await ctx.target({ defaultEnv: destination(ctx, to) });
     if (target.env === from) throw usageError(`--from: ${from} cannot be promoted into itself; pick another --to`);
 
-    const [source, destinationEnv] = await Promise.all([
+    const api = await ctx.api();
+    // The server compares the values and answers names only: no secret reaches this machine for a preview.
+    const [source, destinationEnv, variables] = await Promise.all([
       readEnvironment(ctx, target.app, from),
       readEnvironment(ctx, target.app, target.env),
+      api.get<VariableComparison>(
+        path`/apps/${target.app}/environments/${from}/variables/compare`,
+        { with: target.env },
+        ctx.signal,
+      ),
     ]);
     const promoted = version ?? source.status.liveRelease?.version;
     if (promoted === undefined) {
       throw new CliError(`${from} has no live release to promote: deploy it first`, EXIT.failure, 'conflict');
     }
-    const differences = compareEnvironments(source, destinationEnv);
+    const differences = compareEnvironments(source, destinationEnv, variables);
     if (!ctx.out.json) printDifferences(ctx, differences, destinationEnv.status.liveRelease?.version);
     await ctx.confirm(`Promote release v${promoted} of ${target.app} from ${from} to ${target.env}?`);
 
-    const api = await ctx.api();
     const started = await api.post<Deployment>(
       path`/apps/${target.app}/environments/${target.env}/promote`,
       { from, ...(version === undefined ? {} : { release: version }) },
