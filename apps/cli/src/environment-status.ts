@@ -3,6 +3,11 @@ import type { CommandContext, Target } from './command.ts';
 import { ago, printable } from './output.ts';
 
 /** The parts of GET …/environments/:env/status the CLI shows (the API sends more; --json prints it all). */
+/** The commit of an image Pier built (`pier/<app>:<sha>`); none for one built elsewhere, or no image. */
+export function builtCommit(ref: string | null | undefined): string | undefined {
+  return ref ? /^pier\/[^:]+:([0-9a-f]{40})$/.exec(ref)?.[1] : undefined;
+}
+
 export interface EnvironmentStatus {
   app: string;
   environment: string;

@@ -5,6 +5,11 @@ import { type DeploymentEvent, duration, firstLine, ProgressLine, stepText } fro
 import { printable } from './output.ts';
 
 /** A deployment as the API shows it (the fields the CLI reads; the rest is passed through to --json). */
+/** The command that follows a deployment again: every hint of the CLI names it the same way. */
+export function followCommand(id: string): string {
+  return `pier deployments follow ${id}`;
+}
+
 export interface Deployment {
   id: string;
   app: string;
@@ -52,7 +57,7 @@ export async function followDeployment(ctx: CommandContext, id: string, options:
   } catch (err) {
     if (!ctx.signal.aborted) throw err;
     progress.stop();
-    out.info(`the deployment keeps going; follow it again with: pier deployments follow ${id}`);
+    out.info(`the deployment keeps going; follow it again with: ${followCommand(id)}`);
     throw new CliError('interrupted', EXIT.interrupted, 'interrupted');
   } finally {
     progress.stop();

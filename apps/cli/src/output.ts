@@ -1,3 +1,5 @@
+import { shortSpan } from './units-text.ts';
+
 /**
  * Where the CLI writes. Results go to stdout (a table or text on a terminal,
  * plain stable text when piped, the API's own objects with --json); what the
@@ -134,14 +136,10 @@ function visibleLength(text: string): number {
   return text.replace(ESCAPES, '').length;
 }
 
-/** "3m ago", "2h ago", "5d ago" for an ISO time; `-` for none. */
+/** "3m ago", "2h ago", "5d ago" for an ISO time (a time to come, on a skewed clock, is "0s ago"); `-` for none. */
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '-';
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
-  return `${Math.floor(seconds / 86_400)}d ago`;
+  return `${shortSpan(Math.max(0, now - Date.parse(iso)))} ago`;
 }
 
 /**

@@ -9,7 +9,7 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
 }
 
 /** "45s", "12m", "3h", "4d" (the largest whole unit). */
-function shortSpan(ms: number): string {
+export function shortSpan(ms: number): string {
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;

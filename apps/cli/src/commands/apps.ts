@@ -5,6 +5,7 @@ import type { CommandContext, CommandInput, CommandSpec } from '../command.ts';
 import { type EnvironmentStatus, environmentState } from '../environment-status.ts';
 import { ago, printable } from '../output.ts';
 import { repositoryFullName } from '../target.ts';
+import { sizeText } from '../units-text.ts';
 
 interface App {
   name: string;
@@ -177,22 +178,11 @@ const remove: CommandSpec = {
       if (deleted.imagesRemoved === null) {
         return ctx.out.success(`deleted app ${name}; the worker is still removing its containers and images`);
       }
-      const freed = deleted.freedBytes ? `, ${bytes(deleted.freedBytes)} freed` : '';
+      const freed = deleted.freedBytes ? `, ${sizeText(deleted.freedBytes)} freed` : '';
       ctx.out.success(`deleted app ${name}: ${deleted.imagesRemoved} image(s) removed${freed}`);
     });
   },
 };
-
-function bytes(count: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = count;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 const apps: CommandSpec = {
   name: 'apps',

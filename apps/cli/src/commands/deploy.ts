@@ -3,7 +3,7 @@ import { integerOption, positionals, stringOption } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
 import { firstLine, stepText } from '../deployment-progress.ts';
-import { type Deployment, followDeployment } from '../follow-deployment.ts';
+import { type Deployment, followCommand, followDeployment } from '../follow-deployment.ts';
 import { UUID } from '../ids.ts';
 import { ago, printable } from '../output.ts';
 
@@ -29,7 +29,7 @@ export async function followOrDetach(
   if (input.options.detach === true) {
     ctx.out.result(jsonResult ? jsonResult(started) : started, () => {
       ctx.out.line(started.id);
-      ctx.out.info(`follow it with: pier deployments follow ${started.id}`);
+      ctx.out.info(`follow it with: ${followCommand(started.id)}`);
     });
     return;
   }

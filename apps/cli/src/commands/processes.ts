@@ -4,6 +4,7 @@ import { type ProcessChange, parseScaleRequest } from '../assignments.ts';
 import { usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
 import { fetchStatus, type ProcessView } from '../environment-status.ts';
+import { followCommand } from '../follow-deployment.ts';
 import { ago, printable } from '../output.ts';
 
 interface ScaleAnswer {
@@ -128,7 +129,7 @@ const scale: CommandSpec = {
       ctx.out.success(`${p.type}: ${p.replicas} replica(s) wanted (${p.running} running), ${p.memoryMb} MiB, ${p.cpus} CPU each`);
       if (answer.deployment) {
         const { id } = answer.deployment;
-        ctx.out.info(`redeploying with the new limits: follow it with \`pier deployments follow ${id}\``);
+        ctx.out.info(`redeploying with the new limits: follow it with \`${followCommand(id)}\``);
       }
     }
     if (ctx.out.json) ctx.out.printJson(answers);

@@ -2,6 +2,7 @@ import { path } from '../api-client.ts';
 import { integerOption, positionals } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandSpec, Target } from '../command.ts';
+import { builtCommit } from '../environment-status.ts';
 import type { Deployment } from '../follow-deployment.ts';
 import { UUID } from '../ids.ts';
 import { ago, printable } from '../output.ts';
@@ -20,9 +21,9 @@ interface EnvironmentStatus {
   liveRelease: { id: string } | null;
 }
 
-/** The commit a built image was tagged with (`pier/<app>:<sha>`); none for an image built elsewhere. */
+/** The short commit a built image was tagged with (`pier/<app>:<sha>`); none for an image built elsewhere. */
 function commitOf(release: Release): string | undefined {
-  return /:([0-9a-f]{40})$/.exec(release.image.ref)?.[1]?.slice(0, 7);
+  return builtCommit(release.image.ref)?.slice(0, 7);
 }
 
 /** A built image by its short id; one built elsewhere by its reference. */

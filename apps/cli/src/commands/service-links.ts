@@ -1,12 +1,8 @@
 import { path } from '../api-client.ts';
 import { usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
+import { type Deployment, followCommand } from '../follow-deployment.ts';
 import { serviceArgument } from './service-route.ts';
-
-interface Deployment {
-  id: string;
-  state: string;
-}
 
 interface LinkResult {
   service: string;
@@ -46,7 +42,7 @@ function reportRedeploy(ctx: CommandContext, target: Target, deployment: Deploym
     return;
   }
   ctx.out.info(`redeploying ${target.app}/${target.env}: deployment ${deployment.id} (${deployment.state})`);
-  ctx.out.info(`  follow it with \`pier deployments follow ${deployment.id}\``);
+  ctx.out.info(`  follow it with \`${followCommand(deployment.id)}\``);
 }
 
 const link: CommandSpec = {

@@ -1,19 +1,9 @@
 import { path } from '../api-client.ts';
 import { positionals } from '../args.ts';
 import type { CommandContext, CommandSpec } from '../command.ts';
-import { type EnvironmentStatus, environmentState, fetchStatus, signals } from '../environment-status.ts';
+import { builtCommit, type EnvironmentStatus, environmentState, fetchStatus, signals } from '../environment-status.ts';
+import type { Deployment } from '../follow-deployment.ts';
 import { ago, printable } from '../output.ts';
-
-interface Deployment {
-  id: string;
-  state: string;
-  trigger: string;
-  ref: string | null;
-  commit: string | null;
-  reason: string | null;
-  queuedAt: string;
-  finishedAt: string | null;
-}
 
 const status: CommandSpec = {
   name: 'status',
@@ -71,11 +61,6 @@ function describeDeployment(ctx: CommandContext, d: Deployment): string {
   const reason = d.reason && /failed|cancelled|skipped/.test(d.state) ? `: ${printable(d.reason)}` : '';
   const source = what ? `${d.trigger} ${printable(what)}` : d.trigger;
   return `${ctx.out.state(d.state)} ${ago(d.finishedAt ?? d.queuedAt)} (${source}, ${d.id.slice(0, 8)})${reason}`;
-}
-
-/** The commit of an image Pier built (`pier/<app>:<sha>`); a rollback's or promotion's deployment names none. */
-function builtCommit(ref: string | null | undefined): string | undefined {
-  return ref ? /^pier\/[^:]+:([0-9a-f]{40})$/.exec(ref)?.[1] : undefined;
 }
 
 const open: CommandSpec = {

@@ -4,6 +4,7 @@ import { checkVariableKey, parseVariableAssignments } from '../assignments.ts';
 import { usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
 import { DotenvSyntaxError, formatDotenv, parseDotenv } from '../dotenv.ts';
+import { followCommand } from '../follow-deployment.ts';
 import { ago, printable } from '../output.ts';
 
 interface Variable {
@@ -93,7 +94,7 @@ function reportChange(ctx: CommandContext, target: Target, change: VariableChang
     ctx.out.success(`${parts.join('; ')} in ${target.env} (config version ${change.configVersion})`);
     if (change.deployment) {
       const id = change.deployment.id;
-      ctx.out.info(`redeploying the running release with them: deployment ${id} (pier deployments follow ${id})`);
+      ctx.out.info(`redeploying the running release with them: deployment ${id} (${followCommand(id)})`);
     } else ctx.out.info('They apply from the next deployment of this environment (`pier deploy`).');
   });
 }
