@@ -14,8 +14,11 @@ export interface LeasedLoopOptions {
   name: string;
   leases: Pick<LeaseStore, 'acquire' | 'release'>;
   intervalMs: number;
-  /** How long the lease lasts without a renewal: another worker takes over that long after a holder died. */
-  ttlMs: number;
+  /**
+   * How long the lease lasts without a renewal: another worker takes over that long after a holder died.
+   * Default two passes, at least a minute.
+   */
+  ttlMs?: number;
   /** Names this worker in the lease; default `workerHolder()`. */
   holder?: string;
   logger: Logger;
@@ -57,6 +60,10 @@ export class LeasedLoop {
 
   /** Takes or renews the lease: true while this worker holds it. */
   hold(): Promise<boolean> {
-    return this.options.leases.acquire(this.options.name, this.holder, this.options.ttlMs);
+    return this.options.leases.acquire(
+      this.options.name,
+      this.holder,
+      this.options.ttlMs ?? Math.max(2 * this.options.intervalMs, 60_000),
+    );
   }
 }

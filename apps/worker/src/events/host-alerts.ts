@@ -35,8 +35,6 @@ export class HostAlertWatch {
         name: LEASE,
         leases: options.stores.leases,
         intervalMs,
-        // Two passes long, at least a minute: a worker that died stops watching, another takes over.
-        ttlMs: Math.max(2 * intervalMs, 60_000),
         holder: options.holder,
         logger: options.logger,
       },

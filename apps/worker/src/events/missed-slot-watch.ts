@@ -53,7 +53,6 @@ export class MissedSlotWatch {
         name: LEASE,
         leases: options.stores.leases,
         intervalMs,
-        ttlMs: Math.max(2 * intervalMs, 60_000),
         holder: options.holder,
         logger: options.logger,
       },

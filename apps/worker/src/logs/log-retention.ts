@@ -35,7 +35,6 @@ export class LogRetention {
         name: LEASE,
         leases: options.leases,
         intervalMs,
-        ttlMs: Math.max(2 * intervalMs, 60_000),
         holder: options.holder,
         logger: options.logger,
       },

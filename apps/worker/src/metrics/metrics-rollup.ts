@@ -31,7 +31,6 @@ export class MetricsRollup {
         name: LEASE,
         leases: options.stores.leases,
         intervalMs,
-        ttlMs: Math.max(2 * intervalMs, 60_000),
         holder: options.holder,
         logger: options.logger,
       },
