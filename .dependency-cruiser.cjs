@@ -48,6 +48,13 @@ module.exports = {
       to: { path: '^packages/(db|docker|queue|builder|proxy|acme)/' },
     },
     {
+      name: 'dashboard-talks-rest-only',
+      comment: 'The dashboard runs in the browser and is a client of the REST API only: no package of the server.',
+      severity: 'error',
+      from: { path: '^apps/dashboard/' },
+      to: { path: '^packages/' },
+    },
+    {
       name: 'api-has-no-docker',
       comment:
         'The api reads logs and state from Postgres only and never holds a Docker socket: it imports neither packages/docker nor dockerode.',

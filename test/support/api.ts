@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type AppQuotas, type CapacityCheck, SecretBox } from '@pier/core';
-import { createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
+import { ChangeFeed, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
 import { createLogger } from '@pier/log';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
@@ -40,6 +40,10 @@ export interface TestApiOptions {
   cliBundlePath?: string;
   /** PIER_PUBLIC_IPS. */
   publicAddresses?: string[];
+  /** The built dashboard served at `/`; default none (`/` says how to build it). */
+  dashboardDir?: string;
+  /** How long a dashboard session lasts; default the api's. */
+  sessionTtlMs?: number;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -83,6 +87,9 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     ...(options.controlHostname ? { controlHostname: options.controlHostname } : {}),
     ...(options.cliBundlePath ? { cliBundlePath: options.cliBundlePath } : {}),
     ...(options.publicAddresses ? { publicAddresses: options.publicAddresses } : {}),
+    ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
+    ...(options.sessionTtlMs ? { sessionTtlMs: options.sessionTtlMs } : {}),
+    changes: new ChangeFeed(database.sql),
     ...createStores(database.db, box),
     ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),
     readiness: {

@@ -9,7 +9,9 @@ import { requestId } from './http/request-id.ts';
 import { registerRoutes, route } from './http/route-kit.ts';
 import { appRoutes } from './routes/apps.ts';
 import { backupRoutes } from './routes/backups.ts';
+import { changeRoutes } from './routes/changes.ts';
 import { cronRoutes } from './routes/cron.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { environmentLogRoutes } from './routes/environment-logs.ts';
@@ -21,10 +23,12 @@ import { logDrainRoutes } from './routes/log-drains.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { overviewRoutes } from './routes/overview.ts';
 import { processRoutes } from './routes/processes.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { runRoutes } from './routes/runs.ts';
 import { serviceRoutes } from './routes/services.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { variableRoutes } from './routes/variables.ts';
 import { volumeRoutes } from './routes/volumes.ts';
@@ -78,12 +82,15 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
   installErrorHandler(app);
   recordQuotaRefusals(app, deps);
-  installAuth(app, { adminToken: deps.adminToken, tokens: deps.tokens });
+  installAuth(app, { adminToken: deps.adminToken, tokens: deps.tokens, sessions: deps.sessions });
 
   const specs = [
     ...healthRoutes(deps),
     ...metaRoutes(deps, API_VERSION),
+    ...sessionRoutes(deps, API_VERSION),
+    ...changeRoutes(deps),
     ...appRoutes(deps),
+    ...overviewRoutes(deps),
     ...environmentRoutes(deps),
     ...processRoutes(deps),
     ...variableRoutes(deps),
@@ -119,6 +126,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerWebhookRoute(app, deps);
   registerRoutes(app, [
     ...specs,
+    ...dashboardRoutes(deps),
     schemaRoute,
     route({
       method: 'GET',

@@ -1,5 +1,5 @@
 import type { AppQuotas, CapacityCheck, ServiceType } from '@pier/core';
-import type { AppImagesWatch, Stores } from '@pier/db';
+import type { AppImagesWatch, ChangeListener, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 
 /** Everything the API needs, built by main.ts (or a test) and handed to buildApp. */
@@ -36,4 +36,12 @@ export interface ApiDeps extends Stores {
   reservedPorts?: readonly number[];
   /** The built `pier` CLI bundle served at GET /cli (`npm run build:cli`); absent or missing, /cli answers 503. */
   cliBundlePath?: string;
+  /** The built dashboard (`npm run build:dashboard`), served at `/`; absent or not built, `/` says how to build it. */
+  dashboardDir?: string;
+  /** How long a dashboard session lasts (PIER_SESSION_HOURS); default 12 hours. */
+  sessionTtlMs?: number;
+  /** Sign-ins per minute from one source address; default 30. */
+  signInRateLimitPerMinute?: number;
+  /** The change feed behind `GET /changes` (a `ChangeFeed`); absent, `/changes` answers 503. */
+  changes?: { subscribe(listener: ChangeListener): () => void };
 }

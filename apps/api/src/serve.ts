@@ -1,7 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { type ApiConfig, capacityPolicyFrom, exitOnStartupError, onShutdownSignal, readHostResources } from '@pier/config';
 import { pierServicePorts, SecretBox } from '@pier/core';
-import { assertMigrated, CapacityGuard, connectDatabase, createStores, pingDatabase, watchAppImagesRemoved } from '@pier/db';
+import {
+  assertMigrated,
+  CapacityGuard,
+  ChangeFeed,
+  connectDatabase,
+  createStores,
+  pingDatabase,
+  watchAppImagesRemoved,
+} from '@pier/db';
 import { createLogger } from '@pier/log';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
@@ -48,6 +56,9 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       events: stores.events,
     }),
     cliBundlePath: config.PIER_CLI_BUNDLE ?? fileURLToPath(new URL('../../cli/dist/pier.cjs', import.meta.url)),
+    dashboardDir: config.PIER_DASHBOARD_DIR ?? fileURLToPath(new URL('../../dashboard/dist', import.meta.url)),
+    sessionTtlMs: config.PIER_SESSION_HOURS * 60 * 60 * 1000,
+    changes: new ChangeFeed(database.sql),
     appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
     reservedPorts: pierServicePorts({ ports: [config.PIER_API_PORT], urls: [config.DATABASE_URL, config.REDIS_URL] }),
     readiness: {

@@ -67,6 +67,10 @@ export const apiConfigSchema = z.object({
   PIER_API_PORT: port(4000),
   /** The `pier` CLI bundle served at GET /cli; default apps/cli/dist/pier.cjs of this checkout (`npm run build:cli`). */
   PIER_CLI_BUNDLE: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** The built dashboard served at `/`; default apps/dashboard/dist of this checkout (`npm run build:dashboard`). */
+  PIER_DASHBOARD_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** How long a dashboard session (an API token exchanged for a cookie) lasts, in hours. */
+  PIER_SESSION_HOURS: positiveInt(12).refine((h) => h <= 24 * 30, 'must be at most 720 (30 days)'),
   /** Bootstrap admin token: the first credential, used to create scoped API tokens. */
   PIER_ADMIN_TOKEN: bearerSecret,
   /** Image of managed Postgres services; `POST /services` with a version uses that tag of this image. */

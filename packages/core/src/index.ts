@@ -8,6 +8,7 @@ export * from './control-route.ts';
 export * from './cron.ts';
 export * from './cron-events.ts';
 export * from './custom-domains.ts';
+export * from './dashboard-session.ts';
 export * from './deployment-events.ts';
 export * from './deployment-state.ts';
 export * from './environment-defaults.ts';

@@ -27,3 +27,5 @@ export const RUNS_CHANNEL = 'pier_runs';
 export const EVENTS_CHANNEL = 'pier_events';
 /** Log lines were stored (payload: the environment's id): followers of that environment's logs read on. */
 export const LOGS_CHANNEL = 'pier_logs';
+/** A row of a watched table changed (payload: JSON `{ t: table, a: app id or null }`, from migration 0016's trigger): the change feed. */
+export const CHANGES_CHANNEL = 'pier_changes';

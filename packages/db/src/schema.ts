@@ -8,3 +8,4 @@ export * from './schema/https.ts';
 export * from './schema/observability.ts';
 export * from './schema/processes.ts';
 export * from './schema/services.ts';
+export * from './schema/sessions.ts';

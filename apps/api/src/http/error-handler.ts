@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   rate_limited: 429,
   secret_unreadable: 500,
   cli_not_built: 503,
+  changes_unavailable: 503,
 };
 
 /** Errors raised by fastify itself before a handler runs. */

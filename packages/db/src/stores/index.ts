@@ -16,6 +16,7 @@ import { LogStore } from './log-store.ts';
 import { MetricStore } from './metric-store.ts';
 import { NotificationQueue } from './notification-queue.ts';
 import { NotificationStore } from './notification-store.ts';
+import { OverviewStore } from './overview-store.ts';
 import { ProcessStore } from './process-store.ts';
 import { ReleaseStore } from './release-store.ts';
 import { ReleaseWatchStore } from './release-watch-store.ts';
@@ -28,6 +29,7 @@ import { SealedValueStore } from './sealed-value-store.ts';
 import { ServiceOperationStore } from './service-operation-store.ts';
 import { ServiceRoleStore } from './service-role-store.ts';
 import { ServiceStore } from './service-store.ts';
+import { SessionStore } from './session-store.ts';
 import { TokenStore } from './token-store.ts';
 import { VariableStore } from './variable-store.ts';
 import { VolumeOperationStore } from './volume-operation-store.ts';
@@ -39,6 +41,10 @@ export interface Stores {
   environments: EnvironmentStore;
   variables: VariableStore;
   tokens: TokenStore;
+  /** Dashboard sessions (an API token exchanged for a cookie). */
+  sessions: SessionStore;
+  /** Every app's environments at a glance (the dashboard's apps page). */
+  overview: OverviewStore;
   deployments: DeploymentStore;
   deliveries: WebhookDeliveryStore;
   /** GitHub's checks of each commit, and the deployments waiting for them. */
@@ -95,6 +101,8 @@ export function createStores(db: Db, box: SecretBox): Stores {
     environments: new EnvironmentStore(db),
     variables: new VariableStore(db, box),
     tokens: new TokenStore(db),
+    sessions: new SessionStore(db),
+    overview: new OverviewStore(db),
     deployments,
     deliveries: new WebhookDeliveryStore(db, deployments, checks),
     checks,

@@ -1,0 +1,110 @@
+import {
+  adminTokenFingerprint,
+  csrfTokenFor,
+  type Principal,
+  SESSION_COOKIE,
+  UnauthorizedError,
+  ValidationError,
+} from '@pier/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+import { assertSameOrigin, assertSameSiteChange, principalOfToken, sessionCookie } from '../http/auth.ts';
+import { route } from '../http/route-kit.ts';
+import { SourceRateLimit } from '../http/source-rate-limit.ts';
+
+export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
+const signInBody = z.object({ token: z.string().min(1, 'token: paste an API token').max(512) });
+
+const sessionResponse = z.object({
+  role: z.enum(['admin', 'app']),
+  app: z.string().nullable().describe('the one app an app token sees'),
+  csrfToken: z.string().describe('send it back in `x-csrf-token` with every change made with the session cookie'),
+  expiresAt: z.string(),
+  version: z.string(),
+});
+
+/**
+ * The dashboard's sign-in: an API token exchanged for a session cookie
+ * (`HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS, with an expiry). The
+ * token itself is never stored in the browser; signing out revokes the session.
+ */
+export function sessionRoutes(deps: ApiDeps, version: string) {
+  const ttlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+  const limit = new SourceRateLimit({ perMinute: deps.signInRateLimitPerMinute ?? 30 });
+
+  async function present(principal: Principal, secret: string, expiresAt: Date) {
+    const app = principal.role === 'app' ? (await deps.apps.byId(principal.appId)).name : null;
+    return { role: principal.role, app, csrfToken: csrfTokenFor(secret), expiresAt: expiresAt.toISOString(), version };
+  }
+
+  return [
+    route({
+      method: 'POST',
+      url: '/session',
+      summary: 'Sign in to the dashboard: exchanges an API token for a session cookie (the token is not kept)',
+      tag: 'session',
+      auth: false,
+      body: signInBody,
+      status: 201,
+      response: sessionResponse,
+      handler: async ({ body, request, reply }) => {
+        assertSameOrigin(request);
+        limit.take(request.ip);
+        const principal = await principalOfToken(body.token.trim(), deps).catch(() => {
+          throw new UnauthorizedError('token: unknown or revoked');
+        });
+        const { secret, row } = await deps.sessions.create({
+          tokenId: principal.tokenId,
+          appId: principal.role === 'app' ? principal.appId : null,
+          adminFingerprint: principal.tokenId === null ? adminTokenFingerprint(deps.adminToken) : null,
+          expiresAt: new Date(Date.now() + ttlMs),
+        });
+        setSessionCookie(request, reply, secret, ttlMs);
+        return present(principal, secret, row.expiresAt);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/session',
+      summary: 'The signed-in session: who it is and its CSRF token (for the dashboard after a reload)',
+      tag: 'session',
+      response: sessionResponse,
+      handler: async ({ request, principal }) => {
+        if (!request.session) throw new ValidationError('session: this request carries a token, not a session cookie');
+        return present(principal, request.session.secret, request.session.row.expiresAt);
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/session',
+      summary: 'Sign out: revokes the session and clears its cookie',
+      tag: 'session',
+      auth: false,
+      status: 204,
+      handler: async ({ request, reply }) => {
+        // Open without a live session, so that a stale cookie is cleared too; a live one needs its CSRF token.
+        const secret = sessionCookie(request);
+        if (secret && (await deps.sessions.resolve(secret))) {
+          assertSameSiteChange(request, secret);
+          await deps.sessions.revoke(secret);
+        }
+        clearSessionCookie(request, reply);
+      },
+    }),
+  ];
+}
+
+function cookieAttributes(request: FastifyRequest): string {
+  return `Path=/; HttpOnly; SameSite=Strict${request.protocol === 'https' ? '; Secure' : ''}`;
+}
+
+function setSessionCookie(request: FastifyRequest, reply: FastifyReply, secret: string, ttlMs: number): void {
+  reply.header('set-cookie', `${SESSION_COOKIE}=${secret}; Max-Age=${Math.floor(ttlMs / 1000)}; ${cookieAttributes(request)}`);
+  reply.header('cache-control', 'no-store');
+}
+
+function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('set-cookie', `${SESSION_COOKIE}=; Max-Age=0; ${cookieAttributes(request)}`);
+}
