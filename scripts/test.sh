@@ -14,10 +14,24 @@ PIER_PG_USER=pier_test PIER_PG_PASSWORD=pier_test PIER_PG_DB=pier_test \
   PIER_PG_PROXY_USER="$PIER_TEST_PROXY_ROLE" PIER_PG_PROXY_PASSWORD="$PIER_TEST_PROXY_ROLE" bash scripts/services.sh
 ensure_node_modules
 bash scripts/base-images.sh
+# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "[test] installing chromium"
+  apt_log=$(mktemp /tmp/pier-chromium-apt.XXXXXX)
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >"$apt_log" 2>&1 ||
+    { apt-get update -q >>"$apt_log" 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >>"$apt_log" 2>&1; }; }; then
+    tail -n 40 "$apt_log" >&2
+    echo "[test] apt-get install chromium failed (full log: $apt_log)" >&2
+    exit 1
+  fi
+  rm -f "$apt_log"
+fi
 
 echo "[check] lint, types, dependency rule"
 npx biome check .
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p apps/dashboard/tsconfig.json
 npx depcruise --config .dependency-cruiser.cjs apps packages
 check_env_reads
 

@@ -59,6 +59,8 @@ if [ ! -w "$cli_dir" ]; then
   mkdir -p "$cli_dir"
 fi
 install -m 755 apps/cli/dist/pier.cjs "$cli_dir/pier"
+# The web dashboard, served by the api at /.
+npm run --silent build:dashboard
 api_port=$(env_file_value PIER_API_PORT)
 echo "[up] pier CLI installed as $cli_dir/pier; log in on this machine with:"
 echo "[up]   pier login http://127.0.0.1:${api_port:-4000}   (token: PIER_ADMIN_TOKEN in .env)"

@@ -36,7 +36,8 @@ export function onSession(listener: Listener): () => void {
 /** The session the cookie carries, if any (on load). */
 export async function restoreSession(): Promise<Session | null> {
   try {
-    set(await api<Session>('GET', '/session'));
+    // 204 (no live session) is undefined.
+    set((await api<Session | undefined>('GET', '/session')) ?? null);
   } catch {
     set(null);
   }

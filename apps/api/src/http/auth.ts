@@ -55,10 +55,16 @@ async function authenticate(request: FastifyRequest, options: AuthOptions): Prom
   const secret = sessionCookie(request);
   if (!secret) throw new UnauthorizedError('authorization: send a token as `Authorization: Bearer <token>`');
   const row = await options.sessions.resolve(secret);
-  if (!row || (row.adminFingerprint !== null && row.adminFingerprint !== adminTokenFingerprint(options.adminToken)))
-    throw new UnauthorizedError('session: signed out or expired; sign in again');
+  const principal = row ? sessionPrincipal(row, options.adminToken) : null;
+  if (!row || !principal) throw new UnauthorizedError('session: signed out or expired; sign in again');
   if (!SAFE_METHODS.has(request.method)) assertSameSiteChange(request, secret);
   request.session = { secret, row };
+  return principal;
+}
+
+/** Who a live session is; null when it was made from PIER_ADMIN_TOKEN and that token has changed since. */
+export function sessionPrincipal(row: SessionRow, adminToken: string): Principal | null {
+  if (row.adminFingerprint !== null && row.adminFingerprint !== adminTokenFingerprint(adminToken)) return null;
   if (row.appId !== null && row.tokenId !== null) return { role: 'app', appId: row.appId, tokenId: row.tokenId };
   return { role: 'admin', tokenId: row.tokenId };
 }

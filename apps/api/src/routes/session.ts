@@ -1,15 +1,8 @@
-import {
-  adminTokenFingerprint,
-  csrfTokenFor,
-  type Principal,
-  SESSION_COOKIE,
-  UnauthorizedError,
-  ValidationError,
-} from '@pier/core';
+import { adminTokenFingerprint, csrfTokenFor, type Principal, SESSION_COOKIE, UnauthorizedError } from '@pier/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
-import { assertSameOrigin, assertSameSiteChange, principalOfToken, sessionCookie } from '../http/auth.ts';
+import { assertSameOrigin, assertSameSiteChange, principalOfToken, sessionCookie, sessionPrincipal } from '../http/auth.ts';
 import { route } from '../http/route-kit.ts';
 import { SourceRateLimit } from '../http/source-rate-limit.ts';
 
@@ -68,12 +61,23 @@ export function sessionRoutes(deps: ApiDeps, version: string) {
     route({
       method: 'GET',
       url: '/session',
-      summary: 'The signed-in session: who it is and its CSRF token (for the dashboard after a reload)',
+      summary:
+        'The signed-in session: who it is and its CSRF token (for the dashboard after a reload); 204 when the request carries no live session',
       tag: 'session',
+      auth: false,
       response: sessionResponse,
-      handler: async ({ request, principal }) => {
-        if (!request.session) throw new ValidationError('session: this request carries a token, not a session cookie');
-        return present(principal, request.session.secret, request.session.row.expiresAt);
+      otherStatuses: { 204: 'no live session: sign in' },
+      handler: async ({ request, reply }) => {
+        // Open, so that the dashboard asks "am I signed in?" without an error in the browser's console.
+        const secret = sessionCookie(request);
+        const row = secret ? await deps.sessions.resolve(secret) : null;
+        const principal = row && secret ? sessionPrincipal(row, deps.adminToken) : null;
+        if (!secret || !row || !principal) {
+          if (secret) clearSessionCookie(request, reply);
+          return reply.code(204).send();
+        }
+        reply.header('cache-control', 'no-store');
+        return present(principal, secret, row.expiresAt);
       },
     }),
     route({

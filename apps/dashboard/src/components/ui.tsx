@@ -30,7 +30,7 @@ export function Field(props: {
       )}
       {own && (
         <p id={`${id}-error`} class="field-error" role="alert">
-          {own.message}
+          {own.message.replace(/^[\w.[\]-]+:\s*/, '')}
         </p>
       )}
     </div>
