@@ -71,6 +71,19 @@ describe('signing in', () => {
     expect(api.logs.join('')).not.toContain(api.adminToken);
   });
 
+  it('limits sign-in attempts per address (guessing tokens is slow)', async () => {
+    const limited = await createTestApi({ signInRateLimitPerMinute: 3 });
+    try {
+      const attempt = (token: string) => limited.request({ method: 'POST', url: '/session', token: null, payload: { token } });
+      for (let i = 0; i < 3; i++) expect((await attempt(`wrong-${i}`)).statusCode).toBe(401);
+      const refused = await attempt(limited.adminToken);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['set-cookie']).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses a sign-in posted from another origin (login CSRF)', async () => {
     const res = await api.request({
       method: 'POST',

@@ -44,6 +44,8 @@ export interface TestApiOptions {
   dashboardDir?: string;
   /** How long a dashboard session lasts; default the api's. */
   sessionTtlMs?: number;
+  /** Sign-ins per minute from one address; default the api's (30). */
+  signInRateLimitPerMinute?: number;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -89,6 +91,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     ...(options.publicAddresses ? { publicAddresses: options.publicAddresses } : {}),
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
     ...(options.sessionTtlMs ? { sessionTtlMs: options.sessionTtlMs } : {}),
+    ...(options.signInRateLimitPerMinute ? { signInRateLimitPerMinute: options.signInRateLimitPerMinute } : {}),
     changes: new ChangeFeed(database.sql),
     ...createStores(database.db, box),
     ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),
