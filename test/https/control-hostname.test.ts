@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { signPayload } from '@pier/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
+import { buildDashboard, openBrowser, signIn } from '../support/browser.ts';
 import { freePort } from '../support/processes.ts';
 import { pushPayload } from '../support/webhooks.ts';
 import { type CertificateLoop, certificateLoop, httpGet, type ProxyProcess, startProxy, until } from './harness.ts';
@@ -77,7 +78,7 @@ function push(sha: string) {
 }
 
 beforeAll(async () => {
-  api = await createTestApi({ secretKey, controlHostname: CONTROL });
+  api = await createTestApi({ secretKey, controlHostname: CONTROL, dashboardDir: await buildDashboard() });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const apiPort = (api.app.server.address() as AddressInfo).port;
   const created = await api.request({
@@ -139,6 +140,31 @@ describe('PIER_CONTROL_HOSTNAME', () => {
       return res.status === 308 ? res : undefined;
     });
     expect(plain.headers.location).toBe(`https://${CONTROL}:${proxy.httpsPort}/apps`);
+  });
+
+  it('serves the dashboard over HTTPS: the session cookie is Secure, HttpOnly and SameSite=Strict, and changes go through', async () => {
+    // Chromium resolves the control hostname to the proxy on loopback; Pebble's root is not in its store.
+    const session = await openBrowser(`https://${CONTROL}:${proxy.httpsPort}`, {
+      args: [`--host-resolver-rules=MAP ${CONTROL} 127.0.0.1`],
+      ignoreHTTPSErrors: true,
+    });
+    try {
+      await signIn(session, api.adminToken);
+      const [cookie] = await session.context.cookies();
+      expect(cookie).toMatchObject({ name: 'pier_session', httpOnly: true, secure: true, sameSite: 'Strict', domain: CONTROL });
+      expect(cookie?.expires).toBeGreaterThan(Date.now() / 1000 + 3600);
+      // A change through the proxy: the CSRF token and this origin (with its port) are accepted.
+      await session.page.getByText('Create an app').click();
+      await session.page.getByLabel('Name', { exact: true }).fill('door-two');
+      await session.page.getByRole('button', { name: 'Create', exact: true }).click();
+      await session.page.waitForURL(/#\/apps\/door-two$/);
+      const apps = await overHttps('GET', '/apps', { authorization: `Bearer ${api.adminToken}` });
+      expect(JSON.parse(apps.body).apps.map((a: { name: string }) => a.name)).toContain('door-two');
+      await session.screenshot('https-control-hostname');
+      expect(session.problems).toEqual([]);
+    } finally {
+      await session.close();
+    }
   });
 
   it('is refused as a custom domain', async () => {

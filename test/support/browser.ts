@@ -53,12 +53,16 @@ export const CHROMIUM_ARGS = [
  * console error, page error, failed request and unexpected error response.
  * Streams the page closes itself (EventSource on navigation) are not failures.
  */
-export async function openBrowser(baseUrl: string, options: { width?: number; height?: number } = {}): Promise<BrowserSession> {
+export async function openBrowser(
+  baseUrl: string,
+  options: { width?: number; height?: number; args?: string[]; ignoreHTTPSErrors?: boolean } = {},
+): Promise<BrowserSession> {
   const profile = mkdtempSync(join(tmpdir(), 'pier-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
     baseURL: baseUrl,
   });
