@@ -1,5 +1,5 @@
 import type { ComponentChildren, JSX } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useId, useRef } from 'preact/hooks';
 import type { ApiError } from '../api.ts';
 import { useTick } from '../hooks.ts';
 
@@ -11,7 +11,8 @@ export function Field(props: {
   hint?: string;
   children: (attrs: { id: string; name: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => JSX.Element;
 }) {
-  const id = `field-${props.name}`;
+  // Unique on the page even when two forms have a field of the same name.
+  const id = `${useId()}-${props.name}`;
   const own = props.error && props.error.field === props.name ? props.error : undefined;
   const described = [own ? `${id}-error` : '', props.hint ? `${id}-hint` : ''].filter(Boolean).join(' ');
   return (
@@ -69,6 +70,11 @@ const STATE_CLASS: Record<string, string> = {
   verified: 'ok',
   healthy: 'ok',
   ok: 'ok',
+  serving: 'ok',
+  sent: 'ok',
+  passed: 'ok',
+  dead: 'bad',
+  suppressed: 'muted',
   running: 'busy',
   deploying: 'busy',
   building: 'busy',
@@ -130,6 +136,8 @@ export function ConfirmDialog(props: {
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const typed = useRef<HTMLInputElement>(null);
+  // Several dialogs may be on one page: each names itself by its own heading.
+  const id = useId();
   useEffect(() => {
     const d = dialog.current;
     if (!d) return;
@@ -139,7 +147,7 @@ export function ConfirmDialog(props: {
   return (
     <dialog
       ref={dialog}
-      aria-labelledby="confirm-title"
+      aria-labelledby={`${id}-title`}
       onCancel={(e) => {
         e.preventDefault();
         props.onCancel();
@@ -156,14 +164,14 @@ export function ConfirmDialog(props: {
           props.onConfirm();
         }}
       >
-        <h2 id="confirm-title">{props.title}</h2>
+        <h2 id={`${id}-title`}>{props.title}</h2>
         {props.children}
         {props.confirmText && (
           <div class="field">
-            <label for="confirm-typed">
+            <label for={`${id}-typed`}>
               Type <strong>{props.confirmText}</strong> to confirm
             </label>
-            <input id="confirm-typed" ref={typed} autocomplete="off" required />
+            <input id={`${id}-typed`} ref={typed} autocomplete="off" required />
           </div>
         )}
         <ErrorNote error={props.error} />
