@@ -1,5 +1,5 @@
 import type { FunctionComponent } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { PageProps } from './page.ts';
 import { match, useLocation } from './router.ts';
 import { ROUTES } from './routes.ts';
@@ -50,8 +50,12 @@ function Shell(props: { session: Session }) {
     );
   }, [found?.route.pattern, found?.params?.app]);
 
-  // Focus goes to the new page's content (keyboard and screen-reader users start there).
+  // After a move to another page, focus goes to its content (keyboard and screen-reader users start there);
+  // on the first page it stays at the top, where the skip button is.
+  const firstPath = useRef(location.path);
   useEffect(() => {
+    if (location.path === firstPath.current && firstPath.current !== '') return;
+    firstPath.current = '';
     document.getElementById('main')?.focus({ preventScroll: true });
   }, [location.path]);
 
