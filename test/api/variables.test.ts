@@ -83,6 +83,20 @@ describe('variables', () => {
     }
   });
 
+  it('reveals one variable at a time, uncached; an unset key is 404 and a bad key 422', async () => {
+    const env = await freshEnvironment();
+    await change(env, { set: { DATABASE_PASSWORD: 'hunter2', API_KEY: 'sk-123', EMPTY: '' } });
+    const one = await api.request({ method: 'GET', url: `${env}/variables/API_KEY` });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual({ key: 'API_KEY', value: 'sk-123', updatedAt: expect.any(String) });
+    expect(one.body).not.toContain('hunter2');
+    expect(one.headers['cache-control']).toBe('no-store');
+    expect((await api.request({ method: 'GET', url: `${env}/variables/EMPTY` })).json().value).toBe('');
+    const missing = await api.request({ method: 'GET', url: `${env}/variables/NOPE` });
+    expect(missing.statusCode).toBe(404);
+    expect((await api.request({ method: 'GET', url: `${env}/variables/bad-key` })).statusCode).toBe(422);
+  });
+
   it('keeps unicode, newlines and quotes intact', async () => {
     const env = await freshEnvironment();
     const value = 'línea 1\nline "2" \'3\' $(id) `x` ; ✓ 🚀\ttab';

@@ -1,3 +1,4 @@
+import { NotFoundError } from '@pier/core';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
@@ -25,6 +26,21 @@ export function variableRoutes({ apps, environments, variables, releases, deploy
         const reveal = query.reveal === 'true' || query.reveal === '1';
         const list = await variables.list(env.id, reveal);
         return { variables: list.map((v) => ({ ...v, updatedAt: v.updatedAt.toISOString() })) };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/apps/:app/environments/:env/variables/:key',
+      summary: 'One variable with its value (the dashboard reveals values one at a time); 404 when it is not set',
+      tag: 'variables',
+      params: variableParams,
+      response: variableResponse,
+      handler: async ({ params, principal, reply }) => {
+        const env = await environmentOf(principal, params.app, params.env);
+        const found = await variables.reveal(env.id, params.key);
+        if (!found) throw new NotFoundError(`variable ${params.key} is not set in ${env.name}`);
+        reply.header('cache-control', 'no-store');
+        return { ...found, updatedAt: found.updatedAt.toISOString() };
       },
     }),
     route({

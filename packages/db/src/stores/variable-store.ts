@@ -56,6 +56,15 @@ export class VariableStore {
     }));
   }
 
+  /** One variable with its plaintext value, or null when it is not set. */
+  async reveal(environmentId: string, key: string): Promise<VariableView | null> {
+    const [row] = await this.db
+      .select()
+      .from(variables)
+      .where(and(eq(variables.environmentId, environmentId), eq(variables.key, key)));
+    return row ? { key: row.key, value: this.open(row), updatedAt: row.updatedAt } : null;
+  }
+
   /** Plain values, for building a release. Never logged, never put in a job payload. */
   async plain(environmentId: string): Promise<Record<string, string>> {
     const rows = await this.db.select().from(variables).where(eq(variables.environmentId, environmentId));
