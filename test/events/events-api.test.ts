@@ -1,4 +1,4 @@
-import type { CapacityCheck } from '@pier/core';
+import { type CapacityCheck, EVENT_KINDS } from '@pier/core';
 import { CapacityGuard, createStores, type Stores } from '@pier/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
@@ -154,6 +154,18 @@ describe('deployment events', () => {
     const tooMany = await api.request({ method: 'GET', url: '/events?limit=201' });
     expect(tooMany.statusCode).toBe(422);
     expect(tooMany.json().error.message).toContain('limit');
+  });
+});
+
+describe('GET /events/kinds', () => {
+  it("lists every kind of core's with its severity and scope, to any token", async () => {
+    const res = await api.request({ method: 'GET', url: '/events/kinds' });
+    expect(res.statusCode).toBe(200);
+    const kinds = res.json().kinds as { kind: string; severity: string; scope: string }[];
+    expect(kinds.map((k) => k.kind).sort()).toEqual(Object.keys(EVENT_KINDS).sort());
+    expect(kinds).toContainEqual({ kind: 'deploy.failed', severity: 'critical', scope: 'app' });
+    expect(kinds).toContainEqual({ kind: 'host.disk', severity: 'critical', scope: 'host' });
+    expect((await api.request({ method: 'GET', url: '/events/kinds', token: null })).statusCode).toBe(401);
   });
 });
 

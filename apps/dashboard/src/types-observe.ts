@@ -64,33 +64,9 @@ export interface EventPage {
   next: number | null;
 }
 
-/**
- * Every kind of event and its severity, as core's EVENT_KINDS (packages/core/src/events.ts) defines them:
- * the dashboard may not import the server's packages, so a kind added there is added here too.
- * A severity filter is sent as the kinds of that severity (the API filters by kind only).
- */
-export const EVENT_KINDS: Readonly<Record<string, EventSeverity>> = {
-  'deploy.queued': 'info',
-  'deploy.live': 'info',
-  'deploy.failed': 'critical',
-  'deploy.rollback': 'warning',
-  'deploy.promotion': 'info',
-  'deploy.auto_rollback': 'critical',
-  'crash.loop': 'critical',
-  'crash.oom': 'critical',
-  'health.failing': 'warning',
-  'backup.succeeded': 'info',
-  'backup.failed': 'critical',
-  'backup.missed': 'critical',
-  'cron.failed': 'warning',
-  'cron.missed': 'warning',
-  'certificate.renewed': 'info',
-  'certificate.renewal_failing': 'warning',
-  'certificate.expiring': 'critical',
-  'capacity.refused': 'warning',
-  'quota.refused': 'warning',
-  'drain.failing': 'warning',
-  'host.disk': 'critical',
-  'host.memory': 'critical',
-  'host.recovered': 'info',
-};
+/** GET /events/kinds: every kind of event with its severity (a severity filter is sent as its kinds). */
+export interface EventKindInfo {
+  kind: string;
+  severity: EventSeverity;
+  scope: 'app' | 'host';
+}

@@ -1,5 +1,6 @@
 import {
   assertAdmin,
+  EVENT_KINDS,
   type EventKind,
   isEventKind,
   type Principal,
@@ -111,6 +112,20 @@ export function eventRoutes(deps: ApiDeps) {
         const appId = principal.role === 'admin' ? undefined : principal.appId;
         return present(await events.list({ ...page, appId }), principal);
       },
+    }),
+    route({
+      method: 'GET',
+      url: '/events/kinds',
+      summary: 'Every kind of event with its severity and scope (app or host): what `?kind=` and subscriptions take',
+      tag: 'events',
+      response: z.object({
+        kinds: z.array(
+          z.object({ kind: z.string(), severity: z.enum(['info', 'warning', 'critical']), scope: z.enum(['app', 'host']) }),
+        ),
+      }),
+      handler: async () => ({
+        kinds: Object.entries(EVENT_KINDS).map(([kind, { severity, scope }]) => ({ kind, severity, scope })),
+      }),
     }),
     route({
       method: 'GET',

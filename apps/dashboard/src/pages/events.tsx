@@ -6,15 +6,15 @@ import { ErrorNote, Loaded } from '../components/ui.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import type { PageProps } from '../page.ts';
 import { href, navigate } from '../router.ts';
-import { EVENT_KINDS, type EventPage, type PierEvent } from '../types-observe.ts';
+import type { EventKindInfo, EventPage, EventSeverity, PierEvent } from '../types-observe.ts';
 
 const PAGE = 50;
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
 /** The kinds to ask for: undefined for all, [] when the kind and severity chosen exclude each other. */
-function kindsFor(kind: string, severity: string): string[] | undefined {
-  if (kind) return !severity || EVENT_KINDS[kind] === severity ? [kind] : [];
-  if (severity) return Object.keys(EVENT_KINDS).filter((k) => EVENT_KINDS[k] === severity);
+function kindsFor(kinds: Readonly<Record<string, EventSeverity>>, kind: string, severity: string): string[] | undefined {
+  if (kind) return !severity || kinds[kind] === severity ? [kind] : [];
+  if (severity) return Object.keys(kinds).filter((k) => kinds[k] === severity);
   return undefined;
 }
 
@@ -27,10 +27,17 @@ export default function EventsPage(props: PageProps) {
   const app = props.params.app;
   const kind = props.query.get('kind') ?? '';
   const severity = props.query.get('severity') ?? '';
-  const kinds = kindsFor(kind, severity);
+  // The kinds and their severities, as the server defines them.
+  const known = useResource<{ kinds: EventKindInfo[] }>('/events/kinds');
+  const severityOf = useMemo(
+    () => Object.fromEntries((known.data?.kinds ?? []).map((k) => [k.kind, k.severity])) as Record<string, EventSeverity>,
+    [known.data],
+  );
+  const kinds = kindsFor(severityOf, kind, severity);
   const base = app ? path`/apps/${app}/events` : '/events';
   const filter = { kind: kinds?.join(',') };
-  const firstPath = kinds?.length === 0 ? null : base + query({ limit: PAGE, ...filter });
+  // A severity filter waits for the kinds (until then it would ask for every event).
+  const firstPath = kinds?.length === 0 || (severity && !known.data) ? null : base + query({ limit: PAGE, ...filter });
   const first = useResource<EventPage>(firstPath, { tables: ['events'], ...(app ? { app } : {}) });
 
   // Pages loaded so far (the first one reloads live; the older ones are kept while the filters stay).
@@ -74,7 +81,7 @@ export default function EventsPage(props: PageProps) {
           <label for="events-kind">Kind</label>
           <select id="events-kind" value={kind} onChange={(e) => setFilter('kind', e.currentTarget.value)}>
             <option value="">All kinds</option>
-            {Object.keys(EVENT_KINDS).map((k) => (
+            {Object.keys(severityOf).map((k) => (
               <option key={k} value={k}>
                 {k}
               </option>
@@ -95,7 +102,7 @@ export default function EventsPage(props: PageProps) {
       </form>
       {firstPath === null ? (
         <p>
-          No events: {kind} events are {EVENT_KINDS[kind] ?? 'of another severity'}, not {severity}.
+          No events: {kind} events are {severityOf[kind] ?? 'of another severity'}, not {severity}.
         </p>
       ) : (
         <Loaded resource={first}>
