@@ -79,6 +79,10 @@ describe('GET /apps/:app/environments/:env/logs', () => {
     const until = new Date(t0 + 3000).toISOString();
     expect((await get(`?since=${since}&until=${until}`)).map((l) => l.line)).toEqual(['Job 100% done', 'ERROR boom']);
     expect((await get(`?after=${all[1]?.id}&tail=1`)).map((l) => l.line)).toEqual(['ERROR boom']);
+    // Paging back from the oldest line shown: the newest `tail` lines before it, oldest first.
+    expect((await get(`?before=${all[3]?.id}&tail=2`)).map((l) => l.line)).toEqual(['Job 100% done', 'ERROR boom']);
+    expect((await get(`?before=${all[1]?.id}&tail=5`)).map((l) => l.line)).toEqual(['line 1']);
+    expect(await get(`?before=${all[0]?.id}`)).toEqual([]);
   });
 
   it('refuses an inverted or too wide range, and a bad tail, naming the field; nothing leaks for an unknown app', async () => {
@@ -90,6 +94,8 @@ describe('GET /apps/:app/environments/:env/logs', () => {
     expectError(res, 422, 'validation_failed', 'query.since');
     res = await api.request({ method: 'GET', url: `${URL()}?tail=10001` });
     expectError(res, 422, 'validation_failed', 'tail');
+    res = await api.request({ method: 'GET', url: `${URL()}?before=5&follow=1` });
+    expectError(res, 422, 'validation_failed', 'query.before');
     res = await api.request({ method: 'GET', url: `/apps/nope-${Date.now()}/environments/production/logs` });
     expect(res.statusCode).toBe(404);
   });

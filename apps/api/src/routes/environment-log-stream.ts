@@ -32,6 +32,12 @@ export const logsQuery = z.strictObject({
     .optional()
     .describe('only lines of this container'),
   after: z.coerce.number().int().min(0).optional().describe('only lines after this id, oldest first (paging, resuming)'),
+  before: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('only lines before this id: the newest `tail` of them (paging back from the oldest line shown); not with follow'),
 });
 
 export type LogsQuery = z.infer<typeof logsQuery>;
@@ -51,6 +57,7 @@ export function storeQuery(environmentId: string, query: LogsQuery, now = new Da
     ...(query.process ? { processType: query.process } : {}),
     ...(query.replica ? { replica: query.replica } : {}),
     ...(query.after !== undefined ? { after: query.after } : {}),
+    ...(query.before !== undefined ? { beforeId: query.before } : {}),
     limit: query.tail ?? 100,
     // Without `after`: the newest lines (still oldest first); with it: the next lines after it.
     order: query.after !== undefined ? 'asc' : 'desc',

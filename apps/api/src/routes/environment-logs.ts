@@ -1,4 +1,4 @@
-import { assertAdmin } from '@pier/core';
+import { assertAdmin, ValidationError } from '@pier/core';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
@@ -56,6 +56,8 @@ export function environmentLogRoutes(deps: ApiDeps) {
       handler: async ({ params, query, principal, request, reply }) => {
         const env = await environment(principal, params.app, params.env);
         if (query.follow === '1' || query.follow === 'true') {
+          if (query.before !== undefined)
+            throw new ValidationError('query.before: pages back through stored lines; it cannot be followed', 'query.before');
           const resume = Number(request.headers['last-event-id']);
           const after = query.after ?? (Number.isSafeInteger(resume) && resume > 0 ? resume : undefined);
           await streamEnvironmentLogs(logs, storeQuery(env.id, { ...query, after }), request, reply);

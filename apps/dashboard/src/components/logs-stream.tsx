@@ -177,12 +177,11 @@ export function useLogLines(app: string, env: string, filters: LogFilters, mode:
     setEarlier((e) => ({ ...e, pending: true }));
     setError(undefined);
     const range = mode.kind === 'range' ? { since: mode.since } : {};
-    const q = { tail: EARLIER_PAGE, ...range, ...(oldest ? { until: oldest.at } : {}), ...filterQuery(filters) };
+    const q = { tail: EARLIER_PAGE, ...range, ...(oldest ? { before: oldest.id } : {}), ...filterQuery(filters) };
     get<LogsAnswer>(base + query(q)).then(
       (answer) => {
         if (mine !== generation.current) return;
-        // `until` is inclusive: lines of the same instant as the oldest shown come again (and, with no
-        // line shown when asked, lines that arrived live meanwhile).
+        // With no line shown when asked, lines that arrived live meanwhile may come again: kept once.
         const first = buffer.current[0];
         const older = first ? answer.lines.filter((l) => l.id < first.id) : answer.lines;
         let next = older.concat(buffer.current);
@@ -195,7 +194,10 @@ export function useLogLines(app: string, env: string, filters: LogFilters, mode:
           }
         }
         show(next);
-        setEarlier({ exhausted: answer.lines.length < EARLIER_PAGE && !answer.truncated, pending: false });
+        setEarlier({
+          exhausted: older.length === 0 || (answer.lines.length < EARLIER_PAGE && !answer.truncated),
+          pending: false,
+        });
       },
       (err: unknown) => {
         if (mine !== generation.current) return;
