@@ -49,10 +49,12 @@ async function ok(route: string, init: { method?: string; body?: unknown } = {})
 const request = (path: string) => getViaProxy(stack.proxy.httpPort, host, path);
 
 beforeAll(async () => {
-  // Replicas sampled every 2 s, not every minute: the CPU and memory charts have points soon.
+  // Replicas sampled every 2 s, not every minute, and requests counted every second, not every 10:
+  // the charts have points soon.
   stack = await startPierStack({
     api: { PIER_DASHBOARD_DIR: await buildDashboard() },
     worker: { PIER_METRICS_INTERVAL_MS: '2000' },
+    proxy: { PIER_PROXY_METRICS_FLUSH_MS: '1000' },
   });
   call = apiCaller(stack.apiUrl, stack.adminToken);
   repo = new TestGitRepository();
@@ -155,7 +157,7 @@ describe('the Logs, Metrics and Events pages', () => {
     const { page } = session;
     for (let i = 0; i < 20; i++) await request(`/chart-${i}`);
     await request('/boom');
-    // The proxy adds what it counted every 10 s; the worker samples the replica every 2 s.
+    // The proxy adds what it counted every second; the worker samples the replica every 2 s.
     await expect
       .poll(
         async () => {

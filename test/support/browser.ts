@@ -38,6 +38,13 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/**
+ * Chromium drops the requests in flight when the host's network changes, which
+ * it does each time Docker adds a bridge for a deploy on this same machine: not
+ * a fault of the page (which loads them again, `useResource`), so not a problem.
+ */
+const NETWORK_CHANGED = 'ERR_NETWORK_CHANGED';
+
 /** The Chromium flags this machine needs (no sandbox as root, no GPU, no calls home). */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -51,7 +58,8 @@ export const CHROMIUM_ARGS = [
 /**
  * Debian's Chromium, headless, with a fresh profile, watching for every
  * console error, page error, failed request and unexpected error response.
- * Streams the page closes itself (EventSource on navigation) are not failures.
+ * Streams the page closes itself (EventSource on navigation) and requests
+ * dropped on a network change (NETWORK_CHANGED) are not failures.
  */
 export async function openBrowser(
   baseUrl: string,
@@ -84,6 +92,7 @@ export async function openBrowser(
   });
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
+    if (message.text().includes(NETWORK_CHANGED)) return;
     const status = /the server responded with a status of (\d+)/.exec(message.text());
     if (status && responseErrors.includes(Number(status[1]))) return;
     problems.push(`console error: ${message.text()}`);
@@ -93,6 +102,7 @@ export async function openBrowser(
     const failure = req.failure()?.errorText ?? '';
     const stream = /\/changes|follow=/.test(req.url()) || req.resourceType() === 'eventsource';
     if (failure.includes('ERR_ABORTED') && stream) return;
+    if (failure.includes(NETWORK_CHANGED)) return;
     problems.push(`request failed: ${req.method()} ${req.url()} ${failure}`);
   });
   mkdirSync(ARTIFACTS_DIR, { recursive: true });

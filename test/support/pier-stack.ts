@@ -28,6 +28,8 @@ export interface PierStackOptions {
   worker?: Record<string, string>;
   /** Added to the api's environment. */
   api?: Record<string, string>;
+  /** Added to the proxy's environment (e.g. PIER_PROXY_METRICS_FLUSH_MS). */
+  proxy?: Record<string, string>;
 }
 
 /** Starts api, worker and proxy processes as an operator would run them; resolves once all three answer. */
@@ -62,7 +64,7 @@ export async function startPierStack(options: PierStackOptions = {}): Promise<Pi
     ),
   );
   const started = await Promise.allSettled([
-    startTestProxy(database.url),
+    startTestProxy(database.url, options.proxy),
     waitForHttp(`${apiUrl}/health`, 200, 30_000),
     waitForOutput(worker, '"msg":"worker started"', 60_000),
   ]);

@@ -2,6 +2,9 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get } from './api.ts';
 import { onChanges } from './changes.ts';
 
+/** How long after a load the browser dropped it is tried again. */
+const RETRY_UNREACHED_MS = 3000;
+
 export interface Resource<T> {
   data: T | undefined;
   error: ApiError | undefined;
@@ -48,6 +51,14 @@ export function useResource<T>(path: string | null, live?: LiveOptions): Resourc
     setState({ loading: path !== null, path });
     load();
   }, [load, path]);
+
+  // A load that never reached the api (the browser dropped it, e.g. on a network change as Docker adds a
+  // bridge on the host) is tried again a few seconds later, so a live page does not keep a stale state.
+  useEffect(() => {
+    if (state.loading || state.error?.status !== 0 || state.error.code !== 'network') return;
+    const timer = setTimeout(load, RETRY_UNREACHED_MS);
+    return () => clearTimeout(timer);
+  }, [state.error, state.loading, load]);
 
   const tables = live?.tables.join(',');
   const app = live?.app;
