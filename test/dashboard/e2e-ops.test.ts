@@ -3,7 +3,7 @@ import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestGitRepository } from '../../packages/source/src/testing/git-repository.ts';
 import { apiCaller, removeDockerLeftovers, waitUntilLive } from '../cli/cli-harness.ts';
-import { type BrowserSession, buildDashboard, openBrowser, signIn } from '../support/browser.ts';
+import { type BrowserSession, buildDashboard, openBrowser, signIn, signOut } from '../support/browser.ts';
 import { versionedApp } from '../support/deploy-app.ts';
 import { type PierStack, startPierStack } from '../support/pier-stack.ts';
 
@@ -29,12 +29,6 @@ let call: ReturnType<typeof apiCaller>;
 let session: BrowserSession;
 /** The app token created on the settings page, as the page showed it once. */
 let appToken = '';
-
-/** Signs out with the header's button and waits for the sign-in page (the session is revoked by then). */
-async function signOut(browser: BrowserSession): Promise<void> {
-  await browser.page.getByRole('button', { name: 'Sign out' }).click();
-  await browser.page.getByLabel('API token').waitFor();
-}
 
 /** Waits until nothing matches `locator` (what the page hides or removes). */
 async function gone(locator: Locator): Promise<void> {

@@ -130,3 +130,20 @@ export async function signIn(session: BrowserSession, token: string): Promise<vo
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
 }
+
+/**
+ * Signs out with the header's button: waits for the server's answer to the
+ * DELETE (the session is revoked by then) and for the sign-in page. Another
+ * load answered 401 meanwhile may show the sign-in page first; a navigation
+ * then would abort the DELETE, so the answer is what is waited for.
+ */
+export async function signOut(session: BrowserSession): Promise<void> {
+  const { page } = session;
+  const answered = page.waitForResponse(
+    (res) => res.request().method() === 'DELETE' && new URL(res.url()).pathname === '/session',
+  );
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  const res = await answered;
+  if (res.status() !== 204) throw new Error(`sign-out answered ${res.status()}`);
+  await page.getByLabel('API token').waitFor();
+}
