@@ -144,7 +144,7 @@ describe('the variables, domains and services pages', () => {
   it('adds a domain showing the DNS records to create, and removes it', async () => {
     const { page } = session;
     await page.goto(`/#/apps/${app}/domains/staging`);
-    await page.getByLabel('Hostname').fill(hostname);
+    await page.getByLabel('Hostname', { exact: true }).fill(hostname);
     await page.getByRole('button', { name: 'Add domain' }).click();
     const records = page.getByRole('table', { name: `DNS records for ${hostname}` });
     await records.waitFor();
