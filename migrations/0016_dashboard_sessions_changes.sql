@@ -16,8 +16,8 @@ ALTER TABLE "dashboard_sessions" ADD CONSTRAINT "dashboard_sessions_app_id_apps_
 CREATE INDEX "dashboard_sessions_expires_at_idx" ON "dashboard_sessions" USING btree ("expires_at");--> statement-breakpoint
 -- The change feed (GET /changes, the dashboard's live lists): every write to a watched table notifies
 -- `pier_changes` with the table and the app it belongs to (null for the host's and the services' own rows).
--- SECURITY DEFINER: the proxy's role, which may update replicas, cannot read every table the lookup needs.
-CREATE OR REPLACE FUNCTION pier_notify_change() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+-- It runs with the writer's rights: the proxy's role (which updates replicas) may read environments(id, app_id).
+CREATE OR REPLACE FUNCTION pier_notify_change() RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   r jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
   app text := CASE WHEN TG_TABLE_NAME = 'apps' THEN r->>'id' ELSE r->>'app_id' END;

@@ -35,8 +35,14 @@ async function cookieFor(token: string): Promise<string> {
   return String(res.headers['set-cookie']).split(';')[0] as string;
 }
 
-/** Reads SSE events from `/changes` until `until` says stop or `ms` pass; the events seen. */
-async function changes(cookie: string, during: () => Promise<void>, ms = 3000) {
+type Seen = { table: string; app: string | null };
+
+/**
+ * Opens `/changes`, waits for `ready` (the feed listens from then on), runs
+ * `during`, then reads until `enough` holds for what arrived (10 s at most)
+ * and two batch windows more, so that what should not come has had its chance.
+ */
+async function changes(cookie: string, during: () => Promise<void>, enough: (seen: Seen[]) => boolean) {
   const abort = new AbortController();
   const res = await fetch(`${base}/changes`, { headers: { cookie }, signal: abort.signal });
   expect(res.status).toBe(200);
@@ -55,16 +61,25 @@ async function changes(cookie: string, during: () => Promise<void>, ms = 3000) {
       // aborted
     }
   })();
-  // The feed says `ready` once it listens.
-  for (let i = 0; i < 50 && !text.includes('event: ready'); i++) await new Promise((r) => setTimeout(r, 50));
-  await during();
-  await new Promise((r) => setTimeout(r, ms));
-  abort.abort();
-  await read;
-  return text
-    .split('\n\n')
-    .filter((block) => block.startsWith('event: changes'))
-    .flatMap((block) => JSON.parse(block.split('\ndata: ')[1] as string) as { table: string; app: string | null }[]);
+  const seen = () =>
+    text
+      .split('\n\n')
+      .filter((block) => block.startsWith('event: changes'))
+      .flatMap((block) => JSON.parse(block.split('\ndata: ')[1] as string) as Seen[]);
+  const until = async (what: () => boolean, ms: number) => {
+    for (const deadline = Date.now() + ms; !what() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  };
+  try {
+    await until(() => text.includes('event: ready'), 10_000);
+    expect(text).toContain('event: ready');
+    await during();
+    await until(() => enough(seen()), 10_000);
+    await new Promise((r) => setTimeout(r, 600));
+    return seen();
+  } finally {
+    abort.abort();
+    await read;
+  }
 }
 
 describe('GET /changes', () => {
@@ -86,7 +101,11 @@ describe('GET /changes', () => {
         expect(res.statusCode).toBe(200);
       }
     };
-    const [all, mine] = await Promise.all([changes(admin, change), changes(appOnly, change)]);
+    const hasBoth = (seen: Seen[]) =>
+      ['seen', 'unseen'].every((app) => seen.some((c) => c.table === 'variables' && c.app === app));
+    const hasSeen = (seen: Seen[]) => seen.some((c) => c.table === 'variables' && c.app === 'seen');
+    const all = await changes(admin, change, hasBoth);
+    const mine = await changes(appOnly, change, hasSeen);
     expect(all).toEqual(
       expect.arrayContaining([
         { table: 'variables', app: 'seen' },
@@ -97,6 +116,51 @@ describe('GET /changes', () => {
     expect(mine.filter((c) => c.app !== 'seen')).toEqual([]);
     // Values never travel on the feed.
     expect(JSON.stringify(all)).not.toContain('"v"');
+  });
+
+  it('ends open streams once their session is signed out or their token revoked', async () => {
+    const quick = await createTestApi({ streamRecheckMs: 300 });
+    const quickBase = await quick.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      await quick.request({ method: 'POST', url: '/apps', payload: { name: 'streamed' } });
+      const signIn = await quick.request({ method: 'POST', url: '/session', token: null, payload: { token: quick.adminToken } });
+      const cookie = String(signIn.headers['set-cookie']).split(';')[0] as string;
+      const token = (await quick.request({ method: 'POST', url: '/tokens', payload: { name: 'streamer' } })).json();
+      const logs = '/apps/streamed/environments/staging/logs?follow=1';
+      /** Reads a stream to its end (10 s at most): its text, and whether the server ended it. */
+      const readToEnd = async (url: string, headers: Record<string, string>, afterOpen: () => Promise<void>) => {
+        const res = await fetch(`${quickBase}${url}`, { headers, signal: AbortSignal.timeout(10_000) });
+        expect(res.status).toBe(200);
+        const reading = res.text().then(
+          (text) => ({ text, ended: true }),
+          () => ({ text: '', ended: false }),
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        await afterOpen();
+        return reading;
+      };
+      const signOut = () =>
+        quick
+          .request({
+            method: 'DELETE',
+            url: '/session',
+            token: null,
+            headers: { cookie, 'x-csrf-token': signIn.json().csrfToken },
+          })
+          .then((r) => expect(r.statusCode).toBe(204));
+      const revoke = () =>
+        quick.request({ method: 'DELETE', url: `/tokens/${token.id}` }).then((r) => expect(r.statusCode).toBe(204));
+      const [changesOfSession, logsOfToken] = await Promise.all([
+        readToEnd('/changes', { cookie }, signOut),
+        readToEnd(logs, { authorization: `Bearer ${token.token}` }, revoke),
+      ]);
+      expect(changesOfSession).toMatchObject({ ended: true });
+      expect(changesOfSession.text).toContain('event: signed-out');
+      expect(logsOfToken).toMatchObject({ ended: true });
+      expect(logsOfToken.text).toContain('event: signed-out');
+    } finally {
+      await quick.close();
+    }
   });
 
   it('needs a session or a token', async () => {

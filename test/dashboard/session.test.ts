@@ -50,13 +50,36 @@ describe('signing in', () => {
     expect(plain.setCookie).toMatch(/^pier_session=[A-Za-z0-9_-]{43}; Max-Age=3600; Path=\/; HttpOnly; SameSite=Strict$/);
     expect(plain.body).toMatchObject({ role: 'admin', app: null });
     expect(new Date(plain.body.expiresAt).getTime() - Date.now()).toBeGreaterThan(59 * 60_000);
-    // Behind Pier's proxy on HTTPS (it is the one hop whose X-Forwarded-Proto is believed).
-    const secure = await signIn(api.adminToken, {
-      'x-forwarded-proto': 'https',
-      host: 'pier.example.org',
-      origin: 'https://pier.example.org',
+    // Behind Pier's proxy on HTTPS (it is the one hop whose X-Forwarded-Proto is believed): a __Host- cookie.
+    const https = { 'x-forwarded-proto': 'https', host: 'pier.example.org', origin: 'https://pier.example.org' };
+    const secure = await signIn(api.adminToken, https);
+    expect(secure.setCookie).toMatch(
+      /^__Host-pier_session=[A-Za-z0-9_-]{43}; Max-Age=3600; Path=\/; HttpOnly; SameSite=Strict; Secure$/,
+    );
+    const overHttps = await withCookie(secure.cookie, 'GET', '/apps', https);
+    expect(overHttps.statusCode).toBe(200);
+    // The plain cookie is not read over HTTPS (a sibling subdomain could have planted it).
+    expect((await withCookie(plain.cookie, 'GET', '/apps', https)).statusCode).toBe(401);
+  });
+
+  it('uses no session when two session cookies come (one was planted, e.g. by a sibling subdomain)', async () => {
+    const mine = await signIn(api.adminToken);
+    const planted = await signIn(api.adminToken);
+    expect((await withCookie(`${mine.cookie}; ${planted.cookie}`, 'GET', '/apps')).statusCode).toBe(401);
+    expect((await withCookie(`other=1; ${mine.cookie}`, 'GET', '/apps')).statusCode).toBe(200);
+  });
+
+  it('refuses a sign-in over plain HTTP from another machine (the token would cross the network in clear)', async () => {
+    const res = await api.request({
+      method: 'POST',
+      url: '/session',
+      token: null,
+      payload: { token: api.adminToken },
+      remoteAddress: '192.0.2.10',
     });
-    expect(secure.setCookie).toMatch(/; Secure$/);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.message).toMatch(/^token: sign in over HTTPS/);
+    expect(res.headers['set-cookie']).toBeUndefined();
   });
 
   it('refuses an unknown token, naming the field, and sets no cookie; the token never reaches the logs', async () => {
@@ -78,6 +101,7 @@ describe('signing in', () => {
       for (let i = 0; i < 3; i++) expect((await attempt(`wrong-${i}`)).statusCode).toBe(401);
       const refused = await attempt(limited.adminToken);
       expect(refused.statusCode).toBe(429);
+      expect(refused.json().error.message).toMatch(/^too many sign-in attempts from /);
       expect(refused.headers['set-cookie']).toBeUndefined();
     } finally {
       await limited.close();
@@ -145,6 +169,7 @@ describe('changes made with the session cookie', () => {
     expect(first.csrf).not.toBe(second.csrf);
     const crossed = await withCookie(first.cookie, 'POST', '/apps', { 'x-csrf-token': second.csrf }, { name: 'delta' });
     expect(crossed.statusCode).toBe(403);
+    expect(await appNames(first.cookie)).not.toContain('delta');
   });
 
   it('a bearer token still needs no CSRF token (the CLI, CI)', async () => {
@@ -170,13 +195,13 @@ describe('signing out', () => {
   });
 
   it('a session ends when it expires', async () => {
-    const short = await createTestApi({ sessionTtlMs: 1500 });
+    const short = await createTestApi({ sessionTtlMs: 3000 });
     try {
       const res = await short.request({ method: 'POST', url: '/session', token: null, payload: { token: short.adminToken } });
-      expect(String(res.headers['set-cookie'])).toContain('Max-Age=1;');
+      expect(String(res.headers['set-cookie'])).toContain('Max-Age=3;');
       const cookie = String(res.headers['set-cookie']).split(';')[0] as string;
       expect((await short.request({ method: 'GET', url: '/apps', token: null, headers: { cookie } })).statusCode).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 1700));
+      await new Promise((resolve) => setTimeout(resolve, 3300));
       expect((await short.request({ method: 'GET', url: '/apps', token: null, headers: { cookie } })).statusCode).toBe(401);
     } finally {
       await short.close();
@@ -207,7 +232,16 @@ describe("an app token's session", () => {
     const overview = (await withCookie(cookie, 'GET', '/overview')).json() as { apps: { name: string }[] };
     expect(overview.apps.map((a) => a.name)).toEqual(['alpha']);
     expect((await withCookie(cookie, 'GET', '/apps/beta')).statusCode).toBe(404);
-    expect((await withCookie(cookie, 'GET', '/apps/beta/environments/staging/variables')).statusCode).toBe(404);
+    for (const url of [
+      '/apps/beta/environments/staging/variables',
+      '/apps/beta/environments/staging/variables/A',
+      '/apps/beta/environments/staging/logs',
+      '/apps/beta/environments/staging/status',
+      '/apps/beta/events',
+      '/apps/beta/deployments',
+    ]) {
+      expect((await withCookie(cookie, 'GET', url)).statusCode, url).toBe(404);
+    }
     expect((await withCookie(cookie, 'GET', '/tokens')).statusCode).toBe(403);
     const set = await withCookie(
       cookie,

@@ -46,6 +46,8 @@ export interface TestApiOptions {
   sessionTtlMs?: number;
   /** Sign-ins per minute from one address; default the api's (30). */
   signInRateLimitPerMinute?: number;
+  /** How often open streams check their credential again; default the api's (30 s). */
+  streamRecheckMs?: number;
 }
 
 /** Quotas out of the way, for tests of other things that make many environments in one app. */
@@ -92,6 +94,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
     ...(options.sessionTtlMs ? { sessionTtlMs: options.sessionTtlMs } : {}),
     ...(options.signInRateLimitPerMinute ? { signInRateLimitPerMinute: options.signInRateLimitPerMinute } : {}),
+    ...(options.streamRecheckMs ? { streamRecheckMs: options.streamRecheckMs } : {}),
     changes: new ChangeFeed(database.sql),
     ...createStores(database.db, box),
     ...(options.watchAppDeletions ? { appDeletions: (name: string) => watchAppImagesRemoved(database.sql, name) } : {}),

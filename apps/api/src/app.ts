@@ -82,7 +82,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
   installErrorHandler(app);
   recordQuotaRefusals(app, deps);
-  installAuth(app, { adminToken: deps.adminToken, tokens: deps.tokens, sessions: deps.sessions });
+  installAuth(app, {
+    adminToken: deps.adminToken,
+    tokens: deps.tokens,
+    sessions: deps.sessions,
+    ...(deps.streamRecheckMs ? { streamRecheckMs: deps.streamRecheckMs } : {}),
+  });
 
   const specs = [
     ...healthRoutes(deps),
@@ -109,6 +114,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...eventRoutes(deps),
     ...metricRoutes(deps),
     ...notificationRoutes(deps),
+    ...dashboardRoutes(deps),
   ];
   const pierJsonSchema = repoConfigJsonSchema();
   const schemaRoute = route({
@@ -126,7 +132,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerWebhookRoute(app, deps);
   registerRoutes(app, [
     ...specs,
-    ...dashboardRoutes(deps),
     schemaRoute,
     route({
       method: 'GET',

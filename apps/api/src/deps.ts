@@ -1,5 +1,5 @@
 import type { AppQuotas, CapacityCheck, ServiceType } from '@pier/core';
-import type { AppImagesWatch, ChangeListener, Stores } from '@pier/db';
+import type { AppImagesWatch, ChangeListener, ChangeSubscription, Stores } from '@pier/db';
 import type { Logger } from '@pier/log';
 
 /** Everything the API needs, built by main.ts (or a test) and handed to buildApp. */
@@ -42,6 +42,8 @@ export interface ApiDeps extends Stores {
   sessionTtlMs?: number;
   /** Sign-ins per minute from one source address; default 30. */
   signInRateLimitPerMinute?: number;
+  /** How often an open stream (logs, build output, `/changes`) checks its token or session again; default 30 s. */
+  streamRecheckMs?: number;
   /** The change feed behind `GET /changes` (a `ChangeFeed`); absent, `/changes` answers 503. */
-  changes?: { subscribe(listener: ChangeListener): () => void };
+  changes?: { subscribe(listener: ChangeListener): ChangeSubscription };
 }

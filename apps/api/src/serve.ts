@@ -58,7 +58,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     cliBundlePath: config.PIER_CLI_BUNDLE ?? fileURLToPath(new URL('../../cli/dist/pier.cjs', import.meta.url)),
     dashboardDir: config.PIER_DASHBOARD_DIR ?? fileURLToPath(new URL('../../dashboard/dist', import.meta.url)),
     sessionTtlMs: config.PIER_SESSION_HOURS * 60 * 60 * 1000,
-    changes: new ChangeFeed(database.sql),
+    changes: new ChangeFeed(database.sql, (err) => logger.warn({ err }, 'the change feed could not LISTEN; trying again')),
     appDeletions: (name) => watchAppImagesRemoved(database.sql, name),
     reservedPorts: pierServicePorts({ ports: [config.PIER_API_PORT], urls: [config.DATABASE_URL, config.REDIS_URL] }),
     readiness: {

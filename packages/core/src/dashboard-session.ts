@@ -1,7 +1,18 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 
-/** The cookie that carries a dashboard session's secret. */
+/** The cookie that carries a dashboard session's secret over plain HTTP (loopback, an SSH tunnel). */
 export const SESSION_COOKIE = 'pier_session';
+/**
+ * The same over HTTPS: the `__Host-` prefix makes browsers refuse the cookie
+ * unless it is Secure, for this host only (no Domain) and for every path, so
+ * an app on a sibling subdomain cannot plant one for Pier's hostname.
+ */
+export const SECURE_SESSION_COOKIE = '__Host-pier_session';
+
+/** The session cookie's name for a request made over `protocol`. */
+export function sessionCookieName(protocol: string): string {
+  return protocol === 'https' ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 /** The header every change made with a session cookie must carry (the session's CSRF token). */
 export const CSRF_HEADER = 'x-csrf-token';
 

@@ -4,8 +4,8 @@ import {
   csrfTokenFor,
   ForbiddenError,
   type Principal,
-  SESSION_COOKIE,
   secretsEqual,
+  sessionCookieName,
   UnauthorizedError,
 } from '@pier/core';
 import type { SessionRow, SessionStore, TokenStore } from '@pier/db';
@@ -17,6 +17,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /** The dashboard session the request was made with, when it came with the session cookie instead of a token. */
     session: { secret: string; row: SessionRow } | null;
+    /** Whether the request's credential still holds (for streams that outlive the request's own check). */
+    reauthorize: { check: () => Promise<boolean>; everyMs: number } | null;
   }
   interface FastifyContextConfig {
     /** false for the few routes open without a token (`/health`, webhooks). */
@@ -29,6 +31,8 @@ export interface AuthOptions {
   adminToken: string;
   tokens: TokenStore;
   sessions: SessionStore;
+  /** How often a stream checks its credential again (default 30 s). */
+  streamRecheckMs?: number;
 }
 
 /** Methods that change nothing: a session may make them without its CSRF token. */
@@ -43,6 +47,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('session', null);
+  app.decorateRequest('reauthorize', null);
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.auth === false) return;
     request.principal = await authenticate(request, options);
@@ -50,8 +55,23 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
 }
 
 async function authenticate(request: FastifyRequest, options: AuthOptions): Promise<Principal> {
+  const everyMs = options.streamRecheckMs ?? 30_000;
   const header = request.headers.authorization;
-  if (header) return bearer(header, options);
+  if (header) {
+    const principal = await bearer(header, options);
+    request.reauthorize = {
+      check: () =>
+        bearer(header, options).then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof UnauthorizedError) return false;
+            throw err;
+          },
+        ),
+      everyMs,
+    };
+    return principal;
+  }
   const secret = sessionCookie(request);
   if (!secret) throw new UnauthorizedError('authorization: send a token as `Authorization: Bearer <token>`');
   const row = await options.sessions.resolve(secret);
@@ -59,6 +79,13 @@ async function authenticate(request: FastifyRequest, options: AuthOptions): Prom
   if (!row || !principal) throw new UnauthorizedError('session: signed out or expired; sign in again');
   if (!SAFE_METHODS.has(request.method)) assertSameSiteChange(request, secret);
   request.session = { secret, row };
+  request.reauthorize = {
+    check: async () => {
+      const live = await options.sessions.resolve(secret);
+      return live !== null && sessionPrincipal(live, options.adminToken) !== null;
+    },
+    everyMs,
+  };
   return principal;
 }
 
@@ -85,18 +112,22 @@ export async function principalOfToken(token: string, options: Pick<AuthOptions,
     : { role: 'app', appId: resolved.appId, tokenId: resolved.id };
 }
 
-/** The session cookie's value, if the request has one. */
+/**
+ * The session cookie's value, if the request has exactly one (named for the
+ * request's protocol: `__Host-pier_session` over HTTPS). Two of them mean one
+ * was planted (e.g. by a page on a sibling subdomain): neither is used.
+ */
 export function sessionCookie(request: FastifyRequest): string | undefined {
   const cookies = request.headers.cookie;
   if (!cookies) return undefined;
-  for (const part of cookies.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
-      const value = part.slice(eq + 1).trim();
-      return /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined;
-    }
-  }
-  return undefined;
+  const name = sessionCookieName(request.protocol);
+  const values = cookies
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith(`${name}=`))
+    .map((part) => part.slice(name.length + 1));
+  const [value] = values;
+  return values.length === 1 && value && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined;
 }
 
 /** A change made with the session cookie: its CSRF token, and (when the browser sends one) this origin. */

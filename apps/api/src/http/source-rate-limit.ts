@@ -5,6 +5,8 @@ export interface SourceRateLimitOptions {
   perMinute: number;
   /** Sources remembered at once; the least recently seen is forgotten first. */
   maxSources?: number;
+  /** What is counted, for the refusal's message; default "webhook requests". */
+  what?: string;
   /** For tests. */
   now?: () => number;
 }
@@ -19,6 +21,7 @@ export class SourceRateLimit {
   readonly #capacity: number;
   readonly #maxSources: number;
   readonly #now: () => number;
+  readonly #what: string;
   /** Insertion order is recency order: a source is re-inserted on every request. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -27,6 +30,7 @@ export class SourceRateLimit {
     this.#perMs = options.perMinute / 60_000;
     this.#maxSources = options.maxSources ?? 10_000;
     this.#now = options.now ?? Date.now;
+    this.#what = options.what ?? 'webhook requests';
   }
 
   /** Takes one request from `source`'s bucket, or throws RateLimitedError saying when to come back. */
@@ -40,10 +44,7 @@ export class SourceRateLimit {
     if (this.#buckets.size > this.#maxSources) this.#buckets.delete(this.#buckets.keys().next().value as string);
     if (bucket.tokens < 1) {
       const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.#perMs / 1000));
-      throw new RateLimitedError(
-        `too many webhook requests from ${source}; try again in ${retryAfterSeconds} s`,
-        retryAfterSeconds,
-      );
+      throw new RateLimitedError(`too many ${this.#what} from ${source}; try again in ${retryAfterSeconds} s`, retryAfterSeconds);
     }
     bucket.tokens -= 1;
   }

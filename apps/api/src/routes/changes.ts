@@ -1,7 +1,7 @@
 import { PierError } from '@pier/core';
 import type { Change } from '@pier/db';
 import type { ApiDeps } from '../deps.ts';
-import { openEventStream, sendEvent } from '../http/event-stream.ts';
+import { openEventStream, sendComment, sendEvent } from '../http/event-stream.ts';
 import { route } from '../http/route-kit.ts';
 
 class ChangesUnavailableError extends PierError {
@@ -12,8 +12,6 @@ class ChangesUnavailableError extends PierError {
 const BATCH_MS = 250;
 /** A comment this often keeps idle connections (and the proxies between) open. */
 const HEARTBEAT_MS = 25_000;
-/** How often a session's stream checks that the session is still live (signed out: the stream ends). */
-const RECHECK_MS = 30_000;
 
 /**
  * `GET /changes`: Server-Sent Events saying which kinds of rows changed for
@@ -45,7 +43,7 @@ export function changeRoutes(deps: ApiDeps) {
       handler: async ({ request, reply, principal }) => {
         const feed = deps.changes;
         if (!feed) throw new ChangesUnavailableError('changes: this server has no change feed');
-        const { res, closed } = openEventStream(request, reply);
+        let stream: ReturnType<typeof openEventStream> | undefined;
         const pending = new Map<string, Change>();
         let timer: NodeJS.Timeout | undefined;
         const flush = async () => {
@@ -55,9 +53,10 @@ export function changeRoutes(deps: ApiDeps) {
           const changes = await Promise.all(
             batch.map(async (c) => ({ table: c.table, app: c.appId ? await nameOf(c.appId) : null })),
           );
-          if (!closed.aborted) sendEvent(res, 'changes', changes);
+          if (stream && !stream.closed.aborted) sendEvent(stream.res, 'changes', changes);
         };
-        const unsubscribe = feed.subscribe({
+        let readySent = false;
+        const subscription = feed.subscribe({
           onChange(change) {
             if (principal.role === 'app' && change.appId !== principal.appId) return;
             if (change.table === 'apps' && change.appId) names.delete(change.appId);
@@ -65,31 +64,30 @@ export function changeRoutes(deps: ApiDeps) {
             timer ??= setTimeout(() => void flush().catch(() => {}), BATCH_MS);
           },
           onReset() {
-            if (!closed.aborted) sendEvent(res, 'reset', {});
+            // The first LISTEN comes before `ready`: only a LISTEN remade later may have missed something.
+            if (readySent && stream && !stream.closed.aborted) sendEvent(stream.res, 'reset', {});
           },
         });
+        // `ready` once the LISTEN is in place: from then on no change is missed. Without one, 503 (the client retries).
+        try {
+          await subscription.ready;
+        } catch {
+          subscription.unsubscribe();
+          clearTimeout(timer);
+          throw new ChangesUnavailableError('changes: the feed cannot listen to Postgres right now; try again');
+        }
+        stream = openEventStream(request, reply);
+        const { res, closed } = stream;
         sendEvent(res, 'ready', {});
-        const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-        const session = request.session;
-        const recheck = session
-          ? setInterval(() => {
-              void deps.sessions.resolve(session.secret).then((live) => {
-                if (!live && !closed.aborted) {
-                  sendEvent(res, 'signed-out', {});
-                  res.end();
-                }
-              });
-            }, RECHECK_MS)
-          : undefined;
+        readySent = true;
+        const heartbeat = setInterval(() => sendComment(res, 'keep-alive'), HEARTBEAT_MS);
         await new Promise<void>((resolve) => {
           if (closed.aborted) resolve();
           closed.addEventListener('abort', () => resolve(), { once: true });
-          res.once('finish', () => resolve());
         });
-        unsubscribe();
+        subscription.unsubscribe();
         clearTimeout(timer);
         clearInterval(heartbeat);
-        clearInterval(recheck);
         if (!res.writableEnded) res.end();
       },
     }),

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { route } from '../http/route-kit.ts';
 
@@ -64,8 +65,9 @@ export function dashboardRoutes(deps: Pick<ApiDeps, 'dashboardDir'>) {
       summary: "The dashboard's built files (hashed names, cached for a year)",
       tag: 'dashboard',
       auth: false,
-      handler: async ({ request, reply }) => {
-        const name = (request.params as { file: string }).file;
+      params: z.strictObject({ file: z.string().max(200).describe('a file name of the build') }),
+      handler: async ({ params, request, reply }) => {
+        const name = params.file;
         const match = ASSET.exec(name);
         const type = match ? TYPES[match[2] as string] : undefined;
         const file = type && deps.dashboardDir ? await servedFile(request, join(deps.dashboardDir, 'assets', name)) : undefined;

@@ -1,4 +1,11 @@
-import { adminTokenFingerprint, csrfTokenFor, type Principal, SESSION_COOKIE, UnauthorizedError } from '@pier/core';
+import {
+  adminTokenFingerprint,
+  csrfTokenFor,
+  ForbiddenError,
+  type Principal,
+  sessionCookieName,
+  UnauthorizedError,
+} from '@pier/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
@@ -25,7 +32,7 @@ const sessionResponse = z.object({
  */
 export function sessionRoutes(deps: ApiDeps, version: string) {
   const ttlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
-  const limit = new SourceRateLimit({ perMinute: deps.signInRateLimitPerMinute ?? 30 });
+  const limit = new SourceRateLimit({ perMinute: deps.signInRateLimitPerMinute ?? 30, what: 'sign-in attempts' });
 
   async function present(principal: Principal, secret: string, expiresAt: Date) {
     const app = principal.role === 'app' ? (await deps.apps.byId(principal.appId)).name : null;
@@ -44,6 +51,11 @@ export function sessionRoutes(deps: ApiDeps, version: string) {
       response: sessionResponse,
       handler: async ({ body, request, reply }) => {
         assertSameOrigin(request);
+        // Over plain HTTP only from this machine (or through an SSH tunnel): elsewhere the token would cross the network in clear.
+        if (request.protocol !== 'https' && !isLoopback(request.ip))
+          throw new ForbiddenError(
+            'token: sign in over HTTPS (or through an SSH tunnel to the api); a token sent over plain HTTP crosses the network in clear',
+          );
         limit.take(request.ip);
         const principal = await principalOfToken(body.token.trim(), deps).catch(() => {
           throw new UnauthorizedError('token: unknown or revoked');
@@ -105,10 +117,16 @@ function cookieAttributes(request: FastifyRequest): string {
 }
 
 function setSessionCookie(request: FastifyRequest, reply: FastifyReply, secret: string, ttlMs: number): void {
-  reply.header('set-cookie', `${SESSION_COOKIE}=${secret}; Max-Age=${Math.floor(ttlMs / 1000)}; ${cookieAttributes(request)}`);
+  const name = sessionCookieName(request.protocol);
+  reply.header('set-cookie', `${name}=${secret}; Max-Age=${Math.floor(ttlMs / 1000)}; ${cookieAttributes(request)}`);
   reply.header('cache-control', 'no-store');
 }
 
 function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('set-cookie', `${SESSION_COOKIE}=; Max-Age=0; ${cookieAttributes(request)}`);
+  reply.header('set-cookie', `${sessionCookieName(request.protocol)}=; Max-Age=0; ${cookieAttributes(request)}`);
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || /^(::ffff:)?127\./.test(ip);
 }
