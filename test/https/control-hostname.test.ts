@@ -151,7 +151,14 @@ describe('PIER_CONTROL_HOSTNAME', () => {
     try {
       await signIn(session, api.adminToken);
       const [cookie] = await session.context.cookies();
-      expect(cookie).toMatchObject({ name: '__Host-pier_session', httpOnly: true, secure: true, sameSite: 'Strict', domain: CONTROL, path: '/' });
+      expect(cookie).toMatchObject({
+        name: '__Host-pier_session',
+        httpOnly: true,
+        secure: true,
+        sameSite: 'Strict',
+        domain: CONTROL,
+        path: '/',
+      });
       expect(cookie?.expires).toBeGreaterThan(Date.now() / 1000 + 3600);
       // A change through the proxy: the CSRF token and this origin (with its port) are accepted.
       await session.page.getByText('Create an app').click();
