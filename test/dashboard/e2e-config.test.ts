@@ -73,7 +73,7 @@ describe('the variables, domains and services pages', () => {
     await page.getByRole('button', { name: 'Remove GREETING' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Remove', exact: true }).click();
     await page.getByRole('status').filter({ hasText: 'removed GREETING' }).waitFor();
-    await expect.poll(() => row.count()).toBe(0);
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(0);
 
     await page.getByText('Import a .env').click();
     await page.getByLabel('.env contents').fill(`# pasted\nFIRST=1\nexport SECOND="two words"\nTHIRD='x' # note\n`);
@@ -92,10 +92,10 @@ describe('the variables, domains and services pages', () => {
     await page.getByLabel('Value', { exact: true }).fill('x');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     const keyField = page.getByLabel('Name', { exact: true });
-    await expect.poll(() => keyField.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => keyField.getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
     const describedBy = (await keyField.getAttribute('aria-describedby')) ?? '';
     const error = page.locator(`[id="${describedBy.split(' ')[0]}"]`);
-    await expect.poll(() => error.textContent()).toContain('invalid key');
+    await expect.poll(() => error.textContent(), { timeout: 15_000 }).toContain('invalid key');
     expect(session.problems).toEqual([]);
   }, 60_000);
 
@@ -135,8 +135,8 @@ describe('the variables, domains and services pages', () => {
     const injected = page.getByRole('region', { name: 'Injected by linked services' });
     const databaseUrl = injected.getByRole('row', { name: /DATABASE_URL/ });
     await databaseUrl.waitFor();
-    await expect.poll(() => databaseUrl.textContent()).toContain('injected (read-only)');
-    await expect.poll(() => databaseUrl.textContent()).toContain(database);
+    await expect.poll(() => databaseUrl.textContent(), { timeout: 15_000 }).toContain('injected (read-only)');
+    await expect.poll(() => databaseUrl.textContent(), { timeout: 15_000 }).toContain(database);
     expect(await databaseUrl.getByRole('button').count()).toBe(0);
     expect(session.problems).toEqual([]);
   }, 150_000);
@@ -148,7 +148,7 @@ describe('the variables, domains and services pages', () => {
     await page.getByRole('button', { name: 'Add domain' }).click();
     const records = page.getByRole('table', { name: `DNS records for ${hostname}` });
     await records.waitFor();
-    await expect.poll(() => records.textContent()).toContain(`${app}-staging.`);
+    await expect.poll(() => records.textContent(), { timeout: 15_000 }).toContain(`${app}-staging.`);
     expect(await records.getByRole('cell', { name: 'CNAME' }).count()).toBe(1);
     await page.getByRole('rowheader', { name: hostname }).waitFor();
     await session.screenshot('domains');
@@ -159,7 +159,7 @@ describe('the variables, domains and services pages', () => {
       .getByRole('status')
       .filter({ hasText: `Removed ${hostname}` })
       .waitFor();
-    await expect.poll(() => page.getByRole('rowheader', { name: hostname }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('rowheader', { name: hostname }).count(), { timeout: 15_000 }).toBe(0);
     expect((await call(`/apps/${app}/environments/staging/domains`)).json.domains).toEqual([]);
     expect(session.problems).toEqual([]);
   }, 60_000);

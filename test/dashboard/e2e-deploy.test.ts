@@ -36,8 +36,11 @@ function crashingApp(): Record<string, string> {
   return { ...files, 'server.js': `${files['server.js']}\nsetTimeout(() => process.exit(3), 8000);\n` };
 }
 
-/** A build step that prints a line a second: the deployment page sees them arrive while it runs. */
-const SLOW_BUILD = 'RUN for i in 1 2 3 4 5 6; do echo "build line $i"; sleep 1; done';
+/**
+ * A build step that prints a line a second: the deployment page sees them arrive while it runs. The run's own
+ * string is in it, so that a layer cached by an interrupted run can never skip the build output.
+ */
+const SLOW_BUILD = `RUN for i in 1 2 3 4 5 6; do echo "build line $i (${run})"; sleep 1; done`;
 
 let stack: PierStack;
 let session: BrowserSession;

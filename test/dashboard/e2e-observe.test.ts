@@ -87,13 +87,13 @@ describe('the Logs, Metrics and Events pages', () => {
     // Nothing reloads the page: the change feed brings the events in.
     const liveRow = page.getByRole('row').filter({ hasText: 'deploy.live' });
     await liveRow.waitFor({ timeout: 150_000 });
-    await expect.poll(() => liveRow.textContent()).toContain(`${app} staging: v1 is live`);
-    await expect.poll(() => liveRow.getByText('info').count()).toBe(1);
+    await expect.poll(() => liveRow.textContent(), { timeout: 15_000 }).toContain(`${app} staging: v1 is live`);
+    await expect.poll(() => liveRow.getByText('info').count(), { timeout: 15_000 }).toBe(1);
     await waitUntilLive(call, deployment.id);
-    await expect.poll(() => page.getByRole('row').filter({ hasText: 'deploy.queued' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'deploy.queued' }).count(), { timeout: 15_000 }).toBe(1);
 
     await page.getByLabel('Kind').selectOption('deploy.live');
-    await expect.poll(() => page.getByRole('row').count()).toBe(2); // the header and deploy.live
+    await expect.poll(() => page.getByRole('row').count(), { timeout: 15_000 }).toBe(2); // the header and deploy.live
     expect(page.url()).toContain('kind=deploy.live');
     await page.getByLabel('Severity').selectOption('critical');
     await page.getByText('deploy.live events are info, not critical').waitFor();
@@ -105,7 +105,9 @@ describe('the Logs, Metrics and Events pages', () => {
     await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
     const row = page.getByRole('row').filter({ hasText: 'deploy.live' }).filter({ hasText: app });
     await row.waitFor();
-    await expect.poll(() => row.getByRole('link', { name: app }).getAttribute('href')).toBe(`#/apps/${app}/events`);
+    await expect
+      .poll(() => row.getByRole('link', { name: app }).getAttribute('href'), { timeout: 15_000 })
+      .toBe(`#/apps/${app}/events`);
     await session.screenshot('observe-events');
     expect(session.problems).toEqual([]);
   }, 200_000);
@@ -146,6 +148,15 @@ describe('the Logs, Metrics and Events pages', () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('status').filter({ hasText: 'Paused' }).waitFor();
     await request(`/second-${run}-while-paused`);
+    // Stored by Pier, yet not shown while paused.
+    const stored = async () =>
+      (
+        (await call(`/apps/${app}/environments/staging/logs?text=${encodeURIComponent(`second-${run}-while-paused`)}`)).json
+          ?.lines ?? []
+      ).length;
+    await expect.poll(stored, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await box.getByText(`served /second-${run}-while-paused`).count()).toBe(0);
     await page.getByRole('button', { name: 'Resume' }).click();
     // Resuming carries on after the last line shown: what was printed meanwhile is not lost.
     await box.getByText(`served /second-${run}-while-paused`).waitFor({ timeout: 30_000 });
@@ -170,7 +181,9 @@ describe('the Logs, Metrics and Events pages', () => {
       .toBe(true);
 
     await page.goto(`/#/apps/${app}/metrics/staging`);
-    await expect.poll(() => page.getByRole('button', { name: 'Last hour' }).getAttribute('aria-pressed')).toBe('true');
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Last hour' }).getAttribute('aria-pressed'), { timeout: 15_000 })
+      .toBe('true');
     for (const name of ['Requests per second', 'Latency', '5xx share', 'CPU (cores)', 'Memory']) {
       const figure = page.getByRole('figure', { name });
       await figure.waitFor();
@@ -184,11 +197,15 @@ describe('the Logs, Metrics and Events pages', () => {
     await expect
       .poll(() => page.getByRole('figure', { name: '5xx share' }).textContent())
       .toMatch(/answered 5xx in the last hour \(1 of \d+\)/);
-    await expect.poll(() => page.getByRole('figure', { name: 'Memory' }).textContent()).toMatch(/web: latest [\d.]+ (KiB|MiB)/);
+    await expect
+      .poll(() => page.getByRole('figure', { name: 'Memory' }).textContent(), { timeout: 15_000 })
+      .toMatch(/web: latest [\d.]+ (KiB|MiB)/);
     await session.screenshot('observe-metrics');
 
     await page.getByRole('button', { name: 'Last week' }).click();
-    await expect.poll(() => page.getByRole('button', { name: 'Last week' }).getAttribute('aria-pressed')).toBe('true');
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Last week' }).getAttribute('aria-pressed'), { timeout: 15_000 })
+      .toBe('true');
     await page.getByRole('figure', { name: 'Latency' }).locator('canvas').first().waitFor();
 
     // At 320 px the charts shrink with their container.

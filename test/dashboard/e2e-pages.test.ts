@@ -19,16 +19,26 @@ const SERVICE = 'pages-db';
 let api: TestApi;
 let base: string;
 
-const PAGES: readonly { name: string; hash: string; heading: string | RegExp }[] = [
-  { name: 'apps', hash: '#/', heading: 'Apps' },
+let deploymentId = '';
+
+/** What each page shows once loaded: its heading, and where there is data, one piece of it. */
+type Content = { role: 'link' | 'rowheader'; name: string } | { text: string };
+const pages = (): readonly { name: string; hash: string; heading: string | RegExp; content?: Content }[] => [
+  { name: 'apps', hash: '#/', heading: 'Apps', content: { role: 'link', name: APP } },
   { name: 'app', hash: `#/apps/${APP}`, heading: APP },
-  { name: 'variables', hash: `#/apps/${APP}/variables/staging`, heading: APP },
+  { name: 'variables', hash: `#/apps/${APP}/variables/staging`, heading: APP, content: { role: 'rowheader', name: 'GREETING' } },
   { name: 'logs', hash: `#/apps/${APP}/logs/staging`, heading: APP },
   { name: 'metrics', hash: `#/apps/${APP}/metrics/staging`, heading: APP },
   { name: 'processes', hash: `#/apps/${APP}/processes/staging`, heading: APP },
-  { name: 'domains', hash: `#/apps/${APP}/domains/production`, heading: APP },
+  {
+    name: 'domains',
+    hash: `#/apps/${APP}/domains/production`,
+    heading: APP,
+    content: { role: 'rowheader', name: 'pages.example.org' },
+  },
   { name: 'app-events', hash: `#/apps/${APP}/events`, heading: APP },
-  { name: 'services', hash: '#/services', heading: 'Services' },
+  { name: 'deployment', hash: `#/apps/${APP}/deployments/${deploymentId}`, heading: APP, content: { text: 'manual' } },
+  { name: 'services', hash: '#/services', heading: 'Services', content: { role: 'link', name: SERVICE } },
   { name: 'service', hash: `#/services/${SERVICE}`, heading: SERVICE },
   { name: 'events', hash: '#/events', heading: 'Events' },
   { name: 'settings', hash: '#/settings', heading: 'Settings' },
@@ -52,7 +62,25 @@ beforeAll(async () => {
   // The service row only: no worker runs here, so it stays as it is queued.
   const service = await api.request({ method: 'POST', url: '/services', payload: { name: SERVICE, type: 'postgres' } });
   expect(service.statusCode, service.body).toBeLessThan(300);
+  // No worker runs here either: the deployment stays queued.
+  const deployment = await api.request({
+    method: 'POST',
+    url: `/apps/${APP}/environments/staging/deployments`,
+    payload: { image: 'registry.example.org/pages-app:1' },
+  });
+  expect(deployment.statusCode, deployment.body).toBe(202);
+  deploymentId = (deployment.json() as { id: string }).id;
 }, 120_000);
+
+/** Waits until nothing on the page is loading (no `aria-busy="true"`) and its content, if any, is shown. */
+async function settle(session: BrowserSession, content: Content | undefined): Promise<void> {
+  const { page } = session;
+  await expect.poll(() => page.locator('[aria-busy="true"]').count(), { timeout: 15_000 }).toBe(0);
+  if (!content) return;
+  const shown =
+    'text' in content ? page.getByText(content.text, { exact: true }) : page.getByRole(content.role, { name: content.name });
+  await shown.first().waitFor({ timeout: 15_000 });
+}
 
 afterAll(async () => {
   await api?.close();
@@ -85,12 +113,17 @@ describe('every page', () => {
     it(`renders at ${width}px without errors, sideways scrolling or unnamed controls`, async () => {
       const session = await openBrowser(base, { width, height: 900 });
       try {
+        await session.page.goto('/');
+        await session.page.getByLabel('API token').waitFor();
+        expect(await checkPage(session, width), `sign-in at ${width}px`).toEqual([]);
+        await session.screenshot(`page-sign-in-${width}`);
         await signIn(session, api.adminToken);
-        for (const page of PAGES) {
+        for (const page of pages()) {
           await session.page.goto(`/${page.hash}`);
           await session.page.getByRole('heading', { level: 1, name: page.heading }).first().waitFor();
           // Let the page's own requests settle (a stream stays open: not waited for).
           await session.page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
+          await settle(session, page.content);
           expect(await checkPage(session, width), `${page.name} at ${width}px`).toEqual([]);
           await session.screenshot(`page-${page.name}-${width}`);
         }

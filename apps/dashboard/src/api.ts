@@ -34,6 +34,16 @@ export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
+let refreshCsrf: (() => Promise<boolean>) | null = null;
+
+/**
+ * How a change refused for its CSRF token (`x-csrf-token: …`, another tab signed in again and replaced
+ * the cookie) gets the current session's token: set by session.ts; true when there is one to retry with.
+ */
+export function onCsrfRefused(refresh: () => Promise<boolean>): void {
+  refreshCsrf = refresh;
+}
+
 /** Heard when any request answers 401: the session ended (signed out elsewhere, expired, token revoked). */
 export function onSignedOut(listener: () => void): () => void {
   signedOutListeners.add(listener);
@@ -41,6 +51,17 @@ export function onSignedOut(listener: () => void): () => void {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  try {
+    return await request<T>(method, path, body);
+  } catch (err) {
+    const stale = err instanceof ApiError && err.status === 403 && err.message.startsWith('x-csrf-token:');
+    if (!stale || method === 'GET' || !refreshCsrf || !(await refreshCsrf())) throw err;
+    // Once only: a second refusal is the answer.
+    return request<T>(method, path, body);
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   if (body !== undefined) headers['content-type'] = 'application/json';

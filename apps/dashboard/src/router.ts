@@ -17,11 +17,15 @@ export function match(pattern: string, path: string): Params | null {
     const w = want[i] as string;
     const g = got[i] as string;
     if (w.startsWith(':')) {
+      let value: string;
       try {
-        params[w.slice(1)] = decodeURIComponent(g);
+        value = decodeURIComponent(g);
       } catch {
         return null;
       }
+      // Names are [a-z0-9-] and keys [A-Z0-9_]: a value that could move a REST path elsewhere is no match.
+      if (value === '.' || value === '..' || value.includes('/')) return null;
+      params[w.slice(1)] = value;
     } else if (w !== g) return null;
   }
   return params;

@@ -1,5 +1,5 @@
-import { api, onSignedOut, setCsrfToken } from './api.ts';
-import { startChanges, stopChanges } from './changes.ts';
+import { ApiError, api, onCsrfRefused, onSignedOut, setCsrfToken } from './api.ts';
+import { onFeedSignedOut, startChanges, stopChanges } from './changes.ts';
 
 export interface Session {
   role: 'admin' | 'app';
@@ -24,6 +24,22 @@ function set(next: Session | null): void {
 
 onSignedOut(() => set(null));
 
+/** The session the cookie carries now (another tab may have signed out, or in again): the page follows it. */
+async function refresh(): Promise<Session | null> {
+  set((await api<Session | undefined>('GET', '/session')) ?? null);
+  return session;
+}
+
+// A change refused for its CSRF token: the cookie was replaced (another tab signed in again); its token then.
+onCsrfRefused(() =>
+  refresh().then(
+    (s) => s !== null,
+    () => false,
+  ),
+);
+// The feed says the session it was opened with ended: the cookie may carry a newer one, else sign in again.
+onFeedSignedOut(() => void refresh().catch(() => set(null)));
+
 export function currentSession(): Session | null {
   return session;
 }
@@ -33,15 +49,19 @@ export function onSession(listener: Listener): () => void {
   return () => listeners.delete(listener);
 }
 
-/** The session the cookie carries, if any (on load). */
+/**
+ * The session the cookie carries, if any (on load). Throws the ApiError when Pier did not answer
+ * (status 0: the api unreachable, e.g. restarting): that is not "signed out", and the caller tries again.
+ */
 export async function restoreSession(): Promise<Session | null> {
   try {
     // 204 (no live session) is undefined.
-    set((await api<Session | undefined>('GET', '/session')) ?? null);
-  } catch {
+    return await refresh();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 0) throw err;
     set(null);
+    return null;
   }
-  return session;
 }
 
 /** Exchanges an API token for a session cookie; the token is not kept anywhere in the page. */
@@ -51,11 +71,16 @@ export async function signIn(token: string): Promise<Session> {
   return next;
 }
 
-/** Revokes the session on the server, then forgets it here. */
+/**
+ * Revokes the session on the server, then forgets it here. A failure is thrown (the caller shows it)
+ * and the session stays, except a 401: then there is no session to keep.
+ */
 export async function signOut(): Promise<void> {
   try {
     await api('DELETE', '/session');
-  } finally {
-    set(null);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) set(null);
+    throw err;
   }
+  set(null);
 }

@@ -26,10 +26,12 @@ export function PromotePanel(props: { app: string; from: Resource<EnvironmentSta
       app,
     },
   );
-  const [confirming, setConfirming] = useState(false);
-  // The version promoted, as it was when confirmed (staging may deploy another since).
+  // The version shown when the dialog opened: the one promoted (staging may deploy another meanwhile).
+  const [confirming, setConfirming] = useState<number | null>(null);
   const [promoted, setPromoted] = useState<number | undefined>(undefined);
-  const promote = useAction(() => api<Deployment>('POST', path`/apps/${app}/environments/${TO}/promote`, { from: FROM }));
+  const promote = useAction((release: number) =>
+    api<Deployment>('POST', path`/apps/${app}/environments/${TO}/promote`, { from: FROM, release }),
+  );
   const from = props.from.data;
   const to = props.to.data;
   const differences =
@@ -65,8 +67,9 @@ export function PromotePanel(props: { app: string; from: Resource<EnvironmentSta
           disabled={version === undefined || !differences}
           aria-describedby={version === undefined ? 'promote-none' : undefined}
           onClick={() => {
+            if (version === undefined) return;
             promote.reset();
-            setConfirming(true);
+            setConfirming(version);
           }}
         >
           Promote {FROM} to {TO}…
@@ -78,26 +81,31 @@ export function PromotePanel(props: { app: string; from: Resource<EnvironmentSta
         )}
       </div>
       {started && <StartedNotice app={app} id={started.id} text={`Promoting v${promoted} to ${TO}`} focus />}
-      {!confirming && <ErrorNote error={promote.error} />}
-      {confirming && differences && (
+      {confirming === null && <ErrorNote error={promote.error} />}
+      {confirming !== null && differences && (
         <ConfirmDialog
           open
-          title={`Promote release v${version} of ${app} from ${FROM} to ${TO}?`}
+          title={`Promote release v${confirming} of ${app} from ${FROM} to ${TO}?`}
           confirmLabel="Promote"
           pending={promote.pending}
           error={promote.error}
           onConfirm={() => {
-            setPromoted(version);
-            void promote.run().then((d) => {
-              if (d) setConfirming(false);
+            setPromoted(confirming);
+            void promote.run(confirming).then((d) => {
+              if (d) setConfirming(null);
             });
           }}
-          onCancel={() => setConfirming(false)}
+          onCancel={() => setConfirming(null)}
         >
           <p>
             The exact image live in {FROM} starts in {TO} with {TO}'s own variables and linked services, health-gated, without a
             rebuild. {to?.liveRelease ? `${TO} runs release v${to.liveRelease.version} now.` : `${TO} has no live release yet.`}
           </p>
+          {version !== undefined && version !== confirming && (
+            <p class="muted">
+              {FROM} has gone live with v{version} since this opened: v{confirming} is the one promoted.
+            </p>
+          )}
           <h3>
             What differs between {FROM} and {TO}
           </h3>

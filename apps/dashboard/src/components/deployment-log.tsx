@@ -8,7 +8,10 @@ const MAX_LINES = 10_000;
 /** After the build's stream ended, the rollout's lines are read this often until the deployment ends (they have no table). */
 const ROLLOUT_POLL_MS = 10_000;
 
-type StreamState = 'connecting' | 'streaming' | 'ended' | 'failed';
+type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'ended' | 'failed';
+/** A stream the browser gave up on is opened again after 1 s, 2 s, 4 s … at most 15 s. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
 
 /**
  * A deployment's output: the build streamed live (`/deployments/:id/logs?follow=1`:
@@ -48,51 +51,75 @@ export function DeploymentLog(props: { id: string; changed: string; terminal: bo
     setDropped(0);
     setStream('connecting');
     setFailure(null);
-    const source = new EventSource(`${path`/deployments/${id}/logs`}${query({ follow: 1 })}`);
+    let source: EventSource | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let delay = RETRY_FIRST_MS;
     let pending: BuildLine[] = [];
+    let highest = 0;
     let frame = 0;
     const flush = () => {
+      if (frame) cancelAnimationFrame(frame);
       frame = 0;
       const batch = pending;
       pending = [];
       appendRef.current(batch);
     };
-    source.addEventListener('open', () => setStream('streaming'));
-    source.addEventListener('line', (e) => {
-      const event = e as MessageEvent<string>;
-      const line = JSON.parse(event.data) as BuildLine;
-      pending.push({ ...line, ...(event.lastEventId ? { id: Number(event.lastEventId) } : {}) });
-      if (!frame) frame = requestAnimationFrame(flush);
-    });
-    source.addEventListener('end', () => {
-      source.close();
-      flush();
-      setStream('ended');
-    });
-    source.addEventListener('error', (e) => {
-      const data = (e as MessageEvent<string | undefined>).data;
-      if (data) {
-        // The server's own `event: error` (the stream failed there): it says why.
-        source.close();
+    const open = () => {
+      // Opened again after the browser gave up (the api restarting): resumes after the last line shown.
+      const es = new EventSource(`${path`/deployments/${id}/logs`}${query({ follow: 1, after: lastId.current || undefined })}`);
+      source = es;
+      es.addEventListener('open', () => {
+        delay = RETRY_FIRST_MS;
+        setStream('streaming');
+      });
+      es.addEventListener('line', (e) => {
+        const event = e as MessageEvent<string>;
+        const line = JSON.parse(event.data) as BuildLine;
+        const lineId = Number(event.lastEventId);
+        if (event.lastEventId && Number.isSafeInteger(lineId)) {
+          // A reconnection (its URL's `after` wins over Last-Event-ID) may send a line again: shown once.
+          if (lineId <= highest) return;
+          highest = lineId;
+        }
+        pending.push({ ...line, ...(event.lastEventId ? { id: lineId } : {}) });
+        if (!frame) frame = requestAnimationFrame(flush);
+      });
+      es.addEventListener('end', () => {
+        es.close();
         flush();
-        const error = JSON.parse(data) as { message?: string };
-        setFailure(error.message ?? 'the build output stream failed');
-        setStream('failed');
-      } else if (source.readyState === EventSource.CLOSED) {
-        setFailure('the build output stream was refused; reload the page to try again');
-        setStream('failed');
-      }
-      // Otherwise the browser reconnects by itself and resumes after the last line it got (Last-Event-ID).
-    });
+        setStream('ended');
+      });
+      es.addEventListener('error', (e) => {
+        const data = (e as MessageEvent<string | undefined>).data;
+        if (data) {
+          // The server's own `event: error` (the stream failed there): it says why.
+          es.close();
+          flush();
+          const error = JSON.parse(data) as { message?: string };
+          setFailure(error.message ?? 'the build output stream failed');
+          setStream('failed');
+        } else if (es.readyState === EventSource.CLOSED) {
+          // Refused (not an event stream: the api restarting): again later, 1 s, 2 s, 4 s … 15 s.
+          flush();
+          setStream('reconnecting');
+          retry = setTimeout(open, delay);
+          delay = Math.min(delay * 2, RETRY_MAX_MS);
+        } else setStream('reconnecting');
+        // Otherwise the browser reconnects by itself and resumes after the last line it got (Last-Event-ID).
+      });
+    };
+    open();
     return () => {
-      source.close();
+      clearTimeout(retry);
+      source?.close();
       if (frame) cancelAnimationFrame(frame);
     };
   }, [id]);
 
-  // After the build: the rollout's lines, read on each change of the deployment and every 10 s until it ends.
+  // After the build (or once its stream failed): the rollout's lines, read on each change of the deployment and
+  // every 10 s until it ends.
   useEffect(() => {
-    if (stream !== 'ended') return;
+    if (stream !== 'ended' && stream !== 'failed') return;
     let stopped = false;
     const read = () =>
       get<{ lines: BuildLine[] }>(`${path`/deployments/${id}/logs`}${query({ after: lastId.current })}`).then(
@@ -122,7 +149,13 @@ export function DeploymentLog(props: { id: string; changed: string; terminal: bo
         {lines.length} {lines.length === 1 ? 'line' : 'lines'}
         {dropped > 0 && ` (the first ${dropped} not shown)`}
         {stream === 'ended' && terminal && lines.length === 0 ? ' (no output stored)' : ''}
-        {streaming ? ', streaming live' : stream === 'ended' && !terminal ? ', build done; rollout under way' : ''}
+        {streaming
+          ? ', streaming live'
+          : stream === 'reconnecting'
+            ? ', Reconnecting…'
+            : stream === 'ended' && !terminal
+              ? ', build done; rollout under way'
+              : ''}
       </p>
       {failure && (
         <p class="error-note" role="alert">

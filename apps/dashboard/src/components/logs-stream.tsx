@@ -9,6 +9,9 @@ const FIRST_TAIL = 200;
 const EARLIER_PAGE = 500;
 /** Lines arriving within this long are drawn together (a busy app prints thousands a second). */
 const FLUSH_MS = 100;
+/** A stream the browser gave up on is opened again after 1 s, 2 s, 4 s … at most 15 s. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
 
 export interface LogFilters {
   process: string;
@@ -54,6 +57,10 @@ export function useLogLines(app: string, env: string, filters: LogFilters, mode:
   const pending = useRef<LogLine[]>([]);
   const source = useRef<EventSource | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const retry = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const delay = useRef(RETRY_FIRST_MS);
+  /** True between a stream the browser gave up on and the one opened again. */
+  const reconnect = useRef(false);
   /** Bumped on every restart: answers of an earlier generation are dropped. */
   const generation = useRef(0);
   const key = `${base}?${JSON.stringify(filters)}&${JSON.stringify(mode)}`;
@@ -80,29 +87,49 @@ export function useLogLines(app: string, env: string, filters: LogFilters, mode:
     source.current?.close();
     source.current = null;
     clearTimeout(timer.current);
+    clearTimeout(retry.current);
+    reconnect.current = false;
     flush();
   }, [flush]);
 
-  /** Why the stream could not open (a 404, a signed-out session): the same path's error as JSON. */
+  /**
+   * The browser gave up on the stream (not an event stream: the api restarting, a 404, a signed-out session).
+   * The same path as JSON says which: a refusal (4xx) is shown and following stops; otherwise the stream is
+   * opened again after 1 s, 2 s, 4 s … 15 s, after the last line shown.
+   */
   const probe = useCallback(
-    (mine: number) => {
-      get<LogsAnswer>(base + query({ tail: 0, ...filterQuery(filters) })).then(
-        () => mine === generation.current && setError(new ApiError(0, 'stream', 'The log stream stopped: try again.')),
-        (err: unknown) => mine === generation.current && setError(err instanceof ApiError ? err : undefined),
-      );
+    (mine: number, again: () => void) => {
+      const later = () => {
+        // Not when paused or restarted meanwhile.
+        if (mine !== generation.current || !reconnect.current) return;
+        retry.current = setTimeout(again, delay.current);
+        delay.current = Math.min(delay.current * 2, RETRY_MAX_MS);
+      };
+      get<LogsAnswer>(base + query({ tail: 0, ...filterQuery(filters) })).then(later, (err: unknown) => {
+        if (mine !== generation.current) return;
+        if (!reconnect.current) return;
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          reconnect.current = false;
+          setError(err);
+          setStatus('stopped');
+        } else later();
+      });
     },
     [base, filters],
   );
 
   const follow = useCallback(
-    (after: number | undefined) => {
+    function follow(after: number | undefined) {
       const mine = generation.current;
       setStatus('connecting');
       setError(undefined);
       const q = { follow: 1, ...filterQuery(filters), ...(after === undefined ? { tail: FIRST_TAIL } : { after, tail: 1000 }) };
       const es = new EventSource(base + query(q));
       source.current = es;
-      es.addEventListener('open', () => setStatus('live'));
+      es.addEventListener('open', () => {
+        delay.current = RETRY_FIRST_MS;
+        setStatus('live');
+      });
       es.addEventListener('line', (e) => {
         const line = JSON.parse((e as MessageEvent<string>).data) as LogLine;
         const last = pending.current.at(-1) ?? buffer.current.at(-1);
@@ -121,8 +148,12 @@ export function useLogLines(app: string, env: string, filters: LogFilters, mode:
           setStatus('stopped');
         } else if (es.readyState === EventSource.CLOSED) {
           close();
-          setStatus('stopped');
-          probe(mine);
+          setStatus('reconnecting');
+          reconnect.current = true;
+          probe(mine, () => {
+            follow(buffer.current.at(-1)?.id);
+            setStatus('reconnecting');
+          });
         } else {
           setStatus('reconnecting');
         }

@@ -195,13 +195,19 @@ export function ConfirmDialog(props: {
   );
 }
 
-/** A page's loading state or its load error, else its content. */
+/** A page's loading state or its load error, else its content (under the error of a reload that failed). */
 export function Loaded<T>(props: {
   resource: { data: T | undefined; error: ApiError | undefined; loading: boolean };
   children: (data: T) => ComponentChildren;
 }) {
   const { data, error } = props.resource;
-  if (data !== undefined) return <>{props.children(data)}</>;
+  if (data !== undefined)
+    return (
+      <>
+        {error && <ErrorNote error={error} />}
+        {props.children(data)}
+      </>
+    );
   if (error) return <ErrorNote error={error} />;
   return (
     <p class="muted" aria-busy="true">

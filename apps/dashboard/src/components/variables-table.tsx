@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { get, path } from '../api.ts';
 import { useAction } from '../hooks.ts';
 import { href } from '../router.ts';
@@ -12,13 +12,24 @@ import { type ChangeTarget, fieldError, useVariableChange } from './variables-ch
  */
 export function VariablesTable(props: { target: ChangeTarget; variables: Variable[]; onDone: (change: VariableChange) => void }) {
   const { target } = props;
-  // Only the values revealed one by one, by key: each Reveal fetches that one value and nothing else.
-  const [revealed, setRevealed] = useState<Record<string, string>>({});
+  // Only the values revealed one by one, by key: each Reveal fetches that one value and nothing else. Each keeps
+  // the `updatedAt` it was read at: a value changed elsewhere since is hidden again (not shown stale).
+  const [shownValues, setRevealed] = useState<Record<string, { value: string; updatedAt: string }>>({});
+  const listed = new Map(props.variables.map((v) => [v.key, v.updatedAt]));
+  // Newer in the list than when read (a list older than the read, loaded before it, is no reason).
+  const stale = Object.entries(shownValues)
+    .filter(([key, shown]) => {
+      const at = listed.get(key);
+      return at === undefined || Date.parse(at) > Date.parse(shown.updatedAt);
+    })
+    .map(([key]) => key);
+  const revealed: Record<string, string> = {};
+  for (const [key, shown] of Object.entries(shownValues)) if (!stale.includes(key)) revealed[key] = shown.value;
   const [editing, setEditing] = useState<string | null>(null);
   const [removing, setRemoving] = useState<string | null>(null);
   const reveal = useAction(async (key: string) => {
     const one = await get<Variable>(path`/apps/${target.app}/environments/${target.env}/variables/${key}`);
-    if (one.value !== null) setRevealed((r) => ({ ...r, [key]: one.value as string }));
+    if (one.value !== null) setRevealed((r) => ({ ...r, [key]: { value: one.value as string, updatedAt: one.updatedAt } }));
     return key;
   });
   const hide = (key: string) =>
@@ -26,6 +37,10 @@ export function VariablesTable(props: { target: ChangeTarget; variables: Variabl
       const { [key]: _gone, ...rest } = r;
       return rest;
     });
+  // Forgotten, not only not shown.
+  useEffect(() => {
+    for (const key of stale) hide(key);
+  }, [stale.join('\n')]);
   const remove = useVariableChange(target, (change) => {
     for (const key of change.unset) hide(key);
     setRemoving(null);

@@ -9,7 +9,8 @@ import type { OverviewApp, OverviewEnvironment } from '../types.ts';
 /** Every app at a glance: each environment's state, live release, last deploy and URL; search; create (admin). */
 export default function AppsPage() {
   const overview = useResource<{ apps: OverviewApp[] }>('/overview', {
-    tables: ['apps', 'environments', 'deployments', 'releases', 'replicas'],
+    // Not `replicas`: the overview is not made of replica rows, and each health flip of any app would reload it.
+    tables: ['apps', 'environments', 'deployments', 'releases'],
   });
   const [search, setSearch] = useState('');
   const shown = useMemo(() => {

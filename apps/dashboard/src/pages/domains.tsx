@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, path, query } from '../api.ts';
 import { AppNav } from '../components/app-nav.tsx';
 import { CertificateDates, CertificateState, RecordsTable } from '../components/domains-records.tsx';
@@ -199,7 +199,18 @@ function HttpsSettings(props: { app: string; env: string; https: DomainList['htt
   const change = useAction((body: { redirect?: boolean; hsts?: boolean }) =>
     api<DomainList['https']>('PATCH', path`/apps/${props.app}/environments/${props.env}/https`, body),
   );
+  const [saved, setSaved] = useState(false);
+  const { redirect, hsts } = props.https;
+  // The answer of a change stands in only until the list brings newer settings (this change, or one made elsewhere).
+  const pending = change.pending;
+  useEffect(() => {
+    if (!pending) change.reset();
+  }, [redirect, hsts]);
   const https = change.result ?? props.https;
+  const save = (body: { redirect?: boolean; hsts?: boolean }) => {
+    setSaved(false);
+    void change.run(body).then((answer) => setSaved(answer !== undefined));
+  };
   return (
     <section class="panel" aria-labelledby="https-settings">
       <h2 id="https-settings">HTTPS</h2>
@@ -209,7 +220,7 @@ function HttpsSettings(props: { app: string; env: string; https: DomainList['htt
             type="checkbox"
             checked={https.redirect}
             disabled={change.pending}
-            onChange={(e) => void change.run({ redirect: e.currentTarget.checked })}
+            onChange={(e) => save({ redirect: e.currentTarget.checked })}
           />{' '}
           Redirect plain HTTP to HTTPS once a hostname has a valid certificate
         </label>
@@ -220,12 +231,12 @@ function HttpsSettings(props: { app: string; env: string; https: DomainList['htt
             type="checkbox"
             checked={https.hsts}
             disabled={change.pending}
-            onChange={(e) => void change.run({ hsts: e.currentTarget.checked })}
+            onChange={(e) => save({ hsts: e.currentTarget.checked })}
           />{' '}
           Send Strict-Transport-Security (one year) on HTTPS answers
         </label>
       </div>
-      {change.result && <Notice>HTTPS settings saved.</Notice>}
+      {saved && <Notice>HTTPS settings saved.</Notice>}
       <ErrorNote error={change.error} />
     </section>
   );
