@@ -49,10 +49,18 @@ module.exports = {
     },
     {
       name: 'dashboard-talks-rest-only',
-      comment: 'The dashboard runs in the browser and is a client of the REST API only: no package of the server.',
+      comment:
+        'The dashboard runs in the browser and is a client of the REST API only: no package of the server (packages/client is shared by the clients).',
       severity: 'error',
       from: { path: '^apps/dashboard/' },
-      to: { path: '^packages/' },
+      to: { path: '^packages/(?!client/)' },
+    },
+    {
+      name: 'client-package-imports-nothing',
+      comment: 'packages/client runs in Node.js (the CLI) and in browsers (the dashboard): it imports nothing, not even node: modules.',
+      severity: 'error',
+      from: { path: '^packages/client/', pathNot: '\\.test\\.ts$' },
+      to: { pathNot: '^packages/client/' },
     },
     {
       name: 'api-has-no-docker',

@@ -1,5 +1,5 @@
+import { VARIABLE_KEY, VARIABLE_KEY_RULE } from '@pier/client';
 import { usageError } from './cli-error.ts';
-import { VARIABLE_KEY, VARIABLE_KEY_RULE } from './dotenv.ts';
 
 /**
  * `NAME=value` words of a command line (`pier env set KEY=VALUE`,

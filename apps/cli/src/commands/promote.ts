@@ -1,16 +1,10 @@
+import { compareEnvironments, type Differences, differenceLines, type Link, type VariableComparison } from '@pier/client';
 import { path } from '../api-client.ts';
 import { positionals, stringOption } from '../args.ts';
 import { CliError, EXIT, usageError } from '../cli-error.ts';
 import type { CommandContext, CommandSpec, Target } from '../command.ts';
 import type { Deployment } from '../follow-deployment.ts';
 import { printable } from '../output.ts';
-import {
-  compareEnvironments,
-  type Differences,
-  differenceLines,
-  type Link,
-  type VariableComparison,
-} from '../promote-differences.ts';
 import { DETACH_OPTION, followOrDetach } from './deploy.ts';
 
 const ENV_NAME = /^[a-z][a-z0-9-]{0,62}$/;

@@ -1,9 +1,9 @@
+import { DotenvSyntaxError, formatDotenv, parseDotenv } from '@pier/client';
 import { path } from '../api-client.ts';
 import { positionals, stringOption } from '../args.ts';
 import { checkVariableKey, parseVariableAssignments } from '../assignments.ts';
 import { usageError } from '../cli-error.ts';
 import type { CommandContext, CommandInput, CommandSpec, Target } from '../command.ts';
-import { DotenvSyntaxError, formatDotenv, parseDotenv } from '../dotenv.ts';
 import { followCommand } from '../follow-deployment.ts';
 import { ago, printable } from '../output.ts';
 

@@ -1,71 +1,9 @@
-import type { Link, VariableComparison } from '../types-app.ts';
+import { type Differences, hasDifferences, type LinkedService } from '@pier/client';
 
 /**
- * What differs between two environments before a promotion, as `pier promote`
- * shows it (apps/cli/src/promote-differences.ts, mirrored): variables by NAME
- * only, as the server compared them, and the services linked to each.
+ * What differs between two environments before a promotion (`compareEnvironments` of @pier/client, as
+ * `pier promote` shows it): variables by NAME only, as the server compared them, and the services linked to each.
  */
-
-interface LinkedService {
-  service: string;
-  type: string;
-  version: string;
-}
-
-export interface Differences {
-  from: string;
-  to: string;
-  variables: {
-    /** Set in `from` only (names a link of `to` injects are left out: the app gets them there). */
-    onlyInFrom: string[];
-    onlyInTo: string[];
-    differing: string[];
-  };
-  /** Per injected variable (DATABASE_URL…): a service of another type or version, or linked on one side only. */
-  services: { variable: string; from: LinkedService | null; to: LinkedService | null }[];
-}
-
-export function compareEnvironments(
-  from: { name: string; links: Link[] },
-  to: { name: string; links: Link[] },
-  variables: VariableComparison,
-): Differences {
-  const injectedIn = (links: Link[]) => new Set(links.flatMap((l) => [l.variable, ...l.variables]));
-  const injectedInFrom = injectedIn(from.links);
-  const injectedInTo = injectedIn(to.links);
-  const sorted = (names: string[]) => [...names].sort();
-  return {
-    from: from.name,
-    to: to.name,
-    variables: {
-      onlyInFrom: sorted(variables.onlyHere.filter((k) => !injectedInTo.has(k))),
-      onlyInTo: sorted(variables.onlyThere.filter((k) => !injectedInFrom.has(k))),
-      differing: sorted(variables.differing),
-    },
-    services: serviceDifferences(from.links, to.links),
-  };
-}
-
-function serviceDifferences(from: Link[], to: Link[]): Differences['services'] {
-  const byVariable = (links: Link[]) => new Map(links.map((l) => [l.variable, l]));
-  const fromLinks = byVariable(from);
-  const toLinks = byVariable(to);
-  const describe = (l: Link | undefined) => (l ? { service: l.service, type: l.type, version: l.version } : null);
-  return [...new Set([...fromLinks.keys(), ...toLinks.keys()])]
-    .sort()
-    .filter((variable) => {
-      const a = fromLinks.get(variable);
-      const b = toLinks.get(variable);
-      // Each environment links a service of its own: only its kind and version should match.
-      return !a || !b || a.type !== b.type || a.version !== b.version;
-    })
-    .map((variable) => ({ variable, from: describe(fromLinks.get(variable)), to: describe(toLinks.get(variable)) }));
-}
-
-export function hasDifferences(d: Differences): boolean {
-  const v = d.variables;
-  return v.onlyInFrom.length + v.onlyInTo.length + v.differing.length + d.services.length > 0;
-}
 
 function Names(props: { names: string[] }) {
   return (

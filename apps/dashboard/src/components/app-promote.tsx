@@ -1,8 +1,9 @@
+import { compareEnvironments } from '@pier/client';
 import { useState } from 'preact/hooks';
 import { api, path, query } from '../api.ts';
 import { type Resource, useAction, useResource } from '../hooks.ts';
 import type { Deployment, EnvironmentStatus, VariableComparison } from '../types-app.ts';
-import { compareEnvironments, DifferencesList } from './app-differences.tsx';
+import { DifferencesList } from './app-differences.tsx';
 import { LinkedServices } from './app-environment.tsx';
 import { StartedNotice } from './app-started.tsx';
 import { ConfirmDialog, ErrorNote, Loaded } from './ui.tsx';

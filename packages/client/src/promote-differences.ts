@@ -77,7 +77,13 @@ function serviceDifferences(from: Link[], to: Link[]): Differences['services'] {
     .map((variable) => ({ variable, from: describe(fromLinks.get(variable)), to: describe(toLinks.get(variable)) }));
 }
 
-/** The differences as lines for the terminal; empty when there are none. */
+/** Whether anything differs at all. */
+export function hasDifferences(d: Differences): boolean {
+  const v = d.variables;
+  return v.onlyInFrom.length + v.onlyInTo.length + v.differing.length + d.services.length > 0;
+}
+
+/** The differences as lines of text (the CLI prints them); empty when there are none. */
 export function differenceLines(d: Differences): string[] {
   const lines: string[] = [];
   const names = (list: string[]) => list.join(', ');
