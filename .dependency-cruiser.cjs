@@ -57,7 +57,8 @@ module.exports = {
     },
     {
       name: 'client-package-imports-nothing',
-      comment: 'packages/client runs in Node.js (the CLI) and in browsers (the dashboard): it imports nothing, not even node: modules.',
+      comment:
+        'packages/client runs in Node.js (the CLI) and in browsers (the dashboard): it imports nothing, not even node: modules.',
       severity: 'error',
       from: { path: '^packages/client/', pathNot: '\\.test\\.ts$' },
       to: { pathNot: '^packages/client/' },
