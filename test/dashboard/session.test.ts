@@ -163,6 +163,21 @@ describe('changes made with the session cookie', () => {
     expect(await appNames(cookie)).toEqual([...before, 'gamma'].sort());
   });
 
+  it('signing in again from the same browser revokes the session its cookie held', async () => {
+    const first = await signIn(api.adminToken);
+    const again = await api.request({
+      method: 'POST',
+      url: '/session',
+      token: null,
+      payload: { token: api.adminToken },
+      headers: { cookie: first.cookie },
+    });
+    expect(again.statusCode).toBe(201);
+    expect((await withCookie(first.cookie, 'GET', '/apps')).statusCode).toBe(401);
+    const second = String(again.headers['set-cookie']).split(';')[0] as string;
+    expect((await withCookie(second, 'GET', '/apps')).statusCode).toBe(200);
+  });
+
   it("one session's CSRF token does not work with another session's cookie", async () => {
     const first = await signIn(api.adminToken);
     const second = await signIn(api.adminToken);

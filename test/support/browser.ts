@@ -13,6 +13,7 @@ let built: Promise<string> | undefined;
 export function buildDashboard(): Promise<string> {
   built ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pier-dashboard-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const build = spawnCollecting([...scriptCommand('scripts/build-dashboard.ts'), dir], { cwd: REPO_ROOT, env: {} });
     const code = await exitWithin(build, 120_000);
     if (code !== 0) throw new Error(`the dashboard did not build (${code}):\n${build.output()}`);

@@ -60,6 +60,9 @@ export function sessionRoutes(deps: ApiDeps, version: string) {
         const principal = await principalOfToken(body.token.trim(), deps).catch(() => {
           throw new UnauthorizedError('token: unknown or revoked');
         });
+        // Signing in again replaces the session this browser had: the old one is revoked, not left live.
+        const previous = sessionCookie(request);
+        if (previous) await deps.sessions.revoke(previous);
         const { secret, row } = await deps.sessions.create({
           tokenId: principal.tokenId,
           appId: principal.role === 'app' ? principal.appId : null,
