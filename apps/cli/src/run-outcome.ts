@@ -1,23 +1,8 @@
+import type { Run } from '@pier/client';
 import { CliError, EXIT, usageError } from './cli-error.ts';
 
 /** A run as the API presents it (GET …/runs/:run). */
-export interface Run {
-  id: string;
-  kind: string;
-  cron: string | null;
-  slot: string | null;
-  command: string | string[];
-  release: number | null;
-  state: string;
-  exitCode: number | null;
-  reason: string | null;
-  startedBy: string;
-  timeoutSeconds: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-}
+export type { Run } from '@pier/client';
 
 /** States after which a run changes no more. */
 export const ENDED_RUN_STATES = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);

@@ -1,3 +1,4 @@
+import type { Run } from '@pier/client';
 /** The API's answers the processes and settings pages read (routes processes, releases' status, cron, runs, tokens, notifications, metrics). */
 
 export interface ProcessView {
@@ -44,23 +45,8 @@ export interface EnvironmentStatus {
 
 export type Command = string | string[];
 
-export interface RunView {
-  id: string;
-  kind: string;
-  cron: string | null;
-  slot: string | null;
-  command: Command;
-  release: number | null;
-  state: string;
-  exitCode: number | null;
-  reason: string | null;
-  startedBy: string;
-  timeoutSeconds: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-}
+/** A run (GET …/runs/:run), as the CLI reads it too. */
+export type RunView = Run;
 
 export interface CronJobView {
   name: string;

@@ -3,5 +3,7 @@
  * dashboard: plain functions with no imports at all (a dependency rule keeps
  * it so), which run the same in Node.js and in a browser.
  */
+
+export * from './api-types.ts';
 export * from './dotenv.ts';
 export * from './promote-differences.ts';
