@@ -121,3 +121,49 @@ export function useTick(ms: number): number {
   }, [ms]);
   return tick;
 }
+
+/** The props `useConfirmed` gives its `ConfirmDialog`. */
+export interface ConfirmedDialogProps {
+  open: boolean;
+  pending: boolean;
+  error: ApiError | undefined;
+  onConfirm: () => void;
+  onCancel: () => void;
+}
+
+/**
+ * A change the user confirms first, on one subject (the token to revoke, the run to cancel): `ask(subject)`
+ * opens the dialog; `dialog` holds the `ConfirmDialog`'s props. Success closes it and calls `after`; a
+ * failure keeps it open with the API's error. `done` is the subject last changed and `action.result` what
+ * the API answered (for a notice).
+ */
+export function useConfirmed<T, R>(change: (subject: T) => Promise<R>, after?: (result: R, subject: T) => void) {
+  const [subject, setSubject] = useState<T | null>(null);
+  /** The subject of the last change that succeeded (for its notice), until the next one is asked for. */
+  const [done, setDone] = useState<T | null>(null);
+  const action = useAction(async (confirmed: T) => {
+    const result = await change(confirmed);
+    setSubject(null);
+    setDone(confirmed);
+    after?.(result, confirmed);
+    return result;
+  });
+  const ask = (next: T) => {
+    action.reset();
+    setDone(null);
+    setSubject(next);
+  };
+  const dialog: ConfirmedDialogProps = {
+    open: subject !== null,
+    pending: action.pending,
+    error: action.error,
+    onConfirm: () => {
+      if (subject !== null) void action.run(subject);
+    },
+    onCancel: () => {
+      setSubject(null);
+      action.reset();
+    },
+  };
+  return { subject, done, ask, action, dialog };
+}

@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
-import { useAction } from '../hooks.ts';
+import { useConfirmed } from '../hooks.ts';
 import { commandText, type RunView, runEnded } from '../types-ops.ts';
 import { ConfirmDialog, Notice, StateBadge, TimeAgo } from './ui.tsx';
 
@@ -21,8 +20,7 @@ export function RunsTable(props: {
   watched?: string | null;
   onWatch: (run: string) => void;
 }) {
-  const [cancelling, setCancelling] = useState<RunView | null>(null);
-  const cancel = useAction((run: RunView) =>
+  const cancel = useConfirmed((run: RunView) =>
     api<RunView>('POST', path`/apps/${props.app}/environments/${props.env}/runs/${run.id}/cancel`),
   );
   return (
@@ -72,7 +70,7 @@ export function RunsTable(props: {
                       {props.watched === run.id ? 'Shown below' : 'Output'}
                     </button>
                     {!runEnded(run.state) && (
-                      <button type="button" class="danger" onClick={() => setCancelling(run)}>
+                      <button type="button" class="danger" onClick={() => cancel.ask(run)}>
                         Cancel
                       </button>
                     )}
@@ -83,28 +81,11 @@ export function RunsTable(props: {
           </tbody>
         </table>
       </div>
-      {cancel.result && <Notice>Cancel requested: the run stops shortly.</Notice>}
-      <ConfirmDialog
-        open={cancelling !== null}
-        title="Cancel this run?"
-        confirmLabel="Cancel the run"
-        danger
-        pending={cancel.pending}
-        error={cancel.error}
-        onConfirm={() => {
-          if (!cancelling) return;
-          void cancel.run(cancelling).then((done) => {
-            if (done) setCancelling(null);
-          });
-        }}
-        onCancel={() => {
-          setCancelling(null);
-          cancel.reset();
-        }}
-      >
+      {cancel.action.result && <Notice>Cancel requested: the run stops shortly.</Notice>}
+      <ConfirmDialog {...cancel.dialog} title="Cancel this run?" confirmLabel="Cancel the run" danger>
         <p>
-          <code>{cancelling ? commandText(cancelling.command) : ''}</code> is stopped (SIGTERM, then SIGKILL); its output so far
-          is kept.
+          <code>{cancel.subject ? commandText(cancel.subject.command) : ''}</code> is stopped (SIGTERM, then SIGKILL); its output
+          so far is kept.
         </p>
       </ConfirmDialog>
     </>

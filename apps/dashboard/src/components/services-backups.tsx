@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
-import { useAction, useResource } from '../hooks.ts';
+import { useAction, useConfirmed, useResource } from '../hooks.ts';
 import type { Backup, ManagedService, ServiceOperation } from '../types-config.ts';
 import { ConfirmDialog, ErrorNote, Loaded, Notice, StateBadge, TimeAgo } from './ui.tsx';
 
@@ -53,8 +52,7 @@ export function BackupsPanel(props: { service: ManagedService }) {
     tables: ['service_backups'],
   });
   const backUp = useAction(() => api<Backup>('POST', path`/services/${service.name}/backups`));
-  const [restoring, setRestoring] = useState<Backup | null>(null);
-  const restore = useAction((backup: Backup) =>
+  const restore = useConfirmed((backup: Backup) =>
     api<{ service: string; operation: ServiceOperation }>(
       'POST',
       path`/services/${service.name}/backups/${backup.id}/restore`,
@@ -82,9 +80,9 @@ export function BackupsPanel(props: { service: ManagedService }) {
       </div>
       {backUp.result && <Notice>Backup started; it is listed below and verified when done.</Notice>}
       <ErrorNote error={backUp.error} />
-      {restore.result && (
+      {restore.action.result && (
         <Notice>
-          Restore into {restore.result.service} queued ({restore.result.operation.state}); see the operations below.
+          Restore into {restore.action.result.service} queued ({restore.action.result.operation.state}); see the operations below.
         </Notice>
       )}
       <Loaded resource={backups}>
@@ -125,7 +123,7 @@ export function BackupsPanel(props: { service: ManagedService }) {
                       <td class="hide-narrow">{b.trigger}</td>
                       <td>
                         {b.state === 'good' ? (
-                          <button type="button" onClick={() => setRestoring(b)}>
+                          <button type="button" onClick={() => restore.ask(b)}>
                             Restore
                           </button>
                         ) : (
@@ -140,34 +138,20 @@ export function BackupsPanel(props: { service: ManagedService }) {
           )
         }
       </Loaded>
-      {/* Mounted only while open: one dialog (and its element ids) on the page at a time. */}
-      {restoring !== null && (
-        <ConfirmDialog
-          open={restoring !== null}
-          title={`Restore ${service.name} from this backup?`}
-          confirmLabel="Restore"
-          confirmText={service.name}
-          danger
-          pending={restore.pending}
-          error={restore.error}
-          onCancel={() => {
-            setRestoring(null);
-            restore.reset();
-          }}
-          onConfirm={() =>
-            void restore.run(restoring as Backup).then((done) => {
-              if (done) setRestoring(null);
-            })
-          }
-        >
-          {restoring && (
-            <p>
-              The data of {service.name} is replaced by the backup made {new Date(restoring.createdAt).toLocaleString()}. Changes
-              made since then are lost{service.type === 'redis' ? ', and Redis restarts with it' : ''}.
-            </p>
-          )}
-        </ConfirmDialog>
-      )}
+      <ConfirmDialog
+        {...restore.dialog}
+        title={`Restore ${service.name} from this backup?`}
+        confirmLabel="Restore"
+        confirmText={service.name}
+        danger
+      >
+        {restore.subject && (
+          <p>
+            The data of {service.name} is replaced by the backup made {new Date(restore.subject.createdAt).toLocaleString()}.
+            Changes made since then are lost{service.type === 'redis' ? ', and Redis restarts with it' : ''}.
+          </p>
+        )}
+      </ConfirmDialog>
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
-import { useAction, useResource } from '../hooks.ts';
+import { useAction, useConfirmed, useResource } from '../hooks.ts';
 import { href } from '../router.ts';
 import type { ManagedService, StartedDeployment } from '../types-config.ts';
 import { ConfirmDialog, ErrorNote, Field, Notice } from './ui.tsx';
@@ -17,16 +17,15 @@ interface LinkResult {
 export function LinksPanel(props: { service: ManagedService }) {
   const { service } = props;
   const linked = service.linkedTo ?? [];
-  const [unlinking, setUnlinking] = useState<string | null>(null);
   const [result, setResult] = useState<LinkResult | null>(null);
-  const unlink = useAction(async (target: string) => {
+  const unlink = useConfirmed(async (target: string): Promise<LinkResult> => {
     const [app = '', env = ''] = target.split('/');
     const answer = await api<{ deployment: StartedDeployment | null }>(
       'DELETE',
       path`/apps/${app}/environments/${env}/links/${service.name}`,
     );
     return { app, env, linked: false, variables: [], deployment: answer.deployment };
-  });
+  }, setResult);
 
   return (
     <section class="panel" aria-labelledby="service-links">
@@ -40,7 +39,7 @@ export function LinksPanel(props: { service: ManagedService }) {
             return (
               <li key={target} class="actions">
                 <a href={href('apps', app, 'variables', env)}>{target}</a>
-                <button type="button" aria-label={`Unlink ${target}`} onClick={() => setUnlinking(target)}>
+                <button type="button" aria-label={`Unlink ${target}`} onClick={() => unlink.ask(target)}>
                   Unlink
                 </button>
               </li>
@@ -50,30 +49,14 @@ export function LinksPanel(props: { service: ManagedService }) {
       )}
       {result && <LinkNotice result={result} service={service.name} />}
       <LinkForm service={service} onLinked={setResult} />
-      {/* Mounted only while open: one dialog (and its element ids) on the page at a time. */}
-      {unlinking !== null && (
-        <ConfirmDialog
-          open={unlinking !== null}
-          title={`Unlink ${service.name} from ${unlinking ?? ''}?`}
-          confirmLabel="Unlink"
-          danger
-          pending={unlink.pending}
-          error={unlink.error}
-          onCancel={() => {
-            setUnlinking(null);
-            unlink.reset();
-          }}
-          onConfirm={() =>
-            void unlink.run(unlinking as string).then((done) => {
-              if (!done) return;
-              setUnlinking(null);
-              setResult(done);
-            })
-          }
-        >
-          <p>Its variables are removed from that environment, which is redeployed without them. The data stays.</p>
-        </ConfirmDialog>
-      )}
+      <ConfirmDialog
+        {...unlink.dialog}
+        title={`Unlink ${service.name} from ${unlink.subject ?? ''}?`}
+        confirmLabel="Unlink"
+        danger
+      >
+        <p>Its variables are removed from that environment, which is redeployed without them. The data stays.</p>
+      </ConfirmDialog>
     </section>
   );
 }

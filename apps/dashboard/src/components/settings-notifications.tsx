@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
-import { useAction, useResource } from '../hooks.ts';
+import { useAction, useConfirmed, useResource } from '../hooks.ts';
 import type { ChannelView, DeliveryView } from '../types-ops.ts';
 import { ChannelForm } from './settings-channel-form.tsx';
 import { ConfirmDialog, ErrorNote, Loaded, Notice, StateBadge, TimeAgo } from './ui.tsx';
@@ -21,10 +21,7 @@ export function NotificationsSection(props: { admin: boolean; app: string | null
     ...(scope ? { app: scope } : {}),
   });
   const [open, setOpen] = useState<string | null>(null);
-  const [removing, setRemoving] = useState<ChannelView | null>(null);
-  const remove = useAction((channel: ChannelView) =>
-    api('DELETE', `${base}/${encodeURIComponent(channel.name)}`).then(() => channel),
-  );
+  const remove = useConfirmed((channel: ChannelView) => api('DELETE', `${base}/${encodeURIComponent(channel.name)}`));
   useEffect(() => setOpen(null), [base]);
   return (
     <section aria-labelledby="notifications-heading" class="panel">
@@ -45,7 +42,7 @@ export function NotificationsSection(props: { admin: boolean; app: string | null
         <p class="muted">Channels of {props.app}: they hear its events.</p>
       )}
       <ChannelForm key={base} base={base} host={scope === ''} />
-      {remove.result && <Notice>Channel {remove.result.name} removed.</Notice>}
+      {remove.done && <Notice>Channel {remove.done.name} removed.</Notice>}
       <Loaded resource={channels}>
         {(data) =>
           data.channels.length === 0 ? (
@@ -73,10 +70,7 @@ export function NotificationsSection(props: { admin: boolean; app: string | null
                       channel={c}
                       open={open === c.name}
                       onToggle={() => setOpen(open === c.name ? null : c.name)}
-                      onRemove={() => {
-                        remove.reset();
-                        setRemoving(c);
-                      }}
+                      onRemove={() => remove.ask(c)}
                     />
                   ))}
                 </tbody>
@@ -86,21 +80,7 @@ export function NotificationsSection(props: { admin: boolean; app: string | null
         }
       </Loaded>
       {open && <Deliveries key={`${base}/${open}`} base={base} channel={open} />}
-      <ConfirmDialog
-        open={removing !== null}
-        title={`Remove the channel ${removing?.name ?? ''}?`}
-        confirmLabel="Remove"
-        danger
-        pending={remove.pending}
-        error={remove.error}
-        onConfirm={() => {
-          if (!removing) return;
-          void remove.run(removing).then((done) => {
-            if (done) setRemoving(null);
-          });
-        }}
-        onCancel={() => setRemoving(null)}
-      >
+      <ConfirmDialog {...remove.dialog} title={`Remove the channel ${remove.subject?.name ?? ''}?`} confirmLabel="Remove" danger>
         <p>Its deliveries go with it; nothing is sent to it any more.</p>
       </ConfirmDialog>
     </section>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
-import { useAction, useResource } from '../hooks.ts';
+import { useAction, useConfirmed, useResource } from '../hooks.ts';
 import type { TokenView } from '../types-ops.ts';
 import { ShowOnce } from './settings-secret.tsx';
 import { ConfirmDialog, ErrorNote, Field, Loaded, Notice, TimeAgo } from './ui.tsx';
@@ -12,13 +12,12 @@ import { ConfirmDialog, ErrorNote, Field, Loaded, Notice, TimeAgo } from './ui.t
  */
 export function TokensSection() {
   const tokens = useResource<{ tokens: TokenView[] }>('/tokens');
-  const [revoking, setRevoking] = useState<TokenView | null>(null);
-  const revoke = useAction((token: TokenView) => api('DELETE', path`/tokens/${token.id}`).then(() => token));
+  const revoke = useConfirmed((token: TokenView) => api('DELETE', path`/tokens/${token.id}`), tokens.reload);
   return (
     <section aria-labelledby="tokens-heading" class="panel">
       <h2 id="tokens-heading">API tokens</h2>
       <CreateToken onCreated={tokens.reload} />
-      {revoke.result && <Notice>Token {revoke.result.name} revoked: it no longer signs in or calls the API.</Notice>}
+      {revoke.done && <Notice>Token {revoke.done.name} revoked: it no longer signs in or calls the API.</Notice>}
       <Loaded resource={tokens}>
         {(data) =>
           data.tokens.length === 0 ? (
@@ -54,15 +53,7 @@ export function TokensSection() {
                         <TimeAgo at={t.lastUsedAt} />
                       </td>
                       <td>
-                        <button
-                          type="button"
-                          class="danger"
-                          aria-label={`Revoke ${t.name}`}
-                          onClick={() => {
-                            revoke.reset();
-                            setRevoking(t);
-                          }}
-                        >
+                        <button type="button" class="danger" aria-label={`Revoke ${t.name}`} onClick={() => revoke.ask(t)}>
                           Revoke
                         </button>
                       </td>
@@ -74,23 +65,7 @@ export function TokensSection() {
           )
         }
       </Loaded>
-      <ConfirmDialog
-        open={revoking !== null}
-        title={`Revoke the token ${revoking?.name ?? ''}?`}
-        confirmLabel="Revoke"
-        danger
-        pending={revoke.pending}
-        error={revoke.error}
-        onConfirm={() => {
-          if (!revoking) return;
-          void revoke.run(revoking).then((done) => {
-            if (!done) return;
-            setRevoking(null);
-            tokens.reload();
-          });
-        }}
-        onCancel={() => setRevoking(null)}
-      >
+      <ConfirmDialog {...revoke.dialog} title={`Revoke the token ${revoke.subject?.name ?? ''}?`} confirmLabel="Revoke" danger>
         <p>
           Everything that uses it (the CLI, CI jobs, dashboard sessions signed in with it) is refused from now on. This cannot be
           undone.

@@ -148,7 +148,11 @@ export function ConfirmDialog(props: {
   useEffect(() => {
     const d = dialog.current;
     if (!d) return;
-    if (props.open && !d.open) d.showModal();
+    if (props.open && !d.open) {
+      // A typed confirmation is typed anew each time the dialog opens.
+      if (typed.current) typed.current.value = '';
+      d.showModal();
+    }
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (

@@ -121,7 +121,6 @@ export function VariablesTable(props: { target: ChangeTarget; variables: Variabl
         </table>
       </div>
       <ErrorNote error={reveal.error} />
-      {/* Mounted only while open: one dialog (and its element ids) on the page at a time. */}
       {removing !== null && (
         <ConfirmDialog
           open={removing !== null}

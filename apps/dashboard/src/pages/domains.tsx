@@ -3,7 +3,7 @@ import { api, path, query } from '../api.ts';
 import { AppNav } from '../components/app-nav.tsx';
 import { CertificateDates, CertificateState, RecordsTable } from '../components/domains-records.tsx';
 import { ConfirmDialog, ErrorNote, Field, Loaded, Notice } from '../components/ui.tsx';
-import { useAction, useResource } from '../hooks.ts';
+import { useAction, useConfirmed, useResource } from '../hooks.ts';
 import type { PageProps } from '../page.ts';
 import type { Domain, DomainList } from '../types-config.ts';
 
@@ -24,12 +24,16 @@ export default function DomainsPage(props: PageProps) {
     `${path`/apps/${app}/environments/${env}/domains`}${query({ dns: withDns ? '1' : undefined })}`,
     { tables: ['domains', 'certificates', 'environments'], app },
   );
-  const [removing, setRemoving] = useState<string | null>(null);
   const [removed, setRemoved] = useState<string | null>(null);
   /** Bumped on each removal: the add form starts afresh, without the records of a domain that may be gone. */
   const [generation, setGeneration] = useState(0);
-  const remove = useAction((hostname: string) =>
-    api('DELETE', path`/apps/${app}/environments/${env}/domains/${hostname}`).then(() => hostname),
+  const remove = useConfirmed(
+    (hostname: string) => api('DELETE', path`/apps/${app}/environments/${env}/domains/${hostname}`),
+    (_answer, hostname) => {
+      setRemoved(hostname);
+      setGeneration((g) => g + 1);
+      domains.reload();
+    },
   );
 
   return (
@@ -67,7 +71,7 @@ export default function DomainsPage(props: PageProps) {
                   </thead>
                   <tbody>
                     {data.domains.map((d) => (
-                      <DomainRow key={d.hostname} domain={d} onRemove={() => setRemoving(d.hostname)} />
+                      <DomainRow key={d.hostname} domain={d} onRemove={() => remove.ask(d.hostname)} />
                     ))}
                   </tbody>
                 </table>
@@ -77,32 +81,9 @@ export default function DomainsPage(props: PageProps) {
           </>
         )}
       </Loaded>
-      {/* Mounted only while open: one dialog (and its element ids) on the page at a time. */}
-      {removing !== null && (
-        <ConfirmDialog
-          open={removing !== null}
-          title={`Remove ${removing ?? ''}?`}
-          confirmLabel="Remove domain"
-          danger
-          pending={remove.pending}
-          error={remove.error}
-          onCancel={() => {
-            setRemoving(null);
-            remove.reset();
-          }}
-          onConfirm={() =>
-            void remove.run(removing as string).then((hostname) => {
-              if (!hostname) return;
-              setRemoving(null);
-              setRemoved(hostname);
-              setGeneration((g) => g + 1);
-              domains.reload();
-            })
-          }
-        >
-          <p>Pier stops serving {env} at this name and deletes its certificate. The DNS records stay at your provider.</p>
-        </ConfirmDialog>
-      )}
+      <ConfirmDialog {...remove.dialog} title={`Remove ${remove.subject ?? ''}?`} confirmLabel="Remove domain" danger>
+        <p>Pier stops serving {env} at this name and deletes its certificate. The DNS records stay at your provider.</p>
+      </ConfirmDialog>
     </>
   );
 }

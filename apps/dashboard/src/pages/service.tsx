@@ -93,7 +93,6 @@ function DeleteService(props: { service: ManagedService }) {
       <button type="button" class="danger" disabled={linked || s.state === 'deleting'} onClick={() => setOpen(true)}>
         Delete service
       </button>
-      {/* Mounted only while open: one dialog (and its element ids) on the page at a time. */}
       {open && (
         <ConfirmDialog
           open={open}
