@@ -87,6 +87,8 @@ beforeAll(async () => {
     PIER_PROXY_SNAPSHOT: snapshot,
     PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS: String(TUNNEL_IDLE_MS),
     PIER_PROXY_MAX_TUNNELS: String(MAX_TUNNELS),
+    // One process, so the cap is exact (several split it between them).
+    PIER_PROXY_PROCESSES: '1',
   });
 });
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ACME_CHALLENGE_PREFIX, isAcmeToken } from '@pier/core';
-import { hostFromHeader } from '@pier/proxy';
+import { hostFromHeader, requestHost } from '@pier/proxy';
 
 /** Looks up the key authorization published for a token and hostname (null: none). */
 export type ChallengeLookup = (token: string, hostname: string) => Promise<string | null>;
@@ -27,7 +27,7 @@ export class AcmeChallengeResponder {
     const token = path.slice(ACME_CHALLENGE_PREFIX.length);
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
     if (!isAcmeToken(token)) return answer(res, 400, 'malformed challenge token\n');
-    const hostname = hostFromHeader(req.headers.host);
+    const hostname = hostFromHeader(requestHost(req.headers));
     if (!hostname) return answer(res, 400, 'missing Host header\n');
     if (this.#inFlight >= MAX_CONCURRENT_LOOKUPS) return answer(res, 503, 'busy\n', { 'retry-after': '1' });
     this.#inFlight += 1;

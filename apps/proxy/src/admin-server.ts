@@ -1,12 +1,15 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type HealthPoller, type ProxyMetrics, type RouteFeed, upstreamHealthLines } from '@pier/proxy';
 
 export interface AdminServerDeps {
-  metrics: ProxyMetrics;
+  /** This process's counts, or the sum of the serving processes' (ClusterMetrics). */
+  metrics: Pick<ProxyMetrics, 'inFlight' | 'render'>;
   poller: HealthPoller;
   feed: RouteFeed;
   /** Certificates being served: their count for /health, their expiry for /metrics. */
   certificates?: { readonly size: number; metricLines(): string };
+  /** Brings `metrics` up to date before an answer (the serving processes report theirs). */
+  refresh?: () => Promise<void>;
 }
 
 /**
@@ -14,8 +17,13 @@ export interface AdminServerDeps {
  * (process liveness plus where its routes came from) and `/metrics`
  * (Prometheus text format).
  */
-export function createAdminServer({ metrics, poller, feed, certificates }: AdminServerDeps): Server {
+export function createAdminServer({ metrics, poller, feed, certificates, refresh }: AdminServerDeps): Server {
   return createServer((req, res) => {
+    if (refresh) void refresh().then(() => answer(req, res));
+    else answer(req, res);
+  });
+
+  function answer(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/health') {
       const upstreams = poller.report();
@@ -39,5 +47,5 @@ export function createAdminServer({ metrics, poller, feed, certificates }: Admin
     }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'not_found', message: 'no such path' } }));
-  });
+  }
 }

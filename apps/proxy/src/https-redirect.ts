@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hostFromHeader, type RouteTable } from '@pier/proxy';
+import { hostFromHeader, type RouteTable, requestHost } from '@pier/proxy';
 import type { CertificateBook } from './tls-certificates.ts';
 
 /** HSTS as sent when an environment turns it on: a year, no preload (that is the owner's decision). */
@@ -17,7 +17,7 @@ export function httpsLocation(
   httpsPort: number,
   now: Date = new Date(),
 ): string | null {
-  const hostname = hostFromHeader(req.headers.host);
+  const hostname = hostFromHeader(requestHost(req.headers));
   if (!hostname || hostname.startsWith('[')) return null;
   const route = routes.lookup(hostname);
   if (!route || route.httpsRedirect === false || !book.hasValid(hostname, now)) return null;
@@ -33,5 +33,5 @@ export function redirect(res: ServerResponse, location: string): void {
 
 /** Sets Strict-Transport-Security on an HTTPS response when the route asks for it. */
 export function addHsts(req: IncomingMessage, res: ServerResponse, routes: RouteTable): void {
-  if (routes.lookup(req.headers.host)?.hsts) res.setHeader('strict-transport-security', HSTS_VALUE);
+  if (routes.lookup(requestHost(req.headers))?.hsts) res.setHeader('strict-transport-security', HSTS_VALUE);
 }

@@ -28,6 +28,8 @@ export interface CertificateFeedOptions {
   fullReloadMs?: number;
   /** After a failed load, try again this soon. */
   retryMs?: number;
+  /** Called with every set of certificates applied to the book (to hand them on to other processes). */
+  applied?: (certificates: readonly LoadedCertificate[]) => void;
 }
 
 /**
@@ -47,6 +49,7 @@ export class CertificateFeed {
       snapshot: options.snapshot ? feedSnapshot(options.snapshot) : undefined,
       apply: ({ certificates, unreadable }) => {
         const { changed, invalid } = book.replace(certificates);
+        options.applied?.(certificates);
         if (changed.length > 0) log.info({ hostnames: changed, total: book.size }, 'certificates loaded');
         if (invalid.length + unreadable.length > 0) {
           log.warn({ invalid, unreadable }, 'certificates that cannot be served (key mismatch or unknown secret key)');

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -123,6 +124,23 @@ export const positiveInt = (fallback: number) =>
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .default(fallback);
+
+/**
+ * A count of processes: a whole number from 1 to 64, or `auto` (the default):
+ * one per CPU this process may use.
+ */
+export const processCount = z
+  .string()
+  .default('auto')
+  .transform((value, ctx) => {
+    if (value.trim() === 'auto') return Math.min(64, availableParallelism());
+    const count = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || count < 1 || count > 64) {
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number from 1 to 64, or auto' });
+      return z.NEVER;
+    }
+    return count;
+  });
 
 export const booleanFlag = (fallback: boolean) =>
   z

@@ -16,6 +16,7 @@ import {
   positiveInt,
   postgresUrl,
   previousSecretKeys,
+  processCount,
   redisUrl,
   secretKey,
 } from './fields.ts';
@@ -373,6 +374,33 @@ export const proxyConfigSchema = z.object({
    * statement per flush.
    */
   PIER_PROXY_METRICS_FLUSH_MS: durationMs(10_000).refine((ms) => ms >= 100, 'must be at least 100'),
+  /**
+   * Compress text-like responses (HTML, CSS, JS, JSON, SVG, …) with brotli or
+   * gzip for clients that accept them, unless the app compressed them or said
+   * `no-transform`. Off: bodies go out as the apps send them.
+   */
+  PIER_PROXY_COMPRESSION: booleanFlag(true),
+  /**
+   * MiB of responses the edge keeps in memory per app (per proxy process),
+   * for responses that say they may be cached (`Cache-Control: public,
+   * max-age=…`): an app's static assets are then served by the edge. Least
+   * recently used go first. 0 turns the cache off.
+   */
+  PIER_PROXY_CACHE_MB_PER_APP: z.coerce
+    .number({ error: 'must be a whole number of MiB' })
+    .int('must be a whole number of MiB')
+    .min(0, 'must be 0 (off) or more')
+    .default(32),
+  /** MiB all apps' cached responses may take together (per proxy process), so many apps cannot exhaust its memory. */
+  PIER_PROXY_CACHE_MB_TOTAL: positiveInt(256),
+  /** KiB beyond which a response is streamed but not cached (body and headers): a few large downloads would evict many assets. */
+  PIER_PROXY_CACHE_MAX_ENTRY_KB: positiveInt(2048),
+  /**
+   * Processes that serve the public listeners: `auto` (one per CPU) or a
+   * number. With more than one, the proxy's first process keeps the routes,
+   * certificates and health checks and hands them to the others, which serve.
+   */
+  PIER_PROXY_PROCESSES: processCount,
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Route, RouteUpstream } from '@pier/core';
+import type { EdgeCdn } from './edge-cdn.ts';
 import {
   BAD_GATEWAY,
   errorResponse,
@@ -21,6 +22,8 @@ import {
   type UpgradeOutcome,
 } from './forwarder.ts';
 import type { UpstreamHealth } from './health-poller.ts';
+import { requestHost } from './hostnames.ts';
+import { endKeepAlive, sessionOf, sessionSocket } from './http2-requests.ts';
 import { NO_ROUTE, type ProxyMetrics } from './metrics.ts';
 import { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 import { RoundRobin } from './round-robin.ts';
@@ -40,6 +43,8 @@ export interface EdgeProxyOptions {
   maxTunnelsPerClient?: number;
   /** How long, and how many, requests are held while a route has no upstream (default 30 s, 1000 per route). */
   hold?: RouteHoldOptions;
+  /** The CDN role: compression and the response cache (docs/decisions/0001-proxy-data-path.md, "The CDN role"). */
+  cdn?: EdgeCdn;
 }
 
 /**
@@ -101,6 +106,7 @@ export class EdgeProxy {
   readonly #tunnelSockets = new Set<Duplex>();
   readonly #balancer = new RoundRobin();
   readonly #hold: RouteHold;
+  readonly #cdn: EdgeCdn | undefined;
   #draining = false;
 
   constructor(options: EdgeProxyOptions) {
@@ -113,6 +119,8 @@ export class EdgeProxy {
     this.#maxTunnelsPerClient = options.maxTunnelsPerClient ?? DEFAULT_MAX_TUNNELS_PER_CLIENT;
     this.#hold = new RouteHold(options.hold);
     this.#routes.onReplace(() => this.#hold.wake());
+    this.#cdn = options.cdn;
+    this.#cdn?.follow(this.#routes);
   }
 
   /** Serves `server`'s requests and upgrades. */
@@ -149,9 +157,9 @@ export class EdgeProxy {
   handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     req.on('error', this.#ignoreClientError);
     res.on('error', this.#ignoreClientError);
-    if (this.#draining) res.shouldKeepAlive = false;
+    if (this.#draining) endKeepAlive(req, res);
     this.#serve(req, res).catch((err) => {
-      this.#log.error({ err, host: req.headers.host, url: req.url }, 'proxy request failed unexpectedly');
+      this.#log.error({ err, host: requestHost(req.headers), url: req.url }, 'proxy request failed unexpectedly');
       if (!res.headersSent) this.#answer(req, res, BAD_GATEWAY, requestIdFrom(undefined));
       else res.destroy();
     });
@@ -172,7 +180,7 @@ export class EdgeProxy {
     }
     (socket as Partial<TLSSocket>).setTimeout?.(0);
     this.#tunnel(req, res, socket, head).catch((err) => {
-      this.#log.error({ err, host: req.headers.host }, 'proxy upgrade failed unexpectedly');
+      this.#log.error({ err, host: requestHost(req.headers) }, 'proxy upgrade failed unexpectedly');
       socket.destroy();
     });
   };
@@ -180,28 +188,45 @@ export class EdgeProxy {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#metrics.requestStarted();
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    let route = this.#routes.lookup(req.headers.host);
+    let route = this.#routes.lookup(requestHost(req.headers));
     /** The replica whose answer (or failure) ended the request; null when none was tried. */
     let answeredBy: RouteUpstream | null = null;
+    const session = sessionOf(req);
     // 499 (nginx's "client closed request") when the client left before any answer.
     res.once('close', () => {
-      const socket = req.socket as CountedSocket;
+      const socket = (session === undefined ? req.socket : sessionSocket(session)) as CountedSocket | null;
       // What the connection carried since the previous request on it ended: this request, headers included.
-      const bytesIn = socket.bytesRead - (socket[COUNTED_IN] ?? 0);
-      const bytesOut = socket.bytesWritten - (socket[COUNTED_OUT] ?? 0);
-      socket[COUNTED_IN] = socket.bytesRead;
-      socket[COUNTED_OUT] = socket.bytesWritten;
+      // Over HTTP/2 the session's streams share it: each request gets what the socket carried since the
+      // session's previous stream closed, exact for the session but shared out roughly between overlapping streams.
+      const bytesIn = socket ? socket.bytesRead - (socket[COUNTED_IN] ?? 0) : 0;
+      const bytesOut = socket ? socket.bytesWritten - (socket[COUNTED_OUT] ?? 0) : 0;
+      if (socket) {
+        socket[COUNTED_IN] = socket.bytesRead;
+        socket[COUNTED_OUT] = socket.bytesWritten;
+      }
       this.#metrics.requestFinished(route ?? NO_ROUTE, res.headersSent ? res.statusCode : 499, answeredBy, bytesIn, bytesOut);
     });
     if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
+    let cdn = this.#cdn?.forRoute(route);
+    // A stored answer is served even while the route has no healthy (or no) upstream.
+    const stored = cdn?.answer(req, res, requestId);
+    if (stored !== undefined) {
+      answeredBy = stored;
+      return;
+    }
     if (route.upstreams.length === 0 && route.hold === true) {
       // Its replicas are being swapped: held until the routes bring an upstream, instead of refused.
       const held = await this.#held(req, res, route);
       if (held === 'gone') return;
       if (typeof held === 'string') return this.#answer(req, res, held === 'unknown' ? UNKNOWN_HOST : NO_UPSTREAM_YET, requestId);
       route = held;
+      cdn = this.#cdn?.forRoute(route);
     }
-    const request: ForwardRequest = { headers: upstreamRequestHeaders(req.headers, this.#context(req, requestId)), requestId };
+    const request: ForwardRequest = {
+      headers: upstreamRequestHeaders(req.headers, this.#context(req, requestId)),
+      requestId,
+      cdn,
+    };
     let refused: RouteUpstream | undefined;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const upstream = this.#balancer.pick(route, this.#isHealthy, refused);
@@ -262,7 +287,7 @@ export class EdgeProxy {
 
   async #tunnel(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer): Promise<void> {
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    const route = this.#routes.lookup(req.headers.host);
+    const route = this.#routes.lookup(requestHost(req.headers));
     if (!route) return this.#answer(req, res, UNKNOWN_HOST, requestId);
     const client = clientAddress(req.socket.remoteAddress);
     const ofClient = this.#tunnelsByClient.get(client) ?? 0;
@@ -309,7 +334,7 @@ export class EdgeProxy {
     res: ServerResponse,
     route: Route,
   ): Promise<Route | 'unknown' | 'released' | 'full' | 'timeout' | 'gone'> {
-    const host = req.headers.host;
+    const host = requestHost(req.headers);
     const now = (): Route | 'unknown' | 'released' | undefined => {
       const current = this.#routes.lookup(host);
       if (!current) return 'unknown';

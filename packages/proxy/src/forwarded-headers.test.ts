@@ -59,6 +59,28 @@ describe('upstreamRequestHeaders', () => {
     for (const [name, value] of Object.entries(expected)) expect(out[name], name).toBe(value);
   });
 
+  it('turns an HTTP/2 request into HTTP/1.1 headers: no pseudo-headers, Host from :authority', () => {
+    const out = upstreamRequestHeaders(
+      { ':method': 'GET', ':scheme': 'https', ':authority': 'web.pier.test:8443', ':path': '/a?b', 'user-agent': 'h2' },
+      context,
+    );
+    expect(out).toEqual({
+      'user-agent': 'h2',
+      host: 'web.pier.test:8443',
+      'x-forwarded-for': '198.51.100.4',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'web.pier.test:8443',
+      'x-request-id': 'rid',
+    });
+  });
+
+  it('keeps a Host an HTTP/2 client sent besides :authority (the one routed by)', () => {
+    const out = upstreamRequestHeaders({ ':authority': 'other.pier.test', host: 'web.pier.test' }, context);
+    expect(out.host).toBe('web.pier.test');
+    expect(out['x-forwarded-host']).toBe('web.pier.test');
+    expect(out[':authority']).toBeUndefined();
+  });
+
   it('keeps Upgrade and Connection: Upgrade for WebSocket handshakes only', () => {
     const incoming = { connection: 'Upgrade', upgrade: 'websocket', 'x-forwarded-for': '10.0.0.1' };
     expect(upstreamRequestHeaders(incoming, { ...context, upgrade: true })).toMatchObject({
@@ -89,6 +111,25 @@ describe('clientResponseHeaders', () => {
       'theirs',
     ];
     expect(clientResponseHeaders(raw, 'ours')).toEqual(['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'x-request-id', 'ours']);
+  });
+
+  it('drops every header Node refuses on an HTTP/2 response', () => {
+    const raw = [
+      'Transfer-Encoding',
+      'chunked',
+      'Upgrade',
+      'h2c',
+      'Proxy-Connection',
+      'keep-alive',
+      'HTTP2-Settings',
+      'AAMAAABkAAQAAP__',
+    ];
+    expect(clientResponseHeaders([...raw, 'TE', 'gzip', 'Content-Type', 'text/plain'], 'ours')).toEqual([
+      'Content-Type',
+      'text/plain',
+      'x-request-id',
+      'ours',
+    ]);
   });
 });
 

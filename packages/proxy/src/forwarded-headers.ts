@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { requestHost } from './hostnames.ts';
 
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus `expect` (Node answers 100-continue itself). */
+/**
+ * Headers that describe one hop, never forwarded (RFC 9110 §7.6.1; `HTTP2-Settings`, RFC 7540 §3.2.1),
+ * plus `expect` (Node answers 100-continue itself). Node refuses to send the
+ * connection-specific ones on an HTTP/2 response, so dropping them also keeps
+ * an upstream's `Connection`, `Keep-Alive` or `Transfer-Encoding` from breaking one.
+ */
 const HOP_BY_HOP = new Set([
   'connection',
+  'http2-settings',
   'keep-alive',
   'proxy-connection',
   'proxy-authenticate',
@@ -31,8 +38,15 @@ const CLIENT_FORWARDING = [
   'x-request-id',
 ];
 
+/**
+ * HTTP/2 pseudo-headers (RFC 9113 §8.3): the client's request line, in
+ * fields. The HTTP/1.1 request to the upstream has its own request line, and
+ * `Host` from `:authority`.
+ */
+const PSEUDO_HEADERS = [':method', ':scheme', ':authority', ':path', ':protocol'];
+
 /** Every request header the upstream never receives from the client as sent: one lookup per header. */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_FORWARDING]);
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_FORWARDING, ...PSEUDO_HEADERS]);
 
 /** An incoming X-Request-Id is kept when it looks like an id, so one id follows a request across proxies. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:+=/-]{1,128}$/;
@@ -59,7 +73,8 @@ export interface ForwardingContext {
 
 /**
  * Request headers as the upstream receives them: hop-by-hop headers (and any
- * named in `Connection`) removed, `Host` kept; the client's forwarding
+ * named in `Connection`) and HTTP/2 pseudo-headers removed, `Host` kept (over
+ * HTTP/2, taken from `:authority` when the client sent no `Host`); the client's forwarding
  * headers (`Forwarded`, `X-Real-IP`, `X-Forwarded-*`) dropped, and
  * `X-Forwarded-For` (the TCP peer only), `-Proto`, `-Host` and `X-Request-Id`
  * set by the proxy.
@@ -73,7 +88,11 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
   }
   headers['x-forwarded-for'] = context.clientAddress;
   headers['x-forwarded-proto'] = context.protocol;
-  if (incoming.host !== undefined) headers['x-forwarded-host'] = incoming.host;
+  const host = requestHost(incoming);
+  if (host !== undefined) {
+    headers.host ??= host;
+    headers['x-forwarded-host'] = host;
+  }
   headers['x-request-id'] = context.requestId;
   if (context.upgrade && incoming.upgrade) {
     headers.connection = 'Upgrade';

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RouteUpstream } from '@pier/core';
+import type { RouteCdn } from './edge-cdn.ts';
 
 /** What the proxy has decided about a request before handing it to the data path. */
 export interface ForwardRequest {
@@ -8,6 +9,8 @@ export interface ForwardRequest {
   headers: IncomingHttpHeaders;
   /** Put on the response as `X-Request-Id`. */
   requestId: string;
+  /** The route's CDN role (compression, cache), when the edge has one; a data path without it forwards bodies as they are. */
+  cdn?: RouteCdn;
 }
 
 /**
@@ -128,10 +131,14 @@ export function resolveTimeouts(options: Partial<DataPathTimeouts>): DataPathTim
   };
 }
 
-/** A request with a body: a non-zero Content-Length or any Transfer-Encoding. */
+/**
+ * A request with a body: a non-zero Content-Length or any Transfer-Encoding;
+ * over HTTP/2, where a body needs neither, a stream its headers did not end.
+ */
 export function hasRequestBody(req: Pick<IncomingMessage, 'headers'>): boolean {
   const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) return true;
+  return length === undefined && (req as { stream?: { endAfterHeaders: boolean } }).stream?.endAfterHeaders === false;
 }
 
 export function upstreamKey(upstream: RouteUpstream): string {

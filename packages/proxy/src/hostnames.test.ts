@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostFromHeader, hostnamesFor } from './hostnames.ts';
+import { hostFromHeader, hostnamesFor, requestHost } from './hostnames.ts';
 
 describe('hostnamesFor', () => {
   it.each([
@@ -34,5 +34,16 @@ describe('hostFromHeader', () => {
     [undefined, ''],
   ])('%s → %s', (header, expected) => {
     expect(hostFromHeader(header)).toBe(expected);
+  });
+});
+
+describe('requestHost', () => {
+  it.each([
+    ['Host over HTTP/1.1', { host: 'web.pier.test' }, 'web.pier.test'],
+    [':authority over HTTP/2', { ':authority': 'web.pier.test:8443' }, 'web.pier.test:8443'],
+    ['Host when an HTTP/2 client sent both', { ':authority': 'a.pier.test', host: 'b.pier.test' }, 'b.pier.test'],
+    ['nothing', {}, undefined],
+  ])('%s', (_, headers, expected) => {
+    expect(requestHost(headers)).toBe(expected);
   });
 });

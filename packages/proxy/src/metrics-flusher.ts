@@ -3,7 +3,8 @@ import type { ProxyMetrics } from './metrics.ts';
 import { type ProxyLogger, silentLogger } from './proxy-logger.ts';
 
 export interface MetricsFlusherOptions {
-  metrics: ProxyMetrics;
+  /** What was counted: this process's metrics, or what the serving processes reported. */
+  metrics: Pick<ProxyMetrics, 'takeBuckets'>;
   sink: RequestMetricsSink;
   /** How often what was counted is added to the sink (PIER_PROXY_METRICS_FLUSH_MS). */
   intervalMs: number;

@@ -39,6 +39,18 @@ interface ReleaseSeries {
 /** Route labels for requests that matched no route. */
 export const NO_ROUTE: RouteLabels = Object.freeze({ app: '', env: '' });
 
+/**
+ * What one process counted since it started, as plain data: another process
+ * (the proxy's first, when several serve) sums these to render `/metrics`.
+ */
+export interface MetricsTotals {
+  series: RouteSeries[];
+  retries: number;
+  inFlight: number;
+  tunnels: number;
+  tunnelsRefused: number;
+}
+
 export interface ProxyMetricsOptions {
   /** False: requests are not counted at all (in-flight and tunnels still are): the benchmark's baseline. Default true. */
   count?: boolean;
@@ -175,6 +187,40 @@ export class ProxyMetrics {
     return this.#tunnels;
   }
 
+  /** Everything counted so far, as plain data (a copy). */
+  totals(): MetricsTotals {
+    return {
+      series: [...this.#series.values()].map((s) => ({
+        ...s,
+        byClass: [...s.byClass],
+        latencyBuckets: [...s.latencyBuckets],
+        errors: { ...s.errors },
+      })),
+      retries: this.#retries,
+      inFlight: this.#inFlight,
+      tunnels: this.#tunnels,
+      tunnelsRefused: this.#tunnelsRefused,
+    };
+  }
+
+  /** Adds another process's totals to these (for rendering the sum). */
+  absorb(totals: MetricsTotals): void {
+    for (const other of totals.series) {
+      const series = this.#seriesOf(other.labels);
+      addInto(series.byClass, other.byClass);
+      addInto(series.latencyBuckets, other.latencyBuckets);
+      series.latencySum += other.latencySum;
+      series.latencyCount += other.latencyCount;
+      series.bytesIn += other.bytesIn;
+      series.bytesOut += other.bytesOut;
+      for (const kind of Object.keys(series.errors) as UpstreamErrorKind[]) series.errors[kind] += other.errors[kind] ?? 0;
+    }
+    this.#retries += totals.retries;
+    this.#inFlight += totals.inFlight;
+    this.#tunnels += totals.tunnels;
+    this.#tunnelsRefused += totals.tunnelsRefused;
+  }
+
   /** Text exposition format; `extra` lines (already formatted) are appended. */
   render(extra = ''): string {
     const series = [...this.#series.values()];
@@ -293,6 +339,10 @@ function histogramLines(s: RouteSeries): string[] {
   lines.push(`pier_proxy_upstream_latency_seconds_sum${labels(s.labels)} ${s.latencySum}`);
   lines.push(`pier_proxy_upstream_latency_seconds_count${labels(s.labels)} ${s.latencyCount}`);
   return lines;
+}
+
+function addInto(target: number[], values: readonly number[]): void {
+  for (let i = 0; i < target.length; i++) target[i] = (target[i] ?? 0) + (values[i] ?? 0);
 }
 
 function releaseKey(environmentId: string, releaseId: string | null): string {

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { RouteUpstream } from '@pier/core';
 import { type Dispatcher, Pool } from 'undici';
+import type { CdnBody } from './cdn-body.ts';
+import type { RouteCdn } from './edge-cdn.ts';
 import { clientResponseHeaders } from './forwarded-headers.ts';
 import {
   asError,
@@ -46,7 +48,7 @@ export class UndiciForwarder implements Forwarder {
 
   forward(req: IncomingMessage, res: ServerResponse, upstream: RouteUpstream, request: ForwardRequest): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
-      const relay = new ResponseRelay(res, request.requestId, resolve);
+      const relay = new ResponseRelay(res, request.requestId, resolve, request.cdn, upstream);
       const options: Dispatcher.DispatchOptions = {
         path: req.url ?? '/',
         method: req.method as Dispatcher.HttpMethod,
@@ -119,12 +121,16 @@ class ResponseRelay implements Dispatcher.DispatchHandlers {
   #written = false;
   #settled = false;
   #abort: ((error?: Error) => void) | null = null;
+  /** The CDN role's body path (compression, cache copy); null: the body goes to `res` as it is. */
+  #body: CdnBody | null = null;
   readonly #started = performance.now();
 
   constructor(
     private readonly res: ServerResponse,
     private readonly requestId: string,
     private readonly settle: (outcome: ForwardOutcome) => void,
+    private readonly cdn: RouteCdn | undefined,
+    private readonly upstream: RouteUpstream,
   ) {
     res.once('close', this.#onClientClose);
   }
@@ -144,23 +150,28 @@ class ResponseRelay implements Dispatcher.DispatchHandlers {
     if (status < 200) return true;
     if (this.res.destroyed) return false;
     // A header Node refuses to send throws here; undici then reports it through onError (502).
-    this.res.writeHead(status, statusText || undefined, clientResponseHeaders(rawHeaders, this.requestId));
+    const headers = clientResponseHeaders(rawHeaders, this.requestId);
+    if (this.cdn) this.#body = this.cdn.begin(this.res, status, headers, resume, this.upstream);
+    // HTTP/2 has no status text (RFC 9113 §8.3.2); Node warns when given one.
+    this.res.writeHead(status, statusText && this.res.req.httpVersionMajor !== 2 ? statusText : undefined, headers);
     this.res.on('drain', resume);
     this.#finish({ kind: 'responded', status, headersMs: performance.now() - this.#started });
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    return this.#body === null ? this.res.write(chunk) : this.#body.write(chunk);
   }
 
   onComplete(): void {
-    this.res.end();
+    if (this.#body === null) this.res.end();
+    else this.#body.end();
   }
 
   onError(error: Error): void {
     if (this.#settled) {
       // The response had started: cut it off so the client sees it incomplete.
+      this.#body?.abort();
       this.res.destroy(error);
       return;
     }
@@ -176,6 +187,7 @@ class ResponseRelay implements Dispatcher.DispatchHandlers {
 
   #onClientClose = (): void => {
     if (this.res.writableFinished) return;
+    this.#body?.abort();
     this.#abort?.();
     this.#finish({ kind: 'client-gone' });
   };

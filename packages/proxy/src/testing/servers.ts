@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import type { Route, RouteUpstream } from '@pier/core';
+import type { EdgeCdn } from '../edge-cdn.ts';
 import { EdgeProxy } from '../edge-proxy.ts';
 import type { Forwarder } from '../forwarder.ts';
 import type { UpstreamHealth } from '../health-poller.ts';
@@ -78,6 +79,7 @@ export async function startEdge(options: {
   maxTunnels?: number;
   maxTunnelsPerClient?: number;
   hold?: RouteHoldOptions;
+  cdn?: EdgeCdn;
 }): Promise<TestEdge> {
   const table = new RouteTable();
   table.replace(options.routes);
@@ -90,6 +92,7 @@ export async function startEdge(options: {
     maxTunnels: options.maxTunnels,
     maxTunnelsPerClient: options.maxTunnelsPerClient,
     hold: options.hold,
+    cdn: options.cdn,
   });
   const server = createServer();
   proxy.attach(server);
