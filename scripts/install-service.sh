@@ -37,7 +37,8 @@ PROXY_VARIABLES=(
   PIER_PROXY_KEY PIER_PROXY_KEYS_PREVIOUS PIER_PROXY_DATABASE_URL PIER_CONTROL_UPSTREAM
   PIER_HTTP_PORT PIER_HTTPS_PORT PIER_PUBLIC_HTTPS_PORT PIER_PROXY_ADMIN_PORT PIER_PROXY_SNAPSHOT
   PIER_PROXY_HOST PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS PIER_PROXY_MAX_TUNNELS PIER_PROXY_MAX_TUNNELS_PER_CLIENT
-  PIER_PROXY_METRICS_FLUSH_MS
+  PIER_PROXY_METRICS_FLUSH_MS PIER_PROXY_PROCESSES PIER_PROXY_CACHE_MB_TOTAL PIER_PROXY_CACHE_MB_PER_APP
+  PIER_PROXY_CACHE_MAX_ENTRY_KB PIER_PROXY_COMPRESSION
 )
 
 say() { echo "[install-service] $*"; }
@@ -210,6 +211,18 @@ fi
 [ "$(id -u)" = 0 ] || fail "must run as root (it creates the pier user and installs systemd units): sudo npm run install-service"
 getent group docker >/dev/null || fail "there is no docker group (the worker reaches Docker through it): run npm run up first"
 
+# The units run the compiled processes (and the api serves the CLI and the
+# dashboard): build them, as the repository's owner, whose files they stay.
+owner=$(stat -c %U -- "$root")
+for script in build-server build-cli build-dashboard; do
+  if [ "$owner" = root ]; then
+    "$node" --import tsx "scripts/$script.ts" >/dev/null
+  else
+    setpriv --reuid="$owner" --regid="$(stat -c %G -- "$root")" --init-groups -- "$node" --import tsx "scripts/$script.ts" >/dev/null
+  fi || fail "npm run build failed (scripts/$script.ts, as $owner)"
+done
+say "built the processes, the CLI and the dashboard"
+
 for user in pier pier-proxy; do
   if ! getent group "$user" >/dev/null; then
     say "creating the system group $user"
@@ -254,35 +267,36 @@ if ! cmp -s deploy/systemd/pier.tmpfiles "$TMPFILES"; then
 fi
 install -d -m 0750 -o pier -g pier -- "$RUNTIME_DIR"
 
+for bundle in apps/api/dist/main.mjs apps/worker/dist/main.mjs apps/proxy/dist/main.mjs; do
+  [ -f "$root/$bundle" ] || fail "the build wrote no $bundle: run npm run build and see what it says"
+done
 # The services read the repository as pier and pier-proxy: every directory on the way must let them.
 for user in pier pier-proxy; do
-  setpriv --reuid="$user" --regid="$user" --clear-groups -- test -r "$root/node_modules/tsx/package.json" -a -r "$root/apps/api/src/main.ts" -a -r "$root/apps/proxy/src/main.ts" ||
+  setpriv --reuid="$user" --regid="$user" --clear-groups -- test -r "$root/node_modules/pino/package.json" -a -r "$root/apps/api/dist/main.mjs" -a -r "$root/apps/proxy/dist/main.mjs" ||
     fail "user $user cannot read $root (and its node_modules): make it readable by others (chmod o+rX on the path), or clone to /opt/pier"
 done
 
 systemd=no
 [ -d /run/systemd/system ] && systemd=yes
-changed=()
+running=()
 installed=0
 for unit in "${UNITS[@]}"; do
   if ! cmp -s "$rendered/$unit.service" "$UNIT_DIR/$unit.service"; then
     install -m 0644 -o root -g root -- "$rendered/$unit.service" "$UNIT_DIR/$unit.service"
     say "installed $UNIT_DIR/$unit.service"
     installed=$((installed + 1))
-    # enable --now leaves a running service as it is.
-    if [ $systemd = yes ] && systemctl is-active --quiet "$unit"; then changed+=("$unit"); fi
-  elif [ "$unit" = pier-proxy ] && [ $proxy_env_changed = yes ] && [ $systemd = yes ] && systemctl is-active --quiet "$unit"; then
-    changed+=("$unit")
   fi
+  # enable --now leaves a running service as it is, on the build it started from.
+  if [ $systemd = yes ] && systemctl is-active --quiet "$unit"; then running+=("$unit"); fi
 done
 [ $installed -gt 0 ] || say "the units in $UNIT_DIR are up to date"
 
 if [ $systemd = yes ]; then
   systemctl daemon-reload
   systemctl enable --now "${UNITS[@]}"
-  for unit in "${changed[@]}"; do
-    say "$unit was already running: 'systemctl restart $unit' applies its new unit"
-  done
+  if [ ${#running[@]} -gt 0 ]; then
+    say "${running[*]} kept running the build, unit and settings they started with: 'systemctl restart ${running[*]}' applies the new ones"
+  fi
   say "running: systemctl status ${UNITS[*]}; logs: journalctl -u pier-api -u pier-worker -u pier-proxy -f"
 else
   say "systemd is not running this machine (PID 1 is $(cat /proc/1/comm)): nothing started. Where it runs:"

@@ -2,8 +2,9 @@
 # `npm run up`: on a Debian/Ubuntu machine with Node.js 20, installs and starts
 # what Pier needs, writes a .env with fresh secrets the first time, applies
 # migrations, builds the local base images when no registry image is
-# configured, builds the pier CLI and puts it on PATH, then runs api + worker +
-# proxy in the foreground (Ctrl-C stops all).
+# configured, builds the pier CLI (and puts it on PATH), the dashboard and the
+# processes, then runs the compiled api + worker + proxy in the foreground
+# (Ctrl-C stops all) under scripts/dist/start-all.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -70,4 +71,6 @@ if grep -q '^PIER_IMAGE_[A-Z]*=pier-local/' .env; then
 fi
 
 npm run --silent migrate
-exec node --import tsx scripts/start-all.ts
+# The processes, compiled: plain node runs them, with no TypeScript loader.
+npm run --silent build:server
+exec node scripts/dist/start-all.mjs

@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { LABEL_APP } from '@pier/core';
 import { DockerRuntime } from '@pier/docker';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeAppObjects } from '../builds/build-harness.ts';
-import { REPO_ROOT } from '../support/processes.ts';
+import { REPO_ROOT, scriptCommand } from '../support/processes.ts';
 import { LOCAL_IMAGES } from '../support/worker.ts';
 import { parseEnvironmentFile } from './systemd-environment-file.ts';
 
@@ -19,6 +22,16 @@ import { parseEnvironmentFile } from './systemd-environment-file.ts';
 const engine = new DockerRuntime();
 const appName = `install-${randomBytes(3).toString('hex')}`;
 afterAll(() => removeAppObjects(engine, [appName]), 60_000);
+
+// The installer checks the compiled processes exist; its build runs a stand-in `node` in the
+// container (no Node.js there, and the clone is read-only), so the clone must hold a build.
+beforeAll(() => {
+  const built = ['apps/api/dist/main.mjs', 'apps/worker/dist/main.mjs', 'apps/proxy/dist/main.mjs'].every((bundle) =>
+    existsSync(join(REPO_ROOT, bundle)),
+  );
+  const [node, ...args] = scriptCommand('scripts/build-server.ts');
+  if (!built) execFileSync(node as string, args, { stdio: 'ignore' });
+}, 120_000);
 
 const PROXY_URL = `postgres://pier_proxy:pa$$ "w'o\\rd#@127.0.0.1:5432/pier`;
 const DOTENV = [

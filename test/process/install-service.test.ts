@@ -111,7 +111,9 @@ describe('the systemd units', () => {
     const node = (await run('bash', ['-c', 'realpath "$(command -v node)"'])).stdout.trim();
     for (const [name, unit] of Object.entries(units)) {
       const service = unit.Service as Record<string, string[]>;
-      expect(service.ExecStart, name).toEqual([`${node} --import tsx apps/${name}/src/main.ts`]);
+      // The compiled process, no TypeScript loader; V8 sized for the control plane, defaults for the proxy.
+      const flags = name === 'proxy' ? '' : '--max-semi-space-size=2 --optimize-for-size ';
+      expect(service.ExecStart, name).toEqual([`${node} ${flags}apps/${name}/dist/main.mjs`]);
       expect(service.WorkingDirectory, name).toEqual([REPO_ROOT.replace(/\/$/, '')]);
       // The internet-facing proxy: a user of its own, and not .env (PIER_SECRET_KEY, the owner's role) but its own file.
       const user = name === 'proxy' ? 'pier-proxy' : 'pier';
@@ -153,7 +155,7 @@ describe('the systemd units', () => {
     expect(api.AmbientCapabilities).toEqual(['']);
 
     // What needs root runs before the worker, as root ("+"), from the same clone and .env; nothing else does.
-    expect(worker.ExecStartPre).toEqual([`+${node} --import tsx apps/worker/src/main.ts prepare-host`]);
+    expect(worker.ExecStartPre).toEqual([`+${node} apps/worker/dist/main.mjs prepare-host`]);
     for (const service of [api, proxy]) expect(service.ExecStartPre).toBeUndefined();
     for (const service of [api, worker, proxy]) {
       for (const key of ['ExecStartPost', 'ExecStop', 'ExecStopPost', 'ExecReload', 'ExecCondition'])

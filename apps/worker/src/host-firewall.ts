@@ -1,7 +1,7 @@
 import { type FirewallRule, type HostFirewallPlan, hostFirewallPlan, IptablesFirewall } from '@pier/docker';
 
 /** The command that installs the firewall as root before an unprivileged worker starts (the systemd unit's ExecStartPre). */
-export const PREPARE_HOST = 'node --import tsx apps/worker/src/main.ts prepare-host';
+export const PREPARE_HOST = 'node apps/worker/dist/main.mjs prepare-host';
 
 const FIREWALL_OFF =
   "or set PIER_HOST_FIREWALL=false if this host's own firewall keeps containers away from it and from 169.254.0.0/16";

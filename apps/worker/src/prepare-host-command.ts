@@ -4,7 +4,7 @@ import { createLogger } from '@pier/log';
 import { enforceHostFirewall } from './host-firewall.ts';
 
 /**
- * `node --import tsx apps/worker/src/main.ts prepare-host`, as root: what the
+ * `node apps/worker/dist/main.mjs prepare-host` (compiled), as root: what the
  * worker needs root for, done before a worker that is not root starts (the
  * systemd unit runs it with `ExecStartPre=+`). Installs the host firewall for
  * PIER_NETWORK_POOL (the worker then only checks it) and sets the build

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { AcmeIssuer, configureAcmeTransport } from '@pier/acme';
+import type { AcmeIssuerOptions } from '@pier/acme';
 import { exitOnStartupError, type WorkerConfig } from '@pier/config';
-import { SecretBox } from '@pier/core';
+import { type CertificateIssuer, SecretBox } from '@pier/core';
 import {
   CertificateOwners,
   CertificateStore,
@@ -26,7 +26,6 @@ export async function certificateLoopFromConfig(
         exitOnStartupError('worker', new Error(`PIER_ACME_CA_BUNDLE: cannot read ${bundle}: ${err.message}`)),
       )
     : undefined;
-  configureAcmeTransport({ extraCaPem });
   // Certificate keys are sealed for the proxy, under a key of its own: it never holds PIER_SECRET_KEY.
   const certificates = new CertificateStore(db, new SecretBox(config.PIER_PROXY_KEY, config.PIER_PROXY_KEYS_PREVIOUS));
   const { resealed, unreadable } = await certificates.resealKeys(box);
@@ -39,7 +38,7 @@ export async function certificateLoopFromConfig(
   }
   const challenges = new PostgresChallengeResponses(db);
   const email = config.PIER_ACME_EMAIL ?? null;
-  const issuer = new AcmeIssuer({
+  const issuer = lazyAcmeIssuer(extraCaPem, {
     directoryUrl: config.PIER_ACME_DIRECTORY_URL,
     email,
     accounts: new PostgresAcmeAccountStore(db, box),
@@ -60,5 +59,28 @@ export async function certificateLoopFromConfig(
     leaseMs: config.PIER_ACME_LEASE_MS,
     retryMs: config.PIER_ACME_RETRY_MS,
     events: { recorder: new EventStore(db), owners: new CertificateOwners(db, config.PIER_BASE_DOMAIN) },
+  };
+}
+
+/**
+ * The ACME issuer, loaded with acme-client (~8 MB of heap) when the first
+ * certificate is ordered: a worker whose certificates are all valid never
+ * loads it. A failed load is tried again by the next order.
+ */
+function lazyAcmeIssuer(extraCaPem: string | undefined, options: AcmeIssuerOptions): CertificateIssuer {
+  let issuer: Promise<CertificateIssuer> | undefined;
+  const load = async (): Promise<CertificateIssuer> => {
+    const { AcmeIssuer, configureAcmeTransport } = await import('@pier/acme');
+    configureAcmeTransport({ extraCaPem });
+    return new AcmeIssuer(options);
+  };
+  return {
+    issue: async (hostname, journal) => {
+      issuer ??= load().catch((err: unknown) => {
+        issuer = undefined;
+        throw err;
+      });
+      return (await issuer).issue(hostname, journal);
+    },
   };
 }

@@ -2,7 +2,6 @@ import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { type ChannelSettings, messageText, messageTitle, type NotificationMessage, outboundLookup } from '@pier/core';
-import { createTransport } from 'nodemailer';
 import { type SendContext, sendDeadline, withinDeadline } from './send-context.ts';
 
 type EmailSettings = Extract<ChannelSettings, { kind: 'email' }>;
@@ -22,6 +21,8 @@ type EmailSettings = Extract<ChannelSettings, { kind: 'email' }>;
 export async function sendEmail(settings: EmailSettings, message: NotificationMessage, context: SendContext): Promise<void> {
   const deadline = sendDeadline(context);
   const address = await withinDeadline(guardedAddress(settings, context), deadline, context);
+  // nodemailer (~3 MB of heap) is loaded by the first mail sent, not by every worker at start.
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: address,
     port: settings.port,

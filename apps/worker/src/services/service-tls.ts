@@ -1,5 +1,5 @@
 import { createHash, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 /**
  * The installation's certificate authority for managed services, and the
@@ -26,10 +26,14 @@ const AUTHORITY_DAYS = 20 * 365;
  */
 const SERVER_DAYS = 10 * 365;
 
-const crypto = webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.create>[1];
+const crypto = webcrypto as unknown as Parameters<typeof X509.X509CertificateGenerator.create>[1];
+
+/** @peculiar/x509 (~3 MB of heap), loaded when a managed service first needs a certificate, not at every start. */
+const loadX509 = () => import('@peculiar/x509');
 
 /** A new self-signed CA: may sign server certificates only (path length 0). */
 export async function createAuthority(commonName: string): Promise<KeyedCertificate> {
+  const x509 = await loadX509();
   const keys = await newKeys();
   const now = Date.now();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
@@ -58,6 +62,7 @@ export async function issueServerCertificate(
 ): Promise<KeyedCertificate> {
   const [first] = hostnames;
   if (!first) throw new RangeError('a server certificate needs at least one hostname');
+  const x509 = await loadX509();
   const ca = new x509.X509Certificate(authority.certificatePem);
   const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(authority.keyPem), ALGORITHM, false, ['sign']);
   const keys = await newKeys();
