@@ -1,22 +1,15 @@
 import cluster from 'node:cluster';
-import { readdirSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { Route } from '@pier/core';
 import { connectDatabase, PostgresRequestMetrics } from '@pier/db';
-import {
-  EdgeProxy,
-  type Forwarder,
-  HealthPoller,
-  HttpProxyForwarder,
-  MetricsFlusher,
-  ProxyMetrics,
-  RouteTable,
-  UndiciForwarder,
-} from '@pier/proxy';
+import { EdgeProxy, HealthPoller, MetricsFlusher, ProxyMetrics, RouteTable, UndiciForwarder } from '@pier/proxy';
 import { Pool } from 'undici';
-import { BODY, type DataPath, HOST, type LoadResult } from './shared.ts';
+import { BODY, FORWARDING_HEADERS, HEADERS_PATH, HOST, type LoadResult } from './shared.ts';
 
-/** Minimal upstream: `node:cluster` workers sharing one port; `/slow` answers after 20 ms. */
+/**
+ * Minimal upstream: `node:cluster` workers sharing one port; `/slow` answers
+ * after 20 ms, HEADERS_PATH with the forwarding headers it received.
+ */
 export function runUpstream(port: number, workers: number): void {
   if (cluster.isPrimary) {
     for (let i = 0; i < workers; i++) cluster.fork();
@@ -39,7 +32,10 @@ export function runUpstream(port: number, workers: number): void {
       res.end(BODY);
     };
     if (req.url === '/slow') setTimeout(answer, 20);
-    else answer();
+    else if (req.url === HEADERS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(Object.fromEntries(FORWARDING_HEADERS.map((name) => [name, req.headers[name] ?? null]))));
+    } else answer();
   });
   server.listen(port, '127.0.0.1');
   process.on('message', (message) => {
@@ -51,32 +47,26 @@ export function runUpstream(port: number, workers: number): void {
 }
 
 /**
- * How the proxy counts requests: as apps/proxy does without a database (`counted`, the default), not at all (`off`),
- * or counted and flushed to Postgres every `flushMs` as apps/proxy does (`flushed`, with the environment and release
- * the bench route names).
+ * How the proxy counts requests: not at all (`off`), or counted and flushed to Postgres every `flushMs` as
+ * apps/proxy does (`flushed`, with the environment and release the bench route names).
  */
 export type MetricsMode =
-  | { kind: 'counted' }
   | { kind: 'off' }
   | { kind: 'flushed'; databaseUrl: string; environmentId: string; releaseId: string; flushMs: number };
 
-/** Pier's proxy as a process of its own: EdgeProxy + one data path + health polling, like apps/proxy. */
-export async function runProxy(
-  dataPath: DataPath,
-  port: number,
-  upstreamPort: number,
-  mode: MetricsMode = { kind: 'counted' },
-): Promise<void> {
-  const forwarder: Forwarder = dataPath === 'undici' ? new UndiciForwarder() : new HttpProxyForwarder();
+/**
+ * Pier's proxy assembled as apps/proxy assembles it (EdgeProxy, undici, health
+ * polling), with request counting switchable: what the metrics cost is measured on.
+ */
+export async function runMetricsProxy(port: number, upstreamPort: number, mode: MetricsMode): Promise<void> {
+  const forwarder = new UndiciForwarder();
   const table = new RouteTable();
   const poller = new HealthPoller({ targets: () => table.healthTargets() });
   const ids = mode.kind === 'flushed' ? { environmentId: mode.environmentId, releaseId: mode.releaseId } : {};
-  const apply = (routes: Route[]) => {
-    table.replace(routes);
-    poller.sync();
-    forwarder.retain(routes.flatMap((r) => r.upstreams));
-  };
-  apply([benchRoute(upstreamPort, ids)]);
+  const routes = [benchRoute(upstreamPort, ids)];
+  table.replace(routes);
+  poller.sync();
+  forwarder.retain(routes.flatMap((r) => r.upstreams));
   poller.start();
   const metrics = new ProxyMetrics({ count: mode.kind !== 'off' });
   const database = mode.kind === 'flushed' ? connectDatabase(mode.databaseUrl, { max: 1 }) : null;
@@ -89,7 +79,7 @@ export async function runProxy(
   const server = createServer({ keepAliveTimeout: 5_000 });
   edge.attach(server);
   server.listen(port, '127.0.0.1', () => process.send?.({ type: 'ready' }));
-  // Exit cleanly (flushes --cpu-prof output when profiling a run by hand), naming any upstream errors seen.
+  // Exit cleanly, naming any upstream errors seen.
   const exit = async () => {
     await flusher?.stop(); // the last interval's counts, as apps/proxy flushes them on shutdown
     await database?.close();
@@ -97,19 +87,11 @@ export async function runProxy(
       .render()
       .split('\n')
       .filter((l) => /^pier_proxy_(upstream_errors_total|upstream_retries_total [1-9])/.test(l));
-    if (problems.length > 0) process.stderr.write(`proxy (${dataPath}) upstream errors:\n  ${problems.join('\n  ')}\n`);
+    if (problems.length > 0) process.stderr.write(`metrics proxy (${mode.kind}) upstream errors:\n  ${problems.join('\n  ')}\n`);
     process.exit(0);
   };
   process.on('SIGINT', exit);
   process.on('SIGTERM', exit);
-  process.on('message', (message: { type: string; upstreamPort?: number }) => {
-    if (message.type === 'route' && message.upstreamPort) apply([benchRoute(message.upstreamPort, ids)]);
-    if (message.type === 'stats') {
-      (globalThis as { gc?: () => void }).gc?.();
-      const fds = readdirSync('/proc/self/fd').length;
-      process.send?.({ type: 'stats', rssMb: process.memoryUsage().rss / 2 ** 20, fds });
-    }
-  });
 }
 
 /**
@@ -208,5 +190,3 @@ export async function runAbortSoak(port: number, count: number, concurrency: num
   );
   process.send?.({ type: 'result', result: { aborted: count } });
 }
-
-// ───────────────────────────── orchestration ─────────────────────────────

@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startChild } from './processes.ts';
-import { fmt, HOST, type LoadResult, type Settings, type Target } from './shared.ts';
+import { fmt, HOST, type LoadResult, type Measured, type Settings, type Target } from './shared.ts';
 
 export function hasWrk(): boolean {
   try {
@@ -64,7 +64,7 @@ export function parseWrk(out: string): LoadResult {
 }
 
 /** One measured run per target per round, targets interleaved so that load from elsewhere hits them alike. */
-export async function measureRounds(targets: Target[], settings: Settings): Promise<[string, LoadResult][]> {
+export async function measureRounds(targets: Target[], settings: Settings): Promise<Measured[]> {
   const runs = new Map<string, LoadResult[]>(targets.map(({ name }) => [name, []]));
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = [];
@@ -82,28 +82,41 @@ export async function measureRounds(targets: Target[], settings: Settings): Prom
       `  round ${round}/${settings.rounds} (req/s): ${line.join(' · ')}   load avg ${fmt(loadavg()[0] ?? 0, 1)}\n`,
     );
   }
-  return targets.map(({ name }) => [name, medianResult(runs.get(name) ?? [])]);
+  return targets.map((target) => ({ target, result: medianResult(runs.get(target.name) ?? []) }));
 }
 
 export const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** User + system CPU seconds of a process and its descendants (from /proc). */
-export function cpuSecondsOfTree(pid: number): number {
-  let ticks = 0;
+/** A process and its descendants, from /proc (those that exited meanwhile left out). */
+export function processTree(pid: number): number[] {
+  const pids: number[] = [];
   const visit = (id: number) => {
     try {
-      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
       for (const task of readdirSync(`/proc/${id}/task`)) {
         const children = readFileSync(`/proc/${id}/task/${task}/children`, 'utf8').trim();
         for (const child of children ? children.split(' ') : []) visit(Number(child));
       }
+      pids.push(id);
     } catch {
       // The process exited meanwhile.
     }
   };
   visit(pid);
+  return pids;
+}
+
+/** User + system CPU seconds of a process and its descendants, every thread included (from /proc). */
+export function cpuSecondsOfTree(pid: number): number {
+  let ticks = 0;
+  for (const id of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process exited meanwhile.
+    }
+  }
   return ticks / CLOCK_TICKS;
 }
 

@@ -7,8 +7,8 @@ import { createTestDatabase } from '../../test/support/database.ts';
 import setupTemplateDatabase from '../../test/support/global-setup.ts';
 import type { MetricsMode } from './child-roles.ts';
 import { measureRounds } from './measure.ts';
-import { startPier, stopChild } from './processes.ts';
-import { fmt, type Settings } from './shared.ts';
+import { startMetricsProxy, stopChild } from './processes.ts';
+import { fmt, type LoadResult, type Settings } from './shared.ts';
 
 /** Flushed far more often than apps/proxy's default (10 s), so that the flush's share shows. */
 const FLUSH_MS = 1_000;
@@ -70,8 +70,8 @@ export async function measureMetricsCost(upstreamPort: number, settings: Setting
       releaseId: release.id,
       flushMs: FLUSH_MS,
     };
-    const off = await startPier('undici', upstreamPort, JSON.stringify({ kind: 'off' } satisfies MetricsMode));
-    const on = await startPier('undici', upstreamPort, JSON.stringify(flushed));
+    const off = await startMetricsProxy(upstreamPort, JSON.stringify({ kind: 'off' } satisfies MetricsMode));
+    const on = await startMetricsProxy(upstreamPort, JSON.stringify(flushed));
     let results: Awaited<ReturnType<typeof measureRounds>>;
     try {
       results = await measureRounds(
@@ -84,7 +84,7 @@ export async function measureMetricsCost(upstreamPort: number, settings: Setting
     } finally {
       await Promise.all([stopChild(off.child), stopChild(on.child)]);
     }
-    const [[, without], [, withMetrics]] = results as [[string, (typeof results)[0][1]], [string, (typeof results)[0][1]]];
+    const [without, withMetrics] = results.map(({ result }) => result) as [LoadResult, LoadResult];
     const [stored] = await database.sql<{ requests: string; rows: string }[]>`
       select coalesce(sum(status_1xx + status_2xx + status_3xx + status_4xx + status_5xx), 0) as requests, count(*) as rows
       from request_metrics`;

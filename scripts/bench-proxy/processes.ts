@@ -1,14 +1,22 @@
-/** Starting and stopping the bench's processes: upstream, Pier's proxy, nginx. */
+/** Starting and stopping the bench's Node processes: upstream, Pier's proxy, the node floor. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { PierSpec } from './pier-role.ts';
 import { type DataPath, HOST, SELF, TSX_LOADER } from './shared.ts';
 
+/** Every child still running, ended by its PID when the bench exits. */
 export const children = new Set<ChildProcess>();
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
 
 export function startChild(
   args: string[],
@@ -17,8 +25,7 @@ export function startChild(
   const child = spawn(process.execPath, [...nodeFlags, '--import', TSX_LOADER, SELF, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
+  track(child);
   const message = <T>(type: string) =>
     new Promise<T>((resolve, reject) => {
       const onMessage = (m: { type: string } & T) => {
@@ -73,18 +80,88 @@ export async function startUpstream(workers: number): Promise<{ port: number; ch
   return { port, child };
 }
 
-/** Pier's proxy (`runProxy`); `metrics` is a JSON MetricsMode, counted as apps/proxy does without a database when absent. */
-export async function startPier(dataPath: DataPath, upstreamPort: number, metrics?: string) {
-  const port = await freePort();
-  const args = ['proxy', dataPath, String(port), String(upstreamPort), ...(metrics ? [metrics] : [])];
-  const { child, message } = startChild(args, ['--expose-gc']);
-  await message('ready');
+/**
+ * Resolves once a GET of `path` with the bench's Host answers 200: the proxy
+ * serves the route (before, it answers 502/503 itself or refuses the connection).
+ */
+export async function waitForRoute(port: number, path: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const answer = await get(port, path).catch(() => null);
+    if (answer?.status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`127.0.0.1:${port} did not serve the bench route within ${timeoutMs} ms`);
+}
+
+/** One GET on a fresh connection, with the bench's Host and any other headers. */
+export function get(port: number, path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { host: HOST, ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface PierProcess {
+  port: number;
+  child: ChildProcess;
+  /** RSS and open fds of the primary, after a GC. */
+  stats: () => Promise<{ rssMb: number; fds: number }>;
+  switchTo: (upstreamPort: number) => void;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Pier's proxy as production runs it (`runPierProxy`), with `processes` as
+ * PIER_PROXY_PROCESSES; ready once `readyPath` of the upstream answers 200 through it.
+ */
+export async function startPier(dataPath: DataPath, upstreamPort: number, processes = 1, readyPath = '/'): Promise<PierProcess> {
+  const snapshotDir = mkdtempSync(join(tmpdir(), 'pier-bench-proxy-'));
+  const spec: PierSpec = {
+    dataPath,
+    processes,
+    httpPort: await freePort(),
+    httpsPort: await freePort(),
+    adminPort: await freePort(),
+    upstreamPort,
+    snapshotDir,
+  };
+  const { child, message } = startChild(['pier', JSON.stringify(spec)], ['--expose-gc']);
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(snapshotDir, { recursive: true, force: true });
+  };
+  try {
+    await message('ready');
+    await waitForRoute(spec.httpPort, readyPath);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   const stats = async () => {
     const reply = message<{ rssMb: number; fds: number }>('stats');
     child.send({ type: 'stats' });
     return reply;
   };
-  return { port, child, stats, switchTo: (upstreamPort: number) => child.send({ type: 'route', upstreamPort }) };
+  return { port: spec.httpPort, child, stats, switchTo: (port) => child.send({ type: 'route', upstreamPort: port }), stop };
+}
+
+/** Pier's proxy with request counting off or flushed to Postgres (`runMetricsProxy`); `mode` is a JSON MetricsMode. */
+export async function startMetricsProxy(upstreamPort: number, mode: string) {
+  const port = await freePort();
+  const { child, message } = startChild(['metrics-proxy', String(port), String(upstreamPort), mode]);
+  await message('ready');
+  return { port, child };
 }
 
 /** The bare node:http + undici pass-through (`runFloor`). */
@@ -93,52 +170,4 @@ export async function startFloor(upstreamPort: number) {
   const { child, message } = startChild(['floor', String(port), String(upstreamPort)]);
   await message('ready');
   return { port, child };
-}
-
-/** nginx from the Debian package, generated config in a temp prefix, 127.0.0.1 only, ended by its PID. */
-export async function startNginx(
-  upstreamPort: number,
-  workers: number,
-): Promise<{ port: number; child: ChildProcess; prefix: string }> {
-  const port = await freePort();
-  const prefix = mkdtempSync(join(tmpdir(), 'pier-bench-nginx-'));
-  const conf = join(prefix, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes ${workers};
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${port};
-    server_name ${HOST};
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Request-Id $request_id;
-    }
-  }
-}
-`,
-  );
-  const child = spawn('nginx', ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', conf, '-g', 'daemon off;'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  await waitForPort(port);
-  return { port, child, prefix };
 }
