@@ -11,14 +11,14 @@
 //   node --import tsx scripts/build-server.ts [OUT_ROOT]
 //
 // OUT_ROOT (default: the repository) receives the same layout; a test builds
-// into a temporary one. Each output directory is emptied first: a process
-// runs the build it started from, and a rebuild takes effect when it is
-// restarted (a chunk an earlier build would load later is gone). Pier's own
+// into a temporary one. A rebuild takes effect when a process is restarted;
+// meanwhile a running process still finds the chunks of the build it started
+// from (kept a week, see pruneOldChunks). Pier's own
 // packages (@pier/*, TypeScript sources) are bundled, every other package
 // stays in node_modules (build-server/workspace-modules.ts says which is
 // which and why), so a bundle must sit where node finds the repository's
 // node_modules: beside it or above it.
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -27,6 +27,24 @@ import { workspaceModules } from './build-server/workspace-modules.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outRoot = resolve(process.argv[2] ?? root);
+
+/** Chunks a running process may still load are kept this long after a newer build stopped writing them. */
+const OLD_CHUNKS_KEPT_MS = 7 * 24 * 3600_000;
+
+/**
+ * Removes the chunks of earlier builds once they are a week old. Until then
+ * they stay: a process started from an earlier build loads its chunks on
+ * first use (content-hashed names, so a rebuild never changes one in place),
+ * and keeps working until it is restarted on the new build.
+ */
+async function pruneOldChunks(dir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith('chunk-')) continue;
+    const path = join(dir, name);
+    if (now - (await stat(path)).mtimeMs > OLD_CHUNKS_KEPT_MS) await rm(path, { force: true });
+  }
+}
 
 /** One process's entry point, src/name.ts, bundled into dir/name.mjs (each on its own: no code shared between them). */
 interface Entry {
@@ -82,7 +100,7 @@ async function bundle({ src, dir, name }: Entry): Promise<number> {
 
 const started = Date.now();
 const dirs = [...new Set(ENTRIES.map((entry) => entry.dir))];
-await Promise.all(dirs.map((dir) => rm(join(outRoot, dir), { recursive: true, force: true })));
 const sizes = await Promise.all(ENTRIES.map(bundle));
+await Promise.all(dirs.map((dir) => pruneOldChunks(join(outRoot, dir))));
 const summary = ENTRIES.map((entry, i) => `${entry.dir}/${entry.name}.mjs ${Math.round((sizes[i] ?? 0) / 1024)} KiB`).join(', ');
 process.stdout.write(`[build:server] ${relative(process.cwd(), outRoot) || '.'}: ${summary} (${Date.now() - started} ms)\n`);

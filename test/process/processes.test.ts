@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
@@ -83,6 +84,20 @@ describe('process start-up', () => {
     await waitForHttp(`http://127.0.0.1:${env.PIER_API_PORT}/health`);
     signalGroup(api, 'SIGTERM');
     expect(await exitWithin(api, 10_000)).toBe(0);
+  });
+
+  it('refuses a database that newer code migrated (an old build after a pull), naming the way out', async () => {
+    const ahead = await createTestDatabase();
+    try {
+      const db = postgres(ahead.url, { max: 1 });
+      await db`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-newer-code', ${Date.now() + 86_400_000})`;
+      await db.end();
+      const refused = start('apps/api/src/main.ts', { ...baseEnv(ahead.url), PIER_API_PORT: String(await freePort()) });
+      expect(await exitWithin(refused, 15_000)).toBe(1);
+      expect(refused.output()).toMatch(/database has migrations newer than this code knows.*npm run build/);
+    } finally {
+      await ahead.destroy();
+    }
   });
 
   it('serves /health and a green /ready, and a SIGTERM stops it cleanly', async () => {

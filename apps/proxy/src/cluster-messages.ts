@@ -9,10 +9,29 @@ import type { LoadedCertificate } from './tls-certificates.ts';
  * workers, `node:cluster`) say to each other. Sent with the `advanced`
  * serialization, so dates and buffers arrive as such.
  */
+/** Settings whose values open the database or the sealed certificate keys: the serving processes never get them. */
+export const PRIMARY_ONLY = [
+  'DATABASE_URL',
+  'PIER_PROXY_DATABASE_URL',
+  'PIER_PROXY_KEY',
+  'PIER_PROXY_KEYS_PREVIOUS',
+  'REDIS_URL',
+] as const;
+
+/** The proxy's settings as a serving process gets them. */
+export type ServingConfig = Omit<ProxyConfig, (typeof PRIMARY_ONLY)[number]>;
+
+/** `config` without what only the primary may hold. */
+export function servingConfig(config: ProxyConfig): ServingConfig {
+  const copy: Partial<ProxyConfig> = { ...config };
+  for (const name of PRIMARY_ONLY) delete copy[name];
+  return copy as ServingConfig;
+}
+
 export type PrimaryMessage =
   | {
       kind: 'init';
-      config: ProxyConfig;
+      config: ServingConfig;
       fallback: { cert: string; key: string };
       routes: Route[];
       unhealthy: string[];

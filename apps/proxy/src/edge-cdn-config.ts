@@ -8,7 +8,13 @@ const MIB = 1024 * 1024;
  * unless PIER_PROXY_CACHE_MB_PER_APP is 0. The byte bounds are the proxy's:
  * with several serving processes, each keeps its share (`share`: 1/N).
  */
-export function edgeCdnFrom(config: ProxyConfig, share = 1): EdgeCdn {
+export function edgeCdnFrom(
+  config: Pick<
+    ProxyConfig,
+    'PIER_PROXY_CACHE_MB_PER_APP' | 'PIER_PROXY_CACHE_MB_TOTAL' | 'PIER_PROXY_CACHE_MAX_ENTRY_KB' | 'PIER_PROXY_COMPRESSION'
+  >,
+  share = 1,
+): EdgeCdn {
   const perApp = Math.floor(config.PIER_PROXY_CACHE_MB_PER_APP * MIB * share);
   const cache =
     perApp > 0

@@ -5,7 +5,7 @@ import type { Route } from '@pier/core';
 import type { Logger } from '@pier/log';
 import type { ClusterMetrics } from '@pier/proxy';
 import type { ChallengeLookup } from './acme-challenge-responder.ts';
-import { isMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.ts';
+import { isMessage, PRIMARY_ONLY, type PrimaryMessage, servingConfig, type WorkerMessage } from './cluster-messages.ts';
 import type { LoadedCertificate } from './tls-certificates.ts';
 
 export interface EdgeClusterOptions {
@@ -127,7 +127,8 @@ export class EdgeCluster {
   /** Starts one serving process; resolves once it listens. */
   #fork(): Promise<void> {
     const { log, metrics } = this.#options;
-    const worker = cluster.fork();
+    // Its environment without the database's and the certificate keys' secrets (fork adds to the parent's: blanked).
+    const worker = cluster.fork(Object.fromEntries(PRIMARY_ONLY.map((name) => [name, ''])));
     const startedAt = Date.now();
     this.#workers.add(worker);
     return new Promise<void>((resolve, reject) => {
@@ -183,7 +184,7 @@ export class EdgeCluster {
     const { config, fallback } = this.#options;
     return {
       kind: 'init',
-      config,
+      config: servingConfig(config),
       fallback,
       routes: this.#options.routes(),
       unhealthy: this.#options.unhealthy(),

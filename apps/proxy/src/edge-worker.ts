@@ -22,7 +22,7 @@ type Init = Extract<PrimaryMessage, { kind: 'init' }>;
  * what it counted, suspect upstreams and ACME challenge lookups to the primary.
  */
 export async function runEdgeWorker(): Promise<void> {
-  const init = await initialState();
+  const { init, setHandler } = await initialState();
   const { config } = init;
   const logger = createLogger({ name: 'proxy', level: config.PIER_LOG_LEVEL, format: config.PIER_LOG_FORMAT }).child({
     serving: process.pid,
@@ -33,7 +33,10 @@ export async function runEdgeWorker(): Promise<void> {
   const forwarder = new UndiciForwarder({ tunnelIdleTimeoutMs: config.PIER_PROXY_TUNNEL_IDLE_TIMEOUT_MS });
   const applyRoutes = (routes: Init['routes']) => {
     table.replace(routes); // the primary logs hostname conflicts once
-    forwarder.retain(routes.flatMap((route) => route.upstreams));
+    const upstreams = routes.flatMap((route) => route.upstreams);
+    forwarder.retain(upstreams);
+    // As the poller forgets an upstream that leaves the routes (it starts healthy if it comes back).
+    health.retain(upstreams.map((upstream) => upstream.id));
   };
   applyRoutes(init.routes);
   health.reset(init.unhealthy);
@@ -68,8 +71,7 @@ export async function runEdgeWorker(): Promise<void> {
         if (!process.connected || !process.send?.(last, () => process.exit(0))) process.exit(0);
       });
   };
-  process.on('message', (message: unknown) => {
-    if (!isMessage<PrimaryMessage>(message)) return;
+  setHandler((message) => {
     switch (message.kind) {
       case 'routes':
         return applyRoutes(message.routes);
@@ -104,15 +106,30 @@ export async function runEdgeWorker(): Promise<void> {
   send({ kind: 'listening' });
 }
 
-/** Asks the primary for the state to start from. */
-function initialState(): Promise<Init> {
+/**
+ * Asks the primary for the state to start from. One listener takes every
+ * message from the start: what arrives with or right after `init` (a health
+ * change, a shutdown) waits in `early` for the handler, instead of going to
+ * no listener while the start-up continues.
+ */
+function initialState(): Promise<{
+  init: Init;
+  early: PrimaryMessage[];
+  setHandler: (handle: (m: PrimaryMessage) => void) => void;
+}> {
   return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      if (!isMessage<PrimaryMessage>(message) || message.kind !== 'init') return;
-      process.off('message', onMessage);
-      resolve(message);
+    const early: PrimaryMessage[] = [];
+    let handle: ((message: PrimaryMessage) => void) | null = null;
+    const setHandler = (handler: (m: PrimaryMessage) => void) => {
+      handle = handler;
+      for (const message of early.splice(0)) handler(message);
     };
-    process.on('message', onMessage);
+    process.on('message', (message: unknown) => {
+      if (!isMessage<PrimaryMessage>(message)) return;
+      if (message.kind === 'init') return resolve({ init: message, early, setHandler });
+      if (handle) handle(message);
+      else early.push(message);
+    });
     send({ kind: 'hello' });
   });
 }

@@ -71,7 +71,7 @@ export async function runProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promi
   const challengeLookup = deps.challengeLookup ?? controlPlane?.challengeLookup;
   const requestMetrics = deps.requestMetrics ?? controlPlane?.requestMetrics;
   const reportHealth = deps.onUpstreamHealth ?? controlPlane?.onUpstreamHealth;
-  const metrics = serving > 1 ? new ClusterMetrics() : new ProxyMetrics();
+  const metrics = serving > 1 ? new ClusterMetrics({ keepBuckets: requestMetrics !== undefined }) : new ProxyMetrics();
   const flusher = requestMetrics
     ? new MetricsFlusher({ metrics, sink: requestMetrics, intervalMs: config.PIER_PROXY_METRICS_FLUSH_MS, log: logger })
     : null;

@@ -41,6 +41,11 @@ export class CdnBody {
     res.on('drain', () => encoder.resume());
   }
 
+  /** Whether the body goes through an encoder (whose 'drain' then resumes the upstream). */
+  get encodes(): boolean {
+    return this.#encoder !== null;
+  }
+
   /** Returns false while the upstream should pause. */
   write(chunk: Buffer): boolean {
     if (!this.#encoder) {

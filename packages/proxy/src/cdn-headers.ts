@@ -14,12 +14,18 @@ export class ResponseHeaderScan {
   etag = -1;
   age = -1;
   setCookie = false;
+  /**
+   * Cache-Control or Vary came on more than one line. They are lists whose
+   * lines combine (RFC 9110 §5.3); the cache reads one line, so it stores
+   * nothing then rather than miss a `private` or a `Vary: Cookie`.
+   */
+  listRepeated = false;
 
-  /** Fills the indices from `flat`. A header sent twice keeps its last index (duplicates of these are malformed anyway). */
+  /** Fills the indices from `flat`. Another header sent twice keeps its last index (duplicates of those are malformed). */
   scan(flat: readonly string[]): this {
     this.contentType = this.contentEncoding = this.contentLength = this.cacheControl = -1;
     this.vary = this.etag = this.age = -1;
-    this.setCookie = false;
+    this.setCookie = this.listRepeated = false;
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const name = flat[i] as string;
       // Lengths first: most names are skipped after one comparison.
@@ -34,11 +40,16 @@ export class ResponseHeaderScan {
           if (isName(name, 'content-length')) this.contentLength = i + 1;
           break;
         case 13:
-          if (isName(name, 'cache-control')) this.cacheControl = i + 1;
+          if (isName(name, 'cache-control')) {
+            if (this.cacheControl !== -1) this.listRepeated = true;
+            this.cacheControl = i + 1;
+          }
           break;
         case 4:
-          if (isName(name, 'vary')) this.vary = i + 1;
-          else if (isName(name, 'etag')) this.etag = i + 1;
+          if (isName(name, 'vary')) {
+            if (this.vary !== -1) this.listRepeated = true;
+            this.vary = i + 1;
+          } else if (isName(name, 'etag')) this.etag = i + 1;
           break;
         case 3:
           if (isName(name, 'age')) this.age = i + 1;
@@ -58,6 +69,7 @@ export class ResponseHeaderScan {
  * CR could pass for '-', and header names never hold one.
  */
 function isName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
   for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
   return true;
 }
@@ -103,5 +115,10 @@ export function markEncoded(flat: string[], scan: ResponseHeaderScan, coding: st
   const etag = valueAt(flat, scan.etag);
   if (etag !== undefined && !etag.startsWith('W/')) flat[scan.etag] = `W/${etag}`;
   setHeader(flat, scan.contentEncoding, 'content-encoding', coding);
-  if (scan.contentLength >= 0) flat.splice(scan.contentLength - 1, 2);
+  // The length changes, and byte ranges of the identity body do not apply to the encoded one
+  // (a client resuming with Range would splice identity bytes into encoded ones): both go.
+  for (let i = flat.length - 2; i >= 0; i -= 2) {
+    const name = flat[i] as string;
+    if (isName(name, 'content-length') || isName(name, 'accept-ranges')) flat.splice(i, 2);
+  }
 }

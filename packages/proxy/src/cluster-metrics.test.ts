@@ -24,7 +24,7 @@ function servingProcess(requests: number): ProxyMetrics {
 
 describe('ClusterMetrics', () => {
   it('renders the sum of every serving process and keeps an ended one’s counters but not its gauges', () => {
-    const cluster = new ClusterMetrics();
+    const cluster = new ClusterMetrics({ keepBuckets: true });
     const [a, b] = [servingProcess(3), servingProcess(4)];
     cluster.report(1, a.takeBuckets(new Date()), a.totals());
     cluster.report(2, b.takeBuckets(new Date()), b.totals());
@@ -36,6 +36,8 @@ describe('ClusterMetrics', () => {
     expect(cluster.inFlight).toBe(2);
 
     cluster.ended(1);
+    // Its last report, arriving after its exit, is not counted a second time.
+    cluster.report(1, [], a.totals());
     text = cluster.render();
     expect(text).toContain('code="2xx"} 7');
     expect(text).toContain('pier_proxy_requests_in_flight 1');
@@ -43,7 +45,7 @@ describe('ClusterMetrics', () => {
   });
 
   it('hands the flusher one bucket per environment and release, at the flush time, then none until new reports', () => {
-    const cluster = new ClusterMetrics();
+    const cluster = new ClusterMetrics({ keepBuckets: true });
     const [a, b] = [servingProcess(2), servingProcess(5)];
     cluster.report(1, a.takeBuckets(new Date(1_000)), a.totals());
     cluster.report(2, b.takeBuckets(new Date(2_000)), b.totals());
@@ -69,5 +71,8 @@ describe('SharedHealth', () => {
     expect([health.isHealthy('a'), health.isHealthy('c')]).toEqual([true, false]);
     health.suspect('b');
     expect(suspected).toEqual(['b']);
+    // An upstream that leaves the routes is forgotten: back later, it counts as healthy again.
+    health.retain(['a', 'c']);
+    expect(health.isHealthy('b')).toBe(true);
   });
 });

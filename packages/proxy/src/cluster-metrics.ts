@@ -11,18 +11,28 @@ import { type MetricsTotals, ProxyMetrics } from './metrics.ts';
 export class ClusterMetrics {
   readonly #live = new Map<number, MetricsTotals>();
   readonly #ended = new ProxyMetrics();
+  /** Processes already summed into `#ended`: a report of theirs that arrives late is not counted again. */
+  readonly #endedIds = new Set<number>();
+  /** Buckets are kept only for a flusher to take (`keepBuckets`); without one they would pile up. */
+  readonly #keepBuckets: boolean;
   #buckets: RequestBucket[] = [];
+
+  constructor(options: { keepBuckets: boolean }) {
+    this.#keepBuckets = options.keepBuckets;
+  }
 
   /** A report from serving process `id`: its new buckets and its totals so far. */
   report(id: number, buckets: readonly RequestBucket[], totals: MetricsTotals): void {
+    if (this.#endedIds.has(id)) return;
     this.#live.set(id, totals);
-    if (buckets.length > 0) this.#buckets.push(...buckets);
+    if (this.#keepBuckets && buckets.length > 0) this.#buckets.push(...buckets);
   }
 
   /** Serving process `id` ended: its counters stay in the sum, its in-flight and open tunnels do not. */
   ended(id: number): void {
     const last = this.#live.get(id);
     this.#live.delete(id);
+    this.#endedIds.add(id);
     if (last) this.#ended.absorb({ ...last, inFlight: 0, tunnels: 0 });
   }
 

@@ -27,10 +27,12 @@ export interface ResponseCacheControl {
   forbidden: 'private' | 'no-store' | 'no-cache' | null;
   /** Seconds: `s-maxage` when present (it wins for a shared cache), else `max-age`; null without either. */
   lifetime: number | null;
+  /** `s-maxage` was given: the lifetime is meant for shared caches. */
+  shared: boolean;
 }
 
 export function parseCacheControl(value: string): ResponseCacheControl {
-  const parsed: ResponseCacheControl = { public: false, forbidden: null, lifetime: null };
+  const parsed: ResponseCacheControl = { public: false, forbidden: null, lifetime: null, shared: false };
   let maxAge: number | null = null;
   let sMaxAge: number | null = null;
   for (const part of value.split(',')) {
@@ -43,6 +45,7 @@ export function parseCacheControl(value: string): ResponseCacheControl {
     else if (name === 's-maxage') sMaxAge = seconds(argument);
   }
   parsed.lifetime = sMaxAge ?? maxAge;
+  parsed.shared = sMaxAge !== null;
   return parsed;
 }
 
@@ -54,28 +57,45 @@ function seconds(argument: string): number {
 
 /** Cache-Control that says the response may be cached by someone: it gets a `Cache-Status` header. */
 export function looksCacheable(cacheControl: string | undefined): boolean {
-  return cacheControl !== undefined && /public|max-age|immutable/i.test(cacheControl);
+  return cacheControl !== undefined && /public|max-age|s-maxage|immutable/i.test(cacheControl);
 }
 
 /** Why a response to an eligible request is not stored; null when it may be. */
-export type StoreRefusal = 'status' | 'private' | 'no-store' | 'no-cache' | 'no-lifetime' | 'set-cookie' | 'vary' | 'too-big';
+export type StoreRefusal =
+  | 'status'
+  | 'private'
+  | 'no-store'
+  | 'no-cache'
+  | 'no-lifetime'
+  | 'set-cookie'
+  | 'cookie'
+  | 'vary'
+  | 'repeated-list'
+  | 'too-big';
 
 /**
  * Only 200s are stored: other cacheable statuses (301, 404, 410) are rarer
  * for assets and a wrongly kept 404 hides a fix until it expires, so the
  * edge leaves them to browsers. A lifetime is required: no heuristic
  * freshness (a `public` response without max-age is forwarded each time).
+ * A request that carries a Cookie is answered for that user: its response is
+ * stored only when it says it is for everyone (`public`, `s-maxage`, or
+ * `Vary: Cookie`), since a plain `max-age` often means the browser's cache
+ * only (a per-user page or API answer).
  */
 export function storeRefusal(
   status: number,
   control: ResponseCacheControl,
-  setCookie: boolean,
-  vary: string | undefined,
+  response: { setCookie: boolean; vary: string | undefined; listRepeated: boolean },
+  requestHasCookie: boolean,
 ): StoreRefusal | null {
+  const { setCookie, vary } = response;
   if (status !== 200) return 'status';
+  if (response.listRepeated) return 'repeated-list';
   if (control.forbidden) return control.forbidden;
   if (control.lifetime === null || control.lifetime <= 0) return 'no-lifetime';
   if (setCookie) return 'set-cookie';
+  if (requestHasCookie && !control.public && !control.shared && !varyNames(vary).includes('cookie')) return 'cookie';
   if (vary?.split(',').some((name) => name.trim() === '*')) return 'vary';
   return null;
 }

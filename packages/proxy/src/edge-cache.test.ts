@@ -34,8 +34,8 @@ function response(bodyBytes: number, overrides: Partial<CachedResponse> = {}): C
 
 describe('edge cache policy', () => {
   it('reads the lifetime a shared cache uses: s-maxage wins over max-age', () => {
-    expect(parseCacheControl('public, max-age=60')).toEqual({ public: true, forbidden: null, lifetime: 60 });
-    expect(parseCacheControl('max-age=60, s-maxage=5').lifetime).toBe(5);
+    expect(parseCacheControl('public, max-age=60')).toEqual({ public: true, forbidden: null, lifetime: 60, shared: false });
+    expect(parseCacheControl('max-age=60, s-maxage=5')).toMatchObject({ lifetime: 5, shared: true });
     expect(parseCacheControl('max-age="30", immutable').lifetime).toBe(30);
     expect(parseCacheControl('public').lifetime).toBeNull();
     expect(parseCacheControl('max-age=abc').lifetime).toBe(0);
@@ -56,7 +56,32 @@ describe('edge cache policy', () => {
     [200, 'public, max-age=60', true, undefined, 'set-cookie'],
     [200, 'public, max-age=60', false, 'Origin, *', 'vary'],
   ])('status %i, %s, set-cookie %s, vary %s: %s', (status, control, setCookie, vary, expected) => {
-    expect(storeRefusal(status, parseCacheControl(control), setCookie, vary)).toBe(expected);
+    expect(storeRefusal(status, parseCacheControl(control), { setCookie, vary, listRepeated: false }, false)).toBe(expected);
+  });
+
+  it.each([
+    ['max-age=60', undefined, 'cookie'],
+    ['max-age=60, immutable', undefined, 'cookie'],
+    ['public, max-age=60', undefined, null],
+    ['s-maxage=60', undefined, null],
+    ['max-age=60', 'Accept-Encoding, Cookie', null],
+  ])(
+    'a request with a Cookie: %s, vary %s: %s (stored only when the answer says it is for everyone)',
+    (control, vary, expected) => {
+      expect(storeRefusal(200, parseCacheControl(control), { setCookie: false, vary, listRepeated: false }, true)).toBe(expected);
+      expect(storeRefusal(200, parseCacheControl(control), { setCookie: false, vary, listRepeated: false }, false)).toBeNull();
+    },
+  );
+
+  it('stores nothing when Cache-Control or Vary came on several lines (one of them may say private or Cookie)', () => {
+    expect(
+      storeRefusal(
+        200,
+        parseCacheControl('public, max-age=60'),
+        { setCookie: false, vary: undefined, listRepeated: true },
+        false,
+      ),
+    ).toBe('repeated-list');
   });
 
   it('looks up only GET and HEAD without credentials or ranges; no-cache refreshes', () => {
@@ -117,6 +142,21 @@ describe('EdgeCache', () => {
     expect(cache.bytes).toBeLessThanOrEqual(8_000);
     expect(cache.entries).toBe(3);
     expect(cache.store(b, 0, 'h', '/big', response(4_001))).toBe(false);
+  });
+
+  it('keeps a response stored again (a reload, two misses at once) findable, and evicts past it without stalling', () => {
+    const cache = new EdgeCache({ maxBytesPerApp: 5_000, maxBytesTotal: 50_000, maxEntryBytes: 4_000, now: () => 0 });
+    const a = cache.environment(routeOf('a', ['r1']));
+    // The host's only URL, stored twice: the second replaces the first.
+    cache.store(a, 0, 'h', '/app.css', response(1_500));
+    cache.store(a, 0, 'h', '/app.css', response(1_600));
+    expect(cache.find(a, 'h', '/app.css', 'https', {}, 'identity')?.body.length).toBe(1_600);
+    expect([cache.entries, cache.bytesOf('a') > 1_600 && cache.bytesOf('a') < 3_000]).toEqual([1, true]);
+    // Past the app's bound: the replaced entry is evicted like any other, and nothing loops.
+    for (const path of ['/1', '/2', '/3', '/4']) cache.store(a, 0, 'h', path, response(1_500));
+    expect(cache.bytesOf('a')).toBeLessThanOrEqual(5_000);
+    expect(cache.find(a, 'h', '/4', 'https', {}, 'identity')).toBeDefined();
+    expect(cache.find(a, 'h', '/app.css', 'https', {}, 'identity')).toBeUndefined();
   });
 
   it('clears an environment when its release set changes, not when it only loses its upstreams', () => {

@@ -93,8 +93,9 @@ export class EdgeCache {
     this.#now = options.now ?? Date.now;
   }
 
+  /** The largest entry it would keep: the entry limit, or the app's whole share when that is smaller. */
   get maxEntryBytes(): number {
-    return this.#options.maxEntryBytes;
+    return Math.min(this.#options.maxEntryBytes, this.#options.maxBytesPerApp);
   }
 
   get bytes(): number {
@@ -182,12 +183,13 @@ export class EdgeCache {
     if (env.removed || env.generation !== generation) return false;
     const bytes = sizeOf(response, host, url);
     if (bytes > this.#options.maxEntryBytes || bytes > this.#options.maxBytesPerApp) return false;
+    // Replaced first: removing a host's last entry drops its map, so the map is looked up after.
+    for (const old of [...(env.byHost.get(host)?.get(url) ?? [])]) if (sameVariant(old, response)) this.#remove(old);
     let urls = env.byHost.get(host);
     if (!urls) {
       urls = new Map();
       env.byHost.set(host, urls);
     }
-    for (const old of urls.get(url) ?? []) if (sameVariant(old, response)) this.#remove(old);
     const entry: Entry = { ...response, bytes, env, host, url };
     const variants = urls.get(url);
     if (variants) variants.push(entry);
@@ -215,15 +217,11 @@ export class EdgeCache {
     this.#lru.add(entry);
   }
 
+  /** Forgets a stored entry everywhere it is counted (a no-op for one not stored), so eviction always progresses. */
   #remove(entry: Entry): void {
+    if (!this.#lru.delete(entry)) return;
+    this.#bytes -= entry.bytes;
     const { env } = entry;
-    const urls = env.byHost.get(entry.host);
-    const variants = urls?.get(entry.url);
-    const at = variants?.indexOf(entry) ?? -1;
-    if (!urls || !variants || at === -1) return;
-    variants.splice(at, 1);
-    if (variants.length === 0) urls.delete(entry.url);
-    if (urls.size === 0) env.byHost.delete(entry.host);
     env.size--;
     const budget = this.#apps.get(env.app);
     if (budget) {
@@ -231,8 +229,13 @@ export class EdgeCache {
       budget.lru.delete(entry);
       if (budget.lru.size === 0) this.#apps.delete(env.app);
     }
-    this.#lru.delete(entry);
-    this.#bytes -= entry.bytes;
+    const urls = env.byHost.get(entry.host);
+    const variants = urls?.get(entry.url);
+    const at = variants?.indexOf(entry) ?? -1;
+    if (!urls || !variants || at === -1) return;
+    variants.splice(at, 1);
+    if (variants.length === 0) urls.delete(entry.url);
+    if (urls.size === 0) env.byHost.delete(entry.host);
   }
 
   #clear(env: CachedEnvironment): void {

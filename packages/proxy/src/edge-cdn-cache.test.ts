@@ -88,6 +88,29 @@ describe('EdgeCdn cache', () => {
     expect(edge.cache?.entries).toBe(0);
   });
 
+  it('keeps a user’s answer to itself: a request with a Cookie is stored only when the answer says it is for everyone', async () => {
+    const css = { 'content-type': 'text/css' };
+    const site = await startSite({
+      '/api/me': { headers: { ...css, 'cache-control': 'max-age=60' }, body: HTML },
+      '/shared': { headers: { ...css, 'cache-control': 'public, max-age=60' }, body: HTML },
+      '/by-cookie': { headers: { ...css, 'cache-control': 'max-age=60', vary: 'Cookie' }, body: HTML },
+      // Two Cache-Control lines combine: the first says private.
+      '/two-lines': { headers: { ...css, 'cache-control': ['private', 'max-age=60'] }, body: HTML },
+    });
+    const edge = await edgeFor(site.upstream);
+    const status = async (path: string, cookie: string) => (await fetchRaw(edge.port, path, { cookie })).headers['cache-status'];
+    expect(await status('/api/me', 'sid=alice')).toBe('pier; fwd=uri-miss; detail=cookie');
+    expect(await status('/api/me', 'sid=bob')).toBe('pier; fwd=uri-miss; detail=cookie');
+    expect(site.hits('/api/me')).toBe(2);
+    expect(await status('/shared', 'sid=alice')).toBe('pier; fwd=uri-miss; stored; ttl=60');
+    expect(await status('/shared', 'sid=bob')).toBe('pier; hit; ttl=60');
+    expect(await status('/by-cookie', 'sid=alice')).toBe('pier; fwd=uri-miss; stored; ttl=60');
+    expect(await status('/by-cookie', 'sid=bob')).toBe('pier; fwd=vary-miss; stored; ttl=60');
+    expect(site.hits('/by-cookie')).toBe(2);
+    expect(await status('/two-lines', 'x=1')).toBe('pier; fwd=uri-miss; detail=repeated-list');
+    expect(await status('/two-lines', 'x=1')).toBe('pier; fwd=uri-miss; detail=repeated-list');
+  });
+
   it('never answers or stores requests with Authorization, Range, POST; no-cache refreshes the stored answer', async () => {
     const site = await startSite({ '/app.css': ASSET });
     const edge = await edgeFor(site.upstream);

@@ -178,7 +178,12 @@ export class RouteCdn {
     const refusal =
       req.method !== 'GET'
         ? 'method'
-        : (storeRefusal(status, control, scan.setCookie, vary) ?? (length > cache.maxEntryBytes ? 'too-big' : null));
+        : (storeRefusal(
+            status,
+            control,
+            { setCookie: scan.setCookie, vary, listRepeated: scan.listRepeated },
+            req.headers.cookie !== undefined,
+          ) ?? (length > cache.maxEntryBytes ? 'too-big' : null));
     const initialAge = Number(valueAt(headers, scan.age) ?? 0) || 0;
     const lifetime = control.lifetime ?? 0;
     if (refusal !== null || initialAge >= lifetime) {

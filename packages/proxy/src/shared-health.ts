@@ -26,6 +26,13 @@ export class SharedHealth implements UpstreamHealth {
     else this.#unhealthy.add(upstreamId);
   }
 
+  /** Forgets upstreams not in `ids` (no longer routed), as the poller does. */
+  retain(ids: readonly string[]): void {
+    if (this.#unhealthy.size === 0) return;
+    const keep = new Set(ids);
+    for (const id of this.#unhealthy) if (!keep.has(id)) this.#unhealthy.delete(id);
+  }
+
   /** Replaces the whole state with the upstreams now out of rotation. */
   reset(unhealthy: Iterable<string>): void {
     this.#unhealthy.clear();

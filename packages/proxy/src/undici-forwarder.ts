@@ -154,7 +154,8 @@ class ResponseRelay implements Dispatcher.DispatchHandlers {
     if (this.cdn) this.#body = this.cdn.begin(this.res, status, headers, resume, this.upstream);
     // HTTP/2 has no status text (RFC 9113 §8.3.2); Node warns when given one.
     this.res.writeHead(status, statusText && this.res.req.httpVersionMajor !== 2 ? statusText : undefined, headers);
-    this.res.on('drain', resume);
+    // Through an encoder, the upstream resumes on the encoder's drain (CdnBody), not the client's.
+    if (this.#body?.encodes !== true) this.res.on('drain', resume);
     this.#finish({ kind: 'responded', status, headersMs: performance.now() - this.#started });
     return true;
   }
@@ -175,6 +176,7 @@ class ResponseRelay implements Dispatcher.DispatchHandlers {
       this.res.destroy(error);
       return;
     }
+    this.#body?.abort(); // writeHead refused the headers after the body path was set up
     this.#finish(this.#outcomeOf(error));
   }
 
