@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   spawnCollecting,
   waitForHttp,
 } from '../support/processes.ts';
+import { getViaProxy, snapshotProxyEnv } from '../support/proxy.ts';
 
 /**
  * `npm run build:server` into a directory of its own, and the compiled proxy
@@ -90,30 +91,17 @@ describe('the compiled build', () => {
   });
 
   it('runs the proxy and its serving processes with plain node', async () => {
-    const snapshot = join(cwd, 'routes.json');
     const port = (upstream.address() as AddressInfo).port;
     const routes = [
       { app: 'web', env: 'production', hostnames: ['web.pier.test'], upstreams: [{ id: 'c1', host: '127.0.0.1', port }] },
     ];
-    writeFileSync(snapshot, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), routes }));
-    const [httpPort, adminPort] = [await freePort(), await freePort()];
-    const proxy = runCompiled('apps/proxy/dist/main.mjs', {
-      DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
-      REDIS_URL: 'redis://127.0.0.1:1/0',
-      PIER_PROXY_KEY: randomBytes(32).toString('base64'),
-      PIER_BASE_DOMAIN: 'pier.test',
-      PIER_LOG_FORMAT: 'json',
-      PIER_HTTP_PORT: String(httpPort),
-      PIER_HTTPS_PORT: String(await freePort()),
-      PIER_PROXY_ADMIN_PORT: String(adminPort),
-      PIER_PROXY_SNAPSHOT: snapshot,
-      PIER_PROXY_PROCESSES: '2',
-    });
+    const { env, httpPort, adminPort } = await snapshotProxyEnv(join(cwd, 'routes.json'), routes);
+    const proxy = runCompiled('apps/proxy/dist/main.mjs', { ...env, PIER_PROXY_PROCESSES: '2' });
     const health = await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 20_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${proxy.output()}`);
     });
     expect(await health.json()).toMatchObject({ status: 'ok', routes: { origin: 'snapshot', count: 1 } });
-    expect(await get(httpPort, 'web.pier.test')).toEqual({ status: 200, body: 'hello from web.pier.test' });
+    expect(await getViaProxy(httpPort, 'web.pier.test')).toMatchObject({ status: 200, body: 'hello from web.pier.test' });
 
     const pid = proxy.child.pid as number;
     expect(started(pid)).toEqual({ argv: [process.execPath, join(out, 'apps/proxy/dist/main.mjs')], nodeOptions: false });
@@ -153,18 +141,3 @@ describe('the compiled build', () => {
     expect(await exitWithin(api, 10_000)).toBe(0);
   });
 });
-
-/** fetch cannot set Host; node:http can. */
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}

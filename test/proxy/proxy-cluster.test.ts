@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitWithin, freePort, type RunningProcess, signalGroup, startScript, waitForHttp } from '../support/processes.ts';
+import { getViaProxy, snapshotProxyEnv } from '../support/proxy.ts';
 
 /**
  * The proxy with several serving processes (`PIER_PROXY_PROCESSES`): the
@@ -63,7 +63,9 @@ describe('the proxy on several processes', () => {
     const replaced = await servingPids(proc, 3);
     expect(replaced).not.toContain(victim);
     expect(proc.output()).toContain('a serving process ended; starting another');
-    const statuses = await Promise.all(Array.from({ length: 30 }, () => get(httpPort, 'web.pier.test', '/after')));
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, async () => (await getViaProxy(httpPort, 'web.pier.test', '/after')).status),
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
 
     // The first process adds up what every serving process counted (the dead one's up to its last report).
@@ -91,7 +93,9 @@ describe('the proxy on several processes', () => {
         },
       )
       .toEqual({ total: 2, healthy: 1 });
-    const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => get(httpPort, 'web.pier.test', `/r${i}`)));
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => (await getViaProxy(httpPort, 'web.pier.test', `/r${i}`)).status),
+    );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     // Requests only went to the healthy upstream: no retry after a connect failure in any process.
@@ -102,22 +106,9 @@ describe('the proxy on several processes', () => {
 });
 
 async function startProxy(processes: number, upstreams = [{ id: 'c1', host: '127.0.0.1', port: upstreamPort }]) {
-  const snapshot = join(dir, `routes-${processes}-${upstreams.length}.json`);
   const routes = [{ app: 'web', env: 'production', hostnames: ['web.pier.test'], upstreams }];
-  await writeFile(snapshot, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), routes }));
-  const [httpPort, adminPort] = [await freePort(), await freePort()];
-  const proc = startScript('apps/proxy/src/main.ts', {
-    DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
-    REDIS_URL: 'redis://127.0.0.1:1/0',
-    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
-    PIER_BASE_DOMAIN: 'pier.test',
-    PIER_LOG_FORMAT: 'json',
-    PIER_HTTP_PORT: String(httpPort),
-    PIER_HTTPS_PORT: String(await freePort()),
-    PIER_PROXY_ADMIN_PORT: String(adminPort),
-    PIER_PROXY_SNAPSHOT: snapshot,
-    PIER_PROXY_PROCESSES: String(processes),
-  });
+  const { env, httpPort, adminPort } = await snapshotProxyEnv(join(dir, `routes-${processes}-${upstreams.length}.json`), routes);
+  const proc = startScript('apps/proxy/src/main.ts', { ...env, PIER_PROXY_PROCESSES: String(processes) });
   running.push(proc);
   await waitForHttp(`http://127.0.0.1:${adminPort}/health`, 200, 30_000).catch((err: Error) => {
     throw new Error(`${err.message}\n${proc.output()}`);
@@ -224,15 +215,4 @@ async function runLoad(port: number, host: string, options: { connections: numbe
   await Promise.all(Array.from({ length: options.connections }, loop));
   agent.destroy();
   return { ok, failures };
-}
-
-function get(port: number, host: string, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }

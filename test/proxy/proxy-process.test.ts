@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitWithin, freePort, type RunningProcess, startScript, waitForHttp } from '../support/processes.ts';
+import { exitWithin, type RunningProcess, startScript, waitForHttp } from '../support/processes.ts';
+import { getViaProxy, snapshotProxyEnv } from '../support/proxy.ts';
 
 let upstream: Server;
 let upstreamPort: number;
@@ -31,7 +32,6 @@ afterAll(async () => {
 
 describe('apps/proxy process', () => {
   it('serves the snapshot routes with the database unreachable, reports on its admin port, and drains on SIGTERM', async () => {
-    const snapshot = join(dir, 'routes.json');
     const routes = [
       {
         app: 'web',
@@ -40,48 +40,21 @@ describe('apps/proxy process', () => {
         upstreams: [{ id: 'c1', host: '127.0.0.1', port: upstreamPort }],
       },
     ];
-    await writeFile(snapshot, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), routes }));
-    const [httpPort, adminPort] = [await freePort(), await freePort()];
-    const proc = startScript('apps/proxy/src/main.ts', {
-      DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
-      REDIS_URL: 'redis://127.0.0.1:1/0',
-      PIER_SECRET_KEY: randomBytes(32).toString('base64'),
-      PIER_PROXY_KEY: randomBytes(32).toString('base64'),
-      PIER_BASE_DOMAIN: 'pier.test',
-      PIER_LOG_FORMAT: 'json',
-      PIER_HTTP_PORT: String(httpPort),
-      PIER_HTTPS_PORT: String(await freePort()),
-      PIER_PROXY_ADMIN_PORT: String(adminPort),
-      PIER_PROXY_SNAPSHOT: snapshot,
-    });
+    const { env, httpPort, adminPort } = await snapshotProxyEnv(join(dir, 'routes.json'), routes);
+    const proc = startScript('apps/proxy/src/main.ts', { ...env, PIER_SECRET_KEY: randomBytes(32).toString('base64') });
     running.push(proc);
     const health = await (await waitForHttp(`http://127.0.0.1:${adminPort}/health`)).json();
     expect(health).toMatchObject({ status: 'ok', routes: { origin: 'snapshot', count: 1 } });
 
-    expect(await send(httpPort, 'web.pier.test', '/')).toEqual({ status: 200, body: 'hello http' });
-    expect((await send(httpPort, 'other.pier.test', '/')).status).toBe(404);
+    expect(await getViaProxy(httpPort, 'web.pier.test', '/')).toMatchObject({ status: 200, body: 'hello http' });
+    expect((await getViaProxy(httpPort, 'other.pier.test', '/')).status).toBe(404);
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     expect(metrics).toContain('pier_proxy_requests_total{app="web",env="production",code="2xx"} 1');
 
-    const slow = send(httpPort, 'web.pier.test', '/slow');
+    const slow = getViaProxy(httpPort, 'web.pier.test', '/slow');
     await new Promise((resolve) => setTimeout(resolve, 300));
     proc.child.kill('SIGTERM');
-    expect(await slow).toEqual({ status: 200, body: 'slow done' });
+    expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
     expect(await exitWithin(proc, 15_000)).toBe(0);
   });
 });
-
-/** fetch cannot set Host; node:http can. */
-function send(port: number, host: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}

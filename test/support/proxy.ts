@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,35 @@ export async function startTestProxy(databaseUrl: string, env: Record<string, st
       rmSync(snapshotDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface SnapshotProxy {
+  /** The proxy's whole environment (add to it, e.g. PIER_PROXY_PROCESSES). */
+  env: Record<string, string>;
+  httpPort: number;
+  adminPort: number;
+}
+
+/**
+ * The environment of a proxy that serves `routes` from a snapshot file
+ * written to `path`, with Postgres and Redis unreachable, on free loopback
+ * ports: for starting one from source or compiled.
+ */
+export async function snapshotProxyEnv(path: string, routes: readonly unknown[]): Promise<SnapshotProxy> {
+  writeFileSync(path, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), routes }));
+  const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const env = {
+    DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
+    REDIS_URL: 'redis://127.0.0.1:1/0',
+    PIER_PROXY_KEY: randomBytes(32).toString('base64'),
+    PIER_BASE_DOMAIN: 'pier.test',
+    PIER_LOG_FORMAT: 'json',
+    PIER_HTTP_PORT: String(httpPort),
+    PIER_HTTPS_PORT: String(httpsPort),
+    PIER_PROXY_ADMIN_PORT: String(adminPort),
+    PIER_PROXY_SNAPSHOT: path,
+  };
+  return { env, httpPort, adminPort };
 }
 
 export interface ProxyAnswer {
