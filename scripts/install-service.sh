@@ -30,7 +30,7 @@ TMPFILES=/etc/tmpfiles.d/pier.conf
 # The proxy's environment file: .env is pier's alone, and holds what the proxy must not.
 PROXY_ENV_DIR=/etc/pier
 PROXY_ENV=$PROXY_ENV_DIR/proxy.env
-# What the proxy reads (proxyConfigSchema in packages/config/src/schemas.ts;
+# What the proxy reads (proxyConfigSchema in packages/config/src/proxy-schema.ts;
 # test/process/install-service.test.ts checks that this list is exactly that).
 PROXY_VARIABLES=(
   DATABASE_URL REDIS_URL PIER_BASE_DOMAIN PIER_CONTROL_HOSTNAME PIER_LOG_LEVEL PIER_LOG_FORMAT

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load-config.ts';
-import { proxyConfigSchema, workerConfigSchema } from './schemas.ts';
+import { proxyConfigSchema } from './proxy-schema.ts';
+import { workerConfigSchema } from './schemas.ts';
 import { baseEnv as base, workerProblems as problems } from './testing/worker-env.ts';
 
 describe('ACME settings', () => {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './load-config.ts';
-import { apiConfigSchema, migrateConfigSchema, proxyConfigSchema, workerConfigSchema } from './schemas.ts';
+import { proxyConfigSchema } from './proxy-schema.ts';
+import { apiConfigSchema, migrateConfigSchema, workerConfigSchema } from './schemas.ts';
 
 const goodKey = randomBytes(32).toString('base64');
 const adminToken = randomBytes(32).toString('hex');

@@ -46,7 +46,7 @@ describe('network pool settings', () => {
   });
 
   it('PIER_PUBLIC_HTTPS_PORT (proxy): unset by default, else a port', async () => {
-    const { proxyConfigSchema } = await import('./schemas.ts');
+    const { proxyConfigSchema } = await import('./proxy-schema.ts');
     expect(
       parseConfig('proxy', proxyConfigSchema, { ...base, PIER_PUBLIC_HTTPS_PORT: '' }).PIER_PUBLIC_HTTPS_PORT,
     ).toBeUndefined();

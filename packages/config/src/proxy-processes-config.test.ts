@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load-config.ts';
-import { proxyConfigSchema } from './schemas.ts';
+import { proxyConfigSchema } from './proxy-schema.ts';
 import { baseEnv as base } from './testing/worker-env.ts';
 
 describe('PIER_PROXY_PROCESSES', () => {

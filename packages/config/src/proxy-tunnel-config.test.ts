@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load-config.ts';
-import { proxyConfigSchema } from './schemas.ts';
+import { proxyConfigSchema } from './proxy-schema.ts';
 import { baseEnv as base } from './testing/worker-env.ts';
 
 describe('proxy tunnel settings', () => {
