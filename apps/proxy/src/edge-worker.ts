@@ -1,9 +1,9 @@
-import type { Server as NetServer } from 'node:net';
 import { createLogger } from '@pier/log';
 import { EdgeProxy, ProxyMetrics, RouteTable, SharedHealth, UndiciForwarder } from '@pier/proxy';
 import type { ChallengeLookup } from './acme-challenge-responder.ts';
 import { isMessage, METRICS_REPORT_MS, type PrimaryMessage, type WorkerMessage } from './cluster-messages.ts';
 import { edgeCdnFrom } from './edge-cdn-config.ts';
+import { listen } from './listen.ts';
 import { createPublicListeners } from './public-listeners.ts';
 import { closeGracefully } from './public-server.ts';
 import { CertificateBook } from './tls-certificates.ts';
@@ -95,14 +95,13 @@ export async function runEdgeWorker(): Promise<void> {
 
   try {
     await Promise.all([
-      listen(http, config.PIER_HTTP_PORT, config.PIER_PROXY_HOST),
-      listen(https, config.PIER_HTTPS_PORT, config.PIER_PROXY_HOST),
+      listen(http, config.PIER_HTTP_PORT, config.PIER_PROXY_HOST, logger, 'http'),
+      listen(https, config.PIER_HTTPS_PORT, config.PIER_PROXY_HOST, logger, 'https'),
     ]);
   } catch (err) {
     send({ kind: 'startup-error', message: (err as Error).message });
     process.exit(1);
   }
-  for (const server of [http, https]) server.on('error', (err) => logger.error({ err }, 'listener error'));
   send({ kind: 'listening' });
 }
 
@@ -170,14 +169,4 @@ class ChallengeRequests {
     if (failed) pending.reject(new Error('challenge lookup failed'));
     else pending.resolve(answer);
   }
-}
-
-function listen(server: NetServer, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

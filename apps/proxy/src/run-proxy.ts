@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { Server as NetServer } from 'node:net';
 import { exitOnStartupError, onShutdownSignal, type ProxyConfig } from '@pier/config';
 import type { RequestMetricsSink, RouteSource } from '@pier/core';
 import { createLogger, type Logger } from '@pier/log';
@@ -20,6 +19,7 @@ import { createAdminServer } from './admin-server.ts';
 import { connectControlPlane } from './control-plane.ts';
 import { edgeCdnFrom } from './edge-cdn-config.ts';
 import { EdgeCluster } from './edge-cluster.ts';
+import { listen } from './listen.ts';
 import { createCertificates, createPublicListeners } from './public-listeners.ts';
 import { closeGracefully } from './public-server.ts';
 import type { CertificateSource } from './tls-certificate-feed.ts';
@@ -208,17 +208,6 @@ async function serveHere(config: ProxyConfig, deps: ServeHereDeps): Promise<() =
     await Promise.all([closeGracefully(http, edge, DRAIN_TIMEOUT_MS), closeGracefully(https, edge, DRAIN_TIMEOUT_MS)]);
     await forwarder.close();
   };
-}
-
-function listen(server: NetServer, port: number, host: string, logger: Logger, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      server.on('error', (err) => logger.error({ err, listener: name }, 'listener error'));
-      resolve();
-    });
-  });
 }
 
 function close(server: Server): Promise<void> {
